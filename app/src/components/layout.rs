@@ -1,0 +1,145 @@
+//! The frame around every signed-in page: navigation for the user's role, who is signed in, and
+//! sign-out. Signed-out visitors are sent to the login page.
+
+use charter_store::Role;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+
+use crate::auth::SessionUser;
+use crate::components::ui::{ErrorPanel, LoadingPanel, RoleBadge};
+use crate::SessionContext;
+
+/// A navigation entry: label and link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: String,
+}
+
+/// The navigation a role gets. Pages still check the role on the server; this only decides what
+/// is offered.
+pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
+    let item = |label, href: &str| NavItem { label, href: href.to_owned() };
+    match (user.role, &user.tenant) {
+        (Role::PlatformAdmin | Role::Support, _) => {
+            vec![item("Dashboard", "/"), item("Tenants", "/tenants"), item("Users", "/users")]
+        }
+        (Role::TenantAdmin, Some(tenant)) => {
+            vec![item("Overview", "/"), item("Team", &format!("/tenants/{}", tenant.slug))]
+        }
+        (Role::TenantAdmin | Role::TenantMember, _) => vec![item("Overview", "/")],
+    }
+}
+
+#[component]
+pub fn ConsoleLayout() -> impl IntoView {
+    let session = expect_context::<SessionContext>();
+    view! {
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match session.user.await {
+                    Ok(Some(user)) => view! { <Frame user/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(err) => view! { <div class="p-8"><ErrorPanel error=err/></div> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Frame(user: SessionUser) -> impl IntoView {
+    let session = expect_context::<SessionContext>();
+    let items = nav_items(&user);
+    let read_only = user.is_read_only();
+    let scope = user.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "Platform".to_owned());
+    provide_context(user.clone());
+    view! {
+        <div class="min-h-screen md:flex">
+            <aside class="bg-slate-900 text-slate-100 md:w-60 md:min-h-screen flex flex-col">
+                <div class="px-5 py-4 flex items-center gap-2 border-b border-slate-800">
+                    <span class="inline-grid place-items-center w-8 h-8 rounded-lg bg-indigo-500 font-bold">"C"</span>
+                    <div>
+                        <div class="font-semibold tracking-tight">"Charter"</div>
+                        <div class="text-xs text-slate-400" data-testid="scope-name">{scope}</div>
+                    </div>
+                </div>
+                <nav aria-label="Main" class="flex md:flex-col gap-1 p-3 overflow-x-auto" data-testid="main-nav">
+                    {items
+                        .into_iter()
+                        .map(|item| {
+                            view! {
+                                <A
+                                    href=item.href
+                                    exact=true
+                                    attr:class="px-3 py-2 rounded-md text-sm text-slate-300 hover:bg-slate-800 hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white whitespace-nowrap"
+                                >
+                                    {item.label}
+                                </A>
+                            }
+                        })
+                        .collect_view()}
+                </nav>
+            </aside>
+            <div class="flex-1 min-w-0 flex flex-col">
+                <header class="bg-white border-b border-slate-200 px-6 py-3 flex flex-wrap items-center justify-between gap-3">
+                    <div class="flex items-center gap-3">
+                        <span class="text-sm font-medium" data-testid="user-name">{user.display_name.clone()}</span>
+                        <RoleBadge role=user.role/>
+                        <Show when=move || read_only>
+                            <span
+                                class="text-xs font-medium px-2 py-0.5 rounded-full bg-amber-100 text-amber-800"
+                                data-testid="read-only-badge"
+                                title="Support accounts can look at everything and change nothing"
+                            >
+                                "Read-only"
+                            </span>
+                        </Show>
+                    </div>
+                    <ActionForm action=session.logout>
+                        <button
+                            type="submit"
+                            class="text-sm px-3 py-1.5 rounded-md border border-slate-300 hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+                        >
+                            "Sign out"
+                        </button>
+                    </ActionForm>
+                </header>
+                <main class="flex-1 p-6 max-w-6xl w-full">
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::TenantRef;
+
+    fn user(role: Role, tenant: Option<&str>) -> SessionUser {
+        SessionUser {
+            id: "u".into(),
+            username: "u@x".into(),
+            display_name: "U".into(),
+            role,
+            approver_roles: vec![],
+            tenant: tenant.map(|slug| TenantRef { id: "t".into(), slug: slug.into(), name: "T".into() }),
+        }
+    }
+
+    fn check(role: Role, tenant: Option<&str>, expected: &[(&str, &str)]) {
+        let actual: Vec<_> = nav_items(&user(role, tenant)).into_iter().map(|i| (i.label, i.href)).collect();
+        let expected: Vec<_> = expected.iter().map(|(l, h)| (*l, (*h).to_owned())).collect();
+        assert_eq!(actual, expected, "navigation of {role:?}");
+    }
+
+    #[test]
+    fn navigation_follows_the_role() {
+        check(Role::PlatformAdmin, None, &[("Dashboard", "/"), ("Tenants", "/tenants"), ("Users", "/users")]);
+        check(Role::Support, None, &[("Dashboard", "/"), ("Tenants", "/tenants"), ("Users", "/users")]);
+        check(Role::TenantAdmin, Some("bank"), &[("Overview", "/"), ("Team", "/tenants/bank")]);
+        check(Role::TenantMember, Some("bank"), &[("Overview", "/")]);
+    }
+}

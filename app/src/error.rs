@@ -1,0 +1,53 @@
+//! The one error type of the console's server functions. It crosses to the browser as JSON, so it
+//! carries only what a person may read: never SQL, paths or stack traces.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Error)]
+pub enum AppError {
+    #[error("please sign in to continue")]
+    Unauthenticated,
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("support accounts are read-only")]
+    ReadOnly,
+    #[error("not found")]
+    NotFound,
+    #[error("`{field}` {message}")]
+    Invalid { field: String, message: String },
+    #[error("something went wrong on our side; it has been logged")]
+    Internal,
+    #[error("could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<charter_store::StoreError> for AppError {
+    fn from(err: charter_store::StoreError) -> Self {
+        match err {
+            charter_store::StoreError::Invalid { field, message } => AppError::Invalid { field: field.to_owned(), message },
+            charter_store::StoreError::Conflict { what, key } => {
+                AppError::Invalid { field: what.to_owned(), message: format!("`{key}` already exists") }
+            }
+            other => {
+                tracing::error!(error = %other, "store error in a server function");
+                AppError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Charter's console: one Leptos app rendered on the server and hydrated in the browser.
+//!
+//! Pages live one per file in [`pages`]; each page's server functions sit beside it and check the
+//! caller's role on the server (see [`auth::server`]). The store and the login throttle reach server
+//! functions through context, provided by the server crate.
+
+pub mod auth;
+mod components;
+pub mod error;
+pub mod pages;
+mod session;
+#[cfg(feature = "ssr")]
+mod throttle;
+
+pub use error::AppError;
+pub use session::SessionContext;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::layout::ConsoleLayout;
+use pages::{dashboard::DashboardPage, login::LoginPage, not_found::NotFound, tenant::TenantPage, tenants::TenantsPage, users::UsersPage};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="h-full bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    SessionContext::provide();
+
+    // Effects run only in the browser, so this marks the moment the page became interactive.
+    // End-to-end tests wait for it before they click.
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    // Every console page renders only when its data is ready (SsrMode::Async), so a redirect to the
+    // login page or a 404 status reaches the browser as a real HTTP status, not mid-stream.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/charter.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "Charter".to_owned() } else { format!("{text} · Charter") }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants") view=TenantsPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:slug") view=TenantPage ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

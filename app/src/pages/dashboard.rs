@@ -1,0 +1,103 @@
+//! The landing page after sign-in. Platform staff see the platform at a glance; tenant users see
+//! their own tenant.
+
+use charter_store::TenantSummary;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::SessionUser;
+use crate::components::ui::{Card, ErrorPanel, LoadingPanel, PageHeader, Stat};
+use crate::pages::tenant::{tenant_overview, TenantFacts};
+use crate::pages::tenants::TenantTable;
+use crate::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformFacts {
+    pub tenants: Vec<TenantSummary>,
+    pub users: i64,
+}
+
+#[server(endpoint = "dashboard/platform")]
+pub async fn platform_overview() -> Result<PlatformFacts, AppError> {
+    use crate::auth::server::{require_platform_viewer, store};
+    require_platform_viewer().await?;
+    let store = store()?;
+    Ok(PlatformFacts { tenants: store.list_tenants().await?, users: store.count_users().await? })
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let user = expect_context::<SessionUser>();
+    match user.tenant.clone() {
+        Some(tenant) if !user.role.is_platform_wide() => view! { <TenantDashboard user slug=tenant.slug/> }.into_any(),
+        _ => view! { <PlatformDashboard user/> }.into_any(),
+    }
+}
+
+#[component]
+fn PlatformDashboard(user: SessionUser) -> impl IntoView {
+    let overview = Resource::new(|| (), |_| platform_overview());
+    let access = if user.is_read_only() { "Read-only" } else { "Full" };
+    view! {
+        <Title text="Dashboard"/>
+        <PageHeader title="Platform dashboard" subtitle=format!("Signed in as {} ({})", user.display_name, user.role.label())/>
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(PlatformFacts { tenants, users }) => view! {
+                        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4 mb-6">
+                            <Stat label="Tenants" value=tenants.len().to_string() testid="stat-tenants"/>
+                            <Stat label="Console users" value=users.to_string() testid="stat-users"/>
+                            <Stat label="Your access" value=access testid="stat-access"/>
+                        </div>
+                        <h2 class="text-sm font-semibold text-slate-700 mb-3">"Tenants"</h2>
+                        <TenantTable tenants/>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TenantDashboard(user: SessionUser, slug: String) -> impl IntoView {
+    let overview = Resource::new(move || slug.clone(), tenant_overview);
+    view! {
+        <Title text="Overview"/>
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || {
+                let user = user.clone();
+                Suspend::new(async move {
+                    match overview.await {
+                        Ok(overview) => view! { <TenantSummaryView user overview/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn TenantSummaryView(user: SessionUser, overview: TenantFacts) -> impl IntoView {
+    let TenantFacts { tenant, users } = overview;
+    let approves = if user.approver_roles.is_empty() {
+        "You do not approve requests.".to_owned()
+    } else {
+        format!("You approve requests addressed to: {}.", user.approver_roles.join(", "))
+    };
+    view! {
+        <PageHeader title=tenant.name.clone() subtitle=format!("Signed in as {} ({})", user.display_name, user.role.label())/>
+        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4 mb-6">
+            <Stat label="Plan" value=tenant.plan.clone() testid="tenant-plan"/>
+            <Stat label="Policy quota" value=tenant.policy_quota.to_string() testid="tenant-quota"/>
+            <Stat label="Team" value=users.len().to_string() testid="tenant-user-count"/>
+        </div>
+        <Card title="Your role">
+            <p class="text-sm text-slate-600" data-testid="approver-roles">{approves}</p>
+        </Card>
+    }
+}

@@ -1,0 +1,96 @@
+//! The sign-in page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::SessionContext;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let session = expect_context::<SessionContext>();
+    let login = session.login;
+    let show_password = RwSignal::new(false);
+    let error = move || login.value().get().and_then(Result::err).map(|err| err.to_string());
+
+    view! {
+        <Title text="Sign in"/>
+        // Someone already signed in has nothing to do here.
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(session.user.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
+            })}
+        </Transition>
+        <main class="min-h-screen grid place-items-center px-4">
+            <div class="w-full max-w-sm">
+                <div class="flex items-center gap-2 justify-center mb-6">
+                    <span class="inline-grid place-items-center w-10 h-10 rounded-xl bg-indigo-600 text-white text-lg font-bold">"C"</span>
+                    <span class="text-2xl font-semibold tracking-tight">"Charter"</span>
+                </div>
+                <div class="bg-white rounded-xl border border-slate-200 shadow-sm p-6">
+                    <h1 class="text-lg font-semibold mb-1">"Sign in"</h1>
+                    <p class="text-sm text-slate-500 mb-5">"Governance for your agents' tool calls."</p>
+                    <ActionForm action=login attr:class="space-y-4" attr:aria-label="Sign in">
+                        <div>
+                            <label for="username" class="block text-sm font-medium text-slate-700">"Email"</label>
+                            <input
+                                id="username"
+                                name="username"
+                                type="text"
+                                autocomplete="username"
+                                required
+                                class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
+                            />
+                        </div>
+                        <div>
+                            <label for="password" class="block text-sm font-medium text-slate-700">"Password"</label>
+                            <input
+                                id="password"
+                                name="password"
+                                type=move || if show_password.get() { "text" } else { "password" }
+                                autocomplete="current-password"
+                                required
+                                class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
+                            />
+                            <label class="mt-2 inline-flex items-center gap-2 text-sm text-slate-600 select-none">
+                                <input
+                                    type="checkbox"
+                                    class="rounded border-slate-300"
+                                    prop:checked=move || show_password.get()
+                                    on:change=move |ev| show_password.set(event_target_checked(&ev))
+                                />
+                                "Show password"
+                            </label>
+                        </div>
+                        {move || {
+                            error()
+                                .map(|message| {
+                                    view! {
+                                        <p role="alert" class="rounded-md bg-red-50 border border-red-200 px-3 py-2 text-sm text-red-800">
+                                            {capitalise(&message)}
+                                        </p>
+                                    }
+                                })
+                        }}
+                        <button
+                            type="submit"
+                            class="w-full rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 focus:ring-offset-2 disabled:opacity-60"
+                            disabled=move || login.pending().get()
+                        >
+                            {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                        </button>
+                    </ActionForm>
+                </div>
+            </div>
+        </main>
+    }
+}
+
+/// Error messages are lowercase sentences; on their own they read better capitalised.
+fn capitalise(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

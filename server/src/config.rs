@@ -1,0 +1,100 @@
+//! Configuration from the environment, with defaults that run a demo on an embedded database.
+
+use thiserror::Error;
+
+/// The database used when none is configured: an SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/charter.db";
+/// The password every demo login gets unless `CHARTER_DEMO_PASSWORD` says otherwise.
+pub const DEFAULT_DEMO_PASSWORD: &str = "charter-demo";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `CHARTER_DATABASE_URL` (or `DATABASE_URL`): `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    /// `CHARTER_SEED_DEMO`: seed demo tenants and users into an empty database (default on).
+    pub seed_demo: bool,
+    /// `CHARTER_DEMO_PASSWORD`: the demo users' password.
+    pub demo_password: String,
+    /// Session cookies carry `Secure` when `CHARTER_PUBLIC_URL` is https.
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("`{name}` must be true or false, got `{value}`")]
+    NotABool { name: &'static str, value: String },
+    #[error("`CHARTER_DEMO_PASSWORD` must be at least 8 characters")]
+    DemoPasswordTooShort,
+    #[error("`CHARTER_PUBLIC_URL` must start with http:// or https://, got `{0}`")]
+    BadPublicUrl(String),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let database_url = lookup("CHARTER_DATABASE_URL")
+            .or_else(|| lookup("DATABASE_URL"))
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let seed_demo = match lookup("CHARTER_SEED_DEMO") {
+            None => true,
+            Some(value) => parse_bool("CHARTER_SEED_DEMO", &value)?,
+        };
+        let demo_password = lookup("CHARTER_DEMO_PASSWORD").unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.to_owned());
+        if demo_password.chars().count() < 8 {
+            return Err(ConfigError::DemoPasswordTooShort);
+        }
+        let secure_cookies = match lookup("CHARTER_PUBLIC_URL") {
+            None => false,
+            Some(url) if url.starts_with("https://") => true,
+            Some(url) if url.starts_with("http://") => false,
+            Some(url) => return Err(ConfigError::BadPublicUrl(url)),
+        };
+        Ok(Config { database_url, seed_demo, demo_password, secure_cookies })
+    }
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::NotABool { name, value: value.to_owned() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(vars: &[(&str, &str)], expected: Result<Config, ConfigError>) {
+        let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
+        assert_eq!(Config::from_lookup(lookup), expected, "{vars:?}");
+    }
+
+    fn defaults() -> Config {
+        Config {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            seed_demo: true,
+            demo_password: DEFAULT_DEMO_PASSWORD.to_owned(),
+            secure_cookies: false,
+        }
+    }
+
+    #[test]
+    fn configuration_from_the_environment() {
+        check(&[], Ok(defaults()));
+        check(&[("DATABASE_URL", "postgres://x/y")], Ok(Config { database_url: "postgres://x/y".into(), ..defaults() }));
+        check(
+            &[("DATABASE_URL", "postgres://x/y"), ("CHARTER_DATABASE_URL", "sqlite://a.db")],
+            Ok(Config { database_url: "sqlite://a.db".into(), ..defaults() }),
+        );
+        check(&[("CHARTER_SEED_DEMO", "off")], Ok(Config { seed_demo: false, ..defaults() }));
+        check(&[("CHARTER_SEED_DEMO", "maybe")], Err(ConfigError::NotABool { name: "CHARTER_SEED_DEMO", value: "maybe".into() }));
+        check(&[("CHARTER_DEMO_PASSWORD", "short")], Err(ConfigError::DemoPasswordTooShort));
+        check(&[("CHARTER_PUBLIC_URL", "https://charter.example")], Ok(Config { secure_cookies: true, ..defaults() }));
+        check(&[("CHARTER_PUBLIC_URL", "ftp://x")], Err(ConfigError::BadPublicUrl("ftp://x".into())));
+    }
+}

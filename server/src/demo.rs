@@ -1,0 +1,101 @@
+//! Demo data for a first start: the platform owner, a support user and three tenants drawn from the
+//! product's problem statement — a bank with strict limits and approvals, a loose startup, and a
+//! hospital that must mask PHI.
+
+use charter_store::{NewTenant, NewUser, Role, Store, StoreError};
+
+/// A login to print for the person starting the demo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoLogin {
+    pub who: String,
+    pub username: String,
+}
+
+struct DemoTenant {
+    slug: &'static str,
+    name: &'static str,
+    plan: &'static str,
+    quota: i64,
+    people: &'static [(&'static str, &'static str, Role, &'static [&'static str])],
+}
+
+const PLATFORM_PEOPLE: &[(&str, &str, Role)] = &[
+    ("owner@charter.example", "Platform Owner", Role::PlatformAdmin),
+    ("support@charter.example", "Sasha Support", Role::Support),
+];
+
+const TENANTS: &[DemoTenant] = &[
+    DemoTenant {
+        slug: "meridian-bank",
+        name: "First Meridian Bank",
+        plan: "enterprise",
+        quota: 250,
+        people: &[
+            ("admin@meridian-bank.example", "Maya Chen", Role::TenantAdmin, &[]),
+            ("manager@meridian-bank.example", "Omar Haddad", Role::TenantMember, &["manager"]),
+            ("cfo@meridian-bank.example", "Grace Lin", Role::TenantMember, &["cfo"]),
+        ],
+    },
+    DemoTenant {
+        slug: "rocketlane",
+        name: "Rocketlane Labs",
+        plan: "startup",
+        quota: 100,
+        people: &[("admin@rocketlane.example", "Sam Rivera", Role::TenantAdmin, &[])],
+    },
+    DemoTenant {
+        slug: "st-aurelia-health",
+        name: "St. Aurelia Health",
+        plan: "healthcare",
+        quota: 100,
+        people: &[
+            ("admin@st-aurelia.example", "Dr. Priya Nair", Role::TenantAdmin, &[]),
+            ("privacy@st-aurelia.example", "Jonas Berg", Role::TenantMember, &["privacy_officer"]),
+        ],
+    },
+];
+
+/// Seeds the demo into an empty database and returns its logins; does nothing (and returns
+/// `None`) when any user exists, so a restart never duplicates or resets data.
+pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<DemoLogin>>, StoreError> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let mut logins = Vec::new();
+    for (username, name, role) in PLATFORM_PEOPLE {
+        store.create_user(person(username, name, *role, None, &[], password)).await?;
+        logins.push(DemoLogin { who: format!("{} ({})", name, role.label()), username: (*username).to_owned() });
+    }
+    for demo in TENANTS {
+        let tenant = store
+            .create_tenant(NewTenant { slug: demo.slug.into(), name: demo.name.into(), plan: demo.plan.into(), policy_quota: Some(demo.quota) })
+            .await?;
+        for (username, name, role, approves) in demo.people {
+            store.create_user(person(username, name, *role, Some(&tenant.id), approves, password)).await?;
+            let approves = if approves.is_empty() { String::new() } else { format!(", approves as {}", approves.join(", ")) };
+            logins.push(DemoLogin { who: format!("{name} ({} of {}{approves})", role.label(), demo.name), username: (*username).to_owned() });
+        }
+    }
+    Ok(Some(logins))
+}
+
+fn person(username: &str, name: &str, role: Role, tenant_id: Option<&str>, approves: &[&str], password: &str) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        display_name: name.to_owned(),
+        password: password.to_owned(),
+        role,
+        tenant_id: tenant_id.map(str::to_owned),
+        approver_roles: approves.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+/// The banner printed at first start.
+pub fn login_banner(logins: &[DemoLogin], password: &str, url: &str) -> String {
+    let mut banner = format!("\n  Charter demo data created. Open {url} and sign in as any of these (password: {password}):\n\n");
+    for login in logins {
+        banner.push_str(&format!("    {:<34} {}\n", login.username, login.who));
+    }
+    banner.push_str("\n  Set CHARTER_DEMO_PASSWORD before the first start to choose another password.\n");
+    banner
+}

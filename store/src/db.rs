@@ -1,0 +1,154 @@
+//! Connecting, migrating and the handle every query goes through.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use tokio::sync::OnceCell;
+
+use crate::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The handle to Charter's database. Cheap to clone: clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+    /// A hash of a random password, verified against when a login names no user, so that a wrong
+    /// username costs as much time as a wrong password and timing does not reveal who exists.
+    pub(crate) decoy_hash: Arc<OnceCell<String>>,
+}
+
+/// Milliseconds since the Unix epoch: the one time format stored, identical on both databases.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens the database named by `url` and brings its schema up to date.
+    ///
+    /// `sqlite://path/to/file.db` creates the file and its folder when missing;
+    /// `postgres://user@host:port/db` expects the database to exist.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::invalid(
+                "database_url",
+                format!("must start with `sqlite:` or `postgres:`, got `{}`", redact(url)),
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let pool = pool_options(backend).connect(&url).await?;
+        let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The connection pool, for crates that add their own queries and for tests.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every migration not yet applied. Safe to call on every start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool; used by tests before dropping a throwaway database.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn pool_options(backend: Backend) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    match backend {
+        // SQLite serialises writers anyway; WAL lets readers go on while one writes, and the busy
+        // timeout makes a second writer wait instead of failing with `database is locked`.
+        Backend::Sqlite => options.max_connections(8).after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => options.max_connections(16),
+    }
+}
+
+/// Makes sure the SQLite file can be created: its folder exists and the URL asks for create mode.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Err(StoreError::invalid(
+            "database_url",
+            "must name a file: an in-memory SQLite database is not shared between connections",
+        ));
+    }
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let query = if query.contains("mode=") { query.to_owned() } else if query.is_empty() { "mode=rwc".to_owned() } else { format!("{query}&mode=rwc") };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Hides a password in a URL before it appears in an error message.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_gain_create_mode_and_keep_their_path() {
+        let dir = std::env::temp_dir().join(format!("charter-url-{}", std::process::id()));
+        let file = dir.join("x.db");
+        let url = format!("sqlite://{}", file.display());
+        assert_eq!(prepare_sqlite_url(&url).ok(), Some(format!("sqlite://{}?mode=rwc", file.display())));
+        assert!(dir.is_dir(), "the folder of the database file is created");
+        let url = format!("sqlite://{}?mode=ro", file.display());
+        assert_eq!(prepare_sqlite_url(&url).ok(), Some(url));
+        assert!(prepare_sqlite_url("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn redaction_hides_credentials() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
+        assert_eq!(redact("mysql://h/db"), "mysql://h/db");
+    }
+}

@@ -1,0 +1,37 @@
+use thiserror::Error;
+
+/// Everything the store can fail with. Messages are shown to operators, never to end users as-is:
+/// the server maps them to its own error type so that database internals do not leak.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("`{field}` {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{what} `{key}` already exists")]
+    Conflict { what: &'static str, key: String },
+    #[error("a stored value is corrupt: {0}")]
+    Corrupt(String),
+    #[error("password hashing failed")]
+    PasswordHash,
+    #[error("could not prepare the database location: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid { field, message: message.into() }
+    }
+}
+
+/// Turns a unique-constraint violation into a readable conflict and leaves other errors alone.
+pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &'static str, key: &str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict { what, key: key.to_owned() }
+        }
+        _ => StoreError::Database(err),
+    }
+}

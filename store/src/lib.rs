@@ -1,0 +1,37 @@
+//! Charter's persistence.
+//!
+//! The model types in [`model`] are always compiled, so the browser bundle can share them. With the
+//! default `db` feature the crate also holds [`Store`]: one handle over SQLite (the default, an
+//! embedded file) or PostgreSQL (for several replicas), chosen by the database URL. Both backends run
+//! the same migrations and the same queries; that is why every query here sticks to the SQL both
+//! understand and why times are plain millisecond integers.
+
+pub mod model;
+
+#[cfg(feature = "db")]
+mod db;
+#[cfg(feature = "db")]
+mod error;
+#[cfg(feature = "db")]
+mod password;
+#[cfg(feature = "db")]
+mod sessions;
+#[cfg(feature = "db")]
+mod tenants;
+#[cfg(feature = "db")]
+mod users;
+
+pub use model::{Role, Tenant, TenantSummary, User};
+
+#[cfg(feature = "db")]
+pub use db::{now_ms, Backend, Store};
+#[cfg(feature = "db")]
+pub use error::StoreError;
+#[cfg(feature = "db")]
+pub use password::{hash_password, verify_password};
+#[cfg(feature = "db")]
+pub use sessions::{parse_session_id, SessionRecords};
+#[cfg(feature = "db")]
+pub use tenants::NewTenant;
+#[cfg(feature = "db")]
+pub use users::NewUser;

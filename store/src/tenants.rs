@@ -1,0 +1,139 @@
+//! Tenants: the platform's business customers.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::conflict_on_unique;
+use crate::{now_ms, Store, StoreError, Tenant, TenantSummary};
+
+/// The default number of policies a tenant may keep; a platform admin may raise it per tenant.
+pub const DEFAULT_POLICY_QUOTA: i64 = 100;
+
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub plan: String,
+    pub policy_quota: Option<i64>,
+}
+
+const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, created_at";
+
+fn tenant_from_row(row: &AnyRow) -> Result<Tenant, sqlx::Error> {
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        plan: row.try_get("plan")?,
+        policy_quota: row.try_get("policy_quota")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// A slug is part of console URLs, so it is kept to lowercase letters, digits and dashes.
+fn validate_slug(slug: &str) -> Result<(), StoreError> {
+    let well_formed = !slug.is_empty()
+        && slug.len() <= 63
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "slug",
+            format!("`{slug}` must be 1-63 lowercase letters, digits or inner dashes"),
+        ))
+    }
+}
+
+impl Store {
+    pub async fn create_tenant(&self, new: NewTenant) -> Result<Tenant, StoreError> {
+        validate_slug(&new.slug)?;
+        let name = new.name.trim();
+        if name.is_empty() {
+            return Err(StoreError::invalid("name", "must not be empty"));
+        }
+        let plan = new.plan.trim();
+        if plan.is_empty() {
+            return Err(StoreError::invalid("plan", "must not be empty"));
+        }
+        let quota = new.policy_quota.unwrap_or(DEFAULT_POLICY_QUOTA);
+        if quota < 0 {
+            return Err(StoreError::invalid("policy_quota", format!("must be zero or more, got `{quota}`")));
+        }
+        let tenant = Tenant {
+            id: uuid::Uuid::now_v7().to_string(),
+            slug: new.slug.clone(),
+            name: name.to_owned(),
+            plan: plan.to_owned(),
+            policy_quota: quota,
+            created_at: now_ms(),
+        };
+        sqlx::query("INSERT INTO tenants (id, slug, name, plan, policy_quota, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&tenant.id)
+            .bind(&tenant.slug)
+            .bind(&tenant.name)
+            .bind(&tenant.plan)
+            .bind(tenant.policy_quota)
+            .bind(tenant.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|err| conflict_on_unique(err, "tenant", &new.slug))?;
+        Ok(tenant)
+    }
+
+    pub async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(tenant_from_row).transpose()?)
+    }
+
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
+        let row = sqlx::query(&sql).bind(slug).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(tenant_from_row).transpose()?)
+    }
+
+    /// Every tenant with its user counts, ordered by name.
+    pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.created_at,
+                    (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_admin') AS admins,
+                    (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_member') AS members
+             FROM tenants t ORDER BY t.name, t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let summaries = rows
+            .iter()
+            .map(|row| {
+                Ok(TenantSummary {
+                    tenant: tenant_from_row(row)?,
+                    admins: row.try_get("admins")?,
+                    members: row.try_get("members")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(summaries)
+    }
+
+    pub async fn count_tenants(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&self.pool).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_slug;
+
+    #[test]
+    fn slugs() {
+        for good in ["acme", "first-bank", "a1", "x"] {
+            assert!(validate_slug(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Acme", "-a", "a-", "a b", "a_b", &"a".repeat(64)] {
+            assert!(validate_slug(bad).is_err(), "{bad}");
+        }
+    }
+}

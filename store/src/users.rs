@@ -1,0 +1,147 @@
+//! Console users and login.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::conflict_on_unique;
+use crate::{hash_password, now_ms, verify_password, Role, Store, StoreError, User};
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub tenant_id: Option<String>,
+    pub approver_roles: Vec<String>,
+}
+
+/// The shortest password the store accepts.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+const USER_COLUMNS: &str = "id, username, display_name, role, tenant_id, approver_roles, created_at";
+
+fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+    let role: String = row.try_get("role")?;
+    let approver_roles: String = row.try_get("approver_roles")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{role}`")))?,
+        tenant_id: row.try_get("tenant_id")?,
+        approver_roles: serde_json::from_str(&approver_roles)
+            .map_err(|err| StoreError::Corrupt(format!("approver roles: {err}")))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Usernames are compared case-insensitively, so they are stored lowercased.
+fn normalise_username(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+impl Store {
+    pub async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let username = normalise_username(&new.username);
+        if username.is_empty() || username.len() > 254 || username.chars().any(char::is_whitespace) {
+            return Err(StoreError::invalid("username", "must be 1-254 characters without spaces"));
+        }
+        if new.password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(StoreError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        }
+        if new.role.is_platform_wide() != new.tenant_id.is_none() {
+            return Err(StoreError::invalid(
+                "tenant_id",
+                format!("a `{}` user {}", new.role.as_str(), if new.role.is_platform_wide() { "belongs to no tenant" } else { "must belong to a tenant" }),
+            ));
+        }
+        if let Some(bad) = new.approver_roles.iter().find(|role| role.trim().is_empty()) {
+            return Err(StoreError::invalid("approver_roles", format!("`{bad}` is not a role name")));
+        }
+        let user = User {
+            id: uuid::Uuid::now_v7().to_string(),
+            username,
+            display_name: new.display_name.trim().to_owned(),
+            role: new.role,
+            tenant_id: new.tenant_id,
+            approver_roles: new.approver_roles,
+            created_at: now_ms(),
+        };
+        let password_hash = hash_password(&new.password).await?;
+        let approver_roles = serde_json::to_string(&user.approver_roles)
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, password_hash, role, tenant_id, approver_roles, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(&password_hash)
+        .bind(user.role.as_str())
+        .bind(&user.tenant_id)
+        .bind(&approver_roles)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|err| conflict_on_unique(err, "user", &user.username))?;
+        Ok(user)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Users of one tenant, or the platform-wide users when `tenant_id` is `None`.
+    pub async fn list_users(&self, tenant_id: Option<&str>) -> Result<Vec<User>, StoreError> {
+        let rows = match tenant_id {
+            Some(tenant_id) => {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY username");
+                sqlx::query(&sql).bind(tenant_id).fetch_all(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id IS NULL ORDER BY username");
+                sqlx::query(&sql).fetch_all(&self.pool).await?
+            }
+        };
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Every user with the name of its tenant (`None` for platform-wide users): platform-wide
+    /// users first, then by tenant name and username.
+    pub async fn list_all_users(&self) -> Result<Vec<(User, Option<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.role, u.tenant_id, u.approver_roles, u.created_at, t.name AS tenant_name
+             FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
+             ORDER BY CASE WHEN u.tenant_id IS NULL THEN 0 ELSE 1 END, t.name, u.username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((user_from_row(row)?, row.try_get("tenant_name")?))).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+    }
+
+    /// Returns the user when the password is right, `None` otherwise. A missing user and a wrong
+    /// password take the same time and give the same answer.
+    pub async fn verify_login(&self, username: &str, password: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1");
+        let row = sqlx::query(&sql).bind(normalise_username(username)).fetch_optional(&self.pool).await?;
+        let Some(row) = row else {
+            let decoy = self.decoy_hash.get_or_try_init(|| hash_password("decoy password that matches nothing")).await?;
+            verify_password(password, decoy).await;
+            return Ok(None);
+        };
+        let stored_hash: String = row.try_get("password_hash")?;
+        if verify_password(password, &stored_hash).await {
+            Ok(Some(user_from_row(&row)?))
+        } else {
+            Ok(None)
+        }
+    }
+}
