@@ -74,12 +74,14 @@ pub mod server {
     use super::{SessionUser, TenantRef};
     use crate::AppError;
 
-    const USER_ID_KEY: &str = "user_id";
+    /// The session key under which the signed-in user's id is kept.
+    pub const USER_ID_KEY: &str = "user_id";
 
     /// The store, put into every server function's context by the server.
     pub fn store() -> Result<Store, AppError> {
         use_context::<Store>().ok_or_else(|| {
-            tracing::error!("the store is missing from the server function context");
+            let uri = use_context::<axum::http::request::Parts>().map(|parts| parts.uri.to_string());
+            tracing::error!(?uri, "the store is missing from the server function context");
             AppError::Internal
         })
     }

@@ -2,7 +2,8 @@
 //! product's problem statement — a bank with strict limits and approvals, a loose startup, and a
 //! hospital that must mask PHI.
 
-use charter_store::{NewTenant, NewUser, Role, Store, StoreError};
+use charter_policy::{DefaultBehaviour, PlatformSettings, Policy};
+use charter_store::{Actor, NewTenant, NewUser, Role, Store, StoreError};
 
 /// A login to print for the person starting the demo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,7 +12,11 @@ pub struct DemoLogin {
     pub username: String,
 }
 
+/// The demo's policies, YAML in `server/demo/`: the same language tenants write.
+const PLATFORM_POLICY: &str = include_str!("../demo/platform-guardrails.yaml");
+
 struct DemoTenant {
+    policies: &'static [&'static str],
     slug: &'static str,
     name: &'static str,
     plan: &'static str,
@@ -26,6 +31,7 @@ const PLATFORM_PEOPLE: &[(&str, &str, Role)] = &[
 
 const TENANTS: &[DemoTenant] = &[
     DemoTenant {
+        policies: &[include_str!("../demo/meridian-bank.yaml"), include_str!("../demo/meridian-support-bot.yaml")],
         slug: "meridian-bank",
         name: "First Meridian Bank",
         plan: "enterprise",
@@ -37,6 +43,7 @@ const TENANTS: &[DemoTenant] = &[
         ],
     },
     DemoTenant {
+        policies: &[include_str!("../demo/rocketlane.yaml")],
         slug: "rocketlane",
         name: "Rocketlane Labs",
         plan: "startup",
@@ -44,6 +51,7 @@ const TENANTS: &[DemoTenant] = &[
         people: &[("admin@rocketlane.example", "Sam Rivera", Role::TenantAdmin, &[])],
     },
     DemoTenant {
+        policies: &[include_str!("../demo/st-aurelia-health.yaml")],
         slug: "st-aurelia-health",
         name: "St. Aurelia Health",
         plan: "healthcare",
@@ -61,6 +69,10 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
     if store.count_users().await? > 0 {
         return Ok(None);
     }
+    let system = Actor::system();
+    // Fail closed: a call no rule decides is denied. Tenants allow what they need.
+    store.set_platform_settings(&system, &PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None }).await?;
+    store.create_policy(&system, None, &demo_policy(PLATFORM_POLICY)?).await?;
     let mut logins = Vec::new();
     for (username, name, role) in PLATFORM_PEOPLE {
         store.create_user(person(username, name, *role, None, &[], password)).await?;
@@ -70,6 +82,9 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
         let tenant = store
             .create_tenant(NewTenant { slug: demo.slug.into(), name: demo.name.into(), plan: demo.plan.into(), policy_quota: Some(demo.quota) })
             .await?;
+        for text in demo.policies {
+            store.create_policy(&system, Some(&tenant.id), &demo_policy(text)?).await?;
+        }
         for (username, name, role, approves) in demo.people {
             store.create_user(person(username, name, *role, Some(&tenant.id), approves, password)).await?;
             let approves = if approves.is_empty() { String::new() } else { format!(", approves as {}", approves.join(", ")) };
@@ -77,6 +92,10 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
         }
     }
     Ok(Some(logins))
+}
+
+fn demo_policy(text: &str) -> Result<Policy, StoreError> {
+    Policy::from_yaml(text).map_err(|err| StoreError::Corrupt(format!("demo policy: {err}")))
 }
 
 fn person(username: &str, name: &str, role: Role, tenant_id: Option<&str>, approves: &[&str], password: &str) -> NewUser {

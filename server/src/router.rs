@@ -5,6 +5,8 @@ use axum::Router;
 use charter_app::auth::server::LoginThrottle;
 use charter_app::{shell, App};
 use charter_store::{SessionRecords, Store};
+
+use crate::api::ApiState;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
@@ -20,11 +22,13 @@ const SESSION_IDLE_HOURS: i64 = 8;
 pub struct Services {
     pub store: Store,
     pub throttle: LoginThrottle,
+    pub api: ApiState,
 }
 
 impl Services {
+    /// Must run inside a tokio runtime: it starts the receipt writer.
     pub fn new(store: Store) -> Services {
-        Services { store, throttle: LoginThrottle::default() }
+        Services { api: ApiState::new(store.clone()), store, throttle: LoginThrottle::default() }
     }
 
     /// Puts the services into the context of a server function or a page render.
@@ -50,6 +54,7 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", crate::api::router(services.api.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())

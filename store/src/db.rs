@@ -8,6 +8,8 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use tokio::sync::OnceCell;
 
+use crate::api_keys::SharedKeyCache;
+use crate::policy_sets::PolicySets;
 use crate::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -27,6 +29,10 @@ pub struct Store {
     /// A hash of a random password, verified against when a login names no user, so that a wrong
     /// username costs as much time as a wrong password and timing does not reveal who exists.
     pub(crate) decoy_hash: Arc<OnceCell<String>>,
+    /// Compiled policy sets per tenant, shared by every clone of the store.
+    pub(crate) policy_sets: Arc<PolicySets>,
+    /// Recently verified API keys, so a decision does not hit the database to authenticate.
+    pub(crate) api_keys: SharedKeyCache,
 }
 
 /// Milliseconds since the Unix epoch: the one time format stored, identical on both databases.
@@ -59,7 +65,7 @@ impl Store {
             Backend::Postgres => url.to_owned(),
         };
         let pool = pool_options(backend).connect(&url).await?;
-        let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()) };
+        let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()), policy_sets: Arc::default(), api_keys: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }

@@ -12,6 +12,14 @@ pub enum StoreError {
     Invalid { field: &'static str, message: String },
     #[error("{what} `{key}` already exists")]
     Conflict { what: &'static str, key: String },
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{what} `{id}` is at version {actual}, not {expected}: it was changed since you read it")]
+    VersionConflict { what: &'static str, id: String, expected: i64, actual: i64 },
+    #[error("the tenant's policy quota of {quota} is reached")]
+    QuotaExceeded { quota: i64 },
+    #[error("the policy collides with its parents: {}", .0.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Delegation(charter_policy::DelegationReport),
     #[error("a stored value is corrupt: {0}")]
     Corrupt(String),
     #[error("password hashing failed")]

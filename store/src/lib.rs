@@ -9,11 +9,23 @@
 pub mod model;
 
 #[cfg(feature = "db")]
+mod api_keys;
+#[cfg(feature = "db")]
+mod approvals;
+#[cfg(feature = "db")]
+mod audit;
+#[cfg(feature = "db")]
 mod db;
 #[cfg(feature = "db")]
 mod error;
 #[cfg(feature = "db")]
 mod password;
+#[cfg(feature = "db")]
+mod policies;
+#[cfg(feature = "db")]
+mod policy_sets;
+#[cfg(feature = "db")]
+mod receipts;
 #[cfg(feature = "db")]
 mod sessions;
 #[cfg(feature = "db")]
@@ -21,12 +33,22 @@ mod tenants;
 #[cfg(feature = "db")]
 mod users;
 
-pub use model::{Role, Tenant, TenantSummary, User};
+pub use model::{Actor, ActorKind, ApiKeyInfo, Approval, AuditEntry, Receipt, Role, StoredPolicy, Tenant, TenantSummary, User};
 
 #[cfg(feature = "db")]
 pub use db::{now_ms, Backend, Store};
 #[cfg(feature = "db")]
+pub use api_keys::{ApiKeyAuth, NewApiKey};
+#[cfg(feature = "db")]
+pub use approvals::Resolution;
+#[cfg(feature = "db")]
 pub use error::StoreError;
+#[cfg(feature = "db")]
+pub use policies::to_engine_policy;
+#[cfg(feature = "db")]
+pub use policy_sets::CompiledTenant;
+#[cfg(feature = "db")]
+pub use receipts::{ReceiptFilter, ReceiptWriter};
 #[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]

@@ -74,3 +74,134 @@ pub struct User {
     pub approver_roles: Vec<String>,
     pub created_at: i64,
 }
+
+/// A policy as stored: its document (canonical JSON of the engine's model) plus bookkeeping.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    pub id: String,
+    /// `None` for platform policies.
+    pub tenant_id: Option<String>,
+    /// `platform`, `tenant` or `agent`.
+    pub scope: String,
+    pub agent: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub version: i64,
+    pub document: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// Who made a change, for the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// A username, an API key prefix, or `system`.
+    pub id: String,
+    pub kind: ActorKind,
+    /// The tenant the actor belongs to; `None` for platform staff and the system.
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    ApiKey,
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::ApiKey => "api_key",
+            ActorKind::System => "system",
+        }
+    }
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor { id: "system".to_owned(), kind: ActorKind::System, tenant_id: None }
+    }
+}
+
+/// One row of the append-only audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub actor: String,
+    pub actor_kind: String,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub created_at: i64,
+}
+
+/// An API key as listed: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+}
+
+/// The durable record of one decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub id: String,
+    pub tenant_id: String,
+    pub api_key_id: Option<String>,
+    pub agent: Option<String>,
+    /// JSON of the request's principal.
+    pub principal: String,
+    pub tool: String,
+    /// JSON of the tool call's arguments.
+    pub args: String,
+    /// SHA-256 of the canonical JSON of the arguments.
+    pub args_digest: String,
+    pub verdict: String,
+    pub reason: String,
+    /// JSON of the engine's whole decision (matched rules, limits, obligations).
+    pub decision: String,
+    /// JSON map of policy id to the version used.
+    pub policy_versions: String,
+    pub approval_id: Option<String>,
+    pub latency_us: i64,
+    pub created_at: i64,
+}
+
+/// A request waiting for (or resolved by) a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: String,
+    pub tenant_id: String,
+    pub receipt_id: String,
+    pub agent: Option<String>,
+    pub principal: String,
+    pub tool: String,
+    pub args: String,
+    pub args_digest: String,
+    /// JSON array of the approver roles asked.
+    pub approvers: String,
+    /// JSON of the rules that asked for approval.
+    pub matched: String,
+    pub policy_versions: String,
+    pub reason: String,
+    /// `pending`, `approved`, `rejected`, or `expired` (computed: pending past its expiry).
+    pub status: String,
+    pub requested_at: i64,
+    pub expires_at: i64,
+    pub resolved_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub comment: Option<String>,
+    /// JSON array of the votes cast so far, one per approver role.
+    pub votes: String,
+}

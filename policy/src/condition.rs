@@ -1,0 +1,449 @@
+//! Conditions over a request: the model, their evaluation, and why one failed, in words.
+//!
+//! The document syntax lives in `condition_syntax.rs`; this file only says what conditions mean.
+//!
+//! Meaning in brief: a test on a field that the request does not carry is false, whatever the
+//! operator, except `exists: false`. Numbers compare as numbers, and a string holding a number is
+//! read as one when the other side is a number. Two strings order lexicographically (so ISO dates
+//! and times compare as expected). Values of different kinds are never equal and never ordered.
+
+use std::cell::OnceCell;
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::pattern::RegexPattern;
+use crate::request::Principal;
+
+/// Which part of the request a field path reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Root {
+    Args,
+    Context,
+    Principal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldPathError {
+    #[error("field `{0}` must start with `args.`, `context.` or `principal.`")]
+    Root(String),
+    #[error("field `{0}` has an empty segment")]
+    EmptySegment(String),
+}
+
+/// A dotted path into the request, such as `args.amount`, `context.tenant_id`,
+/// `principal.roles` or `principal.department` (short for `principal.attributes.department`).
+/// A numeric segment indexes an array: `args.items.0.price`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldPath {
+    text: String,
+    root: Root,
+    /// The segments after the root, with principal attributes spelled out in full.
+    segments: Vec<String>,
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Result<Self, FieldPathError> {
+        let mut parts = text.split('.');
+        let root = match parts.next() {
+            Some("args") => Root::Args,
+            Some("context") => Root::Context,
+            Some("principal") => Root::Principal,
+            _ => return Err(FieldPathError::Root(text.to_string())),
+        };
+        let mut segments: Vec<String> = parts.map(str::to_string).collect();
+        if segments.is_empty() {
+            return Err(FieldPathError::Root(text.to_string()));
+        }
+        if segments.iter().any(String::is_empty) {
+            return Err(FieldPathError::EmptySegment(text.to_string()));
+        }
+        let builtin = ["user", "roles", "groups", "attributes"];
+        if root == Root::Principal && !builtin.contains(&segments[0].as_str()) {
+            segments.insert(0, "attributes".to_string());
+        }
+        Ok(FieldPath {
+            text: text.to_string(),
+            root,
+            segments,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn root(&self) -> Root {
+        self.root
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The right-hand side of a test: a literal, or another field of the request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Literal(Value),
+    Ref(FieldPath),
+}
+
+/// One test on a field. The operand's kind was checked at parse time (lists for `in`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    Eq(Operand),
+    Ne(Operand),
+    Lt(Operand),
+    Lte(Operand),
+    Gt(Operand),
+    Gte(Operand),
+    In(Operand),
+    Contains(Operand),
+    ContainsAny(Operand),
+    StartsWith(Operand),
+    EndsWith(Operand),
+    Matches(RegexPattern),
+    Exists(bool),
+}
+
+impl Test {
+    pub fn operator(&self) -> &'static str {
+        match self {
+            Test::Eq(_) => "eq",
+            Test::Ne(_) => "ne",
+            Test::Lt(_) => "lt",
+            Test::Lte(_) => "lte",
+            Test::Gt(_) => "gt",
+            Test::Gte(_) => "gte",
+            Test::In(_) => "in",
+            Test::Contains(_) => "contains",
+            Test::ContainsAny(_) => "contains_any",
+            Test::StartsWith(_) => "starts_with",
+            Test::EndsWith(_) => "ends_with",
+            Test::Matches(_) => "matches",
+            Test::Exists(_) => "exists",
+        }
+    }
+
+    fn symbol(&self) -> &'static str {
+        match self {
+            Test::Eq(_) => "=",
+            Test::Ne(_) => "!=",
+            Test::Lt(_) => "<",
+            Test::Lte(_) => "<=",
+            Test::Gt(_) => ">",
+            Test::Gte(_) => ">=",
+            Test::In(_) => "in",
+            Test::Contains(_) => "containing",
+            Test::ContainsAny(_) => "containing any of",
+            Test::StartsWith(_) => "starting with",
+            Test::EndsWith(_) => "ending with",
+            Test::Matches(_) => "matching",
+            Test::Exists(_) => "exists",
+        }
+    }
+
+    pub fn operand(&self) -> Option<&Operand> {
+        match self {
+            Test::Eq(o)
+            | Test::Ne(o)
+            | Test::Lt(o)
+            | Test::Lte(o)
+            | Test::Gt(o)
+            | Test::Gte(o)
+            | Test::In(o)
+            | Test::Contains(o)
+            | Test::ContainsAny(o)
+            | Test::StartsWith(o)
+            | Test::EndsWith(o) => Some(o),
+            Test::Matches(_) | Test::Exists(_) => None,
+        }
+    }
+}
+
+/// A condition tree. A rule's `when` is a list of conditions that must all hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// All tests on one field must hold.
+    Field {
+        field: FieldPath,
+        tests: Vec<Test>,
+    },
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+}
+
+/// The request as conditions see it. The principal is turned into JSON only when a condition
+/// reads it, so requests whose rules never look at the principal do not pay for it.
+pub(crate) struct Facts<'a> {
+    args: &'a Value,
+    context: &'a Map<String, Value>,
+    principal: &'a Principal,
+    principal_value: OnceCell<Value>,
+}
+
+impl<'a> Facts<'a> {
+    pub(crate) fn new(
+        args: &'a Value,
+        context: &'a Map<String, Value>,
+        principal: &'a Principal,
+    ) -> Self {
+        Facts {
+            args,
+            context,
+            principal,
+            principal_value: OnceCell::new(),
+        }
+    }
+
+    pub(crate) fn lookup(&self, path: &FieldPath) -> Option<&Value> {
+        let (first, rest) = path.segments.split_first()?;
+        let start = match path.root {
+            Root::Args => step(self.args, first)?,
+            Root::Context => self.context.get(first)?,
+            Root::Principal => {
+                let principal = self
+                    .principal_value
+                    .get_or_init(|| self.principal.to_value());
+                step(principal, first)?
+            }
+        };
+        let found = rest
+            .iter()
+            .try_fold(start, |value, segment| step(value, segment))?;
+        (!found.is_null()).then_some(found)
+    }
+
+    fn operand<'b>(&'b self, operand: &'b Operand) -> Option<&'b Value> {
+        match operand {
+            Operand::Literal(value) => Some(value),
+            Operand::Ref(path) => self.lookup(path),
+        }
+    }
+}
+
+fn step<'v>(value: &'v Value, segment: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(map) => map.get(segment),
+        Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
+impl Condition {
+    pub(crate) fn holds(&self, facts: &Facts<'_>) -> bool {
+        match self {
+            Condition::Field { field, tests } => {
+                let actual = facts.lookup(field);
+                tests.iter().all(|test| test_holds(test, actual, facts))
+            }
+            Condition::All(items) => items.iter().all(|c| c.holds(facts)),
+            Condition::Any(items) => items.iter().any(|c| c.holds(facts)),
+            Condition::Not(inner) => !inner.holds(facts),
+        }
+    }
+
+    /// Says in words why the condition does not hold. Only called on the failure path, so the
+    /// decision's hot path never formats strings.
+    pub(crate) fn why_not(&self, facts: &Facts<'_>) -> String {
+        match self {
+            Condition::Field { field, tests } => {
+                let actual = facts.lookup(field);
+                match tests.iter().find(|test| !test_holds(test, actual, facts)) {
+                    Some(test) => why_test_fails(field, test, actual, facts),
+                    None => format!("`{field}` passed"),
+                }
+            }
+            Condition::All(items) => match items.iter().find(|c| !c.holds(facts)) {
+                Some(failed) => failed.why_not(facts),
+                None => "all conditions held".to_string(),
+            },
+            Condition::Any(items) => {
+                let reasons: Vec<String> = items.iter().map(|c| c.why_not(facts)).collect();
+                format!("none of `any` held: {}", reasons.join("; "))
+            }
+            Condition::Not(inner) => format!("`not` failed because {} held", inner.describe()),
+        }
+    }
+
+    /// The condition as a short expression, for explanations.
+    pub fn describe(&self) -> String {
+        match self {
+            Condition::Field { field, tests } => {
+                let parts: Vec<String> = tests
+                    .iter()
+                    .map(|test| format!("`{field}` {}", describe_test(test)))
+                    .collect();
+                parts.join(" and ")
+            }
+            Condition::All(items) => {
+                let parts: Vec<String> = items.iter().map(Condition::describe).collect();
+                format!("all of ({})", parts.join(", "))
+            }
+            Condition::Any(items) => {
+                let parts: Vec<String> = items.iter().map(Condition::describe).collect();
+                format!("any of ({})", parts.join(", "))
+            }
+            Condition::Not(inner) => format!("not ({})", inner.describe()),
+        }
+    }
+}
+
+fn describe_test(test: &Test) -> String {
+    match test {
+        Test::Exists(true) => "exists".to_string(),
+        Test::Exists(false) => "is missing".to_string(),
+        Test::Matches(regex) => format!("matching `{}`", regex.as_str()),
+        other => match other.operand() {
+            Some(operand) => format!("{} {}", other.symbol(), describe_operand(operand, None)),
+            None => other.symbol().to_string(),
+        },
+    }
+}
+
+fn describe_operand(operand: &Operand, resolved: Option<&Value>) -> String {
+    match (operand, resolved) {
+        (Operand::Literal(value), _) => render(value),
+        (Operand::Ref(path), Some(value)) => format!("`{path}` ({})", render(value)),
+        (Operand::Ref(path), None) => format!("`{path}`"),
+    }
+}
+
+/// Renders a value for an explanation, cut short so one huge argument cannot flood the console.
+pub(crate) fn render(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 80 {
+        return text;
+    }
+    let cut: String = text.chars().take(77).collect();
+    format!("{cut}...")
+}
+
+fn why_test_fails(
+    field: &FieldPath,
+    test: &Test,
+    actual: Option<&Value>,
+    facts: &Facts<'_>,
+) -> String {
+    let Some(actual) = actual else {
+        return match test {
+            Test::Exists(_) => format!("`{field}` is missing"),
+            other => format!("`{field}` is missing (needed for {})", describe_test(other)),
+        };
+    };
+    match test {
+        Test::Exists(false) => format!("`{field}` exists (it is {})", render(actual)),
+        Test::Matches(regex) => {
+            format!(
+                "`{field}` is {}, not matching `{}`",
+                render(actual),
+                regex.as_str()
+            )
+        }
+        other => {
+            let Some(operand) = other.operand() else {
+                return format!("`{field}` failed `{}`", other.operator());
+            };
+            let resolved = facts.operand(operand);
+            if let (Operand::Ref(path), None) = (operand, resolved) {
+                return format!("`{path}` is missing (compared with `{field}`)");
+            }
+            format!(
+                "`{field}` is {}, not {} {}",
+                render(actual),
+                other.symbol(),
+                describe_operand(operand, resolved)
+            )
+        }
+    }
+}
+
+fn test_holds(test: &Test, actual: Option<&Value>, facts: &Facts<'_>) -> bool {
+    if let Test::Exists(expected) = test {
+        return actual.is_some() == *expected;
+    }
+    let Some(actual) = actual else {
+        return false;
+    };
+    if let Test::Matches(regex) = test {
+        return actual.as_str().is_some_and(|text| regex.is_match(text));
+    }
+    let Some(operand) = test.operand().and_then(|o| facts.operand(o)) else {
+        return false;
+    };
+    match test {
+        Test::Eq(_) => equal(actual, operand),
+        Test::Ne(_) => !equal(actual, operand),
+        Test::Lt(_) => order(actual, operand) == Some(Ordering::Less),
+        Test::Lte(_) => matches!(
+            order(actual, operand),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
+        Test::Gt(_) => order(actual, operand) == Some(Ordering::Greater),
+        Test::Gte(_) => matches!(
+            order(actual, operand),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
+        Test::In(_) => operand
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| equal(actual, i))),
+        Test::Contains(_) => contains(actual, operand),
+        Test::ContainsAny(_) => operand
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| contains(actual, i))),
+        Test::StartsWith(_) => both_str(actual, operand).is_some_and(|(a, b)| a.starts_with(b)),
+        Test::EndsWith(_) => both_str(actual, operand).is_some_and(|(a, b)| a.ends_with(b)),
+        Test::Matches(_) | Test::Exists(_) => false,
+    }
+}
+
+/// Reads a value as a number: a JSON number, or a string that holds one.
+pub(crate) fn as_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+fn numeric_pair(a: &Value, b: &Value) -> Option<(f64, f64)> {
+    // Only coerce strings when the other side is a real number; two strings stay strings.
+    if !(a.is_number() || b.is_number()) {
+        return None;
+    }
+    Some((as_number(a)?, as_number(b)?))
+}
+
+fn equal(a: &Value, b: &Value) -> bool {
+    match numeric_pair(a, b) {
+        Some((x, y)) => x == y,
+        None => a == b,
+    }
+}
+
+fn order(a: &Value, b: &Value) -> Option<Ordering> {
+    if let Some((x, y)) = numeric_pair(a, b) {
+        return x.partial_cmp(&y);
+    }
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn contains(haystack: &Value, needle: &Value) -> bool {
+    match (haystack, needle) {
+        (Value::Array(items), _) => items.iter().any(|item| equal(item, needle)),
+        (Value::String(text), Value::String(part)) => text.contains(part.as_str()),
+        _ => false,
+    }
+}
+
+fn both_str<'v>(a: &'v Value, b: &'v Value) -> Option<(&'v str, &'v str)> {
+    Some((a.as_str()?, b.as_str()?))
+}

@@ -1,0 +1,158 @@
+//! The effective policy of an agent: everything that governs it, merged, each part with its
+//! source. This is what the console's previewer shows next to its what-if box.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compile::{CompiledRule, PolicySet};
+use crate::index::RuleId;
+use crate::model::{DefaultBehaviour, PolicyRef, RateKeyKind, Rule, RuleRef, Window};
+use crate::tool::{overlap, Overlap};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectivePolicy {
+    pub agent: Option<String>,
+    /// The default applied when no rule decides.
+    pub default: DefaultBehaviour,
+    /// The policy that set the default; `None` when it is the platform settings' default.
+    pub default_source: Option<PolicyRef>,
+    /// The enabled tools, or `None` when every tool is enabled.
+    pub enabled_tools: Option<Vec<String>>,
+    /// Platform, then tenant, then the agent's rules.
+    pub rules: Vec<EffectiveRule>,
+    pub caps: Vec<EffectiveCap>,
+    pub rate_limits: Vec<EffectiveRate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveRule {
+    pub source: RuleRef,
+    pub rule: Rule,
+}
+
+/// One cap as written, and the lowest cap that certainly applies wherever it does: the lowest
+/// unconditional cap on the same argument among rules whose tools include all of this rule's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveCap {
+    pub tool: String,
+    pub field: String,
+    pub max: f64,
+    pub source: RuleRef,
+    /// The rule has conditions or targets, so the cap applies to some calls only.
+    pub conditional: bool,
+    pub effective_max: f64,
+    pub effective_source: RuleRef,
+}
+
+/// One rate limit as written, and the lowest limit with the same key and window among rules
+/// whose tools include all of this rule's and that always apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveRate {
+    pub tool: String,
+    pub calls: u64,
+    pub per: Window,
+    pub per_key: RateKeyKind,
+    pub source: RuleRef,
+    pub conditional: bool,
+    pub effective_calls: u64,
+    pub effective_source: RuleRef,
+}
+
+impl PolicySet {
+    /// The merged view for one agent (or, with `None`, for calls made without an agent).
+    pub fn effective_for_agent(&self, agent: Option<&str>) -> EffectivePolicy {
+        let agent_rules: &[RuleId] = agent
+            .and_then(|a| self.agents.get(a))
+            .map_or(&[], |a| &a.rules);
+        let rules: Vec<&CompiledRule> = self
+            .shared_rules
+            .iter()
+            .chain(agent_rules)
+            .map(|&id| &self.rules[id as usize])
+            .collect();
+        let default = self.default_for(agent);
+        EffectivePolicy {
+            agent: agent.map(str::to_string),
+            default: default.behaviour,
+            default_source: default.source.clone(),
+            enabled_tools: self
+                .settings
+                .enabled_tools
+                .as_ref()
+                .map(|tools| tools.iter().cloned().collect()),
+            rules: rules
+                .iter()
+                .map(|r| EffectiveRule {
+                    source: r.source.clone(),
+                    rule: r.rule.clone(),
+                })
+                .collect(),
+            caps: caps(&rules),
+            rate_limits: rate_limits(&rules),
+        }
+    }
+}
+
+/// Whether `wide` always applies wherever `narrow` does, as far as tools and conditions go.
+fn always_covers(wide: &CompiledRule, narrow: &CompiledRule) -> bool {
+    !wide.rule.is_conditional() && overlap(&narrow.rule.tool, &wide.rule.tool) == Overlap::Subset
+}
+
+fn caps(rules: &[&CompiledRule]) -> Vec<EffectiveCap> {
+    let mut caps = Vec::new();
+    for rule in rules {
+        for cap in &rule.rule.limit {
+            let mut effective_max = cap.max;
+            let mut effective_source = rule.source.clone();
+            for other in rules.iter().filter(|other| always_covers(other, rule)) {
+                for other_cap in other.rule.limit.iter().filter(|c| c.field == cap.field) {
+                    if other_cap.max < effective_max {
+                        effective_max = other_cap.max;
+                        effective_source = other.source.clone();
+                    }
+                }
+            }
+            caps.push(EffectiveCap {
+                tool: rule.rule.tool.to_string(),
+                field: cap.field.to_string(),
+                max: cap.max,
+                source: rule.source.clone(),
+                conditional: rule.rule.is_conditional(),
+                effective_max,
+                effective_source,
+            });
+        }
+    }
+    caps
+}
+
+fn rate_limits(rules: &[&CompiledRule]) -> Vec<EffectiveRate> {
+    let mut limits = Vec::new();
+    for rule in rules {
+        let Some(limit) = &rule.rule.rate_limit else {
+            continue;
+        };
+        let mut effective_calls = limit.calls;
+        let mut effective_source = rule.source.clone();
+        for other in rules.iter().filter(|other| always_covers(other, rule)) {
+            let Some(other_limit) = &other.rule.rate_limit else {
+                continue;
+            };
+            let same_counter = other_limit.per == limit.per && other_limit.per_key == limit.per_key;
+            if same_counter && other_limit.calls < effective_calls {
+                effective_calls = other_limit.calls;
+                effective_source = other.source.clone();
+            }
+        }
+        limits.push(EffectiveRate {
+            tool: rule.rule.tool.to_string(),
+            calls: limit.calls,
+            per: limit.per,
+            per_key: limit.per_key,
+            source: rule.source.clone(),
+            conditional: rule.rule.is_conditional(),
+            effective_calls,
+            effective_source,
+        });
+    }
+    limits
+}

@@ -1,0 +1,125 @@
+//! The decision and its explanation: what was decided, why, and by which rules.
+//!
+//! Every type here crosses to the browser (the console's previewer), so all of them serialise.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Effect, RateKeyKind, RuleRef, Window};
+use crate::rate::RateKey;
+
+/// The outcome. The declaration order is the order of restrictiveness, so `max` picks the most
+/// restrictive of several verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allow,
+    RequireApproval,
+    Deny,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Allow => "allow",
+            Verdict::RequireApproval => "require_approval",
+            Verdict::Deny => "deny",
+        })
+    }
+}
+
+/// Which step of the decision procedure settled the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The tool is not enabled on the platform.
+    ToolDisabled,
+    /// A matching rule denies the call explicitly.
+    ExplicitDeny,
+    /// An argument is over its effective cap.
+    Cap,
+    /// A rate limit is exhausted.
+    RateLimit,
+    /// The scopes' rules decided (the most restrictive scope verdict).
+    Rules,
+    /// Every scope abstained and the default behaviour applied.
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reason: String,
+    pub basis: Basis,
+    /// Every rule whose tool, targets and conditions matched, in scope order.
+    pub matched: Vec<MatchedRule>,
+    /// Rules whose tool matched but whose targets or conditions did not.
+    pub near_misses: Vec<NearMiss>,
+    /// The caps and rate limits in force for this call, each with the rule that set it.
+    pub limits: Vec<EffectiveLimit>,
+    /// Obligations accumulated from every matching rule.
+    pub obligations: Vec<Obligation>,
+    /// Approver roles, all of which must approve, when the verdict is `require_approval`.
+    pub approvers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchedRule {
+    pub rule: RuleRef,
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether this rule settled the verdict (or set the cap or limit that did).
+    pub decisive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NearMiss {
+    pub rule: RuleRef,
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    /// What failed, in words, such as "`args.amount` is 3000, not > 5000".
+    pub failed: String,
+}
+
+/// A cap or rate limit in force, with the rule that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EffectiveLimit {
+    Cap {
+        field: String,
+        max: f64,
+        /// The argument's value in this request, when it has a numeric one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        source: RuleRef,
+    },
+    Rate {
+        calls: u64,
+        per: Window,
+        per_key: RateKeyKind,
+        key: RateKey,
+        /// Calls counted in the current window, this one included; `None` when not counted
+        /// (a dry run, or a call denied before counting).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+        source: RuleRef,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationKind {
+    /// Redact the field in the tool's arguments (`args.*`) or result (`result.*`).
+    Mask,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Obligation {
+    pub kind: ObligationKind,
+    pub field: String,
+    /// Every matching rule that asked for it.
+    pub sources: Vec<RuleRef>,
+}

@@ -1,0 +1,60 @@
+//! Charter's policy engine: the policy language (YAML and JSON), its validation, a compiled and
+//! indexed policy set per tenant, decisions with explanations, the effective policy of an agent
+//! and the save-time delegation check.
+//!
+//! The crate is pure: no IO, no async. Rate-limit counters sit behind the `RateCounter` trait so
+//! that a store can keep them; `InMemoryRateCounter` keeps them in the process.
+//!
+//! ```
+//! use charter_policy::{DecisionRequest, InMemoryRateCounter, PlatformSettings, Policy, PolicySet, Verdict};
+//!
+//! let platform = Policy::from_yaml(r#"
+//! name: Platform guardrails
+//! scope: platform
+//! rules:
+//!   - tool: "system.*"
+//!     effect: deny
+//!     reason: no shell access
+//!   - tool: "*"
+//!     effect: allow
+//! "#).unwrap();
+//! let set = PolicySet::compile(&PlatformSettings::default(), &[platform], &[], &[]);
+//! let decision = set.decide(&DecisionRequest::new("system.exec"), &InMemoryRateCounter::new(), 0);
+//! assert_eq!(decision.verdict, Verdict::Deny);
+//! assert!(decision.reason.contains("no shell access"));
+//! ```
+
+mod compile;
+mod condition;
+mod condition_syntax;
+mod decide;
+mod delegation;
+mod effective;
+mod error;
+mod explain;
+mod index;
+mod model;
+mod model_syntax;
+mod parse;
+mod pattern;
+mod rate;
+mod request;
+mod tool;
+
+pub use compile::PolicySet;
+pub use condition::{Condition, FieldPath, FieldPathError, Operand, Root, Test};
+pub use delegation::{check_delegation, DelegationIssue, DelegationReport};
+pub use effective::{EffectiveCap, EffectivePolicy, EffectiveRate, EffectiveRule};
+pub use error::{Format, ParseError};
+pub use explain::{
+    Basis, Decision, EffectiveLimit, MatchedRule, NearMiss, Obligation, ObligationKind, Verdict,
+};
+pub use model::{
+    Cap, DefaultBehaviour, Effect, PlatformSettings, Policy, PolicyRef, RateKeyKind, RateLimit,
+    Rule, RuleRef, Scope, Targets, Window,
+};
+pub use parse::{detect_format, from_json, from_yaml, WriteError};
+pub use pattern::{GlobPattern, PatternError, RegexPattern};
+pub use rate::{InMemoryRateCounter, RateCounter, RateKey};
+pub use request::{DecisionRequest, Principal};
+pub use tool::ToolMatch;

@@ -1,0 +1,366 @@
+//! The policy model: what a policy document says once parsed and validated.
+//!
+//! Every type here serialises to the document language itself (see `docs/policy-language.md`), so
+//! `Policy::to_yaml` writes what `Policy::from_yaml` reads. Deserialisation validates; the rules
+//! for that live in `model_syntax.rs`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::condition::{Condition, FieldPath};
+use crate::tool::ToolMatch;
+
+/// Where a policy sits. The order is top-down: platform, then tenant, then agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Platform,
+    Tenant,
+    Agent,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scope::Platform => "platform",
+            Scope::Tenant => "tenant",
+            Scope::Agent => "agent",
+        })
+    }
+}
+
+/// What happens when no rule in any scope decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultBehaviour {
+    Allow,
+    Deny,
+}
+
+impl fmt::Display for DefaultBehaviour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DefaultBehaviour::Allow => "allow",
+            DefaultBehaviour::Deny => "deny",
+        })
+    }
+}
+
+/// What a rule decides when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Allow,
+    Deny,
+    RequireApproval,
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+            Effect::RequireApproval => "require_approval",
+        })
+    }
+}
+
+/// Platform-wide settings that are not policies: the default behaviour and the tool catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSettings {
+    pub default: DefaultBehaviour,
+    /// `None` means there is no catalog yet and every tool is enabled; `Some(set)` enables only
+    /// the tools named in it.
+    #[serde(default)]
+    pub enabled_tools: Option<BTreeSet<String>>,
+}
+
+impl Default for PlatformSettings {
+    /// A governance layer fails closed: without settings, nothing is allowed by default.
+    fn default() -> Self {
+        PlatformSettings {
+            default: DefaultBehaviour::Deny,
+            enabled_tools: None,
+        }
+    }
+}
+
+impl PlatformSettings {
+    pub fn is_enabled(&self, tool: &str) -> bool {
+        self.enabled_tools
+            .as_ref()
+            .is_none_or(|tools| tools.contains(tool))
+    }
+}
+
+/// A named, described set of rules in one scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    /// Assigned by the store; empty when the document did not carry one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub scope: Scope,
+    /// The agent an agent-scope policy governs; `None` for the other scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Assigned by the store; 0 when the document did not carry one.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub version: u64,
+    /// This scope's default when no rule decides. It can only make the parent's default
+    /// stricter: evaluation takes the strictest default in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<DefaultBehaviour>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One rule. A rule must do something: decide (`effect`), or add an obligation, a cap or a rate
+/// limit. Rules without an effect never make a scope vote; they only constrain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub tool: ToolMatch,
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::condition_syntax::serialize_when"
+    )]
+    pub when: Vec<Condition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Targets>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
+    /// Fields to redact, `args.*` (in the tool's arguments) or `result.*` (in its result).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mask: Vec<String>,
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_caps"
+    )]
+    pub limit: Vec<Cap>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Higher wins inside a scope; a rule without one has priority 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+
+impl Rule {
+    /// A rule with conditions or targets is "conditional": it beats an unconditional rule of the
+    /// same priority and kind of tool match inside its scope.
+    pub fn is_conditional(&self) -> bool {
+        !self.when.is_empty() || self.targets.is_some()
+    }
+
+    /// A one-line summary such as "`system.*` deny", for messages.
+    pub fn summary(&self) -> String {
+        match self.effect {
+            Some(effect) => format!("`{}` {effect}", self.tool),
+            None => format!("`{}`", self.tool),
+        }
+    }
+}
+
+/// Whom a rule applies to: a principal with any of the roles, in any of the groups, or any of
+/// the users. A rule without targets applies to everyone.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Targets {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+}
+
+/// A numeric ceiling on an argument: `field <= max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cap {
+    pub field: FieldPath,
+    pub max: f64,
+}
+
+/// Whose calls a rate limit counts together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateKeyKind {
+    Tenant,
+    Agent,
+    User,
+}
+
+impl fmt::Display for RateKeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RateKeyKind::Tenant => "tenant",
+            RateKeyKind::Agent => "agent",
+            RateKeyKind::User => "user",
+        })
+    }
+}
+
+/// At most `calls` calls per `per` window, counted per `per_key`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateLimit {
+    pub calls: u64,
+    pub per: Window,
+    pub per_key: RateKeyKind,
+}
+
+impl RateLimit {
+    /// Calls per second, to compare limits with different windows.
+    pub fn rate(&self) -> f64 {
+        self.calls as f64 / self.per.secs() as f64
+    }
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} calls per {} per {}",
+            self.calls, self.per, self.per_key
+        )
+    }
+}
+
+/// A rate-limit window, in whole seconds, written like `30s`, `1m`, `2h` or `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Window {
+    secs: u64,
+}
+
+impl Window {
+    /// `None` for a zero-length window, which could never let a call through.
+    pub fn from_secs(secs: u64) -> Option<Self> {
+        (secs > 0).then_some(Window { secs })
+    }
+
+    pub fn secs(self) -> u64 {
+        self.secs
+    }
+
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(self.secs)
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = [(86_400, "d"), (3_600, "h"), (60, "m")];
+        for (size, unit) in units {
+            if self.secs.is_multiple_of(size) {
+                return write!(f, "{}{unit}", self.secs / size);
+            }
+        }
+        write!(f, "{}s", self.secs)
+    }
+}
+
+impl Serialize for Window {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Writes a cap as a plain integer when it is one, so `max: 50000` reads back as written.
+pub(crate) fn serialize_number<S: Serializer>(n: f64, serializer: S) -> Result<S::Ok, S::Error> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if n.fract() == 0.0 && n.abs() < EXACT {
+        serializer.serialize_i64(n as i64)
+    } else {
+        serializer.serialize_f64(n)
+    }
+}
+
+fn serialize_caps<S: Serializer>(caps: &[Cap], serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    struct Max(f64);
+    impl Serialize for Max {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry("max", &Number(self.0))?;
+            map.end()
+        }
+    }
+    let mut map = serializer.serialize_map(Some(caps.len()))?;
+    for cap in caps {
+        map.serialize_entry(cap.field.as_str(), &Max(cap.max))?;
+    }
+    map.end()
+}
+
+/// An `f64` that serialises through `serialize_number`.
+pub(crate) struct Number(pub f64);
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_number(self.0, serializer)
+    }
+}
+
+/// Identifies a policy in explanations and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PolicyRef {
+    pub scope: Scope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub policy_id: String,
+    pub policy_name: String,
+    pub version: u64,
+}
+
+impl PolicyRef {
+    pub fn of(policy: &Policy) -> Self {
+        PolicyRef {
+            scope: policy.scope,
+            agent: policy.agent.clone(),
+            policy_id: policy.id.clone(),
+            policy_name: policy.name.clone(),
+            version: policy.version,
+        }
+    }
+}
+
+impl fmt::Display for PolicyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.scope, &self.agent) {
+            (Scope::Agent, Some(agent)) => {
+                write!(f, "agent `{agent}` policy `{}`", self.policy_name)
+            }
+            (scope, _) => write!(f, "{scope} policy `{}`", self.policy_name),
+        }
+    }
+}
+
+/// Identifies one rule of one policy. `rule_index` is 0-based (as in `rules[0]`); messages
+/// count rules from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RuleRef {
+    #[serde(flatten)]
+    pub policy: PolicyRef,
+    pub rule_index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rule {}", self.policy, self.rule_index + 1)
+    }
+}

@@ -1,0 +1,469 @@
+//! Reading the policy model from a document, with validation.
+//!
+//! Each validated type is read in two steps inside the same YAML or JSON mapping: first its raw
+//! fields (unknown fields are errors), then `validate` checks what the fields mean together.
+//! Doing the second step while the mapping is still being read lets the YAML library attach the
+//! mapping's line and column to validation errors too.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::condition::{Condition, FieldPath, Root};
+use crate::condition_syntax::Block;
+use crate::error::{custom, FieldError};
+use crate::model::{
+    Cap, DefaultBehaviour, Effect, Policy, RateKeyKind, RateLimit, Rule, Scope, Targets, Window,
+};
+use crate::tool::ToolMatch;
+
+pub(crate) trait Validate: Sized {
+    type Raw: DeserializeOwned;
+    const EXPECTING: &'static str;
+    fn validate(raw: Self::Raw) -> Result<Self, FieldError>;
+}
+
+fn deserialize_validated<'de, D: Deserializer<'de>, T: Validate>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    deserializer.deserialize_map(ValidatingVisitor::<T>(PhantomData))
+}
+
+struct ValidatingVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Validate> Visitor<'de> for ValidatingVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        let raw = T::Raw::deserialize(MapAccessDeserializer::new(map))?;
+        T::validate(raw).map_err(FieldError::into_de)
+    }
+}
+
+macro_rules! deserialize_via_validate {
+    ($($ty:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserialize_validated(deserializer)
+            }
+        }
+    )*};
+}
+
+deserialize_via_validate!(Policy, Rule, Targets, RateLimit);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPolicy {
+    #[serde(default)]
+    id: Option<String>,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    scope: Scope,
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default)]
+    default: Option<DefaultBehaviour>,
+    #[serde(default)]
+    rules: Vec<Rule>,
+}
+
+impl Validate for Policy {
+    type Raw = RawPolicy;
+    const EXPECTING: &'static str = "a policy (a map with `name`, `scope` and `rules`)";
+
+    fn validate(raw: RawPolicy) -> Result<Self, FieldError> {
+        if raw.name.trim().is_empty() {
+            return Err(FieldError::new("name", "the name must not be empty"));
+        }
+        match (raw.scope, &raw.agent) {
+            (Scope::Agent, None) => {
+                return Err(FieldError::new(
+                    "agent",
+                    "an agent policy must name its `agent`",
+                ))
+            }
+            (Scope::Agent, Some(agent)) if agent.trim().is_empty() => {
+                return Err(FieldError::new("agent", "the agent must not be empty"))
+            }
+            (Scope::Platform | Scope::Tenant, Some(_)) => {
+                let message = format!(
+                    "`agent` is only allowed when scope is `agent`, not `{}`",
+                    raw.scope
+                );
+                return Err(FieldError::new("agent", message));
+            }
+            _ => {}
+        }
+        let mut ids = HashSet::new();
+        for (index, rule) in raw.rules.iter().enumerate() {
+            if let Some(id) = &rule.id {
+                if !ids.insert(id.as_str()) {
+                    return Err(FieldError::new(
+                        format!("rules[{index}].id"),
+                        format!("rule id `{id}` is used twice"),
+                    ));
+                }
+            }
+        }
+        Ok(Policy {
+            id: raw.id.unwrap_or_default(),
+            name: raw.name,
+            description: raw.description.unwrap_or_default(),
+            scope: raw.scope,
+            agent: raw.agent,
+            version: raw.version.unwrap_or(0),
+            default: raw.default,
+            rules: raw.rules,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    #[serde(default)]
+    id: Option<String>,
+    tool: ToolMatch,
+    #[serde(default)]
+    when: Option<Block>,
+    #[serde(default)]
+    targets: Option<Targets>,
+    #[serde(default)]
+    effect: Option<Effect>,
+    #[serde(default)]
+    approvers: Option<Vec<String>>,
+    #[serde(default)]
+    mask: Option<Vec<String>>,
+    #[serde(default)]
+    limit: Option<Caps>,
+    #[serde(default)]
+    rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    priority: Option<i32>,
+}
+
+impl Validate for Rule {
+    type Raw = RawRule;
+    const EXPECTING: &'static str =
+        "a rule (a map with `tool` and an `effect`, `limit`, `rate_limit` or `mask`)";
+
+    fn validate(raw: RawRule) -> Result<Self, FieldError> {
+        let approvers = raw.approvers.unwrap_or_default();
+        match raw.effect {
+            Some(Effect::RequireApproval) if approvers.is_empty() => {
+                return Err(FieldError::new(
+                    "approvers",
+                    "`require_approval` needs at least one approver role in `approvers`",
+                ));
+            }
+            Some(Effect::Allow | Effect::Deny) | None if !approvers.is_empty() => {
+                return Err(FieldError::new(
+                    "approvers",
+                    "`approvers` only apply when effect is `require_approval`",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(index) = approvers.iter().position(|a| a.trim().is_empty()) {
+            return Err(FieldError::new(
+                format!("approvers[{index}]"),
+                "an approver role must not be empty",
+            ));
+        }
+        let mask = raw.mask.unwrap_or_default();
+        for (index, field) in mask.iter().enumerate() {
+            check_mask_field(field)
+                .map_err(|message| FieldError::new(format!("mask[{index}]"), message))?;
+        }
+        let Caps(limit) = raw.limit.unwrap_or(Caps(Vec::new()));
+        if raw.effect.is_none() && mask.is_empty() && limit.is_empty() && raw.rate_limit.is_none() {
+            return Err(FieldError::new(
+                "",
+                "a rule needs an `effect` (allow, deny, require_approval), a `limit`, a `rate_limit` or a `mask`",
+            ));
+        }
+        let when: Vec<Condition> = raw.when.map(|Block(items)| items).unwrap_or_default();
+        Ok(Rule {
+            id: raw.id,
+            tool: raw.tool,
+            when,
+            targets: raw.targets,
+            effect: raw.effect,
+            approvers,
+            mask,
+            limit,
+            rate_limit: raw.rate_limit,
+            reason: raw.reason,
+            priority: raw.priority,
+        })
+    }
+}
+
+fn check_mask_field(field: &str) -> Result<(), String> {
+    let rest = field
+        .strip_prefix("args.")
+        .or_else(|| field.strip_prefix("result."));
+    match rest {
+        Some(rest) if !rest.split('.').any(str::is_empty) => Ok(()),
+        _ => Err(format!(
+            "mask field `{field}` must be a path under `args.` or `result.`"
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTargets {
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+impl Validate for Targets {
+    type Raw = RawTargets;
+    const EXPECTING: &'static str = "targets (a map with `roles`, `groups` or `users`)";
+
+    fn validate(raw: RawTargets) -> Result<Self, FieldError> {
+        if raw.roles.is_empty() && raw.groups.is_empty() && raw.users.is_empty() {
+            return Err(FieldError::new(
+                "",
+                "targets need at least one of `roles`, `groups` or `users`",
+            ));
+        }
+        Ok(Targets {
+            roles: raw.roles,
+            groups: raw.groups,
+            users: raw.users,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRateLimit {
+    calls: u64,
+    per: Window,
+    #[serde(default = "default_rate_key")]
+    per_key: RateKeyKind,
+}
+
+fn default_rate_key() -> RateKeyKind {
+    RateKeyKind::Tenant
+}
+
+impl Validate for RateLimit {
+    type Raw = RawRateLimit;
+    const EXPECTING: &'static str =
+        "a rate limit such as `{ calls: 100, per: 1m, per_key: agent }`";
+
+    fn validate(raw: RawRateLimit) -> Result<Self, FieldError> {
+        if raw.calls == 0 {
+            return Err(FieldError::new(
+                "calls",
+                "`calls` must be at least 1; use `effect: deny` to block a tool",
+            ));
+        }
+        Ok(RateLimit {
+            calls: raw.calls,
+            per: raw.per,
+            per_key: raw.per_key,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WindowVisitor)
+    }
+}
+
+struct WindowVisitor;
+
+impl Visitor<'_> for WindowVisitor {
+    type Value = Window;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a window such as `30s`, `1m`, `1h`, `1d` or `minute`")
+    }
+
+    fn visit_u64<E: de::Error>(self, secs: u64) -> Result<Window, E> {
+        Window::from_secs(secs).ok_or_else(|| custom("the window must be longer than zero"))
+    }
+
+    fn visit_i64<E: de::Error>(self, secs: i64) -> Result<Window, E> {
+        match u64::try_from(secs) {
+            Ok(secs) => self.visit_u64(secs),
+            Err(_) => Err(custom("the window must be longer than zero")),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Window, E> {
+        parse_window(text).ok_or_else(|| {
+            custom(format!(
+                "bad window `{text}`: write a number and a unit (s, m, h, d), such as `1m`"
+            ))
+        })
+    }
+}
+
+fn parse_window(text: &str) -> Option<Window> {
+    let text = text.trim();
+    let named = match text {
+        "second" => Some(1),
+        "minute" => Some(60),
+        "hour" => Some(3_600),
+        "day" => Some(86_400),
+        _ => None,
+    };
+    if let Some(secs) = named {
+        return Window::from_secs(secs);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let count: u64 = digits.parse().ok()?;
+    let size = match unit.trim() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3_600,
+        "d" | "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Window::from_secs(count.checked_mul(size)?)
+}
+
+/// The `limit` map: argument path to `{ max: number }` (or just the number).
+pub(crate) struct Caps(Vec<Cap>);
+
+impl<'de> Deserialize<'de> for Caps {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(CapsVisitor)
+    }
+}
+
+struct CapsVisitor;
+
+impl<'de> Visitor<'de> for CapsVisitor {
+    type Value = Caps;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of argument caps such as `{ args.amount: { max: 50000 } }`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Caps, A::Error> {
+        let mut caps: Vec<Cap> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let field = FieldPath::parse(&key).map_err(|e| FieldError::new(&key, e).into_de())?;
+            if field.root() != Root::Args {
+                return Err(FieldError::new(
+                    &key,
+                    format!("a cap applies to an argument, so `{key}` must start with `args.`"),
+                )
+                .into_de());
+            }
+            if caps.iter().any(|cap| cap.field == field) {
+                return Err(FieldError::new(&key, format!("`{key}` is capped twice")).into_de());
+            }
+            let CapValue(max) = map.next_value()?;
+            caps.push(Cap { field, max });
+        }
+        if caps.is_empty() {
+            return Err(custom("`limit` needs at least one capped argument"));
+        }
+        Ok(Caps(caps))
+    }
+}
+
+/// A cap: a number, or `{ max: number }`.
+struct CapValue(f64);
+
+impl<'de> Deserialize<'de> for CapValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CapVisitor { in_map: false })
+    }
+}
+
+struct CapVisitor {
+    in_map: bool,
+}
+
+impl<'de> Visitor<'de> for CapVisitor {
+    type Value = CapValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a cap such as `{ max: 50000 }`")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<CapValue, E> {
+        Ok(CapValue(v as f64))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<CapValue, E> {
+        Ok(CapValue(v as f64))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<CapValue, E> {
+        if v.is_finite() {
+            Ok(CapValue(v))
+        } else {
+            Err(custom(format!(
+                "the cap must be a finite number, not `{v}`"
+            )))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<CapValue, E> {
+        Err(custom(format!(
+            "the cap must be a number, not the string `{v}`"
+        )))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<CapValue, E> {
+        Err(custom(format!("the cap must be a number, not `{v}`")))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CapValue, A::Error> {
+        if self.in_map {
+            return Err(custom("the cap must be a number"));
+        }
+        let mut max = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "max" {
+                return Err(FieldError::new(
+                    &key,
+                    format!("unknown field `{key}`, expected `max`"),
+                )
+                .into_de());
+            }
+            max = Some(map.next_value_seed(CapSeed)?.0);
+        }
+        max.map(CapValue)
+            .ok_or_else(|| custom("missing field `max`"))
+    }
+}
+
+struct CapSeed;
+
+impl<'de> de::DeserializeSeed<'de> for CapSeed {
+    type Value = CapValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<CapValue, D::Error> {
+        deserializer.deserialize_any(CapVisitor { in_map: true })
+    }
+}

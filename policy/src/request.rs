@@ -1,0 +1,72 @@
+//! What a caller asks the engine: which tool, with which arguments, by whom, in which context.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A request for a decision. Every field but `tool` may be left out. Unknown fields are
+/// rejected, so a misspelt `argz` cannot silently skip every condition on the arguments.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub tool: String,
+    #[serde(default)]
+    pub args: Value,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub principal: Principal,
+    /// Facts about the call supplied by the server: `tenant_id`, `time`, `ip`, `request_id`, ...
+    /// `context.tenant_id` also keys the per-tenant rate limits.
+    #[serde(default)]
+    pub context: Map<String, Value>,
+}
+
+/// On whose behalf the agent calls the tool.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+}
+
+impl DecisionRequest {
+    pub fn new(tool: impl Into<String>) -> Self {
+        DecisionRequest {
+            tool: tool.into(),
+            args: Value::Object(Map::new()),
+            ..Default::default()
+        }
+    }
+
+    /// The tenant the request belongs to, as the server put it in the context.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.context.get("tenant_id").and_then(Value::as_str)
+    }
+}
+
+impl Principal {
+    /// The principal as conditions read it under `principal.*`.
+    pub(crate) fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert(
+            "user".into(),
+            self.user.clone().map_or(Value::Null, Value::String),
+        );
+        map.insert(
+            "roles".into(),
+            self.roles.iter().cloned().map(Value::String).collect(),
+        );
+        map.insert(
+            "groups".into(),
+            self.groups.iter().cloned().map(Value::String).collect(),
+        );
+        map.insert("attributes".into(), Value::Object(self.attributes.clone()));
+        Value::Object(map)
+    }
+}

@@ -1,0 +1,287 @@
+//! The policy language: parse errors (one `check` helper, a table of inputs and the error each
+//! must give), round trips through YAML and JSON, and the examples of the language reference.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use charter_policy::{Format, Policy};
+use serde::Deserialize;
+
+/// Parses `input` (YAML, or JSON when it starts with `{`) and compares the error, rendered as
+/// `line L, column C: `path`: message`, with `expected`. An `expected` of `ok` means no error.
+fn check(input: &str, expected: &str) -> Option<String> {
+    let actual = match Policy::parse_auto(input) {
+        Ok(_) => "ok".to_string(),
+        Err(err) => err.to_string(),
+    };
+    (actual != expected)
+        .then(|| format!("input:\n{input}\nexpected: {expected}\n  actual: {actual}"))
+}
+
+const RULE_FIELDS: &str =
+    "`id`, `tool`, `when`, `targets`, `effect`, `approvers`, `mask`, `limit`, `rate_limit`, `reason`, `priority`";
+const OPERATORS: &str =
+    "eq, ne, lt, lte, gt, gte, in, contains, contains_any, starts_with, ends_with, matches, exists";
+
+#[test]
+fn parse_errors() {
+    let head = "name: x\nscope: tenant\nrules:\n  - tool: a\n";
+    let yaml = |rest: &str| format!("{head}{rest}");
+    let json = |rule: &str| format!(r#"{{"name": "x", "scope": "tenant", "rules": [{rule}]}}"#);
+    let cases: Vec<(String, String)> = vec![
+        (yaml("    effect: allow\n"), "ok".into()),
+        (
+            yaml("    when: { args.amount: { gtt: 5 } }\n    effect: allow\n"),
+            format!("line 5, column 26: `rules[0].when.args.amount.gtt`: unknown operator `gtt`; expected one of {OPERATORS}"),
+        ),
+        (
+            yaml("    effect: allow\n    colour: red\n"),
+            format!("line 6, column 5: `rules[0].colour`: unknown field `colour`, expected one of {RULE_FIELDS}"),
+        ),
+        (
+            "name: x\nscope: tenant\nrules:\n  - tool: \"^(a\"\n    effect: allow\n".into(),
+            "line 4, column 11: `rules[0].tool`: bad regex `^(a`: unclosed group".into(),
+        ),
+        (
+            "name: x\nscope: tenant\nrules:\n  - tool: \"[a\"\n    effect: allow\n".into(),
+            "line 4, column 11: `rules[0].tool`: bad glob `[a`: unclosed character class; missing ']'".into(),
+        ),
+        (
+            "name: x\nscope: tenant\nrules:\n  - tool: { pattern: a }\n    effect: allow\n".into(),
+            "line 4, column 11: `rules[0].tool`: unknown tool match `pattern`, expected `exact`, `glob` or `regex`".into(),
+        ),
+        (
+            yaml("    limit: { args.amount: { max: lots } }\n"),
+            "line 5, column 34: `rules[0].limit.args.amount.max`: the cap must be a number, not the string `lots`".into(),
+        ),
+        (
+            yaml("    limit: { context.amount: 5 }\n"),
+            "line 5, column 12: `rules[0].limit.context.amount`: a cap applies to an argument, so `context.amount` must start with `args.`".into(),
+        ),
+        (
+            yaml("    effect: require_approval\n"),
+            "line 4, column 5: `rules[0].approvers`: `require_approval` needs at least one approver role in `approvers`".into(),
+        ),
+        (
+            yaml("    effect: allow\n    approvers: [boss]\n"),
+            "line 4, column 5: `rules[0].approvers`: `approvers` only apply when effect is `require_approval`".into(),
+        ),
+        (
+            yaml("    effect: alow\n"),
+            "line 5, column 13: `rules[0].effect`: unknown variant `alow`, expected one of `allow`, `deny`, `require_approval`".into(),
+        ),
+        (
+            "name: x\nscope: agent\nrules: []\n".into(),
+            "line 1, column 1: `agent`: an agent policy must name its `agent`".into(),
+        ),
+        (
+            "name: x\nscope: tenant\nagent: bot\n".into(),
+            "line 1, column 1: `agent`: `agent` is only allowed when scope is `agent`, not `tenant`".into(),
+        ),
+        (
+            "name: \"  \"\nscope: tenant\n".into(),
+            "line 1, column 1: `name`: the name must not be empty".into(),
+        ),
+        ("scope: tenant\n".into(), "line 1, column 1: missing field `name`".into()),
+        (
+            yaml(""),
+            "line 4, column 5: `rules[0]`: a rule needs an `effect` (allow, deny, require_approval), a `limit`, a `rate_limit` or a `mask`".into(),
+        ),
+        (
+            yaml("    when:\n      args.x: { matches: \"(\" }\n    effect: allow\n"),
+            "line 6, column 15: `rules[0].when.args.x.matches`: bad regex `(`: unclosed group".into(),
+        ),
+        (
+            yaml("    when:\n      argz.x: 1\n    effect: allow\n"),
+            "line 6, column 7: `rules[0].when.argz.x`: field `argz.x` must start with `args.`, `context.` or `principal.`, or be `any`, `all` or `not`".into(),
+        ),
+        (
+            yaml("    when: { args.x: { ne: $contxt.id } }\n    effect: allow\n"),
+            "line 5, column 27: `rules[0].when.args.x.ne`: field `contxt.id` must start with `args.`, `context.` or `principal.`".into(),
+        ),
+        (
+            yaml("    when: { args.x: [a, b] }\n    effect: allow\n"),
+            "line 5, column 21: `rules[0].when.args.x`: a list needs an operator, such as `{ in: [...] }`".into(),
+        ),
+        (
+            yaml("    when: { args.x: { gt: [1] } }\n    effect: allow\n"),
+            "line 5, column 21: `rules[0].when.args.x.gt`: `gt` compares with a number or a string, not `[1]`".into(),
+        ),
+        (
+            yaml("    when: { args.x: { starts_with: 5 } }\n    effect: allow\n"),
+            "line 5, column 21: `rules[0].when.args.x.starts_with`: `starts_with` needs a string, not `5`".into(),
+        ),
+        (
+            yaml("    when: { args.x: { exists: maybe } }\n    effect: allow\n"),
+            "line 5, column 31: `rules[0].when.args.x.exists`: invalid type: string \"maybe\", expected a boolean".into(),
+        ),
+        (
+            yaml("    when: { args.x: {} }\n    effect: allow\n"),
+            format!("line 5, column 21: `rules[0].when.args.x`: no operator given; expected one of {OPERATORS}"),
+        ),
+        (
+            yaml("    when: { any: [] }\n    effect: allow\n"),
+            "line 5, column 11: `rules[0].when.any`: `any` needs at least one condition".into(),
+        ),
+        (
+            yaml("    targets: {}\n    effect: allow\n"),
+            "line 5, column 14: `rules[0].targets`: targets need at least one of `roles`, `groups` or `users`".into(),
+        ),
+        (
+            yaml("    targets: { role: [a] }\n    effect: allow\n"),
+            "line 5, column 16: `rules[0].targets.role`: unknown field `role`, expected one of `roles`, `groups`, `users`".into(),
+        ),
+        (
+            yaml("    mask: [ssn]\n    effect: allow\n"),
+            "line 4, column 5: `rules[0].mask[0]`: mask field `ssn` must be a path under `args.` or `result.`".into(),
+        ),
+        (
+            yaml("    rate_limit: { calls: 10, per: 1 fortnight }\n"),
+            "line 5, column 35: `rules[0].rate_limit.per`: bad window `1 fortnight`: write a number and a unit (s, m, h, d), such as `1m`".into(),
+        ),
+        (
+            yaml("    rate_limit: { calls: 0, per: 1m }\n"),
+            "line 5, column 17: `rules[0].rate_limit.calls`: `calls` must be at least 1; use `effect: deny` to block a tool".into(),
+        ),
+        (
+            yaml("    rate_limit: { calls: 10, per: 1m, per_key: team }\n"),
+            "line 5, column 48: `rules[0].rate_limit.per_key`: unknown variant `team`, expected one of `tenant`, `agent`, `user`".into(),
+        ),
+        (
+            yaml("    effect: allow\n    priority: high\n"),
+            "line 6, column 15: `rules[0].priority`: invalid type: string \"high\", expected i32".into(),
+        ),
+        (
+            "name: x\nscope: tenant\nrules:\n  - { id: a, tool: t, effect: allow }\n  - { id: a, tool: t, effect: deny }\n".into(),
+            "line 1, column 1: `rules[1].id`: rule id `a` is used twice".into(),
+        ),
+        (
+            "name: x\nscope: tenant\nrules: [\n".into(),
+            "line 4, column 1: `rules`: did not find expected node content, while parsing a flow node".into(),
+        ),
+        (
+            json(r#"{"tool": "a", "when": {"args.n": {"in": 5}}, "effect": "allow"}"#),
+            "line 1, column 85: `rules[0].when.args.n.in`: `in` needs a list, such as `[a, b]`, not `5`".into(),
+        ),
+        (
+            json(r#"{"tool": "a", "effect": "allow", "colour": 1}"#),
+            format!("line 1, column 84: `rules[0].colour`: unknown field `colour`, expected one of {RULE_FIELDS}"),
+        ),
+        (
+            json(r#"{"tool": "a", "limit": {"args.amount": {"max": "10"}}}"#),
+            "line 1, column 94: `rules[0].limit.args.amount.max`: the cap must be a number, not the string `10`".into(),
+        ),
+        (
+            r#"{"name": "x", "scope": "tenant"} trailing"#.into(),
+            "line 1, column 34: trailing characters".into(),
+        ),
+        (
+            r#"{"name": "x", "scope": "tenant", "rules": [{"tool": "a" "effect": "allow"}]}"#.into(),
+            "line 1, column 57: `rules[0]`: expected `,` or `}`".into(),
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(input, expected)| check(input, expected))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failing case(s):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn errors_expose_their_parts() {
+    let err = Policy::from_yaml("name: x\nscope: tenant\nrules:\n  - tool: a\n    effect: alow\n")
+        .unwrap_err();
+    assert_eq!(
+        (err.format, err.line, err.column),
+        (Format::Yaml, Some(5), Some(13))
+    );
+    assert_eq!(err.path.as_deref(), Some("rules[0].effect"));
+    assert!(err.message.starts_with("unknown variant `alow`"));
+}
+
+/// The policies of every scenario file, ignoring the rest of the file.
+#[derive(Deserialize)]
+struct Policies {
+    #[serde(default)]
+    platform: Vec<Policy>,
+    #[serde(default)]
+    tenant: Vec<Policy>,
+    #[serde(default)]
+    agent: Vec<Policy>,
+}
+
+fn round_trip(policy: &Policy) -> Result<(), String> {
+    let yaml = policy.to_yaml().map_err(|e| e.to_string())?;
+    let back = Policy::from_yaml(&yaml).map_err(|e| format!("{e}\n{yaml}"))?;
+    if &back != policy {
+        return Err(format!("YAML round trip changed the policy:\n{yaml}"));
+    }
+    let json = policy.to_json().map_err(|e| e.to_string())?;
+    let back = Policy::from_json(&json).map_err(|e| format!("{e}\n{json}"))?;
+    if &back != policy {
+        return Err(format!("JSON round trip changed the policy:\n{json}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_scenario_policy_round_trips() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let policies: Policies = charter_policy::from_yaml(&text).unwrap();
+        for policy in policies
+            .platform
+            .iter()
+            .chain(&policies.tenant)
+            .chain(&policies.agent)
+        {
+            round_trip(policy)
+                .unwrap_or_else(|err| panic!("{}: {}: {err}", path.display(), policy.name));
+            count += 1;
+        }
+    }
+    assert!(count > 10);
+}
+
+/// Every YAML or JSON block of the language reference that is a policy (it has a `name`) parses
+/// and round-trips, so the documentation cannot drift from the parser.
+#[test]
+fn documentation_examples_parse() {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/policy-language.md");
+    let text = std::fs::read_to_string(doc).unwrap();
+    let mut count = 0;
+    let mut blocks = text.split("```");
+    blocks.next();
+    while let Some(block) = blocks.next() {
+        blocks.next();
+        let (lang, body) = block.split_once('\n').unwrap_or((block, ""));
+        let is_policy = matches!(lang.trim(), "yaml" | "json") && body.contains("name");
+        if !is_policy {
+            continue;
+        }
+        let policy = Policy::parse_auto(body).unwrap_or_else(|err| panic!("{err}\n{body}"));
+        round_trip(&policy).unwrap();
+        count += 1;
+    }
+    assert!(count >= 5, "only {count} examples found");
+}
+
+#[test]
+fn shorthands_read_back_in_their_long_form() {
+    let policy = Policy::from_yaml(
+        "name: x\nscope: tenant\nrules:\n  - tool: a\n    when: { args.c: USD, any: [{ args.n: { gt: 1 } }, { args.m: 2, args.o: 3 }] }\n    limit: { args.amount: 5 }\n    effect: allow\n",
+    )
+    .unwrap();
+    let yaml = policy.to_yaml().unwrap();
+    assert!(yaml.contains("args.c:\n      eq: USD"), "{yaml}");
+    assert!(yaml.contains("max: 5"), "{yaml}");
+    assert_eq!(Policy::from_yaml(&yaml).unwrap(), policy);
+}

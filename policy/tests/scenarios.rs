@@ -1,0 +1,416 @@
+//! Data-driven scenarios: every `tests/scenarios/*.yaml` file holds a policy set and cases, each
+//! either a request with its expected decision or a child policy with its expected delegation
+//! report. One `check` runs a file; failures of every case are collected and shown together.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use charter_policy::{
+    check_delegation, Basis, Decision, DecisionRequest, DefaultBehaviour, DelegationReport,
+    EffectiveLimit, EffectivePolicy, InMemoryRateCounter, PlatformSettings, Policy, PolicySet,
+    RuleRef, Verdict,
+};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    #[serde(default)]
+    settings: PlatformSettings,
+    #[serde(default)]
+    platform: Vec<Policy>,
+    #[serde(default)]
+    tenant: Vec<Policy>,
+    #[serde(default)]
+    agent: Vec<Policy>,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    request: Option<DecisionRequest>,
+    /// Decide this many times with one counter; the expectations apply to the last decision.
+    #[serde(default)]
+    repeat: Option<u32>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    expect: Option<Expect>,
+    /// A policy to check against the file's platform (and, for an agent policy, tenant) policies.
+    #[serde(default)]
+    child: Option<Policy>,
+    #[serde(default)]
+    delegation: Option<ExpectDelegation>,
+    /// The effective policy expected for `effective.agent`.
+    #[serde(default)]
+    effective: Option<ExpectEffective>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectEffective {
+    #[serde(default)]
+    agent: Option<String>,
+    default: DefaultBehaviour,
+    /// Rules as `scope:policy name:rule number`, in order.
+    rules: Vec<String>,
+    /// Caps as `tool field <= max (scope:policy:rule) effective max (scope:policy:rule)`.
+    #[serde(default)]
+    caps: Vec<String>,
+    /// Rate limits as `tool calls/window per key (scope:policy:rule) effective calls (...)`.
+    #[serde(default)]
+    rates: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    verdict: Verdict,
+    /// A substring of the reason.
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    basis: Option<Basis>,
+    #[serde(default)]
+    approvers: Option<Vec<String>>,
+    /// Matched rules as `scope:policy name:rule number`, in order; `*` marks decisive ones.
+    #[serde(default)]
+    matched: Option<Vec<String>>,
+    /// Substrings, each found in some near miss's `failed` text.
+    #[serde(default)]
+    near_misses: Option<Vec<String>>,
+    #[serde(default)]
+    obligations: Option<Vec<String>>,
+    /// Effective caps as `field <= max (scope:policy name:rule number)`.
+    #[serde(default)]
+    caps: Option<Vec<String>>,
+    /// Rate limits as `calls/window key count` such as `2/1m agent:t1/bot:*:60s count=3`.
+    #[serde(default)]
+    rates: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectDelegation {
+    #[serde(default)]
+    errors: Vec<ExpectIssue>,
+    #[serde(default)]
+    warnings: Vec<ExpectIssue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectIssue {
+    path: String,
+    /// A substring of the message.
+    message: String,
+}
+
+fn check(file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let scenario: Scenario =
+        charter_policy::from_yaml(&text).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+    let set = PolicySet::compile(
+        &scenario.settings,
+        &scenario.platform,
+        &scenario.tenant,
+        &scenario.agent,
+    );
+    let mut failures = Vec::new();
+    for case in &scenario.cases {
+        let mut problems = Vec::new();
+        if let (Some(request), Some(expect)) = (&case.request, &case.expect) {
+            let decision = decide(&set, request, case.repeat.unwrap_or(1), case.dry_run);
+            compare_decision(&decision, expect, &mut problems);
+            // Decisions cross to the browser: they must survive JSON unchanged.
+            let json = serde_json::to_string(&decision).unwrap();
+            if serde_json::from_str::<Decision>(&json).ok().as_ref() != Some(&decision) {
+                problems.push(format!(
+                    "the decision does not round-trip through JSON: {json}"
+                ));
+            }
+            if !problems.is_empty() {
+                problems.push(format!(
+                    "decision: {}",
+                    serde_json::to_string_pretty(&decision).unwrap()
+                ));
+            }
+        }
+        if let (Some(child), Some(expect)) = (&case.child, &case.delegation) {
+            let parents: Vec<Policy> = scenario
+                .platform
+                .iter()
+                .chain(&scenario.tenant)
+                .cloned()
+                .collect();
+            let report = check_delegation(child, &parents, &scenario.settings);
+            compare_report(&report, expect, &mut problems);
+        }
+        if let Some(expect) = &case.effective {
+            compare_effective(
+                &set.effective_for_agent(expect.agent.as_deref()),
+                expect,
+                &mut problems,
+            );
+        }
+        if case.request.is_none() && case.child.is_none() && case.effective.is_none() {
+            problems.push("the case has no `request`, `child` or `effective`".into());
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{} / {}:\n  {}",
+                file.display(),
+                case.name,
+                problems.join("\n  ")
+            ));
+        }
+    }
+    failures
+}
+
+fn rule_name(rule: &RuleRef) -> String {
+    format!(
+        "{}:{}:{}",
+        rule.policy.scope,
+        rule.policy.policy_name,
+        rule.rule_index + 1
+    )
+}
+
+fn compare_effective(
+    effective: &EffectivePolicy,
+    expect: &ExpectEffective,
+    problems: &mut Vec<String>,
+) {
+    let rules: Vec<String> = effective
+        .rules
+        .iter()
+        .map(|r| rule_name(&r.source))
+        .collect();
+    let caps: Vec<String> = effective
+        .caps
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} <= {} ({}) effective {} ({})",
+                c.tool,
+                c.field,
+                c.max,
+                rule_name(&c.source),
+                c.effective_max,
+                rule_name(&c.effective_source)
+            )
+        })
+        .collect();
+    let rates: Vec<String> = effective
+        .rate_limits
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}/{} per {} ({}) effective {} ({})",
+                r.tool,
+                r.calls,
+                r.per,
+                r.per_key,
+                rule_name(&r.source),
+                r.effective_calls,
+                rule_name(&r.effective_source)
+            )
+        })
+        .collect();
+    for (what, expected, actual) in [
+        (
+            "default",
+            format!("{:?}", expect.default),
+            format!("{:?}", effective.default),
+        ),
+        ("rules", format!("{:?}", expect.rules), format!("{rules:?}")),
+        ("caps", format!("{:?}", expect.caps), format!("{caps:?}")),
+        ("rates", format!("{:?}", expect.rates), format!("{rates:?}")),
+    ] {
+        if expected != actual {
+            problems.push(format!(
+                "effective {what}: expected {expected}, got {actual}"
+            ));
+        }
+    }
+}
+
+fn decide(set: &PolicySet, request: &DecisionRequest, repeat: u32, dry_run: bool) -> Decision {
+    if dry_run {
+        return set.decide_dry_run(request, 1_000);
+    }
+    let counter = InMemoryRateCounter::new();
+    let mut decision = set.decide(request, &counter, 1_000);
+    for _ in 1..repeat {
+        decision = set.decide(request, &counter, 1_000);
+    }
+    decision
+}
+
+fn compare_decision(decision: &Decision, expect: &Expect, problems: &mut Vec<String>) {
+    let mut same = |what: &str, expected: String, actual: String| {
+        if expected != actual {
+            problems.push(format!("{what}: expected {expected}, got {actual}"));
+        }
+    };
+    same(
+        "verdict",
+        format!("{:?}", expect.verdict),
+        format!("{:?}", decision.verdict),
+    );
+    if let Some(basis) = expect.basis {
+        same(
+            "basis",
+            format!("{basis:?}"),
+            format!("{:?}", decision.basis),
+        );
+    }
+    if let Some(approvers) = &expect.approvers {
+        same(
+            "approvers",
+            format!("{approvers:?}"),
+            format!("{:?}", decision.approvers),
+        );
+    }
+    if let Some(matched) = &expect.matched {
+        let actual: Vec<String> = decision
+            .matched
+            .iter()
+            .map(|m| {
+                let star = if m.decisive { "*" } else { "" };
+                format!(
+                    "{star}{}:{}:{}",
+                    m.rule.policy.scope,
+                    m.rule.policy.policy_name,
+                    m.rule.rule_index + 1
+                )
+            })
+            .collect();
+        same("matched", format!("{matched:?}"), format!("{actual:?}"));
+    }
+    if let Some(obligations) = &expect.obligations {
+        let actual: Vec<&str> = decision
+            .obligations
+            .iter()
+            .map(|o| o.field.as_str())
+            .collect();
+        same(
+            "obligations",
+            format!("{obligations:?}"),
+            format!("{actual:?}"),
+        );
+    }
+    if let Some(caps) = &expect.caps {
+        let actual: Vec<String> = decision
+            .limits
+            .iter()
+            .filter_map(|limit| match limit {
+                EffectiveLimit::Cap {
+                    field, max, source, ..
+                } => Some(format!(
+                    "{field} <= {max} ({}:{}:{})",
+                    source.policy.scope,
+                    source.policy.policy_name,
+                    source.rule_index + 1
+                )),
+                EffectiveLimit::Rate { .. } => None,
+            })
+            .collect();
+        same("caps", format!("{caps:?}"), format!("{actual:?}"));
+    }
+    if let Some(rates) = &expect.rates {
+        let actual: Vec<String> = decision
+            .limits
+            .iter()
+            .filter_map(|limit| match limit {
+                EffectiveLimit::Rate {
+                    calls,
+                    per,
+                    key,
+                    count,
+                    ..
+                } => {
+                    let count = count.map_or("-".to_string(), |c| c.to_string());
+                    Some(format!("{calls}/{per} {key} count={count}"))
+                }
+                EffectiveLimit::Cap { .. } => None,
+            })
+            .collect();
+        same("rates", format!("{rates:?}"), format!("{actual:?}"));
+    }
+    if let Some(reason) = &expect.reason {
+        if !decision.reason.contains(reason.as_str()) {
+            problems.push(format!(
+                "reason: expected it to contain {reason:?}, got {:?}",
+                decision.reason
+            ));
+        }
+    }
+    for wanted in expect.near_misses.iter().flatten() {
+        if !decision
+            .near_misses
+            .iter()
+            .any(|n| n.failed.contains(wanted.as_str()))
+        {
+            let actual: Vec<&str> = decision
+                .near_misses
+                .iter()
+                .map(|n| n.failed.as_str())
+                .collect();
+            problems.push(format!(
+                "near misses: expected one containing {wanted:?}, got {actual:?}"
+            ));
+        }
+    }
+}
+
+fn compare_report(
+    report: &DelegationReport,
+    expect: &ExpectDelegation,
+    problems: &mut Vec<String>,
+) {
+    for (kind, actual, wanted) in [
+        ("errors", &report.errors, &expect.errors),
+        ("warnings", &report.warnings, &expect.warnings),
+    ] {
+        let shown: Vec<String> = actual
+            .iter()
+            .map(|i| format!("{}: {}", i.path, i.message))
+            .collect();
+        if actual.len() != wanted.len() {
+            problems.push(format!("{kind}: expected {}, got {shown:#?}", wanted.len()));
+            continue;
+        }
+        for (issue, want) in actual.iter().zip(wanted) {
+            if issue.path != want.path || !issue.message.contains(want.message.as_str()) {
+                problems.push(format!(
+                    "{kind}: expected `{}: ...{}...`, got `{}: {}`",
+                    want.path, want.message, issue.path, issue.message
+                ));
+            }
+        }
+    }
+}
+
+#[test]
+fn scenarios() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "yaml"));
+    files.sort();
+    assert!(!files.is_empty(), "no scenario files in {}", dir.display());
+    let failures: Vec<String> = files.iter().flat_map(|file| check(file)).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failing case(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

@@ -1,0 +1,76 @@
+//! API keys: tenant admins manage their own tenant's keys, platform admins any tenant's.
+//! The secret is in the answer to the create call and nowhere else, ever.
+
+use axum::extract::{RawPathParams, State};
+use axum::http::StatusCode;
+use axum::Json;
+use charter_store::{ApiKeyInfo, Role};
+use serde::{Deserialize, Serialize};
+
+use super::body::JsonBody;
+use super::caller::{path_param, require_user, tenant_access, Caller, TenantAccess};
+use super::error::ApiError;
+use super::ApiState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// What the key is for, e.g. `support-bot production`.
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    /// The public part, e.g. `chk_ab12cd34ef`: enough to recognise a key, useless to use it.
+    pub prefix: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+}
+
+impl From<ApiKeyInfo> for KeyView {
+    fn from(k: ApiKeyInfo) -> KeyView {
+        KeyView { id: k.id, name: k.name, prefix: format!("chk_{}", k.prefix), created_at: k.created_at, created_by: k.created_by, revoked_at: k.revoked_at }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub key: KeyView,
+    /// The whole key. Shown this once; store it now.
+    pub secret: String,
+}
+
+/// Key management is for people: a tenant admin of the tenant, or a platform admin.
+async fn key_admin(state: &ApiState, caller: Caller, params: &RawPathParams) -> Result<TenantAccess, ApiError> {
+    let user = require_user(&caller)?;
+    if !matches!(user.role, Role::TenantAdmin | Role::PlatformAdmin | Role::Support) {
+        return Err(ApiError::Forbidden("only tenant admins manage API keys".to_owned()));
+    }
+    tenant_access(state, caller, path_param(params, "slug")).await
+}
+
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", responses((status = 200, body = Vec<KeyView>), (status = 403)))]
+pub async fn list(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<Vec<KeyView>>, ApiError> {
+    let access = key_admin(&state, caller, &params).await?;
+    Ok(Json(state.store.list_api_keys(&access.tenant_id).await?.into_iter().map(KeyView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = CreateKey, responses((status = 201, body = CreatedKey), (status = 403), (status = 422)))]
+pub async fn create(State(state): State<ApiState>, caller: Caller, params: RawPathParams, JsonBody(body): JsonBody<CreateKey>) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    let access = key_admin(&state, caller, &params).await?;
+    access.require_write()?;
+    let created = state.store.create_api_key(&access.actor, &access.tenant_id, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(CreatedKey { key: created.info.into(), secret: created.secret })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = String, Path)), responses((status = 200, body = KeyView), (status = 404)))]
+pub async fn revoke(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<KeyView>, ApiError> {
+    let access = key_admin(&state, caller, &params).await?;
+    access.require_write()?;
+    let id = path_param(&params, "id").unwrap_or_default();
+    Ok(Json(state.store.revoke_api_key(&access.actor, &access.tenant_id, &id).await?.into()))
+}

@@ -1,0 +1,257 @@
+//! Receipts, approvals and the audit log: read per tenant; approvals resolved by their approvers.
+
+use axum::extract::{Query, RawPathParams, State};
+use axum::Json;
+use charter_store::{Approval, AuditEntry, Receipt, ReceiptFilter, Resolution};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::body::JsonBody;
+use super::caller::{path_param, require_user, tenant_access, Caller};
+use super::error::ApiError;
+use super::ApiState;
+
+const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 500;
+
+fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(Some("limit"), format!("`limit` must be 1-{MAX_PAGE}, got `{n}`"))),
+    }
+}
+
+fn json_field(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptQuery {
+    pub agent: Option<String>,
+    pub tool: Option<String>,
+    /// `allow`, `deny` or `require_approval`.
+    pub verdict: Option<String>,
+    /// Inclusive, milliseconds since the Unix epoch.
+    pub from: Option<i64>,
+    /// Exclusive, milliseconds since the Unix epoch.
+    pub to: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReceiptView {
+    pub id: String,
+    pub agent: Option<String>,
+    pub tool: String,
+    #[schema(value_type = Object)]
+    pub principal: Value,
+    #[schema(value_type = Object)]
+    pub args: Value,
+    pub args_digest: String,
+    pub verdict: String,
+    pub reason: String,
+    #[schema(value_type = Object)]
+    pub decision: Value,
+    #[schema(value_type = Object)]
+    pub policy_versions: Value,
+    pub approval_id: Option<String>,
+    pub latency_us: i64,
+    pub created_at: i64,
+}
+
+impl From<Receipt> for ReceiptView {
+    fn from(r: Receipt) -> ReceiptView {
+        ReceiptView {
+            principal: json_field(&r.principal),
+            args: json_field(&r.args),
+            decision: json_field(&r.decision),
+            policy_versions: json_field(&r.policy_versions),
+            id: r.id,
+            agent: r.agent,
+            tool: r.tool,
+            args_digest: r.args_digest,
+            verdict: r.verdict,
+            reason: r.reason,
+            approval_id: r.approval_id,
+            latency_us: r.latency_us,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReceiptPage {
+    pub receipts: Vec<ReceiptView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/receipts", tag = "receipts", params(ReceiptQuery),
+    responses((status = 200, body = ReceiptPage), (status = 400), (status = 401)))]
+pub async fn list_receipts(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<ReceiptPage>, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
+    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
+    if let Some(verdict) = query.verdict.as_deref().filter(|v| !["allow", "deny", "require_approval"].contains(v)) {
+        return Err(ApiError::bad_request(Some("verdict"), format!("`verdict` must be allow, deny or require_approval, got `{verdict}`")));
+    }
+    let limit = page_size(query.limit)?;
+    let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict: query.verdict, from_ms: query.from, to_ms: query.to, before: query.cursor };
+    let receipts = state.store.list_receipts(&access.tenant_id, &filter, limit).await?;
+    let next_cursor = (receipts.len() as i64 == limit).then(|| receipts.last().map(|r| r.id.clone())).flatten();
+    Ok(Json(ReceiptPage { receipts: receipts.into_iter().map(ReceiptView::from).collect(), next_cursor }))
+}
+
+#[utoipa::path(get, path = "/api/v1/receipts/{id}", tag = "receipts", params(("id" = String, Path)),
+    responses((status = 200, body = ReceiptView), (status = 404)))]
+pub async fn get_receipt(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<ReceiptView>, ApiError> {
+    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
+    let id = path_param(&params, "id").unwrap_or_default();
+    Ok(Json(state.store.get_receipt(&access.tenant_id, &id).await?.into()))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApprovalView {
+    pub id: String,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: String,
+    pub receipt_id: String,
+    pub agent: Option<String>,
+    pub tool: String,
+    #[schema(value_type = Object)]
+    pub args: Value,
+    pub args_digest: String,
+    pub approvers: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub matched: Value,
+    #[schema(value_type = Object)]
+    pub policy_versions: Value,
+    pub reason: String,
+    pub requested_at: i64,
+    pub expires_at: i64,
+    pub resolved_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub comment: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub votes: Value,
+}
+
+impl From<Approval> for ApprovalView {
+    fn from(a: Approval) -> ApprovalView {
+        ApprovalView {
+            args: json_field(&a.args),
+            approvers: serde_json::from_str(&a.approvers).unwrap_or_default(),
+            matched: json_field(&a.matched),
+            policy_versions: json_field(&a.policy_versions),
+            votes: json_field(&a.votes),
+            id: a.id,
+            status: a.status,
+            receipt_id: a.receipt_id,
+            agent: a.agent,
+            tool: a.tool,
+            args_digest: a.args_digest,
+            reason: a.reason,
+            requested_at: a.requested_at,
+            expires_at: a.expires_at,
+            resolved_at: a.resolved_at,
+            resolved_by: a.resolved_by,
+            comment: a.comment,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path)),
+    responses((status = 200, body = ApprovalView), (status = 404)))]
+pub async fn get_approval(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<ApprovalView>, ApiError> {
+    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
+    let id = path_param(&params, "id").unwrap_or_default();
+    Ok(Json(state.store.get_approval(&access.tenant_id, &id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalQuery {
+    /// Only approvals still waiting (the default), or all with `false`.
+    pub pending: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalQuery),
+    responses((status = 200, body = Vec<ApprovalView>)))]
+pub async fn list_approvals(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<ApprovalQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Vec<ApprovalView>>, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
+    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
+    let approvals = state.store.list_approvals(&access.tenant_id, query.pending.unwrap_or(true), page_size(query.limit)?).await?;
+    Ok(Json(approvals.into_iter().map(ApprovalView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// `approve` or `reject`.
+    #[schema(value_type = String)]
+    pub resolution: Resolution,
+    pub comment: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/resolve", tag = "approvals", params(("id" = String, Path)), request_body = ResolveRequest,
+    responses((status = 200, body = ApprovalView), (status = 403), (status = 404), (status = 422)))]
+pub async fn resolve_approval(State(state): State<ApiState>, caller: Caller, params: RawPathParams, JsonBody(body): JsonBody<ResolveRequest>) -> Result<Json<ApprovalView>, ApiError> {
+    let user = require_user(&caller)?.clone();
+    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
+    // Approvers are the tenant's own people; platform staff do not vote on a customer's requests.
+    if user.tenant_id.as_deref() != Some(access.tenant_id.as_str()) {
+        return Err(ApiError::Forbidden("only the tenant's own approvers resolve its approvals".to_owned()));
+    }
+    let id = path_param(&params, "id").unwrap_or_default();
+    let approval = state.store.resolve_approval(&access.actor, &access.tenant_id, &id, &user.approver_roles, body.resolution, body.comment).await?;
+    Ok(Json(approval.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// The id of the last entry of the previous page.
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditView {
+    pub id: String,
+    pub actor: String,
+    pub actor_kind: String,
+    pub action: String,
+    pub target: String,
+    #[schema(value_type = Object)]
+    pub before: Value,
+    #[schema(value_type = Object)]
+    pub after: Value,
+    pub created_at: i64,
+}
+
+impl From<AuditEntry> for AuditView {
+    fn from(e: AuditEntry) -> AuditView {
+        AuditView {
+            before: e.before.as_deref().map(json_field).unwrap_or(Value::Null),
+            after: e.after.as_deref().map(json_field).unwrap_or(Value::Null),
+            id: e.id,
+            actor: e.actor,
+            actor_kind: e.actor_kind,
+            action: e.action,
+            target: e.target,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
+pub async fn list_audit(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Vec<AuditView>>, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
+    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
+    let entries = state.store.list_audit(Some(&access.tenant_id), query.cursor.as_deref(), page_size(query.limit)?).await?;
+    Ok(Json(entries.into_iter().map(AuditView::from).collect()))
+}

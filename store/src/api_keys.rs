@@ -1,0 +1,158 @@
+//! Tenant API keys. A key reads `chk_<prefix>_<secret>`: the prefix is public (lists show it), the
+//! whole key is stored only as a SHA-256 hash. Keys are 256 bits of randomness, so a fast hash is
+//! the right tool here (argon2 is for guessable passwords) and keeps every decision cheap.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use rand::distributions::{Alphanumeric, DistString};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::audit::{record, Change};
+use crate::{now_ms, Actor, ApiKeyInfo, Store, StoreError};
+
+/// A verified key: whose it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyAuth {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub info: ApiKeyInfo,
+    /// The whole key. Shown once, never stored.
+    pub secret: String,
+}
+
+/// How long a verified key is trusted without asking the database again. Revoking through this
+/// process takes effect at once; another replica notices within this time.
+const VERIFIED_KEY_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache {
+    verified: RwLock<HashMap<String, (ApiKeyAuth, Instant)>>,
+}
+
+fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Compares two equal-length strings without an early exit, so timing does not reveal a prefix match.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn info_from_row(row: &AnyRow) -> Result<ApiKeyInfo, sqlx::Error> {
+    Ok(ApiKeyInfo {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, tenant_id, name, prefix, created_at, created_by, revoked_at";
+
+impl Store {
+    pub async fn create_api_key(&self, actor: &Actor, tenant_id: &str, name: &str) -> Result<NewApiKey, StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(StoreError::invalid("name", "must be 1-100 characters"));
+        }
+        if self.tenant_by_id(tenant_id).await?.is_none() {
+            return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() });
+        }
+        let prefix = Alphanumeric.sample_string(&mut rand::thread_rng(), 10).to_lowercase();
+        let mut secret_bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret_bytes);
+        let secret = format!("chk_{prefix}_{}", hex::encode(secret_bytes));
+        let info = ApiKeyInfo {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_owned(),
+            prefix,
+            created_at: now_ms(),
+            created_by: actor.id.clone(),
+            revoked_at: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&info.id)
+            .bind(&info.tenant_id)
+            .bind(&info.name)
+            .bind(&info.prefix)
+            .bind(hash_key(&secret))
+            .bind(info.created_at)
+            .bind(&info.created_by)
+            .execute(&mut *tx)
+            .await?;
+        let target = format!("api_key:{}", info.prefix);
+        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "api_key.create", target: &target, before: None, after: serde_json::to_string(&info).ok() }).await?;
+        tx.commit().await?;
+        Ok(NewApiKey { info, secret })
+    }
+
+    pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id");
+        let rows = sqlx::query(&sql).bind(tenant_id).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(info_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes one of the tenant's keys; another tenant's key id is not found.
+    pub async fn revoke_api_key(&self, actor: &Actor, tenant_id: &str, key_id: &str) -> Result<ApiKeyInfo, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2");
+        let row = sqlx::query(&sql).bind(key_id).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = info_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "api key", id: key_id.to_owned() })?)?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        let after = ApiKeyInfo { revoked_at: Some(now_ms()), ..before.clone() };
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(after.revoked_at).bind(key_id).execute(&mut *tx).await?;
+        let target = format!("api_key:{}", before.prefix);
+        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "api_key.revoke", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        tx.commit().await?;
+        if let Ok(mut verified) = self.api_keys.verified.write() {
+            verified.retain(|_, (auth, _)| auth.key_id != key_id);
+        }
+        Ok(after)
+    }
+
+    /// Verifies a presented key. `None` for anything that is not a live key.
+    pub async fn authenticate_api_key(&self, presented: &str) -> Result<Option<ApiKeyAuth>, StoreError> {
+        let hash = hash_key(presented);
+        if let Some((auth, at)) = self.api_keys.verified.read().ok().and_then(|v| v.get(&hash).cloned()) {
+            if at.elapsed() < VERIFIED_KEY_TTL {
+                return Ok(Some(auth));
+            }
+        }
+        let Some(prefix) = presented.strip_prefix("chk_").and_then(|rest| rest.split_once('_')).map(|(prefix, _)| prefix) else {
+            return Ok(None);
+        };
+        let row = sqlx::query("SELECT id, tenant_id, secret_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL")
+            .bind(prefix)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored_hash: String = row.try_get("secret_hash")?;
+        if !constant_time_eq(&stored_hash, &hash) {
+            return Ok(None);
+        }
+        let auth = ApiKeyAuth { key_id: row.try_get("id")?, tenant_id: row.try_get("tenant_id")?, prefix: prefix.to_owned() };
+        if let Ok(mut verified) = self.api_keys.verified.write() {
+            verified.insert(hash, (auth.clone(), Instant::now()));
+        }
+        Ok(Some(auth))
+    }
+}
+
+pub(crate) type SharedKeyCache = Arc<KeyCache>;

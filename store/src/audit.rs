@@ -1,0 +1,70 @@
+//! The append-only audit log. Entries are written with [`record`] inside the transaction of the
+//! change they describe, so a change and its entry commit together or not at all.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::{now_ms, Actor, AuditEntry, Store, StoreError};
+
+/// What an audit entry says about a change.
+pub struct Change<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub(crate) async fn record(conn: &mut AnyConnection, actor: &Actor, change: Change<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(change.tenant_id)
+    .bind(&actor.id)
+    .bind(actor.kind.as_str())
+    .bind(change.action)
+    .bind(change.target)
+    .bind(change.before)
+    .bind(change.after)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        actor: row.try_get("actor")?,
+        actor_kind: row.try_get("actor_kind")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        before: row.try_get("before_json")?,
+        after: row.try_get("after_json")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// A tenant's audit entries, newest first, `limit` at most, older than the `before` entry id
+    /// when given (ids are time-ordered UUIDv7, so they double as a cursor).
+    pub async fn list_audit(&self, tenant_id: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        // The cursor is an entry id; the highest possible id stands in for "from the newest".
+        let before = before.unwrap_or("~");
+        let columns = "id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at";
+        let rows = match tenant_id {
+            Some(tenant_id) => {
+                let sql = format!("SELECT {columns} FROM audit_log WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
+                sqlx::query(&sql).bind(tenant_id).bind(before).bind(limit).fetch_all(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {columns} FROM audit_log WHERE tenant_id IS NULL AND id < $1 ORDER BY id DESC LIMIT $2");
+                sqlx::query(&sql).bind(before).bind(limit).fetch_all(&self.pool).await?
+            }
+        };
+        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,326 @@
+//! Policies: validated by the engine, checked against their parents, counted against the tenant's
+//! quota, versioned for optimistic concurrency, and written together with their audit entry.
+
+use charter_policy::{check_delegation, DelegationReport, PlatformSettings, Policy, Scope};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{record, Change};
+use crate::error::conflict_on_unique;
+use crate::{now_ms, Actor, Store, StoreError, StoredPolicy};
+
+const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
+
+fn stored_from_row(row: &AnyRow) -> Result<StoredPolicy, sqlx::Error> {
+    Ok(StoredPolicy {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        scope: row.try_get("scope")?,
+        agent: row.try_get("agent")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        version: row.try_get("version")?,
+        document: row.try_get("document")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        updated_by: row.try_get("updated_by")?,
+    })
+}
+
+/// Turns a stored row back into the engine's policy, with its id and version.
+pub fn to_engine_policy(stored: &StoredPolicy) -> Result<Policy, StoreError> {
+    let mut policy = Policy::from_json(&stored.document)
+        .map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
+    policy.id = stored.id.clone();
+    policy.version = u64::try_from(stored.version).unwrap_or(0);
+    Ok(policy)
+}
+
+/// The canonical stored document: the policy without its store-assigned id and version.
+fn document_of(policy: &Policy) -> Result<String, StoreError> {
+    let mut document = policy.clone();
+    document.id = String::new();
+    document.version = 0;
+    document.to_json().map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Platform => "platform",
+        Scope::Tenant => "tenant",
+        Scope::Agent => "agent",
+    }
+}
+
+/// A platform policy is owned by no tenant; tenant and agent policies by exactly one.
+fn check_owner(tenant_id: Option<&str>, policy: &Policy) -> Result<(), StoreError> {
+    match (tenant_id, policy.scope) {
+        (None, Scope::Platform) | (Some(_), Scope::Tenant | Scope::Agent) => {}
+        (None, scope) => {
+            return Err(StoreError::invalid("scope", format!("must be `platform` here, not `{}`", scope_name(scope))))
+        }
+        (Some(_), Scope::Platform) => {
+            return Err(StoreError::invalid("scope", "a tenant can only write `tenant` or `agent` policies"))
+        }
+    }
+    if policy.scope == Scope::Agent && policy.agent.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Err(StoreError::invalid("agent", "an agent policy must name its agent"));
+    }
+    if policy.scope != Scope::Agent && policy.agent.is_some() {
+        return Err(StoreError::invalid("agent", "only an agent policy names an agent"));
+    }
+    if policy.name.trim().is_empty() {
+        return Err(StoreError::invalid("name", "must not be empty"));
+    }
+    Ok(())
+}
+
+fn audit_json(policy: &StoredPolicy) -> Option<String> {
+    serde_json::to_string(policy).ok()
+}
+
+async fn load_settings(conn: &mut AnyConnection) -> Result<(PlatformSettings, i64), StoreError> {
+    let row = sqlx::query("SELECT settings, version FROM platform_settings WHERE id = 'platform'").fetch_optional(conn).await?;
+    match row {
+        Some(row) => {
+            let text: String = row.try_get("settings")?;
+            let settings = serde_json::from_str(&text).map_err(|err| StoreError::Corrupt(format!("platform settings: {err}")))?;
+            Ok((settings, row.try_get("version")?))
+        }
+        None => Ok((PlatformSettings::default(), 0)),
+    }
+}
+
+async fn load_policies(conn: &mut AnyConnection, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
+    let rows = match tenant_id {
+        Some(tenant_id) => {
+            let sql = format!("SELECT {COLUMNS} FROM policies WHERE tenant_id = $1 ORDER BY scope, agent, name");
+            sqlx::query(&sql).bind(tenant_id).fetch_all(conn).await?
+        }
+        None => {
+            let sql = format!("SELECT {COLUMNS} FROM policies WHERE tenant_id IS NULL ORDER BY name");
+            sqlx::query(&sql).fetch_all(conn).await?
+        }
+    };
+    Ok(rows.iter().map(stored_from_row).collect::<Result<_, _>>()?)
+}
+
+/// The parents a tenant or agent policy is checked against: every platform policy and the
+/// tenant's own policies (the engine ignores those not strictly above the child's scope).
+async fn delegation_report(conn: &mut AnyConnection, tenant_id: Option<&str>, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
+    let Some(tenant_id) = tenant_id else { return Ok(DelegationReport::default()) };
+    let (settings, _) = load_settings(&mut *conn).await?;
+    let mut parents = Vec::new();
+    for stored in load_policies(&mut *conn, None).await?.iter().chain(load_policies(&mut *conn, Some(tenant_id)).await?.iter()) {
+        if Some(stored.id.as_str()) != replacing {
+            parents.push(to_engine_policy(stored)?);
+        }
+    }
+    let report = check_delegation(policy, &parents, &settings);
+    if report.is_ok() {
+        Ok(report)
+    } else {
+        Err(StoreError::Delegation(report))
+    }
+}
+
+impl Store {
+    /// The policies of one tenant (tenant and agent scope), or the platform's when `None`.
+    pub async fn list_policies(&self, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_policies(&mut conn, tenant_id).await
+    }
+
+    /// One policy, looked up only among the owner's: another tenant's id is simply not found.
+    pub async fn get_policy(&self, tenant_id: Option<&str>, id: &str) -> Result<StoredPolicy, StoreError> {
+        let row = match tenant_id {
+            Some(tenant_id) => {
+                let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id = $2");
+                sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id IS NULL");
+                sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?
+            }
+        };
+        let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
+        Ok(stored_from_row(&row)?)
+    }
+
+    /// Creates a policy after validating its scope, its parents and the tenant's quota.
+    /// Returns the stored policy and the delegation warnings.
+    pub async fn create_policy(&self, actor: &Actor, tenant_id: Option<&str>, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+        check_owner(tenant_id, policy)?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(tenant_id) = tenant_id {
+            // Touching the tenant row serialises concurrent creates for one tenant (a row lock on
+            // PostgreSQL, the write lock on SQLite), so two of them cannot both squeeze under the quota.
+            let locked = sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
+            if locked.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() });
+            }
+            let quota: i64 = sqlx::query_scalar("SELECT policy_quota FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(&mut *tx).await?;
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(tenant_id).fetch_one(&mut *tx).await?;
+            if count >= quota {
+                return Err(StoreError::QuotaExceeded { quota });
+            }
+        }
+        let report = delegation_report(&mut tx, tenant_id, policy, None).await?;
+        let now = now_ms();
+        let stored = StoredPolicy {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: tenant_id.map(str::to_owned),
+            scope: scope_name(policy.scope).to_owned(),
+            agent: policy.agent.clone(),
+            name: policy.name.trim().to_owned(),
+            description: policy.description.clone(),
+            version: 1,
+            document: document_of(policy)?,
+            created_at: now,
+            updated_at: now,
+            updated_by: actor.id.clone(),
+        };
+        let sql = format!("INSERT INTO policies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+        sqlx::query(&sql)
+            .bind(&stored.id)
+            .bind(&stored.tenant_id)
+            .bind(&stored.scope)
+            .bind(&stored.agent)
+            .bind(&stored.name)
+            .bind(&stored.description)
+            .bind(stored.version)
+            .bind(&stored.document)
+            .bind(stored.created_at)
+            .bind(stored.updated_at)
+            .bind(&stored.updated_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| conflict_on_unique(err, "policy", &stored.name))?;
+        let target = format!("policy:{}", stored.id);
+        record(&mut tx, actor, Change { tenant_id, action: "policy.create", target: &target, before: None, after: audit_json(&stored) }).await?;
+        tx.commit().await?;
+        self.policy_sets.invalidate(tenant_id);
+        Ok((stored, report))
+    }
+
+    /// Replaces a policy's document if it is still at `expected_version`; a stale version is a
+    /// [`StoreError::VersionConflict`], never a lost update.
+    pub async fn update_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+        check_owner(tenant_id, policy)?;
+        let before = self.get_policy(tenant_id, id).await?;
+        if before.version != expected_version {
+            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual: before.version });
+        }
+        let mut tx = self.pool.begin().await?;
+        let report = delegation_report(&mut tx, tenant_id, policy, Some(id)).await?;
+        let after = StoredPolicy {
+            scope: scope_name(policy.scope).to_owned(),
+            agent: policy.agent.clone(),
+            name: policy.name.trim().to_owned(),
+            description: policy.description.clone(),
+            version: expected_version + 1,
+            document: document_of(policy)?,
+            updated_at: now_ms(),
+            updated_by: actor.id.clone(),
+            ..before.clone()
+        };
+        // The version in the WHERE clause makes the check and the write one atomic step.
+        let updated = sqlx::query(
+            "UPDATE policies SET scope = $1, agent = $2, name = $3, description = $4, version = $5, document = $6, updated_at = $7, updated_by = $8
+             WHERE id = $9 AND version = $10",
+        )
+        .bind(&after.scope)
+        .bind(&after.agent)
+        .bind(&after.name)
+        .bind(&after.description)
+        .bind(after.version)
+        .bind(&after.document)
+        .bind(after.updated_at)
+        .bind(&after.updated_by)
+        .bind(id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| conflict_on_unique(err, "policy", &after.name))?;
+        if updated.rows_affected() == 0 {
+            let actual: i64 = sqlx::query_scalar("SELECT version FROM policies WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.unwrap_or(-1);
+            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual });
+        }
+        let target = format!("policy:{id}");
+        record(&mut tx, actor, Change { tenant_id, action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) }).await?;
+        tx.commit().await?;
+        self.policy_sets.invalidate(tenant_id);
+        Ok((after, report))
+    }
+
+    /// Deletes a policy; with `expected_version`, only if it is still at that version.
+    pub async fn delete_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
+        let before = self.get_policy(tenant_id, id).await?;
+        let expected = expected_version.unwrap_or(before.version);
+        if before.version != expected {
+            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: before.version });
+        }
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM policies WHERE id = $1 AND version = $2").bind(id).bind(expected).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: -1 });
+        }
+        let target = format!("policy:{id}");
+        record(&mut tx, actor, Change { tenant_id, action: "policy.delete", target: &target, before: audit_json(&before), after: None }).await?;
+        tx.commit().await?;
+        self.policy_sets.invalidate(tenant_id);
+        Ok(before)
+    }
+
+    pub async fn platform_settings(&self) -> Result<(PlatformSettings, i64), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_settings(&mut conn).await
+    }
+
+    /// Replaces the platform settings (default behaviour, enabled tools) with an audit entry.
+    pub async fn set_platform_settings(&self, actor: &Actor, settings: &PlatformSettings) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (before, version) = load_settings(&mut tx).await?;
+        let text = serde_json::to_string(settings).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        sqlx::query(
+            "INSERT INTO platform_settings (id, settings, version, updated_at) VALUES ('platform', $1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, version = excluded.version, updated_at = excluded.updated_at",
+        )
+        .bind(&text)
+        .bind(version + 1)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let before = serde_json::to_string(&before).ok();
+        record(&mut tx, actor, Change { tenant_id: None, action: "platform.settings", target: "platform", before, after: Some(text) }).await?;
+        tx.commit().await?;
+        self.policy_sets.invalidate(None);
+        Ok(version + 1)
+    }
+
+    /// Everything the engine needs for one tenant, read from the database: the platform settings,
+    /// platform policies, the tenant's policies and its agents' policies.
+    pub(crate) async fn load_engine_inputs(&self, tenant_id: &str) -> Result<EngineInputs, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let (settings, _) = load_settings(&mut conn).await?;
+        let mut inputs = EngineInputs { settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
+        for stored in load_policies(&mut conn, None).await? {
+            inputs.platform.push(to_engine_policy(&stored)?);
+        }
+        for stored in load_policies(&mut conn, Some(tenant_id)).await? {
+            let policy = to_engine_policy(&stored)?;
+            match policy.scope {
+                Scope::Agent => inputs.agents.push(policy),
+                _ => inputs.tenant.push(policy),
+            }
+        }
+        Ok(inputs)
+    }
+}
+
+pub(crate) struct EngineInputs {
+    pub settings: PlatformSettings,
+    pub platform: Vec<Policy>,
+    pub tenant: Vec<Policy>,
+    pub agents: Vec<Policy>,
+}
