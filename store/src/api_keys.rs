@@ -110,6 +110,8 @@ impl Store {
     /// Revokes one of the tenant's keys; another tenant's key id is not found.
     pub async fn revoke_api_key(&self, actor: &Actor, tenant_id: &str, key_id: &str) -> Result<ApiKeyInfo, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Write first: a concurrent revocation waits here and then sees this one's result.
+        sqlx::query("UPDATE api_keys SET name = name WHERE id = $1 AND tenant_id = $2").bind(key_id).bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql).bind(key_id).bind(tenant_id).fetch_optional(&mut *tx).await?;
         let before = info_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "api key", id: key_id.to_owned() })?)?;
@@ -117,7 +119,7 @@ impl Store {
             return Ok(before);
         }
         let after = ApiKeyInfo { revoked_at: Some(now_ms()), ..before.clone() };
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(after.revoked_at).bind(key_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(after.revoked_at).bind(key_id).execute(&mut *tx).await?;
         let target = format!("api_key:{}", before.prefix);
         record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "api_key.revoke", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
         tx.commit().await?;

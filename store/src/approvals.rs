@@ -120,6 +120,9 @@ impl Store {
     ) -> Result<Approval, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        // Write first, so concurrent votes queue on the row (PostgreSQL) or the write lock (SQLite)
+        // and each reads the votes the previous one committed.
+        sqlx::query("UPDATE approvals SET votes = votes WHERE id = $1 AND tenant_id = $2").bind(id).bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *tx).await?;
         let before = approval_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_owned() })?, now)?;
@@ -150,15 +153,19 @@ impl Store {
             votes: serde_json::to_string(&votes).map_err(|err| StoreError::Corrupt(err.to_string()))?,
             ..before.clone()
         };
-        sqlx::query("UPDATE approvals SET status = $1, resolved_at = $2, resolved_by = $3, comment = $4, votes = $5 WHERE id = $6 AND status = 'pending'")
+        let updated = sqlx::query("UPDATE approvals SET status = $1, resolved_at = $2, resolved_by = $3, comment = $4, votes = $5 WHERE id = $6 AND status = 'pending' AND votes = $7")
             .bind(&after.status)
             .bind(after.resolved_at)
             .bind(&after.resolved_by)
             .bind(&after.comment)
             .bind(&after.votes)
             .bind(id)
+            .bind(&before.votes)
             .execute(&mut *tx)
             .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Conflict { what: "vote on approval", key: id.to_owned() });
+        }
         let target = format!("approval:{id}");
         let action = match resolution {
             Resolution::Approve => "approval.approve",

@@ -124,6 +124,26 @@ async fn delegation_report(conn: &mut AnyConnection, tenant_id: Option<&str>, po
     }
 }
 
+/// Locks one of the owner's policies for the rest of the transaction and reads it. The first
+/// statement is a write, so PostgreSQL takes the row lock and SQLite its write lock before the
+/// read: two writers queue instead of both reading the old row (or SQLite failing the second
+/// with "database is locked" when it upgrades a read).
+async fn lock_policy(conn: &mut AnyConnection, tenant_id: Option<&str>, id: &str) -> Result<StoredPolicy, StoreError> {
+    sqlx::query("UPDATE policies SET version = version WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    let row = match tenant_id {
+        Some(tenant_id) => {
+            let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id = $2");
+            sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *conn).await?
+        }
+        None => {
+            let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id IS NULL");
+            sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?
+        }
+    };
+    let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
+    Ok(stored_from_row(&row)?)
+}
+
 impl Store {
     /// The policies of one tenant (tenant and agent scope), or the platform's when `None`.
     pub async fn list_policies(&self, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
@@ -207,11 +227,11 @@ impl Store {
     /// [`StoreError::VersionConflict`], never a lost update.
     pub async fn update_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         check_owner(tenant_id, policy)?;
-        let before = self.get_policy(tenant_id, id).await?;
+        let mut tx = self.pool.begin().await?;
+        let before = lock_policy(&mut tx, tenant_id, id).await?;
         if before.version != expected_version {
             return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual: before.version });
         }
-        let mut tx = self.pool.begin().await?;
         let report = delegation_report(&mut tx, tenant_id, policy, Some(id)).await?;
         let after = StoredPolicy {
             scope: scope_name(policy.scope).to_owned(),
@@ -255,12 +275,12 @@ impl Store {
 
     /// Deletes a policy; with `expected_version`, only if it is still at that version.
     pub async fn delete_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
-        let before = self.get_policy(tenant_id, id).await?;
+        let mut tx = self.pool.begin().await?;
+        let before = lock_policy(&mut tx, tenant_id, id).await?;
         let expected = expected_version.unwrap_or(before.version);
         if before.version != expected {
             return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: before.version });
         }
-        let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query("DELETE FROM policies WHERE id = $1 AND version = $2").bind(id).bind(expected).execute(&mut *tx).await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: -1 });
@@ -280,6 +300,8 @@ impl Store {
     /// Replaces the platform settings (default behaviour, enabled tools) with an audit entry.
     pub async fn set_platform_settings(&self, actor: &Actor, settings: &PlatformSettings) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Write first: it takes the row lock (PostgreSQL) or the write lock (SQLite) before the read.
+        sqlx::query("UPDATE platform_settings SET version = version WHERE id = 'platform'").execute(&mut *tx).await?;
         let (before, version) = load_settings(&mut tx).await?;
         let text = serde_json::to_string(settings).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         sqlx::query(

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::approvals::insert_approvals;
-use crate::{Approval, Receipt, Store, StoreError};
+use crate::{Approval, Backend, Receipt, Store, StoreError};
 
 /// The most records one transaction takes; more wait for the next batch.
 const MAX_BATCH: usize = 256;
@@ -77,7 +77,8 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
 
 async fn commit_batch(store: &Store, batch: &[Job]) -> Result<(), StoreError> {
     let mut tx = store.pool.begin().await?;
-    insert_receipts(&mut tx, batch.iter().map(|job| &job.receipt)).await?;
+    let receipts: Vec<&Receipt> = batch.iter().map(|job| &job.receipt).collect();
+    insert_receipts(&mut tx, store.backend(), &receipts).await?;
     let approvals: Vec<&Approval> = batch.iter().filter_map(|job| job.approval.as_ref()).collect();
     if !approvals.is_empty() {
         insert_approvals(&mut tx, &approvals).await?;
@@ -86,36 +87,43 @@ async fn commit_batch(store: &Store, batch: &[Job]) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn insert_receipts<'a>(conn: &mut AnyConnection, receipts: impl Iterator<Item = &'a Receipt>) -> Result<(), StoreError> {
-    let receipts: Vec<&Receipt> = receipts.collect();
-    if receipts.is_empty() {
-        return Ok(());
+/// How many receipts one INSERT statement carries on PostgreSQL, where each statement is a round
+/// trip. SQLite runs in-process, so there one prepared single-row INSERT per receipt is cheapest:
+/// its parameter lookup grows with the number of parameters in a statement.
+const POSTGRES_ROWS_PER_INSERT: usize = 64;
+
+async fn insert_receipts(conn: &mut AnyConnection, backend: Backend, receipts: &[&Receipt]) -> Result<(), StoreError> {
+    let rows_per_insert = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_ROWS_PER_INSERT,
+    };
+    for chunk in receipts.chunks(rows_per_insert) {
+        let placeholders = (0..chunk.len())
+            .map(|row| format!("({})", (1..=15).map(|col| format!("${}", row * 15 + col)).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {placeholders}");
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(&r.id)
+                .bind(&r.tenant_id)
+                .bind(&r.api_key_id)
+                .bind(&r.agent)
+                .bind(&r.principal)
+                .bind(&r.tool)
+                .bind(&r.args)
+                .bind(&r.args_digest)
+                .bind(&r.verdict)
+                .bind(&r.reason)
+                .bind(&r.decision)
+                .bind(&r.policy_versions)
+                .bind(&r.approval_id)
+                .bind(r.latency_us)
+                .bind(r.created_at);
+        }
+        query.execute(&mut *conn).await?;
     }
-    let placeholders = (0..receipts.len())
-        .map(|row| format!("({})", (1..=15).map(|col| format!("${}", row * 15 + col)).collect::<Vec<_>>().join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {placeholders}");
-    let mut query = sqlx::query(&sql);
-    for r in receipts {
-        query = query
-            .bind(&r.id)
-            .bind(&r.tenant_id)
-            .bind(&r.api_key_id)
-            .bind(&r.agent)
-            .bind(&r.principal)
-            .bind(&r.tool)
-            .bind(&r.args)
-            .bind(&r.args_digest)
-            .bind(&r.verdict)
-            .bind(&r.reason)
-            .bind(&r.decision)
-            .bind(&r.policy_versions)
-            .bind(&r.approval_id)
-            .bind(r.latency_us)
-            .bind(r.created_at);
-    }
-    query.execute(conn).await?;
     Ok(())
 }
 

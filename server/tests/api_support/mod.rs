@@ -1,0 +1,353 @@
+//! Shared plumbing for the `/api/v1` tests: the whole router on a throwaway database (SQLite
+//! always, then PostgreSQL), signing in, and small request helpers that keep the tests readable.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use charter_server::demo::seed_if_empty;
+use charter_server::{app, Services};
+use charter_store::Store;
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor, PgConnection};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "charter-demo";
+pub const OWNER: &str = "owner@charter.example";
+pub const SUPPORT: &str = "support@charter.example";
+pub const BANK_ADMIN: &str = "admin@meridian-bank.example";
+pub const BANK_MANAGER: &str = "manager@meridian-bank.example";
+pub const BANK_CFO: &str = "cfo@meridian-bank.example";
+pub const STARTUP_ADMIN: &str = "admin@rocketlane.example";
+pub const HOSPITAL_ADMIN: &str = "admin@st-aurelia.example";
+
+/// An id that exists nowhere.
+pub const NO_SUCH_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+// ---------------------------------------------------------------------------------------------
+
+fn postgres_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+        || std::env::var("CHARTER_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs the test body against the demo data on a throwaway SQLite file, then on a throwaway
+/// PostgreSQL database (skipped loudly when no server answers, unless CI requires it). The body
+/// runs as its own task, so a failing assertion still lets the database be removed before the
+/// panic is passed on.
+pub async fn each_database<F, Fut>(test: F)
+where
+    F: Fn(Api) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    // Errors the server logs (a store failure behind a 500) show in a failing test's output.
+    let _ = tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_test_writer().try_init();
+    // CHARTER_TEST_DATABASES=sqlite or =postgres runs only one of them, to tell failures apart.
+    let only = std::env::var("CHARTER_TEST_DATABASES").unwrap_or_default();
+    if only != "postgres" {
+        let dir = std::env::temp_dir().join(format!("charter-api-test-{}", unique_suffix()));
+        let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.expect("sqlite store opens");
+        let outcome = run(&store, &test).await;
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(panic) = outcome {
+            eprintln!("the test failed on SQLite");
+            std::panic::resume_unwind(panic);
+        }
+    }
+    if only == "sqlite" {
+        return;
+    }
+
+    let admin_url = std::env::var("CHARTER_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let mut admin = match PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            let banner = format!(
+                "\n{bar}\n!! POSTGRESQL TESTS SKIPPED: cannot reach {admin_url}: {err}\n!! Only SQLite was tested.\n{bar}\n",
+                bar = "!".repeat(78)
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+            assert!(!postgres_required(), "PostgreSQL is required here (CI or CHARTER_REQUIRE_POSTGRES=1): {err}");
+            return;
+        }
+    };
+    let db_name = format!("charter_api_test_{}", unique_suffix());
+    admin.execute(format!("CREATE DATABASE {db_name}").as_str()).await.expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("admin url has a database part");
+    let outcome = match Store::connect(&format!("{base}/{db_name}")).await {
+        Ok(store) => {
+            let outcome = run(&store, &test).await;
+            store.close().await;
+            outcome
+        }
+        Err(err) => Err(Box::new(format!("postgres store opens: {err}")) as Box<dyn std::any::Any + Send>),
+    };
+    admin.execute(format!("DROP DATABASE {db_name} WITH (FORCE)").as_str()).await.expect("drop test database");
+    if let Err(panic) = outcome {
+        eprintln!("the test failed on PostgreSQL");
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn run<F, Fut>(store: &Store, test: &F) -> Result<(), Box<dyn std::any::Any + Send>>
+where
+    F: Fn(Api) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    seed_if_empty(store, PASSWORD).await.expect("seeding works").expect("an empty database gets the demo");
+    // The demo's people, tenants and platform settings (default `deny`) stay; its policies and
+    // their audit entries go, so that each test states every policy it relies on. No decision has
+    // run yet, so no compiled policy set is cached.
+    for sql in ["DELETE FROM policies", "DELETE FROM audit_log"] {
+        sqlx::query(sql).execute(store.pool()).await.expect("clearing the demo policies");
+    }
+    let api = Api::new(store.clone());
+    tokio::spawn(test(api)).await.map_err(|err| if err.is_panic() { err.into_panic() } else { Box::new(err.to_string()) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling the router
+// ---------------------------------------------------------------------------------------------
+
+/// The whole application router over one store, as `main` builds it.
+#[derive(Clone)]
+pub struct Api {
+    pub router: Router,
+    pub store: Store,
+}
+
+/// Who a request is from.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    Anonymous,
+    /// A whole API key, sent as `Authorization: Bearer <key>`.
+    Key(String),
+    /// A session cookie, `charter_session=...`.
+    Session(String),
+    /// A raw `Authorization` header value.
+    Header(String),
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|err| panic!("the body is JSON ({err}): {} {}", self.status, self.body))
+    }
+
+    /// Asserts the status, and returns the body as JSON.
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        self.json()
+    }
+
+    /// Asserts the API's error shape with this status and code, and returns the `error` object.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        let body = self.json();
+        let object = body.as_object().unwrap_or_else(|| panic!("the error is an object: {}", self.body));
+        assert_eq!(object.len(), 1, "only `error` at the top: {}", self.body);
+        let error = body["error"].clone();
+        assert_eq!(error["code"], code, "{}", self.body);
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "an error has a message: {}", self.body);
+        for key in error.as_object().unwrap().keys() {
+            assert!(["code", "message", "field", "details"].contains(&key.as_str()), "unexpected `{key}` in {}", self.body);
+        }
+        error
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("charter_session="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+    }
+}
+
+/// One request, built up step by step.
+pub struct Call {
+    method: Method,
+    path: String,
+    auth: Auth,
+    content_type: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Call {
+    pub fn new(method: Method, path: impl Into<String>, auth: &Auth) -> Call {
+        Call { method, path: path.into(), auth: auth.clone(), content_type: None, headers: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn json(mut self, body: &Value) -> Call {
+        self.content_type = Some("application/json".into());
+        self.body = body.to_string().into_bytes();
+        self
+    }
+
+    pub fn yaml(mut self, text: &str) -> Call {
+        self.content_type = Some("application/yaml".into());
+        self.body = text.as_bytes().to_vec();
+        self
+    }
+
+    pub fn raw(mut self, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Call {
+        self.content_type = content_type.map(str::to_owned);
+        self.body = body.into();
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: impl ToString) -> Call {
+        self.headers.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    pub fn if_match(self, version: i64) -> Call {
+        self.header("if-match", version)
+    }
+
+    fn build(self) -> Request<Body> {
+        let mut request = Request::builder().method(self.method).uri(self.path).header(header::ACCEPT, "application/json");
+        match self.auth {
+            Auth::Anonymous => {}
+            Auth::Key(key) => request = request.header(header::AUTHORIZATION, format!("Bearer {key}")),
+            Auth::Session(cookie) => request = request.header(header::COOKIE, cookie),
+            Auth::Header(value) => request = request.header(header::AUTHORIZATION, value),
+        }
+        if let Some(content_type) = self.content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        for (name, value) in self.headers {
+            request = request.header(name, value);
+        }
+        request.body(Body::from(self.body)).unwrap()
+    }
+}
+
+impl Api {
+    /// Must run inside a tokio runtime (the receipt writer starts).
+    pub fn new(store: Store) -> Api {
+        let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
+        Api { router: app(options, Services::new(store.clone()), false), store }
+    }
+
+    pub async fn send(&self, call: Call) -> Reply {
+        let response = self.router.clone().oneshot(call.build()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&self, path: &str, auth: &Auth) -> Reply {
+        self.send(Call::new(Method::GET, path, auth)).await
+    }
+
+    pub async fn post(&self, path: &str, auth: &Auth, body: &Value) -> Reply {
+        self.send(Call::new(Method::POST, path, auth).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, auth: &Auth) -> Reply {
+        self.send(Call::new(Method::DELETE, path, auth)).await
+    }
+
+    /// Signs in through the console's login server function and returns the session.
+    pub async fn sign_in(&self, username: &str) -> Auth {
+        let body = format!("username={}&password={PASSWORD}", username.replace('@', "%40"));
+        let request = Request::post("/api/auth/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let reply = Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
+        Auth::Session(reply.session_cookie().unwrap_or_else(|| panic!("{username} signs in: {} {}", reply.status, reply.body)))
+    }
+
+    /// Creates an API key as `admin` (at `/api/v1/keys`, or a tenant's keys path) and returns the
+    /// created key's JSON and the key to send.
+    pub async fn create_key_at(&self, path: &str, admin: &Auth, name: &str) -> (Value, Auth) {
+        let created = self.post(path, admin, &json!({ "name": name })).await.expect(StatusCode::CREATED);
+        let secret = created["secret"].as_str().expect("the secret is in the answer").to_owned();
+        (created, Auth::Key(secret))
+    }
+
+    /// Signs in as a tenant admin and creates a key for their tenant.
+    pub async fn tenant_key(&self, admin_username: &str) -> Auth {
+        let admin = self.sign_in(admin_username).await;
+        self.create_key_at("/api/v1/keys", &admin, "tests").await.1
+    }
+
+    pub async fn decide(&self, key: &Auth, body: Value) -> Value {
+        self.post("/api/v1/decide", key, &body).await.expect(StatusCode::OK)
+    }
+
+    /// Creates a tenant policy from YAML, expecting 201.
+    pub async fn create_policy(&self, auth: &Auth, yaml: &str) -> Value {
+        self.send(Call::new(Method::POST, "/api/v1/policies", auth).yaml(yaml)).await.expect(StatusCode::CREATED)
+    }
+
+    /// Creates a platform policy from YAML, expecting 201.
+    pub async fn create_platform_policy(&self, auth: &Auth, yaml: &str) -> Value {
+        self.send(Call::new(Method::POST, "/api/v1/platform/policies", auth).yaml(yaml)).await.expect(StatusCode::CREATED)
+    }
+
+    pub async fn update_policy(&self, auth: &Auth, id: &str, version: i64, yaml: &str) -> Reply {
+        self.send(Call::new(Method::PUT, format!("/api/v1/policies/{id}"), auth).if_match(version).yaml(yaml)).await
+    }
+
+    /// Every receipt the caller can list (one page of up to 500), newest first.
+    pub async fn receipts(&self, auth: &Auth, query: &str) -> Vec<Value> {
+        let sep = if query.is_empty() { "" } else { "&" };
+        let page = self.get(&format!("/api/v1/receipts?limit=500{sep}{query}"), auth).await.expect(StatusCode::OK);
+        page["receipts"].as_array().expect("a receipts array").clone()
+    }
+
+    pub async fn receipt_ids(&self, auth: &Auth, query: &str) -> Vec<String> {
+        self.receipts(auth, query).await.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// The caller's audit entries, newest first (up to 500).
+    pub async fn audit(&self, auth: &Auth) -> Vec<Value> {
+        self.get("/api/v1/audit?limit=500", auth).await.expect(StatusCode::OK).as_array().expect("an audit array").clone()
+    }
+
+    pub async fn policies(&self, auth: &Auth) -> Vec<Value> {
+        self.get("/api/v1/policies", auth).await.expect(StatusCode::OK).as_array().expect("a policy array").clone()
+    }
+}
+
+/// A tenant policy allowing exactly the tools in `tools`.
+pub fn allow_policy(name: &str, tools: &[&str]) -> String {
+    let rules: String = tools.iter().map(|tool| format!("  - tool: \"{tool}\"\n    effect: allow\n")).collect();
+    format!("name: {name}\nscope: tenant\nrules:\n{rules}")
+}
