@@ -67,6 +67,9 @@ impl Store {
         let pool = pool_options(backend).connect(&url).await?;
         let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()), policy_sets: Arc::default(), api_keys: Arc::default() };
         store.migrate().await?;
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_wal(store.pool.clone()));
+        }
         Ok(store)
     }
 
@@ -91,6 +94,24 @@ impl Store {
     }
 }
 
+/// Moves the SQLite write-ahead log into the database file once a second, off the decision path.
+/// Passive checkpoints never wait for readers or writers. The task ends when the pool is closed.
+async fn checkpoint_wal(pool: AnyPool) {
+    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every_second.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %err, "WAL checkpoint failed");
+        }
+    }
+}
+
 fn pool_options(backend: Backend) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
     match backend {
@@ -102,6 +123,10 @@ fn pool_options(backend: Backend) -> AnyPoolOptions {
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
+                // Checkpoints fsync the database file. Left to commits, one lands on a decision's
+                // receipt every few thousand writes and stalls it; a background task checkpoints
+                // instead (see `Store::connect`).
+                conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                 Ok(())
             })
         }),

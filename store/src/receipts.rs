@@ -4,7 +4,8 @@
 //! yet a busy server pays one commit per batch rather than one per decision.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::approvals::insert_approvals;
@@ -57,6 +58,9 @@ impl ReceiptWriter {
 
 async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // The writer keeps one connection for itself rather than taking one from the pool per batch;
+    // after a failure it lets that connection go and takes a fresh one.
+    let mut connection: Option<PoolConnection<Any>> = None;
     while let Some(first) = queue.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -65,8 +69,16 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let outcome = commit_batch(&store, &batch).await.map_err(|err| {
+        let outcome = match &mut connection {
+            Some(conn) => commit_batch(conn, store.backend(), &batch).await,
+            None => match store.pool.acquire().await {
+                Ok(conn) => commit_batch(connection.insert(conn), store.backend(), &batch).await,
+                Err(err) => Err(err.into()),
+            },
+        };
+        let outcome = outcome.map_err(|err| {
             tracing::error!(error = %err, size = batch.len(), "a receipt batch failed to commit");
+            connection = None;
             err.to_string()
         });
         for job in batch.drain(..) {
@@ -75,10 +87,10 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-async fn commit_batch(store: &Store, batch: &[Job]) -> Result<(), StoreError> {
-    let mut tx = store.pool.begin().await?;
+async fn commit_batch(conn: &mut AnyConnection, backend: Backend, batch: &[Job]) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
     let receipts: Vec<&Receipt> = batch.iter().map(|job| &job.receipt).collect();
-    insert_receipts(&mut tx, store.backend(), &receipts).await?;
+    insert_receipts(&mut tx, backend, &receipts).await?;
     let approvals: Vec<&Approval> = batch.iter().filter_map(|job| job.approval.as_ref()).collect();
     if !approvals.is_empty() {
         insert_approvals(&mut tx, &approvals).await?;
@@ -87,14 +99,15 @@ async fn commit_batch(store: &Store, batch: &[Job]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// How many receipts one INSERT statement carries on PostgreSQL, where each statement is a round
-/// trip. SQLite runs in-process, so there one prepared single-row INSERT per receipt is cheapest:
-/// its parameter lookup grows with the number of parameters in a statement.
+/// How many receipts one INSERT statement carries. Every statement is a round trip (to the
+/// PostgreSQL server, or to sqlx's SQLite worker thread), so rows are grouped; SQLite's parameter
+/// lookup grows with the square of a statement's parameters, so its statements stay smaller.
 const POSTGRES_ROWS_PER_INSERT: usize = 64;
+const SQLITE_ROWS_PER_INSERT: usize = 16;
 
 async fn insert_receipts(conn: &mut AnyConnection, backend: Backend, receipts: &[&Receipt]) -> Result<(), StoreError> {
     let rows_per_insert = match backend {
-        Backend::Sqlite => 1,
+        Backend::Sqlite => SQLITE_ROWS_PER_INSERT,
         Backend::Postgres => POSTGRES_ROWS_PER_INSERT,
     };
     for chunk in receipts.chunks(rows_per_insert) {

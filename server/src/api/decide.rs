@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::Json;
-use charter_policy::{Basis, Decision, DecisionRequest, Principal, Verdict};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use charter_policy::{Basis, Decision, DecisionRequest, EffectiveLimit, MatchedRule, NearMiss, Obligation, Principal, Verdict};
 use charter_store::{now_ms, Approval, Receipt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -43,6 +43,21 @@ pub struct DecideRequest {
     /// Optional; when present it must be the key's tenant (id or slug), or the call is denied.
     #[serde(default)]
     pub tenant_id: Option<String>,
+}
+
+/// The answer as sent; [`DecideResponse`] documents the same shape for the OpenAPI document.
+#[derive(Serialize)]
+struct DecideAnswer<'a> {
+    decision: &'static str,
+    reason: &'a str,
+    matched: &'a [MatchedRule],
+    near_misses: &'a [NearMiss],
+    limits: &'a [EffectiveLimit],
+    obligations: &'a [Obligation],
+    approvers: &'a [String],
+    receipt_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_id: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -134,7 +149,7 @@ fn foreign_tenant(body: &DecideRequest, tenant_id: &str, tenant_slug: &str) -> O
     ),
     security(("api_key" = []))
 )]
-pub async fn decide(State(state): State<ApiState>, caller: Caller, headers: HeaderMap, JsonBody(body): JsonBody<DecideRequest>) -> Result<Json<DecideResponse>, ApiError> {
+pub async fn decide(State(state): State<ApiState>, caller: Caller, headers: HeaderMap, JsonBody(body): JsonBody<DecideRequest>) -> Result<Response, ApiError> {
     let started = Instant::now();
     let Caller::Key(key) = caller else {
         return Err(ApiError::Forbidden("decisions are asked with a tenant API key".to_owned()));
@@ -164,7 +179,6 @@ pub async fn decide(State(state): State<ApiState>, caller: Caller, headers: Head
     let args_digest = digest(&args_json);
     let policy_versions = serde_json::to_string(&compiled.versions).map_err(|_| ApiError::Internal)?;
     let principal = serde_json::to_string(&request.principal).map_err(|_| ApiError::Internal)?;
-    let matched = serde_json::to_value(&decision.matched).map_err(|_| ApiError::Internal)?;
     let approval = (decision.verdict == Verdict::RequireApproval).then(|| Approval {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: key.tenant_id.clone(),
@@ -175,7 +189,7 @@ pub async fn decide(State(state): State<ApiState>, caller: Caller, headers: Head
         args: args_json.clone(),
         args_digest: args_digest.clone(),
         approvers: serde_json::to_string(&decision.approvers).unwrap_or_else(|_| "[]".to_owned()),
-        matched: matched.to_string(),
+        matched: serde_json::to_string(&decision.matched).unwrap_or_else(|_| "[]".to_owned()),
         policy_versions: policy_versions.clone(),
         reason: decision.reason.clone(),
         status: "pending".to_owned(),
@@ -209,17 +223,20 @@ pub async fn decide(State(state): State<ApiState>, caller: Caller, headers: Head
         tracing::error!(error = %err, "could not record a receipt");
         ApiError::Unavailable
     })?;
-    Ok(Json(DecideResponse {
-        decision: verdict_name(decision.verdict).to_owned(),
-        reason: decision.reason,
-        matched,
-        near_misses: serde_json::to_value(&decision.near_misses).map_err(|_| ApiError::Internal)?,
-        limits: serde_json::to_value(&decision.limits).map_err(|_| ApiError::Internal)?,
-        obligations: serde_json::to_value(&decision.obligations).map_err(|_| ApiError::Internal)?,
-        approvers: decision.approvers,
-        receipt_id,
-        approval_id,
-    }))
+    // Serialised straight from the engine's decision: no intermediate JSON trees on the hot path.
+    let answer = DecideAnswer {
+        decision: verdict_name(decision.verdict),
+        reason: &decision.reason,
+        matched: &decision.matched,
+        near_misses: &decision.near_misses,
+        limits: &decision.limits,
+        obligations: &decision.obligations,
+        approvers: &decision.approvers,
+        receipt_id: &receipt_id,
+        approval_id: approval_id.as_deref(),
+    };
+    let body = serde_json::to_vec(&answer).map_err(|_| ApiError::Internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[cfg(test)]
