@@ -1372,6 +1372,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/keys"),
     ("post", "/api/v1/keys"),
     ("delete", "/api/v1/keys/{id}"),
+    ("get", "/api/v1/platform/settings"),
+    ("put", "/api/v1/platform/settings"),
+    ("put", "/api/v1/tenants/{slug}/quota"),
 ];
 
 async fn openapi_operations(api: &Api) -> BTreeSet<(String, String)> {
@@ -1408,7 +1411,7 @@ async fn every_documented_operation_is_routed_and_asks_for_credentials() {
         let documented = openapi_operations(&api).await;
         assert!(!documented.is_empty());
         for (method, path) in &documented {
-            let concrete = path.replace("{id}", NO_SUCH_ID);
+            let concrete = path.replace("{id}", NO_SUCH_ID).replace("{slug}", "meridian-bank");
             assert!(!concrete.contains('{'), "every path parameter is substituted: {concrete}");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut call = Call::new(method.clone(), concrete.clone(), &Auth::Anonymous);
@@ -1421,7 +1424,7 @@ async fn every_documented_operation_is_routed_and_asks_for_credentials() {
             reply.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
 
             // Tenant-scoped operations also exist under /api/v1/tenants/{slug}/.
-            let scoped = !concrete.starts_with("/api/v1/decide") && !concrete.starts_with("/api/v1/platform/");
+            let scoped = !concrete.starts_with("/api/v1/decide") && !concrete.starts_with("/api/v1/platform/") && !concrete.starts_with("/api/v1/tenants/");
             if scoped {
                 let nested = concrete.replacen("/api/v1/", "/api/v1/tenants/meridian-bank/", 1);
                 let mut call = Call::new(method.clone(), nested.clone(), &Auth::Anonymous);
@@ -1445,6 +1448,50 @@ async fn unknown_api_routes_and_methods_are_refused() {
         assert_eq!(patch.status, StatusCode::METHOD_NOT_ALLOWED, "{}", patch.body);
         let get_decide = api.get("/api/v1/decide", &key).await;
         assert_eq!(get_decide.status, StatusCode::METHOD_NOT_ALLOWED, "{}", get_decide.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn platform_settings_and_quotas_are_for_platform_admins_audited_and_live() {
+    each_database(|api| async move {
+        let owner = api.sign_in(OWNER).await;
+        let support = api.sign_in(SUPPORT).await;
+        let admin = api.sign_in(BANK_ADMIN).await;
+        let key = api.tenant_key(BANK_ADMIN).await;
+        api.create_policy(&admin, &allow_policy("Docs", &["docs.read", "docs.write"])).await;
+        assert_eq!(api.decide(&key, json!({"tool": "docs.write"})).await["decision"], "allow");
+
+        // Disabling a tool in the catalog denies it on the very next decision.
+        let settings = json!({"default": "deny", "enabled_tools": ["docs.read"]});
+        let saved = api.send(Call::new(Method::PUT, "/api/v1/platform/settings", &owner).json(&settings)).await.expect(OK);
+        assert_eq!(saved["enabled_tools"], json!(["docs.read"]));
+        assert_eq!(api.decide(&key, json!({"tool": "docs.write"})).await["decision"], "deny");
+        assert_eq!(api.decide(&key, json!({"tool": "docs.read"})).await["decision"], "allow");
+        assert_eq!(api.get("/api/v1/platform/settings", &support).await.expect(OK)["enabled_tools"], json!(["docs.read"]));
+
+        // Support reads but cannot write; tenant callers do not see the settings at all.
+        api.send(Call::new(Method::PUT, "/api/v1/platform/settings", &support).json(&settings)).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        api.get("/api/v1/platform/settings", &admin).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+        api.get("/api/v1/platform/settings", &key).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+        let bad = api.send(Call::new(Method::PUT, "/api/v1/platform/settings", &owner).json(&json!({"default": "maybe"}))).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+        assert!(bad.body.contains("default"), "the bad field is named: {}", bad.body);
+
+        // Quotas: platform admins only, validated, audited on the tenant's log.
+        let quota = api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &owner).json(&json!({"policy_quota": 1}))).await.expect(OK);
+        assert_eq!(quota["policy_quota"], 1);
+        api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(&allow_policy("Two", &["a.two"]))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "quota_exceeded");
+        api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &admin).json(&json!({"policy_quota": 500}))).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &support).json(&json!({"policy_quota": 500}))).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        let negative = api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &owner).json(&json!({"policy_quota": -3}))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(negative["field"], "policy_quota");
+        api.send(Call::new(Method::PUT, "/api/v1/tenants/no-such-tenant/quota", &owner).json(&json!({"policy_quota": 5}))).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+        let audit = api.audit(&admin).await;
+        let change = audit.iter().find(|e| e["action"] == "tenant.quota").expect("the quota change is audited");
+        assert_eq!(change["actor"], OWNER);
+        assert_eq!(change["after"]["policy_quota"], 1);
+        assert_eq!(change["before"]["policy_quota"], 250);
     })
     .await;
 }

@@ -4,7 +4,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
-use crate::{now_ms, Store, StoreError, Tenant, TenantSummary};
+use crate::audit::{record, Change};
+use crate::{now_ms, Actor, Store, StoreError, Tenant, TenantSummary};
 
 /// The default number of policies a tenant may keep; a platform admin may raise it per tenant.
 pub const DEFAULT_POLICY_QUOTA: i64 = 100;
@@ -116,6 +117,25 @@ impl Store {
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(summaries)
+    }
+
+    /// Sets a tenant's policy quota, with an audit entry. Lowering it below the tenant's current
+    /// count is allowed: existing policies stay, new ones are refused until the count is under it.
+    pub async fn set_policy_quota(&self, actor: &Actor, tenant_id: &str, quota: i64) -> Result<Tenant, StoreError> {
+        if !(0..=100_000).contains(&quota) {
+            return Err(StoreError::invalid("policy_quota", format!("must be 0-100000, got `{quota}`")));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        let row = sqlx::query(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = tenant_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() })?)?;
+        sqlx::query("UPDATE tenants SET policy_quota = $1 WHERE id = $2").bind(quota).bind(tenant_id).execute(&mut *tx).await?;
+        let after = Tenant { policy_quota: quota, ..before.clone() };
+        let target = format!("tenant:{}", before.slug);
+        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "tenant.quota", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     pub async fn count_tenants(&self) -> Result<i64, StoreError> {

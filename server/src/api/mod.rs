@@ -9,6 +9,7 @@ pub mod caller;
 pub mod decide;
 pub mod error;
 mod keys;
+mod platform;
 mod policies;
 mod records;
 
@@ -78,6 +79,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/platform/policies", get(policies::list_platform).post(policies::create_platform))
         .route("/platform/policies/{id}", get(policies::get_platform).put(policies::update_platform).delete(policies::delete_platform))
+        .route("/platform/settings", get(platform::get_settings).put(platform::put_settings))
+        .route("/tenants/{slug}/quota", axum::routing::put(platform::put_quota))
         .merge(tenant_routes())
         .nest("/tenants/{slug}", tenant_routes())
         .fallback(|| async { ApiError::NotFound("no such API route".to_owned()) })
@@ -105,6 +108,7 @@ impl Modify for BearerKey {
         policies::list, policies::get, policies::create, policies::update, policies::delete,
         policies::list_platform, policies::get_platform, policies::create_platform, policies::update_platform, policies::delete_platform,
         keys::list, keys::create, keys::revoke,
+        platform::get_settings, platform::put_settings, platform::put_quota,
     ),
     modifiers(&BearerKey)
 )]
