@@ -122,7 +122,10 @@ fn pool_options(backend: Backend) -> AnyPoolOptions {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                // FULL: every commit is on disk before it returns, which is what "a decision is
+                // acknowledged only once its receipt is durable" means. Group commit pays the
+                // fsync once per batch of receipts, not once per decision.
+                conn.execute("PRAGMA synchronous = FULL").await?;
                 // Checkpoints fsync the database file. Left to commits, one lands on a decision's
                 // receipt every few thousand writes and stalls it; a background task checkpoints
                 // instead (see `Store::connect`).
