@@ -1,9 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod databases;
-
+use charter_testkit::each_database;
 use charter_store::{NewTenant, NewUser, Role, SessionRecords, Store, StoreError};
-use databases::each_database;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
 
@@ -24,7 +22,7 @@ fn user(username: &str, role: Role, tenant_id: Option<&str>) -> NewUser {
 
 #[tokio::test]
 async fn tenants_are_created_listed_and_found() {
-    each_database(|store: Store| async move {
+    each_database("store", |store: Store| async move {
         let bank = store.create_tenant(tenant("bank")).await.unwrap();
         assert_eq!(bank.policy_quota, 100, "the default quota is 100 policies");
         store.create_tenant(NewTenant { policy_quota: Some(250), ..tenant("clinic") }).await.unwrap();
@@ -47,7 +45,7 @@ async fn tenants_are_created_listed_and_found() {
 
 #[tokio::test]
 async fn bad_tenants_are_refused_and_nothing_is_written() {
-    each_database(|store: Store| async move {
+    each_database("store", |store: Store| async move {
         store.create_tenant(tenant("bank")).await.unwrap();
         let duplicate = store.create_tenant(tenant("bank")).await.unwrap_err();
         assert!(matches!(duplicate, StoreError::Conflict { what: "tenant", .. }), "{duplicate}");
@@ -62,7 +60,7 @@ async fn bad_tenants_are_refused_and_nothing_is_written() {
 
 #[tokio::test]
 async fn login_checks_the_argon2_hash_and_hides_who_exists() {
-    each_database(|store: Store| async move {
+    each_database("store", |store: Store| async move {
         let bank = store.create_tenant(tenant("bank")).await.unwrap();
         let created = store
             .create_user(NewUser { approver_roles: vec!["manager".into()], ..user("Alice@Bank.example", Role::TenantAdmin, Some(&bank.id)) })
@@ -89,7 +87,7 @@ async fn login_checks_the_argon2_hash_and_hides_who_exists() {
 
 #[tokio::test]
 async fn users_keep_role_and_tenant_consistent() {
-    each_database(|store: Store| async move {
+    each_database("store", |store: Store| async move {
         let bank = store.create_tenant(tenant("bank")).await.unwrap();
         let err = store.create_user(user("p@x", Role::PlatformAdmin, Some(&bank.id))).await.unwrap_err();
         assert!(err.to_string().contains("`tenant_id`"), "{err}");
@@ -120,7 +118,7 @@ async fn users_keep_role_and_tenant_consistent() {
 
 #[tokio::test]
 async fn sessions_round_trip_expire_and_delete() {
-    each_database(|store: Store| async move {
+    each_database("store", |store: Store| async move {
         let sessions = SessionRecords::new(store.clone());
         let mut record = Record {
             id: Id::default(),
@@ -151,7 +149,7 @@ async fn sessions_round_trip_expire_and_delete() {
 
 #[tokio::test]
 async fn migrations_are_idempotent() {
-    each_database(|store: Store| async move {
+    each_database("store", |store: Store| async move {
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(store.count_users().await.unwrap(), 0);

@@ -13,7 +13,6 @@ use charter_store::Store;
 use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection};
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "charter-demo";
@@ -28,29 +27,13 @@ pub const HOSPITAL_ADMIN: &str = "admin@st-aurelia.example";
 /// An id that exists nowhere.
 pub const NO_SUCH_ID: &str = "00000000-0000-0000-0000-000000000000";
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 // ---------------------------------------------------------------------------------------------
 // Databases
 // ---------------------------------------------------------------------------------------------
 
-fn postgres_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-        || std::env::var("CHARTER_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-}
-
-fn unique_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Runs the test body against the demo data on a throwaway SQLite file, then on a throwaway
-/// PostgreSQL database (skipped loudly when no server answers, unless CI requires it). The body
-/// runs as its own task, so a failing assertion still lets the database be removed before the
-/// panic is passed on.
+/// Runs the test body against the demo data on a throwaway SQLite database, then on a throwaway
+/// PostgreSQL one (see `charter_testkit`).
 pub async fn each_database<F, Fut>(test: F)
 where
     F: Fn(Api) -> Fut,
@@ -58,51 +41,14 @@ where
 {
     // Errors the server logs (a store failure behind a 500) show in a failing test's output.
     let _ = tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_test_writer().try_init();
-    // CHARTER_TEST_DATABASES=sqlite or =postgres runs only one of them, to tell failures apart.
-    let only = std::env::var("CHARTER_TEST_DATABASES").unwrap_or_default();
-    if only != "postgres" {
-        let dir = std::env::temp_dir().join(format!("charter-api-test-{}", unique_suffix()));
-        let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.expect("sqlite store opens");
-        let outcome = run(&store, &test).await;
-        store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
+    for database in charter_testkit::databases("api").await {
+        let outcome = run(&database.store, &test).await;
+        let backend = database.backend;
+        database.remove().await;
         if let Err(panic) = outcome {
-            eprintln!("the test failed on SQLite");
+            eprintln!("the test failed on {backend}");
             std::panic::resume_unwind(panic);
         }
-    }
-    if only == "sqlite" {
-        return;
-    }
-
-    let admin_url = std::env::var("CHARTER_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
-    let mut admin = match PgConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(err) => {
-            let banner = format!(
-                "\n{bar}\n!! POSTGRESQL TESTS SKIPPED: cannot reach {admin_url}: {err}\n!! Only SQLite was tested.\n{bar}\n",
-                bar = "!".repeat(78)
-            );
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
-            assert!(!postgres_required(), "PostgreSQL is required here (CI or CHARTER_REQUIRE_POSTGRES=1): {err}");
-            return;
-        }
-    };
-    let db_name = format!("charter_api_test_{}", unique_suffix());
-    admin.execute(format!("CREATE DATABASE {db_name}").as_str()).await.expect("create test database");
-    let (base, _) = admin_url.rsplit_once('/').expect("admin url has a database part");
-    let outcome = match Store::connect(&format!("{base}/{db_name}")).await {
-        Ok(store) => {
-            let outcome = run(&store, &test).await;
-            store.close().await;
-            outcome
-        }
-        Err(err) => Err(Box::new(format!("postgres store opens: {err}")) as Box<dyn std::any::Any + Send>),
-    };
-    admin.execute(format!("DROP DATABASE {db_name} WITH (FORCE)").as_str()).await.expect("drop test database");
-    if let Err(panic) = outcome {
-        eprintln!("the test failed on PostgreSQL");
-        std::panic::resume_unwind(panic);
     }
 }
 

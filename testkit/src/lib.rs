@@ -1,0 +1,110 @@
+//! Throwaway databases for tests: a fresh SQLite file always, and a fresh PostgreSQL database when
+//! the server at 127.0.0.1:5432 (or `CHARTER_TEST_POSTGRES_URL`) answers. Skipping PostgreSQL
+//! prints a loud banner; under CI (or `CHARTER_REQUIRE_POSTGRES=1`) a missing server fails the
+//! test instead, so CI never silently skips the second backend. `CHARTER_TEST_DATABASES=sqlite`
+//! (or `postgres`) runs one backend only, to tell failures apart.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::any::Any;
+use std::future::Future;
+use std::path::PathBuf;
+
+use charter_store::Store;
+use sqlx::{Connection, Executor, PgConnection};
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn postgres_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+        || std::env::var("CHARTER_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// A name no other test (or test run) uses.
+pub fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    Postgres { admin: PgConnection, name: String },
+}
+
+/// One migrated, empty database and what removes it.
+pub struct TestDatabase {
+    pub backend: &'static str,
+    pub store: Store,
+    cleanup: Cleanup,
+}
+
+impl TestDatabase {
+    /// Closes the store and removes the database.
+    pub async fn remove(self) {
+        self.store.close().await;
+        match self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { mut admin, name } => {
+                admin.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await.expect("drop test database");
+            }
+        }
+    }
+}
+
+/// The SQLite database, then the PostgreSQL one if it can be had.
+pub async fn databases(prefix: &str) -> Vec<TestDatabase> {
+    let only = std::env::var("CHARTER_TEST_DATABASES").unwrap_or_default();
+    let mut databases = Vec::new();
+    if only != "postgres" {
+        let dir = std::env::temp_dir().join(format!("charter-{prefix}-test-{}", unique_suffix()));
+        let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.expect("sqlite store opens");
+        databases.push(TestDatabase { backend: "SQLite", store, cleanup: Cleanup::Directory(dir) });
+    }
+    if only == "sqlite" {
+        return databases;
+    }
+    let admin_url = std::env::var("CHARTER_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let mut admin = match PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            let banner = format!(
+                "\n{bar}\n!! POSTGRESQL TESTS SKIPPED: cannot reach {admin_url}: {err}\n!! Only SQLite was tested.\n{bar}\n",
+                bar = "!".repeat(78)
+            );
+            // Straight to stderr: libtest captures `eprintln!` of passing tests, and this must be seen.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+            assert!(!postgres_required(), "PostgreSQL is required here (CI or CHARTER_REQUIRE_POSTGRES=1): {err}");
+            return databases;
+        }
+    };
+    let name = format!("charter_{prefix}_test_{}", unique_suffix());
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("the admin url has a database part");
+    let store = Store::connect(&format!("{base}/{name}")).await.expect("postgres store opens");
+    databases.push(TestDatabase { backend: "PostgreSQL", store, cleanup: Cleanup::Postgres { admin, name } });
+    databases
+}
+
+/// Runs `test` against every database in turn. The body runs as its own task, so a failing
+/// assertion still lets its database be removed before the failure is passed on.
+pub async fn each_database<F, Fut>(prefix: &str, test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for database in databases(prefix).await {
+        let outcome: Result<(), Box<dyn Any + Send>> = tokio::spawn(test(database.store.clone()))
+            .await
+            .map_err(|err| if err.is_panic() { err.into_panic() } else { Box::new(err.to_string()) });
+        let backend = database.backend;
+        database.remove().await;
+        if let Err(panic) = outcome {
+            eprintln!("the test failed on {backend}");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
