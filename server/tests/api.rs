@@ -123,6 +123,9 @@ async fn missing_malformed_and_unknown_keys_get_401_in_the_error_shape() {
             .await;
         reply.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
         assert!(api.receipts(&key, "").await.is_empty(), "no refused call left a receipt");
+        // The scheme name is case-insensitive (RFC 9110); the key is not.
+        let lower = api.post("/api/v1/decide", &Auth::Header(format!("bearer {real}")), &json!({ "tool": "docs.read" })).await;
+        assert_eq!(lower.status, StatusCode::OK, "{}", lower.body);
     })
     .await;
 }
@@ -633,8 +636,8 @@ async fn bad_decide_requests_are_refused_and_leave_no_receipt() {
             (json!({ "tool": 5 }), "tool", json!("tool")),
             (json!({ "tool": "docs.read", "agent": ["a"] }), "agent", json!("agent")),
             (json!({ "tool": "docs.read", "context": [] }), "context", json!("context")),
-            // A missing field is named in the message only: the error is about the whole body.
-            (json!({ "args": {} }), "tool", Value::Null),
+            // A missing field is named as the field, not as the whole body.
+            (json!({ "args": {} }), "tool", json!("tool")),
         ];
         for (body, named, field) in bad_json {
             let error = api.post("/api/v1/decide", &key, &body).await.expect_error(StatusCode::BAD_REQUEST, "bad_request");

@@ -46,7 +46,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let field = (path != ".").then_some(path);
+        // A missing field is reported by serde at the parent's path; name the field itself.
+        let missing = inner.to_string().strip_prefix("missing field `").and_then(|rest| rest.split('`').next()).map(str::to_owned);
+        let field = match (path != ".", missing) {
+            (true, Some(name)) => Some(format!("{path}.{name}")),
+            (false, Some(name)) => Some(name),
+            (true, None) => Some(path),
+            (false, None) => None,
+        };
         let message = match &field {
             Some(field) => format!("`{field}`: {inner}"),
             None => format!("the body is not valid JSON for this call: {inner}"),

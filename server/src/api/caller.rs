@@ -34,7 +34,9 @@ impl FromRequestParts<ApiState> for Caller {
             let token = header
                 .to_str()
                 .ok()
-                .and_then(|value| value.strip_prefix("Bearer "))
+                .and_then(|value| value.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
                 .ok_or(ApiError::Unauthenticated("the Authorization header must be `Bearer <api key>`"))?;
             let key = state.store.authenticate_api_key(token.trim()).await?;
             return key.map(Caller::Key).ok_or(ApiError::Unauthenticated("the API key is not valid or has been revoked"));
