@@ -21,7 +21,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{dashboard::DashboardPage, login::LoginPage, not_found::NotFound, tenant::TenantPage, tenants::TenantsPage, users::UsersPage};
+use pages::{approvals::ApprovalsPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound, tenant::TenantPage, tenants::TenantsPage, users::UsersPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants") view=TenantsPage ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:slug") view=TenantPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -39,7 +39,7 @@ test.describe('signing in', () => {
 
   test('an approver sees the roles they approve as', async ({ page }) => {
     await signIn(page, DEMO.bankManager);
-    expect(await navLabels(page)).toEqual(['Overview']);
+    expect(await navLabels(page)).toEqual(['Overview', 'Approvals']);
     await expect(page.getByTestId('approver-roles')).toHaveText('You approve requests addressed to: manager.');
   });
 

@@ -20,7 +20,7 @@ pub struct NavItem {
 /// is offered.
 pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
     let item = |label, href: &str| NavItem { label, href: href.to_owned() };
-    match (user.role, &user.tenant) {
+    let mut items = match (user.role, &user.tenant) {
         (Role::PlatformAdmin | Role::Support, _) => {
             vec![item("Dashboard", "/"), item("Tenants", "/tenants"), item("Users", "/users")]
         }
@@ -28,7 +28,12 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
             vec![item("Overview", "/"), item("Team", &format!("/tenants/{}", tenant.slug))]
         }
         (Role::TenantAdmin | Role::TenantMember, _) => vec![item("Overview", "/")],
+    };
+    // Approvers (tenant users with approver roles) get their queue.
+    if user.tenant.is_some() && !user.approver_roles.is_empty() {
+        items.push(item("Approvals", "/approvals"));
     }
+    items
 }
 
 #[component]
@@ -141,5 +146,8 @@ mod tests {
         check(Role::Support, None, &[("Dashboard", "/"), ("Tenants", "/tenants"), ("Users", "/users")]);
         check(Role::TenantAdmin, Some("bank"), &[("Overview", "/"), ("Team", "/tenants/bank")]);
         check(Role::TenantMember, Some("bank"), &[("Overview", "/")]);
+        let approver = SessionUser { approver_roles: vec!["manager".into()], ..user(Role::TenantMember, Some("bank")) };
+        let actual: Vec<_> = nav_items(&approver).into_iter().map(|i| i.label).collect();
+        assert_eq!(actual, ["Overview", "Approvals"], "an approver gets the queue");
     }
 }

@@ -1,5 +1,6 @@
 //! One file per route.
 
+pub mod approvals;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;

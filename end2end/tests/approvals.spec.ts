@@ -1,0 +1,75 @@
+import { APIRequestContext, expect, request, test } from '@playwright/test';
+import { DEMO, PASSWORD, hydrated, navLabels, signIn } from './helpers';
+
+const BASE = process.env.CHARTER_BASE_URL ?? 'http://127.0.0.1:3000';
+
+/** A tenant API key, created the way a tenant admin's tooling would: sign in, POST /api/v1/keys. */
+async function tenantKey(admin: string): Promise<string> {
+  const api = await request.newContext({ baseURL: BASE });
+  const login = await api.post('/api/auth/login', { form: { username: admin, password: PASSWORD }, headers: { Accept: 'application/json' } });
+  expect(login.ok()).toBeTruthy();
+  const created = await api.post('/api/v1/keys', { data: { name: `e2e ${Date.now()}` } });
+  expect(created.status()).toBe(201);
+  const secret = (await created.json()).secret as string;
+  await api.dispose();
+  return secret;
+}
+
+async function agent(key: string): Promise<APIRequestContext> {
+  return request.newContext({ baseURL: BASE, extraHTTPHeaders: { Authorization: `Bearer ${key}` } });
+}
+
+test('an approver approves a pending request and the agent sees it approved', async ({ page }) => {
+  const bot = await agent(await tenantKey(DEMO.bankAdmin));
+  const asked = await bot.post('/api/v1/decide', {
+    data: { tool: 'expense.submit', args: { amount: 7200, memo: 'client dinner e2e' }, agent: 'expense-bot', principal: { user: 'u-7' } },
+  });
+  expect(asked.ok()).toBeTruthy();
+  const decision = await asked.json();
+  expect(decision.decision).toBe('require_approval');
+  expect(decision.approvers).toEqual(['manager']);
+
+  await signIn(page, DEMO.bankManager);
+  expect(await navLabels(page)).toContain('Approvals');
+  await page.getByTestId('main-nav').getByRole('link', { name: 'Approvals' }).click();
+  await expect(page).toHaveURL(/\/approvals$/);
+  await hydrated(page);
+  const card = page.getByTestId('approval-card').filter({ hasText: 'client dinner e2e' });
+  await expect(card).toBeVisible();
+  // The reason names the rule that asked for approval.
+  await expect(card.getByTestId('approval-reason')).toContainText('tenant policy `Finance controls`');
+  await expect(card.getByTestId('approval-reason')).toContainText('expenses over $5,000 need a manager');
+  await card.getByLabel('Comment').fill('ok, within the budget');
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByRole('status')).toHaveText("Approved. The agent's next poll sees it.");
+  await expect(page.getByTestId('approval-card').filter({ hasText: 'client dinner e2e' })).toHaveCount(0);
+
+  const polled = await (await bot.get(`/api/v1/approvals/${decision.approval_id}`)).json();
+  expect(polled.status).toBe('approved');
+  expect(polled.resolved_by).toBe(DEMO.bankManager);
+  expect(polled.comment).toBe('ok, within the budget');
+  await bot.dispose();
+});
+
+test('a rejection reaches the agent, and requests for other roles stay in their queue', async ({ page }) => {
+  const bot = await agent(await tenantKey(DEMO.bankAdmin));
+  const big = await (await bot.post('/api/v1/decide', {
+    data: { tool: 'expense.submit', args: { amount: 40000, memo: 'offsite e2e' }, agent: 'expense-bot' },
+  })).json();
+  expect(big.approvers.sort()).toEqual(['cfo', 'manager']);
+
+  await signIn(page, DEMO.bankManager);
+  // Through the navigation, as a person would: the queue then renders in the browser with its
+  // buttons live (a freshly loaded page attaches them only once its data has hydrated).
+  await page.getByTestId('main-nav').getByRole('link', { name: 'Approvals' }).click();
+  await expect(page).toHaveURL(/\/approvals$/);
+  const card = page.getByTestId('approval-card').filter({ hasText: 'offsite e2e' });
+  await card.getByLabel('Comment').fill('too expensive');
+  await card.getByRole('button', { name: 'Reject' }).click();
+  await expect(page.getByRole('status')).toHaveText("Rejected. The agent's next poll sees it.");
+
+  const polled = await (await bot.get(`/api/v1/approvals/${big.approval_id}`)).json();
+  expect(polled.status).toBe('rejected');
+  expect(polled.comment).toBe('too expensive');
+  await bot.dispose();
+});
