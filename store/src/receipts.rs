@@ -111,11 +111,11 @@ async fn insert_receipts(conn: &mut AnyConnection, backend: Backend, receipts: &
         Backend::Postgres => POSTGRES_ROWS_PER_INSERT,
     };
     for chunk in receipts.chunks(rows_per_insert) {
-        let placeholders = (0..chunk.len())
+        let value_lists = (0..chunk.len())
             .map(|row| format!("({})", (1..=15).map(|col| format!("${}", row * 15 + col)).collect::<Vec<_>>().join(", ")))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {placeholders}");
+        let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {value_lists}");
         let mut query = sqlx::query(&sql);
         for r in chunk {
             query = query
