@@ -80,8 +80,14 @@ pub mod server {
     /// The store, put into every server function's context by the server.
     pub fn store() -> Result<Store, AppError> {
         use_context::<Store>().ok_or_else(|| {
-            let uri = use_context::<axum::http::request::Parts>().map(|parts| parts.uri.to_string());
-            tracing::error!(?uri, "the store is missing from the server function context");
+            match use_context::<axum::http::request::Parts>() {
+                // A request without the store is a wiring bug.
+                Some(parts) => tracing::error!(uri = %parts.uri, "the store is missing from the server function context"),
+                // No request at all: a resource of a render pass the server already discarded
+                // (a page created inside a `Suspend` that rendered again) ran late. Its answer
+                // goes nowhere; the response was rendered from the live pass.
+                None => tracing::debug!("a server function ran outside any request; ignored"),
+            }
             AppError::Internal
         })
     }
@@ -170,5 +176,48 @@ pub mod server {
             Role::Support => Err(AppError::ReadOnly),
             _ => Ok(user),
         }
+    }
+
+    /// Who is acting, for the audit log: the user's email, and their tenant (none for platform
+    /// staff, so an edit of a tenant's policy by a platform admin is recorded as the platform's).
+    pub fn actor(user: &SessionUser) -> charter_store::Actor {
+        charter_store::Actor {
+            id: user.username.clone(),
+            kind: charter_store::ActorKind::User,
+            tenant_id: user.tenant.as_ref().map(|t| t.id.clone()),
+        }
+    }
+
+    /// The tenant a request is about. Tenant users always get their own tenant (a different slug is
+    /// "not found"); platform staff get the named tenant, or `None` for the platform itself.
+    pub async fn tenant_in_view(user: &SessionUser, slug: Option<&str>) -> Result<Option<charter_store::Tenant>, AppError> {
+        let slug = slug.map(str::trim).filter(|s| !s.is_empty());
+        let store = store()?;
+        match (&user.tenant, slug) {
+            (Some(own), Some(slug)) if slug != own.slug => Err(AppError::NotFound),
+            (Some(own), _) => Ok(Some(store.tenant_by_id(&own.id).await?.ok_or(AppError::NotFound)?)),
+            (None, Some(slug)) if user.role.is_platform_wide() => Ok(Some(store.tenant_by_slug(slug).await?.ok_or(AppError::NotFound)?)),
+            (None, None) if user.role.is_platform_wide() => Ok(None),
+            (None, _) => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Tenant admins and platform staff manage policies; tenant members do not.
+    pub async fn require_policy_viewer() -> Result<SessionUser, AppError> {
+        let user = require_user().await?;
+        match user.role {
+            Role::PlatformAdmin | Role::Support | Role::TenantAdmin => Ok(user),
+            Role::TenantMember => Err(AppError::Forbidden),
+        }
+    }
+
+    /// A user who may change policies: tenant admins (their own tenant) and platform admins.
+    /// Support is refused here, whatever the browser shows.
+    pub async fn require_policy_writer() -> Result<SessionUser, AppError> {
+        let user = require_policy_viewer().await?;
+        if user.role == Role::Support {
+            return Err(AppError::ReadOnly);
+        }
+        Ok(user)
     }
 }

@@ -22,6 +22,9 @@ pub enum AppError {
     NotFound,
     #[error("`{field}` {message}")]
     Invalid { field: String, message: String },
+    /// The change was refused as a whole: a stale version, the quota, a parent's rule.
+    #[error("{0}")]
+    Rejected(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
     #[error("could not reach the server: {0}")]
@@ -44,6 +47,15 @@ impl From<charter_store::StoreError> for AppError {
             charter_store::StoreError::Conflict { what, key } => {
                 AppError::Invalid { field: what.to_owned(), message: format!("`{key}` already exists") }
             }
+            charter_store::StoreError::NotFound { .. } => AppError::NotFound,
+            err @ (charter_store::StoreError::VersionConflict { .. }
+            | charter_store::StoreError::QuotaExceeded { .. }
+            | charter_store::StoreError::Delegation(_)) => AppError::Rejected(err.to_string()),
+            charter_store::StoreError::InPolicy { name, source } => match AppError::from(*source) {
+                AppError::Internal => AppError::Internal,
+                AppError::NotFound => AppError::Rejected(format!("policy `{name}`: not found")),
+                inner => AppError::Rejected(format!("policy `{name}`: {inner}")),
+            },
             other => {
                 tracing::error!(error = %other, "store error in a server function");
                 AppError::Internal

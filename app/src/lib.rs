@@ -4,11 +4,15 @@
 //! caller's role on the server (see [`auth::server`]). The store and the login throttle reach server
 //! functions through context, provided by the server crate.
 
+// The console's view types nest deeply; rendering them on the server needs more than the default.
+#![recursion_limit = "512"]
+
 pub mod auth;
 mod components;
 pub mod error;
 pub mod pages;
 mod session;
+pub mod templates;
 #[cfg(feature = "ssr")]
 mod throttle;
 
@@ -21,7 +25,20 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{approvals::ApprovalsPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound, tenant::TenantPage, tenants::TenantsPage, users::UsersPage};
+use pages::approvals::ApprovalsPage;
+use pages::audit::AuditPage;
+use pages::dashboard::DashboardPage;
+use pages::login::LoginPage;
+use pages::not_found::NotFound;
+use pages::policies::PoliciesPage;
+use pages::policy_editor::{EditPolicyPage, NewPolicyPage};
+use pages::policy_import::ImportPage;
+use pages::preview::PreviewPage;
+use pages::receipts::ReceiptsPage;
+use pages::tenant::TenantPage;
+use pages::tenants::TenantsPage;
+use pages::tools::ToolsPage;
+use pages::users::UsersPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,6 +64,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     SessionContext::provide();
+    components::feedback::Toasts::provide();
 
     // Effects run only in the browser, so this marks the moment the page became interactive.
     // End-to-end tests wait for it before they click.
@@ -70,6 +88,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/:slug") view=TenantPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("policies") view=PoliciesPage ssr=SsrMode::Async/>
+                    <Route path=path!("policies/new") view=NewPolicyPage ssr=SsrMode::Async/>
+                    <Route path=path!("policies/import") view=ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("policies/:id") view=EditPolicyPage ssr=SsrMode::Async/>
+                    <Route path=path!("preview") view=PreviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("tools") view=ToolsPage ssr=SsrMode::Async/>
+                    <Route path=path!("receipts") view=ReceiptsPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -24,6 +24,8 @@
 //! assert!(decision.reason.contains("no shell access"));
 //! ```
 
+mod bundle;
+mod catalog;
 mod compile;
 mod condition;
 mod condition_syntax;
@@ -41,6 +43,8 @@ mod rate;
 mod request;
 mod tool;
 
+pub use bundle::{PolicyBundle, BUNDLE_FORMAT};
+pub use catalog::{detect_source_kind, extract_tools, CatalogError, CatalogTool, SourceKind};
 pub use compile::PolicySet;
 pub use condition::{Condition, FieldPath, FieldPathError, Operand, Root, Test};
 pub use delegation::{check_delegation, DelegationIssue, DelegationReport};

@@ -15,6 +15,14 @@ pub struct DemoLogin {
 /// The demo's policies, YAML in `server/demo/`: the same language tenants write.
 const PLATFORM_POLICY: &str = include_str!("../demo/platform-guardrails.yaml");
 
+/// The demo's tool catalog: an OpenAPI document and an MCP `tools/list` answer, with the tools
+/// the platform keeps switched off.
+const SOURCES: &[(&str, &str)] = &[
+    ("Finance API", include_str!("../demo/finance-api.openapi.yaml")),
+    ("Workspace tools (MCP)", include_str!("../demo/workspace-tools.mcp.json")),
+];
+const DISABLED_TOOLS: &[&str] = &["system.exec", "crm.export"];
+
 struct DemoTenant {
     policies: &'static [&'static str],
     slug: &'static str,
@@ -73,6 +81,7 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
     // Fail closed: a call no rule decides is denied. Tenants allow what they need.
     store.set_platform_settings(&system, &PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None }).await?;
     store.create_policy(&system, None, &demo_policy(PLATFORM_POLICY)?).await?;
+    seed_catalog(store, &system).await?;
     let mut logins = Vec::new();
     for (username, name, role) in PLATFORM_PEOPLE {
         store.create_user(person(username, name, *role, None, &[], password)).await?;
@@ -92,6 +101,22 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
         }
     }
     Ok(Some(logins))
+}
+
+async fn seed_catalog(store: &Store, system: &Actor) -> Result<(), StoreError> {
+    use charter_policy::{detect_source_kind, extract_tools};
+    for (name, document) in SOURCES {
+        let corrupt = |err: charter_policy::CatalogError| StoreError::Corrupt(format!("demo source `{name}`: {err}"));
+        let kind = detect_source_kind(document).map_err(corrupt)?;
+        let tools = extract_tools(kind, document).map_err(corrupt)?;
+        store.add_tool_source(system, name, kind, &tools, true).await?;
+    }
+    for tool in store.list_catalog(None).await? {
+        if DISABLED_TOOLS.contains(&tool.name.as_str()) {
+            store.set_tool_enabled(system, &tool.id, false).await?;
+        }
+    }
+    Ok(())
 }
 
 fn demo_policy(text: &str) -> Result<Policy, StoreError> {

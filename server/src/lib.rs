@@ -1,6 +1,9 @@
 //! The Charter process: configuration, the axum router with the console and its sessions, demo
 //! data and start-up. `main.rs` only wires these together, so tests drive [`router::app`] directly.
 
+// The console's view types nest deeply; rendering them on the server needs more than the default.
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod config;
 pub mod demo;

@@ -1,6 +1,9 @@
 //! Starts Charter: reads configuration, opens and migrates the database, seeds the demo on a first
 //! start, and serves the console until Ctrl-C.
 
+// The console's view types nest deeply; rendering them on the server needs more than the default.
+#![recursion_limit = "512"]
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;

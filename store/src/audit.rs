@@ -48,7 +48,47 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
     })
 }
 
+/// Whose audit entries to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditScope {
+    /// Every entry, platform and tenants (platform staff only).
+    Everything,
+    /// The platform's own entries (platform policies, settings, the tool catalog).
+    Platform,
+    /// One tenant's entries.
+    Tenant(String),
+}
+
 impl Store {
+    /// Audit entries of `scope`, newest first, optionally only actions starting with
+    /// `action_prefix` (e.g. `policy.`), older than the `before` id, at most `limit`.
+    pub async fn search_audit(&self, scope: &AuditScope, action_prefix: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let columns = "id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at";
+        let mut clauses = vec!["id < $1".to_owned()];
+        let mut binds = vec![before.unwrap_or("~").to_owned()];
+        match scope {
+            AuditScope::Everything => {}
+            AuditScope::Platform => clauses.push("tenant_id IS NULL".to_owned()),
+            AuditScope::Tenant(tenant_id) => {
+                binds.push(tenant_id.clone());
+                clauses.push(format!("tenant_id = ${}", binds.len()));
+            }
+        }
+        if let Some(prefix) = action_prefix.map(str::trim).filter(|p| !p.is_empty()) {
+            // Action names are our own identifiers (letters, dots, underscores), never user text,
+            // but the pattern is escaped anyway so `_` matches literally.
+            binds.push(format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+            clauses.push(format!("action LIKE ${} ESCAPE '\\'", binds.len()));
+        }
+        let sql = format!("SELECT {columns} FROM audit_log WHERE {} ORDER BY id DESC LIMIT ${}", clauses.join(" AND "), binds.len() + 1);
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = query.bind(bind);
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+    }
+
     /// A tenant's audit entries, newest first, `limit` at most, older than the `before` entry id
     /// when given (ids are time-ordered UUIDv7, so they double as a cursor).
     pub async fn list_audit(&self, tenant_id: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {

@@ -85,6 +85,20 @@ impl Store {
     /// Applies every migration not yet applied. Safe to call on every start.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        self.fill_tool_index().await
+    }
+
+    /// Fills `policies.tool_index` for rows written before that column existed.
+    async fn fill_tool_index(&self) -> Result<(), StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, document FROM policies WHERE tool_index = ''").fetch_all(&self.pool).await?;
+        for (id, document) in rows {
+            let policy = charter_policy::Policy::from_json(&document).map_err(|err| StoreError::Corrupt(format!("policy `{id}`: {err}")))?;
+            sqlx::query("UPDATE policies SET tool_index = $1 WHERE id = $2")
+                .bind(crate::policy_search::tool_index(&policy))
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 

@@ -20,6 +20,8 @@ pub enum StoreError {
     QuotaExceeded { quota: i64 },
     #[error("the policy collides with its parents: {}", .0.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
     Delegation(charter_policy::DelegationReport),
+    #[error("policy `{name}`: {source}")]
+    InPolicy { name: String, source: Box<StoreError> },
     #[error("a stored value is corrupt: {0}")]
     Corrupt(String),
     #[error("password hashing failed")]

@@ -23,6 +23,8 @@ mod password;
 #[cfg(feature = "db")]
 mod policies;
 #[cfg(feature = "db")]
+mod policy_search;
+#[cfg(feature = "db")]
 mod policy_sets;
 #[cfg(feature = "db")]
 mod receipts;
@@ -31,9 +33,16 @@ mod sessions;
 #[cfg(feature = "db")]
 mod tenants;
 #[cfg(feature = "db")]
+mod tools;
+#[cfg(feature = "db")]
+mod transfer;
+#[cfg(feature = "db")]
 mod users;
 
-pub use model::{Actor, ActorKind, ApiKeyInfo, Approval, AuditEntry, Receipt, Role, StoredPolicy, Tenant, TenantSummary, User};
+pub use model::{
+    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, AuditEntry, CatalogEntry, ImportChange, Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant,
+    TenantSummary, ToolSource, User,
+};
 
 #[cfg(feature = "db")]
 pub use db::{now_ms, Backend, Store};
@@ -41,6 +50,10 @@ pub use db::{now_ms, Backend, Store};
 pub use api_keys::{ApiKeyAuth, NewApiKey};
 #[cfg(feature = "db")]
 pub use approvals::Resolution;
+#[cfg(feature = "db")]
+pub use audit::AuditScope;
+#[cfg(feature = "db")]
+pub use policy_search::MAX_PAGE;
 #[cfg(feature = "db")]
 pub use error::StoreError;
 #[cfg(feature = "db")]

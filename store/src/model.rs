@@ -205,3 +205,135 @@ pub struct Approval {
     /// JSON array of the votes cast so far, one per approver role.
     pub votes: String,
 }
+
+/// The two labels of the platform view: who wrote a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyLabel {
+    /// Platform scope, written by the platform owner.
+    PlatformDefault,
+    /// Tenant or agent scope, written by (or for) a tenant.
+    CustomerDefined,
+}
+
+impl PolicyLabel {
+    pub fn of_scope(scope: &str) -> PolicyLabel {
+        if scope == "platform" {
+            PolicyLabel::PlatformDefault
+        } else {
+            PolicyLabel::CustomerDefined
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyLabel::PlatformDefault => "platform_default",
+            PolicyLabel::CustomerDefined => "customer_defined",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<PolicyLabel> {
+        [PolicyLabel::PlatformDefault, PolicyLabel::CustomerDefined].into_iter().find(|label| label.as_str() == name)
+    }
+
+    /// The words the console shows.
+    pub fn text(self) -> &'static str {
+        match self {
+            PolicyLabel::PlatformDefault => "Platform Default",
+            PolicyLabel::CustomerDefined => "Customer Defined",
+        }
+    }
+}
+
+/// Which policies to list. Every field narrows the list; `None` means "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySearch {
+    /// The owning tenant's id.
+    pub tenant_id: Option<String>,
+    pub label: Option<PolicyLabel>,
+    /// `platform`, `tenant` or `agent`.
+    pub scope: Option<String>,
+    /// A tool name or part of one, matched against the rules' tool patterns.
+    pub tool: Option<String>,
+    /// Words in the name, description or agent.
+    pub text: Option<String>,
+}
+
+/// A policy as the lists show it: no document, but its owner and a digest of its rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyListing {
+    pub id: String,
+    pub label: PolicyLabel,
+    pub scope: String,
+    pub agent: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub version: i64,
+    pub tenant_id: Option<String>,
+    pub tenant_slug: Option<String>,
+    pub tenant_name: Option<String>,
+    pub rule_count: usize,
+    /// The tool patterns of the rules, deduplicated, in rule order.
+    pub tools: Vec<String>,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// One page of a list, with the total so the console can say "51–100 of 3,204".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A source of tools in the catalog: an OpenAPI document or an MCP `tools/list` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolSource {
+    pub id: String,
+    pub name: String,
+    /// `openapi` or `mcp`.
+    pub kind: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub tool_count: i64,
+    pub enabled_count: i64,
+}
+
+/// One tool of the catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub source_id: String,
+    pub name: String,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub description: String,
+    pub enabled: bool,
+}
+
+/// An agent of a tenant: named by an agent policy, by decisions, or both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentSummary {
+    pub name: String,
+    pub policies: i64,
+    pub decisions: i64,
+    pub last_decision_at: Option<i64>,
+}
+
+/// What importing a file does (or would do) to one policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportChange {
+    /// `create`, `update`, `unchanged` or `delete`.
+    pub action: String,
+    pub name: String,
+    pub scope: String,
+    pub agent: Option<String>,
+    /// The stored document before (for updates and deletes), pretty JSON.
+    pub before: Option<String>,
+    /// The document after (for creates and updates), pretty JSON.
+    pub after: Option<String>,
+    /// Delegation warnings (partial overlaps with a parent's rules).
+    pub warnings: Vec<String>,
+}

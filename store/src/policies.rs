@@ -7,11 +7,12 @@ use sqlx::{AnyConnection, Row};
 
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
+use crate::policy_search::tool_index;
 use crate::{now_ms, Actor, Store, StoreError, StoredPolicy};
 
 const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
 
-fn stored_from_row(row: &AnyRow) -> Result<StoredPolicy, sqlx::Error> {
+pub(crate) fn stored_from_row(row: &AnyRow) -> Result<StoredPolicy, sqlx::Error> {
     Ok(StoredPolicy {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -75,11 +76,11 @@ fn check_owner(tenant_id: Option<&str>, policy: &Policy) -> Result<(), StoreErro
     Ok(())
 }
 
-fn audit_json(policy: &StoredPolicy) -> Option<String> {
+pub(crate) fn audit_json(policy: &StoredPolicy) -> Option<String> {
     serde_json::to_string(policy).ok()
 }
 
-async fn load_settings(conn: &mut AnyConnection) -> Result<(PlatformSettings, i64), StoreError> {
+pub(crate) async fn load_settings(conn: &mut AnyConnection) -> Result<(PlatformSettings, i64), StoreError> {
     let row = sqlx::query("SELECT settings, version FROM platform_settings WHERE id = 'platform'").fetch_optional(conn).await?;
     match row {
         Some(row) => {
@@ -91,7 +92,7 @@ async fn load_settings(conn: &mut AnyConnection) -> Result<(PlatformSettings, i6
     }
 }
 
-async fn load_policies(conn: &mut AnyConnection, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
+pub(crate) async fn load_policies(conn: &mut AnyConnection, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
     let rows = match tenant_id {
         Some(tenant_id) => {
             let sql = format!("SELECT {COLUMNS} FROM policies WHERE tenant_id = $1 ORDER BY scope, agent, name");
@@ -144,6 +145,107 @@ async fn lock_policy(conn: &mut AnyConnection, tenant_id: Option<&str>, id: &str
     Ok(stored_from_row(&row)?)
 }
 
+/// Creates a policy inside the caller's transaction after validating its scope, its parents and
+/// the tenant's quota, and records the audit entry there too.
+pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, tenant_id: Option<&str>, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    check_owner(tenant_id, policy)?;
+    if let Some(tenant_id) = tenant_id {
+        // Touching the tenant row serialises concurrent creates for one tenant (a row lock on
+        // PostgreSQL, the write lock on SQLite), so two of them cannot both squeeze under the quota.
+        let locked = sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *conn).await?;
+        if locked.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() });
+        }
+        let quota: i64 = sqlx::query_scalar("SELECT policy_quota FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(&mut *conn).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(tenant_id).fetch_one(&mut *conn).await?;
+        if count >= quota {
+            return Err(StoreError::QuotaExceeded { quota });
+        }
+    }
+    let report = delegation_report(&mut *conn, tenant_id, policy, None).await?;
+    let now = now_ms();
+    let stored = StoredPolicy {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant_id.map(str::to_owned),
+        scope: scope_name(policy.scope).to_owned(),
+        agent: policy.agent.clone(),
+        name: policy.name.trim().to_owned(),
+        description: policy.description.clone(),
+        version: 1,
+        document: document_of(policy)?,
+        created_at: now,
+        updated_at: now,
+        updated_by: actor.id.clone(),
+    };
+    let sql = format!("INSERT INTO policies ({COLUMNS}, tool_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+    sqlx::query(&sql)
+        .bind(&stored.id)
+        .bind(&stored.tenant_id)
+        .bind(&stored.scope)
+        .bind(&stored.agent)
+        .bind(&stored.name)
+        .bind(&stored.description)
+        .bind(stored.version)
+        .bind(&stored.document)
+        .bind(stored.created_at)
+        .bind(stored.updated_at)
+        .bind(&stored.updated_by)
+        .bind(tool_index(policy))
+        .execute(&mut *conn)
+        .await
+        .map_err(|err| conflict_on_unique(err, "policy", &stored.name))?;
+    let target = format!("policy:{}", stored.id);
+    record(&mut *conn, actor, Change { tenant_id, action: "policy.create", target: &target, before: None, after: audit_json(&stored) }).await?;
+    Ok((stored, report))
+}
+
+/// Replaces a policy inside the caller's transaction if it is still at `expected_version`.
+pub(crate) async fn replace_policy(conn: &mut AnyConnection, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    check_owner(tenant_id, policy)?;
+    let before = lock_policy(&mut *conn, tenant_id, id).await?;
+    if before.version != expected_version {
+        return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual: before.version });
+    }
+    let report = delegation_report(&mut *conn, tenant_id, policy, Some(id)).await?;
+    let after = StoredPolicy {
+        scope: scope_name(policy.scope).to_owned(),
+        agent: policy.agent.clone(),
+        name: policy.name.trim().to_owned(),
+        description: policy.description.clone(),
+        version: expected_version + 1,
+        document: document_of(policy)?,
+        updated_at: now_ms(),
+        updated_by: actor.id.clone(),
+        ..before.clone()
+    };
+    // The version in the WHERE clause makes the check and the write one atomic step.
+    let updated = sqlx::query(
+        "UPDATE policies SET scope = $1, agent = $2, name = $3, description = $4, version = $5, document = $6, updated_at = $7, updated_by = $8, tool_index = $9
+         WHERE id = $10 AND version = $11",
+    )
+    .bind(&after.scope)
+    .bind(&after.agent)
+    .bind(&after.name)
+    .bind(&after.description)
+    .bind(after.version)
+    .bind(&after.document)
+    .bind(after.updated_at)
+    .bind(&after.updated_by)
+    .bind(tool_index(policy))
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await
+    .map_err(|err| conflict_on_unique(err, "policy", &after.name))?;
+    if updated.rows_affected() == 0 {
+        let actual: i64 = sqlx::query_scalar("SELECT version FROM policies WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?.unwrap_or(-1);
+        return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual });
+    }
+    let target = format!("policy:{id}");
+    record(&mut *conn, actor, Change { tenant_id, action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) }).await?;
+    Ok((after, report))
+}
+
 impl Store {
     /// The policies of one tenant (tenant and agent scope), or the platform's when `None`.
     pub async fn list_policies(&self, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
@@ -167,110 +269,43 @@ impl Store {
         Ok(stored_from_row(&row)?)
     }
 
+    /// One policy by id whoever owns it: for platform staff only, who may open any tenant's.
+    pub async fn get_policy_any(&self, id: &str) -> Result<StoredPolicy, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
+        Ok(stored_from_row(&row)?)
+    }
+
+    /// What saving `policy` would say, without saving: the owner check as an error, the
+    /// delegation check as a report (errors and warnings), read in one snapshot.
+    pub async fn check_policy(&self, tenant_id: Option<&str>, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
+        check_owner(tenant_id, policy)?;
+        let mut conn = self.pool.acquire().await?;
+        match delegation_report(&mut conn, tenant_id, policy, replacing).await {
+            Ok(report) | Err(StoreError::Delegation(report)) => Ok(report),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Creates a policy after validating its scope, its parents and the tenant's quota.
     /// Returns the stored policy and the delegation warnings.
     pub async fn create_policy(&self, actor: &Actor, tenant_id: Option<&str>, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
-        check_owner(tenant_id, policy)?;
         let mut tx = self.pool.begin().await?;
-        if let Some(tenant_id) = tenant_id {
-            // Touching the tenant row serialises concurrent creates for one tenant (a row lock on
-            // PostgreSQL, the write lock on SQLite), so two of them cannot both squeeze under the quota.
-            let locked = sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
-            if locked.rows_affected() == 0 {
-                return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() });
-            }
-            let quota: i64 = sqlx::query_scalar("SELECT policy_quota FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(&mut *tx).await?;
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(tenant_id).fetch_one(&mut *tx).await?;
-            if count >= quota {
-                return Err(StoreError::QuotaExceeded { quota });
-            }
-        }
-        let report = delegation_report(&mut tx, tenant_id, policy, None).await?;
-        let now = now_ms();
-        let stored = StoredPolicy {
-            id: uuid::Uuid::now_v7().to_string(),
-            tenant_id: tenant_id.map(str::to_owned),
-            scope: scope_name(policy.scope).to_owned(),
-            agent: policy.agent.clone(),
-            name: policy.name.trim().to_owned(),
-            description: policy.description.clone(),
-            version: 1,
-            document: document_of(policy)?,
-            created_at: now,
-            updated_at: now,
-            updated_by: actor.id.clone(),
-        };
-        let sql = format!("INSERT INTO policies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
-        sqlx::query(&sql)
-            .bind(&stored.id)
-            .bind(&stored.tenant_id)
-            .bind(&stored.scope)
-            .bind(&stored.agent)
-            .bind(&stored.name)
-            .bind(&stored.description)
-            .bind(stored.version)
-            .bind(&stored.document)
-            .bind(stored.created_at)
-            .bind(stored.updated_at)
-            .bind(&stored.updated_by)
-            .execute(&mut *tx)
-            .await
-            .map_err(|err| conflict_on_unique(err, "policy", &stored.name))?;
-        let target = format!("policy:{}", stored.id);
-        record(&mut tx, actor, Change { tenant_id, action: "policy.create", target: &target, before: None, after: audit_json(&stored) }).await?;
+        let created = insert_policy(&mut tx, actor, tenant_id, policy).await?;
         tx.commit().await?;
         self.policy_sets.invalidate(tenant_id);
-        Ok((stored, report))
+        Ok(created)
     }
 
     /// Replaces a policy's document if it is still at `expected_version`; a stale version is a
     /// [`StoreError::VersionConflict`], never a lost update.
     pub async fn update_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
-        check_owner(tenant_id, policy)?;
         let mut tx = self.pool.begin().await?;
-        let before = lock_policy(&mut tx, tenant_id, id).await?;
-        if before.version != expected_version {
-            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual: before.version });
-        }
-        let report = delegation_report(&mut tx, tenant_id, policy, Some(id)).await?;
-        let after = StoredPolicy {
-            scope: scope_name(policy.scope).to_owned(),
-            agent: policy.agent.clone(),
-            name: policy.name.trim().to_owned(),
-            description: policy.description.clone(),
-            version: expected_version + 1,
-            document: document_of(policy)?,
-            updated_at: now_ms(),
-            updated_by: actor.id.clone(),
-            ..before.clone()
-        };
-        // The version in the WHERE clause makes the check and the write one atomic step.
-        let updated = sqlx::query(
-            "UPDATE policies SET scope = $1, agent = $2, name = $3, description = $4, version = $5, document = $6, updated_at = $7, updated_by = $8
-             WHERE id = $9 AND version = $10",
-        )
-        .bind(&after.scope)
-        .bind(&after.agent)
-        .bind(&after.name)
-        .bind(&after.description)
-        .bind(after.version)
-        .bind(&after.document)
-        .bind(after.updated_at)
-        .bind(&after.updated_by)
-        .bind(id)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| conflict_on_unique(err, "policy", &after.name))?;
-        if updated.rows_affected() == 0 {
-            let actual: i64 = sqlx::query_scalar("SELECT version FROM policies WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.unwrap_or(-1);
-            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual });
-        }
-        let target = format!("policy:{id}");
-        record(&mut tx, actor, Change { tenant_id, action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) }).await?;
+        let updated = replace_policy(&mut tx, actor, tenant_id, id, expected_version, policy).await?;
         tx.commit().await?;
         self.policy_sets.invalidate(tenant_id);
-        Ok((after, report))
+        Ok(updated)
     }
 
     /// Deletes a policy; with `expected_version`, only if it is still at that version.
@@ -303,6 +338,11 @@ impl Store {
         // Write first: it takes the row lock (PostgreSQL) or the write lock (SQLite) before the read.
         sqlx::query("UPDATE platform_settings SET version = version WHERE id = 'platform'").execute(&mut *tx).await?;
         let (before, version) = load_settings(&mut tx).await?;
+        // Once the tool catalog has tools, it alone says which are enabled (Tools & Sources).
+        let catalog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tools").fetch_one(&mut *tx).await?;
+        if catalog > 0 && settings.enabled_tools != before.enabled_tools {
+            return Err(StoreError::invalid("enabled_tools", "is managed by the tool catalog once it has tools; enable or disable tools there"));
+        }
         let text = serde_json::to_string(settings).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         sqlx::query(
             "INSERT INTO platform_settings (id, settings, version, updated_at) VALUES ('platform', $1, $2, $3)

@@ -9,7 +9,7 @@ use sqlx::{Any, AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::approvals::insert_approvals;
-use crate::{Approval, Backend, Receipt, Store, StoreError};
+use crate::{AgentSummary, Approval, Backend, Receipt, Store, StoreError};
 
 /// The most records one transaction takes; more wait for the next batch.
 const MAX_BATCH: usize = 256;
@@ -180,14 +180,18 @@ enum Bind {
 }
 
 impl Store {
-    /// One tenant's receipts, newest first, at most `limit`.
-    pub async fn list_receipts(&self, tenant_id: &str, filter: &ReceiptFilter, limit: i64) -> Result<Vec<Receipt>, StoreError> {
-        let mut clauses = vec!["tenant_id = $1".to_owned()];
-        let mut binds = vec![Bind::Text(tenant_id.to_owned())];
+    /// One tenant's receipts (every tenant's for `None`, for platform staff), newest first, at
+    /// most `limit`.
+    pub async fn list_receipts(&self, tenant_id: Option<&str>, filter: &ReceiptFilter, limit: i64) -> Result<Vec<Receipt>, StoreError> {
+        let mut clauses = vec!["1 = 1".to_owned()];
+        let mut binds = Vec::new();
         let mut push = |clause: &str, bind: Bind| {
             binds.push(bind);
             clauses.push(clause.replace('?', &format!("${}", binds.len())));
         };
+        if let Some(tenant_id) = tenant_id {
+            push("tenant_id = ?", Bind::Text(tenant_id.to_owned()));
+        }
         if let Some(agent) = &filter.agent {
             push("agent = ?", Bind::Text(agent.clone()));
         }
@@ -232,5 +236,30 @@ impl Store {
 
     pub async fn count_receipts(&self, tenant_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE tenant_id = $1").bind(tenant_id).fetch_one(&self.pool).await?)
+    }
+
+    /// The tenant's agents: those named by agent policies and those that asked for decisions,
+    /// with their counts, by name.
+    pub async fn list_agents(&self, tenant_id: &str) -> Result<Vec<AgentSummary>, StoreError> {
+        let mut agents: std::collections::BTreeMap<String, AgentSummary> = std::collections::BTreeMap::new();
+        let blank = |name: &str| AgentSummary { name: name.to_owned(), policies: 0, decisions: 0, last_decision_at: None };
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT agent, COUNT(*) FROM policies WHERE tenant_id = $1 AND agent IS NOT NULL GROUP BY agent")
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        for (name, count) in rows {
+            agents.entry(name.clone()).or_insert_with(|| blank(&name)).policies = count;
+        }
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT agent, COUNT(*), MAX(created_at) FROM receipts WHERE tenant_id = $1 AND agent IS NOT NULL GROUP BY agent")
+                .bind(tenant_id)
+                .fetch_all(&self.pool)
+                .await?;
+        for (name, count, last) in rows {
+            let agent = agents.entry(name.clone()).or_insert_with(|| blank(&name));
+            agent.decisions = count;
+            agent.last_decision_at = Some(last);
+        }
+        Ok(agents.into_values().collect())
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 
 use crate::auth::SessionUser;
+use crate::components::feedback::ToastRegion;
 use crate::components::ui::{ErrorPanel, LoadingPanel, RoleBadge};
 use crate::SessionContext;
 
@@ -21,12 +22,25 @@ pub struct NavItem {
 pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
     let item = |label, href: &str| NavItem { label, href: href.to_owned() };
     let mut items = match (user.role, &user.tenant) {
-        (Role::PlatformAdmin | Role::Support, _) => {
-            vec![item("Dashboard", "/"), item("Tenants", "/tenants"), item("Users", "/users")]
-        }
-        (Role::TenantAdmin, Some(tenant)) => {
-            vec![item("Overview", "/"), item("Team", &format!("/tenants/{}", tenant.slug))]
-        }
+        (Role::PlatformAdmin | Role::Support, _) => vec![
+            item("Dashboard", "/"),
+            item("Policies", "/policies"),
+            item("Previewer", "/preview"),
+            item("Tools & Sources", "/tools"),
+            item("Tenants", "/tenants"),
+            item("Receipts", "/receipts"),
+            item("Audit log", "/audit"),
+            item("Users", "/users"),
+        ],
+        (Role::TenantAdmin, Some(tenant)) => vec![
+            item("Overview", "/"),
+            item("Policies", "/policies"),
+            item("Previewer", "/preview"),
+            item("Tools", "/tools"),
+            item("Receipts", "/receipts"),
+            item("Audit log", "/audit"),
+            item("Team", &format!("/tenants/{}", tenant.slug)),
+        ],
         (Role::TenantAdmin | Role::TenantMember, _) => vec![item("Overview", "/")],
     };
     // Approvers (tenant users with approver roles) get their queue.
@@ -110,7 +124,8 @@ fn Frame(user: SessionUser) -> impl IntoView {
                         </button>
                     </ActionForm>
                 </header>
-                <main class="flex-1 p-6 max-w-6xl w-full">
+                <ToastRegion/>
+                <main class="flex-1 p-4 sm:p-6 max-w-6xl w-full">
                     <Outlet/>
                 </main>
             </div>
@@ -142,9 +157,31 @@ mod tests {
 
     #[test]
     fn navigation_follows_the_role() {
-        check(Role::PlatformAdmin, None, &[("Dashboard", "/"), ("Tenants", "/tenants"), ("Users", "/users")]);
-        check(Role::Support, None, &[("Dashboard", "/"), ("Tenants", "/tenants"), ("Users", "/users")]);
-        check(Role::TenantAdmin, Some("bank"), &[("Overview", "/"), ("Team", "/tenants/bank")]);
+        let platform = [
+            ("Dashboard", "/"),
+            ("Policies", "/policies"),
+            ("Previewer", "/preview"),
+            ("Tools & Sources", "/tools"),
+            ("Tenants", "/tenants"),
+            ("Receipts", "/receipts"),
+            ("Audit log", "/audit"),
+            ("Users", "/users"),
+        ];
+        check(Role::PlatformAdmin, None, &platform);
+        check(Role::Support, None, &platform);
+        check(
+            Role::TenantAdmin,
+            Some("bank"),
+            &[
+                ("Overview", "/"),
+                ("Policies", "/policies"),
+                ("Previewer", "/preview"),
+                ("Tools", "/tools"),
+                ("Receipts", "/receipts"),
+                ("Audit log", "/audit"),
+                ("Team", "/tenants/bank"),
+            ],
+        );
         check(Role::TenantMember, Some("bank"), &[("Overview", "/")]);
         let approver = SessionUser { approver_roles: vec!["manager".into()], ..user(Role::TenantMember, Some("bank")) };
         let actual: Vec<_> = nav_items(&approver).into_iter().map(|i| i.label).collect();

@@ -110,3 +110,92 @@ mod tests {
         assert_eq!(format_date(1_795_478_400_000), "2026-11-24");
     }
 }
+
+/// The scope a rule or policy comes from, as a coloured badge.
+#[component]
+pub fn ScopeBadge(#[prop(into)] scope: String) -> impl IntoView {
+    let colours = match scope.as_str() {
+        "platform" => "bg-indigo-100 text-indigo-800",
+        "tenant" => "bg-emerald-100 text-emerald-800",
+        _ => "bg-amber-100 text-amber-800",
+    };
+    view! { <span class=format!("text-xs font-medium px-2 py-0.5 rounded-full {colours}") data-testid="scope-badge">{scope}</span> }
+}
+
+/// "Platform Default" or "Customer Defined".
+#[component]
+pub fn LabelBadge(label: charter_store::PolicyLabel) -> impl IntoView {
+    let colours = match label {
+        charter_store::PolicyLabel::PlatformDefault => "bg-indigo-600 text-white",
+        charter_store::PolicyLabel::CustomerDefined => "bg-white text-slate-700 ring-1 ring-inset ring-slate-300",
+    };
+    view! { <span class=format!("text-xs font-medium px-2 py-0.5 rounded-md whitespace-nowrap {colours}") data-testid="policy-label">{label.text()}</span> }
+}
+
+/// The verdict of a decision, coloured.
+#[component]
+pub fn VerdictBadge(#[prop(into)] verdict: String) -> impl IntoView {
+    let colours = match verdict.as_str() {
+        "allow" => "bg-emerald-100 text-emerald-800",
+        "deny" => "bg-red-100 text-red-800",
+        _ => "bg-amber-100 text-amber-800",
+    };
+    view! { <span class=format!("text-xs font-semibold px-2 py-0.5 rounded-full {colours}") data-testid="verdict">{verdict}</span> }
+}
+
+/// Classes shared by every text input and select, so forms look alike.
+pub const INPUT: &str = "block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30";
+/// The primary button.
+pub const BUTTON: &str = "inline-flex items-center gap-1 rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 focus:ring-offset-1 disabled:opacity-60";
+/// A secondary button.
+pub const BUTTON_SECONDARY: &str = "inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500 disabled:opacity-60";
+/// A destructive button.
+pub const BUTTON_DANGER: &str = "inline-flex items-center gap-1 rounded-md border border-red-300 bg-white px-3 py-2 text-sm font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-500 disabled:opacity-60";
+
+/// A millisecond timestamp as UTC date and time, e.g. `2026-11-24 09:30 UTC`.
+pub fn format_time(ms: i64) -> String {
+    let minutes = ms.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{} {:02}:{:02} UTC", format_date(ms), minutes / 60, minutes % 60)
+}
+
+/// A file input that hands the chosen file's text to `on_text`.
+#[component]
+pub fn FileText(#[prop(into)] id: String, #[prop(into)] accept: String, on_text: Callback<String>) -> impl IntoView {
+    let on_change = move |ev: leptos::ev::Event| {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        leptos::task::spawn_local(async move {
+            if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                on_text.run(text.as_string().unwrap_or_default());
+            }
+        });
+    };
+    view! {
+        <input
+            id=id
+            type="file"
+            accept=accept
+            class="block text-sm text-slate-600 file:mr-3 file:rounded-md file:border-0 file:bg-slate-100 file:px-3 file:py-1.5 file:text-sm file:font-medium hover:file:bg-slate-200"
+            on:change=on_change
+        />
+    }
+}
+
+/// "Load more" under a list paged by cursor: asks for the page after `next` and then hides itself,
+/// since the new page brings its own button when there is more.
+#[component]
+pub fn LoadMore(next: String, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
+    let next = StoredValue::new(next);
+    let asked = RwSignal::new(false);
+    view! {
+        <Show when=move || !asked.get()>
+            <li class="p-3 text-center" data-testid="load-more-row">
+                <button type="button" class=BUTTON_SECONDARY on:click=move |_| {
+                    asked.set(true);
+                    cursors.update(|c| c.push(Some(next.get_value())));
+                }>"Load more"</button>
+            </li>
+        </Show>
+    }
+}

@@ -83,7 +83,7 @@ fn TenantDashboard(user: SessionUser, slug: String) -> impl IntoView {
 
 #[component]
 fn TenantSummaryView(user: SessionUser, overview: TenantFacts) -> impl IntoView {
-    let TenantFacts { tenant, users } = overview;
+    let TenantFacts { tenant, users, .. } = overview;
     let approves = if user.approver_roles.is_empty() {
         "You do not approve requests.".to_owned()
     } else {

@@ -1,9 +1,16 @@
 //! One file per route.
 
 pub mod approvals;
+pub mod audit;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;
+pub mod policies;
+pub mod policy_editor;
+pub mod policy_import;
+pub mod preview;
+pub mod receipts;
 pub mod tenant;
 pub mod tenants;
+pub mod tools;
 pub mod users;

@@ -1,19 +1,34 @@
 //! One tenant: its facts and its team. Platform admins and support may open any tenant; a tenant
 //! user only their own, and any other slug answers "not found".
 
-use charter_store::{Tenant, User};
+use charter_store::{AgentSummary, Tenant, User};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{format_date, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, RoleBadge, Stat};
+use crate::components::feedback::Toasts;
+use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, RoleBadge, Stat, VerdictBadge, BUTTON, INPUT};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantFacts {
     pub tenant: Tenant,
     pub users: Vec<User>,
+    pub policy_count: i64,
+    pub agents: Vec<AgentSummary>,
+    pub recent: Vec<RecentDecision>,
+    /// Platform admins may change the quota.
+    pub can_edit_quota: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentDecision {
+    pub tool: String,
+    pub agent: Option<String>,
+    pub verdict: String,
+    pub reason: String,
+    pub created_at: i64,
 }
 
 #[server(endpoint = "tenants/overview")]
@@ -27,14 +42,44 @@ pub async fn tenant_overview(slug: String) -> Result<TenantFacts, AppError> {
         return Err(AppError::NotFound);
     }
     let users = store.list_users(Some(&tenant.id)).await?;
-    Ok(TenantFacts { tenant, users })
+    let policy_count = store.search_policies(&charter_store::PolicySearch { tenant_id: Some(tenant.id.clone()), ..Default::default() }, 0, 1).await?.total;
+    let agents = store.list_agents(&tenant.id).await?;
+    let recent = store
+        .list_receipts(Some(&tenant.id), &charter_store::ReceiptFilter::default(), 10)
+        .await?
+        .into_iter()
+        .map(|r| RecentDecision { tool: r.tool, agent: r.agent, verdict: r.verdict, reason: r.reason, created_at: r.created_at })
+        .collect();
+    let can_edit_quota = user.role == charter_store::Role::PlatformAdmin;
+    Ok(TenantFacts { tenant, users, policy_count, agents, recent, can_edit_quota })
+}
+
+#[server(endpoint = "tenants/set_quota")]
+pub async fn set_quota(slug: String, quota: String) -> Result<i64, AppError> {
+    use crate::auth::server::{actor, require_writer, store};
+    let user = require_writer().await?;
+    if user.role != charter_store::Role::PlatformAdmin {
+        return Err(AppError::Forbidden);
+    }
+    let quota: i64 = quota.trim().parse().map_err(|_| AppError::Invalid { field: "policy quota".into(), message: format!("must be a whole number, not `{}`", quota.trim()) })?;
+    let store = store()?;
+    let tenant = store.tenant_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
+    Ok(store.set_policy_quota(&actor(&user), &tenant.id, quota).await?.policy_quota)
 }
 
 #[component]
 pub fn TenantPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
-    let overview = Resource::new(slug, tenant_overview);
+    let save_quota = ServerAction::<SetQuota>::new();
+    let toasts = expect_context::<Toasts>();
+    Effect::new(move |_| match save_quota.value().get() {
+        Some(Ok(quota)) => toasts.success(format!("Policy quota set to {quota}.")),
+        Some(Err(error)) => toasts.error(format!("Quota not changed: {error}")),
+        None => {}
+    });
+    provide_context(save_quota);
+    let overview = Resource::new(move || (slug(), save_quota.version().get()), |(slug, _)| tenant_overview(slug));
     view! {
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
@@ -49,16 +94,87 @@ pub fn TenantPage() -> impl IntoView {
 
 #[component]
 pub fn TenantDetails(overview: TenantFacts) -> impl IntoView {
-    let TenantFacts { tenant, users } = overview;
+    let TenantFacts { tenant, users, policy_count, agents, recent, can_edit_quota } = overview;
     view! {
         <Title text=tenant.name.clone()/>
         <PageHeader title=tenant.name.clone() subtitle=format!("Tenant `{}` · since {}", tenant.slug, format_date(tenant.created_at))/>
-        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4 mb-6">
+        <div class="grid grid-cols-1 sm:grid-cols-4 gap-4 mb-6">
             <Stat label="Plan" value=tenant.plan.clone() testid="tenant-plan"/>
             <Stat label="Policy quota" value=tenant.policy_quota.to_string() testid="tenant-quota"/>
+            <Stat label="Policies" value=format!("{policy_count} of {}", tenant.policy_quota) testid="tenant-policy-count"/>
             <Stat label="Users" value=users.len().to_string() testid="tenant-user-count"/>
         </div>
+        {can_edit_quota.then(|| view! { <QuotaForm slug=tenant.slug.clone() quota=tenant.policy_quota/> })}
+        <div class="grid grid-cols-1 lg:grid-cols-2 gap-6 mb-6">
+            <AgentsCard agents/>
+            <RecentCard recent/>
+        </div>
         <TeamTable users/>
+    }
+}
+
+#[component]
+fn QuotaForm(slug: String, quota: i64) -> impl IntoView {
+    let save = expect_context::<ServerAction<SetQuota>>();
+    let value = RwSignal::new(quota.to_string());
+    let slug = StoredValue::new(slug);
+    view! {
+        <div class="mb-6">
+            <Card title="Policy quota">
+                <form class="flex flex-wrap items-end gap-3" on:submit=move |ev| { ev.prevent_default(); save.dispatch(SetQuota { slug: slug.get_value(), quota: value.get_untracked() }); }>
+                    <label class="text-sm"><span class="block text-slate-600 mb-1">"Most policies this tenant may keep"</span>
+                        <input id="quota-input" inputmode="numeric" class=INPUT prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/></label>
+                    <button type="submit" class=BUTTON disabled=move || save.pending().get()>"Save quota"</button>
+                </form>
+            </Card>
+        </div>
+    }
+}
+
+#[component]
+fn AgentsCard(agents: Vec<AgentSummary>) -> impl IntoView {
+    view! {
+        <Card title="Agents">
+            {if agents.is_empty() {
+                view! { <EmptyState message="No agents yet: none has a policy or asked for a decision."/> }.into_any()
+            } else {
+                view! {
+                    <table class="min-w-full text-sm" data-testid="agents-table">
+                        <thead class="text-left text-xs uppercase text-slate-500"><tr><th class="py-1 pr-3">"Agent"</th><th class="py-1 pr-3">"Policies"</th><th class="py-1 pr-3">"Decisions"</th><th class="py-1">"Last decision"</th></tr></thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {agents.into_iter().map(|a| view! {
+                                <tr><td class="py-2 pr-3 font-mono text-xs">{a.name}</td><td class="py-2 pr-3">{a.policies}</td><td class="py-2 pr-3">{a.decisions}</td>
+                                <td class="py-2 text-slate-500">{a.last_decision_at.map(format_time).unwrap_or_else(|| "—".into())}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </Card>
+    }
+}
+
+#[component]
+fn RecentCard(recent: Vec<RecentDecision>) -> impl IntoView {
+    view! {
+        <Card title="Recent decisions">
+            {if recent.is_empty() {
+                view! { <EmptyState message="No decisions yet."/> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100" data-testid="recent-decisions">
+                        {recent.into_iter().map(|r| view! {
+                            <li class="py-2 flex items-center gap-2 text-sm">
+                                <VerdictBadge verdict=r.verdict/>
+                                <code class="text-xs text-indigo-700">{r.tool}</code>
+                                <span class="text-xs text-slate-500 truncate" title=r.reason.clone()>{r.agent.unwrap_or_default()}</span>
+                                <span class="ml-auto text-xs text-slate-500">{format_time(r.created_at)}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </Card>
     }
 }
 

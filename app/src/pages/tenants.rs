@@ -86,7 +86,7 @@ pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody class="divide-y divide-slate-100">
-                            <For each=visible key=|summary| summary.tenant.id.clone() let(summary)>
+                            {move || visible().into_iter().map(|summary| view! {
                                 <tr data-testid="tenant-row">
                                     <td class="py-2 pr-4">
                                         <A href=format!("/tenants/{}", summary.tenant.slug) attr:class="font-medium text-indigo-700 hover:underline">
@@ -100,7 +100,7 @@ pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
                                     <td class="py-2 pr-4">{summary.members}</td>
                                     <td class="py-2 text-slate-500">{format_date(summary.tenant.created_at)}</td>
                                 </tr>
-                            </For>
+                            }).collect_view()}
                         </tbody>
                     </table>
                 </div>

@@ -54,6 +54,13 @@ impl From<StoreError> for ApiError {
                 field: report.errors.first().map(|e| e.path.clone()),
                 details: serde_json::to_value(&report).ok(),
             },
+            StoreError::InPolicy { name, source } => match ApiError::from(*source) {
+                ApiError::Unprocessable { code, message, field, details } => {
+                    ApiError::Unprocessable { code, message: format!("policy `{name}`: {message}"), field, details }
+                }
+                ApiError::Conflict { code, message } => ApiError::Conflict { code, message: format!("policy `{name}`: {message}") },
+                other => other,
+            },
             other => {
                 tracing::error!(error = %other, "store failure behind the API");
                 ApiError::Internal

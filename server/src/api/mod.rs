@@ -61,6 +61,7 @@ impl ApiState {
 fn tenant_routes() -> Router<ApiState> {
     Router::new()
         .route("/policies", get(policies::list).post(policies::create))
+        .route("/policies/export", get(policies::export))
         .route("/policies/{id}", get(policies::get).put(policies::update).delete(policies::delete))
         .route("/receipts", get(records::list_receipts))
         .route("/receipts/{id}", get(records::get_receipt))
@@ -78,6 +79,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/decide", post(decide::decide))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/platform/policies", get(policies::list_platform).post(policies::create_platform))
+        .route("/platform/policies/export", get(policies::export_platform))
         .route("/platform/policies/{id}", get(policies::get_platform).put(policies::update_platform).delete(policies::delete_platform))
         .route("/platform/settings", get(platform::get_settings).put(platform::put_settings))
         .route("/tenants/{slug}/quota", axum::routing::put(platform::put_quota))
@@ -105,7 +107,7 @@ impl Modify for BearerKey {
         records::list_receipts, records::get_receipt,
         records::list_approvals, records::get_approval, records::resolve_approval,
         records::list_audit,
-        policies::list, policies::get, policies::create, policies::update, policies::delete,
+        policies::list, policies::export, policies::export_platform, policies::get, policies::create, policies::update, policies::delete,
         policies::list_platform, policies::get_platform, policies::create_platform, policies::update_platform, policies::delete_platform,
         keys::list, keys::create, keys::revoke,
         platform::get_settings, platform::put_settings, platform::put_quota,

@@ -138,6 +138,47 @@ async fn list_for(state: ApiState, caller: Caller, params: RawPathParams, platfo
     Ok(Json(policies.into_iter().map(|p| PolicyView::new(p, Vec::new())).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/policies/export", tag = "policies", params(FormatQuery),
+    responses((status = 200, description = "Every policy of the tenant as a `charter.policies/v1` file, to download and import elsewhere")))]
+pub async fn export(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<FormatQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+    export_for(state, caller, params, query, false).await
+}
+
+#[utoipa::path(get, path = "/api/v1/platform/policies/export", tag = "platform", params(FormatQuery),
+    responses((status = 200, description = "Every platform policy as a `charter.policies/v1` file"), (status = 404)))]
+pub async fn export_platform(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<FormatQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+    export_for(state, caller, params, query, true).await
+}
+
+/// The owner's policies as one file, YAML or JSON, served as a download.
+async fn export_for(state: ApiState, caller: Caller, params: RawPathParams, query: Result<Query<FormatQuery>, axum::extract::rejection::QueryRejection>, platform: bool) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
+    let format = match query.format.as_deref() {
+        None | Some("yaml") => Format::Yaml,
+        Some("json") => Format::Json,
+        Some(other) => return Err(ApiError::bad_request(Some("format"), format!("`format` must be json or yaml, got `{other}`"))),
+    };
+    let owner = owner(&state, caller, &params, platform).await?;
+    let label = match &owner.tenant_id {
+        Some(tenant_id) => state.tenant_slug(tenant_id).await?,
+        None => "platform".to_owned(),
+    };
+    let policies = state
+        .store
+        .list_policies(owner.tenant_id.as_deref())
+        .await?
+        .iter()
+        .map(charter_store::to_engine_policy)
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = charter_policy::PolicyBundle::new(label.clone(), policies).to_text(format).map_err(|_| ApiError::Internal)?;
+    let (content_type, extension) = match format {
+        Format::Yaml => ("application/yaml", "yaml"),
+        Format::Json => ("application/json", "json"),
+    };
+    let disposition = format!("attachment; filename=\"charter-{label}-policies.{extension}\"");
+    Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], text).into_response())
+}
+
 #[utoipa::path(get, path = "/api/v1/policies/{id}", tag = "policies", params(("id" = String, Path), FormatQuery),
     responses((status = 200, body = PolicyView), (status = 404)))]
 pub async fn get(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<FormatQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {

@@ -100,7 +100,7 @@ pub async fn list_receipts(State(state): State<ApiState>, caller: Caller, params
     }
     let limit = page_size(query.limit)?;
     let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict: query.verdict, from_ms: query.from, to_ms: query.to, before: query.cursor };
-    let receipts = state.store.list_receipts(&access.tenant_id, &filter, limit).await?;
+    let receipts = state.store.list_receipts(Some(&access.tenant_id), &filter, limit).await?;
     let next_cursor = (receipts.len() as i64 == limit).then(|| receipts.last().map(|r| r.id.clone())).flatten();
     Ok(Json(ReceiptPage { receipts: receipts.into_iter().map(ReceiptView::from).collect(), next_cursor }))
 }

@@ -1,0 +1,116 @@
+//! Feedback that outlives one component: toasts after a save or a failure, and the confirmation
+//! asked before anything is deleted.
+
+use leptos::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToastKind {
+    Success,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Toast {
+    id: u64,
+    kind: ToastKind,
+    message: String,
+}
+
+/// The toasts on screen. Pages push with [`Toasts::success`] and [`Toasts::error`]; each toast
+/// goes away after a few seconds or when closed.
+#[derive(Clone, Copy)]
+pub struct Toasts {
+    items: RwSignal<Vec<Toast>>,
+    next: StoredValue<u64>,
+}
+
+impl Toasts {
+    pub fn provide() -> Toasts {
+        let toasts = Toasts { items: RwSignal::new(Vec::new()), next: StoredValue::new(0) };
+        provide_context(toasts);
+        toasts
+    }
+
+    pub fn success(&self, message: impl Into<String>) {
+        self.push(ToastKind::Success, message.into());
+    }
+
+    pub fn error(&self, message: impl Into<String>) {
+        self.push(ToastKind::Error, message.into());
+    }
+
+    fn push(&self, kind: ToastKind, message: String) {
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        self.items.update(|items| items.push(Toast { id, kind, message }));
+        let items = self.items;
+        // Errors stay longer: people read them, and may want to copy them.
+        let millis = if kind == ToastKind::Error { 9_000 } else { 5_000 };
+        set_timeout(move || items.update(|items| items.retain(|t| t.id != id)), std::time::Duration::from_millis(millis));
+    }
+
+    fn dismiss(&self, id: u64) {
+        self.items.update(|items| items.retain(|t| t.id != id));
+    }
+}
+
+/// The toasts of the page, top right; screen readers hear them as they appear.
+#[component]
+pub fn ToastRegion() -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    view! {
+        <div class="fixed top-4 right-4 z-50 flex flex-col gap-2 w-80 max-w-[calc(100vw-2rem)]" aria-live="polite">
+            <For each=move || toasts.items.get() key=|toast| toast.id let:toast>
+                {
+                    let (colours, role) = match toast.kind {
+                        ToastKind::Success => ("bg-emerald-600 text-white", "status"),
+                        ToastKind::Error => ("bg-red-600 text-white", "alert"),
+                    };
+                    let id = toast.id;
+                    view! {
+                        <div role=role data-testid="toast" class=format!("rounded-lg shadow-lg px-4 py-3 text-sm flex items-start gap-3 {colours}")>
+                            <span class="flex-1">{toast.message}</span>
+                            <button type="button" aria-label="Close" class="opacity-80 hover:opacity-100" on:click=move |_| toasts.dismiss(id)>"×"</button>
+                        </div>
+                    }
+                }
+            </For>
+        </div>
+    }
+}
+
+/// A modal that asks before a destructive action. `open` shows it; confirming calls `on_confirm`.
+#[component]
+pub fn ConfirmDialog(
+    open: RwSignal<bool>,
+    #[prop(into)] title: String,
+    #[prop(into)] message: String,
+    #[prop(into)] confirm_label: String,
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || open.get()>
+            <div class="fixed inset-0 z-40 bg-slate-900/50 grid place-items-center p-4" on:keydown=move |ev| if ev.key() == "Escape" { open.set(false) }>
+                <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" class="bg-white rounded-xl shadow-xl max-w-md w-full p-6">
+                    <h2 id="confirm-title" class="text-lg font-semibold">{title.clone()}</h2>
+                    <p class="mt-2 text-sm text-slate-600">{message.clone()}</p>
+                    <div class="mt-6 flex justify-end gap-2">
+                        <button type="button" autofocus class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500" on:click=move |_| open.set(false)>
+                            "Cancel"
+                        </button>
+                        <button
+                            type="button"
+                            class="rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500"
+                            on:click=move |_| {
+                                open.set(false);
+                                on_confirm.run(());
+                            }
+                        >
+                            {confirm_label.clone()}
+                        </button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}

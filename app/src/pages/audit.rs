@@ -1,0 +1,242 @@
+//! The audit log: every change (policies, the tool catalog, keys, quotas, approvals) with who made
+//! it and when, newest first; each entry opens to show before and after as a readable diff.
+//! Tenant admins see their tenant's entries; platform staff every entry, the platform's, or one
+//! tenant's.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadMore, LoadingPanel, PageHeader, INPUT};
+use crate::pages::policy_editor::load_editor_context;
+use crate::AppError;
+
+#[cfg(feature = "ssr")]
+const PAGE: i64 = 25;
+
+/// One line of a diff: `+` added, `-` removed, ` ` unchanged context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub sign: char,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: String,
+    pub tenant: String,
+    pub actor: String,
+    /// "platform staff", "tenant user", "API key" or "system".
+    pub actor_kind: String,
+    pub action: String,
+    pub target: String,
+    pub created_at: i64,
+    pub diff: Vec<DiffLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub items: Vec<AuditRow>,
+    pub next: Option<String>,
+}
+
+/// Pretty JSON of a stored before/after, with the bookkeeping fields that change on every write
+/// left out so the diff shows what a person changed.
+#[cfg(feature = "ssr")]
+fn readable(json: Option<&str>) -> String {
+    let Some(json) = json else { return String::new() };
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(json) else { return json.to_owned() };
+    if let Some(object) = value.as_object_mut() {
+        // A stored policy keeps its document as a JSON string; show it as the structure it is.
+        if let Some(document) = object.get("document").and_then(|d| d.as_str()).and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
+            object.insert("document".to_owned(), document);
+        }
+        for noise in ["updated_at", "created_at"] {
+            object.remove(noise);
+        }
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// A line diff of two texts: removed and added lines, with unchanged lines kept for context.
+#[cfg(feature = "ssr")]
+pub fn diff_lines(before: &str, after: &str) -> Vec<DiffLine> {
+    use similar::{ChangeTag, TextDiff};
+    TextDiff::from_lines(before, after)
+        .iter_all_changes()
+        .map(|change| DiffLine {
+            sign: match change.tag() {
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+                ChangeTag::Equal => ' ',
+            },
+            text: change.value().trim_end_matches('\n').to_owned(),
+        })
+        .collect()
+}
+
+#[server(endpoint = "audit/list")]
+pub async fn list_audit(scope: String, action: String, before: Option<String>) -> Result<AuditPage, AppError> {
+    use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
+    use charter_store::{AuditScope, Role};
+    let user = require_policy_viewer().await?;
+    let store = store()?;
+    let audit_scope = match (user.tenant.as_ref(), scope.as_str()) {
+        (Some(own), _) => AuditScope::Tenant(own.id.clone()),
+        (None, "" | "all") => AuditScope::Everything,
+        (None, "platform") => AuditScope::Platform,
+        (None, slug) => AuditScope::Tenant(tenant_in_view(&user, Some(slug)).await?.ok_or(AppError::NotFound)?.id),
+    };
+    let mut entries = store.search_audit(&audit_scope, Some(action.as_str()), before.as_deref(), PAGE + 1).await?;
+    let page = usize::try_from(PAGE).unwrap_or(0);
+    let next = (entries.len() > page).then(|| {
+        entries.truncate(page);
+        entries.last().map(|e| e.id.clone())
+    });
+    let tenants: std::collections::HashMap<String, String> = store.list_tenants().await?.into_iter().map(|s| (s.tenant.id, s.tenant.name)).collect();
+    let staff: std::collections::HashSet<String> =
+        store.list_users(None).await?.into_iter().filter(|u| matches!(u.role, Role::PlatformAdmin | Role::Support)).map(|u| u.username).collect();
+    let items = entries
+        .into_iter()
+        .map(|entry| {
+            let actor_kind = match entry.actor_kind.as_str() {
+                "user" if staff.contains(&entry.actor) => "platform staff",
+                "user" => "tenant user",
+                "api_key" => "API key",
+                _ => "system",
+            };
+            AuditRow {
+                tenant: entry.tenant_id.as_ref().map(|id| tenants.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_else(|| "Platform".to_owned()),
+                actor_kind: actor_kind.to_owned(),
+                diff: diff_lines(&readable(entry.before.as_deref()), &readable(entry.after.as_deref())),
+                id: entry.id,
+                actor: entry.actor,
+                action: entry.action,
+                target: entry.target,
+                created_at: entry.created_at,
+            }
+        })
+        .collect();
+    Ok(AuditPage { items, next: next.flatten() })
+}
+
+// Resources live at the page's top level: one created inside a `Suspend` body is created again on
+// the server's second render pass and the first one then runs without the request's context.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let context = Resource::new(|| (), |_| load_editor_context());
+    let scope = RwSignal::new(String::new());
+    let action = RwSignal::new(String::new());
+    let first = Resource::new(move || (scope.get(), action.get()), |(scope, action)| list_audit(scope, action, None));
+    // The pages after the first: each "Load more" appends the next cursor.
+    let cursors = RwSignal::new(Vec::<Option<String>>::new());
+    Effect::new(move |previous: Option<(String, String)>| {
+        let current = (scope.get(), action.get());
+        if previous.is_some_and(|p| p != current) {
+            cursors.set(Vec::new());
+        }
+        current
+    });
+    view! {
+        <Title text="Audit log"/>
+        <PageHeader title="Audit log" subtitle="Every change, who made it and when. Open an entry to see what changed."/>
+        <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match context.await {
+                        Ok(context) => view! { <AuditFilters tenants=context.tenants platform_view=context.platform_view scope action/> }.into_any(),
+                        Err(error) => view! { <div class="p-4"><ErrorPanel error/></div> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ul class="divide-y divide-slate-100" data-testid="audit-list">
+                <AuditChunk page=first is_first=true cursors/>
+                <For each=move || cursors.get() key=|cursor| cursor.clone() let:cursor>
+                    <LaterAudit scope=scope.get_untracked() action=action.get_untracked() cursor cursors/>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool, scope: RwSignal<String>, action: RwSignal<String>) -> impl IntoView {
+    view! {
+        <form class="p-4 grid grid-cols-1 sm:grid-cols-2 gap-3 border-b border-slate-200" role="search" on:submit=|ev| ev.prevent_default()>
+            {platform_view.then(|| view! {
+                <label class="text-sm"><span class="block text-slate-600 mb-1">"Whose changes"</span>
+                    <select id="audit-scope" class=INPUT on:change=move |ev| scope.set(event_target_value(&ev))>
+                        <option value="all">"Everything"</option>
+                        <option value="platform">"Platform only"</option>
+                        {tenants.into_iter().map(|t| view! { <option value=t.slug>{t.name}</option> }).collect_view()}
+                    </select>
+                </label>
+            })}
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Action"</span>
+                <select id="audit-action" class=INPUT on:change=move |ev| action.set(event_target_value(&ev))>
+                    <option value="">"Any action"</option>
+                    <option value="policy.">"Policies"</option>
+                    <option value="tool">"Tools & sources"</option>
+                    <option value="api_key.">"API keys"</option>
+                    <option value="approval.">"Approvals"</option>
+                    <option value="tenant.">"Tenants"</option>
+                    <option value="platform.">"Platform settings"</option>
+                </select>
+            </label>
+        </form>
+    }
+}
+
+/// A page loaded by "Load more", in the browser.
+#[component]
+fn LaterAudit(scope: String, action: String, cursor: Option<String>, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
+    let page = Resource::new(move || (scope.clone(), action.clone(), cursor.clone()), |(scope, action, cursor)| list_audit(scope, action, cursor));
+    view! { <AuditChunk page is_first=false cursors/> }
+}
+
+#[component]
+fn AuditChunk(page: Resource<Result<AuditPage, AppError>>, is_first: bool, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <li><LoadingPanel/></li> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) if page.items.is_empty() && is_first => view! { <li><EmptyState message="No changes recorded."/></li> }.into_any(),
+                    Ok(page) => {
+                        let next = page.next.clone();
+                        view! {
+                            {page.items.into_iter().map(|row| view! { <AuditItem row/> }).collect_view()}
+                            {next.map(|next| view! { <LoadMore next cursors/> })}
+                        }.into_any()
+                    }
+                    Err(error) => view! { <li class="p-4"><ErrorPanel error/></li> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AuditItem(row: AuditRow) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let AuditRow { actor, actor_kind, action, target, created_at, tenant, diff, .. } = row;
+    let changed = diff.iter().filter(|l| l.sign != ' ').count();
+    view! {
+        <li data-testid="audit-row">
+            <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                <code class="text-xs font-semibold bg-slate-100 rounded px-1.5 py-0.5" data-testid="audit-action">{action}</code>
+                <span class="text-sm">{target}</span>
+                <span class="text-sm text-slate-600" data-testid="audit-actor">{format!("by {actor} ({actor_kind})")}</span>
+                <span class="text-sm text-slate-500">{tenant}</span>
+                <span class="ml-auto text-xs text-slate-500">{format!("{} · {changed} lines changed", format_time(created_at))}</span>
+            </button>
+            <Show when=move || open.get()>
+                <pre class="mx-4 mb-4 rounded-md border border-slate-200 text-xs overflow-x-auto" data-testid="audit-diff">
+                    {diff.iter().map(|line| {
+                        let class = match line.sign { '+' => "block bg-emerald-50 text-emerald-800 px-2", '-' => "block bg-red-50 text-red-800 px-2", _ => "block text-slate-500 px-2" };
+                        view! { <span class=class>{format!("{} {}", line.sign, line.text)}</span> }
+                    }).collect_view()}
+                </pre>
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,251 @@
+//! The policy list. Platform staff see every policy of the platform and of every tenant, labelled
+//! "Platform Default" or "Customer Defined", filtered and paged in the database; a tenant admin
+//! sees only their own tenant's and agents' policies. Export and import start here.
+
+use charter_store::{Page, PolicyLabel, PolicyListing, PolicySearch};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ui::{format_date, EmptyState, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, ScopeBadge, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::AppError;
+
+/// Rows per page of the list.
+pub const PAGE_SIZE: i64 = 25;
+
+/// A tenant in a filter or target menu.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantOption {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+/// What the list page needs once: who is looking, and the tenants to filter by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyContext {
+    /// Every tenant, for platform staff's menus; empty for tenant admins.
+    pub tenants: Vec<TenantOption>,
+    /// Whether the user sees the platform view (all tenants, labels).
+    pub platform_view: bool,
+    pub can_write: bool,
+    /// The tenant admin's own tenant slug.
+    pub own_slug: Option<String>,
+}
+
+#[server(endpoint = "policies/context")]
+pub async fn load_policy_context() -> Result<PolicyContext, AppError> {
+    use crate::auth::server::{require_policy_viewer, store};
+    use charter_store::Role;
+    let user = require_policy_viewer().await?;
+    let platform_view = user.role.is_platform_wide();
+    let tenants = if platform_view {
+        store()?.list_tenants().await?.into_iter().map(|s| TenantOption { id: s.tenant.id, slug: s.tenant.slug, name: s.tenant.name }).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(PolicyContext { tenants, platform_view, can_write: user.role != Role::Support, own_slug: user.tenant.map(|t| t.slug) })
+}
+
+// JSON: a search with every filter empty has no fields at all, which a URL-encoded body cannot carry.
+#[server(endpoint = "policies/search", input = leptos::server_fn::codec::Json)]
+pub async fn search_policies(search: PolicySearch, offset: i64) -> Result<Page<PolicyListing>, AppError> {
+    use crate::auth::server::{require_policy_viewer, store};
+    let user = require_policy_viewer().await?;
+    let mut search = search;
+    if let Some(own) = &user.tenant {
+        // A tenant admin's list is their tenant's, whatever the browser asked for.
+        search.tenant_id = Some(own.id.clone());
+        search.label = None;
+    }
+    Ok(store()?.search_policies(&search, offset, PAGE_SIZE).await?)
+}
+
+fn non_empty(text: String) -> Option<String> {
+    let text = text.trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+#[component]
+pub fn PoliciesPage() -> impl IntoView {
+    let tenant = RwSignal::new(String::new());
+    let label = RwSignal::new(String::new());
+    let scope = RwSignal::new(String::new());
+    let tool = RwSignal::new(String::new());
+    let text = RwSignal::new(String::new());
+    let offset = RwSignal::new(0_i64);
+    let search = move || PolicySearch {
+        tenant_id: non_empty(tenant.get()),
+        label: PolicyLabel::parse(&label.get()),
+        scope: non_empty(scope.get()),
+        tool: non_empty(tool.get()),
+        text: non_empty(text.get()),
+    };
+    // Any change of a filter starts again at the first page.
+    Effect::new(move |previous: Option<PolicySearch>| {
+        let current = search();
+        if previous.is_some_and(|p| p != current) {
+            offset.set(0);
+        }
+        current
+    });
+    let context = Resource::new(|| (), |_| load_policy_context());
+    let list = Resource::new(move || (search(), offset.get()), |(search, offset)| search_policies(search, offset));
+    view! {
+        <Title text="Policies"/>
+        <div class="flex flex-wrap items-start justify-between gap-3">
+            <PageHeader title="Policies" subtitle="Every rule set that governs your agents' tool calls."/>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    context.await.ok().map(|context| view! { <PolicyActions context tenant/> })
+                })}
+            </Transition>
+        </div>
+        <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
+            <form class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-5 gap-3 border-b border-slate-200" on:submit=|ev| ev.prevent_default() role="search">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let context = context.await.ok()?;
+                        context.platform_view.then(|| {
+                            let tenants = context.tenants.clone();
+                            view! {
+                                <label class="text-sm">
+                                    <span class="block text-slate-600 mb-1">"Tenant"</span>
+                                    <select class=INPUT prop:value=move || tenant.get() on:change=move |ev| tenant.set(event_target_value(&ev))>
+                                        <option value="">"All tenants"</option>
+                                        {tenants.into_iter().map(|t| view! { <option value=t.id.clone()>{t.name}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <label class="text-sm">
+                                    <span class="block text-slate-600 mb-1">"Label"</span>
+                                    <select class=INPUT prop:value=move || label.get() on:change=move |ev| label.set(event_target_value(&ev))>
+                                        <option value="">"Any label"</option>
+                                        <option value="platform_default">"Platform Default"</option>
+                                        <option value="customer_defined">"Customer Defined"</option>
+                                    </select>
+                                </label>
+                            }
+                        })
+                    })}
+                </Transition>
+                <label class="text-sm">
+                    <span class="block text-slate-600 mb-1">"Scope"</span>
+                    <select class=INPUT prop:value=move || scope.get() on:change=move |ev| scope.set(event_target_value(&ev))>
+                        <option value="">"Any scope"</option>
+                        <option value="platform">"Platform"</option>
+                        <option value="tenant">"Tenant"</option>
+                        <option value="agent">"Agent"</option>
+                    </select>
+                </label>
+                <label class="text-sm">
+                    <span class="block text-slate-600 mb-1">"Tool"</span>
+                    <input type="search" class=INPUT placeholder="e.g. payments" prop:value=move || tool.get() on:input=move |ev| tool.set(event_target_value(&ev))/>
+                </label>
+                <label class="text-sm">
+                    <span class="block text-slate-600 mb-1">"Search"</span>
+                    <input type="search" class=INPUT placeholder="Name, description, agent" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+                </label>
+            </form>
+            <Transition fallback=|| view! { <LoadingPanel/> }>
+                {move || Suspend::new(async move {
+                    let platform_view = context.await.map(|c| c.platform_view).unwrap_or(false);
+                    match list.await {
+                        Ok(page) => view! { <PolicyTable page platform_view offset/> }.into_any(),
+                        Err(error) => view! { <div class="p-4"><ErrorPanel error/></div> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// New, import and export, as the user's role allows. Platform staff export the platform's
+/// policies, or the tenant chosen in the filter.
+#[component]
+fn PolicyActions(context: PolicyContext, tenant: RwSignal<String>) -> impl IntoView {
+    let can_write = context.can_write;
+    let own_slug = StoredValue::new(context.own_slug.clone());
+    let tenants = StoredValue::new(context.tenants);
+    let export = move |format: &'static str| {
+        let chosen = tenants.with_value(|all| all.iter().find(|t| t.id == tenant.get()).map(|t| (t.slug.clone(), t.name.clone())));
+        match (own_slug.get_value(), chosen) {
+            (Some(_), _) => (format!("/api/v1/policies/export?format={format}"), "Your tenant's policies".to_owned()),
+            (None, Some((slug, name))) => (format!("/api/v1/tenants/{slug}/policies/export?format={format}"), format!("{name}'s policies")),
+            (None, None) => (format!("/api/v1/platform/policies/export?format={format}"), "The platform's policies".to_owned()),
+        }
+    };
+    view! {
+        <div class="flex flex-wrap gap-2">
+            <a href=move || export("yaml").0 title=move || export("yaml").1 class=BUTTON_SECONDARY download="">"Export YAML"</a>
+            <a href=move || export("json").0 title=move || export("json").1 class=BUTTON_SECONDARY download="">"Export JSON"</a>
+            <Show when=move || can_write>
+                <A href="/policies/import" attr:class=BUTTON_SECONDARY>"Import"</A>
+                <A href="/policies/new" attr:class=BUTTON>"New policy"</A>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, offset: RwSignal<i64>) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! { <EmptyState message="No policy matches these filters."/> }.into_any();
+    }
+    let first = page.offset + 1;
+    let last = page.offset + i64::try_from(page.items.len()).unwrap_or(0);
+    let total = page.total;
+    let has_previous = page.offset > 0;
+    let has_next = last < total;
+    view! {
+        <div class="overflow-x-auto">
+            <table class="min-w-full text-sm" data-testid="policy-table">
+                <thead class="text-left text-xs uppercase tracking-wide text-slate-500 bg-slate-50">
+                    <tr>
+                        <th class="px-4 py-2">"Policy"</th>
+                        {platform_view.then(|| view! { <th class="px-4 py-2">"Label"</th> })}
+                        <th class="px-4 py-2">"Scope"</th>
+                        <th class="px-4 py-2">"Tools"</th>
+                        <th class="px-4 py-2">"Version"</th>
+                        <th class="px-4 py-2">"Updated"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {page
+                        .items
+                        .into_iter()
+                        .map(|policy| {
+                            let owner = match (&policy.tenant_name, &policy.agent) {
+                                (Some(tenant), Some(agent)) => format!("{tenant} · agent {agent}"),
+                                (Some(tenant), None) => tenant.clone(),
+                                (None, _) => "Platform".to_owned(),
+                            };
+                            let tools = policy.tools.join(", ");
+                            view! {
+                                <tr class="hover:bg-slate-50" data-testid="policy-row">
+                                    <td class="px-4 py-3">
+                                        <A href=format!("/policies/{}", policy.id) attr:class="font-medium text-indigo-700 hover:underline">{policy.name.clone()}</A>
+                                        <div class="text-xs text-slate-500">{owner}</div>
+                                    </td>
+                                    {platform_view.then(|| view! { <td class="px-4 py-3"><LabelBadge label=policy.label/></td> })}
+                                    <td class="px-4 py-3"><ScopeBadge scope=policy.scope.clone()/></td>
+                                    <td class="px-4 py-3 max-w-xs truncate font-mono text-xs" title=tools.clone()>{format!("{} rules · {tools}", policy.rule_count)}</td>
+                                    <td class="px-4 py-3">{format!("v{}", policy.version)}</td>
+                                    <td class="px-4 py-3 text-slate-500 whitespace-nowrap">{format!("{} by {}", format_date(policy.updated_at), policy.updated_by)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="flex items-center justify-between px-4 py-3 border-t border-slate-200 text-sm" aria-label="Pages">
+            <span data-testid="page-range">{format!("{first}–{last} of {total}")}</span>
+            <div class="flex gap-2">
+                <button type="button" class=BUTTON_SECONDARY disabled=!has_previous on:click=move |_| offset.update(|o| *o = (*o - PAGE_SIZE).max(0))>"Previous"</button>
+                <button type="button" class=BUTTON_SECONDARY disabled=!has_next on:click=move |_| offset.update(|o| *o += PAGE_SIZE)>"Next"</button>
+            </div>
+        </nav>
+    }
+    .into_any()
+}

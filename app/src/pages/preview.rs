@@ -1,0 +1,435 @@
+//! The effective-policy previewer: for one agent of one tenant, the merged rules of the platform,
+//! the tenant and the agent, each with the scope it came from; the caps and rate limits in force
+//! with the scope that set each; what each scope contributes; and a what-if box that asks the
+//! engine for a decision and its explanation without writing a receipt.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ui::{Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
+use crate::pages::policy_editor::load_editor_context;
+use crate::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRow {
+    pub scope: String,
+    pub source: String,
+    pub tool: String,
+    pub effect: String,
+    /// Conditions, targets, limits, masks and approvers in words.
+    pub details: Vec<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitRow {
+    pub tool: String,
+    /// E.g. "args.amount ≤ 10000" or "60 calls per 1m per agent".
+    pub limit: String,
+    pub scope: String,
+    pub source: String,
+    pub conditional: bool,
+    /// The limit that binds wherever this one applies, and who set it.
+    pub effective: String,
+    pub effective_scope: String,
+    pub effective_source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub scope: String,
+    pub policies: Vec<String>,
+    pub rules: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveView {
+    pub rules: Vec<RuleRow>,
+    pub limits: Vec<LimitRow>,
+    pub default: String,
+    pub default_source: String,
+    pub contributions: Vec<Contribution>,
+    pub agents: Vec<String>,
+    /// The tenant shown (the first one when none was chosen).
+    pub tenant_slug: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainedRule {
+    pub scope: String,
+    pub source: String,
+    pub tool: String,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatIfAnswer {
+    pub verdict: String,
+    pub reason: String,
+    pub matched: Vec<ExplainedRule>,
+    pub near_misses: Vec<ExplainedRule>,
+    pub limits: Vec<String>,
+    pub obligations: Vec<String>,
+    pub approvers: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use charter_policy::{EffectiveLimit, RuleRef, Scope};
+
+    pub fn scope_name(scope: Scope) -> String {
+        match scope {
+            Scope::Platform => "platform",
+            Scope::Tenant => "tenant",
+            Scope::Agent => "agent",
+        }
+        .to_owned()
+    }
+
+    pub fn source(rule: &RuleRef) -> String {
+        let id = rule.rule_id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
+        format!("{} · rule {}{id}", rule.policy.policy_name, rule.rule_index + 1)
+    }
+
+    pub fn number(value: f64) -> String {
+        if value.fract() == 0.0 && value.abs() < 1e15 {
+            format!("{value:.0}")
+        } else {
+            value.to_string()
+        }
+    }
+
+    pub fn limit_text(limit: &EffectiveLimit) -> String {
+        match limit {
+            EffectiveLimit::Cap { field, max, value, source } => {
+                let seen = value.map(|v| format!(" (this call: {})", number(v))).unwrap_or_default();
+                format!("{field} ≤ {}{seen}, set by {} {}", number(*max), scope_name(source.policy.scope), source)
+            }
+            EffectiveLimit::Rate { calls, per, per_key, source, .. } => {
+                format!("{calls} calls per {per} per {per_key}, set by {} {}", scope_name(source.policy.scope), source)
+            }
+        }
+    }
+
+    /// The tenant in view and its compiled set. Platform staff who chose none see the first tenant.
+    pub async fn compiled(slug: &str) -> Result<(charter_store::Tenant, std::sync::Arc<charter_store::CompiledTenant>), crate::AppError> {
+        use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
+        let user = require_policy_viewer().await?;
+        let tenant = match tenant_in_view(&user, Some(slug)).await? {
+            Some(tenant) => tenant,
+            None => {
+                let first = store()?.list_tenants().await?.into_iter().next();
+                first.map(|summary| summary.tenant).ok_or(crate::AppError::Invalid { field: "tenant".into(), message: "there is no tenant yet".into() })?
+            }
+        };
+        let set = store()?.policy_set(&tenant.id).await?;
+        Ok((tenant, set))
+    }
+}
+
+#[server(endpoint = "preview/effective")]
+pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<EffectiveView, AppError> {
+    use server::{number, scope_name, source};
+    let (tenant, compiled) = server::compiled(&tenant_slug).await?;
+    let agent = Some(agent.trim()).filter(|a| !a.is_empty());
+    let effective = compiled.set.effective_for_agent(agent);
+    let rules: Vec<RuleRow> = effective
+        .rules
+        .iter()
+        .map(|entry| {
+            let rule = &entry.rule;
+            let mut details: Vec<String> = rule.when.iter().map(|c| format!("when {}", c.describe())).collect();
+            if let Some(targets) = &rule.targets {
+                let mut who = targets.roles.iter().map(|r| format!("role {r}")).collect::<Vec<_>>();
+                who.extend(targets.groups.iter().map(|g| format!("group {g}")));
+                who.extend(targets.users.iter().map(|u| format!("user {u}")));
+                details.push(format!("only for {}", who.join(", ")));
+            }
+            details.extend(rule.limit.iter().map(|cap| format!("cap {} ≤ {}", cap.field, number(cap.max))));
+            details.extend(rule.rate_limit.iter().map(|rate| format!("rate limit {rate}")));
+            if !rule.mask.is_empty() {
+                details.push(format!("mask {}", rule.mask.join(", ")));
+            }
+            if !rule.approvers.is_empty() {
+                details.push(format!("approvers {}", rule.approvers.join(", ")));
+            }
+            RuleRow {
+                scope: scope_name(entry.source.policy.scope),
+                source: source(&entry.source),
+                tool: rule.tool.to_string(),
+                effect: rule.effect.map(|e| e.to_string()).unwrap_or_else(|| "—".to_owned()),
+                details,
+                reason: rule.reason.clone(),
+            }
+        })
+        .collect();
+    let mut limits: Vec<LimitRow> = effective
+        .caps
+        .iter()
+        .map(|cap| LimitRow {
+            tool: cap.tool.clone(),
+            limit: format!("{} ≤ {}", cap.field, number(cap.max)),
+            scope: scope_name(cap.source.policy.scope),
+            source: source(&cap.source),
+            conditional: cap.conditional,
+            effective: format!("{} ≤ {}", cap.field, number(cap.effective_max)),
+            effective_scope: scope_name(cap.effective_source.policy.scope),
+            effective_source: source(&cap.effective_source),
+        })
+        .collect();
+    limits.extend(effective.rate_limits.iter().map(|rate| LimitRow {
+        tool: rate.tool.clone(),
+        limit: format!("{} calls per {} per {}", rate.calls, rate.per, rate.per_key),
+        scope: scope_name(rate.source.policy.scope),
+        source: source(&rate.source),
+        conditional: rate.conditional,
+        effective: format!("{} calls per {} per {}", rate.effective_calls, rate.per, rate.per_key),
+        effective_scope: scope_name(rate.effective_source.policy.scope),
+        effective_source: source(&rate.effective_source),
+    }));
+    let mut contributions: Vec<Contribution> = ["platform", "tenant", "agent"].iter().map(|s| Contribution { scope: (*s).to_owned(), policies: Vec::new(), rules: 0 }).collect();
+    for entry in &effective.rules {
+        let scope = scope_name(entry.source.policy.scope);
+        if let Some(c) = contributions.iter_mut().find(|c| c.scope == scope) {
+            c.rules += 1;
+            if !c.policies.contains(&entry.source.policy.policy_name) {
+                c.policies.push(entry.source.policy.policy_name.clone());
+            }
+        }
+    }
+    let default_source = match &effective.default_source {
+        Some(policy) => format!("{} policy {}", scope_name(policy.scope), policy.policy_name),
+        None => "platform settings".to_owned(),
+    };
+    let agents = crate::auth::server::store()?.list_agents(&tenant.id).await?.into_iter().map(|a| a.name).collect();
+    Ok(EffectiveView { rules, limits, default: effective.default.to_string(), default_source, contributions, agents, tenant_slug: tenant.slug })
+}
+
+#[server(endpoint = "preview/what_if")]
+pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: String, user: String, roles: String) -> Result<WhatIfAnswer, AppError> {
+    use charter_policy::{DecisionRequest, Principal};
+    use server::{scope_name, source};
+    let (tenant, compiled) = server::compiled(&tenant_slug).await?;
+    if tool.trim().is_empty() {
+        return Err(AppError::Invalid { field: "tool".into(), message: "is required".into() });
+    }
+    let args_text = if args.trim().is_empty() { "{}" } else { args.trim() };
+    let args: serde_json::Value = serde_json::from_str(args_text).map_err(|err| AppError::Invalid { field: "args".into(), message: format!("is not valid JSON: {err}") })?;
+    if !args.is_object() {
+        return Err(AppError::Invalid { field: "args".into(), message: "must be a JSON object such as {\"amount\": 100}".into() });
+    }
+    let now = charter_store::now_ms();
+    let mut context = serde_json::Map::new();
+    context.insert("tenant_id".into(), tenant.id.clone().into());
+    context.insert("tenant".into(), tenant.slug.clone().into());
+    context.insert("time".into(), now.into());
+    let principal = Principal {
+        user: Some(user.trim().to_owned()).filter(|u| !u.is_empty()),
+        roles: roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        ..Principal::default()
+    };
+    let request = DecisionRequest { tool: tool.trim().to_owned(), args, agent: Some(agent.trim().to_owned()).filter(|a| !a.is_empty()), principal, context };
+    // A dry run: rate counters are read but not advanced, and no receipt is written.
+    let decision = compiled.set.decide_dry_run(&request, u64::try_from(now).unwrap_or(0));
+    Ok(WhatIfAnswer {
+        verdict: decision.verdict.to_string(),
+        reason: decision.reason.clone(),
+        matched: decision
+            .matched
+            .iter()
+            .map(|m| ExplainedRule {
+                scope: scope_name(m.rule.policy.scope),
+                source: source(&m.rule),
+                tool: m.tool.clone(),
+                note: format!("{}{}", m.effect.map(|e| e.to_string()).unwrap_or_else(|| "limits only".into()), if m.decisive { " · decisive" } else { "" }),
+            })
+            .collect(),
+        near_misses: decision
+            .near_misses
+            .iter()
+            .map(|n| ExplainedRule { scope: scope_name(n.rule.policy.scope), source: source(&n.rule), tool: n.tool.clone(), note: n.failed.clone() })
+            .collect(),
+        limits: decision.limits.iter().map(server::limit_text).collect(),
+        obligations: decision.obligations.iter().map(|o| format!("mask {}", o.field)).collect(),
+        approvers: decision.approvers.clone(),
+    })
+}
+
+// Resources live at the page's top level: one created inside a `Suspend` body is created again on
+// the server's second render pass and the first one then runs without the request's context.
+#[component]
+pub fn PreviewPage() -> impl IntoView {
+    let context = Resource::new(|| (), |_| load_editor_context());
+    // Empty until chosen: the server then shows the user's own tenant, or the first one.
+    let tenant = RwSignal::new(String::new());
+    let agent = RwSignal::new(String::new());
+    let effective = Resource::new(move || (tenant.get(), agent.get()), |(tenant, agent)| effective_policy(tenant, agent));
+    view! {
+        <Title text="Previewer"/>
+        <PageHeader title="Effective-policy previewer" subtitle="What governs one agent, merged from every scope, and what it would be told for a call."/>
+        <div class="grid grid-cols-1 lg:grid-cols-3 gap-6">
+            <div class="lg:col-span-2 space-y-4">
+                <Card>
+                    <div class="grid grid-cols-1 sm:grid-cols-2 gap-3">
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let context = context.await.ok()?;
+                                context.own_slug.is_none().then(|| view! {
+                                    <label class="text-sm block">
+                                        <span class="block text-slate-600 mb-1">"Tenant"</span>
+                                        <select id="preview-tenant" class=INPUT on:change=move |ev| tenant.set(event_target_value(&ev))>
+                                            {context.tenants.iter().map(|t| view! { <option value=t.slug.clone()>{t.name.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </label>
+                                })
+                            })}
+                        </Transition>
+                        <label class="text-sm block">
+                            <span class="block text-slate-600 mb-1">"Agent"</span>
+                            <input id="preview-agent" list="agent-options" class=INPUT placeholder="Any agent (tenant rules only)"
+                                prop:value=move || agent.get() on:change=move |ev| agent.set(event_target_value(&ev))/>
+                        </label>
+                    </div>
+                </Card>
+                <Transition fallback=|| view! { <LoadingPanel/> }>
+                    {move || Suspend::new(async move {
+                        match effective.await {
+                            Ok(view_model) => view! { <EffectivePanel view_model/> }.into_any(),
+                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+            <div>
+                <WhatIfPanel tenant agent effective/>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn WhatIfPanel(tenant: RwSignal<String>, agent: RwSignal<String>, effective: Resource<Result<EffectiveView, AppError>>) -> impl IntoView {
+    let tool = RwSignal::new(String::new());
+    let args = RwSignal::new("{}".to_owned());
+    let user = RwSignal::new(String::new());
+    let roles = RwSignal::new(String::new());
+    let run = ServerAction::<WhatIf>::new();
+    view! {
+        <Card title="What if…">
+            <form class="space-y-3" on:submit=move |ev| {
+                ev.prevent_default();
+                // The tenant actually shown, so the answer matches the rules on screen.
+                let shown = effective.get_untracked().and_then(|r| r.ok()).map(|v| v.tenant_slug).unwrap_or_else(|| tenant.get_untracked());
+                run.dispatch(WhatIf { tenant_slug: shown, agent: agent.get_untracked(), tool: tool.get_untracked(), args: args.get_untracked(), user: user.get_untracked(), roles: roles.get_untracked() });
+            }>
+                <label class="block text-sm"><span class="block text-slate-600 mb-1">"Tool"</span>
+                    <input id="whatif-tool" class=INPUT placeholder="expense.submit" prop:value=move || tool.get() on:input=move |ev| tool.set(event_target_value(&ev))/></label>
+                <label class="block text-sm"><span class="block text-slate-600 mb-1">"Arguments (JSON)"</span>
+                    <textarea id="whatif-args" rows="4" class=format!("{INPUT} font-mono") prop:value=move || args.get() on:input=move |ev| args.set(event_target_value(&ev))></textarea></label>
+                <label class="block text-sm"><span class="block text-slate-600 mb-1">"Principal user"</span>
+                    <input id="whatif-user" class=INPUT placeholder="alice@example.com" prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev))/></label>
+                <label class="block text-sm"><span class="block text-slate-600 mb-1">"Principal roles"</span>
+                    <input id="whatif-roles" class=INPUT placeholder="finance, manager" prop:value=move || roles.get() on:input=move |ev| roles.set(event_target_value(&ev))/></label>
+                <button type="submit" class=BUTTON disabled=move || run.pending().get()>"Evaluate"</button>
+                <p class="text-xs text-slate-500">"A dry run: nothing is recorded and rate counters do not move."</p>
+            </form>
+            {move || run.value().get().map(|result| match result {
+                Ok(result) => view! { <WhatIfResult result/> }.into_any(),
+                Err(error) => view! { <div class="mt-3"><ErrorPanel error/></div> }.into_any(),
+            })}
+        </Card>
+    }
+}
+
+#[component]
+fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
+    let EffectiveView { rules, limits, default, default_source, contributions, agents, .. } = view_model;
+    view! {
+        <datalist id="agent-options">{agents.into_iter().map(|a| view! { <option value=a/> }).collect_view()}</datalist>
+        <div class="grid grid-cols-1 sm:grid-cols-3 gap-3" data-testid="contributions">
+            {contributions.into_iter().map(|c| view! {
+                <div class="bg-white rounded-xl border border-slate-200 shadow-sm px-4 py-3">
+                    <ScopeBadge scope=c.scope.clone()/>
+                    <div class="mt-2 text-sm"><span class="text-lg font-semibold">{c.rules}</span>" rules"</div>
+                    <div class="text-xs text-slate-500 truncate" title=c.policies.join(", ")>{if c.policies.is_empty() { "no policy".to_owned() } else { c.policies.join(", ") }}</div>
+                </div>
+            }).collect_view()}
+        </div>
+        <Card title="Merged rules">
+            <p class="text-sm text-slate-600 mb-3" data-testid="default-behaviour">{format!("When no rule decides: {default} (from {default_source}).")}</p>
+            {if rules.is_empty() {
+                view! { <EmptyState message="No rule applies to this agent."/> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100" data-testid="effective-rules">
+                        {rules.into_iter().map(|r| view! {
+                            <li class="py-2 flex items-start gap-3" data-testid="effective-rule">
+                                <ScopeBadge scope=r.scope.clone()/>
+                                <div class="min-w-0">
+                                    <div class="text-sm"><code class="text-indigo-700">{r.tool.clone()}</code>" "<span class="font-medium">{r.effect.clone()}</span></div>
+                                    <div class="text-xs text-slate-500">{r.source.clone()}</div>
+                                    {(!r.details.is_empty()).then(|| view! { <div class="text-xs text-slate-600">{r.details.join(" · ")}</div> })}
+                                    {r.reason.clone().map(|reason| view! { <div class="text-xs italic text-slate-500">{format!("“{reason}”")}</div> })}
+                                </div>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </Card>
+        <Card title="Caps and rate limits">
+            {if limits.is_empty() {
+                view! { <EmptyState message="No caps or rate limits."/> }.into_any()
+            } else {
+                view! {
+                    <table class="min-w-full text-sm" data-testid="effective-limits">
+                        <thead class="text-left text-xs uppercase text-slate-500"><tr><th class="py-1 pr-3">"Tool"</th><th class="py-1 pr-3">"As written"</th><th class="py-1">"In force"</th></tr></thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {limits.into_iter().map(|l| view! {
+                                <tr data-testid="effective-limit">
+                                    <td class="py-2 pr-3 font-mono text-xs">{l.tool.clone()}</td>
+                                    <td class="py-2 pr-3"><div>{l.limit.clone()}{l.conditional.then_some(" (conditional)")}</div><div class="text-xs text-slate-500"><ScopeBadge scope=l.scope.clone()/>" "{l.source.clone()}</div></td>
+                                    <td class="py-2"><div class="font-medium">{l.effective.clone()}</div><div class="text-xs text-slate-500"><ScopeBadge scope=l.effective_scope.clone()/>" "{l.effective_source.clone()}</div></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </Card>
+    }
+}
+
+#[component]
+fn WhatIfResult(result: WhatIfAnswer) -> impl IntoView {
+    let list = |title: &'static str, items: Vec<ExplainedRule>, testid: &'static str| {
+        (!items.is_empty()).then(|| view! {
+            <div class="mt-3">
+                <h3 class="text-xs uppercase text-slate-500">{title}</h3>
+                <ul class="mt-1 space-y-1" data-testid=testid>
+                    {items.into_iter().map(|r| view! {
+                        <li class="text-xs"><ScopeBadge scope=r.scope/>" "<code>{r.tool}</code>" · "{r.source}<div class="text-slate-600">{r.note}</div></li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        })
+    };
+    view! {
+        <div class="mt-4 border-t border-slate-200 pt-4" data-testid="whatif-result">
+            <VerdictBadge verdict=result.verdict.clone()/>
+            <p class="mt-2 text-sm" data-testid="whatif-reason">{result.reason.clone()}</p>
+            {(!result.approvers.is_empty()).then(|| view! { <p class="text-xs text-slate-600 mt-1">{format!("Approvers: {}", result.approvers.join(", "))}</p> })}
+            {list("Matched rules", result.matched, "whatif-matched")}
+            {list("Near misses", result.near_misses, "whatif-near-misses")}
+            {(!result.limits.is_empty()).then(|| view! {
+                <div class="mt-3"><h3 class="text-xs uppercase text-slate-500">"Binding limits"</h3>
+                <ul class="mt-1 text-xs space-y-1" data-testid="whatif-limits">{result.limits.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul></div>
+            })}
+            {(!result.obligations.is_empty()).then(|| view! {
+                <div class="mt-3"><h3 class="text-xs uppercase text-slate-500">"Obligations"</h3>
+                <ul class="mt-1 text-xs">{result.obligations.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}</ul></div>
+            })}
+        </div>
+    }
+}

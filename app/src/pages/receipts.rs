@@ -1,0 +1,234 @@
+//! Receipts: the durable record of every decision. A tenant admin sees their tenant's; platform
+//! staff see every tenant's or one tenant's. Filters, "load more" pagination by cursor, and a
+//! detail view with the arguments, matched rules and the policy versions used.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadMore, LoadingPanel, PageHeader, VerdictBadge, INPUT};
+use crate::pages::policy_editor::load_editor_context;
+use crate::AppError;
+
+#[cfg(feature = "ssr")]
+const PAGE: i64 = 25;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptRow {
+    pub id: String,
+    pub tenant: String,
+    pub agent: Option<String>,
+    pub tool: String,
+    pub verdict: String,
+    pub reason: String,
+    pub created_at: i64,
+    pub latency_us: i64,
+    pub args: String,
+    pub principal: String,
+    pub matched: Vec<String>,
+    pub policy_versions: Vec<String>,
+    pub args_digest: String,
+    pub approval_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptQuery {
+    pub tenant_slug: String,
+    pub agent: String,
+    pub tool: String,
+    pub verdict: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptPage {
+    pub items: Vec<ReceiptRow>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<String>,
+}
+
+#[server(endpoint = "receipts/list")]
+pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Result<ReceiptPage, AppError> {
+    use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
+    use charter_store::ReceiptFilter;
+    let user = require_policy_viewer().await?;
+    let tenant = tenant_in_view(&user, Some(query.tenant_slug.as_str())).await?;
+    let store = store()?;
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let filter = ReceiptFilter { agent: text(&query.agent), tool: text(&query.tool), verdict: text(&query.verdict), from_ms: None, to_ms: None, before };
+    let mut receipts = store.list_receipts(tenant.as_ref().map(|t| t.id.as_str()), &filter, PAGE + 1).await?;
+    let next = (receipts.len() > usize::try_from(PAGE).unwrap_or(0)).then(|| {
+        receipts.truncate(usize::try_from(PAGE).unwrap_or(0));
+        receipts.last().map(|r| r.id.clone())
+    });
+    let names: std::collections::HashMap<String, String> = store.list_tenants().await?.into_iter().map(|s| (s.tenant.id, s.tenant.name)).collect();
+    let pretty = |text: &str| serde_json::from_str::<serde_json::Value>(text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| text.to_owned());
+    let items = receipts
+        .into_iter()
+        .map(|r| {
+            let matched = serde_json::from_str::<charter_policy::Decision>(&r.decision)
+                .map(|decision| {
+                    decision
+                        .matched
+                        .iter()
+                        .map(|m| {
+                            let effect = m.effect.map(|e| e.to_string()).unwrap_or_else(|| "limits only".to_owned());
+                            let decisive = if m.decisive { " · decisive" } else { "" };
+                            format!("{} · {} · {effect}{decisive}", m.rule.policy.scope, m.rule)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let versions: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.policy_versions).unwrap_or_default();
+            ReceiptRow {
+                tenant: names.get(&r.tenant_id).cloned().unwrap_or_else(|| r.tenant_id.clone()),
+                args: pretty(&r.args),
+                principal: pretty(&r.principal),
+                matched,
+                policy_versions: versions.iter().map(|(id, v)| format!("{id} v{v}")).collect(),
+                id: r.id,
+                agent: r.agent,
+                tool: r.tool,
+                verdict: r.verdict,
+                reason: r.reason,
+                created_at: r.created_at,
+                latency_us: r.latency_us,
+                args_digest: r.args_digest,
+                approval_id: r.approval_id,
+            }
+        })
+        .collect();
+    Ok(ReceiptPage { items, next: next.flatten() })
+}
+
+// Resources live at the page's top level: one created inside a `Suspend` body is created again on
+// the server's second render pass and the first one then runs without the request's context.
+#[component]
+pub fn ReceiptsPage() -> impl IntoView {
+    let context = Resource::new(|| (), |_| load_editor_context());
+    let query = RwSignal::new(ReceiptQuery::default());
+    let first = Resource::new(move || query.get(), |query| list_receipts(query, None));
+    // The pages after the first: each "Load more" appends the next cursor.
+    let cursors = RwSignal::new(Vec::<Option<String>>::new());
+    Effect::new(move |previous: Option<ReceiptQuery>| {
+        let current = query.get();
+        if previous.is_some_and(|p| p != current) {
+            cursors.set(Vec::new());
+        }
+        current
+    });
+    view! {
+        <Title text="Receipts"/>
+        <PageHeader title="Receipts" subtitle="Every decision, as it was made: the call, the verdict, the rules and the policy versions."/>
+        <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match context.await {
+                        Ok(context) => view! { <ReceiptFilters tenants=context.tenants platform_view=context.platform_view query/> }.into_any(),
+                        Err(error) => view! { <div class="p-4"><ErrorPanel error/></div> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ul class="divide-y divide-slate-100" data-testid="receipt-list">
+                <ReceiptChunk page=first is_first=true cursors/>
+                <For each=move || cursors.get() key=|cursor| cursor.clone() let:cursor>
+                    <LaterReceipts query=query.get_untracked() cursor cursors/>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool, query: RwSignal<ReceiptQuery>) -> impl IntoView {
+    let set = move |update: fn(&mut ReceiptQuery, String)| move |ev: leptos::ev::Event| query.update(|q| update(q, event_target_value(&ev)));
+    view! {
+        <form class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 gap-3 border-b border-slate-200" role="search" on:submit=|ev| ev.prevent_default()>
+            {platform_view.then(|| view! {
+                <label class="text-sm"><span class="block text-slate-600 mb-1">"Tenant"</span>
+                    <select id="receipts-tenant" class=INPUT on:change=set(|q, v| q.tenant_slug = v)>
+                        <option value="">"All tenants"</option>
+                        {tenants.into_iter().map(|t| view! { <option value=t.slug>{t.name}</option> }).collect_view()}
+                    </select>
+                </label>
+            })}
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Agent"</span><input id="receipts-agent" type="search" class=INPUT on:change=set(|q, v| q.agent = v)/></label>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Tool"</span><input id="receipts-tool" type="search" class=INPUT on:change=set(|q, v| q.tool = v)/></label>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Verdict"</span>
+                <select id="receipts-verdict" class=INPUT on:change=set(|q, v| q.verdict = v)>
+                    <option value="">"Any verdict"</option>
+                    <option value="allow">"allow"</option>
+                    <option value="deny">"deny"</option>
+                    <option value="require_approval">"require_approval"</option>
+                </select>
+            </label>
+        </form>
+    }
+}
+
+/// A page loaded by "Load more", in the browser.
+#[component]
+fn LaterReceipts(query: ReceiptQuery, cursor: Option<String>, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
+    let page = Resource::new(move || (query.clone(), cursor.clone()), |(query, cursor)| list_receipts(query, cursor));
+    view! { <ReceiptChunk page is_first=false cursors/> }
+}
+
+#[component]
+fn ReceiptChunk(page: Resource<Result<ReceiptPage, AppError>>, is_first: bool, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <li><LoadingPanel/></li> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) if page.items.is_empty() && is_first => view! { <li><EmptyState message="No receipts match."/></li> }.into_any(),
+                    Ok(page) => {
+                        let next = page.next.clone();
+                        view! {
+                            {page.items.into_iter().map(|row| view! { <ReceiptItem row/> }).collect_view()}
+                            {next.map(|next| view! { <LoadMore next cursors/> })}
+                        }.into_any()
+                    }
+                    Err(error) => view! { <li class="p-4"><ErrorPanel error/></li> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let ReceiptRow { id, tenant, agent, tool, verdict, reason, created_at, latency_us, args, principal, matched, policy_versions, args_digest, approval_id } = row;
+    view! {
+        <li data-testid="receipt-row">
+            <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                <VerdictBadge verdict=verdict/>
+                <code class="text-sm text-indigo-700">{tool}</code>
+                <span class="text-sm text-slate-600">{agent.clone().map(|a| format!("agent {a}")).unwrap_or_else(|| "no agent".into())}</span>
+                <span class="text-sm text-slate-500">{tenant}</span>
+                <span class="ml-auto text-xs text-slate-500">{format_time(created_at)}</span>
+            </button>
+            <Show when=move || open.get()>
+                <div class="px-4 pb-4 grid grid-cols-1 md:grid-cols-2 gap-4 text-sm" data-testid="receipt-detail">
+                    <div class="space-y-2">
+                        <p>{reason.clone()}</p>
+                        <dl class="grid grid-cols-3 gap-1 text-xs">
+                            <dt class="text-slate-500">"Receipt"</dt><dd class="col-span-2 font-mono break-all">{id.clone()}</dd>
+                            <dt class="text-slate-500">"Args digest"</dt><dd class="col-span-2 font-mono break-all">{args_digest.clone()}</dd>
+                            <dt class="text-slate-500">"Latency"</dt><dd class="col-span-2">{format!("{latency_us} µs")}</dd>
+                            <dt class="text-slate-500">"Approval"</dt><dd class="col-span-2 font-mono break-all">{approval_id.clone().unwrap_or_else(|| "—".into())}</dd>
+                        </dl>
+                        <h3 class="text-xs uppercase text-slate-500">"Matched rules"</h3>
+                        <ul class="text-xs list-disc pl-4">{matched.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
+                        <h3 class="text-xs uppercase text-slate-500">"Policy versions"</h3>
+                        <ul class="text-xs font-mono">{policy_versions.iter().map(|v| view! { <li>{v.clone()}</li> }).collect_view()}</ul>
+                    </div>
+                    <div class="space-y-2">
+                        <h3 class="text-xs uppercase text-slate-500">"Arguments"</h3>
+                        <pre class="bg-slate-50 rounded p-2 text-xs overflow-x-auto">{args.clone()}</pre>
+                        <h3 class="text-xs uppercase text-slate-500">"Principal"</h3>
+                        <pre class="bg-slate-50 rounded p-2 text-xs overflow-x-auto">{principal.clone()}</pre>
+                    </div>
+                </div>
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,248 @@
+//! Tools & Sources. Platform admins add sources (an OpenAPI 3 document or an MCP `tools/list`
+//! answer, pasted or uploaded), see each source's "N of M enabled", and switch single tools on
+//! and off; a disabled tool is denied by the very next decision. Support sees the same, read-only.
+//! Tenant admins see the enabled tools they can write rules for.
+
+use charter_store::{CatalogEntry, ToolSource};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::feedback::{ConfirmDialog, Toasts};
+use crate::components::ui::{Card, EmptyState, ErrorPanel, FileText, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, INPUT};
+use crate::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogView {
+    pub sources: Vec<ToolSource>,
+    pub tools: Vec<CatalogEntry>,
+    pub platform_view: bool,
+    pub can_write: bool,
+}
+
+#[server(endpoint = "tools/catalog")]
+pub async fn tool_catalog() -> Result<CatalogView, AppError> {
+    use crate::auth::server::{require_policy_viewer, store};
+    use charter_store::Role;
+    let user = require_policy_viewer().await?;
+    let store = store()?;
+    let platform_view = user.role.is_platform_wide();
+    let mut tools = store.list_catalog(None).await?;
+    let sources = if platform_view {
+        store.list_tool_sources().await?
+    } else {
+        // Tenants see what they may write rules for: the enabled tools, not the platform's sources.
+        tools.retain(|t| t.enabled);
+        Vec::new()
+    };
+    Ok(CatalogView { sources, tools, platform_view, can_write: user.role == Role::PlatformAdmin })
+}
+
+#[cfg(feature = "ssr")]
+async fn require_catalog_writer() -> Result<crate::auth::SessionUser, AppError> {
+    use charter_store::Role;
+    let user = crate::auth::server::require_writer().await?;
+    if user.role != Role::PlatformAdmin {
+        return Err(AppError::Forbidden);
+    }
+    Ok(user)
+}
+
+#[server(endpoint = "tools/add_source")]
+pub async fn add_source(name: String, document: String, enabled: bool) -> Result<ToolSource, AppError> {
+    use crate::auth::server::{actor, store};
+    use charter_policy::{detect_source_kind, extract_tools};
+    let user = require_catalog_writer().await?;
+    let invalid = |err: charter_policy::CatalogError| AppError::Invalid { field: "document".into(), message: err.to_string() };
+    let kind = detect_source_kind(&document).map_err(invalid)?;
+    let tools = extract_tools(kind, &document).map_err(invalid)?;
+    Ok(store()?.add_tool_source(&actor(&user), &name, kind, &tools, enabled).await?)
+}
+
+#[server(endpoint = "tools/toggle")]
+pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
+    use crate::auth::server::{actor, store};
+    let user = require_catalog_writer().await?;
+    Ok(store()?.set_tool_enabled(&actor(&user), &id, enabled).await?)
+}
+
+#[server(endpoint = "tools/delete_source")]
+pub async fn delete_source(id: String) -> Result<(), AppError> {
+    use crate::auth::server::{actor, store};
+    let user = require_catalog_writer().await?;
+    store()?.delete_tool_source(&actor(&user), &id).await?;
+    Ok(())
+}
+
+#[component]
+pub fn ToolsPage() -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    let add = ServerAction::<AddSource>::new();
+    let toggle = ServerAction::<ToggleTool>::new();
+    let remove = ServerAction::<DeleteSource>::new();
+    Effect::new(move |_| match add.value().get() {
+        Some(Ok(source)) => toasts.success(format!("Added {} with {} tools.", source.name, source.tool_count)),
+        Some(Err(error)) => toasts.error(format!("Source not added: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match toggle.value().get() {
+        Some(Ok(tool)) => toasts.success(format!("{} is now {}.", tool.name, if tool.enabled { "enabled" } else { "disabled" })),
+        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(())) => toasts.success("Source removed."),
+        Some(Err(error)) => toasts.error(format!("Not removed: {error}")),
+        None => {}
+    });
+    let catalog = Resource::new(move || (add.version().get(), toggle.version().get(), remove.version().get()), |_| tool_catalog());
+    view! {
+        <Title text="Tools & Sources"/>
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match catalog.await {
+                    Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog add toggle remove/> }.into_any(),
+                    Ok(catalog) => view! { <TenantCatalog tools=catalog.tools/> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TenantCatalog(tools: Vec<CatalogEntry>) -> impl IntoView {
+    view! {
+        <PageHeader title="Tools" subtitle="The tools the platform has enabled. Your rules can name any of them."/>
+        <Card>
+            {if tools.is_empty() {
+                view! { <EmptyState message="The platform has no tool catalog yet: every tool is enabled."/> }.into_any()
+            } else {
+                view! { <ToolTable tools can_write=false toggle=None/> }.into_any()
+            }}
+        </Card>
+    }
+}
+
+#[component]
+fn PlatformCatalog(catalog: CatalogView, add: ServerAction<AddSource>, toggle: ServerAction<ToggleTool>, remove: ServerAction<DeleteSource>) -> impl IntoView {
+    let can_write = catalog.can_write;
+    let total: i64 = catalog.sources.iter().map(|s| s.tool_count).sum();
+    let enabled: i64 = catalog.sources.iter().map(|s| s.enabled_count).sum();
+    let tools = StoredValue::new(catalog.tools);
+    view! {
+        <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {} sources. A disabled tool is denied on the next call.", catalog.sources.len())/>
+        <div class="space-y-6">
+            {can_write.then(|| view! { <AddSourceForm add/> })}
+            {if catalog.sources.is_empty() {
+                view! { <Card><EmptyState message="No sources yet: every tool is enabled until a catalog exists."/></Card> }.into_any()
+            } else {
+                catalog.sources.into_iter().map(|source| {
+                    let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
+                    view! { <SourceCard source tools=source_tools can_write toggle remove/> }
+                }).collect_view().into_any()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn AddSourceForm(add: ServerAction<AddSource>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let document = RwSignal::new(String::new());
+    let enabled = RwSignal::new(true);
+    view! {
+        <Card title="Add a source">
+            <form class="space-y-3" on:submit=move |ev| {
+                ev.prevent_default();
+                add.dispatch(AddSource { name: name.get_untracked(), document: document.get_untracked(), enabled: enabled.get_untracked() });
+            }>
+                <label class="block text-sm"><span class="block text-slate-600 mb-1">"Name"</span>
+                    <input id="source-name" class=INPUT placeholder="Payments API" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <div class="text-sm">
+                    <label for="source-file" class="block text-slate-600 mb-1">"Upload an OpenAPI 3 document (JSON or YAML) or an MCP tools/list answer"</label>
+                    <FileText id="source-file" accept=".json,.yaml,.yml" on_text=Callback::new(move |text| document.set(text))/>
+                </div>
+                <label class="block text-sm"><span class="block text-slate-600 mb-1">"…or paste it"</span>
+                    <textarea id="source-document" rows="8" class=format!("{INPUT} font-mono") placeholder="openapi: 3.0.0 …" prop:value=move || document.get() on:input=move |ev| document.set(event_target_value(&ev))></textarea></label>
+                <label class="flex items-center gap-2 text-sm">
+                    <input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/>
+                    "Enable the new tools at once"
+                </label>
+                <button type="submit" class=BUTTON disabled=move || add.pending().get()>"Import tools"</button>
+                {move || add.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorPanel error/> })}
+            </form>
+        </Card>
+    }
+}
+
+#[component]
+fn SourceCard(source: ToolSource, tools: Vec<CatalogEntry>, can_write: bool, toggle: ServerAction<ToggleTool>, remove: ServerAction<DeleteSource>) -> impl IntoView {
+    let confirm = RwSignal::new(false);
+    let id = source.id.clone();
+    let kind = if source.kind == "openapi" { "OpenAPI 3" } else { "MCP tools/list" };
+    view! {
+        <section class="bg-white rounded-xl border border-slate-200 shadow-sm" data-testid="source-card">
+            <div class="flex flex-wrap items-center justify-between gap-2 px-5 py-3 border-b border-slate-200">
+                <div>
+                    <h2 class="font-semibold">{source.name.clone()}</h2>
+                    <p class="text-xs text-slate-500">{format!("{kind} · added by {}", source.created_by)}</p>
+                </div>
+                <div class="flex items-center gap-3">
+                    <span class="text-sm font-medium" data-testid="source-count">{format!("{} of {} enabled", source.enabled_count, source.tool_count)}</span>
+                    {can_write.then(|| view! { <button type="button" class=BUTTON_DANGER on:click=move |_| confirm.set(true)>"Remove"</button> })}
+                </div>
+            </div>
+            <div class="p-3"><ToolTable tools can_write toggle=Some(toggle)/></div>
+            <ConfirmDialog open=confirm title=format!("Remove {}?", source.name) message="Its tools leave the catalog and are denied on the next call." confirm_label="Remove source"
+                on_confirm=Callback::new(move |_| { remove.dispatch(DeleteSource { id: id.clone() }); })/>
+        </section>
+    }
+}
+
+#[component]
+fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Option<ServerAction<ToggleTool>>) -> impl IntoView {
+    view! {
+        <div class="overflow-x-auto">
+            <table class="min-w-full text-sm">
+                <thead class="text-left text-xs uppercase text-slate-500"><tr>
+                    <th class="px-2 py-1">"Tool"</th><th class="px-2 py-1">"Method"</th><th class="px-2 py-1">"Path"</th><th class="px-2 py-1">"Description"</th><th class="px-2 py-1">"Enabled"</th>
+                </tr></thead>
+                <tbody class="divide-y divide-slate-100">
+                    {tools.into_iter().map(|tool| {
+                        let id = tool.id.clone();
+                        let enabled = tool.enabled;
+                        let label = format!("Enable {}", tool.name);
+                        view! {
+                            <tr data-testid="tool-row" data-tool=tool.name.clone()>
+                                <td class="px-2 py-2 font-mono text-xs">{tool.name.clone()}</td>
+                                <td class="px-2 py-2">{tool.method.clone().map(|m| view! { <span class="text-xs font-semibold text-slate-700 bg-slate-100 rounded px-1.5 py-0.5">{m}</span> })}</td>
+                                <td class="px-2 py-2 font-mono text-xs text-slate-600">{tool.path.clone().unwrap_or_default()}</td>
+                                <td class="px-2 py-2 text-slate-600">{tool.description.clone()}</td>
+                                <td class="px-2 py-2">
+                                    {if can_write {
+                                        view! {
+                                            <button
+                                                type="button"
+                                                role="switch"
+                                                aria-checked=enabled.to_string()
+                                                aria-label=label
+                                                class=if enabled { "relative inline-flex h-5 w-9 rounded-full bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-indigo-500" } else { "relative inline-flex h-5 w-9 rounded-full bg-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-500" }
+                                                on:click=move |_| if let Some(toggle) = toggle { toggle.dispatch(ToggleTool { id: id.clone(), enabled: !enabled }); }
+                                            >
+                                                <span class=if enabled { "absolute top-0.5 left-4 h-4 w-4 rounded-full bg-white shadow" } else { "absolute top-0.5 left-0.5 h-4 w-4 rounded-full bg-white shadow" }></span>
+                                            </button>
+                                        }.into_any()
+                                    } else {
+                                        // Read-only viewers get the state in words, not a control.
+                                        view! { <span class="text-xs" data-testid="tool-state">{if enabled { "Enabled" } else { "Disabled" }}</span> }.into_any()
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,49 @@
+import { expect, Page, test } from '@playwright/test';
+import { DEMO, hydrated, signIn } from '../tests/helpers';
+
+const OUT = '../docs/screenshots';
+
+async function open(page: Page, label: string): Promise<void> {
+  await page.getByTestId('main-nav').getByRole('link', { name: label, exact: true }).click();
+  await hydrated(page);
+}
+
+test('platform view', async ({ page }) => {
+  await signIn(page, DEMO.owner);
+  await open(page, 'Policies');
+  await expect(page.getByTestId('policy-row').first()).toBeVisible();
+  await page.screenshot({ path: `${OUT}/platform-view.png`, fullPage: true });
+});
+
+test('tenant editor with a validation error', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await open(page, 'Policies');
+  await page.getByRole('link', { name: 'New policy' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: /Finance approvals/ }).click();
+  const editor = page.getByLabel('Policy document');
+  await editor.fill((await editor.inputValue()).replace('effect: allow', 'effect: permit'));
+  await expect(page.getByTestId('editor-error')).toBeVisible();
+  await page.screenshot({ path: `${OUT}/tenant-editor-error.png`, fullPage: true });
+});
+
+test('previewer', async ({ page }) => {
+  await signIn(page, DEMO.owner);
+  await open(page, 'Previewer');
+  await page.locator('#preview-tenant').selectOption({ label: 'First Meridian Bank' });
+  await page.locator('#preview-agent').fill('support-bot');
+  await page.locator('#preview-agent').press('Tab');
+  await expect(page.getByTestId('effective-rule').filter({ hasText: 'Support bot' })).toBeVisible();
+  await page.locator('#whatif-tool').fill('expense.submit');
+  await page.locator('#whatif-args').fill('{"amount": 7200}');
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  await expect(page.getByTestId('whatif-result')).toBeVisible();
+  await page.screenshot({ path: `${OUT}/previewer.png`, fullPage: true });
+});
+
+test('tools and sources', async ({ page }) => {
+  await signIn(page, DEMO.owner);
+  await open(page, 'Tools & Sources');
+  await expect(page.getByTestId('source-card').first()).toBeVisible();
+  await page.screenshot({ path: `${OUT}/tools.png`, fullPage: true });
+});
