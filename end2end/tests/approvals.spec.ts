@@ -1,23 +1,5 @@
-import { APIRequestContext, expect, request, test } from '@playwright/test';
-import { DEMO, PASSWORD, hydrated, navLabels, signIn } from './helpers';
-
-const BASE = process.env.CHARTER_BASE_URL ?? 'http://127.0.0.1:3000';
-
-/** A tenant API key, created the way a tenant admin's tooling would: sign in, POST /api/v1/keys. */
-async function tenantKey(admin: string): Promise<string> {
-  const api = await request.newContext({ baseURL: BASE });
-  const login = await api.post('/api/auth/login', { form: { username: admin, password: PASSWORD }, headers: { Accept: 'application/json' } });
-  expect(login.ok()).toBeTruthy();
-  const created = await api.post('/api/v1/keys', { data: { name: `e2e ${Date.now()}` } });
-  expect(created.status()).toBe(201);
-  const secret = (await created.json()).secret as string;
-  await api.dispose();
-  return secret;
-}
-
-async function agent(key: string): Promise<APIRequestContext> {
-  return request.newContext({ baseURL: BASE, extraHTTPHeaders: { Authorization: `Bearer ${key}` } });
-}
+import { expect, test } from '@playwright/test';
+import { DEMO, agent, hydrated, navLabels, signIn, tenantKey } from './helpers';
 
 test('an approver approves a pending request and the agent sees it approved', async ({ page }) => {
   const bot = await agent(await tenantKey(DEMO.bankAdmin));

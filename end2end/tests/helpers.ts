@@ -1,6 +1,7 @@
-import { expect, Page } from '@playwright/test';
+import { APIRequestContext, expect, Page, request } from '@playwright/test';
 
 export const PASSWORD = process.env.CHARTER_DEMO_PASSWORD ?? 'charter-demo';
+export const BASE = process.env.CHARTER_BASE_URL ?? 'http://127.0.0.1:3000';
 
 export const DEMO = {
   owner: 'owner@charter.example',
@@ -30,4 +31,43 @@ export async function signIn(page: Page, username: string, password = PASSWORD):
 /** The labels of the main navigation, in order. */
 export async function navLabels(page: Page): Promise<string[]> {
   return (await page.getByTestId('main-nav').getByRole('link').allInnerTexts()).map((t) => t.trim());
+}
+
+/**
+ * Opens a page through the main navigation, as a person would: the page then renders in the
+ * browser with its controls live (a freshly loaded page attaches them only once its data has
+ * hydrated).
+ */
+export async function openNav(page: Page, name: string, url: RegExp): Promise<void> {
+  await hydrated(page);
+  await page.getByTestId('main-nav').getByRole('link', { name, exact: true }).click();
+  await expect(page).toHaveURL(url);
+}
+
+/** An API client signed in as a console user, through the login form's endpoint. */
+export async function apiSession(username: string, password = PASSWORD): Promise<APIRequestContext> {
+  const api = await request.newContext({ baseURL: BASE });
+  const login = await api.post('/api/auth/login', { form: { username, password }, headers: { Accept: 'application/json' } });
+  expect(login.ok(), `signing in ${username} through the API`).toBeTruthy();
+  return api;
+}
+
+/** A tenant API key, created the way a tenant admin's tooling would: sign in, POST /api/v1/keys. */
+export async function tenantKey(admin: string): Promise<string> {
+  const api = await apiSession(admin);
+  const created = await api.post('/api/v1/keys', { data: { name: `e2e ${Date.now()}` } });
+  expect(created.status()).toBe(201);
+  const secret = (await created.json()).secret as string;
+  await api.dispose();
+  return secret;
+}
+
+/** An agent's API client: every call carries the tenant API key. */
+export async function agent(key: string): Promise<APIRequestContext> {
+  return request.newContext({ baseURL: BASE, extraHTTPHeaders: { Authorization: `Bearer ${key}` } });
+}
+
+/** A short suffix that makes names unique across runs on a re-used database. */
+export function stamp(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
 }

@@ -1364,11 +1364,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/policies"),
     ("post", "/api/v1/policies"),
+    ("get", "/api/v1/policies/export"),
     ("get", "/api/v1/policies/{id}"),
     ("put", "/api/v1/policies/{id}"),
     ("delete", "/api/v1/policies/{id}"),
     ("get", "/api/v1/platform/policies"),
     ("post", "/api/v1/platform/policies"),
+    ("get", "/api/v1/platform/policies/export"),
     ("get", "/api/v1/platform/policies/{id}"),
     ("put", "/api/v1/platform/policies/{id}"),
     ("delete", "/api/v1/platform/policies/{id}"),
@@ -1495,6 +1497,134 @@ async fn platform_settings_and_quotas_are_for_platform_admins_audited_and_live()
         assert_eq!(change["actor"], OWNER);
         assert_eq!(change["after"]["policy_quota"], 1);
         assert_eq!(change["before"]["policy_quota"], 250);
+    })
+    .await;
+}
+
+// =============================================================================================
+// Export
+// =============================================================================================
+
+/// Policies of the bank, the startup and the platform, each with a name no other owner uses.
+async fn export_fixture(api: &Api) {
+    let owner = api.sign_in(OWNER).await;
+    api.create_platform_policy(&owner, "name: Guardrails\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n").await;
+    let bank = api.sign_in(BANK_ADMIN).await;
+    api.create_policy(&bank, &allow_policy("Bank docs", &["docs.read", "docs.write"])).await;
+    api.create_policy(&bank, "name: Bank bot\ndescription: The support bot never pays.\nscope: agent\nagent: support-bot\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n").await;
+    let startup = api.sign_in(STARTUP_ADMIN).await;
+    api.create_policy(&startup, &allow_policy("Startup everything", &["deploy.staging"])).await;
+}
+
+const EVERY_EXPORTED_NAME: [&str; 4] = ["Guardrails", "Bank docs", "Bank bot", "Startup everything"];
+
+#[tokio::test]
+async fn an_export_is_a_bundle_of_exactly_the_owners_policies() {
+    each_database(|api| async move {
+        export_fixture(&api).await;
+        let bank_key = api.tenant_key(BANK_ADMIN).await;
+        let startup_key = api.tenant_key(STARTUP_ADMIN).await;
+        let bank_admin = api.sign_in(BANK_ADMIN).await;
+        let manager = api.sign_in(BANK_MANAGER).await;
+        let owner = api.sign_in(OWNER).await;
+        let support = api.sign_in(SUPPORT).await;
+        let hospital = api.sign_in(HOSPITAL_ADMIN).await;
+        // Each check: who, where, the owner the file names, its format, and the policies in it.
+        type Check<'a> = (&'a str, &'a Auth, &'a str, &'a str, &'a str, Vec<&'a str>);
+        let checks: Vec<Check> = vec![
+            ("a tenant key, YAML by default", &bank_key, "/api/v1/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
+            ("a tenant key, JSON", &bank_key, "/api/v1/policies/export?format=json", "meridian-bank", "json", vec!["Bank bot", "Bank docs"]),
+            ("a tenant admin's session", &bank_admin, "/api/v1/policies/export?format=yaml", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
+            ("a tenant member reads too", &manager, "/api/v1/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
+            ("a tenant admin naming their own tenant", &bank_admin, "/api/v1/tenants/meridian-bank/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
+            ("another tenant's key", &startup_key, "/api/v1/policies/export?format=json", "rocketlane", "json", vec!["Startup everything"]),
+            ("a tenant with no policies", &hospital, "/api/v1/policies/export", "st-aurelia-health", "yaml", vec![]),
+            ("the platform admin, for a tenant", &owner, "/api/v1/tenants/meridian-bank/policies/export?format=json", "meridian-bank", "json", vec!["Bank bot", "Bank docs"]),
+            ("support, for a tenant", &support, "/api/v1/tenants/rocketlane/policies/export", "rocketlane", "yaml", vec!["Startup everything"]),
+            ("the platform admin, the platform's", &owner, "/api/v1/platform/policies/export", "platform", "yaml", vec!["Guardrails"]),
+            ("support, the platform's as JSON", &support, "/api/v1/platform/policies/export?format=json", "platform", "json", vec!["Guardrails"]),
+        ];
+        for (what, auth, path, label, format, expected) in checks {
+            let reply = api.get(path, auth).await;
+            assert_eq!(reply.status, OK, "{what}: {}", reply.body);
+            let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            assert_eq!(header("content-type"), format!("application/{format}"), "{what}");
+            assert_eq!(header("content-disposition"), format!("attachment; filename=\"charter-{label}-policies.{format}\""), "{what}: a download");
+            assert_eq!(reply.body.trim_start().starts_with('{'), format == "json", "{what}: the body is {format}: {}", reply.body);
+            let bundle = charter_policy::PolicyBundle::parse(&reply.body).unwrap_or_else(|err| panic!("{what}: the export parses back: {err}\n{}", reply.body));
+            assert_eq!(bundle.format, charter_policy::BUNDLE_FORMAT, "{what}");
+            assert_eq!(bundle.owner, label, "{what}");
+            let mut names: Vec<&str> = bundle.policies.iter().map(|p| p.name.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, expected, "{what}");
+            assert!(bundle.policies.iter().all(|p| p.id.is_empty() && p.version == 0), "{what}: ids and versions stay behind");
+            for name in EVERY_EXPORTED_NAME.iter().filter(|name| !expected.contains(name)) {
+                assert!(!reply.body.contains(name), "{what}: `{name}` belongs to someone else: {}", reply.body);
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_exported_file_imports_back_unchanged() {
+    each_database(|api| async move {
+        export_fixture(&api).await;
+        let bank_admin = api.sign_in(BANK_ADMIN).await;
+        let bank = api.store.tenant_by_slug("meridian-bank").await.unwrap().unwrap();
+        let actor = charter_store::Actor { id: BANK_ADMIN.into(), kind: charter_store::ActorKind::User, tenant_id: Some(bank.id.clone()) };
+        for format in ["yaml", "json"] {
+            let reply = api.get(&format!("/api/v1/policies/export?format={format}"), &bank_admin).await;
+            let bundle = charter_policy::PolicyBundle::parse(&reply.body).unwrap();
+            let changes = api.store.import_policies(&actor, Some(&bank.id), &bundle.policies, true, true).await.unwrap();
+            let actions: Vec<(&str, &str)> = changes.iter().map(|c| (c.action.as_str(), c.name.as_str())).collect();
+            assert_eq!(actions.len(), 2, "{format}: {actions:?}");
+            assert!(actions.iter().all(|(action, _)| *action == "unchanged"), "{format}: the export says exactly what is stored: {actions:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn exports_refuse_bad_formats_strangers_and_other_tenants() {
+    each_database(|api| async move {
+        export_fixture(&api).await;
+        let bank_key = api.tenant_key(BANK_ADMIN).await;
+        let bank_admin = api.sign_in(BANK_ADMIN).await;
+        let manager = api.sign_in(BANK_MANAGER).await;
+        let owner = api.sign_in(OWNER).await;
+        let support = api.sign_in(SUPPORT).await;
+        let anonymous = Auth::Anonymous;
+        // Each check: who, where, and the status and error code of the refusal.
+        let checks: Vec<(&str, &Auth, &str, StatusCode, &str)> = vec![
+            ("an unknown format", &bank_key, "/api/v1/policies/export?format=xml", StatusCode::BAD_REQUEST, "bad_request"),
+            ("an unknown format on the platform's", &owner, "/api/v1/platform/policies/export?format=csv", StatusCode::BAD_REQUEST, "bad_request"),
+            ("an unknown format for a named tenant", &owner, "/api/v1/tenants/meridian-bank/policies/export?format=XML", StatusCode::BAD_REQUEST, "bad_request"),
+            ("an unknown parameter", &bank_key, "/api/v1/policies/export?format=yaml&tenant=rocketlane", StatusCode::BAD_REQUEST, "bad_request"),
+            ("no credentials", &anonymous, "/api/v1/policies/export", StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ("no credentials, the platform's", &anonymous, "/api/v1/platform/policies/export", StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ("a tenant key, the platform's", &bank_key, "/api/v1/platform/policies/export", StatusCode::NOT_FOUND, "not_found"),
+            ("a tenant admin, the platform's", &bank_admin, "/api/v1/platform/policies/export", StatusCode::NOT_FOUND, "not_found"),
+            ("a tenant member, the platform's", &manager, "/api/v1/platform/policies/export?format=json", StatusCode::NOT_FOUND, "not_found"),
+            ("a tenant admin, another tenant's", &bank_admin, "/api/v1/tenants/rocketlane/policies/export", StatusCode::NOT_FOUND, "not_found"),
+            ("a tenant key, another tenant's", &bank_key, "/api/v1/tenants/rocketlane/policies/export?format=json", StatusCode::NOT_FOUND, "not_found"),
+            ("platform staff, an unknown tenant", &owner, "/api/v1/tenants/no-such-tenant/policies/export", StatusCode::NOT_FOUND, "not_found"),
+            ("platform staff without naming a tenant", &support, "/api/v1/policies/export", StatusCode::BAD_REQUEST, "bad_request"),
+        ];
+        for (what, auth, path, status, code) in checks {
+            let reply = api.get(path, auth).await;
+            let error = reply.expect_error(status, code);
+            assert!(reply.headers.get("content-disposition").is_none(), "{what}: a refusal is no download");
+            assert!(!reply.body.contains("Startup everything") && !reply.body.contains("Bank docs"), "{what}: nothing leaks: {}", reply.body);
+            if path.contains("format=") && status == StatusCode::BAD_REQUEST && !path.contains('&') {
+                assert_eq!(error["field"], "format", "{what}: the parameter is named");
+            }
+        }
+        // A tenant admin naming another tenant gets what a missing tenant gets.
+        let foreign = api.get("/api/v1/tenants/rocketlane/policies/export", &bank_admin).await;
+        let missing = api.get("/api/v1/tenants/no-such-tenant/policies/export", &bank_admin).await;
+        assert_eq!(foreign.status, missing.status);
+        assert_eq!(foreign.json()["error"]["code"], missing.json()["error"]["code"]);
     })
     .await;
 }

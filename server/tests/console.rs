@@ -20,6 +20,7 @@ const STARTUP_ADMIN: &str = "admin@rocketlane.example";
 
 struct Console {
     router: Router,
+    store: Store,
     _dir: TempDir,
 }
 
@@ -58,7 +59,7 @@ async fn console_with(secure_cookies: bool) -> Console {
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
-    Console { router: app(options, Services::new(store), secure_cookies), _dir: TempDir(dir) }
+    Console { router: app(options, Services::new(store.clone()), secure_cookies), store, _dir: TempDir(dir) }
 }
 
 fn rand_suffix() -> u64 {
@@ -90,6 +91,15 @@ impl Console {
             request = request.header(header::COOKIE, cookie);
         }
         self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Calls a server function whose arguments travel as JSON (`input = Json`).
+    async fn server_fn_json(&self, path: &str, args: &serde_json::Value, cookie: &str) -> Reply {
+        let request = Request::post(format!("/api/{path}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie);
+        self.send(request.body(Body::from(args.to_string())).unwrap()).await
     }
 
     async fn page(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -282,4 +292,228 @@ async fn demo_data_is_seeded_once() {
     assert_eq!(store.count_tenants().await.unwrap(), 3);
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies, tools, quotas and approvals through the console's server functions
+// ---------------------------------------------------------------------------------------------
+
+const BANK_MANAGER: &str = "manager@meridian-bank.example";
+
+/// Everything a console write could change, read straight from the store.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    policies: Vec<(String, i64)>,
+    catalog: Vec<(String, bool)>,
+    sources: Vec<String>,
+    settings: (charter_policy::PlatformSettings, i64),
+    quotas: Vec<(String, i64)>,
+    approvals: Vec<(String, String)>,
+    audit_entries: usize,
+}
+
+impl Console {
+    async fn snapshot(&self) -> Snapshot {
+        let store = &self.store;
+        let policies = store.search_policies(&charter_store::PolicySearch::default(), 0, 200).await.unwrap().items.into_iter().map(|p| (p.name, p.version)).collect();
+        let catalog = store.list_catalog(None).await.unwrap().into_iter().map(|t| (t.name, t.enabled)).collect();
+        let sources = store.list_tool_sources().await.unwrap().into_iter().map(|s| s.name).collect();
+        let quotas = store.list_tenants().await.unwrap().into_iter().map(|t| (t.tenant.slug, t.tenant.policy_quota)).collect();
+        let bank = self.tenant_id("meridian-bank").await;
+        let approvals = store.list_approvals(&bank, false, 100).await.unwrap().into_iter().map(|a| (a.id, a.status)).collect();
+        let audit_entries = store.search_audit(&charter_store::AuditScope::Everything, None, None, 10_000).await.unwrap().len();
+        Snapshot { policies, catalog, sources, settings: store.platform_settings().await.unwrap(), quotas, approvals, audit_entries }
+    }
+
+    async fn tenant_id(&self, slug: &str) -> String {
+        self.store.tenant_by_slug(slug).await.unwrap().unwrap().id
+    }
+
+    /// The id of the policy called `name`, whoever owns it.
+    async fn policy_id(&self, name: &str) -> String {
+        let page = self.store.search_policies(&charter_store::PolicySearch::default(), 0, 200).await.unwrap();
+        page.items.into_iter().find(|p| p.name == name).unwrap_or_else(|| panic!("the demo has `{name}`")).id
+    }
+
+    async fn tool_id(&self, name: &str) -> String {
+        self.store.list_catalog(None).await.unwrap().into_iter().find(|t| t.name == name).unwrap_or_else(|| panic!("the demo catalog has `{name}`")).id
+    }
+
+    async fn source_id(&self, name: &str) -> String {
+        self.store.list_tool_sources().await.unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("the demo has source `{name}`")).id
+    }
+
+    /// Asks for a bank expense over $5,000 through the decision API, which waits for a manager.
+    async fn pending_bank_approval(&self) -> String {
+        let bank = self.tenant_id("meridian-bank").await;
+        let system = charter_store::Actor::system();
+        let key = self.store.create_api_key(&system, &bank, "console tests").await.unwrap().secret;
+        let request = Request::post("/api/v1/decide")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::from(r#"{"tool": "expense.submit", "args": {"amount": 10000}}"#))
+            .unwrap();
+        let reply = self.send(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert!(reply.body.contains("require_approval"), "{}", reply.body);
+        let pending = self.store.list_approvals(&bank, true, 10).await.unwrap();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        pending[0].id.clone()
+    }
+}
+
+/// A bundle for the import page, as the export writes it.
+fn bundle(owner: &str, yaml: &str) -> String {
+    let policy = charter_policy::Policy::from_yaml(yaml).unwrap();
+    charter_policy::PolicyBundle::new(owner, vec![policy]).to_text(charter_policy::Format::Yaml).unwrap()
+}
+
+const NEW_SOURCE: &str = r#"{"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "sneaky.tool", "description": "A tool nobody asked for"}]}}"#;
+const BANK_FINANCE: &str = "name: Finance controls\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n";
+
+/// Every console write, with arguments that are valid for the demo data: (endpoint, form).
+async fn every_write(console: &Console) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let finance = console.policy_id("Finance controls").await;
+    let bot = console.policy_id("Support bot").await;
+    let guardrails = console.policy_id("Platform guardrails").await;
+    let sneaky_import = bundle("meridian-bank", "name: Sneaky import\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n");
+    let approval = console.pending_bank_approval().await;
+    let s = |text: &str| text.to_owned();
+    vec![
+        ("policies/save", vec![("id", finance), ("version", s("1")), ("tenant_slug", s("meridian-bank")), ("text", s(BANK_FINANCE))]),
+        ("policies/save", vec![("version", s("0")), ("tenant_slug", s("meridian-bank")), ("text", s("name: Sneaky\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n"))]),
+        ("policies/save", vec![("version", s("0")), ("text", s("name: Sneaky platform\nscope: platform\nrules:\n  - tool: \"db.*\"\n    effect: deny\n"))]),
+        ("policies/delete", vec![("id", bot), ("version", s("1")), ("tenant_slug", s("meridian-bank"))]),
+        ("policies/delete", vec![("id", guardrails), ("version", s("1"))]),
+        ("policies/import", vec![("tenant_slug", s("meridian-bank")), ("text", sneaky_import), ("delete_missing", s("false")), ("apply", s("true"))]),
+        ("tools/add_source", vec![("name", s("Sneaky source")), ("document", s(NEW_SOURCE)), ("enabled", s("true"))]),
+        ("tools/toggle", vec![("id", console.tool_id("system.exec").await), ("enabled", s("true"))]),
+        ("tools/delete_source", vec![("id", console.source_id("Finance API").await)]),
+        ("tenants/set_quota", vec![("slug", s("meridian-bank")), ("quota", s("1"))]),
+        ("approvals/resolve", vec![("id", approval), ("approve", s("true")), ("comment", s("looks fine"))]),
+    ]
+}
+
+fn form<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn support_is_refused_every_write_and_nothing_changes() {
+    let console = console().await;
+    let support = console.signed_in(SUPPORT).await;
+    let writes = every_write(&console).await;
+    let before = console.snapshot().await;
+    for (endpoint, fields) in &writes {
+        let reply = console.server_fn(endpoint, &form(fields), Some(&support)).await;
+        assert!(!reply.status.is_success(), "{endpoint} refuses support: {} {}", reply.status, reply.body);
+        // Support is read-only everywhere; approving also needs a tenant, which support has none of.
+        let expected = if *endpoint == "approvals/resolve" { "Forbidden" } else { "ReadOnly" };
+        assert!(reply.body.contains(expected), "{endpoint} says {expected}: {}", reply.body);
+        assert_eq!(console.snapshot().await, before, "{endpoint}: nothing changed");
+    }
+}
+
+#[tokio::test]
+async fn the_same_writes_succeed_for_those_allowed_to_make_them() {
+    // The control for the test above: the very same calls work for a platform admin (and the
+    // approval for the bank's manager), so support's refusals come from its role alone.
+    let console = console().await;
+    let owner = console.signed_in(OWNER).await;
+    let manager = console.signed_in(BANK_MANAGER).await;
+    let writes = every_write(&console).await;
+    let before = console.snapshot().await;
+    for (endpoint, fields) in &writes {
+        let cookie = if *endpoint == "approvals/resolve" { &manager } else { &owner };
+        let reply = console.server_fn(endpoint, &form(fields), Some(cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{endpoint}: {}", reply.body);
+    }
+    let after = console.snapshot().await;
+    let names: Vec<&str> = after.policies.iter().map(|(name, _)| name.as_str()).collect();
+    for (present, name) in [(true, "Sneaky"), (true, "Sneaky platform"), (true, "Sneaky import"), (false, "Support bot"), (false, "Platform guardrails")] {
+        assert_eq!(names.contains(&name), present, "`{name}` in {names:?}");
+    }
+    assert!(after.policies.contains(&("Finance controls".to_owned(), 2)), "{:?}", after.policies);
+    assert!(after.catalog.contains(&("system.exec".to_owned(), true)) && after.catalog.contains(&("sneaky.tool".to_owned(), true)), "{:?}", after.catalog);
+    assert!(!after.catalog.iter().any(|(name, _)| name == "expense.submit"), "the removed source's tools are gone: {:?}", after.catalog);
+    assert!(after.quotas.contains(&("meridian-bank".to_owned(), 1)), "{:?}", after.quotas);
+    assert_eq!(after.approvals.iter().map(|(_, status)| status.as_str()).collect::<Vec<_>>(), ["approved"]);
+    assert_eq!(after.audit_entries, before.audit_entries + writes.len(), "each write is audited once");
+}
+
+#[tokio::test]
+async fn a_tenant_admin_loads_and_searches_only_their_own_policies() {
+    let console = console().await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+    let owner = console.signed_in(OWNER).await;
+    let own = console.policy_id("Finance controls").await;
+    let foreign = console.policy_id("Move fast").await;
+    let platform = console.policy_id("Platform guardrails").await;
+
+    let loaded = console.server_fn("policies/load", &[("id", own.as_str())], Some(&bank_admin)).await;
+    assert_eq!(loaded.status, StatusCode::OK, "{}", loaded.body);
+    assert!(loaded.body.contains("expense.submit"), "{}", loaded.body);
+    let missing = console.server_fn("policies/load", &[("id", "00000000-0000-0000-0000-000000000000")], Some(&bank_admin)).await;
+    assert!(missing.body.contains("NotFound"), "{}", missing.body);
+    for (what, id) in [("another tenant's policy", &foreign), ("a platform policy", &platform)] {
+        let reply = console.server_fn("policies/load", &[("id", id.as_str())], Some(&bank_admin)).await;
+        assert_eq!(reply.body, missing.body, "{what} looks exactly like a missing one");
+        assert!(!reply.body.contains("Move fast") && !reply.body.contains("system.*"), "{what} leaks nothing: {}", reply.body);
+    }
+    let any = console.server_fn("policies/load", &[("id", foreign.as_str())], Some(&owner)).await;
+    assert!(any.body.contains("Move fast"), "platform staff open any tenant's policy: {}", any.body);
+
+    let rocketlane = console.tenant_id("rocketlane").await;
+    let bank = console.tenant_id("meridian-bank").await;
+    // Each check: who, the search asked for, and the policies the page holds.
+    let checks: Vec<(&str, &str, serde_json::Value, Vec<&str>)> = vec![
+        ("a tenant admin asking for another tenant", &bank_admin, serde_json::json!({ "tenant_id": rocketlane }), vec!["Finance controls", "Support bot"]),
+        ("a tenant admin asking for platform defaults", &bank_admin, serde_json::json!({ "label": "platform_default" }), vec!["Finance controls", "Support bot"]),
+        ("a tenant admin asking for everything", &bank_admin, serde_json::json!({}), vec!["Finance controls", "Support bot"]),
+        ("a tenant admin searching another tenant's text", &bank_admin, serde_json::json!({ "tenant_id": rocketlane, "text": "move" }), vec![]),
+        ("platform staff asking for one tenant", &owner, serde_json::json!({ "tenant_id": rocketlane }), vec!["Move fast"]),
+        ("platform staff asking for another", &owner, serde_json::json!({ "tenant_id": bank }), vec!["Finance controls", "Support bot"]),
+        ("platform staff asking for platform defaults", &owner, serde_json::json!({ "label": "platform_default" }), vec!["Platform guardrails"]),
+    ];
+    for (what, cookie, search, expected) in checks {
+        let reply = console.server_fn_json("policies/search", &serde_json::json!({ "search": search, "offset": 0 }), cookie).await;
+        assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, expected, "{what}");
+        assert_eq!(page["total"], expected.len(), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn what_if_answers_without_writing_a_receipt() {
+    let console = console().await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+    let bank = console.tenant_id("meridian-bank").await;
+    let receipts_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(console.store.pool()).await.unwrap();
+    let before = console.snapshot().await;
+    // Each check: agent, tool, arguments, and the verdict with a word of its reason.
+    let checks = [
+        ("support-bot", "payments.transfer", r#"{"amount": 50}"#, "deny", "never moves money"),
+        ("", "payments.transfer", r#"{"amount": 50}"#, "allow", "payments up to"),
+        ("", "expense.submit", r#"{"amount": 10000}"#, "require_approval", "manager"),
+        ("", "system.exec", "{}", "deny", "not enabled"),
+    ];
+    for (agent, tool, args, verdict, reason) in checks {
+        let fields = [("tenant_slug", "meridian-bank"), ("agent", agent), ("tool", tool), ("args", args), ("user", ""), ("roles", "")];
+        let reply = console.server_fn("preview/what_if", &fields, Some(&bank_admin)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{tool}: {}", reply.body);
+        let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(answer["verdict"], verdict, "{agent} {tool}: {answer}");
+        assert!(answer["reason"].as_str().unwrap().contains(reason), "{agent} {tool}: {answer}");
+    }
+    let receipts_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(console.store.pool()).await.unwrap();
+    assert_eq!(receipts_after, receipts_before, "a what-if writes no receipt");
+    assert_eq!(console.store.count_receipts(&bank).await.unwrap(), 0);
+    assert_eq!(console.snapshot().await, before, "nor an approval, an audit entry or anything else");
+
+    // Another tenant's rules are not the tenant admin's to try.
+    let fields = [("tenant_slug", "rocketlane"), ("agent", ""), ("tool", "deploy.production"), ("args", "{}"), ("user", ""), ("roles", "")];
+    let foreign = console.server_fn("preview/what_if", &fields, Some(&bank_admin)).await;
+    assert!(foreign.body.contains("NotFound"), "{}", foreign.body);
 }

@@ -64,8 +64,14 @@ impl Store {
     /// `action_prefix` (e.g. `policy.`), older than the `before` id, at most `limit`.
     pub async fn search_audit(&self, scope: &AuditScope, action_prefix: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let columns = "id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at";
-        let mut clauses = vec!["id < $1".to_owned()];
-        let mut binds = vec![before.unwrap_or("~").to_owned()];
+        let mut clauses = vec!["1 = 1".to_owned()];
+        let mut binds: Vec<String> = Vec::new();
+        // No sentinel such as "~" for "from the newest": how it compares with an id depends on the
+        // database's collation (in `en_US`, `~` sorts before digits and would hide every entry).
+        if let Some(before) = before {
+            binds.push(before.to_owned());
+            clauses.push(format!("id < ${}", binds.len()));
+        }
         match scope {
             AuditScope::Everything => {}
             AuditScope::Platform => clauses.push("tenant_id IS NULL".to_owned()),
@@ -92,19 +98,10 @@ impl Store {
     /// A tenant's audit entries, newest first, `limit` at most, older than the `before` entry id
     /// when given (ids are time-ordered UUIDv7, so they double as a cursor).
     pub async fn list_audit(&self, tenant_id: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        // The cursor is an entry id; the highest possible id stands in for "from the newest".
-        let before = before.unwrap_or("~");
-        let columns = "id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at";
-        let rows = match tenant_id {
-            Some(tenant_id) => {
-                let sql = format!("SELECT {columns} FROM audit_log WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
-                sqlx::query(&sql).bind(tenant_id).bind(before).bind(limit).fetch_all(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {columns} FROM audit_log WHERE tenant_id IS NULL AND id < $1 ORDER BY id DESC LIMIT $2");
-                sqlx::query(&sql).bind(before).bind(limit).fetch_all(&self.pool).await?
-            }
+        let scope = match tenant_id {
+            Some(tenant_id) => AuditScope::Tenant(tenant_id.to_owned()),
+            None => AuditScope::Platform,
         };
-        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+        self.search_audit(&scope, None, before, limit).await
     }
 }

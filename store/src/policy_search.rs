@@ -55,7 +55,6 @@ fn where_clause(search: &PolicySearch) -> (String, Vec<String>) {
             Some(like_pattern(text)),
         );
     }
-    drop(push);
     (clauses.join(" AND "), binds)
 }
 
@@ -121,17 +120,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn user_text_matches_literally() {
-        assert_eq!(like_pattern("Exp"), "%exp%");
-        assert_eq!(like_pattern("100%_a\\"), "%100\\%\\_a\\\\%");
-    }
-}
-
 /// The `tool_index` column of a policy: its rules' tool patterns, lower-cased, one per line with a
 /// newline before and after each. A newline cannot occur in a tool pattern, so a search (with
 /// newlines stripped) never matches across two patterns.
@@ -145,4 +133,15 @@ pub(crate) fn tool_index(policy: &charter_policy::Policy) -> String {
         }
     }
     index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn user_text_matches_literally() {
+        assert_eq!(like_pattern("Exp"), "%exp%");
+        assert_eq!(like_pattern("100%_a\\"), "%100\\%\\_a\\\\%");
+    }
 }

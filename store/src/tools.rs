@@ -145,19 +145,22 @@ impl Store {
     /// Enables or disables one tool, with its audit entry; the next decision sees it.
     pub async fn set_tool_enabled(&self, actor: &Actor, tool_id: &str, enabled: bool) -> Result<CatalogEntry, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE tools SET enabled = $1, updated_at = $2 WHERE id = $3")
+        // A no-op write first takes the row lock (on SQLite the write lock), so the `before` read
+        // next is the state this change replaces even when two admins toggle the same tool at once.
+        let locked = sqlx::query("UPDATE tools SET name = name WHERE id = $1").bind(tool_id).execute(&mut *tx).await?;
+        if locked.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "tool", id: tool_id.to_owned() });
+        }
+        let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE id = $1");
+        let before = entry_from_row(&sqlx::query(&sql).bind(tool_id).fetch_one(&mut *tx).await?)?;
+        sqlx::query("UPDATE tools SET enabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(enabled))
             .bind(now_ms())
             .bind(tool_id)
             .execute(&mut *tx)
             .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "tool", id: tool_id.to_owned() });
-        }
-        let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE id = $1");
         let after = entry_from_row(&sqlx::query(&sql).bind(tool_id).fetch_one(&mut *tx).await?)?;
         sync_enabled_tools(&mut tx).await?;
-        let before = CatalogEntry { enabled: !enabled, ..after.clone() };
         let target = format!("tool:{}", after.name);
         let action = if enabled { "tool.enable" } else { "tool.disable" };
         record(&mut tx, actor, Change { tenant_id: None, action, target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;

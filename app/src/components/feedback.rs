@@ -88,6 +88,16 @@ pub fn ConfirmDialog(
     #[prop(into)] confirm_label: String,
     on_confirm: Callback<()>,
 ) -> impl IntoView {
+    // Focus goes to "Cancel" when the dialog opens, so Enter never deletes by accident and Escape
+    // (handled on the dialog) closes it.
+    let cancel = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(button) = cancel.get() {
+                let _ = button.focus();
+            }
+        }
+    });
     view! {
         <Show when=move || open.get()>
             <div class="fixed inset-0 z-40 bg-slate-900/50 grid place-items-center p-4" on:keydown=move |ev| if ev.key() == "Escape" { open.set(false) }>
@@ -95,7 +105,7 @@ pub fn ConfirmDialog(
                     <h2 id="confirm-title" class="text-lg font-semibold">{title.clone()}</h2>
                     <p class="mt-2 text-sm text-slate-600">{message.clone()}</p>
                     <div class="mt-6 flex justify-end gap-2">
-                        <button type="button" autofocus class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500" on:click=move |_| open.set(false)>
+                        <button type="button" node_ref=cancel class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500" on:click=move |_| open.set(false)>
                             "Cancel"
                         </button>
                         <button

@@ -85,7 +85,8 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
     Effect::new(move |_| match apply.value().get() {
         Some(Ok(changes)) => {
             let changed = changes.iter().filter(|c| c.action != "unchanged").count();
-            toasts.success(format!("Import applied: {changed} policies changed."));
+            let noun = if changed == 1 { "policy" } else { "policies" };
+            toasts.success(format!("Import applied: {changed} {noun} changed."));
             previewed.set(false);
         }
         Some(Err(error)) => toasts.error(format!("Import not applied: {error}")),

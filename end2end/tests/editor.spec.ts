@@ -1,0 +1,181 @@
+import { Page, expect, test } from '@playwright/test';
+import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
+
+const editor = (page: Page) => page.locator('#policy-document');
+const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
+
+/** Types a whole new document into the editor and waits for the engine's verdict on it. */
+async function typeDocument(page: Page, text: string): Promise<void> {
+  await editor(page).fill(text);
+  await expect(editor(page)).toHaveValue(text);
+}
+
+/** The 1-based line of the first line of `text` containing `needle`. */
+function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+}
+
+test('a tenant admin writes a policy from a template, sees its errors, saves, edits and deletes it', async ({ page }) => {
+  const id = stamp();
+  const name = `E2E finance ${id}`;
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Policies', /\/policies$/);
+  await page.getByRole('link', { name: 'New policy' }).click();
+  await expect(page).toHaveURL(/\/policies\/new$/);
+  await expect(page.getByRole('heading', { name: 'New policy' })).toBeVisible();
+
+  // A template fills the document, which the engine validates.
+  await page.getByRole('button', { name: /^Finance approvals/ }).click();
+  await expect(editor(page)).toHaveValue(/^name: Finance approvals\n/);
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: tenant policy with 4 rules.');
+
+  // Renamed, and kept to one test agent so it never changes what the bank's other agents are told.
+  const template = await editor(page).inputValue();
+  const valid = template
+    .replace('name: Finance approvals', `name: ${name}`)
+    .replace('scope: tenant', `scope: agent\nagent: e2e-editor-${id}`);
+  await typeDocument(page, valid);
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 4 rules.');
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+
+  // A typo in an effect: the error names its line, and the gutter marks it.
+  const broken = valid.replace('    effect: allow', '    effect: permit');
+  const badLine = lineOf(broken, 'effect: permit');
+  await typeDocument(page, broken);
+  await expect(page.getByTestId('editor-error')).toHaveText(new RegExp(`^Line ${badLine}, column \\d+: .*permit`));
+  await expect(page.locator('[data-error-line="true"]')).toHaveText(String(badLine));
+  await expect(editor(page)).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByRole('button', { name: 'Save policy' })).toBeDisabled();
+
+  // Allowing what the platform denies: the error names the platform policy it collides with.
+  const loosening = `${valid}  - tool: system.exec\n    effect: allow\n    reason: the bot may run commands\n`;
+  await typeDocument(page, loosening);
+  const collision = page.getByTestId('editor-error');
+  await expect(collision).toContainText('Platform guardrails');
+  await expect(collision).toContainText('system.*');
+  await expect(collision).toContainText('rule 5');
+  await expect(page.getByRole('button', { name: 'Save policy' })).toBeDisabled();
+
+  // Fixed.
+  await typeDocument(page, valid);
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 4 rules.');
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+
+  // The "Add a rule" form appends a rule to the document.
+  const reason = `e2e ${id}: this bot never deploys`;
+  await page.locator('#rule-tool').fill('deploy.production');
+  await page.locator('#rule-effect').selectOption('deny');
+  await page.locator('#rule-reason').fill(reason);
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await expect(toast(page, 'Rule added to the document')).toBeVisible();
+  await expect(editor(page)).toHaveValue(new RegExp(`tool: deploy\\.production[\\s\\S]*effect: deny[\\s\\S]*${reason}`));
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 5 rules.');
+
+  // Save: version 1, and the address becomes the policy's own.
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(toast(page, 'Saved version 1.')).toBeVisible();
+  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.getByTestId('policy-version')).toHaveText('version 1');
+  await expect(editor(page)).toHaveValue(new RegExp(reason));
+
+  // Edit and save again: version 2.
+  const saved = await editor(page).inputValue();
+  await typeDocument(page, saved.replace('Expense approvals by amount and a cap on payments.', `Edited by the e2e test ${id}.`));
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 5 rules.');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(toast(page, 'Saved version 2.')).toBeVisible();
+  await expect(page.getByTestId('policy-version')).toHaveText('version 2');
+
+  // Delete asks first; Cancel keeps the policy.
+  const policyUrl = page.url();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete this policy?' });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page).toHaveURL(policyUrl);
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
+  await expect(toast(page, 'Policy deleted.')).toBeVisible();
+  await expect(page).toHaveURL(/\/policies$/);
+  await page.getByLabel('Search', { exact: true }).fill(name);
+  await expect(page.getByText('No policy matches these filters.')).toBeVisible();
+});
+
+test('a platform admin creates a platform policy and edits a tenant policy, which the audit log records', async ({ page }) => {
+  const id = stamp();
+  const platformName = `E2E platform ${id}`;
+  const tenantName = `E2E hospital ${id}`;
+  // A tenant policy of its own for this test, so no demo policy changes.
+  const owner = await apiSession(DEMO.owner);
+  const created = await owner.post('/api/v1/tenants/st-aurelia-health/policies', {
+    data: { name: tenantName, description: 'before the edit', scope: 'agent', agent: `e2e-editor-${id}`, rules: [{ tool: 'records.delete', effect: 'deny', reason: 'kept for the e2e test' }] },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const tenantPolicyId = (await created.json()).id as string;
+
+  try {
+    await signIn(page, DEMO.owner);
+    await openNav(page, 'Policies', /\/policies$/);
+
+    // A new platform policy: the owner menu defaults to the platform.
+    await page.getByRole('link', { name: 'New policy' }).click();
+    await expect(page).toHaveURL(/\/policies\/new$/);
+    await expect(page.getByRole('combobox', { name: 'Owner' })).toHaveValue('');
+    await expect(editor(page)).toHaveValue(/scope: platform/);
+    const platformDoc = `name: ${platformName}\ndescription: made by the e2e test\nscope: platform\nrules:\n  - tool: e2e${id}.nothing\n    effect: deny\n    reason: an e2e guardrail on a tool nobody has\n`;
+    await typeDocument(page, platformDoc);
+    await expect(page.getByTestId('editor-ok')).toHaveText('Valid: platform policy with 1 rule.');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect(toast(page, 'Saved version 1.')).toBeVisible();
+    await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+    await expect(page.getByRole('heading', { name: platformName })).toBeVisible();
+    await expect(page.getByText('Owned by the platform')).toBeVisible();
+    await expect(page.getByTestId('policy-label')).toHaveText('Platform Default');
+
+    // It is listed as a platform default; then removed again.
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
+    await expect(toast(page, 'Policy deleted.')).toBeVisible();
+    await expect(page).toHaveURL(/\/policies$/);
+
+    // A tenant's policy, found through the list and edited by the platform admin.
+    await page.getByLabel('Search', { exact: true }).fill(tenantName);
+    const row = page.getByTestId('policy-row').filter({ hasText: tenantName });
+    await expect(row).toContainText('St. Aurelia Health');
+    await expect(row.getByTestId('policy-label')).toHaveText('Customer Defined');
+    await row.getByRole('link', { name: tenantName }).click();
+    await expect(page).toHaveURL(new RegExp(`/policies/${tenantPolicyId}$`));
+    await expect(page.getByText('Owned by St. Aurelia Health')).toBeVisible();
+    await expect(page.getByTestId('policy-version')).toHaveText('version 1');
+    const before = await editor(page).inputValue();
+    expect(before).toContain('before the edit');
+    await typeDocument(page, before.replace('before the edit', 'after the platform edit'));
+    await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 1 rule.');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect(toast(page, 'Saved version 2.')).toBeVisible();
+
+    // The audit log shows the change, by the owner, as platform staff.
+    await openNav(page, 'Audit log', /\/audit$/);
+    await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'St. Aurelia Health' });
+    const entry = page.getByTestId('audit-row').filter({ hasText: `policy:${tenantPolicyId}` }).filter({ hasText: 'policy.update' });
+    await expect(entry).toHaveCount(1);
+    await expect(entry.getByTestId('audit-actor')).toHaveText(`by ${DEMO.owner} (platform staff)`);
+    await entry.getByRole('button').click();
+    const diff = entry.getByTestId('audit-diff');
+    await expect(diff).toContainText('- ');
+    await expect(diff.locator('span').filter({ hasText: /^- .*before the edit/ }).first()).toBeVisible();
+    await expect(diff.locator('span').filter({ hasText: /^\+ .*after the platform edit/ }).first()).toBeVisible();
+  } finally {
+    await owner.delete(`/api/v1/tenants/st-aurelia-health/policies/${tenantPolicyId}`);
+    // The platform policy, if the test stopped before deleting it.
+    const platform = await (await owner.get('/api/v1/platform/policies')).json();
+    for (const policy of platform as { id: string; name: string }[]) {
+      if (policy.name === platformName) await owner.delete(`/api/v1/platform/policies/${policy.id}`);
+    }
+    await owner.dispose();
+  }
+});

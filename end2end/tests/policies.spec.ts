@@ -1,0 +1,127 @@
+import { APIRequestContext, expect, test } from '@playwright/test';
+import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
+
+test.describe('the platform view of policies', () => {
+  test('the owner sees every policy labelled, and the filters narrow the list', async ({ page }) => {
+    await signIn(page, DEMO.owner);
+    await openNav(page, 'Policies', /\/policies$/);
+    const rows = page.getByTestId('policy-row');
+    const row = (name: string) => rows.filter({ has: page.getByRole('link', { name, exact: true }) });
+
+    // Labels: the platform's policy is a default, the tenants' are their own, with the tenant named.
+    await expect(row('Platform guardrails').getByTestId('policy-label')).toHaveText('Platform Default');
+    await expect(row('Platform guardrails')).toContainText('Platform');
+    await expect(row('Finance controls').getByTestId('policy-label')).toHaveText('Customer Defined');
+    await expect(row('Finance controls')).toContainText('First Meridian Bank');
+    await expect(row('Support bot')).toContainText('First Meridian Bank · agent support-bot');
+    await expect(row('Move fast').getByTestId('policy-label')).toHaveText('Customer Defined');
+    await expect(row('Move fast')).toContainText('Rocketlane Labs');
+    await expect(row('HIPAA PHI masking')).toContainText('St. Aurelia Health');
+    await expect(page.getByRole('columnheader', { name: 'Label' })).toBeVisible();
+
+    // Tenant: only that tenant's policies, and no platform policy.
+    await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption({ label: 'First Meridian Bank' });
+    await expect(row('Platform guardrails')).toHaveCount(0);
+    await expect(row('Move fast')).toHaveCount(0);
+    await expect(row('Finance controls')).toHaveCount(1);
+    await expect(row('Support bot')).toHaveCount(1);
+    for (const text of await rows.allInnerTexts()) expect(text).toContain('First Meridian Bank');
+
+    // Label: the platform's defaults only.
+    await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption({ label: 'All tenants' });
+    await expect(row('Move fast')).toHaveCount(1);
+    await page.getByRole('combobox', { name: 'Label', exact: true }).selectOption({ label: 'Platform Default' });
+    await expect(row('Platform guardrails')).toHaveCount(1);
+    await expect(row('Finance controls')).toHaveCount(0);
+    await expect(rows.getByTestId('policy-label').filter({ hasText: 'Customer Defined' })).toHaveCount(0);
+    await page.getByRole('combobox', { name: 'Label', exact: true }).selectOption({ label: 'Customer Defined' });
+    await expect(row('Platform guardrails')).toHaveCount(0);
+    await expect(row('Finance controls')).toHaveCount(1);
+    await expect(rows.getByTestId('policy-label').filter({ hasText: 'Platform Default' })).toHaveCount(0);
+    await page.getByRole('combobox', { name: 'Label', exact: true }).selectOption({ label: 'Any label' });
+
+    // Tool: policies with a rule naming a matching tool pattern.
+    await page.getByLabel('Tool', { exact: true }).fill('payments');
+    await expect(row('Move fast')).toHaveCount(0);
+    await expect(row('HIPAA PHI masking')).toHaveCount(0);
+    await expect(row('Platform guardrails')).toHaveCount(1);
+    await expect(row('Finance controls')).toHaveCount(1);
+    await expect(row('Support bot')).toHaveCount(1);
+    for (const text of await rows.allInnerTexts()) expect(text).toContain('payments');
+
+    // Text search over name, description and agent.
+    await page.getByLabel('Tool', { exact: true }).fill('');
+    await page.getByLabel('Search', { exact: true }).fill('never pays');
+    await expect(rows).toHaveCount(1);
+    await expect(row('Support bot')).toHaveCount(1);
+    await page.getByLabel('Search', { exact: true }).fill('no policy is called this');
+    await expect(page.getByText('No policy matches these filters.')).toBeVisible();
+  });
+
+  test('the list pages 25 at a time', async ({ page }) => {
+    const prefix = `e2e-page-${stamp()}`;
+    const owner = await apiSession(DEMO.owner);
+    const created: string[] = [];
+    try {
+      for (let n = 1; n <= 30; n++) {
+        const response = await owner.post('/api/v1/tenants/rocketlane/policies', {
+          data: { name: `${prefix} ${String(n).padStart(2, '0')}`, scope: 'agent', agent: `e2e-bot-${String(n).padStart(2, '0')}`, rules: [{ tool: 'x.y', effect: 'deny' }] },
+        });
+        expect(response.status(), await response.text()).toBe(201);
+        created.push((await response.json()).id);
+      }
+
+      await signIn(page, DEMO.owner);
+      await openNav(page, 'Policies', /\/policies$/);
+      await page.getByLabel('Search', { exact: true }).fill(prefix);
+      const rows = page.getByTestId('policy-row');
+      await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
+      await expect(rows).toHaveCount(25);
+      await expect(rows.first()).toContainText(`${prefix} 01`);
+      await expect(page.getByRole('button', { name: 'Previous' })).toBeDisabled();
+
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expect(page.getByTestId('page-range')).toHaveText('26–30 of 30');
+      await expect(rows).toHaveCount(5);
+      await expect(rows.last()).toContainText(`${prefix} 30`);
+      await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
+
+      await page.getByRole('button', { name: 'Previous' }).click();
+      await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
+
+      // Changing a filter starts again at the first page.
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expect(page.getByTestId('page-range')).toHaveText('26–30 of 30');
+      await page.getByLabel('Tool', { exact: true }).fill('x.y');
+      await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
+    } finally {
+      await removePolicies(owner, 'rocketlane', created);
+      await owner.dispose();
+    }
+  });
+});
+
+test('a tenant admin sees only their own tenant’s policies, without labels', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Policies', /\/policies$/);
+  const rows = page.getByTestId('policy-row');
+  await expect(rows.filter({ hasText: 'Finance controls' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'Support bot' })).toHaveCount(1);
+  await expect(page.getByRole('link', { name: 'New policy' })).toBeVisible();
+  await expect(page.getByText('Platform guardrails')).toHaveCount(0);
+  await expect(page.getByText('Move fast')).toHaveCount(0);
+  await expect(page.getByText('HIPAA PHI masking')).toHaveCount(0);
+  await expect(page.getByRole('columnheader', { name: 'Label' })).toHaveCount(0);
+  await expect(page.getByTestId('policy-label')).toHaveCount(0);
+  await expect(page.getByRole('combobox', { name: 'Tenant', exact: true })).toHaveCount(0);
+  // Even a search for the platform's policy finds nothing.
+  await page.getByLabel('Search', { exact: true }).fill('guardrails');
+  await expect(page.getByText('No policy matches these filters.')).toBeVisible();
+});
+
+async function removePolicies(api: APIRequestContext, slug: string, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const response = await api.delete(`/api/v1/tenants/${slug}/policies/${id}`);
+    expect([204, 404]).toContain(response.status());
+  }
+}

@@ -1,0 +1,96 @@
+import { APIRequestContext, Page, expect, test } from '@playwright/test';
+import { DEMO, apiSession, openNav, signIn } from './helpers';
+
+/** The newest receipts of a tenant, as platform staff read them through the API. */
+async function receiptIds(api: APIRequestContext, slug: string): Promise<string[]> {
+  const response = await api.get(`/api/v1/tenants/${slug}/receipts`, { params: { limit: 500 } });
+  expect(response.ok(), await response.text()).toBeTruthy();
+  return ((await response.json()).receipts as { id: string }[]).map((r) => r.id);
+}
+
+async function whatIf(page: Page, tool: string, args: string): Promise<void> {
+  await page.locator('#whatif-tool').fill(tool);
+  await page.locator('#whatif-args').fill(args);
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+}
+
+test('the owner previews an agent’s merged policy and asks what-if questions without recording anything', async ({ page }) => {
+  const owner = await apiSession(DEMO.owner);
+  const before = await receiptIds(owner, 'meridian-bank');
+
+  await signIn(page, DEMO.owner);
+  await openNav(page, 'Previewer', /\/preview$/);
+  await expect(page.getByRole('heading', { name: 'Effective-policy previewer' })).toBeVisible();
+  await page.getByRole('combobox', { name: 'Tenant' }).selectOption({ label: 'First Meridian Bank' });
+  await page.locator('#preview-agent').fill('support-bot');
+  await page.locator('#preview-agent').press('Tab');
+
+  // Rules from all three scopes, each with the scope it came from.
+  const rules = page.getByTestId('effective-rule');
+  const agentRule = rules.filter({ hasText: 'Support bot' });
+  await expect(agentRule).toHaveCount(1);
+  await expect(agentRule.getByTestId('scope-badge')).toHaveText('agent');
+  await expect(agentRule).toContainText('payments.*');
+  await expect(agentRule).toContainText('the support bot never moves money');
+  const shell = rules.filter({ hasText: 'no-shell' });
+  await expect(shell.getByTestId('scope-badge')).toHaveText('platform');
+  await expect(shell).toContainText('Platform guardrails');
+  const bigExpenses = rules.filter({ hasText: 'expenses-over-25k' });
+  await expect(bigExpenses.getByTestId('scope-badge')).toHaveText('tenant');
+  await expect(bigExpenses).toContainText('approvers manager, cfo');
+  for (const scope of ['platform', 'tenant', 'agent']) {
+    await expect(rules.getByTestId('scope-badge').filter({ hasText: new RegExp(`^${scope}$`) }).first()).toBeVisible();
+  }
+
+  // The amount caps: the platform's ceiling, and the tenant's lower cap in force.
+  const limits = page.getByTestId('effective-limit').filter({ hasText: 'args.amount' });
+  const platformCap = limits.filter({ hasText: 'args.amount ≤ 100000' });
+  await expect(platformCap.first()).toBeVisible();
+  await expect(platformCap.first()).toContainText('payments.*');
+  await expect(platformCap.first().locator('td').nth(1).getByTestId('scope-badge')).toHaveText('platform');
+  await expect(platformCap.first().locator('td').nth(2)).toContainText('args.amount ≤ 10000');
+  await expect(platformCap.first().locator('td').nth(2).getByTestId('scope-badge')).toHaveText('tenant');
+
+  // What if the support bot moved $500? Denied, by its own agent rule.
+  await whatIf(page, 'payments.transfer', '{"amount": 500}');
+  const result = page.getByTestId('whatif-result');
+  await expect(result.getByTestId('verdict')).toHaveText('deny');
+  await expect(result.getByTestId('whatif-reason')).toContainText('Support bot');
+  await expect(result.getByTestId('whatif-reason')).toContainText('the support bot never moves money');
+  await expect(result.getByTestId('whatif-matched')).toContainText('Support bot');
+
+  // What if it filed a $7,200 expense? A manager must approve; the rule for bigger ones just missed.
+  await whatIf(page, 'expense.submit', '{"amount": 7200}');
+  await expect(result.getByTestId('verdict')).toHaveText('require_approval');
+  await expect(result.getByTestId('whatif-reason')).toContainText('expenses over $5,000 need a manager');
+  await expect(result).toContainText('Approvers: manager');
+  await expect(result.getByTestId('whatif-near-misses')).toContainText('expenses-over-25k');
+
+  // A dry run: no receipt was written.
+  expect(await receiptIds(owner, 'meridian-bank')).toEqual(before);
+  await owner.dispose();
+});
+
+test('a what-if with arguments that are not JSON says so', async ({ page }) => {
+  await signIn(page, DEMO.owner);
+  await openNav(page, 'Previewer', /\/preview$/);
+  await expect(page.getByTestId('effective-rule').first()).toBeVisible();
+  await page.locator('#whatif-tool').fill('expense.submit');
+  await page.locator('#whatif-args').fill('{amount: 7200');
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'not valid JSON' })).toBeVisible();
+});
+
+test('a tenant admin previews their own tenant, with no tenant to choose', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Previewer', /\/preview$/);
+  const rules = page.getByTestId('effective-rule');
+  await expect(rules.filter({ hasText: 'Finance controls' }).first()).toBeVisible();
+  await expect(page.locator('#preview-tenant')).toHaveCount(0);
+  await expect(page.getByRole('combobox', { name: 'Tenant' })).toHaveCount(0);
+  // Without an agent, agent rules do not apply.
+  await expect(rules.filter({ hasText: 'Support bot' })).toHaveCount(0);
+  await whatIf(page, 'get_balance', '{"account": "acc-1"}');
+  await expect(page.getByTestId('whatif-result').getByTestId('verdict')).toHaveText('allow');
+  await expect(page.getByTestId('whatif-reason')).toContainText('read-only lookups are fine');
+});

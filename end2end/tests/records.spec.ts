@@ -1,0 +1,116 @@
+import { expect, test } from '@playwright/test';
+import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
+
+test('a tenant admin finds the receipts of their agents’ decisions, filters them and opens one', async ({ page }) => {
+  const botName = `e2e-records-${stamp()}`;
+  const bot = await agent(await tenantKey(DEMO.bankAdmin));
+  const allowed = await (await bot.post('/api/v1/decide', { data: { tool: 'get_balance', args: { account: 'acc-1' }, agent: botName } })).json();
+  expect(allowed.decision).toBe('allow');
+  const denied = await (await bot.post('/api/v1/decide', { data: { tool: 'payments.transfer', args: { amount: 50000, to: 'acc-2' }, agent: botName } })).json();
+  expect(denied.decision).toBe('deny');
+  await bot.dispose();
+
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Receipts', /\/receipts$/);
+  const rows = page.getByTestId('receipt-row');
+  const mine = rows.filter({ hasText: `agent ${botName}` });
+  await expect(mine).toHaveCount(2);
+  await expect(mine.filter({ hasText: 'get_balance' }).getByTestId('verdict')).toHaveText('allow');
+  await expect(mine.filter({ hasText: 'payments.transfer' }).getByTestId('verdict')).toHaveText('deny');
+  // A tenant admin has no tenant to choose.
+  await expect(page.locator('#receipts-tenant')).toHaveCount(0);
+
+  // Only denials.
+  await page.locator('#receipts-verdict').selectOption('deny');
+  await expect(mine).toHaveCount(1);
+  await expect(mine).toContainText('payments.transfer');
+  for (const verdict of await rows.getByTestId('verdict').allInnerTexts()) expect(verdict).toBe('deny');
+
+  // Only this agent's, then the detail of the denial.
+  await page.locator('#receipts-agent').fill(botName);
+  await page.locator('#receipts-agent').press('Enter');
+  await expect(rows).toHaveCount(1);
+  await rows.getByRole('button').click();
+  await expect(rows.getByRole('button')).toHaveAttribute('aria-expanded', 'true');
+  const detail = rows.getByTestId('receipt-detail');
+  await expect(detail).toBeVisible();
+  await expect(detail).toContainText(denied.receipt_id);
+  await expect(detail).toContainText('"amount": 50000');
+  await expect(detail).toContainText('"to": "acc-2"');
+  await expect(detail).toContainText(denied.reason);
+  await expect(detail).toContainText('10000');
+  await expect(detail.getByRole('listitem').filter({ hasText: 'Finance controls' }).first()).toBeVisible();
+  // It closes again.
+  await rows.getByRole('button').click();
+  await expect(detail).toHaveCount(0);
+});
+
+test('the audit log shows a tenant admin’s policy edit as a diff, and the owner can narrow it to the platform', async ({ page }) => {
+  const id = stamp();
+  const name = `E2E audited ${id}`;
+  const admin = await apiSession(DEMO.bankAdmin);
+  const created = await admin.post('/api/v1/policies', {
+    data: { name, scope: 'agent', agent: `e2e-audit-${id}`, rules: [{ tool: 'payments.refund', effect: 'deny', reason: 'refunds go through a person' }] },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const policy = await created.json();
+  const owner = await apiSession(DEMO.owner);
+  let platformId = '';
+  try {
+    // The tenant admin changes the rule's reason through the API, as their tooling would.
+    const document = { ...policy.document, rules: [{ tool: 'payments.refund', effect: 'deny', reason: 'refunds need a second person' }] };
+    const updated = await admin.put(`/api/v1/policies/${policy.id}`, { data: document, headers: { 'If-Match': String(policy.version) } });
+    expect(updated.status(), await updated.text()).toBe(200);
+    expect((await updated.json()).version).toBe(2);
+
+    await signIn(page, DEMO.bankAdmin);
+    await openNav(page, 'Audit log', /\/audit$/);
+    await expect(page.locator('#audit-scope')).toHaveCount(0);
+    const entries = page.getByTestId('audit-row').filter({ hasText: `policy:${policy.id}` });
+    await expect(entries).toHaveCount(2);
+    const update = entries.filter({ has: page.getByTestId('audit-action').filter({ hasText: /^policy\.update$/ }) });
+    await expect(update.getByTestId('audit-actor')).toHaveText(`by ${DEMO.bankAdmin} (tenant user)`);
+    await update.getByRole('button').click();
+    const diff = update.getByTestId('audit-diff');
+    await expect(diff.locator('span').filter({ hasText: /^- .*refunds go through a person/ }).first()).toBeVisible();
+    await expect(diff.locator('span').filter({ hasText: /^\+ .*refunds need a second person/ }).first()).toBeVisible();
+    await expect(diff.locator('span').filter({ hasText: /^- .*"version": 1/ }).first()).toBeVisible();
+    await expect(diff.locator('span').filter({ hasText: /^\+ .*"version": 2/ }).first()).toBeVisible();
+
+    // The action filter keeps policy changes only.
+    await page.locator('#audit-action').selectOption({ label: 'Policies' });
+    await expect(update).toHaveCount(1);
+    for (const action of await page.getByTestId('audit-action').allInnerTexts()) expect(action).toMatch(/^policy\./);
+
+    // The owner: a platform change of their own, then "Platform only" hides the tenants' changes.
+    const platform = await owner.post('/api/v1/platform/policies', {
+      data: { name: `E2E platform audit ${id}`, scope: 'platform', rules: [{ tool: `e2e${id}.nothing`, effect: 'deny' }] },
+    });
+    expect(platform.status(), await platform.text()).toBe(201);
+    platformId = (await platform.json()).id;
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await signIn(page, DEMO.owner);
+    await openNav(page, 'Audit log', /\/audit$/);
+    const tenantEntry = page.getByTestId('audit-row').filter({ hasText: `policy:${policy.id}` }).first();
+    const platformEntry = page.getByTestId('audit-row').filter({ hasText: `policy:${platformId}` });
+    await expect(tenantEntry).toContainText('First Meridian Bank');
+    await expect(platformEntry).toContainText('by owner@charter.example (platform staff)');
+    await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'Platform only' });
+    await expect(tenantEntry).toHaveCount(0);
+    await expect(platformEntry).toHaveCount(1);
+    await expect(platformEntry).toContainText('Platform');
+    for (const text of await page.getByTestId('audit-row').allInnerTexts()) {
+      expect(text).not.toMatch(/First Meridian Bank|Rocketlane Labs|St\. Aurelia Health/);
+    }
+    await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'First Meridian Bank' });
+    await expect(platformEntry).toHaveCount(0);
+    await expect(tenantEntry).toBeVisible();
+  } finally {
+    await admin.delete(`/api/v1/policies/${policy.id}`);
+    if (platformId) await owner.delete(`/api/v1/platform/policies/${platformId}`);
+    await admin.dispose();
+    await owner.dispose();
+  }
+});

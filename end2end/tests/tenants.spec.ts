@@ -1,0 +1,54 @@
+import { expect, test } from '@playwright/test';
+import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
+
+test('the owner opens a tenant, reads its facts and changes its policy quota', async ({ page }) => {
+  const botName = `e2e-tenant-${stamp()}`;
+  // A decision of the hospital's, so its page has an agent and a recent decision to show.
+  const bot = await agent(await tenantKey(DEMO.hospitalAdmin));
+  const decided = await (await bot.post('/api/v1/decide', { data: { tool: 'patients.read', args: { id: 'p-1' }, agent: botName } })).json();
+  expect(decided.decision).toBe('allow');
+  await bot.dispose();
+  const owner = await apiSession(DEMO.owner);
+  const policies = ((await (await owner.get('/api/v1/tenants/st-aurelia-health/policies')).json()) as unknown[]).length;
+
+  await signIn(page, DEMO.owner);
+  await openNav(page, 'Tenants', /\/tenants$/);
+  await page.getByRole('link', { name: 'St. Aurelia Health' }).click();
+  await expect(page).toHaveURL(/\/tenants\/st-aurelia-health$/);
+  await expect(page.getByRole('heading', { name: 'St. Aurelia Health' })).toBeVisible();
+  const original = Number(await page.getByTestId('tenant-quota').innerText());
+  expect(original).toBeGreaterThan(0);
+  await expect(page.getByTestId('tenant-policy-count')).toHaveText(`${policies} of ${original}`);
+  await expect(page.getByTestId('agents-table')).toContainText(botName);
+  await expect(page.getByTestId('recent-decisions').getByRole('listitem').filter({ hasText: botName }).first()).toContainText('patients.read');
+  await expect(page.getByTestId('team-table')).toContainText('Dr. Priya Nair');
+
+  const raised = original + 7;
+  try {
+    await page.locator('#quota-input').fill(String(raised));
+    await page.getByRole('button', { name: 'Save quota' }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: `Policy quota set to ${raised}.` })).toBeVisible();
+    await expect(page.getByTestId('tenant-quota')).toHaveText(String(raised));
+    await expect(page.getByTestId('tenant-policy-count')).toHaveText(`${policies} of ${raised}`);
+
+    // Not a number: an error naming the field, and the quota stays.
+    await page.locator('#quota-input').fill('abc');
+    await page.getByRole('button', { name: 'Save quota' }).click();
+    const error = page.getByTestId('toast').filter({ hasText: 'Quota not changed' });
+    await expect(error).toBeVisible();
+    await expect(error).toHaveAttribute('role', 'alert');
+    await expect(error).toContainText('policy quota');
+    await expect(error).toContainText('abc');
+    await expect(page.getByTestId('tenant-quota')).toHaveText(String(raised));
+
+    // Back to what it was.
+    await page.locator('#quota-input').fill(String(original));
+    await page.getByRole('button', { name: 'Save quota' }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: `Policy quota set to ${original}.` })).toBeVisible();
+    await expect(page.getByTestId('tenant-quota')).toHaveText(String(original));
+  } finally {
+    const restored = await owner.put('/api/v1/tenants/st-aurelia-health/quota', { data: { policy_quota: original } });
+    expect(restored.ok()).toBeTruthy();
+    await owner.dispose();
+  }
+});

@@ -1,0 +1,114 @@
+import { APIRequestContext, expect, test } from '@playwright/test';
+import { DEMO, agent, openNav, signIn, stamp, tenantKey } from './helpers';
+
+async function decide(bot: APIRequestContext, tool: string): Promise<{ decision: string; reason: string }> {
+  const response = await bot.post('/api/v1/decide', { data: { tool, args: {}, agent: 'e2e-tools-bot' } });
+  expect(response.ok(), await response.text()).toBeTruthy();
+  return response.json();
+}
+
+test('the owner imports an OpenAPI source and switches one of its tools off and on again', async ({ page }) => {
+  const id = stamp();
+  const sourceName = `E2E source ${id}`;
+  const tools = [`e2e${id}.read`, `e2e${id}.write`, `e2e${id}.remove`];
+  const document = [
+    'openapi: 3.0.3',
+    'info:',
+    `  title: E2E API ${id}`,
+    '  version: "1"',
+    'paths:',
+    `  /e2e/${id}/items:`,
+    '    get:',
+    `      operationId: ${tools[0]}`,
+    '      summary: Read the e2e items',
+    '    post:',
+    `      operationId: ${tools[1]}`,
+    '      summary: Write an e2e item',
+    `  /e2e/${id}/items/{id}:`,
+    '    delete:',
+    `      operationId: ${tools[2]}`,
+    '      summary: Remove an e2e item',
+    '',
+  ].join('\n');
+  // Rocketlane allows "*": whatever the platform enables, its agents may call.
+  const bot = await agent(await tenantKey(DEMO.startupAdmin));
+
+  await signIn(page, DEMO.owner);
+  await openNav(page, 'Tools & Sources', /\/tools$/);
+  await page.locator('#source-name').fill(sourceName);
+  await page.locator('#source-document').fill(document);
+  await page.getByRole('button', { name: 'Import tools' }).click();
+  await expect(page.getByTestId('toast').filter({ hasText: `Added ${sourceName} with 3 tools.` })).toBeVisible();
+
+  const card = page.getByTestId('source-card').filter({ hasText: sourceName });
+  await expect(card.getByTestId('source-count')).toHaveText('3 of 3 enabled');
+  await expect(card).toContainText('OpenAPI 3');
+  const row = card.getByTestId('tool-row').filter({ hasText: tools[1] });
+  await expect(row).toContainText('POST');
+  await expect(row).toContainText(`/e2e/${id}/items`);
+  await expect(row).toContainText('Write an e2e item');
+  expect((await decide(bot, tools[1])).decision).toBe('allow');
+
+  try {
+    // Off: the source counts it, and the very next decision denies it.
+    const toggle = card.getByRole('switch', { name: `Enable ${tools[1]}` });
+    await expect(toggle).toHaveAttribute('aria-checked', 'true');
+    await toggle.click();
+    await expect(page.getByTestId('toast').filter({ hasText: `${tools[1]} is now disabled.` })).toBeVisible();
+    await expect(card.getByTestId('source-count')).toHaveText('2 of 3 enabled');
+    await expect(card.getByRole('switch', { name: `Enable ${tools[1]}` })).toHaveAttribute('aria-checked', 'false');
+    const denied = await decide(bot, tools[1]);
+    expect(denied.decision).toBe('deny');
+    expect(denied.reason).toContain('not enabled');
+    expect((await decide(bot, tools[0])).decision).toBe('allow');
+
+    // On again: allowed again.
+    await card.getByRole('switch', { name: `Enable ${tools[1]}` }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: `${tools[1]} is now enabled.` })).toBeVisible();
+    await expect(card.getByTestId('source-count')).toHaveText('3 of 3 enabled');
+    expect((await decide(bot, tools[1])).decision).toBe('allow');
+  } finally {
+    // Leave the catalog as it was: remove the source, after a confirmation.
+    await card.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog', { name: `Remove ${sourceName}?` }).getByRole('button', { name: 'Remove source' }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'Source removed.' })).toBeVisible();
+    await expect(page.getByTestId('source-card').filter({ hasText: sourceName })).toHaveCount(0);
+  }
+  const gone = await decide(bot, tools[1]);
+  expect(gone.decision).toBe('deny');
+  await bot.dispose();
+});
+
+test('a document that is not OpenAPI 3 or MCP is refused with a clear error', async ({ page }) => {
+  const sourceName = `E2E bad source ${stamp()}`;
+  await signIn(page, DEMO.owner);
+  await openNav(page, 'Tools & Sources', /\/tools$/);
+  await expect(page.getByTestId('source-card').first()).toBeVisible();
+  const cards = await page.getByTestId('source-card').count();
+  await page.locator('#source-name').fill(sourceName);
+  await page.locator('#source-document').fill('swagger: "2.0"\ninfo:\n  title: Old API\n  version: "1"\npaths: {}\n');
+  await page.getByRole('button', { name: 'Import tools' }).click();
+  const error = page.getByTestId('toast').filter({ hasText: 'Source not added' });
+  await expect(error).toBeVisible();
+  await expect(error).toHaveAttribute('role', 'alert');
+  await expect(error).toContainText('swagger 2.0 documents are not supported; convert to OpenAPI 3');
+  // The form says so too, where the document was typed.
+  const form = page.locator('form').filter({ has: page.locator('#source-document') });
+  await expect(form.getByRole('alert')).toContainText('convert to OpenAPI 3');
+  await expect(page.getByTestId('source-card').filter({ hasText: sourceName })).toHaveCount(0);
+  await expect(page.getByTestId('source-card')).toHaveCount(cards);
+});
+
+test('a tenant admin sees the enabled tools, read-only', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Tools', /\/tools$/);
+  await expect(page.getByRole('heading', { name: 'Tools', exact: true })).toBeVisible();
+  const rows = page.getByTestId('tool-row');
+  await expect(rows.filter({ hasText: 'get_balance' }).getByTestId('tool-state')).toHaveText('Enabled');
+  await expect(rows.filter({ hasText: 'expense.submit' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'system.exec' })).toHaveCount(0);
+  await expect(rows.filter({ hasText: 'crm.export' })).toHaveCount(0);
+  await expect(page.getByRole('switch')).toHaveCount(0);
+  await expect(page.getByTestId('source-card')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Import tools' })).toHaveCount(0);
+});
