@@ -61,6 +61,7 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
     // The writer keeps one connection for itself rather than taking one from the pool per batch;
     // after a failure it lets that connection go and takes a fresh one.
     let mut connection: Option<PoolConnection<Any>> = None;
+    let mut written_since_checkpoint = 0;
     while let Some(first) = queue.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -81,9 +82,31 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
             connection = None;
             err.to_string()
         });
+        written_since_checkpoint += batch.len();
         for job in batch.drain(..) {
             let _ = job.done.send(outcome.clone());
         }
+        if store.backend() == Backend::Sqlite && written_since_checkpoint >= CHECKPOINT_EVERY_RECEIPTS {
+            if let Some(conn) = &mut connection {
+                checkpoint_between_batches(conn).await;
+            }
+            written_since_checkpoint = 0;
+        }
+    }
+}
+
+/// How many receipts the writer commits between its own checkpoints: about a megabyte of log, so
+/// each checkpoint is a pause of a few milliseconds rather than a long copy.
+const CHECKPOINT_EVERY_RECEIPTS: usize = 512;
+
+/// SQLite's write-ahead log starts over only when a writer finds it wholly copied into the
+/// database. Under steady load a checkpoint from another connection never catches up with this
+/// writer, and the log would grow without end, slowing every lookup and leaving a huge backlog to
+/// copy. Copying what the last few batches wrote, after their answers went out, keeps each copy
+/// small and lets the next batch restart the log.
+async fn checkpoint_between_batches(conn: &mut AnyConnection) {
+    if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn).await {
+        tracing::warn!(error = %err, "WAL checkpoint failed");
     }
 }
 

@@ -735,3 +735,38 @@ async fn the_audit_lists_do_not_depend_on_the_databases_collation() {
     })
     .await;
 }
+
+/// Under a steady stream of receipts SQLite's write-ahead log must start over now and then rather
+/// than hold everything written: the writer checkpoints between batches (SQLite only).
+#[tokio::test]
+async fn the_sqlite_write_ahead_log_stays_small_under_a_steady_stream_of_receipts() {
+    let mut databases = charter_testkit::databases("wal").await;
+    let sqlite = databases.remove(0);
+    for other in databases {
+        other.remove().await;
+    }
+    let store = sqlite.store.clone();
+    let outcome = tokio::spawn(async move {
+        let acme = tenant(&store, "acme", "Acme Corp", 100).await;
+        let (_, _, file): (i64, String, String) = sqlx::query_as("PRAGMA database_list").fetch_one(store.pool()).await.unwrap();
+        let writer = ReceiptWriter::start(store.clone());
+        let explanation = format!("{{\"reason\":\"{}\"}}", "x".repeat(1_000));
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..8_000 {
+            let writer = writer.clone();
+            let mut r = receipt(&acme, Some("bot"), "docs.read", "allow", i);
+            r.decision = explanation.clone();
+            writes.spawn(async move { writer.write(r, None).await });
+        }
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+        let total: i64 = sqlx::query_scalar("SELECT SUM(LENGTH(decision)) FROM receipts").fetch_one(store.pool()).await.unwrap();
+        let wal = std::fs::metadata(format!("{file}-wal")).map(|m| m.len()).unwrap_or(0);
+        assert!(total > 8_000_000, "the receipts hold {total} bytes");
+        assert!(wal * 4 < u64::try_from(total).unwrap(), "the log holds {wal} bytes after {total} bytes of receipts: it never started over");
+    })
+    .await;
+    sqlite.remove().await;
+    outcome.unwrap();
+}
