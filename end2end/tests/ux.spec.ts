@@ -1,5 +1,5 @@
 import { Page, expect, test } from '@playwright/test';
-import { DEMO, PASSWORD, apiSession, hydrated, navLabels, stamp } from './helpers';
+import { DEMO, PASSWORD, apiSession, hydrated, navLabels, signIn, stamp } from './helpers';
 
 /** True when the page is no wider than the window: nothing forces a sideways scroll. */
 async function fitsTheWindow(page: Page): Promise<boolean> {
@@ -71,13 +71,8 @@ test('a tenant admin signs in, navigates and confirms a delete with the keyboard
 for (const who of [DEMO.bankAdmin, DEMO.owner]) {
   test(`on a phone, every page of ${who}'s console fits the screen and the navigation reaches it`, async ({ page }) => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto('/login');
-    await hydrated(page);
-    await page.getByLabel('Email').fill(who);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, who);
     const nav = page.getByTestId('main-nav');
-    await expect(nav).toBeVisible();
     expect(await fitsTheWindow(page), 'the dashboard fits a phone screen').toBe(true);
 
     // The navigation sits above the page on a phone, not beside it.
