@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{record, Change};
 use crate::{now_ms, Actor, Approval, Store, StoreError};
 
-const COLUMNS: &str = "id, tenant_id, receipt_id, agent, principal, tool, args, args_digest, approvers, matched, policy_versions, reason, status, requested_at, expires_at, resolved_at, resolved_by, comment, votes";
+pub(crate) const APPROVAL_COLUMNS: &str = "id, tenant_id, receipt_id, agent, principal, tool, args, args_digest, approvers, matched, policy_versions, reason, status, requested_at, expires_at, resolved_at, resolved_by, comment, votes";
 
 /// What an approver decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ struct Vote {
 
 pub(crate) async fn insert_approvals(conn: &mut AnyConnection, approvals: &[&Approval]) -> Result<(), StoreError> {
     for a in approvals {
-        let sql = format!("INSERT INTO approvals ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
+        let sql = format!("INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
         sqlx::query(&sql)
             .bind(&a.id)
             .bind(&a.tenant_id)
@@ -88,7 +88,7 @@ fn approval_from_row(row: &AnyRow, now: i64) -> Result<Approval, sqlx::Error> {
 impl Store {
     /// One approval of the tenant; another tenant's id is not found.
     pub async fn get_approval(&self, tenant_id: &str, id: &str) -> Result<Approval, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
+        let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
         let row = row.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_owned() })?;
         Ok(approval_from_row(&row, now_ms())?)
@@ -98,10 +98,10 @@ impl Store {
     pub async fn list_approvals(&self, tenant_id: &str, pending_only: bool, limit: i64) -> Result<Vec<Approval>, StoreError> {
         let now = now_ms();
         let rows = if pending_only {
-            let sql = format!("SELECT {COLUMNS} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
+            let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
             sqlx::query(&sql).bind(tenant_id).bind(now).bind(limit).fetch_all(&self.pool).await?
         } else {
-            let sql = format!("SELECT {COLUMNS} FROM approvals WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
+            let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
             sqlx::query(&sql).bind(tenant_id).bind(limit).fetch_all(&self.pool).await?
         };
         Ok(rows.iter().map(|row| approval_from_row(row, now)).collect::<Result<_, _>>()?)
@@ -123,7 +123,7 @@ impl Store {
         // Write first, so concurrent votes queue on the row (PostgreSQL) or the write lock (SQLite)
         // and each reads the votes the previous one committed.
         sqlx::query("UPDATE approvals SET votes = votes WHERE id = $1 AND tenant_id = $2").bind(id).bind(tenant_id).execute(&mut *tx).await?;
-        let sql = format!("SELECT {COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
+        let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *tx).await?;
         let before = approval_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_owned() })?, now)?;
         if before.status != "pending" {

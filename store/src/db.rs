@@ -1,6 +1,6 @@
 //! Connecting, migrating and the handle every query goes through.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +33,8 @@ pub struct Store {
     pub(crate) policy_sets: Arc<PolicySets>,
     /// Recently verified API keys, so a decision does not hit the database to authenticate.
     pub(crate) api_keys: SharedKeyCache,
+    /// The database file, for SQLite: the receipt writer opens its own native connection to it.
+    sqlite_path: Option<Arc<PathBuf>>,
 }
 
 /// Milliseconds since the Unix epoch: the one time format stored, identical on both databases.
@@ -60,12 +62,15 @@ impl Store {
                 format!("must start with `sqlite:` or `postgres:`, got `{}`", redact(url)),
             ));
         };
-        let url = match backend {
-            Backend::Sqlite => prepare_sqlite_url(url)?,
-            Backend::Postgres => url.to_owned(),
+        let (url, sqlite_path) = match backend {
+            Backend::Sqlite => {
+                let (url, path) = prepare_sqlite_url(url)?;
+                (url, Some(Arc::new(path)))
+            }
+            Backend::Postgres => (url.to_owned(), None),
         };
         let pool = pool_options(backend).connect(&url).await?;
-        let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()), policy_sets: Arc::default(), api_keys: Arc::default() };
+        let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()), policy_sets: Arc::default(), api_keys: Arc::default(), sqlite_path };
         store.migrate().await?;
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal(store.pool.clone()));
@@ -80,6 +85,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite database file; `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite_path.as_deref().map(PathBuf::as_path)
     }
 
     /// Applies every migration not yet applied. Safe to call on every start.
@@ -152,7 +162,8 @@ fn pool_options(backend: Backend) -> AnyPoolOptions {
 }
 
 /// Makes sure the SQLite file can be created: its folder exists and the URL asks for create mode.
-fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+/// Returns the URL to connect with and the file's path.
+fn prepare_sqlite_url(url: &str) -> Result<(String, PathBuf), StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path.starts_with(":memory:") {
@@ -167,7 +178,7 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
         }
     }
     let query = if query.contains("mode=") { query.to_owned() } else if query.is_empty() { "mode=rwc".to_owned() } else { format!("{query}&mode=rwc") };
-    Ok(format!("sqlite://{path}?{query}"))
+    Ok((format!("sqlite://{path}?{query}"), PathBuf::from(path)))
 }
 
 /// Hides a password in a URL before it appears in an error message.
@@ -187,10 +198,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("charter-url-{}", std::process::id()));
         let file = dir.join("x.db");
         let url = format!("sqlite://{}", file.display());
-        assert_eq!(prepare_sqlite_url(&url).ok(), Some(format!("sqlite://{}?mode=rwc", file.display())));
+        assert_eq!(prepare_sqlite_url(&url).ok(), Some((format!("sqlite://{}?mode=rwc", file.display()), file.clone())));
         assert!(dir.is_dir(), "the folder of the database file is created");
         let url = format!("sqlite://{}?mode=ro", file.display());
-        assert_eq!(prepare_sqlite_url(&url).ok(), Some(url));
+        assert_eq!(prepare_sqlite_url(&url).ok(), Some((url, file)));
         assert!(prepare_sqlite_url("sqlite::memory:").is_err());
     }
 

@@ -27,6 +27,8 @@ mod policy_search;
 #[cfg(feature = "db")]
 mod policy_sets;
 #[cfg(feature = "db")]
+mod receipt_writer;
+#[cfg(feature = "db")]
 mod receipts;
 #[cfg(feature = "db")]
 mod sessions;
@@ -61,7 +63,9 @@ pub use policies::to_engine_policy;
 #[cfg(feature = "db")]
 pub use policy_sets::CompiledTenant;
 #[cfg(feature = "db")]
-pub use receipts::{ReceiptFilter, ReceiptWriter};
+pub use receipt_writer::ReceiptWriter;
+#[cfg(feature = "db")]
+pub use receipts::ReceiptFilter;
 #[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]

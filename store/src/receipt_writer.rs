@@ -1,0 +1,91 @@
+//! Receipts, written by group commit: decisions hand their receipt (and approval, if any) to one
+//! writer, which inserts everything that has queued up in a single transaction and then
+//! acknowledges each waiting decision. A decision is answered only after its receipt is durable,
+//! yet a busy server pays one commit per batch rather than one per decision.
+//!
+//! On SQLite the writer is a thread of its own with a native connection ([`sqlite`]): the
+//! decision API's throughput is bounded by this one serial step, and a prepared statement bound
+//! in place costs a fraction of a round trip through sqlx's worker thread. On PostgreSQL it is a
+//! task on the runtime that sends multi-row INSERTs through the pool ([`postgres`]).
+
+mod postgres;
+mod sqlite;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Approval, Receipt, Store, StoreError};
+
+/// The most records one transaction takes; more wait for the next batch.
+const MAX_BATCH: usize = 256;
+
+/// How many receipts the SQLite writer commits between its own checkpoints: about half a megabyte
+/// of log, so each checkpoint pauses the writer for a millisecond or two. Measured on 2 cores,
+/// every 512 receipts gave p99 latencies of 4.6 to 5.5 ms, every 256 gave 3.5 to 3.9 ms, and every
+/// 128 no better than 256 for more time spent checkpointing.
+const CHECKPOINT_EVERY_RECEIPTS: usize = 256;
+
+struct Job {
+    receipt: Receipt,
+    approval: Option<Approval>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("receipt", &self.receipt.id).finish()
+    }
+}
+
+/// The handle decisions use to make their receipts durable. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ReceiptWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl ReceiptWriter {
+    /// Starts the writer: a thread for SQLite, a task on the current tokio runtime for PostgreSQL.
+    /// It stops once every clone of the handle is dropped.
+    pub fn start(store: Store) -> ReceiptWriter {
+        let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
+        match store.sqlite_path() {
+            Some(path) => sqlite::spawn(path.to_owned(), queue),
+            None => {
+                tokio::spawn(postgres::write_batches(store, queue));
+            }
+        }
+        ReceiptWriter { jobs }
+    }
+
+    /// Returns once the receipt (and approval) are committed.
+    pub async fn write(&self, receipt: Receipt, approval: Option<Approval>) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.jobs
+            .send(Job { receipt, approval, done })
+            .await
+            .map_err(|_| StoreError::Corrupt("the receipt writer has stopped".to_owned()))?;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StoreError::Corrupt(format!("receipt batch failed: {message}"))),
+            Err(_) => Err(StoreError::Corrupt("the receipt writer has stopped".to_owned())),
+        }
+    }
+}
+
+/// Adds whatever has queued up behind `first` to `batch`, up to [`MAX_BATCH`], without waiting.
+fn gather(first: Job, queue: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+    batch.push(first);
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Tells every decision of the batch how its commit went, and empties the batch.
+fn acknowledge(batch: &mut Vec<Job>, outcome: &Result<(), String>) {
+    for job in batch.drain(..) {
+        // A decision whose client went away no longer listens; its receipt is written anyway.
+        let _ = job.done.send(outcome.clone());
+    }
+}

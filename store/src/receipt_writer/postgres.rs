@@ -1,0 +1,81 @@
+//! The PostgreSQL receipt writer: a task that keeps one pooled connection and sends each batch
+//! as a few multi-row INSERTs in one transaction.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection};
+use tokio::sync::mpsc;
+
+use super::{acknowledge, gather, Job, MAX_BATCH};
+use crate::approvals::insert_approvals;
+use crate::receipts::RECEIPT_COLUMNS;
+use crate::{Receipt, Store, StoreError};
+
+/// How many receipts one INSERT statement carries. Every statement is a round trip to the
+/// server, so rows are grouped.
+const ROWS_PER_INSERT: usize = 64;
+
+pub(super) async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // The writer keeps one connection for itself rather than taking one from the pool per batch;
+    // after a failure it lets that connection go and takes a fresh one.
+    let mut connection: Option<PoolConnection<Any>> = None;
+    while let Some(first) = queue.recv().await {
+        gather(first, &mut queue, &mut batch);
+        let outcome = match &mut connection {
+            Some(conn) => commit_batch(conn, &batch).await,
+            None => match store.pool.acquire().await {
+                Ok(conn) => commit_batch(connection.insert(conn), &batch).await,
+                Err(err) => Err(err.into()),
+            },
+        };
+        let outcome = outcome.map_err(|err| {
+            tracing::error!(error = %err, size = batch.len(), "a receipt batch failed to commit");
+            connection = None;
+            err.to_string()
+        });
+        acknowledge(&mut batch, &outcome);
+    }
+}
+
+async fn commit_batch(conn: &mut AnyConnection, batch: &[Job]) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
+    let receipts: Vec<&Receipt> = batch.iter().map(|job| &job.receipt).collect();
+    insert_receipts(&mut tx, &receipts).await?;
+    let approvals: Vec<_> = batch.iter().filter_map(|job| job.approval.as_ref()).collect();
+    if !approvals.is_empty() {
+        insert_approvals(&mut tx, &approvals).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_receipts(conn: &mut AnyConnection, receipts: &[&Receipt]) -> Result<(), StoreError> {
+    for chunk in receipts.chunks(ROWS_PER_INSERT) {
+        let value_lists = (0..chunk.len())
+            .map(|row| format!("({})", (1..=15).map(|col| format!("${}", row * 15 + col)).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {value_lists}");
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(&r.id)
+                .bind(&r.tenant_id)
+                .bind(&r.api_key_id)
+                .bind(&r.agent)
+                .bind(&r.principal)
+                .bind(&r.tool)
+                .bind(&r.args)
+                .bind(&r.args_digest)
+                .bind(&r.verdict)
+                .bind(&r.reason)
+                .bind(&r.decision)
+                .bind(&r.policy_versions)
+                .bind(&r.approval_id)
+                .bind(r.latency_us)
+                .bind(r.created_at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The receipt writer: group commit of receipts and approvals, on SQLite (a native connection on
+//! a thread of its own) and on PostgreSQL (a task on the pool). Every test but the last runs on
+//! both (see `charter_testkit::each_database`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use charter_store::{Approval, NewTenant, Receipt, ReceiptWriter, Store, Tenant};
+use charter_testkit::each_database;
+
+async fn tenant(store: &Store, slug: &str) -> Tenant {
+    store.create_tenant(NewTenant { slug: slug.into(), name: slug.into(), plan: "enterprise".into(), policy_quota: None }).await.unwrap()
+}
+
+fn receipt(tenant_id: &str, created_at: i64) -> Receipt {
+    Receipt { verdict: "require_approval".into(), ..charter_testkit::receipt(tenant_id, created_at) }
+}
+
+fn approval_for(receipt: &Receipt, tenant_id: &str) -> Approval {
+    Approval {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant_id.to_owned(),
+        receipt_id: receipt.id.clone(),
+        agent: receipt.agent.clone(),
+        principal: receipt.principal.clone(),
+        tool: receipt.tool.clone(),
+        args: receipt.args.clone(),
+        args_digest: receipt.args_digest.clone(),
+        approvers: "[\"finance\"]".into(),
+        matched: "[]".into(),
+        policy_versions: "{}".into(),
+        reason: "test".into(),
+        status: "pending".into(),
+        requested_at: receipt.created_at,
+        expires_at: receipt.created_at + 60_000,
+        resolved_at: None,
+        resolved_by: None,
+        comment: None,
+        votes: "[]".into(),
+    }
+}
+
+async fn ids(store: &Store, table: &str) -> Vec<String> {
+    sqlx::query_scalar(&format!("SELECT id FROM {table} ORDER BY id")).fetch_all(store.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_commit_fails_its_decisions_and_the_next_batch_commits() {
+    each_database("writer_failure", |store: Store| async move {
+        let acme = tenant(&store, "acme").await;
+        let writer = ReceiptWriter::start(store.clone());
+        // The database refuses a receipt of a tenant that does not exist (a foreign key).
+        let orphan = receipt("no-such-tenant", 1);
+        let err = writer.write(orphan, None).await.unwrap_err();
+        assert!(err.to_string().contains("receipt batch failed"), "the decision learns its receipt is not durable: {err}");
+        assert!(ids(&store, "receipts").await.is_empty(), "nothing of the failed batch is stored");
+
+        let kept = receipt(&acme.id, 2);
+        writer.write(kept.clone(), None).await.unwrap();
+        assert_eq!(ids(&store, "receipts").await, [kept.id], "the writer goes on after a failure");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_receipt_and_its_approval_commit_together_or_not_at_all() {
+    each_database("writer_approval", |store: Store| async move {
+        let acme = tenant(&store, "acme").await;
+        let writer = ReceiptWriter::start(store.clone());
+        let asked = receipt(&acme.id, 1);
+        let approval = approval_for(&asked, &acme.id);
+        writer.write(asked.clone(), Some(approval.clone())).await.unwrap();
+        assert_eq!(ids(&store, "receipts").await, std::slice::from_ref(&asked.id));
+        assert_eq!(store.get_approval(&acme.id, &approval.id).await.unwrap().receipt_id, asked.id, "the approval is bound to its receipt");
+
+        // An approval the database refuses takes its receipt down with it.
+        let second = receipt(&acme.id, 2);
+        let refused = approval_for(&second, "no-such-tenant");
+        assert!(writer.write(second, Some(refused)).await.is_err());
+        assert_eq!(ids(&store, "receipts").await, [asked.id], "the receipt of a refused approval is not stored");
+        assert_eq!(ids(&store, "approvals").await, [approval.id]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_decisions_each_get_their_own_receipt() {
+    each_database("writer_concurrent", |store: Store| async move {
+        let acme = tenant(&store, "acme").await;
+        let writer = ReceiptWriter::start(store.clone());
+        let mut writes = tokio::task::JoinSet::new();
+        let mut expected = Vec::new();
+        for i in 0..600 {
+            let r = receipt(&acme.id, i);
+            expected.push(r.id.clone());
+            let writer = writer.clone();
+            writes.spawn(async move { writer.write(r, None).await });
+        }
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+        expected.sort();
+        assert_eq!(ids(&store, "receipts").await, expected, "every acknowledged receipt is stored, once");
+    })
+    .await;
+}
+
+/// Under a steady stream of receipts SQLite's write-ahead log must start over now and then rather
+/// than hold everything written: the writer checkpoints between batches (SQLite only).
+#[tokio::test]
+async fn the_sqlite_write_ahead_log_stays_small_under_a_steady_stream_of_receipts() {
+    let mut databases = charter_testkit::databases("wal").await;
+    let sqlite = databases.remove(0);
+    for other in databases {
+        other.remove().await;
+    }
+    let store = sqlite.store.clone();
+    let outcome = tokio::spawn(async move {
+        let acme = tenant(&store, "acme").await;
+        let (_, _, file): (i64, String, String) = sqlx::query_as("PRAGMA database_list").fetch_one(store.pool()).await.unwrap();
+        let writer = ReceiptWriter::start(store.clone());
+        let explanation = format!("{{\"reason\":\"{}\"}}", "x".repeat(1_000));
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..8_000 {
+            let writer = writer.clone();
+            let mut r = receipt(&acme.id, i);
+            r.decision = explanation.clone();
+            writes.spawn(async move { writer.write(r, None).await });
+        }
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+        let total: i64 = sqlx::query_scalar("SELECT SUM(LENGTH(decision)) FROM receipts").fetch_one(store.pool()).await.unwrap();
+        let wal = std::fs::metadata(format!("{file}-wal")).map(|m| m.len()).unwrap_or(0);
+        assert!(total > 8_000_000, "the receipts hold {total} bytes");
+        assert!(wal * 4 < u64::try_from(total).unwrap(), "the log holds {wal} bytes after {total} bytes of receipts: it never started over");
+    })
+    .await;
+    sqlite.remove().await;
+    outcome.unwrap();
+}
