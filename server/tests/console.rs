@@ -54,8 +54,8 @@ impl Reply {
 }
 
 async fn console_with(secure_cookies: bool) -> Console {
-    let dir = std::env::temp_dir().join(format!("charter-console-test-{}-{}", std::process::id(), charter_store::now_ms()))
-        .join(format!("{}", rand_suffix()));
+    // One level only: the guard removes this folder, and a parent of it would be left behind.
+    let dir = std::env::temp_dir().join(format!("charter-console-test-{}-{}-{}", std::process::id(), charter_store::now_ms(), rand_suffix()));
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
