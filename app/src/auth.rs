@@ -126,13 +126,22 @@ pub mod server {
         Ok(())
     }
 
-    /// The signed-in user, or `None`. Loaded from the database on every call so that a deleted user
-    /// or a changed role takes effect at once.
+    /// The signed-in user, or `None`. The server resolves it once per request, before the console
+    /// renders or a server function runs (see [`crate::SignedIn`]); a request that did not pass
+    /// that way loads it here.
     pub async fn session_user() -> Result<Option<SessionUser>, AppError> {
-        let session = session().await?;
+        let resolved = use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<crate::SignedIn>().cloned());
+        if let Some(crate::SignedIn(user)) = resolved {
+            return Ok(user);
+        }
+        load_session_user(&store()?, &session().await?).await
+    }
+
+    /// The user signed in on `session`, loaded from the database so that a deleted user or a
+    /// changed role takes effect on the very next request.
+    pub async fn load_session_user(store: &Store, session: &Session) -> Result<Option<SessionUser>, AppError> {
         let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|_| AppError::Internal)?;
         let Some(user_id) = user_id else { return Ok(None) };
-        let store = store()?;
         let Some(user) = store.user_by_id(&user_id).await? else { return Ok(None) };
         let tenant = match &user.tenant_id {
             Some(tenant_id) => store

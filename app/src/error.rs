@@ -2,6 +2,7 @@
 //! carries only what a person may read: never SQL, paths or stack traces.
 
 use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::{Bytes, Encodes};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -31,11 +32,39 @@ pub enum AppError {
     Transport(String),
 }
 
+impl AppError {
+    /// The HTTP status a server function answers with when it fails this way: a refused sign-in is
+    /// a 401 and a bad field a 422, never a 500 that says "our fault".
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Forbidden | AppError::ReadOnly => 403,
+            AppError::NotFound => 404,
+            AppError::Rejected(_) => 409,
+            AppError::Invalid { .. } => 422,
+            AppError::Throttled { .. } => 429,
+            AppError::Internal => 500,
+            AppError::Transport(_) => 502,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
+    }
+
+    /// Serialises the error for the browser and, on the server, gives the response its status.
+    fn ser(&self) -> Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(status) = axum::http::StatusCode::from_u16(self.status()) {
+                response.set_status(status);
+            }
+        }
+        <JsonEncoding as Encodes<AppError>>::encode(self).unwrap_or_else(|_| Bytes::from_static(br#""Internal""#))
     }
 }
 

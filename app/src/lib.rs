@@ -17,7 +17,7 @@ pub mod templates;
 mod throttle;
 
 pub use error::AppError;
-pub use session::SessionContext;
+pub use session::{SessionContext, SignedIn};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -65,6 +65,14 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     SessionContext::provide();
     components::feedback::Toasts::provide();
+
+    // Signing in and out answers with a redirect; follow it with a whole page load rather than a
+    // move inside the app, so the next page is rendered for the new session from the start. Set
+    // before the router, which would otherwise install its in-app hook (the first hook set wins).
+    #[cfg(feature = "hydrate")]
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        let _ = window().location().set_href(location);
+    });
 
     // Effects run only in the browser, so this marks the moment the page became interactive.
     // End-to-end tests wait for it before they click.

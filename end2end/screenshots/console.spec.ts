@@ -1,4 +1,5 @@
-import { expect, Page, test } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from '../tests/fixtures';
 import { DEMO, hydrated, signIn } from '../tests/helpers';
 
 const OUT = '../docs/screenshots';

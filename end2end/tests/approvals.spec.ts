@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { DEMO, agent, hydrated, navLabels, signIn, tenantKey } from './helpers';
 
 test('an approver approves a pending request and the agent sees it approved', async ({ page }) => {

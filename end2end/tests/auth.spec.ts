@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, expectConsoleError, test } from './fixtures';
 import { DEMO, hydrated, navLabels, signIn } from './helpers';
 
 test.describe('signing in', () => {
@@ -44,6 +44,8 @@ test.describe('signing in', () => {
   });
 
   test('a wrong password gets a clear message that does not say whether the user exists', async ({ page }) => {
+    // The refused sign-in is answered 401, which the browser logs.
+    expectConsoleError(page, /status of 401 \(Unauthorized\).*\/api\/auth\/login/);
     for (const username of [DEMO.hospitalAdmin, 'nobody@nowhere.example']) {
       await page.goto('/login');
       await hydrated(page);
@@ -80,6 +82,7 @@ test.describe('signing out and access', () => {
   });
 
   test("a tenant admin typing another tenant's URL gets a not-found page", async ({ page }) => {
+    expectConsoleError(page, /status of 404 \(Not Found\).*\/tenants\/meridian-bank/);
     await signIn(page, DEMO.startupAdmin);
     const response = await page.goto('/tenants/meridian-bank');
     expect(response?.status()).toBe(404);

@@ -1,4 +1,5 @@
-import { Page, expect, test } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
 
 const editor = (page: Page) => page.locator('#policy-document');

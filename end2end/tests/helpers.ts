@@ -1,4 +1,5 @@
-import { APIRequestContext, expect, Page, request } from '@playwright/test';
+import { APIRequestContext, Page, request } from '@playwright/test';
+import { expect, expectNoConsoleErrors } from './fixtures';
 
 export const PASSWORD = process.env.CHARTER_DEMO_PASSWORD ?? 'charter-demo';
 export const BASE = process.env.CHARTER_BASE_URL ?? 'http://127.0.0.1:3000';
@@ -8,13 +9,24 @@ export const DEMO = {
   support: 'support@charter.example',
   bankAdmin: 'admin@meridian-bank.example',
   bankManager: 'manager@meridian-bank.example',
+  bankCfo: 'cfo@meridian-bank.example',
   startupAdmin: 'admin@rocketlane.example',
   hospitalAdmin: 'admin@st-aurelia.example',
+  hospitalPrivacy: 'privacy@st-aurelia.example',
 };
 
-/** Waits until the page has hydrated, so clicks reach Leptos' handlers. */
+/**
+ * Waits until the page has hydrated, so clicks reach Leptos' handlers. A page that logs an error
+ * first (a panic while hydrating never sets the mark) fails at once with what it logged.
+ */
 export async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    expectNoConsoleErrors(page, `while hydrating ${page.url()}`);
+    if ((await page.locator('html').getAttribute('data-hydrated')) === 'true') return;
+    await page.waitForTimeout(20);
+  }
+  await expect(page.locator('html'), `${page.url()} hydrates`).toHaveAttribute('data-hydrated', 'true', { timeout: 1 });
 }
 
 /** Signs in through the login form, as a person would, and waits for the dashboard. */

@@ -1,4 +1,5 @@
-import { APIRequestContext, expect, test } from '@playwright/test';
+import { APIRequestContext } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
 
 test.describe('the platform view of policies', () => {

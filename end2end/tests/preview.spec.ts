@@ -1,4 +1,5 @@
-import { APIRequestContext, Page, expect, test } from '@playwright/test';
+import { APIRequestContext, Page } from '@playwright/test';
+import { expect, expectConsoleError, test } from './fixtures';
 import { DEMO, apiSession, openNav, signIn } from './helpers';
 
 /** The newest receipts of a tenant, as platform staff read them through the API. */
@@ -72,6 +73,7 @@ test('the owner previews an agent’s merged policy and asks what-if questions w
 });
 
 test('a what-if with arguments that are not JSON says so', async ({ page }) => {
+  expectConsoleError(page, /status of 422 .*\/api\/preview\/what_if/);
   await signIn(page, DEMO.owner);
   await openNav(page, 'Previewer', /\/preview$/);
   await expect(page.getByTestId('effective-rule').first()).toBeVisible();

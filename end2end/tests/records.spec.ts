@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
 
 test('a tenant admin finds the receipts of their agents’ decisions, filters them and opens one', async ({ page }) => {

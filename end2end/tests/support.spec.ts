@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { DEMO, apiSession, hydrated, openNav, signIn } from './helpers';
 
 test.describe('support sees everything and changes nothing', () => {

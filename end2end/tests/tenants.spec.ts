@@ -1,7 +1,9 @@
-import { expect, test } from '@playwright/test';
+import { expect, expectConsoleError, test } from './fixtures';
 import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
 
 test('the owner opens a tenant, reads its facts and changes its policy quota', async ({ page }) => {
+  // The quota that is not a number is refused with a 422, which the browser logs.
+  expectConsoleError(page, /status of 422 .*\/api\/tenants\/set_quota/);
   const botName = `e2e-tenant-${stamp()}`;
   // A decision of the hospital's, so its page has an agent and a recent decision to show.
   const bot = await agent(await tenantKey(DEMO.hospitalAdmin));

@@ -1,4 +1,5 @@
-import { APIRequestContext, expect, test } from '@playwright/test';
+import { APIRequestContext } from '@playwright/test';
+import { expect, expectConsoleError, test } from './fixtures';
 import { DEMO, agent, openNav, signIn, stamp, tenantKey } from './helpers';
 
 async function decide(bot: APIRequestContext, tool: string): Promise<{ decision: string; reason: string }> {
@@ -80,6 +81,7 @@ test('the owner imports an OpenAPI source and switches one of its tools off and 
 });
 
 test('a document that is not OpenAPI 3 or MCP is refused with a clear error', async ({ page }) => {
+  expectConsoleError(page, /status of 422 .*\/api\/tools\/add_source/);
   const sourceName = `E2E bad source ${stamp()}`;
   await signIn(page, DEMO.owner);
   await openNav(page, 'Tools & Sources', /\/tools$/);

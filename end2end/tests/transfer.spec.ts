@@ -1,4 +1,5 @@
-import { APIRequestContext, Page, expect, test } from '@playwright/test';
+import { APIRequestContext, Page } from '@playwright/test';
+import { expect, expectConsoleError, test } from './fixtures';
 import { readFile } from 'node:fs/promises';
 import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
 
@@ -84,6 +85,7 @@ test.describe('export and import', () => {
   });
 
   test('an invalid file is refused with the place of the error, and nothing changes', async ({ page }) => {
+    expectConsoleError(page, /status of 422 .*\/api\/policies\/import/);
     await signIn(page, DEMO.bankAdmin);
     const exported = await exportYaml(page);
     // The rule of this test's policy gets an effect the language does not have.

@@ -1,4 +1,5 @@
-import { Page, expect, test } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { DEMO, PASSWORD, apiSession, hydrated, navLabels, signIn, stamp } from './helpers';
 
 /** True when the page is no wider than the window: nothing forces a sideways scroll. */

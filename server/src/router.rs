@@ -1,16 +1,20 @@
 //! The axum router: the console's pages and server functions behind the session layer.
 
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use charter_app::auth::server::LoginThrottle;
-use charter_app::{shell, App};
+use charter_app::auth::server::{load_session_user, LoginThrottle};
+use charter_app::{shell, App, SignedIn};
 use charter_store::{SessionRecords, Store};
 
 use crate::api::ApiState;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "charter_session";
@@ -52,14 +56,35 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         .with_secure(secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(SESSION_IDLE_HOURS)));
 
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .nest("/api/v1", crate::api::router(services.api.clone()))
+    // The console's pages and server functions, each request with its signed-in user resolved once.
+    let console = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())
         })
+        .route_layer(middleware::from_fn_with_state(services.store.clone(), sign_in_from_session));
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", crate::api::router(services.api.clone()))
+        .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .layer(sessions)
         .with_state(leptos_options)
+}
+
+/// Resolves the session's user before the console renders a page or runs a server function, so the
+/// page knows who is signed in before its first byte (see `charter_app::SessionContext`). A
+/// database that cannot answer gets a 503: nothing is rendered for an unknown user.
+async fn sign_in_from_session(State(store): State<Store>, session: Session, mut request: Request, next: Next) -> Response {
+    match load_session_user(&store, &session).await {
+        Ok(user) => {
+            request.extensions_mut().insert(SignedIn(user));
+            next.run(request).await
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not resolve the session's user");
+            (StatusCode::SERVICE_UNAVAILABLE, "Charter cannot reach its database; try again in a moment.").into_response()
+        }
+    }
 }

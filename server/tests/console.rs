@@ -158,6 +158,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer_and_no_session
         assert!(reply.body.contains("BadCredentials"), "{}", reply.body);
         assert_eq!(reply.session_cookie(), None, "no session for a failed sign-in");
     }
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED, "a refused sign-in is a 401, not a server error");
     assert_eq!(wrong_password.status, unknown_user.status);
     assert_eq!(wrong_password.body, unknown_user.body);
 }
@@ -410,6 +411,7 @@ async fn support_is_refused_every_write_and_nothing_changes() {
         // Support is read-only everywhere; approving also needs a tenant, which support has none of.
         let expected = if *endpoint == "approvals/resolve" { "Forbidden" } else { "ReadOnly" };
         assert!(reply.body.contains(expected), "{endpoint} says {expected}: {}", reply.body);
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{endpoint} answers 403");
         assert_eq!(console.snapshot().await, before, "{endpoint}: nothing changed");
     }
 }

@@ -7,7 +7,7 @@ use leptos_router::components::{Outlet, Redirect, A};
 
 use crate::auth::SessionUser;
 use crate::components::feedback::ToastRegion;
-use crate::components::ui::{ErrorPanel, LoadingPanel, RoleBadge};
+use crate::components::ui::RoleBadge;
 use crate::SessionContext;
 
 /// A navigation entry: label and link.
@@ -52,17 +52,10 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
-    let session = expect_context::<SessionContext>();
-    view! {
-        <Transition fallback=|| view! { <LoadingPanel/> }>
-            {move || Suspend::new(async move {
-                match session.user.await {
-                    Ok(Some(user)) => view! { <Frame user/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(err) => view! { <div class="p-8"><ErrorPanel error=err/></div> }.into_any(),
-                }
-            })}
-        </Transition>
+    // Synchronous on purpose: the page inside renders once on the server and hydrates as rendered.
+    match expect_context::<SessionContext>().user {
+        Some(user) => view! { <Frame user/> }.into_any(),
+        None => view! { <Redirect path="/login"/> }.into_any(),
     }
 }
 

@@ -16,11 +16,7 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <Title text="Sign in"/>
         // Someone already signed in has nothing to do here.
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                matches!(session.user.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
-            })}
-        </Transition>
+        {session.user.is_some().then(|| view! { <Redirect path="/"/> })}
         <main class="min-h-screen grid place-items-center px-4">
             <div class="w-full max-w-sm">
                 <div class="flex items-center gap-2 justify-center mb-6">

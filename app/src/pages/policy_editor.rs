@@ -366,8 +366,13 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
             validation.set(result);
         }
     });
+    // Timers may fire after the editor is gone (the user moved on): then there is nothing to check.
     let run_validation = move || {
-        validate.dispatch(ValidatePolicy { text: text.get_untracked(), tenant_slug: target_slug(), replacing: id.get_value() });
+        let (Some(text), Some(target), Some(replacing)) = (text.try_get_untracked(), target.try_get_untracked(), id.try_get_value()) else {
+            return;
+        };
+        let tenant_slug = Some(target).filter(|s| !s.is_empty());
+        validate.dispatch(ValidatePolicy { text, tenant_slug, replacing });
     };
     // Validate once on load, then 400 ms after the last keystroke.
     Effect::new(move |_| run_validation());
@@ -377,7 +382,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
         edits.set_value(edit);
         set_timeout(
             move || {
-                if edits.get_value() == edit {
+                if edits.try_get_value() == Some(edit) {
                     run_validation();
                 }
             },
