@@ -61,12 +61,15 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod server {
-    //! The server half of authentication: sessions, the throttle and the role checks.
+    //! The server half of authentication: sessions, the throttle, and the caller's access. Every
+    //! rule of who may do what lives in the application core (`charter_core::Access::may`); server
+    //! functions only ask for the [`access`] the server resolved for the request and pass it on.
 
     use std::net::SocketAddr;
 
     use axum::extract::ConnectInfo;
-    use charter_store::{Role, Store, User};
+    use charter_core::{Access, Core};
+    use charter_store::{Tenant, User};
     use leptos::prelude::*;
     use tower_sessions::Session;
 
@@ -77,19 +80,34 @@ pub mod server {
     /// The session key under which the signed-in user's id is kept.
     pub const USER_ID_KEY: &str = "user_id";
 
-    /// The store, put into every server function's context by the server.
-    pub fn store() -> Result<Store, AppError> {
-        use_context::<Store>().ok_or_else(|| {
+    /// The caller's access, resolved once per request by the server before any server function or
+    /// page runs (beside [`crate::SignedIn`]). `None` inside: nobody is signed in.
+    #[derive(Clone, Debug, Default)]
+    pub struct SessionAccess(pub Option<Access>);
+
+    /// The application core, put into every server function's context by the server.
+    pub fn core() -> Result<Core, AppError> {
+        use_context::<Core>().ok_or_else(|| {
             match use_context::<axum::http::request::Parts>() {
-                // A request without the store is a wiring bug.
-                Some(parts) => tracing::error!(uri = %parts.uri, "the store is missing from the server function context"),
-                // No request at all: a resource of a render pass the server already discarded
-                // (a page created inside a `Suspend` that rendered again) ran late. Its answer
-                // goes nowhere; the response was rendered from the live pass.
+                // A request without the core is a wiring bug.
+                Some(parts) => tracing::error!(uri = %parts.uri, "the core is missing from the server function context"),
                 None => tracing::debug!("a server function ran outside any request; ignored"),
             }
             AppError::Internal
         })
+    }
+
+    /// The signed-in caller's access, or "please sign in".
+    pub fn access() -> Result<Access, AppError> {
+        let resolved = use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<SessionAccess>().cloned());
+        match resolved {
+            Some(SessionAccess(Some(access))) => Ok(access),
+            Some(SessionAccess(None)) => Err(AppError::Unauthenticated),
+            None => {
+                tracing::error!("a server function ran without the session resolved");
+                Err(AppError::Internal)
+            }
+        }
     }
 
     pub async fn session() -> Result<Session, AppError> {
@@ -112,7 +130,7 @@ pub mod server {
         if let Err(wait) = throttle.check(&keys, std::time::Instant::now()) {
             return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
         }
-        let Some(user) = store()?.verify_login(username, password).await? else {
+        let Some(user) = core()?.sign_in(username, password).await? else {
             throttle.record_failure(&keys, std::time::Instant::now());
             tracing::info!(username = %username.trim().to_lowercase(), "failed sign-in");
             return Err(AppError::BadCredentials);
@@ -126,107 +144,43 @@ pub mod server {
         Ok(())
     }
 
-    /// The signed-in user, or `None`. The server resolves it once per request, before the console
-    /// renders or a server function runs (see [`crate::SignedIn`]); a request that did not pass
-    /// that way loads it here.
+    /// The signed-in user as pages see it, or `None`: what the server resolved for this request.
     pub async fn session_user() -> Result<Option<SessionUser>, AppError> {
         let resolved = use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<crate::SignedIn>().cloned());
-        if let Some(crate::SignedIn(user)) = resolved {
-            return Ok(user);
+        match resolved {
+            Some(crate::SignedIn(user)) => Ok(user),
+            None => Ok(resolve_session(&core()?, &session().await?).await?.0),
         }
-        load_session_user(&store()?, &session().await?).await
     }
 
-    /// The user signed in on `session`, loaded from the database so that a deleted user or a
-    /// changed role takes effect on the very next request.
-    pub async fn load_session_user(store: &Store, session: &Session) -> Result<Option<SessionUser>, AppError> {
+    /// Who is signed in on `session`, as pages see them and as the core checks them. Loaded from
+    /// the database on every request, so a deleted user or a changed role takes effect at once.
+    pub async fn resolve_session(core: &Core, session: &Session) -> Result<(Option<SessionUser>, Option<Access>), AppError> {
         let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|_| AppError::Internal)?;
-        let Some(user_id) = user_id else { return Ok(None) };
-        let Some(user) = store.user_by_id(&user_id).await? else { return Ok(None) };
-        let tenant = match &user.tenant_id {
-            Some(tenant_id) => store
-                .tenant_by_id(tenant_id)
-                .await?
-                .map(|t| TenantRef { id: t.id, slug: t.slug, name: t.name }),
-            None => None,
-        };
-        Ok(Some(session_user_from(user, tenant)))
+        let Some(user_id) = user_id else { return Ok((None, None)) };
+        let Some((user, tenant)) = core.session_user(&user_id).await? else { return Ok((None, None)) };
+        let access = Access::for_user(&user)?;
+        Ok((Some(session_user_from(user, tenant)), Some(access)))
     }
 
-    fn session_user_from(user: User, tenant: Option<TenantRef>) -> SessionUser {
+    fn session_user_from(user: User, tenant: Option<Tenant>) -> SessionUser {
         SessionUser {
             id: user.id,
             username: user.username,
             display_name: user.display_name,
             role: user.role,
             approver_roles: user.approver_roles,
-            tenant,
+            tenant: tenant.map(|t| TenantRef { id: t.id, slug: t.slug, name: t.name }),
         }
     }
 
-    pub async fn require_user() -> Result<SessionUser, AppError> {
-        session_user().await?.ok_or(AppError::Unauthenticated)
-    }
-
-    /// A platform admin or support user: the roles that see every tenant.
-    pub async fn require_platform_viewer() -> Result<SessionUser, AppError> {
-        let user = require_user().await?;
-        if user.role.is_platform_wide() {
-            Ok(user)
-        } else {
-            Err(AppError::Forbidden)
+    /// The target a console page names: a tenant's slug, or none. For platform staff no slug means
+    /// the platform itself; for a tenant user it means their own tenant.
+    pub fn target<'a>(access: &Access, slug: Option<&'a str>) -> charter_core::Target<'a> {
+        match slug.map(str::trim).filter(|slug| !slug.is_empty()) {
+            Some(slug) => charter_core::Target::Tenant(slug),
+            None if access.is_platform_staff() => charter_core::Target::Platform,
+            None => charter_core::Target::Own,
         }
-    }
-
-    /// A user allowed to change things: support is refused here, whatever the browser shows.
-    pub async fn require_writer() -> Result<SessionUser, AppError> {
-        let user = require_user().await?;
-        match user.role {
-            Role::Support => Err(AppError::ReadOnly),
-            _ => Ok(user),
-        }
-    }
-
-    /// Who is acting, for the audit log: the user's email, and their tenant (none for platform
-    /// staff, so an edit of a tenant's policy by a platform admin is recorded as the platform's).
-    pub fn actor(user: &SessionUser) -> charter_store::Actor {
-        charter_store::Actor {
-            id: user.username.clone(),
-            kind: charter_store::ActorKind::User,
-            tenant_id: user.tenant.as_ref().map(|t| t.id.clone()),
-        }
-    }
-
-    /// The tenant a request is about. Tenant users always get their own tenant (a different slug is
-    /// "not found"); platform staff get the named tenant, or `None` for the platform itself.
-    pub async fn tenant_in_view(user: &SessionUser, slug: Option<&str>) -> Result<Option<charter_store::Tenant>, AppError> {
-        let slug = slug.map(str::trim).filter(|s| !s.is_empty());
-        let store = store()?;
-        match (&user.tenant, slug) {
-            (Some(own), Some(slug)) if slug != own.slug => Err(AppError::NotFound),
-            (Some(own), _) => Ok(Some(store.tenant_by_id(&own.id).await?.ok_or(AppError::NotFound)?)),
-            (None, Some(slug)) if user.role.is_platform_wide() => Ok(Some(store.tenant_by_slug(slug).await?.ok_or(AppError::NotFound)?)),
-            (None, None) if user.role.is_platform_wide() => Ok(None),
-            (None, _) => Err(AppError::Forbidden),
-        }
-    }
-
-    /// Tenant admins and platform staff manage policies; tenant members do not.
-    pub async fn require_policy_viewer() -> Result<SessionUser, AppError> {
-        let user = require_user().await?;
-        match user.role {
-            Role::PlatformAdmin | Role::Support | Role::TenantAdmin => Ok(user),
-            Role::TenantMember => Err(AppError::Forbidden),
-        }
-    }
-
-    /// A user who may change policies: tenant admins (their own tenant) and platform admins.
-    /// Support is refused here, whatever the browser shows.
-    pub async fn require_policy_writer() -> Result<SessionUser, AppError> {
-        let user = require_policy_viewer().await?;
-        if user.role == Role::Support {
-            return Err(AppError::ReadOnly);
-        }
-        Ok(user)
     }
 }

@@ -69,26 +69,25 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<charter_store::StoreError> for AppError {
-    fn from(err: charter_store::StoreError) -> Self {
+impl From<charter_core::CoreError> for AppError {
+    fn from(err: charter_core::CoreError) -> Self {
+        use charter_core::CoreError;
+        let message = err.to_string();
         match err {
-            charter_store::StoreError::Invalid { field, message } => AppError::Invalid { field: field.to_owned(), message },
-            charter_store::StoreError::Conflict { what, key } => {
-                AppError::Invalid { field: what.to_owned(), message: format!("`{key}` already exists") }
-            }
-            charter_store::StoreError::NotFound { .. } => AppError::NotFound,
-            err @ (charter_store::StoreError::VersionConflict { .. }
-            | charter_store::StoreError::QuotaExceeded { .. }
-            | charter_store::StoreError::Delegation(_)) => AppError::Rejected(err.to_string()),
-            charter_store::StoreError::InPolicy { name, source } => match AppError::from(*source) {
+            CoreError::Unauthenticated(_) => AppError::Unauthenticated,
+            CoreError::Forbidden(_) => AppError::Forbidden,
+            CoreError::ReadOnly => AppError::ReadOnly,
+            CoreError::NotFound { .. } => AppError::NotFound,
+            CoreError::TenantRequired => AppError::Invalid { field: "tenant".to_owned(), message: "must be chosen".to_owned() },
+            CoreError::Invalid { field, message } => AppError::Invalid { field, message },
+            CoreError::InvalidPolicy(err) => AppError::Invalid { field: err.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "policy".to_owned()), message: err.to_string() },
+            CoreError::Conflict { .. } | CoreError::VersionConflict { .. } | CoreError::QuotaExceeded { .. } | CoreError::Delegation(_) => AppError::Rejected(message),
+            CoreError::InPolicy { name, source } => match AppError::from(*source) {
                 AppError::Internal => AppError::Internal,
                 AppError::NotFound => AppError::Rejected(format!("policy `{name}`: not found")),
                 inner => AppError::Rejected(format!("policy `{name}`: {inner}")),
             },
-            other => {
-                tracing::error!(error = %other, "store error in a server function");
-                AppError::Internal
-            }
+            CoreError::Unavailable | CoreError::Internal => AppError::Internal,
         }
     }
 }

@@ -61,6 +61,11 @@ pub trait RateCounter: Send + Sync {
     /// Records one call at `now_ms` (milliseconds since the Unix epoch) and returns the number of
     /// calls in the current window, this one included.
     fn hit(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64;
+
+    /// Takes back one call recorded by [`RateCounter::hit`] at `now_ms`: the decision it counted
+    /// for was never answered (its receipt could not be written), so it must not use up quota.
+    /// Nothing happens when that call's window has already ended.
+    fn refund(&self, key: &RateKey, window: Duration, now_ms: u64);
 }
 
 /// A process-local counter with fixed windows aligned to the epoch (a one-minute window runs
@@ -124,6 +129,20 @@ impl RateCounter for InMemoryRateCounter {
         bucket.count += 1;
         bucket.count
     }
+
+    fn refund(&self, key: &RateKey, window: Duration, now_ms: u64) {
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let window_start_ms = now_ms - now_ms % window_ms;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(bucket) = buckets.counts.get_mut(key) {
+            if bucket.window_start_ms == window_start_ms {
+                bucket.count = bucket.count.saturating_sub(1);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -143,5 +162,25 @@ mod tests {
         assert_eq!(counter.hit(&key, minute, 60_000), 1);
         assert_eq!(counter.hit(&key, minute, 119_999), 2);
         assert_eq!(counter.hit(&key, minute, 120_000), 1);
+    }
+
+    #[test]
+    fn a_refund_takes_back_one_call_of_its_own_window_only() {
+        let counter = InMemoryRateCounter::new();
+        let key = RateKey {
+            per: RateKeyKind::Agent,
+            subject: "t1/bot".into(),
+            tool: "*".into(),
+            window_secs: 60,
+        };
+        let minute = Duration::from_secs(60);
+        assert_eq!(counter.hit(&key, minute, 60_000), 1);
+        assert_eq!(counter.hit(&key, minute, 60_001), 2);
+        counter.refund(&key, minute, 60_001);
+        assert_eq!(counter.hit(&key, minute, 60_002), 2);
+        // A refund for a window that has ended leaves the new window alone.
+        assert_eq!(counter.hit(&key, minute, 120_000), 1);
+        counter.refund(&key, minute, 60_002);
+        assert_eq!(counter.hit(&key, minute, 120_001), 2);
     }
 }

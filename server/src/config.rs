@@ -1,5 +1,6 @@
 //! Configuration from the environment, with defaults that run a demo on an embedded database.
 
+use axum::http::HeaderName;
 use thiserror::Error;
 
 /// The database used when none is configured: an SQLite file under `./data/`.
@@ -17,6 +18,9 @@ pub struct Config {
     pub demo_password: String,
     /// Session cookies carry `Secure` when `CHARTER_PUBLIC_URL` is https.
     pub secure_cookies: bool,
+    /// `CHARTER_CLIENT_IP_HEADER`: a header a trusted reverse proxy sets to the client's address
+    /// (e.g. `X-Forwarded-For`; its last entry is used). Unset: the connection's peer address.
+    pub client_ip_header: Option<HeaderName>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -27,6 +31,8 @@ pub enum ConfigError {
     DemoPasswordTooShort,
     #[error("`CHARTER_PUBLIC_URL` must start with http:// or https://, got `{0}`")]
     BadPublicUrl(String),
+    #[error("`CHARTER_CLIENT_IP_HEADER` must be a header name, got `{0}`")]
+    BadHeaderName(String),
 }
 
 impl Config {
@@ -53,7 +59,11 @@ impl Config {
             Some(url) if url.starts_with("http://") => false,
             Some(url) => return Err(ConfigError::BadPublicUrl(url)),
         };
-        Ok(Config { database_url, seed_demo, demo_password, secure_cookies })
+        let client_ip_header = match lookup("CHARTER_CLIENT_IP_HEADER") {
+            None => None,
+            Some(name) => Some(HeaderName::try_from(name.trim()).map_err(|_| ConfigError::BadHeaderName(name.clone()))?),
+        };
+        Ok(Config { database_url, seed_demo, demo_password, secure_cookies, client_ip_header })
     }
 }
 
@@ -80,6 +90,7 @@ mod tests {
             seed_demo: true,
             demo_password: DEFAULT_DEMO_PASSWORD.to_owned(),
             secure_cookies: false,
+            client_ip_header: None,
         }
     }
 
@@ -96,5 +107,7 @@ mod tests {
         check(&[("CHARTER_DEMO_PASSWORD", "short")], Err(ConfigError::DemoPasswordTooShort));
         check(&[("CHARTER_PUBLIC_URL", "https://charter.example")], Ok(Config { secure_cookies: true, ..defaults() }));
         check(&[("CHARTER_PUBLIC_URL", "ftp://x")], Err(ConfigError::BadPublicUrl("ftp://x".into())));
+        check(&[("CHARTER_CLIENT_IP_HEADER", "X-Forwarded-For")], Ok(Config { client_ip_header: Some(HeaderName::from_static("x-forwarded-for")), ..defaults() }));
+        check(&[("CHARTER_CLIENT_IP_HEADER", "not a header")], Err(ConfigError::BadHeaderName("not a header".into())));
     }
 }

@@ -3,7 +3,7 @@
 //! hospital that must mask PHI.
 
 use charter_policy::{DefaultBehaviour, PlatformSettings, Policy};
-use charter_store::{Actor, NewTenant, NewUser, Role, Store, StoreError};
+use charter_store::{Actor, NewTenant, NewUser, Owner, Role, Store, StoreError};
 
 /// A login to print for the person starting the demo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
     let system = Actor::system();
     // Fail closed: a call no rule decides is denied. Tenants allow what they need.
     store.set_platform_settings(&system, &PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None }).await?;
-    store.create_policy(&system, None, &demo_policy(PLATFORM_POLICY)?).await?;
+    store.create_policy(&system, &Owner::Platform, &demo_policy(PLATFORM_POLICY)?).await?;
     seed_catalog(store, &system).await?;
     let mut logins = Vec::new();
     for (username, name, role) in PLATFORM_PEOPLE {
@@ -92,7 +92,7 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
             .create_tenant(NewTenant { slug: demo.slug.into(), name: demo.name.into(), plan: demo.plan.into(), policy_quota: Some(demo.quota) })
             .await?;
         for text in demo.policies {
-            store.create_policy(&system, Some(&tenant.id), &demo_policy(text)?).await?;
+            store.create_policy(&system, &Owner::Tenant(tenant.id.clone()), &demo_policy(text)?).await?;
         }
         for (username, name, role, approves) in demo.people {
             store.create_user(person(username, name, *role, Some(&tenant.id), approves, password)).await?;

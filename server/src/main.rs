@@ -62,7 +62,7 @@ async fn run() -> Result<(), String> {
         }
     });
 
-    let router = app(options.clone(), Services::new(store), config.secure_cookies);
+    let router = app(options.clone(), Services::new(store, &config), config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(options.site_addr)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", options.site_addr))?;

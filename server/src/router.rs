@@ -6,11 +6,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use charter_app::auth::server::{load_session_user, LoginThrottle};
+use charter_app::auth::server::{resolve_session, LoginThrottle, SessionAccess};
 use charter_app::{shell, App, SignedIn};
-use charter_store::{SessionRecords, Store};
+use charter_core::Core;
+use charter_store::Store;
 
 use crate::api::ApiState;
+use crate::Config;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
@@ -24,20 +26,21 @@ const SESSION_IDLE_HOURS: i64 = 8;
 /// What the server's handlers and server functions share.
 #[derive(Clone, Debug)]
 pub struct Services {
-    pub store: Store,
+    pub core: Core,
     pub throttle: LoginThrottle,
     pub api: ApiState,
 }
 
 impl Services {
-    /// Must run inside a tokio runtime: it starts the receipt writer.
-    pub fn new(store: Store) -> Services {
-        Services { api: ApiState::new(store.clone()), store, throttle: LoginThrottle::default() }
+    /// Must run inside a tokio runtime: the core starts the receipt writer.
+    pub fn new(store: Store, config: &Config) -> Services {
+        let core = Core::new(store);
+        Services { api: ApiState { core: core.clone(), client_ip_header: config.client_ip_header.clone() }, core, throttle: LoginThrottle::default() }
     }
 
     /// Puts the services into the context of a server function or a page render.
     fn provide(&self) {
-        provide_context(self.store.clone());
+        provide_context(self.core.clone());
         provide_context(self.throttle.clone());
     }
 }
@@ -49,7 +52,7 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         let services = services.clone();
         move || services.provide()
     };
-    let sessions = SessionManagerLayer::new(SessionRecords::new(services.store.clone()))
+    let sessions = SessionManagerLayer::new(services.core.sessions())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -62,7 +65,7 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())
         })
-        .route_layer(middleware::from_fn_with_state(services.store.clone(), sign_in_from_session));
+        .route_layer(middleware::from_fn_with_state(services.core.clone(), sign_in_from_session));
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -73,13 +76,15 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         .with_state(leptos_options)
 }
 
-/// Resolves the session's user before the console renders a page or runs a server function, so the
-/// page knows who is signed in before its first byte (see `charter_app::SessionContext`). A
+/// Resolves the session's user and access before the console renders a page or runs a server
+/// function, so the page knows who is signed in before its first byte (see
+/// `charter_app::SessionContext`) and every server function finds the caller's access ready. A
 /// database that cannot answer gets a 503: nothing is rendered for an unknown user.
-async fn sign_in_from_session(State(store): State<Store>, session: Session, mut request: Request, next: Next) -> Response {
-    match load_session_user(&store, &session).await {
-        Ok(user) => {
+async fn sign_in_from_session(State(core): State<Core>, session: Session, mut request: Request, next: Next) -> Response {
+    match resolve_session(&core, &session).await {
+        Ok((user, access)) => {
             request.extensions_mut().insert(SignedIn(user));
+            request.extensions_mut().insert(SessionAccess(access));
             next.run(request).await
         }
         Err(err) => {

@@ -435,10 +435,13 @@ async fn require_approval_waits_for_every_approver_role() {
         let approve = json!({ "resolution": "approve", "comment": "ok" });
         api.post(&resolve_path, &key, &approve).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
         let admin = api.sign_in(BANK_ADMIN).await;
-        let error = api.post(&resolve_path, &admin, &approve).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
-        assert_eq!(error["field"], "approvers", "{error}");
+        let error = api.post(&resolve_path, &admin, &approve).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        assert!(text(&error["message"]).contains("approver role"), "{error}");
         let startup_admin = api.sign_in(STARTUP_ADMIN).await;
-        api.post(&resolve_path, &startup_admin, &approve).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+        api.post(&resolve_path, &startup_admin, &approve).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        // Another tenant's approver does not find the bank's request at all.
+        let hospital_privacy = api.sign_in(HOSPITAL_PRIVACY).await;
+        api.post(&resolve_path, &hospital_privacy, &approve).await.expect_error(StatusCode::NOT_FOUND, "not_found");
         let owner = api.sign_in(OWNER).await;
         api.post(&format!("/api/v1/tenants/meridian-bank/approvals/{approval_id}/resolve"), &owner, &approve)
             .await
@@ -608,14 +611,15 @@ async fn a_request_naming_another_tenant_is_denied_as_cross_tenant() {
             json!({ "tool": "docs.read", "tenant_id": bank.id }),
             json!({ "tool": "docs.read", "args": { "tenant_id": "meridian-bank" } }),
             json!({ "tool": "docs.read", "tenant_id": bank.id, "args": { "tenant_id": bank.id } }),
-            // A tenant id in the context is overwritten with the key's, never trusted.
-            json!({ "tool": "docs.read", "context": { "tenant_id": startup.id } }),
         ];
         for body in own {
             let decision = api.decide(&key, body.clone()).await;
             assert_eq!(decision["decision"], "allow", "{body} -> {decision}");
             assert!(!text(&decision["reason"]).contains("cross-tenant"), "{body} -> {decision}");
         }
+        // The context's tenant is the server's to set: a request that names one is refused outright.
+        let error = api.post("/api/v1/decide", &key, &json!({ "tool": "docs.read", "context": { "tenant_id": startup.id } })).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], "context.tenant_id", "{error}");
         assert!(api.receipts(&api.tenant_key(STARTUP_ADMIN).await, "").await.is_empty(), "nothing landed in rocketlane");
     })
     .await;
@@ -644,7 +648,7 @@ async fn bad_decide_requests_are_refused_and_leave_no_receipt() {
             assert!(text(&error["message"]).contains(&format!("`{named}`")), "{body}: the error names `{named}`: {error}");
             assert_eq!(error["field"], field, "{body}: {error}");
         }
-        let error = api.post("/api/v1/decide", &key, &json!({ "tool": "  " })).await.expect_error(StatusCode::BAD_REQUEST, "bad_request");
+        let error = api.post("/api/v1/decide", &key, &json!({ "tool": "  " })).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert_eq!(error["field"], "tool");
 
         for malformed in ["{\"tool\": ", "not json", "", "[]", "null"] {
@@ -1352,8 +1356,9 @@ async fn every_change_is_audited_with_its_actor_and_before_and_after() {
 // The OpenAPI document
 // =============================================================================================
 
-/// Every operation under `/api/v1`, as the router in `server/src/api/mod.rs` defines it (the
-/// `/api/v1/tenants/{slug}/...` copies and `/openapi.json` itself aside).
+/// Every operation under `/api/v1`, as the router in `server/src/api/mod.rs` defines it
+/// (`/openapi.json` itself aside). The tenant routes among them are listed again under
+/// `/api/v1/tenants/{slug}` for platform staff ([`TENANT_ROUTES`]).
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/decide"),
     ("get", "/api/v1/receipts"),
@@ -1380,7 +1385,22 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/platform/settings"),
     ("put", "/api/v1/platform/settings"),
     ("put", "/api/v1/tenants/{slug}/quota"),
+    ("get", "/api/v1/settings"),
+    ("put", "/api/v1/settings"),
 ];
+
+/// The paths of one tenant's data, which exist at `/api/v1/...` and `/api/v1/tenants/{slug}/...`.
+const TENANT_ROUTES: &[&str] = &["/policies", "/policies/export", "/policies/{id}", "/receipts", "/receipts/{id}", "/approvals", "/approvals/{id}", "/approvals/{id}/resolve", "/keys", "/keys/{id}", "/audit", "/settings"];
+
+fn expected_operations() -> BTreeSet<(String, String)> {
+    let mut expected: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+    for (method, path) in ROUTES {
+        if let Some(tail) = path.strip_prefix("/api/v1").filter(|tail| TENANT_ROUTES.contains(tail)) {
+            expected.insert(((*method).to_owned(), format!("/api/v1/tenants/{{slug}}{tail}")));
+        }
+    }
+    expected
+}
 
 async fn openapi_operations(api: &Api) -> BTreeSet<(String, String)> {
     let reply = api.get("/api/v1/openapi.json", &Auth::Anonymous).await;
@@ -1402,7 +1422,7 @@ async fn openapi_operations(api: &Api) -> BTreeSet<(String, String)> {
 async fn the_openapi_document_lists_exactly_the_api_routes() {
     each_database(|api| async move {
         let documented = openapi_operations(&api).await;
-        let expected: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+        let expected = expected_operations();
         let missing: Vec<_> = expected.difference(&documented).collect();
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(missing.is_empty() && extra.is_empty(), "undocumented: {missing:?}; documented but not expected: {extra:?}");
@@ -1535,7 +1555,6 @@ async fn an_export_is_a_bundle_of_exactly_the_owners_policies() {
             ("a tenant key, YAML by default", &bank_key, "/api/v1/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
             ("a tenant key, JSON", &bank_key, "/api/v1/policies/export?format=json", "meridian-bank", "json", vec!["Bank bot", "Bank docs"]),
             ("a tenant admin's session", &bank_admin, "/api/v1/policies/export?format=yaml", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
-            ("a tenant member reads too", &manager, "/api/v1/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
             ("a tenant admin naming their own tenant", &bank_admin, "/api/v1/tenants/meridian-bank/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
             ("another tenant's key", &startup_key, "/api/v1/policies/export?format=json", "rocketlane", "json", vec!["Startup everything"]),
             ("a tenant with no policies", &hospital, "/api/v1/policies/export", "st-aurelia-health", "yaml", vec![]),
@@ -1562,6 +1581,9 @@ async fn an_export_is_a_bundle_of_exactly_the_owners_policies() {
                 assert!(!reply.body.contains(name), "{what}: `{name}` belongs to someone else: {}", reply.body);
             }
         }
+        // An approver is not a policy reader, here as in the console.
+        let refused = api.get("/api/v1/policies/export", &manager).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        assert!(!refused.to_string().contains("Bank docs"), "{refused}");
     })
     .await;
 }
@@ -1576,7 +1598,7 @@ async fn an_exported_file_imports_back_unchanged() {
         for format in ["yaml", "json"] {
             let reply = api.get(&format!("/api/v1/policies/export?format={format}"), &bank_admin).await;
             let bundle = charter_policy::PolicyBundle::parse(&reply.body).unwrap();
-            let changes = api.store.import_policies(&actor, Some(&bank.id), &bundle.policies, true, true).await.unwrap();
+            let changes = api.store.import_policies(&actor, &charter_store::Owner::Tenant(bank.id.clone()), &bundle.policies, true, true).await.unwrap();
             let actions: Vec<(&str, &str)> = changes.iter().map(|c| (c.action.as_str(), c.name.as_str())).collect();
             assert_eq!(actions.len(), 2, "{format}: {actions:?}");
             assert!(actions.iter().all(|(action, _)| *action == "unchanged"), "{format}: the export says exactly what is stored: {actions:?}");

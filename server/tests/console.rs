@@ -59,7 +59,7 @@ async fn console_with(secure_cookies: bool) -> Console {
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
-    Console { router: app(options, Services::new(store.clone()), secure_cookies), store, _dir: TempDir(dir) }
+    Console { router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(|_| None).expect("default configuration")), secure_cookies), store, _dir: TempDir(dir) }
 }
 
 fn rand_suffix() -> u64 {

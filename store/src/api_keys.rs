@@ -119,7 +119,12 @@ impl Store {
             return Ok(before);
         }
         let after = ApiKeyInfo { revoked_at: Some(now_ms()), ..before.clone() };
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(after.revoked_at).bind(key_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
+            .bind(after.revoked_at)
+            .bind(key_id)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
         let target = format!("api_key:{}", before.prefix);
         record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "api_key.revoke", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
         tx.commit().await?;

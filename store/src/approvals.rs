@@ -153,13 +153,14 @@ impl Store {
             votes: serde_json::to_string(&votes).map_err(|err| StoreError::Corrupt(err.to_string()))?,
             ..before.clone()
         };
-        let updated = sqlx::query("UPDATE approvals SET status = $1, resolved_at = $2, resolved_by = $3, comment = $4, votes = $5 WHERE id = $6 AND status = 'pending' AND votes = $7")
+        let updated = sqlx::query("UPDATE approvals SET status = $1, resolved_at = $2, resolved_by = $3, comment = $4, votes = $5 WHERE id = $6 AND tenant_id = $7 AND status = 'pending' AND votes = $8")
             .bind(&after.status)
             .bind(after.resolved_at)
             .bind(&after.resolved_by)
             .bind(&after.comment)
             .bind(&after.votes)
             .bind(id)
+            .bind(tenant_id)
             .bind(&before.votes)
             .execute(&mut *tx)
             .await?;

@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::sql::Sql;
 use crate::{now_ms, Actor, AuditEntry, Store, StoreError};
 
 /// What an audit entry says about a change.
@@ -63,45 +64,30 @@ impl Store {
     /// Audit entries of `scope`, newest first, optionally only actions starting with
     /// `action_prefix` (e.g. `policy.`), older than the `before` id, at most `limit`.
     pub async fn search_audit(&self, scope: &AuditScope, action_prefix: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let columns = "id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at";
-        let mut clauses = vec!["1 = 1".to_owned()];
-        let mut binds: Vec<String> = Vec::new();
+        let mut sql = Sql::new("SELECT id, tenant_id, actor, actor_kind, action, target, before_json, after_json, created_at FROM audit_log WHERE 1 = 1");
         // No sentinel such as "~" for "from the newest": how it compares with an id depends on the
         // database's collation (in `en_US`, `~` sorts before digits and would hide every entry).
         if let Some(before) = before {
-            binds.push(before.to_owned());
-            clauses.push(format!("id < ${}", binds.len()));
+            sql.push(" AND id < ").bind(before.to_owned());
         }
         match scope {
             AuditScope::Everything => {}
-            AuditScope::Platform => clauses.push("tenant_id IS NULL".to_owned()),
+            AuditScope::Platform => {
+                sql.push(" AND tenant_id IS NULL");
+            }
             AuditScope::Tenant(tenant_id) => {
-                binds.push(tenant_id.clone());
-                clauses.push(format!("tenant_id = ${}", binds.len()));
+                sql.push(" AND tenant_id = ").bind(tenant_id.clone());
             }
         }
         if let Some(prefix) = action_prefix.map(str::trim).filter(|p| !p.is_empty()) {
             // Action names are our own identifiers (letters, dots, underscores), never user text,
             // but the pattern is escaped anyway so `_` matches literally.
-            binds.push(format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-            clauses.push(format!("action LIKE ${} ESCAPE '\\'", binds.len()));
+            let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            sql.push(" AND action LIKE ").bind(pattern).push(" ESCAPE '\\'");
         }
-        let sql = format!("SELECT {columns} FROM audit_log WHERE {} ORDER BY id DESC LIMIT ${}", clauses.join(" AND "), binds.len() + 1);
-        let mut query = sqlx::query(&sql);
-        for bind in binds {
-            query = query.bind(bind);
-        }
-        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        sql.push(" ORDER BY id DESC LIMIT ").bind(limit);
+        let (text, args) = sql.build()?;
+        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
-    }
-
-    /// A tenant's audit entries, newest first, `limit` at most, older than the `before` entry id
-    /// when given (ids are time-ordered UUIDv7, so they double as a cursor).
-    pub async fn list_audit(&self, tenant_id: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let scope = match tenant_id {
-            Some(tenant_id) => AuditScope::Tenant(tenant_id.to_owned()),
-            None => AuditScope::Platform,
-        };
-        self.search_audit(&scope, None, before, limit).await
     }
 }

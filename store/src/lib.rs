@@ -33,6 +33,8 @@ mod receipts;
 #[cfg(feature = "db")]
 mod sessions;
 #[cfg(feature = "db")]
+mod sql;
+#[cfg(feature = "db")]
 mod tenants;
 #[cfg(feature = "db")]
 mod tools;
@@ -42,7 +44,7 @@ mod transfer;
 mod users;
 
 pub use model::{
-    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, AuditEntry, CatalogEntry, ImportChange, Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant,
+    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, AuditEntry, CatalogEntry, ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant,
     TenantSummary, ToolSource, User,
 };
 
@@ -65,7 +67,7 @@ pub use policy_sets::CompiledTenant;
 #[cfg(feature = "db")]
 pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]
-pub use receipts::ReceiptFilter;
+pub use receipts::{ReceiptFilter, ReceiptScope};
 #[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]

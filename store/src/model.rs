@@ -52,7 +52,27 @@ pub struct Tenant {
     pub name: String,
     pub plan: String,
     pub policy_quota: i64,
+    /// The time zone of the tenant's clock facts (`context.hour`, `weekday`, `date`), e.g. `UTC`.
+    pub time_zone: String,
     pub created_at: i64,
+}
+
+/// Whose data something is: the platform's own (platform policies and settings), or one tenant's.
+/// A query on owned data always says which, so one tenant's rows can never answer for another's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Owner {
+    Platform,
+    Tenant(String),
+}
+
+impl Owner {
+    /// The tenant's id, or `None` for the platform.
+    pub fn tenant_id(&self) -> Option<&str> {
+        match self {
+            Owner::Platform => None,
+            Owner::Tenant(tenant_id) => Some(tenant_id),
+        }
+    }
 }
 
 /// A tenant with the counts the tenant list shows.

@@ -8,7 +8,8 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
 use crate::policy_search::tool_index;
-use crate::{now_ms, Actor, Store, StoreError, StoredPolicy};
+use crate::sql::Sql;
+use crate::{now_ms, Actor, Owner, Store, StoreError, StoredPolicy};
 
 const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
 
@@ -54,13 +55,13 @@ fn scope_name(scope: Scope) -> &'static str {
 }
 
 /// A platform policy is owned by no tenant; tenant and agent policies by exactly one.
-fn check_owner(tenant_id: Option<&str>, policy: &Policy) -> Result<(), StoreError> {
-    match (tenant_id, policy.scope) {
-        (None, Scope::Platform) | (Some(_), Scope::Tenant | Scope::Agent) => {}
-        (None, scope) => {
+fn check_owner(owner: &Owner, policy: &Policy) -> Result<(), StoreError> {
+    match (owner, policy.scope) {
+        (Owner::Platform, Scope::Platform) | (Owner::Tenant(_), Scope::Tenant | Scope::Agent) => {}
+        (Owner::Platform, scope) => {
             return Err(StoreError::invalid("scope", format!("must be `platform` here, not `{}`", scope_name(scope))))
         }
-        (Some(_), Scope::Platform) => {
+        (Owner::Tenant(_), Scope::Platform) => {
             return Err(StoreError::invalid("scope", "a tenant can only write `tenant` or `agent` policies"))
         }
     }
@@ -92,27 +93,33 @@ pub(crate) async fn load_settings(conn: &mut AnyConnection) -> Result<(PlatformS
     }
 }
 
-pub(crate) async fn load_policies(conn: &mut AnyConnection, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
-    let rows = match tenant_id {
-        Some(tenant_id) => {
-            let sql = format!("SELECT {COLUMNS} FROM policies WHERE tenant_id = $1 ORDER BY scope, agent, name");
-            sqlx::query(&sql).bind(tenant_id).fetch_all(conn).await?
-        }
-        None => {
-            let sql = format!("SELECT {COLUMNS} FROM policies WHERE tenant_id IS NULL ORDER BY name");
-            sqlx::query(&sql).fetch_all(conn).await?
-        }
-    };
+pub(crate) async fn load_policies(conn: &mut AnyConnection, owner: &Owner) -> Result<Vec<StoredPolicy>, StoreError> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM policies WHERE "));
+    sql.owner("tenant_id", owner).push(" ORDER BY scope, agent, name");
+    let (text, args) = sql.build()?;
+    let rows = sqlx::query_with(&text, args).fetch_all(conn).await?;
     Ok(rows.iter().map(stored_from_row).collect::<Result<_, _>>()?)
+}
+
+/// One of the owner's policies, read inside the caller's connection or transaction.
+async fn load_policy(conn: &mut AnyConnection, owner: &Owner, id: &str) -> Result<StoredPolicy, StoreError> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM policies WHERE id = "));
+    sql.bind(id.to_owned()).push(" AND ").owner("tenant_id", owner);
+    let (text, args) = sql.build()?;
+    let row = sqlx::query_with(&text, args).fetch_optional(conn).await?;
+    let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
+    Ok(stored_from_row(&row)?)
 }
 
 /// The parents a tenant or agent policy is checked against: every platform policy and the
 /// tenant's own policies (the engine ignores those not strictly above the child's scope).
-async fn delegation_report(conn: &mut AnyConnection, tenant_id: Option<&str>, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
-    let Some(tenant_id) = tenant_id else { return Ok(DelegationReport::default()) };
+async fn delegation_report(conn: &mut AnyConnection, owner: &Owner, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
+    if *owner == Owner::Platform {
+        return Ok(DelegationReport::default());
+    }
     let (settings, _) = load_settings(&mut *conn).await?;
     let mut parents = Vec::new();
-    for stored in load_policies(&mut *conn, None).await?.iter().chain(load_policies(&mut *conn, Some(tenant_id)).await?.iter()) {
+    for stored in load_policies(&mut *conn, &Owner::Platform).await?.iter().chain(load_policies(&mut *conn, owner).await?.iter()) {
         if Some(stored.id.as_str()) != replacing {
             parents.push(to_engine_policy(stored)?);
         }
@@ -129,27 +136,27 @@ async fn delegation_report(conn: &mut AnyConnection, tenant_id: Option<&str>, po
 /// statement is a write, so PostgreSQL takes the row lock and SQLite its write lock before the
 /// read: two writers queue instead of both reading the old row (or SQLite failing the second
 /// with "database is locked" when it upgrades a read).
-async fn lock_policy(conn: &mut AnyConnection, tenant_id: Option<&str>, id: &str) -> Result<StoredPolicy, StoreError> {
-    sqlx::query("UPDATE policies SET version = version WHERE id = $1").bind(id).execute(&mut *conn).await?;
-    let row = match tenant_id {
-        Some(tenant_id) => {
-            let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id = $2");
-            sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *conn).await?
-        }
-        None => {
-            let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id IS NULL");
-            sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?
-        }
-    };
-    let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
-    Ok(stored_from_row(&row)?)
+async fn lock_policy(conn: &mut AnyConnection, owner: &Owner, id: &str) -> Result<StoredPolicy, StoreError> {
+    let mut lock = Sql::new("UPDATE policies SET version = version WHERE id = ");
+    lock.bind(id.to_owned()).push(" AND ").owner("tenant_id", owner);
+    let (text, args) = lock.build()?;
+    sqlx::query_with(&text, args).execute(&mut *conn).await?;
+    load_policy(conn, owner, id).await
+}
+
+/// Deletes one of the owner's policies if it is still at `version`; false when it was not.
+pub(crate) async fn remove_policy(conn: &mut AnyConnection, owner: &Owner, id: &str, version: i64) -> Result<bool, StoreError> {
+    let mut delete = Sql::new("DELETE FROM policies WHERE id = ");
+    delete.bind(id.to_owned()).push(" AND version = ").bind(version).push(" AND ").owner("tenant_id", owner);
+    let (text, args) = delete.build()?;
+    Ok(sqlx::query_with(&text, args).execute(conn).await?.rows_affected() == 1)
 }
 
 /// Creates a policy inside the caller's transaction after validating its scope, its parents and
 /// the tenant's quota, and records the audit entry there too.
-pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, tenant_id: Option<&str>, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
-    check_owner(tenant_id, policy)?;
-    if let Some(tenant_id) = tenant_id {
+pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, owner: &Owner, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    check_owner(owner, policy)?;
+    if let Owner::Tenant(tenant_id) = owner {
         // Touching the tenant row serialises concurrent creates for one tenant (a row lock on
         // PostgreSQL, the write lock on SQLite), so two of them cannot both squeeze under the quota.
         let locked = sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *conn).await?;
@@ -162,11 +169,11 @@ pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, tenan
             return Err(StoreError::QuotaExceeded { quota });
         }
     }
-    let report = delegation_report(&mut *conn, tenant_id, policy, None).await?;
+    let report = delegation_report(&mut *conn, owner, policy, None).await?;
     let now = now_ms();
     let stored = StoredPolicy {
         id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: tenant_id.map(str::to_owned),
+        tenant_id: owner.tenant_id().map(str::to_owned),
         scope: scope_name(policy.scope).to_owned(),
         agent: policy.agent.clone(),
         name: policy.name.trim().to_owned(),
@@ -195,18 +202,18 @@ pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, tenan
         .await
         .map_err(|err| conflict_on_unique(err, "policy", &stored.name))?;
     let target = format!("policy:{}", stored.id);
-    record(&mut *conn, actor, Change { tenant_id, action: "policy.create", target: &target, before: None, after: audit_json(&stored) }).await?;
+    record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action: "policy.create", target: &target, before: None, after: audit_json(&stored) }).await?;
     Ok((stored, report))
 }
 
 /// Replaces a policy inside the caller's transaction if it is still at `expected_version`.
-pub(crate) async fn replace_policy(conn: &mut AnyConnection, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
-    check_owner(tenant_id, policy)?;
-    let before = lock_policy(&mut *conn, tenant_id, id).await?;
+pub(crate) async fn replace_policy(conn: &mut AnyConnection, actor: &Actor, owner: &Owner, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    check_owner(owner, policy)?;
+    let before = lock_policy(&mut *conn, owner, id).await?;
     if before.version != expected_version {
         return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual: before.version });
     }
-    let report = delegation_report(&mut *conn, tenant_id, policy, Some(id)).await?;
+    let report = delegation_report(&mut *conn, owner, policy, Some(id)).await?;
     let after = StoredPolicy {
         scope: scope_name(policy.scope).to_owned(),
         agent: policy.agent.clone(),
@@ -219,70 +226,72 @@ pub(crate) async fn replace_policy(conn: &mut AnyConnection, actor: &Actor, tena
         ..before.clone()
     };
     // The version in the WHERE clause makes the check and the write one atomic step.
-    let updated = sqlx::query(
-        "UPDATE policies SET scope = $1, agent = $2, name = $3, description = $4, version = $5, document = $6, updated_at = $7, updated_by = $8, tool_index = $9
-         WHERE id = $10 AND version = $11",
-    )
-    .bind(&after.scope)
-    .bind(&after.agent)
-    .bind(&after.name)
-    .bind(&after.description)
-    .bind(after.version)
-    .bind(&after.document)
-    .bind(after.updated_at)
-    .bind(&after.updated_by)
-    .bind(tool_index(policy))
-    .bind(id)
-    .bind(expected_version)
-    .execute(&mut *conn)
-    .await
-    .map_err(|err| conflict_on_unique(err, "policy", &after.name))?;
+    let mut update = Sql::new("UPDATE policies SET scope = ");
+    update
+        .bind(after.scope.clone())
+        .push(", agent = ")
+        .bind(after.agent.clone())
+        .push(", name = ")
+        .bind(after.name.clone())
+        .push(", description = ")
+        .bind(after.description.clone())
+        .push(", version = ")
+        .bind(after.version)
+        .push(", document = ")
+        .bind(after.document.clone())
+        .push(", updated_at = ")
+        .bind(after.updated_at)
+        .push(", updated_by = ")
+        .bind(after.updated_by.clone())
+        .push(", tool_index = ")
+        .bind(tool_index(policy))
+        .push(" WHERE id = ")
+        .bind(id.to_owned())
+        .push(" AND version = ")
+        .bind(expected_version)
+        .push(" AND ")
+        .owner("tenant_id", owner);
+    let (text, args) = update.build()?;
+    let updated = sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(|err| conflict_on_unique(err, "policy", &after.name))?;
     if updated.rows_affected() == 0 {
-        let actual: i64 = sqlx::query_scalar("SELECT version FROM policies WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?.unwrap_or(-1);
+        let actual = load_policy(&mut *conn, owner, id).await.map(|current| current.version).unwrap_or(-1);
         return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual });
     }
     let target = format!("policy:{id}");
-    record(&mut *conn, actor, Change { tenant_id, action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) }).await?;
+    record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) }).await?;
     Ok((after, report))
 }
 
 impl Store {
-    /// The policies of one tenant (tenant and agent scope), or the platform's when `None`.
-    pub async fn list_policies(&self, tenant_id: Option<&str>) -> Result<Vec<StoredPolicy>, StoreError> {
+    /// The owner's policies: one tenant's (tenant and agent scope), or the platform's.
+    pub async fn list_policies(&self, owner: &Owner) -> Result<Vec<StoredPolicy>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        load_policies(&mut conn, tenant_id).await
+        load_policies(&mut conn, owner).await
     }
 
     /// One policy, looked up only among the owner's: another tenant's id is simply not found.
-    pub async fn get_policy(&self, tenant_id: Option<&str>, id: &str) -> Result<StoredPolicy, StoreError> {
-        let row = match tenant_id {
-            Some(tenant_id) => {
-                let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id = $2");
-                sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 AND tenant_id IS NULL");
-                sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?
-            }
-        };
-        let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
-        Ok(stored_from_row(&row)?)
+    pub async fn get_policy(&self, owner: &Owner, id: &str) -> Result<StoredPolicy, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_policy(&mut conn, owner, id).await
     }
 
-    /// One policy by id whoever owns it: for platform staff only, who may open any tenant's.
-    pub async fn get_policy_any(&self, id: &str) -> Result<StoredPolicy, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
-        Ok(stored_from_row(&row)?)
+    /// Who owns the policy `id`. The one lookup of a policy by its id alone: the application core
+    /// asks it only for platform staff, who may open any tenant's policy by id.
+    pub async fn policy_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT tenant_id FROM policies WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        match owner {
+            Some(Some(tenant_id)) => Ok(Owner::Tenant(tenant_id)),
+            Some(None) => Ok(Owner::Platform),
+            None => Err(StoreError::NotFound { what: "policy", id: id.to_owned() }),
+        }
     }
 
     /// What saving `policy` would say, without saving: the owner check as an error, the
     /// delegation check as a report (errors and warnings), read in one snapshot.
-    pub async fn check_policy(&self, tenant_id: Option<&str>, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
-        check_owner(tenant_id, policy)?;
+    pub async fn check_policy(&self, owner: &Owner, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
+        check_owner(owner, policy)?;
         let mut conn = self.pool.acquire().await?;
-        match delegation_report(&mut conn, tenant_id, policy, replacing).await {
+        match delegation_report(&mut conn, owner, policy, replacing).await {
             Ok(report) | Err(StoreError::Delegation(report)) => Ok(report),
             Err(other) => Err(other),
         }
@@ -290,40 +299,39 @@ impl Store {
 
     /// Creates a policy after validating its scope, its parents and the tenant's quota.
     /// Returns the stored policy and the delegation warnings.
-    pub async fn create_policy(&self, actor: &Actor, tenant_id: Option<&str>, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    pub async fn create_policy(&self, actor: &Actor, owner: &Owner, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let created = insert_policy(&mut tx, actor, tenant_id, policy).await?;
+        let created = insert_policy(&mut tx, actor, owner, policy).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(tenant_id);
+        self.policy_sets.invalidate(owner);
         Ok(created)
     }
 
     /// Replaces a policy's document if it is still at `expected_version`; a stale version is a
     /// [`StoreError::VersionConflict`], never a lost update.
-    pub async fn update_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    pub async fn update_policy(&self, actor: &Actor, owner: &Owner, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let updated = replace_policy(&mut tx, actor, tenant_id, id, expected_version, policy).await?;
+        let updated = replace_policy(&mut tx, actor, owner, id, expected_version, policy).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(tenant_id);
+        self.policy_sets.invalidate(owner);
         Ok(updated)
     }
 
     /// Deletes a policy; with `expected_version`, only if it is still at that version.
-    pub async fn delete_policy(&self, actor: &Actor, tenant_id: Option<&str>, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
+    pub async fn delete_policy(&self, actor: &Actor, owner: &Owner, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let before = lock_policy(&mut tx, tenant_id, id).await?;
+        let before = lock_policy(&mut tx, owner, id).await?;
         let expected = expected_version.unwrap_or(before.version);
         if before.version != expected {
             return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: before.version });
         }
-        let deleted = sqlx::query("DELETE FROM policies WHERE id = $1 AND version = $2").bind(id).bind(expected).execute(&mut *tx).await?;
-        if deleted.rows_affected() == 0 {
+        if !remove_policy(&mut tx, owner, id, expected).await? {
             return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: -1 });
         }
         let target = format!("policy:{id}");
-        record(&mut tx, actor, Change { tenant_id, action: "policy.delete", target: &target, before: audit_json(&before), after: None }).await?;
+        record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(tenant_id);
+        self.policy_sets.invalidate(owner);
         Ok(before)
     }
 
@@ -356,7 +364,7 @@ impl Store {
         let before = serde_json::to_string(&before).ok();
         record(&mut tx, actor, Change { tenant_id: None, action: "platform.settings", target: "platform", before, after: Some(text) }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(None);
+        self.policy_sets.invalidate(&Owner::Platform);
         Ok(version + 1)
     }
 
@@ -366,10 +374,10 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let (settings, _) = load_settings(&mut conn).await?;
         let mut inputs = EngineInputs { settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
-        for stored in load_policies(&mut conn, None).await? {
+        for stored in load_policies(&mut conn, &Owner::Platform).await? {
             inputs.platform.push(to_engine_policy(&stored)?);
         }
-        for stored in load_policies(&mut conn, Some(tenant_id)).await? {
+        for stored in load_policies(&mut conn, &Owner::Tenant(tenant_id.to_owned())).await? {
             let policy = to_engine_policy(&stored)?;
             match policy.scope {
                 Scope::Agent => inputs.agents.push(policy),

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::policies::{stored_from_row, to_engine_policy};
+use crate::sql::Sql;
 use crate::{Page, PolicyLabel, PolicyListing, PolicySearch, Store, StoreError};
 
 /// The most rows one page may ask for.
@@ -24,38 +25,38 @@ fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// The WHERE clause and its text parameters for a search; parameters are numbered from `$1`.
-fn where_clause(search: &PolicySearch) -> (String, Vec<String>) {
-    let mut clauses: Vec<String> = vec!["1 = 1".to_owned()];
-    let mut binds: Vec<String> = Vec::new();
-    // Each `?` in a clause becomes the number of the bind just added.
-    let mut push = |clause: &str, bind: Option<String>| {
-        if let Some(bind) = bind {
-            binds.push(bind);
-        }
-        clauses.push(clause.replace('?', &format!("${}", binds.len())));
-    };
+/// Appends the conditions of `search` to a statement that ends in a WHERE clause.
+fn push_filters(sql: &mut Sql<'_>, search: &PolicySearch) {
+    sql.push(" 1 = 1");
     if let Some(tenant_id) = &search.tenant_id {
-        push("p.tenant_id = ?", Some(tenant_id.clone()));
+        sql.push(" AND p.tenant_id = ").bind(tenant_id.clone());
     }
     match search.label {
-        Some(PolicyLabel::PlatformDefault) => push("p.tenant_id IS NULL", None),
-        Some(PolicyLabel::CustomerDefined) => push("p.tenant_id IS NOT NULL", None),
+        Some(PolicyLabel::PlatformDefault) => {
+            sql.push(" AND p.tenant_id IS NULL");
+        }
+        Some(PolicyLabel::CustomerDefined) => {
+            sql.push(" AND p.tenant_id IS NOT NULL");
+        }
         None => {}
     }
     if let Some(scope) = &search.scope {
-        push("p.scope = ?", Some(scope.clone()));
+        sql.push(" AND p.scope = ").bind(scope.clone());
     }
     if let Some(tool) = search.tool.as_deref().map(|t| t.trim().replace('\n', "")).filter(|t| !t.is_empty()) {
-        push("p.tool_index LIKE ? ESCAPE '\\'", Some(like_pattern(&tool)));
+        sql.push(" AND p.tool_index LIKE ").bind(like_pattern(&tool)).push(" ESCAPE '\\'");
     }
     if let Some(text) = search.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        push(
-            "(LOWER(p.name) LIKE ? ESCAPE '\\' OR LOWER(p.description) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(p.agent, '')) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(t.name, '')) LIKE ? ESCAPE '\\')",
-            Some(like_pattern(text)),
-        );
+        let pattern = like_pattern(text);
+        sql.push(" AND (");
+        for (n, column) in ["p.name", "p.description", "COALESCE(p.agent, '')", "COALESCE(t.name, '')"].into_iter().enumerate() {
+            if n > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("LOWER(").push(column).push(") LIKE ").bind(pattern.clone()).push(" ESCAPE '\\'");
+        }
+        sql.push(")");
     }
-    (clauses.join(" AND "), binds)
 }
 
 fn listing_from_row(row: &AnyRow) -> Result<PolicyListing, StoreError> {
@@ -92,29 +93,23 @@ impl Store {
     pub async fn search_policies(&self, search: &PolicySearch, offset: i64, limit: i64) -> Result<Page<PolicyListing>, StoreError> {
         let limit = limit.clamp(1, MAX_PAGE);
         let offset = offset.max(0);
-        let (clause, binds) = where_clause(search);
-        let from = "FROM policies p LEFT JOIN tenants t ON t.id = p.tenant_id";
-        let count_sql = format!("SELECT COUNT(*) {from} WHERE {clause}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        for bind in &binds {
-            count = count.bind(bind.clone());
-        }
-        let total = count.fetch_one(&self.pool).await?;
-        let n = binds.len();
-        let sql = format!(
+        let from = "FROM policies p LEFT JOIN tenants t ON t.id = p.tenant_id WHERE";
+        let mut count = Sql::new(&format!("SELECT COUNT(*) {from}"));
+        push_filters(&mut count, search);
+        let (text, args) = count.build()?;
+        let total: i64 = sqlx::query_scalar_with(&text, args).fetch_one(&self.pool).await?;
+        let mut page = Sql::new(&format!(
             "SELECT p.id, p.tenant_id, p.scope, p.agent, p.name, p.description, p.version, p.document, p.created_at, p.updated_at, p.updated_by,
                     t.slug AS tenant_slug, t.name AS tenant_name
-             {from} WHERE {clause}
-             ORDER BY CASE WHEN p.tenant_id IS NULL THEN 0 ELSE 1 END, COALESCE(t.name, ''), p.tenant_id, p.scope DESC, COALESCE(p.agent, ''), p.name
-             LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut query = sqlx::query(&sql);
-        for bind in binds {
-            query = query.bind(bind);
-        }
-        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+             {from}"
+        ));
+        push_filters(&mut page, search);
+        page.push(" ORDER BY CASE WHEN p.tenant_id IS NULL THEN 0 ELSE 1 END, COALESCE(t.name, ''), p.tenant_id, p.scope DESC, COALESCE(p.agent, ''), p.name LIMIT ")
+            .bind(limit)
+            .push(" OFFSET ")
+            .bind(offset);
+        let (text, args) = page.build()?;
+        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         let items = rows.iter().map(listing_from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total, offset, limit })
     }

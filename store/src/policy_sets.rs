@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use charter_policy::PolicySet;
 
-use crate::{Store, StoreError};
+use crate::{Owner, Store, StoreError};
 
 /// One tenant's compiled set and the version of every policy in it (recorded on receipts).
 #[derive(Debug)]
@@ -27,15 +27,15 @@ pub(crate) struct PolicySets {
 }
 
 impl PolicySets {
-    /// Drops one tenant's set, or every set for a platform-wide change (`None`).
-    pub(crate) fn invalidate(&self, tenant_id: Option<&str>) {
+    /// Drops one tenant's set, or every set for a change of the platform's.
+    pub(crate) fn invalidate(&self, owner: &Owner) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let Ok(mut tenants) = self.tenants.write() else { return };
-        match tenant_id {
-            Some(tenant_id) => {
+        match owner {
+            Owner::Tenant(tenant_id) => {
                 tenants.remove(tenant_id);
             }
-            None => tenants.clear(),
+            Owner::Platform => tenants.clear(),
         }
     }
 

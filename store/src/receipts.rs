@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::sql::Sql;
 use crate::{AgentSummary, Receipt, Store, StoreError};
 
 /// Every column of `receipts`, in the order the writers bind them.
@@ -34,7 +35,7 @@ fn receipt_from_row(row: &AnyRow) -> Result<Receipt, sqlx::Error> {
 pub struct ReceiptFilter {
     pub agent: Option<String>,
     pub tool: Option<String>,
-    pub verdict: Option<String>,
+    pub verdict: Option<charter_policy::Verdict>,
     /// Inclusive lower bound, milliseconds since the epoch.
     pub from_ms: Option<i64>,
     /// Exclusive upper bound, milliseconds since the epoch.
@@ -43,55 +44,41 @@ pub struct ReceiptFilter {
     pub before: Option<String>,
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
+/// Whose receipts to list: one tenant's, or (for platform staff) every tenant's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptScope {
+    AllTenants,
+    Tenant(String),
 }
 
 impl Store {
-    /// One tenant's receipts (every tenant's for `None`, for platform staff), newest first, at
-    /// most `limit`.
-    pub async fn list_receipts(&self, tenant_id: Option<&str>, filter: &ReceiptFilter, limit: i64) -> Result<Vec<Receipt>, StoreError> {
-        let mut clauses = vec!["1 = 1".to_owned()];
-        let mut binds = Vec::new();
-        let mut push = |clause: &str, bind: Bind| {
-            binds.push(bind);
-            clauses.push(clause.replace('?', &format!("${}", binds.len())));
-        };
-        if let Some(tenant_id) = tenant_id {
-            push("tenant_id = ?", Bind::Text(tenant_id.to_owned()));
+    /// Receipts of `scope`, newest first, at most `limit`.
+    pub async fn list_receipts(&self, scope: &ReceiptScope, filter: &ReceiptFilter, limit: i64) -> Result<Vec<Receipt>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE 1 = 1"));
+        if let ReceiptScope::Tenant(tenant_id) = scope {
+            sql.push(" AND tenant_id = ").bind(tenant_id.clone());
         }
         if let Some(agent) = &filter.agent {
-            push("agent = ?", Bind::Text(agent.clone()));
+            sql.push(" AND agent = ").bind(agent.clone());
         }
         if let Some(tool) = &filter.tool {
-            push("tool = ?", Bind::Text(tool.clone()));
+            sql.push(" AND tool = ").bind(tool.clone());
         }
-        if let Some(verdict) = &filter.verdict {
-            push("verdict = ?", Bind::Text(verdict.clone()));
+        if let Some(verdict) = filter.verdict {
+            sql.push(" AND verdict = ").bind(verdict.to_string());
         }
         if let Some(from) = filter.from_ms {
-            push("created_at >= ?", Bind::Int(from));
+            sql.push(" AND created_at >= ").bind(from);
         }
         if let Some(to) = filter.to_ms {
-            push("created_at < ?", Bind::Int(to));
+            sql.push(" AND created_at < ").bind(to);
         }
         if let Some(before) = &filter.before {
-            push("id < ?", Bind::Text(before.clone()));
+            sql.push(" AND id < ").bind(before.clone());
         }
-        let sql = format!(
-            "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE {} ORDER BY id DESC LIMIT ${}",
-            clauses.join(" AND "),
-            binds.len() + 1
-        );
-        let mut query = sqlx::query(&sql);
-        for bind in binds {
-            query = match bind {
-                Bind::Text(text) => query.bind(text),
-                Bind::Int(n) => query.bind(n),
-            };
-        }
-        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        sql.push(" ORDER BY id DESC LIMIT ").bind(limit);
+        let (text, args) = sql.build()?;
+        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(receipt_from_row).collect::<Result<_, _>>()?)
     }
 

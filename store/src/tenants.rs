@@ -18,7 +18,7 @@ pub struct NewTenant {
     pub policy_quota: Option<i64>,
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, created_at";
+const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, created_at";
 
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant, sqlx::Error> {
     Ok(Tenant {
@@ -27,6 +27,7 @@ fn tenant_from_row(row: &AnyRow) -> Result<Tenant, sqlx::Error> {
         name: row.try_get("name")?,
         plan: row.try_get("plan")?,
         policy_quota: row.try_get("policy_quota")?,
+        time_zone: row.try_get("time_zone")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -69,6 +70,7 @@ impl Store {
             name: name.to_owned(),
             plan: plan.to_owned(),
             policy_quota: quota,
+            time_zone: "UTC".to_owned(),
             created_at: now_ms(),
         };
         sqlx::query("INSERT INTO tenants (id, slug, name, plan, policy_quota, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -99,7 +101,7 @@ impl Store {
     /// Every tenant with its user counts, ordered by name.
     pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.created_at,
+            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.time_zone, t.created_at,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_admin') AS admins,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_member') AS members
              FROM tenants t ORDER BY t.name, t.id",
@@ -134,6 +136,21 @@ impl Store {
         let after = Tenant { policy_quota: quota, ..before.clone() };
         let target = format!("tenant:{}", before.slug);
         record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "tenant.quota", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Sets the time zone a tenant's clock facts are read in (checked by the caller), audited.
+    pub async fn set_time_zone(&self, actor: &Actor, tenant_id: &str, time_zone: &str) -> Result<Tenant, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tenants SET time_zone = time_zone WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        let row = sqlx::query(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = tenant_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() })?)?;
+        sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2").bind(time_zone).bind(tenant_id).execute(&mut *tx).await?;
+        let after = Tenant { time_zone: time_zone.to_owned(), ..before.clone() };
+        let target = format!("tenant:{}", before.slug);
+        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "tenant.time_zone", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
         tx.commit().await?;
         Ok(after)
     }

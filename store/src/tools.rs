@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
 use crate::policies::load_settings;
-use crate::{now_ms, Actor, CatalogEntry, Store, StoreError, ToolSource};
+use crate::{now_ms, Actor, CatalogEntry, Owner, Store, StoreError, ToolSource};
 
 const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.created_by,
         (SELECT COUNT(*) FROM tools t WHERE t.source_id = s.id) AS tool_count,
@@ -138,7 +138,7 @@ impl Store {
         let target = format!("tool_source:{name}");
         record(&mut tx, actor, Change { tenant_id: None, action: "tool_source.create", target: &target, before: None, after: Some(after) }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(None);
+        self.policy_sets.invalidate(&Owner::Platform);
         Ok(source)
     }
 
@@ -165,7 +165,7 @@ impl Store {
         let action = if enabled { "tool.enable" } else { "tool.disable" };
         record(&mut tx, actor, Change { tenant_id: None, action, target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(None);
+        self.policy_sets.invalidate(&Owner::Platform);
         Ok(after)
     }
 
@@ -180,7 +180,7 @@ impl Store {
         let target = format!("tool_source:{}", source.name);
         record(&mut tx, actor, Change { tenant_id: None, action: "tool_source.delete", target: &target, before: serde_json::to_string(&source).ok(), after: None }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(None);
+        self.policy_sets.invalidate(&Owner::Platform);
         Ok(source)
     }
 }

@@ -6,8 +6,8 @@
 use charter_policy::{Policy, Scope};
 
 use crate::audit::{record, Change};
-use crate::policies::{audit_json, insert_policy, load_policies, replace_policy, to_engine_policy};
-use crate::{Actor, ImportChange, Store, StoreError, StoredPolicy};
+use crate::policies::{audit_json, insert_policy, load_policies, remove_policy, replace_policy, to_engine_policy};
+use crate::{Actor, ImportChange, Owner, Store, StoreError, StoredPolicy};
 
 fn pretty(document: &str) -> Option<String> {
     serde_json::from_str::<serde_json::Value>(document).ok().and_then(|value| serde_json::to_string_pretty(&value).ok())
@@ -40,7 +40,7 @@ impl Store {
     /// Imports `policies` into the tenant (or the platform for `None`), matching existing policies
     /// by name. With `delete_missing`, policies not in the file are deleted. With `dry_run`, the
     /// transaction is rolled back and only the list of changes is returned.
-    pub async fn import_policies(&self, actor: &Actor, tenant_id: Option<&str>, policies: &[Policy], delete_missing: bool, dry_run: bool) -> Result<Vec<ImportChange>, StoreError> {
+    pub async fn import_policies(&self, actor: &Actor, owner: &Owner, policies: &[Policy], delete_missing: bool, dry_run: bool) -> Result<Vec<ImportChange>, StoreError> {
         let mut seen = std::collections::BTreeSet::new();
         for policy in policies {
             if !seen.insert(policy.name.trim().to_lowercase()) {
@@ -48,14 +48,14 @@ impl Store {
             }
         }
         let mut tx = self.pool.begin().await?;
-        let existing = load_policies(&mut tx, tenant_id).await?;
+        let existing = load_policies(&mut tx, owner).await?;
         let mut changes = Vec::new();
         // Deletions first, so that they free quota for what the file adds.
         if delete_missing {
             for stored in existing.iter().filter(|stored| !seen.contains(&stored.name.to_lowercase())) {
-                sqlx::query("DELETE FROM policies WHERE id = $1").bind(&stored.id).execute(&mut *tx).await?;
+                remove_policy(&mut tx, owner, &stored.id, stored.version).await?;
                 let target = format!("policy:{}", stored.id);
-                record(&mut tx, actor, Change { tenant_id, action: "policy.delete", target: &target, before: audit_json(stored), after: None }).await?;
+                record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(stored), after: None }).await?;
                 changes.push(ImportChange { action: "delete".into(), name: stored.name.clone(), scope: stored.scope.clone(), agent: stored.agent.clone(), before: pretty(&stored.document), after: None, warnings: Vec::new() });
             }
         }
@@ -70,14 +70,14 @@ impl Store {
                     action: "unchanged".into(), name: name.to_owned(), scope: stored.scope.clone(), agent: stored.agent.clone(), before: None, after: None, warnings: Vec::new(),
                 },
                 Some(stored) => {
-                    let (after, report) = replace_policy(&mut tx, actor, tenant_id, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
+                    let (after, report) = replace_policy(&mut tx, actor, owner, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
                     ImportChange {
                         action: "update".into(), name: name.to_owned(), scope: after.scope.clone(), agent: after.agent.clone(),
                         before: pretty(&stored.document), after: pretty(&after.document), warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
                     }
                 }
                 None => {
-                    let (created, report) = insert_policy(&mut tx, actor, tenant_id, policy).await.map_err(in_policy(name))?;
+                    let (created, report) = insert_policy(&mut tx, actor, owner, policy).await.map_err(in_policy(name))?;
                     ImportChange {
                         action: "create".into(), name: name.to_owned(), scope: created.scope.clone(), agent: created.agent.clone(),
                         before: None, after: pretty(&created.document), warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
@@ -90,7 +90,7 @@ impl Store {
             tx.rollback().await?;
         } else {
             tx.commit().await?;
-            self.policy_sets.invalidate(tenant_id);
+            self.policy_sets.invalidate(owner);
         }
         Ok(changes)
     }

@@ -4,7 +4,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
-use crate::{hash_password, now_ms, verify_password, Role, Store, StoreError, User};
+use crate::sql::Sql;
+use crate::{hash_password, now_ms, verify_password, Owner, Role, Store, StoreError, User};
 
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -96,17 +97,12 @@ impl Store {
     }
 
     /// Users of one tenant, or the platform-wide users when `tenant_id` is `None`.
-    pub async fn list_users(&self, tenant_id: Option<&str>) -> Result<Vec<User>, StoreError> {
-        let rows = match tenant_id {
-            Some(tenant_id) => {
-                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY username");
-                sqlx::query(&sql).bind(tenant_id).fetch_all(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id IS NULL ORDER BY username");
-                sqlx::query(&sql).fetch_all(&self.pool).await?
-            }
-        };
+    /// The owner's users: a tenant's people, or the platform's staff.
+    pub async fn list_users(&self, owner: &Owner) -> Result<Vec<User>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users WHERE "));
+        sql.owner("tenant_id", owner).push(" ORDER BY username");
+        let (text, args) = sql.build()?;
+        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         rows.iter().map(user_from_row).collect()
     }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use charter_policy::{detect_source_kind, extract_tools, CatalogTool, DecisionRequest, DefaultBehaviour, InMemoryRateCounter, PlatformSettings, Policy, SourceKind, Verdict};
-use charter_store::{Actor, ActorKind, AuditScope, ImportChange, NewTenant, PolicyLabel, PolicySearch, Receipt, ReceiptFilter, ReceiptWriter, Store, StoreError, Tenant, MAX_PAGE};
+use charter_store::{Actor, ActorKind, AuditScope, ImportChange, NewTenant, Owner, PolicyLabel, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, ReceiptWriter, Store, StoreError, Tenant, MAX_PAGE};
 use charter_testkit::each_database;
 
 // ---------------------------------------------------------------------------------------------
@@ -37,8 +37,8 @@ async fn count(store: &Store, table: &str) -> i64 {
 }
 
 /// Every policy of an owner as (name, version), by name.
-async fn versions(store: &Store, tenant_id: Option<&str>) -> Vec<(String, i64)> {
-    let mut list: Vec<_> = store.list_policies(tenant_id).await.unwrap().into_iter().map(|p| (p.name, p.version)).collect();
+async fn versions(store: &Store, owner: &Owner) -> Vec<(String, i64)> {
+    let mut list: Vec<_> = store.list_policies(owner).await.unwrap().into_iter().map(|p| (p.name, p.version)).collect();
     list.sort();
     list
 }
@@ -56,16 +56,16 @@ async fn search_fixture(store: &Store) -> (Tenant, Tenant) {
         "name: A 100% wipe ban\nscope: platform\nrules:\n  - tool: wipe.all\n    effect: deny\n",
         "name: B 1000 wipe ban\nscope: platform\nrules:\n  - tool: wipe.many\n    effect: deny\n",
     ] {
-        store.create_policy(&owner, None, &policy(yaml)).await.unwrap();
+        store.create_policy(&owner, &Owner::Platform, &policy(yaml)).await.unwrap();
     }
     let acme = tenant(store, "acme", "Acme Corp", 100).await;
     let zeta = tenant(store, "zeta", "Zeta Ltd", 100).await;
     let finance = "name: Finance controls\ndescription: Approvals for expenses\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n  - tool: payments.transfer\n    effect: allow\n  - tool: expense.submit\n    effect: require_approval\n    approvers: [manager]\n    when: { args.amount: { gt: 5000 } }\n";
     let bot = "name: Support bot\nscope: agent\nagent: support_bot\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n";
     let reads = "name: Zeta reads\ndescription: Lookups for the support-bot fleet of Acme customers\nscope: tenant\nrules:\n  - tool: accounts.read\n    effect: allow\n  - tool: records.bulk-delete\n    effect: deny\n";
-    store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &policy(finance)).await.unwrap();
-    store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &policy(bot)).await.unwrap();
-    store.create_policy(&member("admin@zeta", &zeta), Some(&zeta.id), &policy(reads)).await.unwrap();
+    store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy(finance)).await.unwrap();
+    store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy(bot)).await.unwrap();
+    store.create_policy(&member("admin@zeta", &zeta), &Owner::Tenant(zeta.id.clone()), &policy(reads)).await.unwrap();
     (acme, zeta)
 }
 
@@ -181,15 +181,15 @@ async fn the_tool_index_follows_every_update_and_delete() {
         let (acme, _) = search_fixture(&store).await;
         let admin = member("admin@acme", &acme);
         let by_tool = |tool: &str| PolicySearch { tool: Some(tool.into()), ..PolicySearch::default() };
-        let finance = store.list_policies(Some(&acme.id)).await.unwrap().into_iter().find(|p| p.name == "Finance controls").unwrap();
+        let finance = store.list_policies(&Owner::Tenant(acme.id.clone())).await.unwrap().into_iter().find(|p| p.name == "Finance controls").unwrap();
         let changed = policy("name: Finance controls\nscope: tenant\nrules:\n  - tool: payments.refund\n    effect: allow\n");
-        store.update_policy(&admin, Some(&acme.id), &finance.id, finance.version, &changed).await.unwrap();
+        store.update_policy(&admin, &Owner::Tenant(acme.id.clone()), &finance.id, finance.version, &changed).await.unwrap();
         let names = |page: charter_store::Page<charter_store::PolicyListing>| page.items.into_iter().map(|p| p.name).collect::<Vec<_>>();
         assert_eq!(names(store.search_policies(&by_tool("transfer"), 0, 50).await.unwrap()), Vec::<String>::new(), "the old tool is gone");
         assert_eq!(names(store.search_policies(&by_tool("expense"), 0, 50).await.unwrap()), Vec::<String>::new());
         assert_eq!(names(store.search_policies(&by_tool("refund"), 0, 50).await.unwrap()), ["Finance controls"], "the new tool is found");
 
-        store.delete_policy(&admin, Some(&acme.id), &finance.id, None).await.unwrap();
+        store.delete_policy(&admin, &Owner::Tenant(acme.id.clone()), &finance.id, None).await.unwrap();
         let page = store.search_policies(&by_tool("refund"), 0, 50).await.unwrap();
         assert_eq!((page.items.len(), page.total), (0, 0), "a deleted policy is not found");
         assert_eq!(store.search_policies(&PolicySearch::default(), 0, 50).await.unwrap().total, 5);
@@ -352,7 +352,7 @@ async fn the_next_decision_sees_a_catalog_change() {
     each_database("catalog", |store: Store| async move {
         let owner = staff("owner@platform");
         let acme = tenant(&store, "acme", "Acme Corp", 100).await;
-        store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &policy("name: Open\nscope: tenant\nrules:\n  - tool: \"*\"\n    effect: allow\n")).await.unwrap();
+        store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy("name: Open\nscope: tenant\nrules:\n  - tool: \"*\"\n    effect: allow\n")).await.unwrap();
         let verdict = |store: Store, tool: &'static str| async move {
             let compiled = store.policy_set(&acme_id(&store).await).await.unwrap();
             compiled.set.decide(&DecisionRequest::new(tool), &InMemoryRateCounter::new(), 0).verdict
@@ -413,10 +413,10 @@ const GUARDRAILS: &str = "name: Guardrails\nscope: platform\nrules:\n  - tool: \
 
 /// The platform denies `system.*`; the tenant (quota `quota`) has Finance controls v1 and Old rules.
 async fn import_fixture(store: &Store, quota: i64) -> Tenant {
-    store.create_policy(&staff("owner@platform"), None, &policy(GUARDRAILS)).await.unwrap();
+    store.create_policy(&staff("owner@platform"), &Owner::Platform, &policy(GUARDRAILS)).await.unwrap();
     let acme = tenant(store, "acme", "Acme Corp", quota).await;
     for yaml in [FINANCE_V1, OLD_RULES] {
-        store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &policy(yaml)).await.unwrap();
+        store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy(yaml)).await.unwrap();
     }
     acme
 }
@@ -434,7 +434,7 @@ async fn an_import_creates_updates_keeps_and_deletes_by_name_and_a_dry_run_write
     each_database("import", |store: Store| async move {
         let acme = import_fixture(&store, 10).await;
         let admin = member("admin@acme", &acme);
-        let tenant_id = Some(acme.id.as_str());
+        let tenant_id = &Owner::Tenant(acme.id.clone());
         let start = (versions(&store, tenant_id).await, count(&store, "audit_log").await);
         // The agent policy comes first in the file; parents are still handled first.
         let incoming = file(&[SUPPORT_BOT, FINANCE_V2, OLD_RULES]);
@@ -475,7 +475,7 @@ async fn an_import_creates_updates_keeps_and_deletes_by_name_and_a_dry_run_write
         assert_eq!(store.list_policies(tenant_id).await.unwrap().len(), 3, "a dry run deletes nothing");
         store.import_policies(&admin, tenant_id, &only_finance, true, false).await.unwrap();
         assert_eq!(versions(&store, tenant_id).await, [("FINANCE Controls".to_owned(), 3)]);
-        assert_eq!(versions(&store, None).await, [("Guardrails".to_owned(), 1)], "the platform's policies are not the tenant's to delete");
+        assert_eq!(versions(&store, &Owner::Platform).await, [("Guardrails".to_owned(), 1)], "the platform's policies are not the tenant's to delete");
     })
     .await;
 }
@@ -485,7 +485,7 @@ async fn one_bad_policy_fails_the_whole_import_and_writes_nothing() {
     each_database("import", |store: Store| async move {
         let acme = import_fixture(&store, 4).await;
         let admin = member("admin@acme", &acme);
-        let tenant_id = Some(acme.id.as_str());
+        let tenant_id = &Owner::Tenant(acme.id.clone());
         let new_one = "name: New one\nscope: tenant\nrules:\n  - tool: docs.write\n    effect: allow\n";
         let another = "name: Another\nscope: tenant\nrules:\n  - tool: docs.list\n    effect: allow\n";
         let third = "name: Third\nscope: tenant\nrules:\n  - tool: docs.share\n    effect: allow\n";
@@ -533,15 +533,15 @@ async fn the_platform_imports_platform_policies_only() {
     each_database("import", |store: Store| async move {
         let acme = import_fixture(&store, 10).await;
         let owner = staff("owner@platform");
-        let err = store.import_policies(&owner, None, &file(&[FINANCE_V1]), false, false).await.unwrap_err();
+        let err = store.import_policies(&owner, &Owner::Platform, &file(&[FINANCE_V1]), false, false).await.unwrap_err();
         assert!(matches!(&err, StoreError::InPolicy { name, source } if name == "Finance controls" && matches!(**source, StoreError::Invalid { field: "scope", .. })), "{err}");
 
         let stricter = "name: Guardrails\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n  - tool: \"*.bulk_delete\"\n    effect: deny\n";
         let mail = "name: Mail limits\nscope: platform\nrules:\n  - tool: email.send\n    rate_limit: { calls: 10, per: 1m, per_key: agent }\n";
-        let changes = store.import_policies(&owner, None, &file(&[stricter, mail]), false, false).await.unwrap();
+        let changes = store.import_policies(&owner, &Owner::Platform, &file(&[stricter, mail]), false, false).await.unwrap();
         assert_eq!(actions(&changes), [("update", "Guardrails"), ("create", "Mail limits")]);
-        assert_eq!(versions(&store, None).await, [("Guardrails".to_owned(), 2), ("Mail limits".to_owned(), 1)]);
-        assert_eq!(versions(&store, Some(&acme.id)).await.len(), 2, "a platform import leaves tenants alone");
+        assert_eq!(versions(&store, &Owner::Platform).await, [("Guardrails".to_owned(), 2), ("Mail limits".to_owned(), 1)]);
+        assert_eq!(versions(&store, &Owner::Tenant(acme.id.clone())).await.len(), 2, "a platform import leaves tenants alone");
         let audit = store.search_audit(&AuditScope::Platform, Some("policy."), None, 10).await.unwrap();
         assert!(audit.iter().take(2).all(|e| e.tenant_id.is_none() && e.actor == "owner@platform"), "{audit:?}");
     })
@@ -560,14 +560,14 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
         let zeta = tenant(&store, "zeta", "Zeta Ltd", 100).await;
         let open = |name: &str| policy(&format!("name: {name}\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n"));
         // In order: (action, tenant).
-        store.create_policy(&owner, None, &policy(GUARDRAILS)).await.unwrap();
-        let (acme_policy, _) = store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &open("Acme docs")).await.unwrap();
-        store.create_policy(&member("admin@zeta", &zeta), Some(&zeta.id), &open("Zeta docs")).await.unwrap();
-        store.update_policy(&member("admin@acme", &acme), Some(&acme.id), &acme_policy.id, 1, &open("Acme docs v2")).await.unwrap();
+        store.create_policy(&owner, &Owner::Platform, &policy(GUARDRAILS)).await.unwrap();
+        let (acme_policy, _) = store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &open("Acme docs")).await.unwrap();
+        store.create_policy(&member("admin@zeta", &zeta), &Owner::Tenant(zeta.id.clone()), &open("Zeta docs")).await.unwrap();
+        store.update_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &acme_policy.id, 1, &open("Acme docs v2")).await.unwrap();
         store.set_policy_quota(&owner, &acme.id, 50).await.unwrap();
         let (kind, tools) = tools_of(MCP);
         store.add_tool_source(&owner, "Workspace", kind, &tools, true).await.unwrap();
-        store.delete_policy(&member("admin@zeta", &zeta), Some(&zeta.id), &store.list_policies(Some(&zeta.id)).await.unwrap()[0].id, None).await.unwrap();
+        store.delete_policy(&member("admin@zeta", &zeta), &Owner::Tenant(zeta.id.clone()), &store.list_policies(&Owner::Tenant(zeta.id.clone())).await.unwrap()[0].id, None).await.unwrap();
         let a = Some(acme.id.clone());
         let z = Some(zeta.id.clone());
         let written: Vec<(&str, Option<String>)> = vec![
@@ -639,7 +639,7 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
         let zeta = tenant(&store, "zeta", "Zeta Ltd", 100).await;
         let agent_policy = |agent: &str| policy(&format!("name: {agent} rules\nscope: agent\nagent: {agent}\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n"));
         for agent in ["support-bot", "planner"] {
-            store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &agent_policy(agent)).await.unwrap();
+            store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &agent_policy(agent)).await.unwrap();
         }
         let writer = ReceiptWriter::start(store.clone());
         let written = vec![
@@ -662,16 +662,20 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
             ("another tenant's", Some(&zeta.id), any.clone(), 100, newest_first(&|r| r.tenant_id == zeta.id)),
             ("an unknown tenant's", Some("no-such-tenant"), any.clone(), 100, vec![]),
             ("every tenant's, limited", None, any.clone(), 2, newest_first(&|_| true)[..2].to_vec()),
-            ("every tenant's allows", None, ReceiptFilter { verdict: Some("allow".into()), ..any.clone() }, 100, newest_first(&|r| r.verdict == "allow")),
+            ("every tenant's allows", None, ReceiptFilter { verdict: Some(Verdict::Allow), ..any.clone() }, 100, newest_first(&|r| r.verdict == "allow")),
             ("every tenant's calls of one tool", None, ReceiptFilter { tool: Some("docs.read".into()), ..any.clone() }, 100, newest_first(&|r| r.tool == "docs.read")),
             ("every tenant's in a time range", None, ReceiptFilter { from_ms: Some(2_000), to_ms: Some(4_000), ..any.clone() }, 100, newest_first(&|r| (2_000..4_000).contains(&r.created_at))),
             ("one tenant's agent", Some(&acme.id), ReceiptFilter { agent: Some("support-bot".into()), ..any.clone() }, 100, newest_first(&|r| r.agent.as_deref() == Some("support-bot"))),
             ("every tenant's before a cursor", None, ReceiptFilter { before: Some(written[2].id.clone()), ..any.clone() }, 100, vec![written[1].id.clone(), written[0].id.clone()]),
         ];
         for (what, tenant_id, filter, limit, expected) in checks {
-            assert_eq!(ids(store.list_receipts(tenant_id, &filter, limit).await.unwrap()), expected, "{what}");
+            let scope = match tenant_id {
+                Some(tenant_id) => ReceiptScope::Tenant(tenant_id.to_owned()),
+                None => ReceiptScope::AllTenants,
+            };
+            assert_eq!(ids(store.list_receipts(&scope, &filter, limit).await.unwrap()), expected, "{what}");
         }
-        assert_eq!(store.list_receipts(None, &any, 100).await.unwrap()[0], written[4], "a receipt reads back whole");
+        assert_eq!(store.list_receipts(&ReceiptScope::AllTenants, &any, 100).await.unwrap()[0], written[4], "a receipt reads back whole");
 
         let agents: Vec<(String, i64, i64, Option<i64>)> = store.list_agents(&acme.id).await.unwrap().into_iter().map(|a| (a.name, a.policies, a.decisions, a.last_decision_at)).collect();
         assert_eq!(
@@ -705,15 +709,15 @@ async fn the_audit_lists_do_not_depend_on_the_databases_collation() {
         }
         let owner = staff("owner@platform");
         let acme = tenant(&store, "acme", "Acme Corp", 100).await;
-        store.create_policy(&owner, None, &policy(GUARDRAILS)).await.unwrap();
-        store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &policy(FINANCE_V1)).await.unwrap();
-        store.create_policy(&member("admin@acme", &acme), Some(&acme.id), &policy(OLD_RULES)).await.unwrap();
+        store.create_policy(&owner, &Owner::Platform, &policy(GUARDRAILS)).await.unwrap();
+        store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy(FINANCE_V1)).await.unwrap();
+        store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy(OLD_RULES)).await.unwrap();
 
         let everything = store.search_audit(&AuditScope::Everything, None, None, 10).await.unwrap();
         assert_eq!(everything.len(), 3, "the newest entries, without a cursor");
         assert_eq!(store.search_audit(&AuditScope::Platform, Some("policy."), None, 10).await.unwrap().len(), 1);
-        assert_eq!(store.list_audit(Some(&acme.id), None, 10).await.unwrap().len(), 2);
-        assert_eq!(store.list_audit(None, None, 10).await.unwrap().len(), 1);
+        assert_eq!(store.search_audit(&AuditScope::Tenant(acme.id.clone()), None, None, 10).await.unwrap().len(), 2);
+        assert_eq!(store.search_audit(&AuditScope::Platform, None, None, 10).await.unwrap().len(), 1);
         let older = store.search_audit(&AuditScope::Everything, None, Some(&everything[0].id), 10).await.unwrap();
         assert_eq!(older, everything[1..], "a cursor still pages");
     })

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charter_testkit::each_database;
-use charter_store::{NewTenant, NewUser, Role, SessionRecords, Store, StoreError};
+use charter_store::{NewTenant, NewUser, Owner, Role, SessionRecords, Store, StoreError};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
 
@@ -100,9 +100,9 @@ async fn users_keep_role_and_tenant_consistent() {
         assert!(matches!(err, StoreError::Conflict { what: "user", .. }), "{err}");
 
         store.create_user(user("a@bank", Role::TenantAdmin, Some(&bank.id))).await.unwrap();
-        let platform: Vec<_> = store.list_users(None).await.unwrap().into_iter().map(|u| u.username).collect();
+        let platform: Vec<_> = store.list_users(&Owner::Platform).await.unwrap().into_iter().map(|u| u.username).collect();
         assert_eq!(platform, ["s@x"]);
-        let tenant_users: Vec<_> = store.list_users(Some(&bank.id)).await.unwrap().into_iter().map(|u| u.username).collect();
+        let tenant_users: Vec<_> = store.list_users(&Owner::Tenant(bank.id.clone())).await.unwrap().into_iter().map(|u| u.username).collect();
         assert_eq!(tenant_users, ["a@bank"]);
         let everyone: Vec<_> = store
             .list_all_users()

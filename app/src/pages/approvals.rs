@@ -27,50 +27,33 @@ pub struct QueueItem {
 
 #[server(endpoint = "approvals/queue")]
 pub async fn approval_queue() -> Result<Vec<QueueItem>, AppError> {
-    use crate::auth::server::{require_user, store};
-    #[derive(Deserialize)]
-    struct Vote {
-        role: String,
-    }
-    let user = require_user().await?;
-    let tenant = user.tenant.ok_or(AppError::Forbidden)?;
-    let pending = store()?.list_approvals(&tenant.id, true, 500).await?;
-    let items = pending
+    use crate::auth::server::{access, core};
+    let queue = core()?.approval_queue(&access()?).await?;
+    Ok(queue
         .into_iter()
-        .filter_map(|approval| {
-            let approvers: Vec<String> = serde_json::from_str(&approval.approvers).unwrap_or_default();
-            let votes: Vec<Vote> = serde_json::from_str(&approval.votes).unwrap_or_default();
-            let approved_by: Vec<String> = votes.into_iter().map(|v| v.role).collect();
-            // Only what still waits for one of this user's roles.
-            let waits_for_me = approvers.iter().any(|role| user.approver_roles.contains(role) && !approved_by.contains(role));
-            waits_for_me.then(|| QueueItem {
-                args: serde_json::from_str::<serde_json::Value>(&approval.args)
-                    .and_then(|v| serde_json::to_string_pretty(&v))
-                    .unwrap_or(approval.args),
+        .map(|entry| {
+            let approval = entry.approval;
+            QueueItem {
+                args: serde_json::from_str::<serde_json::Value>(&approval.args).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or(approval.args),
                 id: approval.id,
                 tool: approval.tool,
                 agent: approval.agent,
                 reason: approval.reason,
-                approvers,
-                approved_by,
+                approvers: entry.approvers,
+                approved_by: entry.approved_by,
                 requested_at: approval.requested_at,
                 expires_at: approval.expires_at,
-            })
+            }
         })
-        .collect();
-    Ok(items)
+        .collect())
 }
 
 #[server(endpoint = "approvals/resolve")]
 pub async fn resolve_approval(id: String, approve: bool, comment: String) -> Result<String, AppError> {
-    use crate::auth::server::{require_user, store};
-    use charter_store::{Actor, ActorKind, Resolution};
-    let user = require_user().await?;
-    let tenant = user.tenant.clone().ok_or(AppError::Forbidden)?;
-    let actor = Actor { id: user.username.clone(), kind: ActorKind::User, tenant_id: Some(tenant.id.clone()) };
+    use crate::auth::server::{access, core};
+    use charter_store::Resolution;
     let resolution = if approve { Resolution::Approve } else { Resolution::Reject };
-    let comment = Some(comment.trim().to_owned()).filter(|c| !c.is_empty());
-    let approval = store()?.resolve_approval(&actor, &tenant.id, &id, &user.approver_roles, resolution, comment).await?;
+    let approval = core()?.resolve_approval(&access()?, charter_core::Target::Own, &id, resolution, Some(comment)).await?;
     Ok(approval.status)
 }
 

@@ -77,25 +77,23 @@ pub fn diff_lines(before: &str, after: &str) -> Vec<DiffLine> {
 
 #[server(endpoint = "audit/list")]
 pub async fn list_audit(scope: String, action: String, before: Option<String>) -> Result<AuditPage, AppError> {
-    use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
-    use charter_store::{AuditScope, Role};
-    let user = require_policy_viewer().await?;
-    let store = store()?;
-    let audit_scope = match (user.tenant.as_ref(), scope.as_str()) {
-        (Some(own), _) => AuditScope::Tenant(own.id.clone()),
-        (None, "" | "all") => AuditScope::Everything,
-        (None, "platform") => AuditScope::Platform,
-        (None, slug) => AuditScope::Tenant(tenant_in_view(&user, Some(slug)).await?.ok_or(AppError::NotFound)?.id),
+    use crate::auth::server::{access, core};
+    use charter_core::{AuditOf, Target};
+    let (access, core) = (access()?, core()?);
+    let of = match (access.is_platform_staff(), scope.trim()) {
+        (false, _) => AuditOf::Tenant(Target::Own),
+        (true, "" | "all") => AuditOf::Everything,
+        (true, "platform") => AuditOf::Platform,
+        (true, slug) => AuditOf::Tenant(Target::Tenant(slug)),
     };
-    let mut entries = store.search_audit(&audit_scope, Some(action.as_str()), before.as_deref(), PAGE + 1).await?;
+    let mut entries = core.search_audit(&access, of, Some(action.as_str()), before.as_deref(), PAGE + 1).await?;
     let page = usize::try_from(PAGE).unwrap_or(0);
     let next = (entries.len() > page).then(|| {
         entries.truncate(page);
         entries.last().map(|e| e.id.clone())
     });
-    let tenants: std::collections::HashMap<String, String> = store.list_tenants().await?.into_iter().map(|s| (s.tenant.id, s.tenant.name)).collect();
-    let staff: std::collections::HashSet<String> =
-        store.list_users(None).await?.into_iter().filter(|u| matches!(u.role, Role::PlatformAdmin | Role::Support)).map(|u| u.username).collect();
+    let tenants = crate::pages::receipts::tenant_names(&core, &access).await?;
+    let staff = core.staff_usernames(&access).await?;
     let items = entries
         .into_iter()
         .map(|entry| {

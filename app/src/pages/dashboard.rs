@@ -20,10 +20,11 @@ pub struct PlatformFacts {
 
 #[server(endpoint = "dashboard/platform")]
 pub async fn platform_overview() -> Result<PlatformFacts, AppError> {
-    use crate::auth::server::{require_platform_viewer, store};
-    require_platform_viewer().await?;
-    let store = store()?;
-    Ok(PlatformFacts { tenants: store.list_tenants().await?, users: store.count_users().await? })
+    use crate::auth::server::{access, core};
+    let (access, core) = (access()?, core()?);
+    let tenants = core.list_tenants(&access).await?;
+    let users = i64::try_from(core.list_users(&access).await?.len()).unwrap_or(i64::MAX);
+    Ok(PlatformFacts { tenants, users })
 }
 
 #[component]

@@ -36,30 +36,26 @@ pub struct PolicyContext {
 
 #[server(endpoint = "policies/context")]
 pub async fn load_policy_context() -> Result<PolicyContext, AppError> {
-    use crate::auth::server::{require_policy_viewer, store};
-    use charter_store::Role;
-    let user = require_policy_viewer().await?;
-    let platform_view = user.role.is_platform_wide();
+    use crate::auth::server::{access, core, session_user};
+    use charter_core::Action;
+    let (access, core) = (access()?, core()?);
+    access.may(Action::ReadPolicies, &access.home())?;
+    let platform_view = access.is_platform_staff();
     let tenants = if platform_view {
-        store()?.list_tenants().await?.into_iter().map(|s| TenantOption { id: s.tenant.id, slug: s.tenant.slug, name: s.tenant.name }).collect()
+        core.list_tenants(&access).await?.into_iter().map(|s| TenantOption { id: s.tenant.id, slug: s.tenant.slug, name: s.tenant.name }).collect()
     } else {
         Vec::new()
     };
-    Ok(PolicyContext { tenants, platform_view, can_write: user.role != Role::Support, own_slug: user.tenant.map(|t| t.slug) })
+    let own_slug = session_user().await?.and_then(|user| user.tenant).map(|t| t.slug);
+    Ok(PolicyContext { tenants, platform_view, can_write: access.can(Action::WritePolicies), own_slug })
 }
 
 // JSON: a search with every filter empty has no fields at all, which a URL-encoded body cannot carry.
 #[server(endpoint = "policies/search", input = leptos::server_fn::codec::Json)]
 pub async fn search_policies(search: PolicySearch, offset: i64) -> Result<Page<PolicyListing>, AppError> {
-    use crate::auth::server::{require_policy_viewer, store};
-    let user = require_policy_viewer().await?;
-    let mut search = search;
-    if let Some(own) = &user.tenant {
-        // A tenant admin's list is their tenant's, whatever the browser asked for.
-        search.tenant_id = Some(own.id.clone());
-        search.label = None;
-    }
-    Ok(store()?.search_policies(&search, offset, PAGE_SIZE).await?)
+    use crate::auth::server::{access, core};
+    // A tenant admin's list is their tenant's, whatever the browser asked for (the core sees to it).
+    Ok(core()?.search_policies(&access()?, &search, offset, PAGE_SIZE).await?)
 }
 
 fn non_empty(text: String) -> Option<String> {

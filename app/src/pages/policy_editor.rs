@@ -101,35 +101,28 @@ pub struct RuleForm {
 
 #[server(endpoint = "policies/editor_context")]
 pub async fn load_editor_context() -> Result<EditorContext, AppError> {
-    use crate::auth::server::{require_policy_viewer, store};
-    use charter_store::Role;
-    let user = require_policy_viewer().await?;
-    let store = store()?;
-    let platform_view = user.role.is_platform_wide();
+    use crate::auth::server::{access, core, session_user};
+    use charter_core::Action;
+    let (access, core) = (access()?, core()?);
+    access.may(Action::ReadPolicies, &access.home())?;
+    let platform_view = access.is_platform_staff();
     let tenants = if platform_view {
-        store.list_tenants().await?.into_iter().map(|s| TenantOption { id: s.tenant.id, slug: s.tenant.slug, name: s.tenant.name }).collect()
+        core.list_tenants(&access).await?.into_iter().map(|s| TenantOption { id: s.tenant.id, slug: s.tenant.slug, name: s.tenant.name }).collect()
     } else {
         Vec::new()
     };
-    let enabled_tools = store.list_catalog(None).await?.into_iter().filter(|t| t.enabled).map(|t| t.name).collect();
-    Ok(EditorContext { platform_view, tenants, own_slug: user.tenant.map(|t| t.slug), can_write: user.role != Role::Support, enabled_tools })
+    let enabled_tools = core.catalog(&access).await?.tools.into_iter().filter(|t| t.enabled).map(|t| t.name).collect();
+    let own_slug = session_user().await?.and_then(|user| user.tenant).map(|t| t.slug);
+    Ok(EditorContext { platform_view, tenants, own_slug, can_write: access.can(Action::WritePolicies), enabled_tools })
 }
 
 #[server(endpoint = "policies/load")]
 pub async fn load_policy(id: String) -> Result<EditorPolicy, AppError> {
-    use crate::auth::server::{require_policy_viewer, store};
-    use charter_store::Role;
-    let user = require_policy_viewer().await?;
-    let store = store()?;
-    let stored = match &user.tenant {
-        Some(own) => store.get_policy(Some(&own.id), &id).await?,
-        None => store.get_policy_any(&id).await?,
-    };
-    let tenant = match &stored.tenant_id {
-        Some(tenant_id) => store.tenant_by_id(tenant_id).await?,
-        None => None,
-    };
-    let policy = charter_store::to_engine_policy(&stored)?;
+    use crate::auth::server::{access, core};
+    use charter_core::Action;
+    let access = access()?;
+    let (stored, tenant) = core()?.open_policy(&access, &id).await?;
+    let policy = charter_store::to_engine_policy(&stored).map_err(|_| AppError::Internal)?;
     let mut document = policy.clone();
     document.id = String::new();
     document.version = 0;
@@ -142,7 +135,7 @@ pub async fn load_policy(id: String) -> Result<EditorPolicy, AppError> {
         tenant_name: tenant.map(|t| t.name),
         label: PolicyLabel::of_scope(&stored.scope),
         text,
-        read_only: user.role == Role::Support,
+        read_only: !access.can(Action::WritePolicies),
     })
 }
 
@@ -153,64 +146,51 @@ fn parse_problem(err: charter_policy::ParseError) -> Problem {
 
 #[server(endpoint = "policies/validate")]
 pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacing: Option<String>) -> Result<Validation, AppError> {
-    use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
-    let user = require_policy_viewer().await?;
-    let tenant = tenant_in_view(&user, tenant_slug.as_deref()).await?;
-    let policy = match charter_policy::Policy::parse_auto(&text) {
-        Ok(policy) => policy,
-        Err(err) => return Ok(Validation { errors: vec![parse_problem(err)], ..Validation::default() }),
-    };
-    let tenant_id = tenant.as_ref().map(|t| t.id.as_str());
-    let report = match store()?.check_policy(tenant_id, &policy, replacing.as_deref()).await {
-        Ok(report) => report,
-        Err(charter_store::StoreError::Invalid { field, message }) => {
-            return Ok(Validation { errors: vec![Problem { line: None, column: None, path: Some(field.to_owned()), message }], ..Validation::default() });
+    use crate::auth::server::{access, core, target};
+    let access = access()?;
+    let checked = core()?.validate_policy(&access, target(&access, tenant_slug.as_deref()), &text, replacing.as_deref()).await?;
+    let (policy, report) = match checked {
+        charter_core::Validation::Unreadable(err) => return Ok(Validation { errors: vec![parse_problem(err)], ..Validation::default() }),
+        charter_core::Validation::Misplaced { field, message } => {
+            return Ok(Validation { errors: vec![Problem { line: None, column: None, path: Some(field), message }], ..Validation::default() });
         }
-        Err(other) => return Err(other.into()),
+        charter_core::Validation::Checked { policy, report } => (policy, report),
     };
     let issue = |issue: &charter_policy::DelegationIssue| Problem { line: None, column: None, path: Some(issue.path.clone()), message: issue.message.clone() };
-    let scope = match policy.scope {
-        charter_policy::Scope::Platform => "platform",
-        charter_policy::Scope::Tenant => "tenant",
-        charter_policy::Scope::Agent => "agent",
-    };
     let count = policy.rules.len();
     Ok(Validation {
         errors: report.errors.iter().map(issue).collect(),
         warnings: report.warnings.iter().map(issue).collect(),
-        summary: Some(format!("{scope} policy with {count} rule{}", if count == 1 { "" } else { "s" })),
+        summary: Some(format!("{} policy with {count} rule{}", policy.scope, if count == 1 { "" } else { "s" })),
     })
 }
 
 #[server(endpoint = "policies/save")]
 pub async fn save_policy(id: Option<String>, version: i64, tenant_slug: Option<String>, text: String) -> Result<Saved, AppError> {
-    use crate::auth::server::{actor, require_policy_writer, store, tenant_in_view};
-    let user = require_policy_writer().await?;
-    let tenant = tenant_in_view(&user, tenant_slug.as_deref()).await?;
+    use crate::auth::server::{access, core, target};
+    let (access, core) = (access()?, core()?);
     let policy = charter_policy::Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: err.path.clone().unwrap_or_else(|| "policy".to_owned()), message: err.to_string() })?;
-    let tenant_id = tenant.as_ref().map(|t| t.id.as_str());
-    let actor = actor(&user);
-    let store = store()?;
-    let (stored, report) = match id {
-        Some(id) => store.update_policy(&actor, tenant_id, &id, version, &policy).await?,
-        None => store.create_policy(&actor, tenant_id, &policy).await?,
+    let target = target(&access, tenant_slug.as_deref());
+    let saved = match id {
+        Some(id) => core.update_policy(&access, target, &id, version, &policy).await?,
+        None => core.create_policy(&access, target, &policy).await?,
     };
-    Ok(Saved { id: stored.id, version: stored.version, warnings: report.warnings.into_iter().map(|w| w.message).collect() })
+    Ok(Saved { id: saved.policy.id, version: saved.policy.version, warnings: saved.warnings.into_iter().map(|w| w.message).collect() })
 }
 
 #[server(endpoint = "policies/delete")]
 pub async fn delete_policy(id: String, version: i64, tenant_slug: Option<String>) -> Result<(), AppError> {
-    use crate::auth::server::{actor, require_policy_writer, store, tenant_in_view};
-    let user = require_policy_writer().await?;
-    let tenant = tenant_in_view(&user, tenant_slug.as_deref()).await?;
-    store()?.delete_policy(&actor(&user), tenant.as_ref().map(|t| t.id.as_str()), &id, Some(version)).await?;
+    use crate::auth::server::{access, core, target};
+    let access = access()?;
+    core()?.delete_policy(&access, target(&access, tenant_slug.as_deref()), &id, Some(version)).await?;
     Ok(())
 }
 
 #[server(endpoint = "policies/convert")]
 pub async fn convert_policy(text: String, to_json: bool) -> Result<String, AppError> {
-    use crate::auth::server::require_policy_viewer;
-    require_policy_viewer().await?;
+    use crate::auth::server::access;
+    let access = access()?;
+    access.may(charter_core::Action::ReadPolicies, &access.home())?;
     let policy = charter_policy::Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: err.to_string() })?;
     let converted = if to_json { policy.to_json() } else { policy.to_yaml() };
     converted.map_err(|_| AppError::Internal)
@@ -279,9 +259,10 @@ fn form_field(path: &str) -> &'static str {
 
 #[server(endpoint = "policies/add_rule")]
 pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> {
-    use crate::auth::server::require_policy_viewer;
+    use crate::auth::server::access;
     use charter_policy::{detect_format, Format, Policy};
-    require_policy_viewer().await?;
+    let access = access()?;
+    access.may(charter_core::Action::ReadPolicies, &access.home())?;
     let policy = Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: format!("fix the document first: {err}") })?;
     let mut document = serde_json::to_value(&policy).map_err(|_| AppError::Internal)?;
     let rule = rule_json(&form)?;

@@ -24,15 +24,10 @@ pub struct PlannedChange {
 
 #[server(endpoint = "policies/import")]
 pub async fn import_policies(tenant_slug: Option<String>, text: String, delete_missing: bool, apply: bool) -> Result<Vec<PlannedChange>, AppError> {
-    use crate::auth::server::{actor, require_policy_writer, store, tenant_in_view};
+    use crate::auth::server::{access, core, target};
     use crate::pages::audit::diff_lines;
-    let user = require_policy_writer().await?;
-    let tenant = tenant_in_view(&user, tenant_slug.as_deref()).await?;
-    if text.trim().is_empty() {
-        return Err(AppError::Invalid { field: "file".into(), message: "is empty: choose or paste an exported file".into() });
-    }
-    let bundle = charter_policy::PolicyBundle::parse(&text).map_err(|err| AppError::Invalid { field: "file".into(), message: err.to_string() })?;
-    let changes = store()?.import_policies(&actor(&user), tenant.as_ref().map(|t| t.id.as_str()), &bundle.policies, delete_missing, !apply).await?;
+    let access = access()?;
+    let changes = core()?.import_policies(&access, target(&access, tenant_slug.as_deref()), &text, delete_missing, !apply).await?;
     Ok(changes
         .into_iter()
         .map(|change| PlannedChange {

@@ -112,28 +112,34 @@ mod server {
         }
     }
 
-    /// The tenant in view and its compiled set. Platform staff who chose none see the first tenant.
-    pub async fn compiled(slug: &str) -> Result<(charter_store::Tenant, std::sync::Arc<charter_store::CompiledTenant>), crate::AppError> {
-        use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
-        let user = require_policy_viewer().await?;
-        let tenant = match tenant_in_view(&user, Some(slug)).await? {
-            Some(tenant) => tenant,
-            None => {
-                let first = store()?.list_tenants().await?.into_iter().next();
-                first.map(|summary| summary.tenant).ok_or(crate::AppError::Invalid { field: "tenant".into(), message: "there is no tenant yet".into() })?
-            }
-        };
-        let set = store()?.policy_set(&tenant.id).await?;
-        Ok((tenant, set))
+    /// The slug of the tenant in view: the one chosen, or for platform staff who chose none the
+    /// first tenant of the platform.
+    pub async fn tenant_in_view(access: &charter_core::Access, slug: &str) -> Result<Option<String>, crate::AppError> {
+        use crate::auth::server::core;
+        let slug = slug.trim();
+        if !slug.is_empty() || !access.is_platform_staff() {
+            return Ok(Some(slug.to_owned()).filter(|s| !s.is_empty()));
+        }
+        let first = core()?.list_tenants(access).await?.into_iter().next();
+        Ok(Some(first.map(|summary| summary.tenant.slug).ok_or(crate::AppError::Invalid { field: "tenant".into(), message: "there is no tenant yet".into() })?))
+    }
+
+    pub fn target(slug: &Option<String>) -> charter_core::Target<'_> {
+        match slug {
+            Some(slug) => charter_core::Target::Tenant(slug),
+            None => charter_core::Target::Own,
+        }
     }
 }
 
 #[server(endpoint = "preview/effective")]
 pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<EffectiveView, AppError> {
+    use crate::auth::server::{access, core};
     use server::{number, scope_name, source};
-    let (tenant, compiled) = server::compiled(&tenant_slug).await?;
+    let (access, core) = (access()?, core()?);
+    let slug = server::tenant_in_view(&access, &tenant_slug).await?;
     let agent = Some(agent.trim()).filter(|a| !a.is_empty());
-    let effective = compiled.set.effective_for_agent(agent);
+    let (tenant, effective) = core.effective_policy(&access, server::target(&slug), agent).await?;
     let rules: Vec<RuleRow> = effective
         .rules
         .iter()
@@ -202,15 +208,17 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         Some(policy) => format!("{} policy {}", scope_name(policy.scope), policy.policy_name),
         None => "platform settings".to_owned(),
     };
-    let agents = crate::auth::server::store()?.list_agents(&tenant.id).await?.into_iter().map(|a| a.name).collect();
+    let agents = core.list_agents(&access, server::target(&slug)).await?.into_iter().map(|a| a.name).collect();
     Ok(EffectiveView { rules, limits, default: effective.default.to_string(), default_source, contributions, agents, tenant_slug: tenant.slug })
 }
 
 #[server(endpoint = "preview/what_if")]
 pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: String, user: String, roles: String) -> Result<WhatIfAnswer, AppError> {
-    use charter_policy::{DecisionRequest, Principal};
+    use crate::auth::server::{access, core};
+    use charter_policy::Principal;
     use server::{scope_name, source};
-    let (tenant, compiled) = server::compiled(&tenant_slug).await?;
+    let (access, core) = (access()?, core()?);
+    let slug = server::tenant_in_view(&access, &tenant_slug).await?;
     if tool.trim().is_empty() {
         return Err(AppError::Invalid { field: "tool".into(), message: "is required".into() });
     }
@@ -219,19 +227,14 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
     if !args.is_object() {
         return Err(AppError::Invalid { field: "args".into(), message: "must be a JSON object such as {\"amount\": 100}".into() });
     }
-    let now = charter_store::now_ms();
-    let mut context = serde_json::Map::new();
-    context.insert("tenant_id".into(), tenant.id.clone().into());
-    context.insert("tenant".into(), tenant.slug.clone().into());
-    context.insert("time".into(), now.into());
     let principal = Principal {
         user: Some(user.trim().to_owned()).filter(|u| !u.is_empty()),
         roles: roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         ..Principal::default()
     };
-    let request = DecisionRequest { tool: tool.trim().to_owned(), args, agent: Some(agent.trim().to_owned()).filter(|a| !a.is_empty()), principal, context };
+    let input = charter_core::DecideInput { tool: tool.trim().to_owned(), args, agent: Some(agent.trim().to_owned()).filter(|a| !a.is_empty()), principal, ..Default::default() };
     // A dry run: rate counters are read but not advanced, and no receipt is written.
-    let decision = compiled.set.decide_dry_run(&request, u64::try_from(now).unwrap_or(0));
+    let decision = core.what_if(&access, server::target(&slug), input).await?;
     Ok(WhatIfAnswer {
         verdict: decision.verdict.to_string(),
         reason: decision.reason.clone(),

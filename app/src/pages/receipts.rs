@@ -48,19 +48,27 @@ pub struct ReceiptPage {
 
 #[server(endpoint = "receipts/list")]
 pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Result<ReceiptPage, AppError> {
-    use crate::auth::server::{require_policy_viewer, store, tenant_in_view};
+    use crate::auth::server::{access, core};
+    use charter_core::{ReceiptsOf, Target};
     use charter_store::ReceiptFilter;
-    let user = require_policy_viewer().await?;
-    let tenant = tenant_in_view(&user, Some(query.tenant_slug.as_str())).await?;
-    let store = store()?;
+    let (access, core) = (access()?, core()?);
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let filter = ReceiptFilter { agent: text(&query.agent), tool: text(&query.tool), verdict: text(&query.verdict), from_ms: None, to_ms: None, before };
-    let mut receipts = store.list_receipts(tenant.as_ref().map(|t| t.id.as_str()), &filter, PAGE + 1).await?;
+    let verdict = text(&query.verdict)
+        .map(|name| serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| AppError::Invalid { field: "verdict".into(), message: format!("must be allow, deny or require_approval, not `{name}`") }))
+        .transpose()?;
+    let filter = ReceiptFilter { agent: text(&query.agent), tool: text(&query.tool), verdict, from_ms: None, to_ms: None, before };
+    let slug = text(&query.tenant_slug);
+    let of = match (&slug, access.is_platform_staff()) {
+        (Some(slug), _) => ReceiptsOf::Tenant(Target::Tenant(slug)),
+        (None, true) => ReceiptsOf::EveryTenant,
+        (None, false) => ReceiptsOf::Tenant(Target::Own),
+    };
+    let mut receipts = core.list_receipts(&access, of, &filter, PAGE + 1).await?;
     let next = (receipts.len() > usize::try_from(PAGE).unwrap_or(0)).then(|| {
         receipts.truncate(usize::try_from(PAGE).unwrap_or(0));
         receipts.last().map(|r| r.id.clone())
     });
-    let names: std::collections::HashMap<String, String> = store.list_tenants().await?.into_iter().map(|s| (s.tenant.id, s.tenant.name)).collect();
+    let names = tenant_names(&core, &access).await?;
     let pretty = |text: &str| serde_json::from_str::<serde_json::Value>(text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| text.to_owned());
     let items = receipts
         .into_iter()
@@ -98,6 +106,16 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
         })
         .collect();
     Ok(ReceiptPage { items, next: next.flatten() })
+}
+
+/// The names of the tenants the caller may see, by id, for labelling rows.
+#[cfg(feature = "ssr")]
+pub(crate) async fn tenant_names(core: &charter_core::Core, access: &charter_core::Access) -> Result<std::collections::HashMap<String, String>, AppError> {
+    if access.is_platform_staff() {
+        return Ok(core.list_tenants(access).await?.into_iter().map(|s| (s.tenant.id, s.tenant.name)).collect());
+    }
+    let own = core.get_tenant(access, charter_core::Target::Own).await?;
+    Ok(std::iter::once((own.id, own.name)).collect())
 }
 
 // Resources live at the page's top level: one created inside a `Suspend` body is created again on

@@ -33,38 +33,22 @@ pub struct RecentDecision {
 
 #[server(endpoint = "tenants/overview")]
 pub async fn tenant_overview(slug: String) -> Result<TenantFacts, AppError> {
-    use crate::auth::server::{require_user, store};
-    let user = require_user().await?;
-    let store = store()?;
-    let tenant = store.tenant_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
-    let own_tenant = user.tenant.as_ref().is_some_and(|own| own.id == tenant.id);
-    if !(user.role.is_platform_wide() || own_tenant) {
-        return Err(AppError::NotFound);
-    }
-    let users = store.list_users(Some(&tenant.id)).await?;
-    let policy_count = store.search_policies(&charter_store::PolicySearch { tenant_id: Some(tenant.id.clone()), ..Default::default() }, 0, 1).await?.total;
-    let agents = store.list_agents(&tenant.id).await?;
-    let recent = store
-        .list_receipts(Some(&tenant.id), &charter_store::ReceiptFilter::default(), 10)
-        .await?
+    use crate::auth::server::{access, core};
+    let overview = core()?.tenant_overview(&access()?, &slug).await?;
+    let recent = overview
+        .recent
         .into_iter()
         .map(|r| RecentDecision { tool: r.tool, agent: r.agent, verdict: r.verdict, reason: r.reason, created_at: r.created_at })
         .collect();
-    let can_edit_quota = user.role == charter_store::Role::PlatformAdmin;
-    Ok(TenantFacts { tenant, users, policy_count, agents, recent, can_edit_quota })
+    Ok(TenantFacts { tenant: overview.tenant, users: overview.users, policy_count: overview.policy_count, agents: overview.agents, recent, can_edit_quota: overview.can_manage })
 }
 
 #[server(endpoint = "tenants/set_quota")]
 pub async fn set_quota(slug: String, quota: String) -> Result<i64, AppError> {
-    use crate::auth::server::{actor, require_writer, store};
-    let user = require_writer().await?;
-    if user.role != charter_store::Role::PlatformAdmin {
-        return Err(AppError::Forbidden);
-    }
+    use crate::auth::server::{access, core};
+    let access = access()?;
     let quota: i64 = quota.trim().parse().map_err(|_| AppError::Invalid { field: "policy quota".into(), message: format!("must be a whole number, not `{}`", quota.trim()) })?;
-    let store = store()?;
-    let tenant = store.tenant_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
-    Ok(store.set_policy_quota(&actor(&user), &tenant.id, quota).await?.policy_quota)
+    Ok(core()?.set_quota(&access, &slug, quota).await?.policy_quota)
 }
 
 #[component]

@@ -10,9 +10,8 @@ use crate::AppError;
 
 #[server(endpoint = "tenants/list")]
 pub async fn list_tenants() -> Result<Vec<TenantSummary>, AppError> {
-    use crate::auth::server::{require_platform_viewer, store};
-    require_platform_viewer().await?;
-    Ok(store()?.list_tenants().await?)
+    use crate::auth::server::{access, core};
+    Ok(core()?.list_tenants(&access()?).await?)
 }
 
 #[component]
@@ -116,7 +115,7 @@ mod tests {
 
     fn summary(name: &str, slug: &str, plan: &str) -> TenantSummary {
         TenantSummary {
-            tenant: Tenant { id: slug.into(), slug: slug.into(), name: name.into(), plan: plan.into(), policy_quota: 100, created_at: 0 },
+            tenant: Tenant { id: slug.into(), slug: slug.into(), name: name.into(), plan: plan.into(), policy_quota: 100, time_zone: "UTC".into(), created_at: 0 },
             admins: 1,
             members: 0,
         }

@@ -22,55 +22,29 @@ pub struct CatalogView {
 
 #[server(endpoint = "tools/catalog")]
 pub async fn tool_catalog() -> Result<CatalogView, AppError> {
-    use crate::auth::server::{require_policy_viewer, store};
-    use charter_store::Role;
-    let user = require_policy_viewer().await?;
-    let store = store()?;
-    let platform_view = user.role.is_platform_wide();
-    let mut tools = store.list_catalog(None).await?;
-    let sources = if platform_view {
-        store.list_tool_sources().await?
-    } else {
-        // Tenants see what they may write rules for: the enabled tools, not the platform's sources.
-        tools.retain(|t| t.enabled);
-        Vec::new()
-    };
-    Ok(CatalogView { sources, tools, platform_view, can_write: user.role == Role::PlatformAdmin })
-}
-
-#[cfg(feature = "ssr")]
-async fn require_catalog_writer() -> Result<crate::auth::SessionUser, AppError> {
-    use charter_store::Role;
-    let user = crate::auth::server::require_writer().await?;
-    if user.role != Role::PlatformAdmin {
-        return Err(AppError::Forbidden);
-    }
-    Ok(user)
+    use crate::auth::server::{access, core};
+    let access = access()?;
+    let catalog = core()?.catalog(&access).await?;
+    let can_write = access.may(charter_core::Action::WriteCatalog, &charter_store::Owner::Platform).is_ok();
+    Ok(CatalogView { sources: catalog.sources, tools: catalog.tools, platform_view: access.is_platform_staff(), can_write })
 }
 
 #[server(endpoint = "tools/add_source")]
 pub async fn add_source(name: String, document: String, enabled: bool) -> Result<ToolSource, AppError> {
-    use crate::auth::server::{actor, store};
-    use charter_policy::{detect_source_kind, extract_tools};
-    let user = require_catalog_writer().await?;
-    let invalid = |err: charter_policy::CatalogError| AppError::Invalid { field: "document".into(), message: err.to_string() };
-    let kind = detect_source_kind(&document).map_err(invalid)?;
-    let tools = extract_tools(kind, &document).map_err(invalid)?;
-    Ok(store()?.add_tool_source(&actor(&user), &name, kind, &tools, enabled).await?)
+    use crate::auth::server::{access, core};
+    Ok(core()?.add_source(&access()?, &name, &document, enabled).await?)
 }
 
 #[server(endpoint = "tools/toggle")]
 pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
-    use crate::auth::server::{actor, store};
-    let user = require_catalog_writer().await?;
-    Ok(store()?.set_tool_enabled(&actor(&user), &id, enabled).await?)
+    use crate::auth::server::{access, core};
+    Ok(core()?.toggle_tool(&access()?, &id, enabled).await?)
 }
 
 #[server(endpoint = "tools/delete_source")]
 pub async fn delete_source(id: String) -> Result<(), AppError> {
-    use crate::auth::server::{actor, store};
-    let user = require_catalog_writer().await?;
-    store()?.delete_tool_source(&actor(&user), &id).await?;
+    use crate::auth::server::{access, core};
+    core()?.delete_source(&access()?, &id).await?;
     Ok(())
 }
 

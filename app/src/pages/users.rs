@@ -17,9 +17,8 @@ pub struct UserRow {
 
 #[server(endpoint = "users/list")]
 pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
-    use crate::auth::server::{require_platform_viewer, store};
-    require_platform_viewer().await?;
-    let users = store()?.list_all_users().await?;
+    use crate::auth::server::{access, core};
+    let users = core()?.list_users(&access()?).await?;
     Ok(users.into_iter().map(|(user, tenant_name)| UserRow { user, tenant_name }).collect())
 }
 

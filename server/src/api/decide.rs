@@ -1,24 +1,19 @@
 //! `POST /api/v1/decide`: the call agents make before every tool call.
 
-use std::collections::BTreeMap;
-use std::time::Instant;
+use std::net::SocketAddr;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use charter_policy::{Basis, Decision, DecisionRequest, EffectiveLimit, MatchedRule, NearMiss, Obligation, Principal, Verdict};
-use charter_store::{now_ms, Approval, Receipt};
+use charter_core::{CallFacts, DecideInput};
+use charter_policy::{EffectiveLimit, MatchedRule, NearMiss, Obligation, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::body::JsonBody;
-use super::caller::Caller;
+use super::caller::{Caller, Peer};
 use super::error::ApiError;
 use super::ApiState;
-
-/// How long a pending approval waits for its approvers.
-pub const APPROVAL_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The request body. Unknown fields are refused so a misspelling cannot skip a condition.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -36,7 +31,8 @@ pub struct DecideRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub principal: Principal,
-    /// Facts about the call; `tenant_id` is always overwritten with the key's tenant.
+    /// The caller's own facts about the call. The server sets `tenant_id`, `tenant`, `request_id`,
+    /// `time`, `hour`, `weekday`, `date` and `ip` itself; a request that sends one is refused (422).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub context: Map<String, Value>,
@@ -48,7 +44,7 @@ pub struct DecideRequest {
 /// The answer as sent; [`DecideResponse`] documents the same shape for the OpenAPI document.
 #[derive(Serialize)]
 struct DecideAnswer<'a> {
-    decision: &'static str,
+    decision: String,
     reason: &'a str,
     matched: &'a [MatchedRule],
     near_misses: &'a [NearMiss],
@@ -79,177 +75,52 @@ pub struct DecideResponse {
     pub approval_id: Option<String>,
 }
 
-/// Canonical JSON: object keys sorted at every depth, no whitespace. Digests of equal arguments
-/// are equal whatever order the agent sent the keys in.
-pub fn canonical_json(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let ordered: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, sorted(v))).collect();
-                Value::Object(ordered.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
+/// The caller's address: what the configured trusted proxy header says (its last entry, the
+/// address the proxy itself saw), or the peer of the connection.
+fn client_ip(state: &ApiState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
+    if let Some(name) = &state.client_ip_header {
+        let forwarded = headers.get(name).and_then(|value| value.to_str().ok()).and_then(|value| value.rsplit(',').next()).map(str::trim).filter(|ip| !ip.is_empty());
+        if let Some(ip) = forwarded {
+            return Some(ip.to_owned());
         }
     }
-    sorted(value).to_string()
-}
-
-pub fn digest(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// A request that reaches across tenants is denied before any policy is consulted.
-fn cross_tenant_denial(reason: String) -> Decision {
-    Decision {
-        verdict: Verdict::Deny,
-        reason: format!("cross-tenant request denied: {reason}"),
-        basis: Basis::ExplicitDeny,
-        matched: Vec::new(),
-        near_misses: Vec::new(),
-        limits: Vec::new(),
-        obligations: Vec::new(),
-        approvers: Vec::new(),
-    }
-}
-
-fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Allow => "allow",
-        Verdict::Deny => "deny",
-        Verdict::RequireApproval => "require_approval",
-    }
-}
-
-/// A tenant id named in the body or in the arguments that is not the key's tenant.
-fn foreign_tenant(body: &DecideRequest, tenant_id: &str, tenant_slug: &str) -> Option<String> {
-    let is_own = |named: &str| named == tenant_id || named == tenant_slug;
-    if let Some(named) = body.tenant_id.as_deref().filter(|named| !is_own(named)) {
-        return Some(format!("the request names tenant `{named}`, but the API key belongs to another tenant"));
-    }
-    match body.args.get("tenant_id") {
-        Some(Value::String(named)) if !is_own(named) => {
-            Some(format!("`args.tenant_id` is `{named}`, but the API key belongs to another tenant"))
-        }
-        Some(Value::String(_)) | None => None,
-        Some(other) => Some(format!("`args.tenant_id` is `{other}`, not this tenant")),
-    }
+    peer.map(|addr| addr.ip().to_string())
 }
 
 #[utoipa::path(
     post,
     path = "/api/v1/decide",
     tag = "decisions",
+    operation_id = "decide",
     request_body = DecideRequest,
     responses(
         (status = 200, description = "The decision, with its receipt id", body = DecideResponse),
         (status = 400, description = "Malformed body or unknown field"),
         (status = 401, description = "Missing or invalid API key"),
         (status = 413, description = "Body too large"),
+        (status = 422, description = "A field the server owns (such as `context.time`) was sent, or `tool` is empty"),
+        (status = 503, description = "The receipt could not be recorded; nothing was decided"),
     ),
     security(("api_key" = []))
 )]
-pub async fn decide(State(state): State<ApiState>, caller: Caller, headers: HeaderMap, JsonBody(body): JsonBody<DecideRequest>) -> Result<Response, ApiError> {
-    let started = Instant::now();
-    let Caller::Key(key) = caller else {
-        return Err(ApiError::Forbidden("decisions are asked with a tenant API key".to_owned()));
-    };
-    if body.tool.trim().is_empty() {
-        return Err(ApiError::bad_request(Some("tool"), "`tool` must name the tool to call"));
-    }
-    let now = now_ms();
-    let tenant_slug = state.tenant_slug(&key.tenant_id).await?;
-    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-
-    let mut context = body.context.clone();
-    context.insert("tenant_id".into(), Value::String(key.tenant_id.clone()));
-    context.insert("tenant".into(), Value::String(tenant_slug.clone()));
-    context.insert("request_id".into(), Value::String(request_id));
-    context.entry("time").or_insert_with(|| Value::from(now));
-    let request = DecisionRequest { tool: body.tool.clone(), args: body.args.clone(), agent: body.agent.clone(), principal: body.principal.clone(), context };
-
-    let compiled = state.store.policy_set(&key.tenant_id).await?;
-    let decision = match foreign_tenant(&body, &key.tenant_id, &tenant_slug) {
-        Some(reason) => cross_tenant_denial(reason),
-        None => compiled.set.decide(&request, state.rate.as_ref(), u64::try_from(now).unwrap_or(0)),
-    };
-
-    let receipt_id = uuid::Uuid::now_v7().to_string();
-    let args_json = canonical_json(&request.args);
-    let args_digest = digest(&args_json);
-    let policy_versions = serde_json::to_string(&compiled.versions).map_err(|_| ApiError::Internal)?;
-    let principal = serde_json::to_string(&request.principal).map_err(|_| ApiError::Internal)?;
-    let approval = (decision.verdict == Verdict::RequireApproval).then(|| Approval {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: key.tenant_id.clone(),
-        receipt_id: receipt_id.clone(),
-        agent: request.agent.clone(),
-        principal: principal.clone(),
-        tool: request.tool.clone(),
-        args: args_json.clone(),
-        args_digest: args_digest.clone(),
-        approvers: serde_json::to_string(&decision.approvers).unwrap_or_else(|_| "[]".to_owned()),
-        matched: serde_json::to_string(&decision.matched).unwrap_or_else(|_| "[]".to_owned()),
-        policy_versions: policy_versions.clone(),
-        reason: decision.reason.clone(),
-        status: "pending".to_owned(),
-        requested_at: now,
-        expires_at: now + APPROVAL_TTL_MS,
-        resolved_at: None,
-        resolved_by: None,
-        comment: None,
-        votes: "[]".to_owned(),
-    });
-    let approval_id = approval.as_ref().map(|a| a.id.clone());
-    let receipt = Receipt {
-        id: receipt_id.clone(),
-        tenant_id: key.tenant_id.clone(),
-        api_key_id: Some(key.key_id.clone()),
-        agent: request.agent.clone(),
-        principal,
-        tool: request.tool.clone(),
-        args: args_json,
-        args_digest,
-        verdict: verdict_name(decision.verdict).to_owned(),
-        reason: decision.reason.clone(),
-        decision: serde_json::to_string(&decision).map_err(|_| ApiError::Internal)?,
-        policy_versions,
-        approval_id: approval_id.clone(),
-        latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
-        created_at: now,
-    };
-    // The answer waits for durability: an acknowledged decision always has its receipt.
-    state.receipts.write(receipt, approval).await.map_err(|err| {
-        tracing::error!(error = %err, "could not record a receipt");
-        ApiError::Unavailable
-    })?;
+pub async fn decide(State(state): State<ApiState>, Caller(access): Caller, headers: HeaderMap, Peer(peer): Peer, JsonBody(body): JsonBody<DecideRequest>) -> Result<Response, ApiError> {
+    let facts = CallFacts { ip: client_ip(&state, &headers, peer) };
+    let input = DecideInput { tool: body.tool, args: body.args, agent: body.agent, principal: body.principal, context: body.context, tenant_id: body.tenant_id };
+    let recorded = state.core.decide(&access, input, facts).await?;
+    let decision = &recorded.decision;
     // Serialised straight from the engine's decision: no intermediate JSON trees on the hot path.
     let answer = DecideAnswer {
-        decision: verdict_name(decision.verdict),
+        decision: decision.verdict.to_string(),
         reason: &decision.reason,
         matched: &decision.matched,
         near_misses: &decision.near_misses,
         limits: &decision.limits,
         obligations: &decision.obligations,
         approvers: &decision.approvers,
-        receipt_id: &receipt_id,
-        approval_id: approval_id.as_deref(),
+        receipt_id: &recorded.receipt_id,
+        approval_id: recorded.approval_id.as_deref(),
     };
     let body = serde_json::to_vec(&answer).map_err(|_| ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn canonical_json_sorts_keys_at_every_depth() {
-        let a = json!({"b": 1, "a": {"y": [ {"d": 1, "c": 2} ], "x": null}});
-        let b = json!({"a": {"x": null, "y": [ {"c": 2, "d": 1} ]}, "b": 1});
-        assert_eq!(canonical_json(&a), canonical_json(&b));
-        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[{"c":2,"d":1}]},"b":1}"#);
-        assert_ne!(digest(&canonical_json(&a)), digest(&canonical_json(&json!({"b": 2}))));
-    }
+    let request_id = HeaderValue::from_str(&recorded.request_id).map_err(|_| ApiError::Internal)?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (HeaderName::from_static("x-request-id"), request_id)], body).into_response())
 }

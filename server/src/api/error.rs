@@ -1,11 +1,11 @@
 //! The API's one error shape: `{"error": {"code", "message", "field"?, "details"?}}` with a fitting
-//! status. Internal failures are logged and answered with a generic message: nothing leaks.
+//! status. Internal failures are logged (by the core) and answered with a generic message:
+//! nothing leaks.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use charter_policy::ParseError;
-use charter_store::StoreError;
+use charter_core::CoreError;
 use serde_json::{json, Value};
 
 #[derive(Debug)]
@@ -27,52 +27,44 @@ impl ApiError {
     pub fn bad_request(field: Option<&str>, message: impl Into<String>) -> ApiError {
         ApiError::BadRequest { message: message.into(), field: field.map(str::to_owned) }
     }
-
-    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::Unprocessable { code: "invalid", message: message.into(), field: Some(field.to_owned()), details: None }
-    }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> ApiError {
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> ApiError {
+        let message = err.to_string();
         match err {
-            StoreError::Invalid { field, message } => ApiError::Unprocessable {
-                code: "invalid",
-                message: format!("`{field}` {message}"),
-                field: Some(field.to_owned()),
-                details: None,
-            },
-            StoreError::NotFound { what, id } => ApiError::NotFound(format!("{what} `{id}` not found")),
-            err @ StoreError::Conflict { .. } => ApiError::Conflict { code: "conflict", message: err.to_string() },
-            err @ StoreError::VersionConflict { .. } => ApiError::Conflict { code: "version_conflict", message: err.to_string() },
-            err @ StoreError::QuotaExceeded { .. } => {
-                ApiError::Unprocessable { code: "quota_exceeded", message: err.to_string(), field: None, details: None }
+            CoreError::Unauthenticated(message) => ApiError::Unauthenticated(message),
+            CoreError::Forbidden(_) | CoreError::ReadOnly => ApiError::Forbidden(message),
+            CoreError::NotFound { .. } => ApiError::NotFound(message),
+            CoreError::TenantRequired => ApiError::bad_request(None, message),
+            CoreError::Invalid { field, .. } => ApiError::Unprocessable { code: "invalid", message, field: Some(field), details: None },
+            CoreError::InvalidPolicy(err) => {
+                let details = json!({ "line": err.line, "column": err.column, "path": err.path });
+                ApiError::Unprocessable { code: "invalid_policy", message, field: err.path.clone(), details: Some(details) }
             }
-            StoreError::Delegation(report) => ApiError::Unprocessable {
+            CoreError::Conflict { .. } => ApiError::Conflict { code: "conflict", message },
+            CoreError::VersionConflict { .. } => ApiError::Conflict { code: "version_conflict", message },
+            CoreError::QuotaExceeded { .. } => ApiError::Unprocessable { code: "quota_exceeded", message, field: None, details: None },
+            CoreError::Delegation(report) => ApiError::Unprocessable {
                 code: "delegation",
                 message: report.errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; "),
                 field: report.errors.first().map(|e| e.path.clone()),
                 details: serde_json::to_value(&report).ok(),
             },
-            StoreError::InPolicy { name, source } => match ApiError::from(*source) {
-                ApiError::Unprocessable { code, message, field, details } => {
-                    ApiError::Unprocessable { code, message: format!("policy `{name}`: {message}"), field, details }
-                }
+            CoreError::InPolicy { name, source } => match ApiError::from(*source) {
+                ApiError::Unprocessable { code, message, field, details } => ApiError::Unprocessable { code, message: format!("policy `{name}`: {message}"), field, details },
                 ApiError::Conflict { code, message } => ApiError::Conflict { code, message: format!("policy `{name}`: {message}") },
                 other => other,
             },
-            other => {
-                tracing::error!(error = %other, "store failure behind the API");
-                ApiError::Internal
-            }
+            CoreError::Unavailable => ApiError::Unavailable,
+            CoreError::Internal => ApiError::Internal,
         }
     }
 }
 
-impl From<ParseError> for ApiError {
-    fn from(err: ParseError) -> ApiError {
-        let details = json!({ "line": err.line, "column": err.column, "path": err.path });
-        ApiError::Unprocessable { code: "invalid_policy", message: err.to_string(), field: err.path.clone(), details: Some(details) }
+impl From<charter_policy::ParseError> for ApiError {
+    fn from(err: charter_policy::ParseError) -> ApiError {
+        ApiError::from(CoreError::InvalidPolicy(err))
     }
 }
 
@@ -88,8 +80,8 @@ impl IntoResponse for ApiError {
             ApiError::PreconditionRequired(message) => (StatusCode::PRECONDITION_REQUIRED, "version_required", message, None, None),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {} bytes", super::MAX_BODY_BYTES), None, None),
             ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, None, None),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the decision could not be recorded; nothing was decided, try again".to_owned(), None, None),
-            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged".to_owned(), None, None),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", CoreError::Unavailable.to_string(), None, None),
+            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", CoreError::Internal.to_string(), None, None),
         };
         let mut error = json!({ "code": code, "message": message });
         if let Some(field) = field {

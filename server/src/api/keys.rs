@@ -1,14 +1,14 @@
 //! API keys: tenant admins manage their own tenant's keys, platform admins any tenant's.
 //! The secret is in the answer to the create call and nowhere else, ever.
 
-use axum::extract::{RawPathParams, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use charter_store::{ApiKeyInfo, Role};
+use charter_store::ApiKeyInfo;
 use serde::{Deserialize, Serialize};
 
 use super::body::JsonBody;
-use super::caller::{path_param, require_user, tenant_access, Caller, TenantAccess};
+use super::caller::{Caller, TenantPath};
 use super::error::ApiError;
 use super::ApiState;
 
@@ -44,33 +44,18 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
-/// Key management is for people: a tenant admin of the tenant, or a platform admin.
-async fn key_admin(state: &ApiState, caller: Caller, params: &RawPathParams) -> Result<TenantAccess, ApiError> {
-    let user = require_user(&caller)?;
-    if !matches!(user.role, Role::TenantAdmin | Role::PlatformAdmin | Role::Support) {
-        return Err(ApiError::Forbidden("only tenant admins manage API keys".to_owned()));
-    }
-    tenant_access(state, caller, path_param(params, "slug")).await
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", operation_id = "list_keys", responses((status = 200, body = Vec<KeyView>), (status = 403)))]
+pub async fn list(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<Vec<KeyView>>, ApiError> {
+    Ok(Json(state.core.list_keys(&access, path.target()).await?.into_iter().map(KeyView::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", responses((status = 200, body = Vec<KeyView>), (status = 403)))]
-pub async fn list(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<Vec<KeyView>>, ApiError> {
-    let access = key_admin(&state, caller, &params).await?;
-    Ok(Json(state.store.list_api_keys(&access.tenant_id).await?.into_iter().map(KeyView::from).collect()))
-}
-
-#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = CreateKey, responses((status = 201, body = CreatedKey), (status = 403), (status = 422)))]
-pub async fn create(State(state): State<ApiState>, caller: Caller, params: RawPathParams, JsonBody(body): JsonBody<CreateKey>) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let access = key_admin(&state, caller, &params).await?;
-    access.require_write()?;
-    let created = state.store.create_api_key(&access.actor, &access.tenant_id, &body.name).await?;
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", operation_id = "create_key", request_body = CreateKey, responses((status = 201, body = CreatedKey), (status = 403), (status = 422)))]
+pub async fn create(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, JsonBody(body): JsonBody<CreateKey>) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    let created = state.core.create_key(&access, path.target(), &body.name).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key: created.info.into(), secret: created.secret })))
 }
 
-#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = String, Path)), responses((status = 200, body = KeyView), (status = 404)))]
-pub async fn revoke(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<KeyView>, ApiError> {
-    let access = key_admin(&state, caller, &params).await?;
-    access.require_write()?;
-    let id = path_param(&params, "id").unwrap_or_default();
-    Ok(Json(state.store.revoke_api_key(&access.actor, &access.tenant_id, &id).await?.into()))
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "revoke_key", params(("id" = String, Path)), responses((status = 200, body = KeyView), (status = 404)))]
+pub async fn revoke(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<KeyView>, ApiError> {
+    Ok(Json(state.core.revoke_key(&access, path.target(), &path.id).await?.into()))
 }

@@ -1,8 +1,10 @@
-//! The HTTP API under `/api/v1`: decisions for agents, and policies, receipts, approvals, keys
-//! and the audit log for tenants' own systems and platform staff.
+//! The HTTP API under `/api/v1`: decisions for agents, and policies, receipts, approvals, keys,
+//! settings and the audit log for tenants' own systems and platform staff. Every handler is a thin
+//! adapter over the application core: parse, call, map the answer.
 //!
 //! Tenant-scoped routes exist twice: at `/api/v1/...`, where the tenant is the API key's (or the
 //! signed-in tenant user's), and at `/api/v1/tenants/{slug}/...`, where platform staff name it.
+//! The OpenAPI document lists both.
 
 mod body;
 pub mod caller;
@@ -13,15 +15,16 @@ mod platform;
 mod policies;
 mod records;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use charter_policy::InMemoryRateCounter;
-use charter_store::{ReceiptWriter, Store};
+use charter_core::Core;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Object, Required};
 use utoipa::{Modify, OpenApi};
 
 use error::ApiError;
@@ -32,31 +35,40 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// What the API's handlers share.
 #[derive(Clone, Debug)]
 pub struct ApiState {
-    pub store: Store,
-    pub receipts: ReceiptWriter,
-    /// Rate-limit counters of this process (one node; a shared store backs several).
-    pub rate: Arc<InMemoryRateCounter>,
-    slugs: Arc<RwLock<HashMap<String, String>>>,
+    pub core: Core,
+    /// A header set by a trusted reverse proxy that carries the client's address
+    /// (`CHARTER_CLIENT_IP_HEADER`, e.g. `X-Forwarded-For`); without one, the peer's address is used.
+    pub client_ip_header: Option<HeaderName>,
 }
 
-impl ApiState {
-    /// Starts the receipt writer on the current runtime.
-    pub fn new(store: Store) -> ApiState {
-        ApiState { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::default(), slugs: Arc::default() }
-    }
+/// Query parameters with the API's error shape: an unknown or malformed parameter is a 400 that
+/// names it.
+pub struct QueryParams<T>(pub T);
 
-    /// A tenant's slug by id, remembered: slugs never change.
-    pub async fn tenant_slug(&self, tenant_id: &str) -> Result<String, ApiError> {
-        if let Some(slug) = self.slugs.read().ok().and_then(|slugs| slugs.get(tenant_id).cloned()) {
-            return Ok(slug);
-        }
-        let tenant = self.store.tenant_by_id(tenant_id).await?.ok_or(ApiError::Internal)?;
-        if let Ok(mut slugs) = self.slugs.write() {
-            slugs.insert(tenant_id.to_owned(), tenant.slug.clone());
-        }
-        Ok(tenant.slug)
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
+        Ok(QueryParams(value))
     }
 }
+
+/// The routes of one tenant's data, mounted at `/api/v1` and at `/api/v1/tenants/{slug}`.
+const TENANT_PATHS: &[&str] = &[
+    "/policies",
+    "/policies/export",
+    "/policies/{id}",
+    "/receipts",
+    "/receipts/{id}",
+    "/approvals",
+    "/approvals/{id}",
+    "/approvals/{id}/resolve",
+    "/keys",
+    "/keys/{id}",
+    "/audit",
+    "/settings",
+];
 
 fn tenant_routes() -> Router<ApiState> {
     Router::new()
@@ -71,6 +83,7 @@ fn tenant_routes() -> Router<ApiState> {
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", axum::routing::delete(keys::revoke))
         .route("/audit", get(records::list_audit))
+        .route("/settings", get(platform::get_tenant_settings).put(platform::put_tenant_settings))
 }
 
 /// The `/api/v1` router, with its state applied.
@@ -99,6 +112,33 @@ impl Modify for BearerKey {
     }
 }
 
+/// Lists every tenant route a second time under `/api/v1/tenants/{slug}`, as platform staff call
+/// it, with the `slug` parameter and an operation id of its own.
+struct PlatformStaffPaths;
+
+impl Modify for PlatformStaffPaths {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let slug: Parameter = ParameterBuilder::new()
+            .name("slug")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("The tenant, for platform staff"))
+            .schema(Some(Object::with_type(utoipa::openapi::schema::Type::String)))
+            .build();
+        let mut added = Vec::new();
+        for tail in TENANT_PATHS {
+            let Some(item) = openapi.paths.paths.get(&format!("/api/v1{tail}")) else { continue };
+            let mut item = item.clone();
+            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete].into_iter().flatten() {
+                operation.operation_id = operation.operation_id.as_ref().map(|id| format!("{id}_of_tenant"));
+                operation.parameters.get_or_insert_with(Vec::new).insert(0, slug.clone());
+            }
+            added.push((format!("/api/v1/tenants/{{slug}}{tail}"), item));
+        }
+        openapi.paths.paths.extend(added);
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Charter API", description = "Decisions for agents' tool calls, and the policies, receipts, approvals, keys and audit log behind them. Every tenant-scoped path also exists under /api/v1/tenants/{slug}/ for platform staff."),
@@ -111,7 +151,8 @@ impl Modify for BearerKey {
         policies::list_platform, policies::get_platform, policies::create_platform, policies::update_platform, policies::delete_platform,
         keys::list, keys::create, keys::revoke,
         platform::get_settings, platform::put_settings, platform::put_quota,
+        platform::get_tenant_settings, platform::put_tenant_settings,
     ),
-    modifiers(&BearerKey)
+    modifiers(&BearerKey, &PlatformStaffPaths)
 )]
 pub struct ApiDoc;

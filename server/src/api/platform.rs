@@ -1,15 +1,17 @@
-//! Platform-wide settings for platform staff: the default behaviour and the enabled-tool catalog,
-//! and each tenant's policy quota. Changes are audited and apply to the next decision.
+//! Settings: the platform's (default behaviour, enabled tools) for platform staff, each tenant's
+//! quota for platform admins, and a tenant's own settings (its time zone). Changes are audited and
+//! apply to the next decision.
 
-use axum::extract::{RawPathParams, State};
-use axum::Json;
-use charter_policy::{DefaultBehaviour, PlatformSettings};
-use charter_store::Role;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+use axum::extract::State;
+use axum::Json;
+use charter_policy::DefaultBehaviour;
+use charter_store::Tenant;
+use serde::{Deserialize, Serialize};
+
 use super::body::JsonBody;
-use super::caller::{path_param, Caller};
+use super::caller::{Caller, TenantPath};
 use super::error::ApiError;
 use super::ApiState;
 
@@ -27,33 +29,17 @@ pub struct SettingsView {
     pub version: i64,
 }
 
-/// Platform staff only; everyone else is told there is nothing here.
-fn platform_staff(caller: &Caller) -> Result<bool, ApiError> {
-    match caller {
-        Caller::User(user) if user.role.is_platform_wide() => Ok(user.role == Role::PlatformAdmin),
-        _ => Err(ApiError::NotFound("no platform settings here".to_owned())),
-    }
-}
-
-#[utoipa::path(get, path = "/api/v1/platform/settings", tag = "platform", responses((status = 200, body = SettingsView), (status = 404)))]
-pub async fn get_settings(State(state): State<ApiState>, caller: Caller) -> Result<Json<SettingsView>, ApiError> {
-    platform_staff(&caller)?;
-    let (settings, version) = state.store.platform_settings().await?;
+#[utoipa::path(get, path = "/api/v1/platform/settings", tag = "platform", operation_id = "get_platform_settings", responses((status = 200, body = SettingsView), (status = 404)))]
+pub async fn get_settings(State(state): State<ApiState>, Caller(access): Caller) -> Result<Json<SettingsView>, ApiError> {
+    let (settings, version) = state.core.platform_settings(&access).await?;
     Ok(Json(SettingsView { default: settings.default, enabled_tools: settings.enabled_tools, version }))
 }
 
-#[utoipa::path(put, path = "/api/v1/platform/settings", tag = "platform", request_body = SettingsView,
-    responses((status = 200, body = SettingsView), (status = 400), (status = 403), (status = 404)))]
-pub async fn put_settings(State(state): State<ApiState>, caller: Caller, JsonBody(body): JsonBody<SettingsView>) -> Result<Json<SettingsView>, ApiError> {
-    if !platform_staff(&caller)? {
-        return Err(ApiError::Forbidden("this account is read-only".to_owned()));
-    }
-    if let Some(bad) = body.enabled_tools.iter().flatten().find(|tool| tool.trim().is_empty()) {
-        return Err(ApiError::invalid("enabled_tools", format!("`{bad}` is not a tool name")));
-    }
-    let settings = PlatformSettings { default: body.default, enabled_tools: body.enabled_tools };
-    let version = state.store.set_platform_settings(&caller.actor(), &settings).await?;
-    Ok(Json(SettingsView { default: settings.default, enabled_tools: settings.enabled_tools, version }))
+#[utoipa::path(put, path = "/api/v1/platform/settings", tag = "platform", operation_id = "put_platform_settings", request_body = SettingsView,
+    responses((status = 200, body = SettingsView), (status = 400), (status = 403), (status = 404), (status = 422)))]
+pub async fn put_settings(State(state): State<ApiState>, Caller(access): Caller, JsonBody(body): JsonBody<SettingsView>) -> Result<Json<SettingsView>, ApiError> {
+    let version = state.core.set_platform_settings(&access, body.default, body.enabled_tools.clone()).await?;
+    Ok(Json(SettingsView { default: body.default, enabled_tools: body.enabled_tools, version }))
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,18 +49,35 @@ pub struct QuotaView {
     pub policy_quota: i64,
 }
 
-#[utoipa::path(put, path = "/api/v1/tenants/{slug}/quota", tag = "platform", params(("slug" = String, Path)), request_body = QuotaView,
+#[utoipa::path(put, path = "/api/v1/tenants/{slug}/quota", tag = "platform", operation_id = "put_tenant_quota", params(("slug" = String, Path)), request_body = QuotaView,
     responses((status = 200, body = QuotaView), (status = 403), (status = 404), (status = 422)))]
-pub async fn put_quota(State(state): State<ApiState>, caller: Caller, params: RawPathParams, JsonBody(body): JsonBody<QuotaView>) -> Result<Json<QuotaView>, ApiError> {
-    let writable = match &caller {
-        Caller::User(user) if user.role.is_platform_wide() => user.role == Role::PlatformAdmin,
-        _ => return Err(ApiError::Forbidden("only platform admins change quotas".to_owned())),
-    };
-    if !writable {
-        return Err(ApiError::Forbidden("this account is read-only".to_owned()));
-    }
-    let slug = path_param(&params, "slug").unwrap_or_default();
-    let tenant = state.store.tenant_by_slug(&slug).await?.ok_or_else(|| ApiError::NotFound(format!("tenant `{slug}` not found")))?;
-    let tenant = state.store.set_policy_quota(&caller.actor(), &tenant.id, body.policy_quota).await?;
+pub async fn put_quota(State(state): State<ApiState>, Caller(access): Caller, axum::extract::Path(slug): axum::extract::Path<String>, JsonBody(body): JsonBody<QuotaView>) -> Result<Json<QuotaView>, ApiError> {
+    let tenant = state.core.set_quota(&access, &slug, body.policy_quota).await?;
     Ok(Json(QuotaView { policy_quota: tenant.policy_quota }))
+}
+
+/// A tenant's own settings.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettingsView {
+    /// The time zone `context.hour`, `context.weekday` and `context.date` are read in, such as
+    /// `UTC` (the default) or `Europe/Zurich`.
+    pub time_zone: String,
+}
+
+impl From<Tenant> for TenantSettingsView {
+    fn from(tenant: Tenant) -> TenantSettingsView {
+        TenantSettingsView { time_zone: tenant.time_zone }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", operation_id = "get_tenant_settings", responses((status = 200, body = TenantSettingsView), (status = 404)))]
+pub async fn get_tenant_settings(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<TenantSettingsView>, ApiError> {
+    Ok(Json(state.core.get_tenant(&access, path.target()).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", operation_id = "put_tenant_settings", request_body = TenantSettingsView,
+    responses((status = 200, body = TenantSettingsView), (status = 403), (status = 404), (status = 422, description = "Not a time zone")))]
+pub async fn put_tenant_settings(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, JsonBody(body): JsonBody<TenantSettingsView>) -> Result<Json<TenantSettingsView>, ApiError> {
+    Ok(Json(state.core.set_time_zone(&access, path.target(), &body.time_zone).await?.into()))
 }

@@ -1,15 +1,17 @@
 //! Receipts, approvals and the audit log: read per tenant; approvals resolved by their approvers.
 
-use axum::extract::{Query, RawPathParams, State};
+use axum::extract::State;
 use axum::Json;
+use charter_core::{AuditOf, ReceiptsOf};
+use charter_policy::Verdict;
 use charter_store::{Approval, AuditEntry, Receipt, ReceiptFilter, Resolution};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::body::JsonBody;
-use super::caller::{path_param, require_user, tenant_access, Caller};
+use super::caller::{Caller, TenantPath};
 use super::error::ApiError;
-use super::ApiState;
+use super::{ApiState, QueryParams};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
@@ -22,11 +24,17 @@ fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+fn verdict_of(name: &str) -> Result<Verdict, ApiError> {
+    serde_json::from_value(Value::String(name.to_owned()))
+        .map_err(|_| ApiError::bad_request(Some("verdict"), format!("`verdict` must be allow, deny or require_approval, got `{name}`")))
+}
+
 fn json_field(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptQuery {
     pub agent: Option<String>,
@@ -90,27 +98,21 @@ pub struct ReceiptPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/receipts", tag = "receipts", params(ReceiptQuery),
+#[utoipa::path(get, path = "/api/v1/receipts", tag = "receipts", operation_id = "list_receipts", params(ReceiptQuery),
     responses((status = 200, body = ReceiptPage), (status = 400), (status = 401)))]
-pub async fn list_receipts(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<ReceiptPage>, ApiError> {
-    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
-    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
-    if let Some(verdict) = query.verdict.as_deref().filter(|v| !["allow", "deny", "require_approval"].contains(v)) {
-        return Err(ApiError::bad_request(Some("verdict"), format!("`verdict` must be allow, deny or require_approval, got `{verdict}`")));
-    }
+pub async fn list_receipts(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<ReceiptQuery>) -> Result<Json<ReceiptPage>, ApiError> {
     let limit = page_size(query.limit)?;
-    let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict: query.verdict, from_ms: query.from, to_ms: query.to, before: query.cursor };
-    let receipts = state.store.list_receipts(Some(&access.tenant_id), &filter, limit).await?;
+    let verdict = query.verdict.as_deref().map(verdict_of).transpose()?;
+    let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict, from_ms: query.from, to_ms: query.to, before: query.cursor };
+    let receipts = state.core.list_receipts(&access, ReceiptsOf::Tenant(path.target()), &filter, limit).await?;
     let next_cursor = (receipts.len() as i64 == limit).then(|| receipts.last().map(|r| r.id.clone())).flatten();
     Ok(Json(ReceiptPage { receipts: receipts.into_iter().map(ReceiptView::from).collect(), next_cursor }))
 }
 
-#[utoipa::path(get, path = "/api/v1/receipts/{id}", tag = "receipts", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/receipts/{id}", tag = "receipts", operation_id = "get_receipt", params(("id" = String, Path)),
     responses((status = 200, body = ReceiptView), (status = 404)))]
-pub async fn get_receipt(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<ReceiptView>, ApiError> {
-    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
-    let id = path_param(&params, "id").unwrap_or_default();
-    Ok(Json(state.store.get_receipt(&access.tenant_id, &id).await?.into()))
+pub async fn get_receipt(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<ReceiptView>, ApiError> {
+    Ok(Json(state.core.get_receipt(&access, path.target(), &path.id).await?.into()))
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -163,15 +165,14 @@ impl From<Approval> for ApprovalView {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", operation_id = "get_approval", params(("id" = String, Path)),
     responses((status = 200, body = ApprovalView), (status = 404)))]
-pub async fn get_approval(State(state): State<ApiState>, caller: Caller, params: RawPathParams) -> Result<Json<ApprovalView>, ApiError> {
-    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
-    let id = path_param(&params, "id").unwrap_or_default();
-    Ok(Json(state.store.get_approval(&access.tenant_id, &id).await?.into()))
+pub async fn get_approval(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<ApprovalView>, ApiError> {
+    Ok(Json(state.core.get_approval(&access, path.target(), &path.id).await?.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalQuery {
     /// Only approvals still waiting (the default), or all with `false`.
@@ -179,12 +180,10 @@ pub struct ApprovalQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalQuery),
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", operation_id = "list_approvals", params(ApprovalQuery),
     responses((status = 200, body = Vec<ApprovalView>)))]
-pub async fn list_approvals(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<ApprovalQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Vec<ApprovalView>>, ApiError> {
-    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
-    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
-    let approvals = state.store.list_approvals(&access.tenant_id, query.pending.unwrap_or(true), page_size(query.limit)?).await?;
+pub async fn list_approvals(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<ApprovalQuery>) -> Result<Json<Vec<ApprovalView>>, ApiError> {
+    let approvals = state.core.list_approvals(&access, path.target(), query.pending.unwrap_or(true), page_size(query.limit)?).await?;
     Ok(Json(approvals.into_iter().map(ApprovalView::from).collect()))
 }
 
@@ -197,21 +196,14 @@ pub struct ResolveRequest {
     pub comment: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/resolve", tag = "approvals", params(("id" = String, Path)), request_body = ResolveRequest,
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/resolve", tag = "approvals", operation_id = "resolve_approval", params(("id" = String, Path)), request_body = ResolveRequest,
     responses((status = 200, body = ApprovalView), (status = 403), (status = 404), (status = 422)))]
-pub async fn resolve_approval(State(state): State<ApiState>, caller: Caller, params: RawPathParams, JsonBody(body): JsonBody<ResolveRequest>) -> Result<Json<ApprovalView>, ApiError> {
-    let user = require_user(&caller)?.clone();
-    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
-    // Approvers are the tenant's own people; platform staff do not vote on a customer's requests.
-    if user.tenant_id.as_deref() != Some(access.tenant_id.as_str()) {
-        return Err(ApiError::Forbidden("only the tenant's own approvers resolve its approvals".to_owned()));
-    }
-    let id = path_param(&params, "id").unwrap_or_default();
-    let approval = state.store.resolve_approval(&access.actor, &access.tenant_id, &id, &user.approver_roles, body.resolution, body.comment).await?;
-    Ok(Json(approval.into()))
+pub async fn resolve_approval(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, JsonBody(body): JsonBody<ResolveRequest>) -> Result<Json<ApprovalView>, ApiError> {
+    Ok(Json(state.core.resolve_approval(&access, path.target(), &path.id, body.resolution, body.comment).await?.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// The id of the last entry of the previous page.
@@ -248,10 +240,8 @@ impl From<AuditEntry> for AuditView {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
-pub async fn list_audit(State(state): State<ApiState>, caller: Caller, params: RawPathParams, query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Vec<AuditView>>, ApiError> {
-    let Query(query) = query.map_err(|err| ApiError::bad_request(None, err.body_text()))?;
-    let access = tenant_access(&state, caller, path_param(&params, "slug")).await?;
-    let entries = state.store.list_audit(Some(&access.tenant_id), query.cursor.as_deref(), page_size(query.limit)?).await?;
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit", params(AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
+pub async fn list_audit(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<AuditQuery>) -> Result<Json<Vec<AuditView>>, ApiError> {
+    let entries = state.core.search_audit(&access, AuditOf::Tenant(path.target()), None, query.cursor.as_deref(), page_size(query.limit)?).await?;
     Ok(Json(entries.into_iter().map(AuditView::from).collect()))
 }

@@ -24,6 +24,7 @@ pub const BANK_MANAGER: &str = "manager@meridian-bank.example";
 pub const BANK_CFO: &str = "cfo@meridian-bank.example";
 pub const STARTUP_ADMIN: &str = "admin@rocketlane.example";
 pub const HOSPITAL_ADMIN: &str = "admin@st-aurelia.example";
+pub const HOSPITAL_PRIVACY: &str = "privacy@st-aurelia.example";
 
 /// An id that exists nowhere.
 pub const NO_SUCH_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -205,7 +206,7 @@ impl Api {
     /// Must run inside a tokio runtime (the receipt writer starts).
     pub fn new(store: Store) -> Api {
         let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
-        Api { router: app(options, Services::new(store.clone()), false), store }
+        Api { router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(|_| None).expect("default configuration")), false), store }
     }
 
     pub async fn send(&self, call: Call) -> Reply {

@@ -1,0 +1,277 @@
+//! Who is calling, and what they may do. An [`Access`] is built once per request, from an API key
+//! or from the session's user, and every operation of the core takes one: it is the only way to
+//! reach tenant data. The rules of who may do what live in [`Access::may`], and nowhere else.
+
+use charter_store::{Actor, ActorKind, ApiKeyAuth, Owner, Role, User};
+
+use crate::CoreError;
+
+/// A person signed in to the console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub user_id: String,
+    pub username: String,
+    /// The approver roles they hold in their tenant (e.g. `manager`); empty for most.
+    pub approver_roles: Vec<String>,
+}
+
+/// An agent's API key: its tenant is the key's, never one a request names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentKey {
+    pub key_id: String,
+    pub prefix: String,
+    pub tenant_id: String,
+}
+
+/// The caller of an operation, with the standing that decides what they may do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    PlatformAdmin(Person),
+    /// Sees what a platform admin sees; changes nothing.
+    Support(Person),
+    TenantAdmin { person: Person, tenant_id: String },
+    /// A tenant's user without admin rights: an approver when they hold approver roles.
+    TenantMember { person: Person, tenant_id: String },
+    Agent(AgentKey),
+}
+
+/// What an operation does, for [`Access::may`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    ReadPolicies,
+    WritePolicies,
+    /// Receipts and the audit log.
+    ReadRecords,
+    ReadApprovals,
+    ResolveApprovals,
+    ReadKeys,
+    WriteKeys,
+    Decide,
+    /// A tenant's facts: plan, quota, team.
+    ReadTenant,
+    /// Every tenant of the platform.
+    ListTenants,
+    /// A tenant's quota and settings, as the platform sets them.
+    ManageTenants,
+    ReadCatalog,
+    WriteCatalog,
+    ReadSettings,
+    WriteSettings,
+    /// Every console user of the platform.
+    ReadUsers,
+}
+
+impl Action {
+    fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::WritePolicies | Action::ResolveApprovals | Action::WriteKeys | Action::ManageTenants | Action::WriteCatalog | Action::WriteSettings | Action::Decide
+        )
+    }
+
+    /// Actions on the platform as a whole, for platform staff only.
+    fn platform_wide(self) -> bool {
+        matches!(self, Action::ListTenants | Action::ManageTenants | Action::WriteCatalog | Action::ReadSettings | Action::WriteSettings | Action::ReadUsers)
+    }
+
+    /// The platform's own data (its policies and settings), which does not exist for tenant
+    /// callers: asking for it is "not found", exactly as for something that is not there.
+    fn platform_data(self, owner: &Owner) -> bool {
+        matches!(self, Action::ReadSettings | Action::WriteSettings) || (*owner == Owner::Platform && !matches!(self, Action::ReadCatalog) && !self.platform_wide())
+    }
+}
+
+impl Access {
+    /// The access of a console user, as loaded from the database for this request.
+    pub fn for_user(user: &User) -> Result<Access, CoreError> {
+        let person = Person { user_id: user.id.clone(), username: user.username.clone(), approver_roles: user.approver_roles.clone() };
+        let tenant_id = || user.tenant_id.clone().ok_or_else(|| CoreError::internal("a tenant user without a tenant", &user.username));
+        Ok(match user.role {
+            Role::PlatformAdmin => Access::PlatformAdmin(person),
+            Role::Support => Access::Support(person),
+            Role::TenantAdmin => Access::TenantAdmin { tenant_id: tenant_id()?, person },
+            Role::TenantMember => Access::TenantMember { tenant_id: tenant_id()?, person },
+        })
+    }
+
+    /// The access of a verified API key.
+    pub fn for_key(key: ApiKeyAuth) -> Access {
+        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id })
+    }
+
+    /// The caller's own tenant; `None` for platform staff.
+    pub fn own_tenant(&self) -> Option<&str> {
+        match self {
+            Access::PlatformAdmin(_) | Access::Support(_) => None,
+            Access::TenantAdmin { tenant_id, .. } | Access::TenantMember { tenant_id, .. } => Some(tenant_id),
+            Access::Agent(key) => Some(&key.tenant_id),
+        }
+    }
+
+    /// Where the caller's own data lives: their tenant, or the platform for platform staff.
+    pub fn home(&self) -> Owner {
+        match self.own_tenant() {
+            Some(tenant_id) => Owner::Tenant(tenant_id.to_owned()),
+            None => Owner::Platform,
+        }
+    }
+
+    /// Whether [`Access::may`] allows `action` on the caller's own data, for showing or hiding
+    /// controls; the operation itself checks again.
+    pub fn can(&self, action: Action) -> bool {
+        self.may(action, &self.home()).is_ok()
+    }
+
+    /// Platform admins and support see every tenant.
+    pub fn is_platform_staff(&self) -> bool {
+        matches!(self, Access::PlatformAdmin(_) | Access::Support(_))
+    }
+
+    pub fn person(&self) -> Option<&Person> {
+        match self {
+            Access::PlatformAdmin(person) | Access::Support(person) => Some(person),
+            Access::TenantAdmin { person, .. } | Access::TenantMember { person, .. } => Some(person),
+            Access::Agent(_) => None,
+        }
+    }
+
+    /// The approver roles the caller holds (none for staff and agents).
+    pub fn approver_roles(&self) -> &[String] {
+        match self {
+            Access::TenantAdmin { person, .. } | Access::TenantMember { person, .. } => &person.approver_roles,
+            _ => &[],
+        }
+    }
+
+    /// Who the audit log names for the caller's changes. A platform admin's change to a tenant's
+    /// policy is recorded as the platform's (no tenant on the actor).
+    pub fn actor(&self) -> Actor {
+        match self {
+            Access::PlatformAdmin(person) | Access::Support(person) => Actor { id: person.username.clone(), kind: ActorKind::User, tenant_id: None },
+            Access::TenantAdmin { person, tenant_id } | Access::TenantMember { person, tenant_id } => {
+                Actor { id: person.username.clone(), kind: ActorKind::User, tenant_id: Some(tenant_id.clone()) }
+            }
+            Access::Agent(key) => Actor { id: format!("key:{}", key.prefix), kind: ActorKind::ApiKey, tenant_id: Some(key.tenant_id.clone()) },
+        }
+    }
+
+    /// Whether the caller may do `action` on data of `owner`. The owner has already been
+    /// resolved for this caller (a tenant caller only ever reaches its own tenant); this is the one
+    /// table of who may do what, for every edge.
+    pub fn may(&self, action: Action, owner: &Owner) -> Result<(), CoreError> {
+        use Action::*;
+        match self {
+            Access::PlatformAdmin(_) => match action {
+                Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
+                // Approvers are the tenant's own people; platform staff do not vote on a customer's requests.
+                ResolveApprovals => Err(CoreError::forbidden("only the tenant's own approvers resolve its approvals")),
+                _ => Ok(()),
+            },
+            Access::Support(_) => match action {
+                Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
+                ResolveApprovals => Err(CoreError::forbidden("only the tenant's own approvers resolve its approvals")),
+                _ if action.writes() => Err(CoreError::ReadOnly),
+                _ => Ok(()),
+            },
+            // Platform data does not exist for tenant callers; their own tenant was resolved already.
+            _ if action.platform_data(owner) => Err(CoreError::NotFound { what: "platform data", id: String::new() }),
+            _ if action.platform_wide() => Err(CoreError::forbidden("only platform staff may do this")),
+            Access::TenantAdmin { person, .. } => match action {
+                ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadKeys | WriteKeys | ReadTenant | ReadCatalog => Ok(()),
+                ResolveApprovals if !person.approver_roles.is_empty() => Ok(()),
+                ResolveApprovals => Err(CoreError::forbidden("you hold no approver role")),
+                Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
+                _ => Err(CoreError::forbidden("your role does not allow this")),
+            },
+            Access::TenantMember { person, .. } => match action {
+                ReadTenant => Ok(()),
+                ReadApprovals | ResolveApprovals if !person.approver_roles.is_empty() => Ok(()),
+                ReadApprovals | ResolveApprovals => Err(CoreError::forbidden("you hold no approver role")),
+                Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
+                _ => Err(CoreError::forbidden("your role does not allow this")),
+            },
+            // A tenant's own systems: decisions, polling approvals, and its policies as code.
+            Access::Agent(_) => match action {
+                Decide | ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadCatalog => Ok(()),
+                ReadKeys | WriteKeys | ResolveApprovals => Err(CoreError::forbidden("this call needs a signed-in person, not an API key")),
+                _ => Err(CoreError::forbidden("an API key does not allow this")),
+            },
+        }
+    }
+}
+
+/// Which data an operation is about, as the caller named it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// The platform's own data (platform policies); platform staff only.
+    Platform,
+    /// The caller's own tenant (the key's, or the signed-in user's).
+    Own,
+    /// The tenant with this slug, as platform staff name it in `/api/v1/tenants/{slug}/...`. For a
+    /// tenant caller, a slug other than their own is not found.
+    Tenant(&'a str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(roles: &[&str]) -> Person {
+        Person { user_id: "u".into(), username: "u@x".into(), approver_roles: roles.iter().map(|r| (*r).to_owned()).collect() }
+    }
+
+    fn tenant() -> Owner {
+        Owner::Tenant("t".into())
+    }
+
+    /// The expected answer: allowed, or the kind of refusal.
+    #[derive(Debug, PartialEq)]
+    enum Answer {
+        Yes,
+        ReadOnly,
+        Forbidden,
+        NotFound,
+    }
+
+    fn answer(result: Result<(), CoreError>) -> Answer {
+        match result {
+            Ok(()) => Answer::Yes,
+            Err(CoreError::ReadOnly) => Answer::ReadOnly,
+            Err(CoreError::Forbidden(_)) => Answer::Forbidden,
+            Err(CoreError::NotFound { .. }) => Answer::NotFound,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn check(access: &Access, owner: &Owner, expected: &[(Action, Answer)]) {
+        for (action, want) in expected {
+            assert_eq!(answer(access.may(*action, owner)), *want, "{access:?} {action:?} on {owner:?}");
+        }
+    }
+
+    #[test]
+    fn who_may_do_what() {
+        use Action::*;
+        use Answer::*;
+        let admin = Access::TenantAdmin { person: person(&[]), tenant_id: "t".into() };
+        check(&admin, &tenant(), &[(ReadPolicies, Yes), (WritePolicies, Yes), (ReadRecords, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden), (ManageTenants, Forbidden), (ListTenants, Forbidden)]);
+        check(&admin, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound), (ReadCatalog, Yes), (WriteCatalog, Forbidden)]);
+
+        let approver = Access::TenantMember { person: person(&["manager"]), tenant_id: "t".into() };
+        check(&approver, &tenant(), &[(ReadApprovals, Yes), (ResolveApprovals, Yes), (ReadRecords, Forbidden), (ReadPolicies, Forbidden), (ReadKeys, Forbidden), (ReadTenant, Yes)]);
+        let member = Access::TenantMember { person: person(&[]), tenant_id: "t".into() };
+        check(&member, &tenant(), &[(ReadApprovals, Forbidden), (ResolveApprovals, Forbidden)]);
+
+        let support = Access::Support(person(&[]));
+        check(&support, &tenant(), &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteKeys, ReadOnly), (ResolveApprovals, Forbidden), (ReadRecords, Yes)]);
+        check(&support, &Owner::Platform, &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteCatalog, ReadOnly), (ManageTenants, ReadOnly), (ReadUsers, Yes)]);
+
+        let owner = Access::PlatformAdmin(person(&[]));
+        check(&owner, &tenant(), &[(WritePolicies, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden)]);
+        check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes)]);
+
+        let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into() });
+        check(&agent, &tenant(), &[(Decide, Yes), (ReadPolicies, Yes), (WritePolicies, Yes), (ReadApprovals, Yes), (ResolveApprovals, Forbidden), (ReadKeys, Forbidden)]);
+        check(&agent, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound)]);
+    }
+}

@@ -1,0 +1,73 @@
+//! Approvals: a tenant's pending requests, polled by its agents and resolved by its approvers.
+
+use charter_store::{Approval, Resolution};
+use serde::Deserialize;
+
+use crate::access::{Access, Action, Target};
+use crate::{Core, CoreError};
+
+/// A pending approval as an approver's queue shows it.
+#[derive(Clone, Debug)]
+pub struct QueueEntry {
+    pub approval: Approval,
+    /// The approver roles asked.
+    pub approvers: Vec<String>,
+    /// The roles that have approved so far.
+    pub approved_by: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Vote {
+    role: String,
+}
+
+fn roles_of(approval: &Approval) -> (Vec<String>, Vec<String>) {
+    let approvers: Vec<String> = serde_json::from_str(&approval.approvers).unwrap_or_default();
+    let votes: Vec<Vote> = serde_json::from_str(&approval.votes).unwrap_or_default();
+    (approvers, votes.into_iter().map(|vote| vote.role).collect())
+}
+
+impl Core {
+    /// The named tenant's approvals, newest first. An approver who is not a tenant admin sees only
+    /// those addressed to one of their roles.
+    pub async fn list_approvals(&self, access: &Access, target: Target<'_>, pending_only: bool, limit: i64) -> Result<Vec<Approval>, CoreError> {
+        let owner = self.owner(access, target, Action::ReadApprovals).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        let mut approvals = self.store.list_approvals(tenant_id, pending_only, limit).await?;
+        if let Access::TenantMember { person, .. } = access {
+            approvals.retain(|approval| roles_of(approval).0.iter().any(|role| person.approver_roles.contains(role)));
+        }
+        Ok(approvals)
+    }
+
+    /// The signed-in approver's queue: pending requests still waiting for one of their roles.
+    pub async fn approval_queue(&self, access: &Access) -> Result<Vec<QueueEntry>, CoreError> {
+        let owner = self.owner(access, Target::Own, Action::ResolveApprovals).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        let mine = access.approver_roles();
+        let pending = self.store.list_approvals(tenant_id, true, 500).await?;
+        Ok(pending
+            .into_iter()
+            .filter_map(|approval| {
+                let (approvers, approved_by) = roles_of(&approval);
+                let waits_for_me = approvers.iter().any(|role| mine.contains(role) && !approved_by.contains(role));
+                waits_for_me.then_some(QueueEntry { approval, approvers, approved_by })
+            })
+            .collect())
+    }
+
+    /// One approval of the named tenant, as the agent polls it.
+    pub async fn get_approval(&self, access: &Access, target: Target<'_>, id: &str) -> Result<Approval, CoreError> {
+        let owner = self.owner(access, target, Action::ReadApprovals).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        Ok(self.store.get_approval(tenant_id, id).await?)
+    }
+
+    /// Records the caller's vote for each of their approver roles the approval asks for.
+    pub async fn resolve_approval(&self, access: &Access, target: Target<'_>, id: &str, resolution: Resolution, comment: Option<String>) -> Result<Approval, CoreError> {
+        let owner = self.owner(access, target, Action::ResolveApprovals).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        Ok(self.store.resolve_approval(&access.actor(), tenant_id, id, access.approver_roles(), resolution, comment).await?)
+    }
+}

@@ -1,0 +1,299 @@
+//! Deciding and recording: the one path from an agent's request to an answered decision with a
+//! durable receipt. The server sets the facts of `context.*` it owns; masked arguments are stored
+//! masked; a call counts against rate limits only if its decision was answered.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use charter_policy::{Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, Verdict};
+use charter_store::{now_ms, Approval, Owner, Receipt, Tenant};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::access::{Access, Action, Target};
+use crate::facts::derive_clock;
+use crate::masking::{mask_args, mask_decision, masked_arg_paths};
+use crate::{Core, CoreError, APPROVAL_TTL_MS};
+
+/// The keys of `context` that the server sets. A request that supplies one is refused: a
+/// platform rule on business hours must hold whatever the caller sends.
+pub const SERVER_OWNED_CONTEXT: &[&str] = &["tenant_id", "tenant", "request_id", "time", "hour", "weekday", "date", "ip"];
+
+/// What an agent asks: the tool call and who it is for. The tenant is the key's.
+#[derive(Clone, Debug, Default)]
+pub struct DecideInput {
+    pub tool: String,
+    pub args: Value,
+    pub agent: Option<String>,
+    pub principal: Principal,
+    /// The caller's own facts; none of [`SERVER_OWNED_CONTEXT`].
+    pub context: Map<String, Value>,
+    /// A tenant the request names; a tenant other than the key's is denied.
+    pub tenant_id: Option<String>,
+}
+
+/// Facts of the call that only the edge knows, as the server saw them.
+#[derive(Clone, Debug, Default)]
+pub struct CallFacts {
+    /// The caller's address: the peer, or what a configured trusted proxy says.
+    pub ip: Option<String>,
+}
+
+/// An answered decision: durable before it is returned.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The decision as the engine made it (the caller sent these arguments; nothing is masked).
+    pub decision: Decision,
+    pub receipt_id: String,
+    pub approval_id: Option<String>,
+    /// `context.request_id` of this decision, for the caller's logs.
+    pub request_id: String,
+}
+
+/// The process's rate counters.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    counts: InMemoryRateCounter,
+}
+
+/// The counters as one decision sees them: every call it counts is remembered, so the decision can
+/// give them back when its receipt cannot be written.
+struct Tally<'a> {
+    counters: &'a Counters,
+    counted: Mutex<Vec<(RateKey, Duration, u64)>>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(counters: &'a Counters) -> Tally<'a> {
+        Tally { counters, counted: Mutex::new(Vec::new()) }
+    }
+
+    /// Gives back every call this decision counted.
+    fn refund(&self) {
+        let counted = std::mem::take(&mut *self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for (key, window, now_ms) in counted {
+            self.counters.counts.refund(&key, window, now_ms);
+        }
+    }
+}
+
+impl RateCounter for Tally<'_> {
+    fn hit(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
+        let count = self.counters.counts.hit(key, window, now_ms);
+        self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((key.clone(), window, now_ms));
+        count
+    }
+
+    fn refund(&self, key: &RateKey, window: Duration, now_ms: u64) {
+        self.counters.counts.refund(key, window, now_ms);
+    }
+}
+
+/// Canonical JSON: object keys sorted at every depth, no whitespace. Digests of equal arguments
+/// are equal whatever order the agent sent the keys in.
+pub fn canonical_json(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let ordered: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, sorted(v))).collect();
+                Value::Object(ordered.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
+fn digest(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A request that reaches across tenants is denied before any policy is consulted.
+fn cross_tenant_denial(reason: String) -> Decision {
+    Decision {
+        verdict: Verdict::Deny,
+        reason: format!("cross-tenant request denied: {reason}"),
+        basis: Basis::ExplicitDeny,
+        matched: Vec::new(),
+        near_misses: Vec::new(),
+        limits: Vec::new(),
+        obligations: Vec::new(),
+        approvers: Vec::new(),
+    }
+}
+
+/// A tenant named in the request or in its arguments that is not the caller's.
+fn foreign_tenant(input: &DecideInput, tenant: &Tenant) -> Option<String> {
+    let is_own = |named: &str| named == tenant.id || named == tenant.slug;
+    if let Some(named) = input.tenant_id.as_deref().filter(|named| !is_own(named)) {
+        return Some(format!("the request names tenant `{named}`, but the API key belongs to another tenant"));
+    }
+    match input.args.get("tenant_id") {
+        Some(Value::String(named)) if !is_own(named) => Some(format!("`args.tenant_id` is `{named}`, but the API key belongs to another tenant")),
+        Some(Value::String(_)) | None => None,
+        Some(other) => Some(format!("`args.tenant_id` is `{other}`, not this tenant")),
+    }
+}
+
+/// The tool named and the context free of server-owned keys, or the field that is not.
+fn check_input(input: &DecideInput) -> Result<(), CoreError> {
+    if input.tool.trim().is_empty() {
+        return Err(CoreError::invalid("tool", "must name the tool to call"));
+    }
+    if let Some(key) = SERVER_OWNED_CONTEXT.iter().find(|key| input.context.contains_key(**key)) {
+        return Err(CoreError::invalid(&format!("context.{key}"), "is set by the server; leave it out of the request"));
+    }
+    if !matches!(input.args, Value::Object(_) | Value::Null) {
+        return Err(CoreError::invalid("args", "must be a JSON object of the tool call's arguments"));
+    }
+    Ok(())
+}
+
+impl Core {
+    /// The engine's request for `input`, with every server-owned fact of `context` set for this
+    /// tenant and this moment.
+    fn engine_request(&self, input: &DecideInput, tenant: &Tenant, now: i64, request_id: &str, facts: &CallFacts) -> Result<DecisionRequest, CoreError> {
+        let clock = derive_clock(now, &tenant.time_zone)?;
+        let mut context = input.context.clone();
+        context.insert("tenant_id".into(), Value::String(tenant.id.clone()));
+        context.insert("tenant".into(), Value::String(tenant.slug.clone()));
+        context.insert("request_id".into(), Value::String(request_id.to_owned()));
+        context.insert("time".into(), Value::from(clock.time_ms));
+        context.insert("hour".into(), Value::from(clock.hour));
+        context.insert("weekday".into(), Value::from(clock.weekday));
+        context.insert("date".into(), Value::from(clock.date));
+        if let Some(ip) = &facts.ip {
+            context.insert("ip".into(), Value::String(ip.clone()));
+        }
+        let args = if input.args.is_null() { Value::Object(Map::new()) } else { input.args.clone() };
+        Ok(DecisionRequest { tool: input.tool.trim().to_owned(), args, agent: input.agent.clone(), principal: input.principal.clone(), context })
+    }
+
+    /// Decides an agent's tool call and records it: the decision, with masked arguments stored
+    /// masked, is durable (its receipt, and its approval when it asks for one) before this returns.
+    /// When the write fails nothing was decided: the answer is [`CoreError::Unavailable`] and the
+    /// call has not used up any rate limit.
+    pub async fn decide(&self, access: &Access, input: DecideInput, facts: CallFacts) -> Result<Recorded, CoreError> {
+        let started = Instant::now();
+        let Access::Agent(key) = access else {
+            return Err(CoreError::forbidden("decisions are asked with a tenant API key"));
+        };
+        access.may(Action::Decide, &Owner::Tenant(key.tenant_id.clone()))?;
+        check_input(&input)?;
+        let tenant = self.tenant(&key.tenant_id).await?;
+        let now = now_ms();
+        let request_id = uuid::Uuid::now_v7().to_string();
+        let request = self.engine_request(&input, &tenant, now, &request_id, &facts)?;
+
+        let compiled = self.store.policy_set(&tenant.id).await?;
+        let tally = Tally::new(&self.rate);
+        let decision = match foreign_tenant(&input, &tenant) {
+            Some(reason) => cross_tenant_denial(reason),
+            None => compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)),
+        };
+
+        // What is stored never holds a masked field in the clear; the digest is of the call as made.
+        let masked = masked_arg_paths(&decision);
+        let args_digest = digest(&canonical_json(&request.args));
+        let stored_args = canonical_json(&mask_args(&request.args, &masked));
+        let stored_decision = serde_json::to_string(&mask_decision(&decision, &masked)).map_err(|err| CoreError::internal("serialising a decision", err))?;
+        let policy_versions = serde_json::to_string(&compiled.versions).map_err(|err| CoreError::internal("serialising policy versions", err))?;
+        let principal = serde_json::to_string(&request.principal).map_err(|err| CoreError::internal("serialising a principal", err))?;
+        let receipt_id = uuid::Uuid::now_v7().to_string();
+        let approval = (decision.verdict == Verdict::RequireApproval).then(|| Approval {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: tenant.id.clone(),
+            receipt_id: receipt_id.clone(),
+            agent: request.agent.clone(),
+            principal: principal.clone(),
+            tool: request.tool.clone(),
+            args: stored_args.clone(),
+            args_digest: args_digest.clone(),
+            approvers: serde_json::to_string(&decision.approvers).unwrap_or_else(|_| "[]".to_owned()),
+            matched: serde_json::to_string(&decision.matched).unwrap_or_else(|_| "[]".to_owned()),
+            policy_versions: policy_versions.clone(),
+            reason: decision.reason.clone(),
+            status: "pending".to_owned(),
+            requested_at: now,
+            expires_at: now + APPROVAL_TTL_MS,
+            resolved_at: None,
+            resolved_by: None,
+            comment: None,
+            votes: "[]".to_owned(),
+        });
+        let approval_id = approval.as_ref().map(|a| a.id.clone());
+        let receipt = Receipt {
+            id: receipt_id.clone(),
+            tenant_id: tenant.id.clone(),
+            api_key_id: Some(key.key_id.clone()),
+            agent: request.agent.clone(),
+            principal,
+            tool: request.tool.clone(),
+            args: stored_args,
+            args_digest,
+            verdict: decision.verdict.to_string(),
+            reason: decision.reason.clone(),
+            decision: stored_decision,
+            policy_versions,
+            approval_id: approval_id.clone(),
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            created_at: now,
+        };
+        // The answer waits for durability: an acknowledged decision always has its receipt, and an
+        // unanswered one gives back what it counted.
+        if let Err(err) = self.receipts.write(receipt, approval).await {
+            tally.refund();
+            tracing::error!(error = %err, "could not record a receipt; the call was refunded");
+            return Err(CoreError::Unavailable);
+        }
+        Ok(Recorded { decision, receipt_id, approval_id, request_id })
+    }
+
+    /// What the engine would decide for `input` in the named tenant, now, without recording or
+    /// counting anything: the console's what-if.
+    pub async fn what_if(&self, access: &Access, target: Target<'_>, input: DecideInput) -> Result<Decision, CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        check_input(&input)?;
+        let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
+        let now = now_ms();
+        let request = self.engine_request(&input, &tenant, now, "what-if", &CallFacts::default())?;
+        let compiled = self.store.policy_set(&tenant.id).await?;
+        Ok(compiled.set.decide_dry_run(&request, u64::try_from(now).unwrap_or(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let a = json!({"b": 1, "a": {"y": [ {"d": 1, "c": 2} ], "x": null}});
+        let b = json!({"a": {"x": null, "y": [ {"c": 2, "d": 1} ]}, "b": 1});
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[{"c":2,"d":1}]},"b":1}"#);
+        assert_ne!(digest(&canonical_json(&a)), digest(&canonical_json(&json!({"b": 2}))));
+    }
+
+    fn check(context: Value, expected: Result<(), &str>) {
+        let input = DecideInput { tool: "expense.submit".into(), context: context.as_object().cloned().unwrap_or_default(), ..DecideInput::default() };
+        let actual = check_input(&input).map_err(|err| match err {
+            CoreError::Invalid { field, .. } => field,
+            other => other.to_string(),
+        });
+        assert_eq!(actual, expected.map_err(str::to_owned), "{context}");
+    }
+
+    #[test]
+    fn the_server_owns_its_context_facts() {
+        check(json!({}), Ok(()));
+        check(json!({"channel": "slack", "session": "s-1"}), Ok(()));
+        for key in SERVER_OWNED_CONTEXT {
+            let field = format!("context.{key}");
+            check(json!({ *key: "anything" }), Err(&field));
+        }
+    }
+}

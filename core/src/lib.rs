@@ -1,0 +1,141 @@
+//! Charter's application core: every operation a person or an agent can perform — save, delete,
+//! import and export policies; decide and record; resolve approvals; manage the tool catalog,
+//! keys, tenants and users — each taking the caller's [`Access`], checking it once, calling the
+//! engine and the store, and returning typed results or one [`CoreError`].
+//!
+//! The edges (the `/api/v1` HTTP API, the console's server functions, and the MCP edges to come)
+//! are thin adapters: they parse, build an [`Access`] from a key or a session, call the core and
+//! map the answer. None of them reaches the store except through here.
+
+mod access;
+mod approvals;
+mod catalog;
+mod decisions;
+mod error;
+mod facts;
+mod keys;
+mod masking;
+mod policies;
+mod records;
+mod tenants;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use charter_store::{Owner, ReceiptWriter, Store, Tenant};
+
+pub use access::{Access, Action, AgentKey, Person, Target};
+pub use approvals::QueueEntry;
+pub use catalog::Catalog;
+pub use decisions::{CallFacts, DecideInput, Recorded, SERVER_OWNED_CONTEXT};
+pub use error::CoreError;
+pub use facts::{derive_clock, Clock};
+pub use masking::MASKED;
+pub use policies::{Exported, Saved, Validation};
+pub use records::{AuditOf, ReceiptsOf};
+pub use tenants::TenantOverview;
+
+/// How long a pending approval waits for its approvers.
+pub const APPROVAL_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The core's handle. Cheap to clone: clones share the store, the receipt writer and the counters.
+#[derive(Clone, Debug)]
+pub struct Core {
+    store: Store,
+    receipts: ReceiptWriter,
+    rate: Arc<decisions::Counters>,
+    /// Tenants by id, remembered for the decision path: a tenant's slug and time zone rarely change,
+    /// and every change goes through here, which forgets the entry.
+    tenants: Arc<RwLock<HashMap<String, Arc<Tenant>>>>,
+}
+
+impl Core {
+    /// Starts the receipt writer on the current tokio runtime.
+    pub fn new(store: Store) -> Core {
+        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::default(), tenants: Arc::default() }
+    }
+
+    /// The store of console sessions, for the session layer.
+    pub fn sessions(&self) -> charter_store::SessionRecords {
+        charter_store::SessionRecords::new(self.store.clone())
+    }
+
+    /// Who a console session belongs to: the signed-in user, loaded afresh so a changed role or a
+    /// deleted user takes effect on the very next request.
+    pub async fn session_user(&self, user_id: &str) -> Result<Option<(charter_store::User, Option<Tenant>)>, CoreError> {
+        let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(None) };
+        let tenant = match &user.tenant_id {
+            Some(tenant_id) => self.store.tenant_by_id(tenant_id).await?,
+            None => None,
+        };
+        Ok(Some((user, tenant)))
+    }
+
+    /// The access of an API key presented as `Authorization: Bearer <key>`.
+    pub async fn access_for_key(&self, presented: &str) -> Result<Access, CoreError> {
+        match self.store.authenticate_api_key(presented.trim()).await? {
+            Some(key) => Ok(Access::for_key(key)),
+            None => Err(CoreError::Unauthenticated("the API key is not valid or has been revoked")),
+        }
+    }
+
+    /// Checks a console sign-in. A wrong password and an unknown user give the same answer in the
+    /// same time.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<Option<charter_store::User>, CoreError> {
+        Ok(self.store.verify_login(username, password).await?)
+    }
+
+    /// Resolves what `target` names for this caller and checks that they may do `action` there.
+    /// A tenant caller naming another tenant, and anyone but platform staff naming the platform,
+    /// gets "not found", exactly as for something that does not exist.
+    pub(crate) async fn owner(&self, access: &Access, target: Target<'_>, action: Action) -> Result<Owner, CoreError> {
+        // What the caller's role forbids wherever it is done is refused before any lookup (the
+        // platform's data is simply not there for anyone but platform staff).
+        if target != Target::Platform {
+            access.may(action, &access.home())?;
+        }
+        let owner = match (target, access.own_tenant()) {
+            (Target::Platform, _) if access.is_platform_staff() => Owner::Platform,
+            (Target::Platform, _) => return Err(CoreError::NotFound { what: "platform data", id: String::new() }),
+            (Target::Own, Some(own)) => Owner::Tenant(own.to_owned()),
+            (Target::Own, None) => return Err(CoreError::TenantRequired),
+            (Target::Tenant(slug), own) => {
+                let not_found = || CoreError::NotFound { what: "tenant", id: slug.to_owned() };
+                let tenant = self.store.tenant_by_slug(slug.trim()).await?.ok_or_else(not_found)?;
+                if own.is_some_and(|own| own != tenant.id) {
+                    return Err(not_found());
+                }
+                Owner::Tenant(tenant.id)
+            }
+        };
+        access.may(action, &owner)?;
+        Ok(owner)
+    }
+
+    /// The tenant `owner` names (`None` for the platform).
+    pub(crate) async fn tenant_of(&self, owner: &Owner) -> Result<Option<Arc<Tenant>>, CoreError> {
+        match owner {
+            Owner::Platform => Ok(None),
+            Owner::Tenant(tenant_id) => self.tenant(tenant_id).await.map(Some),
+        }
+    }
+
+    /// A tenant by id, remembered.
+    pub(crate) async fn tenant(&self, tenant_id: &str) -> Result<Arc<Tenant>, CoreError> {
+        if let Some(tenant) = self.tenants.read().ok().and_then(|tenants| tenants.get(tenant_id).cloned()) {
+            return Ok(tenant);
+        }
+        let tenant = Arc::new(self.store.tenant_by_id(tenant_id).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: tenant_id.to_owned() })?);
+        if let Ok(mut tenants) = self.tenants.write() {
+            tenants.insert(tenant_id.to_owned(), tenant.clone());
+        }
+        Ok(tenant)
+    }
+
+    /// Forgets a remembered tenant after a change to it.
+    pub(crate) fn forget_tenant(&self, tenant_id: &str) {
+        if let Ok(mut tenants) = self.tenants.write() {
+            tenants.remove(tenant_id);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Policies: list, search, open, validate, save, delete, export and import, and the platform
+//! settings beside them. Every change is validated by the engine, checked against the parent
+//! scopes and written with its audit entry in one transaction (the store's job).
+
+use charter_policy::{DefaultBehaviour, DelegationIssue, DelegationReport, Format, ParseError, PlatformSettings, Policy, PolicyBundle};
+use charter_store::{ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, StoredPolicy, StoreError, Tenant};
+
+use crate::access::{Access, Action, Target};
+use crate::{Core, CoreError};
+
+/// A saved policy, with the label the platform view gives it and the delegation warnings.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub policy: StoredPolicy,
+    pub label: PolicyLabel,
+    pub warnings: Vec<DelegationIssue>,
+}
+
+/// What checking a document before saving it found.
+#[derive(Clone, Debug)]
+pub enum Validation {
+    /// The document does not parse.
+    Unreadable(ParseError),
+    /// It parses, but cannot be saved where it is meant to go (its scope, agent or name).
+    Misplaced { field: String, message: String },
+    /// It parses; the check against the parent scopes found these errors and warnings.
+    Checked { policy: Box<Policy>, report: DelegationReport },
+}
+
+/// A file of policies to download.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    /// The tenant's slug, or `platform`: names the file.
+    pub label: String,
+    pub format: Format,
+    pub text: String,
+}
+
+fn label_of(owner: &Owner) -> PolicyLabel {
+    match owner {
+        Owner::Platform => PolicyLabel::PlatformDefault,
+        Owner::Tenant(_) => PolicyLabel::CustomerDefined,
+    }
+}
+
+impl Core {
+    /// The named owner's policies.
+    pub async fn list_policies(&self, access: &Access, target: Target<'_>) -> Result<Vec<StoredPolicy>, CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        Ok(self.store.list_policies(&owner).await?)
+    }
+
+    /// One page of the policies the caller may see that match `search`. A tenant caller sees only
+    /// their own tenant's, whatever the search names.
+    pub async fn search_policies(&self, access: &Access, search: &PolicySearch, offset: i64, limit: i64) -> Result<Page<PolicyListing>, CoreError> {
+        let mut search = search.clone();
+        match access.own_tenant() {
+            Some(own) => {
+                access.may(Action::ReadPolicies, &Owner::Tenant(own.to_owned()))?;
+                search.tenant_id = Some(own.to_owned());
+                search.label = None;
+            }
+            None => access.may(Action::ReadPolicies, &Owner::Platform)?,
+        }
+        Ok(self.store.search_policies(&search, offset, limit).await?)
+    }
+
+    /// One of the named owner's policies; another owner's id is not found.
+    pub async fn get_policy(&self, access: &Access, target: Target<'_>, id: &str) -> Result<StoredPolicy, CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        Ok(self.store.get_policy(&owner, id).await?)
+    }
+
+    /// A policy by id alone, as the console's editor opens it, with its tenant. Platform staff
+    /// open any policy; a tenant caller only their own tenant's.
+    pub async fn open_policy(&self, access: &Access, id: &str) -> Result<(StoredPolicy, Option<Tenant>), CoreError> {
+        let owner = match access.own_tenant() {
+            Some(own) => Owner::Tenant(own.to_owned()),
+            None => self.store.policy_owner(id).await?,
+        };
+        access.may(Action::ReadPolicies, &owner)?;
+        let policy = self.store.get_policy(&owner, id).await?;
+        let tenant = self.tenant_of(&owner).await?.map(|tenant| (*tenant).clone());
+        Ok((policy, tenant))
+    }
+
+    /// What saving `text` for the named owner would say, without saving anything.
+    pub async fn validate_policy(&self, access: &Access, target: Target<'_>, text: &str, replacing: Option<&str>) -> Result<Validation, CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        let policy = match Policy::parse_auto(text) {
+            Ok(policy) => policy,
+            Err(err) => return Ok(Validation::Unreadable(err)),
+        };
+        match self.store.check_policy(&owner, &policy, replacing).await {
+            Ok(report) => Ok(Validation::Checked { policy: Box::new(policy), report }),
+            Err(StoreError::Invalid { field, message }) => Ok(Validation::Misplaced { field: field.to_owned(), message }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn create_policy(&self, access: &Access, target: Target<'_>, policy: &Policy) -> Result<Saved, CoreError> {
+        let owner = self.owner(access, target, Action::WritePolicies).await?;
+        let (policy, report) = self.store.create_policy(&access.actor(), &owner, policy).await?;
+        Ok(Saved { policy, label: label_of(&owner), warnings: report.warnings })
+    }
+
+    /// Replaces a policy if it is still at `expected_version` (the version the caller read).
+    pub async fn update_policy(&self, access: &Access, target: Target<'_>, id: &str, expected_version: i64, policy: &Policy) -> Result<Saved, CoreError> {
+        let owner = self.owner(access, target, Action::WritePolicies).await?;
+        let (policy, report) = self.store.update_policy(&access.actor(), &owner, id, expected_version, policy).await?;
+        Ok(Saved { policy, label: label_of(&owner), warnings: report.warnings })
+    }
+
+    /// Deletes a policy; with `expected_version`, only if it is still at that version.
+    pub async fn delete_policy(&self, access: &Access, target: Target<'_>, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, CoreError> {
+        let owner = self.owner(access, target, Action::WritePolicies).await?;
+        Ok(self.store.delete_policy(&access.actor(), &owner, id, expected_version).await?)
+    }
+
+    /// Every policy of the named owner as one `charter.policies/v1` file.
+    pub async fn export_policies(&self, access: &Access, target: Target<'_>, format: Format) -> Result<Exported, CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        let label = match self.tenant_of(&owner).await? {
+            Some(tenant) => tenant.slug.clone(),
+            None => "platform".to_owned(),
+        };
+        let policies = self.store.list_policies(&owner).await?.iter().map(charter_store::to_engine_policy).collect::<Result<Vec<_>, _>>()?;
+        let text = PolicyBundle::new(label.clone(), policies).to_text(format).map_err(|err| CoreError::internal("writing an export", err))?;
+        Ok(Exported { label, format, text })
+    }
+
+    /// Imports a `charter.policies/v1` file into the named owner, matching policies by name: all
+    /// of it in one transaction, or (`dry_run`) only the list of changes it would make.
+    pub async fn import_policies(&self, access: &Access, target: Target<'_>, text: &str, delete_missing: bool, dry_run: bool) -> Result<Vec<ImportChange>, CoreError> {
+        let owner = self.owner(access, target, Action::WritePolicies).await?;
+        if text.trim().is_empty() {
+            return Err(CoreError::invalid("file", "is empty: choose or paste an exported file"));
+        }
+        let bundle = PolicyBundle::parse(text).map_err(|err| CoreError::invalid("file", err.to_string()))?;
+        Ok(self.store.import_policies(&access.actor(), &owner, &bundle.policies, delete_missing, dry_run).await?)
+    }
+
+    /// The platform settings (default behaviour, enabled tools) and their version.
+    pub async fn platform_settings(&self, access: &Access) -> Result<(PlatformSettings, i64), CoreError> {
+        access.may(Action::ReadSettings, &Owner::Platform)?;
+        Ok(self.store.platform_settings().await?)
+    }
+
+    /// Replaces the platform settings; returns the new version.
+    pub async fn set_platform_settings(&self, access: &Access, default: DefaultBehaviour, enabled_tools: Option<std::collections::BTreeSet<String>>) -> Result<i64, CoreError> {
+        access.may(Action::WriteSettings, &Owner::Platform)?;
+        if let Some(bad) = enabled_tools.iter().flatten().find(|tool| tool.trim().is_empty()) {
+            return Err(CoreError::invalid("enabled_tools", format!("`{bad}` is not a tool name")));
+        }
+        Ok(self.store.set_platform_settings(&access.actor(), &PlatformSettings { default, enabled_tools }).await?)
+    }
+}
+
+impl Core {
+    /// The merged policy of one agent of the named tenant: every rule with the scope it came from,
+    /// the caps and rate limits in force with the scope that set each, and the default.
+    pub async fn effective_policy(&self, access: &Access, target: Target<'_>, agent: Option<&str>) -> Result<(Tenant, charter_policy::EffectivePolicy), CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
+        let compiled = self.store.policy_set(&tenant.id).await?;
+        Ok(((*tenant).clone(), compiled.set.effective_for_agent(agent)))
+    }
+}

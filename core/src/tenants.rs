@@ -1,0 +1,85 @@
+//! Tenants and people: the platform's customers, their quota and settings, and the console users.
+
+use charter_store::{AgentSummary, Owner, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, Tenant, TenantSummary, User};
+
+use crate::access::{Access, Action, Target};
+use crate::facts::time_zone;
+use crate::{Core, CoreError};
+
+/// One tenant at a glance, as far as the caller may see it.
+#[derive(Clone, Debug)]
+pub struct TenantOverview {
+    pub tenant: Tenant,
+    pub users: Vec<User>,
+    pub policy_count: i64,
+    /// Agents and recent decisions, for those who may read the tenant's records; empty otherwise.
+    pub agents: Vec<AgentSummary>,
+    pub recent: Vec<Receipt>,
+    /// Whether the caller may change the quota (platform admins).
+    pub can_manage: bool,
+}
+
+impl Core {
+    /// Every tenant with its user counts, for platform staff.
+    pub async fn list_tenants(&self, access: &Access) -> Result<Vec<TenantSummary>, CoreError> {
+        access.may(Action::ListTenants, &Owner::Platform)?;
+        Ok(self.store.list_tenants().await?)
+    }
+
+    /// The tenant with `slug`: its facts and team, its agents and last decisions.
+    pub async fn tenant_overview(&self, access: &Access, slug: &str) -> Result<TenantOverview, CoreError> {
+        let owner = self.owner(access, Target::Tenant(slug), Action::ReadTenant).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?.to_owned();
+        let tenant = self.store.tenant_by_id(&tenant_id).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: slug.to_owned() })?;
+        let users = self.store.list_users(&owner).await?;
+        let policy_count = self.store.search_policies(&PolicySearch { tenant_id: Some(tenant_id.clone()), ..PolicySearch::default() }, 0, 1).await?.total;
+        let (agents, recent) = match access.may(Action::ReadRecords, &owner) {
+            Ok(()) => (self.store.list_agents(&tenant_id).await?, self.store.list_receipts(&ReceiptScope::Tenant(tenant_id.clone()), &ReceiptFilter::default(), 10).await?),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let can_manage = access.may(Action::ManageTenants, &Owner::Platform).is_ok();
+        Ok(TenantOverview { tenant, users, policy_count, agents, recent, can_manage })
+    }
+
+    /// Sets how many policies the tenant with `slug` may keep.
+    pub async fn set_quota(&self, access: &Access, slug: &str, quota: i64) -> Result<Tenant, CoreError> {
+        access.may(Action::ManageTenants, &Owner::Platform)?;
+        let tenant = self.store.tenant_by_slug(slug).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: slug.to_owned() })?;
+        let tenant = self.store.set_policy_quota(&access.actor(), &tenant.id, quota).await?;
+        self.forget_tenant(&tenant.id);
+        Ok(tenant)
+    }
+
+    /// Sets the time zone the named tenant's clock facts are read in. Tenant admins set their own;
+    /// platform admins any tenant's.
+    pub async fn set_time_zone(&self, access: &Access, target: Target<'_>, zone: &str) -> Result<Tenant, CoreError> {
+        let owner = self.owner(access, target, Action::WritePolicies).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        if matches!(access, Access::Agent(_)) {
+            return Err(CoreError::forbidden("this call needs a signed-in person, not an API key"));
+        }
+        time_zone(zone)?;
+        let tenant = self.store.set_time_zone(&access.actor(), tenant_id, zone.trim()).await?;
+        self.forget_tenant(tenant_id);
+        Ok(tenant)
+    }
+
+    /// The named tenant's row.
+    pub async fn get_tenant(&self, access: &Access, target: Target<'_>) -> Result<Tenant, CoreError> {
+        let owner = self.owner(access, target, Action::ReadTenant).await?;
+        let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
+        Ok((*tenant).clone())
+    }
+
+    /// Every console user, with their tenant's name, for platform staff.
+    pub async fn list_users(&self, access: &Access) -> Result<Vec<(User, Option<String>)>, CoreError> {
+        access.may(Action::ReadUsers, &Owner::Platform)?;
+        Ok(self.store.list_all_users().await?)
+    }
+
+    /// The named tenant's agents: named by an agent policy, by decisions, or both.
+    pub async fn list_agents(&self, access: &Access, target: Target<'_>) -> Result<Vec<AgentSummary>, CoreError> {
+        let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        Ok(self.store.list_agents(owner.tenant_id().ok_or(CoreError::TenantRequired)?).await?)
+    }
+}
