@@ -82,4 +82,18 @@ impl Core {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
         Ok(self.store.list_agents(owner.tenant_id().ok_or(CoreError::TenantRequired)?).await?)
     }
+
+    /// Whether a platform admin exists; a fresh production database has none until
+    /// [`Core::create_owner`].
+    pub async fn has_platform_admin(&self) -> Result<bool, CoreError> {
+        Ok(self.store.count_platform_admins().await? > 0)
+    }
+
+    /// Creates a platform admin: how an operator gives a fresh database its first owner (the
+    /// `charter admin create-owner` command, run with the database's credentials).
+    pub async fn create_owner(&self, username: &str, display_name: &str, password: &str) -> Result<User, CoreError> {
+        let display_name = if display_name.trim().is_empty() { "Platform owner" } else { display_name.trim() };
+        let new = charter_store::NewUser { username: username.to_owned(), display_name: display_name.to_owned(), password: password.to_owned(), role: charter_store::Role::PlatformAdmin, tenant_id: None, approver_roles: Vec::new() };
+        Ok(self.store.create_user(new).await?)
+    }
 }

@@ -12,10 +12,14 @@ pub const DEFAULT_DEMO_PASSWORD: &str = "charter-demo";
 pub struct Config {
     /// `CHARTER_DATABASE_URL` (or `DATABASE_URL`): `sqlite://path` or `postgres://…`.
     pub database_url: String,
-    /// `CHARTER_SEED_DEMO`: seed demo tenants and users into an empty database (default on).
+    /// `CHARTER_SEED_DEMO`: seed demo tenants and users into an empty database (default off;
+    /// `scripts/run` turns it on).
     pub seed_demo: bool,
     /// `CHARTER_DEMO_PASSWORD`: the demo users' password.
     pub demo_password: String,
+    /// `CHARTER_PUBLIC_URL`: where browsers reach the console; the only origin a cookie-carrying
+    /// state-changing request may come from. Unset: the request's own host.
+    pub public_url: Option<String>,
     /// Session cookies carry `Secure` when `CHARTER_PUBLIC_URL` is https.
     pub secure_cookies: bool,
     /// `CHARTER_CLIENT_IP_HEADER`: a header a trusted reverse proxy sets to the client's address
@@ -46,24 +50,25 @@ impl Config {
             .or_else(|| lookup("DATABASE_URL"))
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let seed_demo = match lookup("CHARTER_SEED_DEMO") {
-            None => true,
+            None => false,
             Some(value) => parse_bool("CHARTER_SEED_DEMO", &value)?,
         };
         let demo_password = lookup("CHARTER_DEMO_PASSWORD").unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.to_owned());
         if demo_password.chars().count() < 8 {
             return Err(ConfigError::DemoPasswordTooShort);
         }
-        let secure_cookies = match lookup("CHARTER_PUBLIC_URL") {
+        let public_url = lookup("CHARTER_PUBLIC_URL").map(|url| url.trim().trim_end_matches('/').to_owned());
+        let secure_cookies = match &public_url {
             None => false,
             Some(url) if url.starts_with("https://") => true,
             Some(url) if url.starts_with("http://") => false,
-            Some(url) => return Err(ConfigError::BadPublicUrl(url)),
+            Some(url) => return Err(ConfigError::BadPublicUrl(url.clone())),
         };
         let client_ip_header = match lookup("CHARTER_CLIENT_IP_HEADER") {
             None => None,
             Some(name) => Some(HeaderName::try_from(name.trim()).map_err(|_| ConfigError::BadHeaderName(name.clone()))?),
         };
-        Ok(Config { database_url, seed_demo, demo_password, secure_cookies, client_ip_header })
+        Ok(Config { database_url, seed_demo, demo_password, public_url, secure_cookies, client_ip_header })
     }
 }
 
@@ -87,8 +92,9 @@ mod tests {
     fn defaults() -> Config {
         Config {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
-            seed_demo: true,
+            seed_demo: false,
             demo_password: DEFAULT_DEMO_PASSWORD.to_owned(),
+            public_url: None,
             secure_cookies: false,
             client_ip_header: None,
         }
@@ -102,10 +108,11 @@ mod tests {
             &[("DATABASE_URL", "postgres://x/y"), ("CHARTER_DATABASE_URL", "sqlite://a.db")],
             Ok(Config { database_url: "sqlite://a.db".into(), ..defaults() }),
         );
+        check(&[("CHARTER_SEED_DEMO", "on")], Ok(Config { seed_demo: true, ..defaults() }));
         check(&[("CHARTER_SEED_DEMO", "off")], Ok(Config { seed_demo: false, ..defaults() }));
         check(&[("CHARTER_SEED_DEMO", "maybe")], Err(ConfigError::NotABool { name: "CHARTER_SEED_DEMO", value: "maybe".into() }));
         check(&[("CHARTER_DEMO_PASSWORD", "short")], Err(ConfigError::DemoPasswordTooShort));
-        check(&[("CHARTER_PUBLIC_URL", "https://charter.example")], Ok(Config { secure_cookies: true, ..defaults() }));
+        check(&[("CHARTER_PUBLIC_URL", "https://charter.example/")], Ok(Config { secure_cookies: true, public_url: Some("https://charter.example".into()), ..defaults() }));
         check(&[("CHARTER_PUBLIC_URL", "ftp://x")], Err(ConfigError::BadPublicUrl("ftp://x".into())));
         check(&[("CHARTER_CLIENT_IP_HEADER", "X-Forwarded-For")], Ok(Config { client_ip_header: Some(HeaderName::from_static("x-forwarded-for")), ..defaults() }));
         check(&[("CHARTER_CLIENT_IP_HEADER", "not a header")], Err(ConfigError::BadHeaderName("not a header".into())));

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+pub mod csrf;
 pub mod demo;
 pub mod router;
 

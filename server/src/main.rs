@@ -1,13 +1,16 @@
-//! Starts Charter: reads configuration, opens and migrates the database, seeds the demo on a first
-//! start, and serves the console until Ctrl-C.
+//! Starts Charter: reads configuration, opens and migrates the database, seeds the demo when asked,
+//! and serves the console until Ctrl-C. `charter admin create-owner` gives a fresh database its
+//! first platform admin.
 
 // The console's view types nest deeply; rendering them on the server needs more than the default.
 #![recursion_limit = "512"]
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use charter_core::Core;
 use charter_server::demo::{login_banner, seed_if_empty};
 use charter_server::{app, Config, Services};
 use charter_store::{SessionRecords, Store};
@@ -20,12 +23,27 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const USAGE: &str = "usage:
+  charter                       serve the console and the API
+  charter admin create-owner    create a platform admin (CHARTER_OWNER_EMAIL, CHARTER_OWNER_NAME and
+                                CHARTER_OWNER_PASSWORD, or asked for on the terminal)";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["serve"] => serve().await,
+        ["admin", "create-owner"] => create_owner().await,
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command `{}`\n{USAGE}", args.join(" "))),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("charter: {message}");
@@ -34,14 +52,17 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), String> {
+async fn open_store(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url).await.map_err(|err| format!("cannot open the database: {err}"))?;
+    tracing::info!(backend = ?store.backend(), "database ready");
+    Ok(store)
+}
+
+async fn serve() -> Result<(), String> {
     let leptos = get_configuration(None).map_err(|err| format!("leptos configuration: {err}"))?;
     let options = leptos.leptos_options;
     let config = Config::from_env().map_err(|err| err.to_string())?;
-    let store = Store::connect(&config.database_url)
-        .await
-        .map_err(|err| format!("cannot open the database: {err}"))?;
-    tracing::info!(backend = ?store.backend(), "database ready");
+    let store = open_store(&config).await?;
 
     let url = format!("http://{}", options.site_addr);
     if config.seed_demo {
@@ -50,8 +71,19 @@ async fn run() -> Result<(), String> {
         }
     }
 
+    let services = Services::new(store.clone(), &config);
+    // Fail closed: nobody could administer a platform without an admin, and no default password
+    // is ever created for one.
+    if !services.core.has_platform_admin().await.map_err(|err| err.to_string())? {
+        return Err("the database has no platform admin yet. Create the first one with\n\n    charter admin create-owner\n\n\
+             (it asks for an email and a password, or reads CHARTER_OWNER_EMAIL, CHARTER_OWNER_NAME and \
+             CHARTER_OWNER_PASSWORD), then start Charter again. For a demo with sample tenants and logins, \
+             start it with CHARTER_SEED_DEMO=true instead."
+            .to_owned());
+    }
+
     // Expired sessions are refused on load anyway; this only keeps the table small.
-    let expired = SessionRecords::new(store.clone());
+    let expired = SessionRecords::new(store);
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -62,10 +94,8 @@ async fn run() -> Result<(), String> {
         }
     });
 
-    let router = app(options.clone(), Services::new(store, &config), config.secure_cookies);
-    let listener = tokio::net::TcpListener::bind(options.site_addr)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", options.site_addr))?;
+    let router = app(options.clone(), services, config.secure_cookies);
+    let listener = tokio::net::TcpListener::bind(options.site_addr).await.map_err(|err| format!("cannot listen on {}: {err}", options.site_addr))?;
     println!("  Charter is listening on {url}");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
@@ -73,4 +103,33 @@ async fn run() -> Result<(), String> {
         })
         .await
         .map_err(|err| format!("server error: {err}"))
+}
+
+/// `CHARTER_<name>`, or the answer to `question` on the terminal.
+fn setting(name: &str, question: &str, secret: bool) -> Result<String, String> {
+    if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(value);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!("set `{name}`: there is no terminal to ask on"));
+    }
+    if secret {
+        return rpassword::prompt_password(question).map_err(|err| format!("reading the password: {err}"));
+    }
+    print!("{question}");
+    std::io::stdout().flush().map_err(|err| err.to_string())?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|err| err.to_string())?;
+    Ok(line.trim().to_owned())
+}
+
+async fn create_owner() -> Result<(), String> {
+    let config = Config::from_env().map_err(|err| err.to_string())?;
+    let email = setting("CHARTER_OWNER_EMAIL", "Email of the platform admin: ", false)?;
+    let name = setting("CHARTER_OWNER_NAME", "Their name: ", false).unwrap_or_default();
+    let password = setting("CHARTER_OWNER_PASSWORD", "Password (8 characters or more): ", true)?;
+    let store = open_store(&config).await?;
+    let user = Core::new(store).create_owner(&email, &name, &password).await.map_err(|err| format!("cannot create the platform admin: {err}"))?;
+    println!("  Platform admin {} created. Start Charter and sign in with that email.", user.username);
+    Ok(())
 }

@@ -12,6 +12,7 @@ use charter_core::Core;
 use charter_store::Store;
 
 use crate::api::ApiState;
+use crate::csrf::{same_origin_only, OwnOrigin};
 use crate::Config;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -29,13 +30,19 @@ pub struct Services {
     pub core: Core,
     pub throttle: LoginThrottle,
     pub api: ApiState,
+    pub own_origin: OwnOrigin,
 }
 
 impl Services {
     /// Must run inside a tokio runtime: the core starts the receipt writer.
     pub fn new(store: Store, config: &Config) -> Services {
         let core = Core::new(store);
-        Services { api: ApiState { core: core.clone(), client_ip_header: config.client_ip_header.clone() }, core, throttle: LoginThrottle::default() }
+        Services {
+            api: ApiState { core: core.clone(), client_ip_header: config.client_ip_header.clone() },
+            core,
+            throttle: LoginThrottle::default(),
+            own_origin: OwnOrigin(config.public_url.clone()),
+        }
     }
 
     /// Puts the services into the context of a server function or a page render.
@@ -72,6 +79,7 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         .nest("/api/v1", crate::api::router(services.api.clone()))
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .layer(middleware::from_fn_with_state(services.own_origin.clone(), same_origin_only))
         .layer(sessions)
         .with_state(leptos_options)
 }

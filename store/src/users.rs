@@ -119,6 +119,11 @@ impl Store {
         rows.iter().map(|row| Ok((user_from_row(row)?, row.try_get("tenant_name")?))).collect()
     }
 
+    /// How many platform admins exist: the server refuses to start with none.
+    pub async fn count_platform_admins(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'platform_admin'").fetch_one(&self.pool).await?)
+    }
+
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
     }
