@@ -73,8 +73,8 @@ pub mod server {
     use leptos::prelude::*;
     use tower_sessions::Session;
 
-    pub use crate::throttle::LoginThrottle;
     use super::{SessionUser, TenantRef};
+    pub use crate::throttle::LoginThrottle;
     use crate::AppError;
 
     /// The session key under which the signed-in user's id is kept.

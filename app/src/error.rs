@@ -2,8 +2,8 @@
 //! carries only what a person may read: never SQL, paths or stack traces.
 
 use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::{Bytes, Encodes};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::{Bytes, Encodes};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -80,8 +80,12 @@ impl From<charter_core::CoreError> for AppError {
             CoreError::NotFound { .. } => AppError::NotFound,
             CoreError::TenantRequired => AppError::Invalid { field: "tenant".to_owned(), message: "must be chosen".to_owned() },
             CoreError::Invalid { field, message } => AppError::Invalid { field, message },
-            CoreError::InvalidPolicy(err) => AppError::Invalid { field: err.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "policy".to_owned()), message: err.to_string() },
-            CoreError::Conflict { .. } | CoreError::VersionConflict { .. } | CoreError::QuotaExceeded { .. } | CoreError::Delegation(_) => AppError::Rejected(message),
+            CoreError::InvalidPolicy(err) => {
+                AppError::Invalid { field: err.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "policy".to_owned()), message: err.to_string() }
+            }
+            CoreError::Conflict { .. } | CoreError::VersionConflict { .. } | CoreError::QuotaExceeded { .. } | CoreError::Delegation(_) => {
+                AppError::Rejected(message)
+            }
             CoreError::InPolicy { name, source } => match AppError::from(*source) {
                 AppError::Internal => AppError::Internal,
                 AppError::NotFound => AppError::Rejected(format!("policy `{name}`: not found")),

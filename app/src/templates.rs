@@ -8,7 +8,8 @@ pub struct Template {
     pub yaml: &'static str,
 }
 
-pub const BLANK: &str = "name: New policy\ndescription: \"\"\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n    reason: expenses are allowed\n";
+pub const BLANK: &str =
+    "name: New policy\ndescription: \"\"\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n    reason: expenses are allowed\n";
 
 pub const TEMPLATES: &[Template] = &[
     Template {

@@ -40,10 +40,7 @@ impl LoginThrottle {
     /// `Err(wait)` when any key is locked at `now`.
     pub fn check(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
         let Ok(failures) = self.failures.lock() else { return Ok(()) };
-        let longest_wait = keys
-            .iter()
-            .filter_map(|key| failures.get(&key.key).and_then(|f| locked_for(f, key.allowed_failures, now)))
-            .max();
+        let longest_wait = keys.iter().filter_map(|key| failures.get(&key.key).and_then(|f| locked_for(f, key.allowed_failures, now))).max();
         match longest_wait {
             Some(wait) => Err(wait),
             None => Ok(()),

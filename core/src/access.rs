@@ -29,9 +29,15 @@ pub enum Access {
     PlatformAdmin(Person),
     /// Sees what a platform admin sees; changes nothing.
     Support(Person),
-    TenantAdmin { person: Person, tenant_id: String },
+    TenantAdmin {
+        person: Person,
+        tenant_id: String,
+    },
     /// A tenant's user without admin rights: an approver when they hold approver roles.
-    TenantMember { person: Person, tenant_id: String },
+    TenantMember {
+        person: Person,
+        tenant_id: String,
+    },
     Agent(AgentKey),
 }
 
@@ -65,7 +71,13 @@ impl Action {
     fn writes(self) -> bool {
         matches!(
             self,
-            Action::WritePolicies | Action::ResolveApprovals | Action::WriteKeys | Action::ManageTenants | Action::WriteCatalog | Action::WriteSettings | Action::Decide
+            Action::WritePolicies
+                | Action::ResolveApprovals
+                | Action::WriteKeys
+                | Action::ManageTenants
+                | Action::WriteCatalog
+                | Action::WriteSettings
+                | Action::Decide
         )
     }
 
@@ -77,7 +89,8 @@ impl Action {
     /// The platform's own data (its policies and settings), which does not exist for tenant
     /// callers: asking for it is "not found", exactly as for something that is not there.
     fn platform_data(self, owner: &Owner) -> bool {
-        matches!(self, Action::ReadSettings | Action::WriteSettings) || (*owner == Owner::Platform && !matches!(self, Action::ReadCatalog) && !self.platform_wide())
+        matches!(self, Action::ReadSettings | Action::WriteSettings)
+            || (*owner == Owner::Platform && !matches!(self, Action::ReadCatalog) && !self.platform_wide())
     }
 }
 
@@ -254,24 +267,49 @@ mod tests {
         use Action::*;
         use Answer::*;
         let admin = Access::TenantAdmin { person: person(&[]), tenant_id: "t".into() };
-        check(&admin, &tenant(), &[(ReadPolicies, Yes), (WritePolicies, Yes), (ReadRecords, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden), (ManageTenants, Forbidden), (ListTenants, Forbidden)]);
+        check(
+            &admin,
+            &tenant(),
+            &[
+                (ReadPolicies, Yes),
+                (WritePolicies, Yes),
+                (ReadRecords, Yes),
+                (WriteKeys, Yes),
+                (ResolveApprovals, Forbidden),
+                (Decide, Forbidden),
+                (ManageTenants, Forbidden),
+                (ListTenants, Forbidden),
+            ],
+        );
         check(&admin, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound), (ReadCatalog, Yes), (WriteCatalog, Forbidden)]);
 
         let approver = Access::TenantMember { person: person(&["manager"]), tenant_id: "t".into() };
-        check(&approver, &tenant(), &[(ReadApprovals, Yes), (ResolveApprovals, Yes), (ReadRecords, Forbidden), (ReadPolicies, Forbidden), (ReadKeys, Forbidden), (ReadTenant, Yes)]);
+        check(
+            &approver,
+            &tenant(),
+            &[(ReadApprovals, Yes), (ResolveApprovals, Yes), (ReadRecords, Forbidden), (ReadPolicies, Forbidden), (ReadKeys, Forbidden), (ReadTenant, Yes)],
+        );
         let member = Access::TenantMember { person: person(&[]), tenant_id: "t".into() };
         check(&member, &tenant(), &[(ReadApprovals, Forbidden), (ResolveApprovals, Forbidden)]);
 
         let support = Access::Support(person(&[]));
         check(&support, &tenant(), &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteKeys, ReadOnly), (ResolveApprovals, Forbidden), (ReadRecords, Yes)]);
-        check(&support, &Owner::Platform, &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteCatalog, ReadOnly), (ManageTenants, ReadOnly), (ReadUsers, Yes)]);
+        check(
+            &support,
+            &Owner::Platform,
+            &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteCatalog, ReadOnly), (ManageTenants, ReadOnly), (ReadUsers, Yes)],
+        );
 
         let owner = Access::PlatformAdmin(person(&[]));
         check(&owner, &tenant(), &[(WritePolicies, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden)]);
         check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes)]);
 
         let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into() });
-        check(&agent, &tenant(), &[(Decide, Yes), (ReadPolicies, Yes), (WritePolicies, Yes), (ReadApprovals, Yes), (ResolveApprovals, Forbidden), (ReadKeys, Forbidden)]);
+        check(
+            &agent,
+            &tenant(),
+            &[(Decide, Yes), (ReadPolicies, Yes), (WritePolicies, Yes), (ReadApprovals, Yes), (ResolveApprovals, Forbidden), (ReadKeys, Forbidden)],
+        );
         check(&agent, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound)]);
     }
 }

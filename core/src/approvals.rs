@@ -64,7 +64,14 @@ impl Core {
     }
 
     /// Records the caller's vote for each of their approver roles the approval asks for.
-    pub async fn resolve_approval(&self, access: &Access, target: Target<'_>, id: &str, resolution: Resolution, comment: Option<String>) -> Result<Approval, CoreError> {
+    pub async fn resolve_approval(
+        &self,
+        access: &Access,
+        target: Target<'_>,
+        id: &str,
+        resolution: Resolution,
+        comment: Option<String>,
+    ) -> Result<Approval, CoreError> {
         let owner = self.owner(access, target, Action::ResolveApprovals).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
         let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());

@@ -20,7 +20,8 @@ pub struct Clock {
 
 /// Checks a time zone name (`UTC`, `Europe/Zurich`, `America/New_York`).
 pub(crate) fn time_zone(name: &str) -> Result<TimeZone, CoreError> {
-    TimeZone::get(name.trim()).map_err(|_| CoreError::invalid("time_zone", format!("`{}` is not a time zone; use a name such as `UTC` or `Europe/Zurich`", name.trim())))
+    TimeZone::get(name.trim())
+        .map_err(|_| CoreError::invalid("time_zone", format!("`{}` is not a time zone; use a name such as `UTC` or `Europe/Zurich`", name.trim())))
 }
 
 /// The clock facts of the instant `time_ms` in the zone named `zone`.

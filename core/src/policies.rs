@@ -3,7 +3,7 @@
 //! scopes and written with its audit entry in one transaction (the store's job).
 
 use charter_policy::{DefaultBehaviour, DelegationIssue, DelegationReport, Format, ParseError, PlatformSettings, Policy, PolicyBundle};
-use charter_store::{ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, StoredPolicy, StoreError, Tenant};
+use charter_store::{ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, StoreError, StoredPolicy, Tenant};
 
 use crate::access::{Access, Action, Target};
 use crate::{Core, CoreError};
@@ -131,7 +131,14 @@ impl Core {
 
     /// Imports a `charter.policies/v1` file into the named owner, matching policies by name: all
     /// of it in one transaction, or (`dry_run`) only the list of changes it would make.
-    pub async fn import_policies(&self, access: &Access, target: Target<'_>, text: &str, delete_missing: bool, dry_run: bool) -> Result<Vec<ImportChange>, CoreError> {
+    pub async fn import_policies(
+        &self,
+        access: &Access,
+        target: Target<'_>,
+        text: &str,
+        delete_missing: bool,
+        dry_run: bool,
+    ) -> Result<Vec<ImportChange>, CoreError> {
         let owner = self.owner(access, target, Action::WritePolicies).await?;
         if text.trim().is_empty() {
             return Err(CoreError::invalid("file", "is empty: choose or paste an exported file"));
@@ -147,7 +154,12 @@ impl Core {
     }
 
     /// Replaces the platform settings; returns the new version.
-    pub async fn set_platform_settings(&self, access: &Access, default: DefaultBehaviour, enabled_tools: Option<std::collections::BTreeSet<String>>) -> Result<i64, CoreError> {
+    pub async fn set_platform_settings(
+        &self,
+        access: &Access,
+        default: DefaultBehaviour,
+        enabled_tools: Option<std::collections::BTreeSet<String>>,
+    ) -> Result<i64, CoreError> {
         access.may(Action::WriteSettings, &Owner::Platform)?;
         if let Some(bad) = enabled_tools.iter().flatten().find(|tool| tool.trim().is_empty()) {
             return Err(CoreError::invalid("enabled_tools", format!("`{bad}` is not a tool name")));
@@ -159,7 +171,12 @@ impl Core {
 impl Core {
     /// The merged policy of one agent of the named tenant: every rule with the scope it came from,
     /// the caps and rate limits in force with the scope that set each, and the default.
-    pub async fn effective_policy(&self, access: &Access, target: Target<'_>, agent: Option<&str>) -> Result<(Tenant, charter_policy::EffectivePolicy), CoreError> {
+    pub async fn effective_policy(
+        &self,
+        access: &Access,
+        target: Target<'_>,
+        agent: Option<&str>,
+    ) -> Result<(Tenant, charter_policy::EffectivePolicy), CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
         let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
         let compiled = self.store.policy_set(&tenant.id).await?;

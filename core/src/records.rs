@@ -48,7 +48,14 @@ impl Core {
 
     /// Audit entries, newest first: optionally only actions starting with `action_prefix`, older
     /// than the entry `before`, at most `limit`.
-    pub async fn search_audit(&self, access: &Access, of: AuditOf<'_>, action_prefix: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, CoreError> {
+    pub async fn search_audit(
+        &self,
+        access: &Access,
+        of: AuditOf<'_>,
+        action_prefix: Option<&str>,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, CoreError> {
         let scope = match of {
             AuditOf::Everything | AuditOf::Platform if !access.is_platform_staff() => return Err(CoreError::TenantRequired),
             AuditOf::Everything => {

@@ -34,7 +34,10 @@ impl Core {
         let users = self.store.list_users(&owner).await?;
         let policy_count = self.store.search_policies(&PolicySearch { tenant_id: Some(tenant_id.clone()), ..PolicySearch::default() }, 0, 1).await?.total;
         let (agents, recent) = match access.may(Action::ReadRecords, &owner) {
-            Ok(()) => (self.store.list_agents(&tenant_id).await?, self.store.list_receipts(&ReceiptScope::Tenant(tenant_id.clone()), &ReceiptFilter::default(), 10).await?),
+            Ok(()) => (
+                self.store.list_agents(&tenant_id).await?,
+                self.store.list_receipts(&ReceiptScope::Tenant(tenant_id.clone()), &ReceiptFilter::default(), 10).await?,
+            ),
             Err(_) => (Vec::new(), Vec::new()),
         };
         let can_manage = access.may(Action::ManageTenants, &Owner::Platform).is_ok();
@@ -93,7 +96,14 @@ impl Core {
     /// `charter admin create-owner` command, run with the database's credentials).
     pub async fn create_owner(&self, username: &str, display_name: &str, password: &str) -> Result<User, CoreError> {
         let display_name = if display_name.trim().is_empty() { "Platform owner" } else { display_name.trim() };
-        let new = charter_store::NewUser { username: username.to_owned(), display_name: display_name.to_owned(), password: password.to_owned(), role: charter_store::Role::PlatformAdmin, tenant_id: None, approver_roles: Vec::new() };
+        let new = charter_store::NewUser {
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            password: password.to_owned(),
+            role: charter_store::Role::PlatformAdmin,
+            tenant_id: None,
+            approver_roles: Vec::new(),
+        };
         Ok(self.store.create_user(new).await?)
     }
 }

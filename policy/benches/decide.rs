@@ -1,7 +1,12 @@
 //! `decide` on a realistic policy set (30 platform, 100 tenant and 10 agent rules, most with
 //! conditions) and with 1,000 and 10,000 tenant rules. Thanks to the tool index the cost should
 //! barely move with the number of rules that cannot match the tool.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/workload.rs"]
 mod workload;

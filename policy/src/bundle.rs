@@ -34,7 +34,11 @@ impl PolicyBundle {
                 policy
             })
             .collect();
-        PolicyBundle { format: BUNDLE_FORMAT.to_owned(), owner: owner.into(), policies }
+        PolicyBundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            owner: owner.into(),
+            policies,
+        }
     }
 
     /// Reads a bundle in YAML or JSON (JSON when the text starts with `{`).
@@ -58,8 +62,14 @@ impl PolicyBundle {
 
     pub fn to_text(&self, format: Format) -> Result<String, WriteError> {
         match format {
-            Format::Yaml => serde_norway::to_string(self).map_err(|err| WriteError { format, message: err.to_string() }),
-            Format::Json => serde_json::to_string_pretty(self).map_err(|err| WriteError { format, message: err.to_string() }),
+            Format::Yaml => serde_norway::to_string(self).map_err(|err| WriteError {
+                format,
+                message: err.to_string(),
+            }),
+            Format::Json => serde_json::to_string_pretty(self).map_err(|err| WriteError {
+                format,
+                message: err.to_string(),
+            }),
         }
     }
 }
@@ -85,7 +95,11 @@ mod tests {
     fn errors_name_the_policy_and_line() {
         let text = TWO.replace("effect: allow", "effect: permit");
         let err = PolicyBundle::parse(&text).unwrap_err();
-        assert_eq!(err.path.as_deref(), Some("policies[0].rules[0].effect"), "{err}");
+        assert_eq!(
+            err.path.as_deref(),
+            Some("policies[0].rules[0].effect"),
+            "{err}"
+        );
         assert_eq!(err.line, Some(8), "{err}");
         let err = PolicyBundle::parse("format: other/v9\n").unwrap_err();
         assert!(err.to_string().contains("charter.policies/v1"), "{err}");

@@ -98,6 +98,8 @@ impl PolicySet {
             for policy in policies {
                 default.tighten(policy);
                 for id in push_rules(&mut rules, scope, None, policy) {
+                    // INVARIANT: `push_rules` returns the positions of the rules it just pushed.
+                    #[allow(clippy::indexing_slicing)]
                     shared.add(id, &rules[id as usize].rule.tool);
                     shared_rules.push(id);
                 }
@@ -112,6 +114,8 @@ impl PolicySet {
                 .or_insert_with(|| (ToolIndexBuilder::default(), default.clone(), Vec::new()));
             agent_default.tighten(policy);
             for id in push_rules(&mut rules, Scope::Agent, Some(agent), policy) {
+                // INVARIANT: `push_rules` returns the positions of the rules it just pushed.
+                #[allow(clippy::indexing_slicing)]
                 builder.add(id, &rules[id as usize].rule.tool);
                 ids.push(id);
             }

@@ -60,7 +60,11 @@ impl FieldPath {
             return Err(FieldPathError::EmptySegment(text.to_string()));
         }
         let builtin = ["user", "roles", "groups", "attributes"];
-        if root == Root::Principal && !builtin.contains(&segments[0].as_str()) {
+        if root == Root::Principal
+            && segments
+                .first()
+                .is_some_and(|first| !builtin.contains(&first.as_str()))
+        {
             segments.insert(0, "attributes".to_string());
         }
         Ok(FieldPath {

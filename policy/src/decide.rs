@@ -64,6 +64,8 @@ impl PolicySet {
         let mut matched: Vec<&CompiledRule> = Vec::with_capacity(candidates.len());
         let mut near_misses = Vec::new();
         for id in candidates {
+            // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
+            #[allow(clippy::indexing_slicing)]
             let rule = &self.rules[id as usize];
             match check(rule, &facts, &req.principal) {
                 Ok(()) => matched.push(rule),

@@ -63,6 +63,8 @@ impl PolicySet {
         let agent_rules: &[RuleId] = agent
             .and_then(|a| self.agents.get(a))
             .map_or(&[], |a| &a.rules);
+        // INVARIANT: rule ids are positions in `self.rules`, set when it was compiled.
+        #[allow(clippy::indexing_slicing)]
         let rules: Vec<&CompiledRule> = self
             .shared_rules
             .iter()

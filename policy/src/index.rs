@@ -63,6 +63,8 @@ impl ToolIndexBuilder {
                         globs.rules.push(Vec::new());
                         globs.patterns.len() - 1
                     });
+                // INVARIANT: `at` was handed out when the pattern and its rule list were pushed.
+                #[allow(clippy::indexing_slicing)]
                 globs.rules[at].push(id);
             }
             ToolMatch::Regex(regex) => {
@@ -75,6 +77,8 @@ impl ToolIndexBuilder {
                         regexes.rules.push(Vec::new());
                         regexes.patterns.len() - 1
                     });
+                // INVARIANT: `at` was handed out when the pattern and its rule list were pushed.
+                #[allow(clippy::indexing_slicing)]
                 regexes.rules[at].push(id);
             }
         }
@@ -119,6 +123,8 @@ impl Globs {
                 let mut hits = Vec::new();
                 set.matches_candidate_into(&Candidate::new(tool), &mut hits);
                 for at in hits {
+                    // INVARIANT: the set was built from `patterns`, whose positions `rules` shares.
+                    #[allow(clippy::indexing_slicing)]
                     out.extend_from_slice(&self.rules[at]);
                 }
             }
@@ -141,6 +147,8 @@ impl Regexes {
         match &self.set {
             Some(set) => {
                 for at in set.matches(tool).iter() {
+                    // INVARIANT: the set was built from `patterns`, whose positions `rules` shares.
+                    #[allow(clippy::indexing_slicing)]
                     out.extend_from_slice(&self.rules[at]);
                 }
             }

@@ -1,6 +1,11 @@
 //! The policy language: parse errors (one `check` helper, a table of inputs and the error each
 //! must give), round trips through YAML and JSON, and the examples of the language reference.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 

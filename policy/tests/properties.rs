@@ -7,7 +7,12 @@
 //! pass-through lets a child scope decide, so a tenant `allow` may then beat a platform default
 //! `deny`; that is by design and is not a loosening of anything the platform said. Defaults
 //! themselves only tighten: if both decisions fall to the default, the child's is no looser.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use charter_policy::{
     Basis, Cap, Condition, DecisionRequest, DefaultBehaviour, Effect, EffectiveLimit, FieldPath,

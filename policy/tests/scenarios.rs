@@ -1,7 +1,12 @@
 //! Data-driven scenarios: every `tests/scenarios/*.yaml` file holds a policy set and cases, each
 //! either a request with its expected decision or a child policy with its expected delegation
 //! report. One `check` runs a file; failures of every case are collected and shown together.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 

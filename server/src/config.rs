@@ -46,9 +46,7 @@ impl Config {
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let database_url = lookup("CHARTER_DATABASE_URL")
-            .or_else(|| lookup("DATABASE_URL"))
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = lookup("CHARTER_DATABASE_URL").or_else(|| lookup("DATABASE_URL")).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let seed_demo = match lookup("CHARTER_SEED_DEMO") {
             None => false,
             Some(value) => parse_bool("CHARTER_SEED_DEMO", &value)?,
@@ -112,9 +110,15 @@ mod tests {
         check(&[("CHARTER_SEED_DEMO", "off")], Ok(Config { seed_demo: false, ..defaults() }));
         check(&[("CHARTER_SEED_DEMO", "maybe")], Err(ConfigError::NotABool { name: "CHARTER_SEED_DEMO", value: "maybe".into() }));
         check(&[("CHARTER_DEMO_PASSWORD", "short")], Err(ConfigError::DemoPasswordTooShort));
-        check(&[("CHARTER_PUBLIC_URL", "https://charter.example/")], Ok(Config { secure_cookies: true, public_url: Some("https://charter.example".into()), ..defaults() }));
+        check(
+            &[("CHARTER_PUBLIC_URL", "https://charter.example/")],
+            Ok(Config { secure_cookies: true, public_url: Some("https://charter.example".into()), ..defaults() }),
+        );
         check(&[("CHARTER_PUBLIC_URL", "ftp://x")], Err(ConfigError::BadPublicUrl("ftp://x".into())));
-        check(&[("CHARTER_CLIENT_IP_HEADER", "X-Forwarded-For")], Ok(Config { client_ip_header: Some(HeaderName::from_static("x-forwarded-for")), ..defaults() }));
+        check(
+            &[("CHARTER_CLIENT_IP_HEADER", "X-Forwarded-For")],
+            Ok(Config { client_ip_header: Some(HeaderName::from_static("x-forwarded-for")), ..defaults() }),
+        );
         check(&[("CHARTER_CLIENT_IP_HEADER", "not a header")], Err(ConfigError::BadHeaderName("not a header".into())));
     }
 }

@@ -17,10 +17,8 @@ const PLATFORM_POLICY: &str = include_str!("../demo/platform-guardrails.yaml");
 
 /// The demo's tool catalog: an OpenAPI document and an MCP `tools/list` answer, with the tools
 /// the platform keeps switched off.
-const SOURCES: &[(&str, &str)] = &[
-    ("Finance API", include_str!("../demo/finance-api.openapi.yaml")),
-    ("Workspace tools (MCP)", include_str!("../demo/workspace-tools.mcp.json")),
-];
+const SOURCES: &[(&str, &str)] =
+    &[("Finance API", include_str!("../demo/finance-api.openapi.yaml")), ("Workspace tools (MCP)", include_str!("../demo/workspace-tools.mcp.json"))];
 const DISABLED_TOOLS: &[&str] = &["system.exec", "crm.export"];
 
 struct DemoTenant {
@@ -32,10 +30,8 @@ struct DemoTenant {
     people: &'static [(&'static str, &'static str, Role, &'static [&'static str])],
 }
 
-const PLATFORM_PEOPLE: &[(&str, &str, Role)] = &[
-    ("owner@charter.example", "Platform Owner", Role::PlatformAdmin),
-    ("support@charter.example", "Sasha Support", Role::Support),
-];
+const PLATFORM_PEOPLE: &[(&str, &str, Role)] =
+    &[("owner@charter.example", "Platform Owner", Role::PlatformAdmin), ("support@charter.example", "Sasha Support", Role::Support)];
 
 const TENANTS: &[DemoTenant] = &[
     DemoTenant {
@@ -88,9 +84,8 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
         logins.push(DemoLogin { who: format!("{} ({})", name, role.label()), username: (*username).to_owned() });
     }
     for demo in TENANTS {
-        let tenant = store
-            .create_tenant(NewTenant { slug: demo.slug.into(), name: demo.name.into(), plan: demo.plan.into(), policy_quota: Some(demo.quota) })
-            .await?;
+        let tenant =
+            store.create_tenant(NewTenant { slug: demo.slug.into(), name: demo.name.into(), plan: demo.plan.into(), policy_quota: Some(demo.quota) }).await?;
         for text in demo.policies {
             store.create_policy(&system, &Owner::Tenant(tenant.id.clone()), &demo_policy(text)?).await?;
         }

@@ -1,7 +1,7 @@
 //! HTTP-level tests of the `/api/v1` API: keys, decisions, receipts, approvals, policies, the audit
 //! log and the OpenAPI document, driven through the real router with `oneshot`. Every test runs
 //! against SQLite and then PostgreSQL (see `api_support::each_database`), on the demo data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod api_support;
 
@@ -116,10 +116,13 @@ async fn missing_malformed_and_unknown_keys_get_401_in_the_error_shape() {
         }
         // A bad key is not rescued by a valid session: the Authorization header decides.
         let reply = api
-            .send(Call::new(Method::GET, "/api/v1/policies", &Auth::Key("garbage".into())).header("cookie", match &admin {
-                Auth::Session(cookie) => cookie.clone(),
-                _ => unreachable!(),
-            }))
+            .send(Call::new(Method::GET, "/api/v1/policies", &Auth::Key("garbage".into())).header(
+                "cookie",
+                match &admin {
+                    Auth::Session(cookie) => cookie.clone(),
+                    _ => unreachable!(),
+                },
+            ))
             .await;
         reply.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
         assert!(api.receipts(&key, "").await.is_empty(), "no refused call left a receipt");
@@ -342,7 +345,11 @@ async fn a_platform_deny_added_later_wins_over_a_tenant_allow() {
         assert_eq!(api.decide(&key, json!({ "tool": "system.exec" })).await["decision"], "allow");
 
         let owner = api.sign_in(OWNER).await;
-        api.create_platform_policy(&owner, "name: Platform guardrails\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n    reason: no shell access\n").await;
+        api.create_platform_policy(
+            &owner,
+            "name: Platform guardrails\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n    reason: no shell access\n",
+        )
+        .await;
 
         let denied = api.decide(&key, json!({ "tool": "system.exec" })).await;
         assert_eq!(denied["decision"], "deny", "{denied}");
@@ -517,7 +524,10 @@ async fn an_expired_approval_takes_no_votes() {
         assert_eq!(expired["status"], "expired", "{expired}");
         assert_eq!(api.get("/api/v1/approvals", &key).await.expect(OK), json!([]), "an expired approval is not pending");
         let manager = api.sign_in(BANK_MANAGER).await;
-        let error = api.post(&format!("/api/v1/approvals/{id}/resolve"), &manager, &json!({ "resolution": "approve" })).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        let error = api
+            .post(&format!("/api/v1/approvals/{id}/resolve"), &manager, &json!({ "resolution": "approve" }))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert!(text(&error["message"]).contains("expired"), "{error}");
         assert_eq!(api.get(&format!("/api/v1/approvals/{id}"), &key).await.expect(OK)["votes"], json!([]));
     })
@@ -618,7 +628,10 @@ async fn a_request_naming_another_tenant_is_denied_as_cross_tenant() {
             assert!(!text(&decision["reason"]).contains("cross-tenant"), "{body} -> {decision}");
         }
         // The context's tenant is the server's to set: a request that names one is refused outright.
-        let error = api.post("/api/v1/decide", &key, &json!({ "tool": "docs.read", "context": { "tenant_id": startup.id } })).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        let error = api
+            .post("/api/v1/decide", &key, &json!({ "tool": "docs.read", "context": { "tenant_id": startup.id } }))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert_eq!(error["field"], "context.tenant_id", "{error}");
         assert!(api.receipts(&api.tenant_key(STARTUP_ADMIN).await, "").await.is_empty(), "nothing landed in rocketlane");
     })
@@ -885,7 +898,8 @@ async fn receipts_and_approvals_are_private_to_their_tenant() {
 async fn bad_receipt_queries_are_400_naming_the_parameter() {
     each_database(|api| async move {
         let key = api.tenant_key(BANK_ADMIN).await;
-        for (query, field) in [("limit=0", "limit"), ("limit=501", "limit"), ("limit=-3", "limit"), ("verdict=maybe", "verdict"), ("verdict=ALLOW", "verdict")] {
+        for (query, field) in [("limit=0", "limit"), ("limit=501", "limit"), ("limit=-3", "limit"), ("verdict=maybe", "verdict"), ("verdict=ALLOW", "verdict")]
+        {
             let error = api.get(&format!("/api/v1/receipts?{query}"), &key).await.expect_error(StatusCode::BAD_REQUEST, "bad_request");
             assert_eq!(error["field"], field, "{query}: {error}");
             assert!(text(&error["message"]).contains(field), "{query}: {error}");
@@ -1034,7 +1048,8 @@ async fn invalid_policies_are_422_with_a_location_and_write_nothing() {
         assert_eq!(error["details"]["line"], 5, "{error}");
         assert!(text(&error["message"]).contains("gtt"), "{error}");
 
-        let wrong_cap_type = json!({ "name": "Caps", "scope": "tenant", "rules": [{ "tool": "payments.send", "limit": { "args.amount": { "max": "lots" } } }] });
+        let wrong_cap_type =
+            json!({ "name": "Caps", "scope": "tenant", "rules": [{ "tool": "payments.send", "limit": { "args.amount": { "max": "lots" } } }] });
         let error = api.post("/api/v1/policies", &admin, &wrong_cap_type).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy");
         assert_eq!(error["details"]["path"], "rules[0].limit.args.amount.max", "{error}");
         assert_eq!(error["details"]["line"], 1, "{error}");
@@ -1095,7 +1110,8 @@ async fn policies_are_saved_only_in_their_own_scope() {
     each_database(|api| async move {
         let admin = api.sign_in(BANK_ADMIN).await;
         let platform = "name: Sneaky\nscope: platform\nrules:\n  - tool: \"*\"\n    effect: allow\n";
-        let error = api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(platform)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        let error =
+            api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(platform)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert_eq!(error["field"], "scope", "{error}");
         let agent_without_name = "name: Bot\nscope: agent\nrules:\n  - tool: docs.read\n    effect: allow\n";
         let error = api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(agent_without_name)).await;
@@ -1105,7 +1121,8 @@ async fn policies_are_saved_only_in_their_own_scope() {
         assert_eq!(error["field"], "scope", "a tenant policy cannot be turned into a platform one: {error}");
 
         let owner = api.sign_in(OWNER).await;
-        let error = api.send(Call::new(Method::POST, "/api/v1/platform/policies", &owner).yaml(V1)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        let error =
+            api.send(Call::new(Method::POST, "/api/v1/platform/policies", &owner).yaml(V1)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert_eq!(error["field"], "scope", "{error}");
 
         let duplicate = api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(V1)).await;
@@ -1390,7 +1407,20 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The paths of one tenant's data, which exist at `/api/v1/...` and `/api/v1/tenants/{slug}/...`.
-const TENANT_ROUTES: &[&str] = &["/policies", "/policies/export", "/policies/{id}", "/receipts", "/receipts/{id}", "/approvals", "/approvals/{id}", "/approvals/{id}/resolve", "/keys", "/keys/{id}", "/audit", "/settings"];
+const TENANT_ROUTES: &[&str] = &[
+    "/policies",
+    "/policies/export",
+    "/policies/{id}",
+    "/receipts",
+    "/receipts/{id}",
+    "/approvals",
+    "/approvals/{id}",
+    "/approvals/{id}/resolve",
+    "/keys",
+    "/keys/{id}",
+    "/audit",
+    "/settings",
+];
 
 fn expected_operations() -> BTreeSet<(String, String)> {
     let mut expected: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
@@ -1506,12 +1536,23 @@ async fn platform_settings_and_quotas_are_for_platform_admins_audited_and_live()
         // Quotas: platform admins only, validated, audited on the tenant's log.
         let quota = api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &owner).json(&json!({"policy_quota": 1}))).await.expect(OK);
         assert_eq!(quota["policy_quota"], 1);
-        api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(&allow_policy("Two", &["a.two"]))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "quota_exceeded");
-        api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &admin).json(&json!({"policy_quota": 500}))).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
-        api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &support).json(&json!({"policy_quota": 500}))).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
-        let negative = api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &owner).json(&json!({"policy_quota": -3}))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        api.send(Call::new(Method::POST, "/api/v1/policies", &admin).yaml(&allow_policy("Two", &["a.two"])))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "quota_exceeded");
+        api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &admin).json(&json!({"policy_quota": 500})))
+            .await
+            .expect_error(StatusCode::FORBIDDEN, "forbidden");
+        api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &support).json(&json!({"policy_quota": 500})))
+            .await
+            .expect_error(StatusCode::FORBIDDEN, "forbidden");
+        let negative = api
+            .send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/quota", &owner).json(&json!({"policy_quota": -3})))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert_eq!(negative["field"], "policy_quota");
-        api.send(Call::new(Method::PUT, "/api/v1/tenants/no-such-tenant/quota", &owner).json(&json!({"policy_quota": 5}))).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+        api.send(Call::new(Method::PUT, "/api/v1/tenants/no-such-tenant/quota", &owner).json(&json!({"policy_quota": 5})))
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
         let audit = api.audit(&admin).await;
         let change = audit.iter().find(|e| e["action"] == "tenant.quota").expect("the quota change is audited");
         assert_eq!(change["actor"], OWNER);
@@ -1531,7 +1572,11 @@ async fn export_fixture(api: &Api) {
     api.create_platform_policy(&owner, "name: Guardrails\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n").await;
     let bank = api.sign_in(BANK_ADMIN).await;
     api.create_policy(&bank, &allow_policy("Bank docs", &["docs.read", "docs.write"])).await;
-    api.create_policy(&bank, "name: Bank bot\ndescription: The support bot never pays.\nscope: agent\nagent: support-bot\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n").await;
+    api.create_policy(
+        &bank,
+        "name: Bank bot\ndescription: The support bot never pays.\nscope: agent\nagent: support-bot\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n",
+    )
+    .await;
     let startup = api.sign_in(STARTUP_ADMIN).await;
     api.create_policy(&startup, &allow_policy("Startup everything", &["deploy.staging"])).await;
 }
@@ -1555,10 +1600,24 @@ async fn an_export_is_a_bundle_of_exactly_the_owners_policies() {
             ("a tenant key, YAML by default", &bank_key, "/api/v1/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
             ("a tenant key, JSON", &bank_key, "/api/v1/policies/export?format=json", "meridian-bank", "json", vec!["Bank bot", "Bank docs"]),
             ("a tenant admin's session", &bank_admin, "/api/v1/policies/export?format=yaml", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
-            ("a tenant admin naming their own tenant", &bank_admin, "/api/v1/tenants/meridian-bank/policies/export", "meridian-bank", "yaml", vec!["Bank bot", "Bank docs"]),
+            (
+                "a tenant admin naming their own tenant",
+                &bank_admin,
+                "/api/v1/tenants/meridian-bank/policies/export",
+                "meridian-bank",
+                "yaml",
+                vec!["Bank bot", "Bank docs"],
+            ),
             ("another tenant's key", &startup_key, "/api/v1/policies/export?format=json", "rocketlane", "json", vec!["Startup everything"]),
             ("a tenant with no policies", &hospital, "/api/v1/policies/export", "st-aurelia-health", "yaml", vec![]),
-            ("the platform admin, for a tenant", &owner, "/api/v1/tenants/meridian-bank/policies/export?format=json", "meridian-bank", "json", vec!["Bank bot", "Bank docs"]),
+            (
+                "the platform admin, for a tenant",
+                &owner,
+                "/api/v1/tenants/meridian-bank/policies/export?format=json",
+                "meridian-bank",
+                "json",
+                vec!["Bank bot", "Bank docs"],
+            ),
             ("support, for a tenant", &support, "/api/v1/tenants/rocketlane/policies/export", "rocketlane", "yaml", vec!["Startup everything"]),
             ("the platform admin, the platform's", &owner, "/api/v1/platform/policies/export", "platform", "yaml", vec!["Guardrails"]),
             ("support, the platform's as JSON", &support, "/api/v1/platform/policies/export?format=json", "platform", "json", vec!["Guardrails"]),
@@ -1621,7 +1680,13 @@ async fn exports_refuse_bad_formats_strangers_and_other_tenants() {
         let checks: Vec<(&str, &Auth, &str, StatusCode, &str)> = vec![
             ("an unknown format", &bank_key, "/api/v1/policies/export?format=xml", StatusCode::BAD_REQUEST, "bad_request"),
             ("an unknown format on the platform's", &owner, "/api/v1/platform/policies/export?format=csv", StatusCode::BAD_REQUEST, "bad_request"),
-            ("an unknown format for a named tenant", &owner, "/api/v1/tenants/meridian-bank/policies/export?format=XML", StatusCode::BAD_REQUEST, "bad_request"),
+            (
+                "an unknown format for a named tenant",
+                &owner,
+                "/api/v1/tenants/meridian-bank/policies/export?format=XML",
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
             ("an unknown parameter", &bank_key, "/api/v1/policies/export?format=yaml&tenant=rocketlane", StatusCode::BAD_REQUEST, "bad_request"),
             ("no credentials", &anonymous, "/api/v1/policies/export", StatusCode::UNAUTHORIZED, "unauthenticated"),
             ("no credentials, the platform's", &anonymous, "/api/v1/platform/policies/export", StatusCode::UNAUTHORIZED, "unauthenticated"),

@@ -1,6 +1,6 @@
 //! HTTP-level tests of the console: sign-in, sessions, throttling and the server-side role checks,
 //! driven through the real router with `oneshot`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -59,7 +59,11 @@ async fn console_with(secure_cookies: bool) -> Console {
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
-    Console { router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(|_| None).expect("default configuration")), secure_cookies), store, _dir: TempDir(dir) }
+    Console {
+        router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(|_| None).expect("default configuration")), secure_cookies),
+        store,
+        _dir: TempDir(dir),
+    }
 }
 
 fn rand_suffix() -> u64 {
@@ -84,9 +88,8 @@ impl Console {
     /// Calls a server function the way the hydrated console does.
     async fn server_fn(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
         let body = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-        let mut request = Request::post(format!("/api/{path}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json");
+        let mut request =
+            Request::post(format!("/api/{path}")).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::ACCEPT, "application/json");
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
@@ -316,7 +319,8 @@ struct Snapshot {
 impl Console {
     async fn snapshot(&self) -> Snapshot {
         let store = &self.store;
-        let policies = store.search_policies(&charter_store::PolicySearch::default(), 0, 200).await.unwrap().items.into_iter().map(|p| (p.name, p.version)).collect();
+        let policies =
+            store.search_policies(&charter_store::PolicySearch::default(), 0, 200).await.unwrap().items.into_iter().map(|p| (p.name, p.version)).collect();
         let catalog = store.list_catalog(None).await.unwrap().into_iter().map(|t| (t.name, t.enabled)).collect();
         let sources = store.list_tool_sources().await.unwrap().into_iter().map(|s| s.name).collect();
         let quotas = store.list_tenants().await.unwrap().into_iter().map(|t| (t.tenant.slug, t.tenant.policy_quota)).collect();
@@ -382,7 +386,14 @@ async fn every_write(console: &Console) -> Vec<(&'static str, Vec<(&'static str,
     let s = |text: &str| text.to_owned();
     vec![
         ("policies/save", vec![("id", finance), ("version", s("1")), ("tenant_slug", s("meridian-bank")), ("text", s(BANK_FINANCE))]),
-        ("policies/save", vec![("version", s("0")), ("tenant_slug", s("meridian-bank")), ("text", s("name: Sneaky\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n"))]),
+        (
+            "policies/save",
+            vec![
+                ("version", s("0")),
+                ("tenant_slug", s("meridian-bank")),
+                ("text", s("name: Sneaky\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n")),
+            ],
+        ),
         ("policies/save", vec![("version", s("0")), ("text", s("name: Sneaky platform\nscope: platform\nrules:\n  - tool: \"db.*\"\n    effect: deny\n"))]),
         ("policies/delete", vec![("id", bot), ("version", s("1")), ("tenant_slug", s("meridian-bank"))]),
         ("policies/delete", vec![("id", guardrails), ("version", s("1"))]),
@@ -470,7 +481,12 @@ async fn a_tenant_admin_loads_and_searches_only_their_own_policies() {
     // Each check: who, the search asked for, and the policies the page holds.
     let checks: Vec<(&str, &str, serde_json::Value, Vec<&str>)> = vec![
         ("a tenant admin asking for another tenant", &bank_admin, serde_json::json!({ "tenant_id": rocketlane }), vec!["Finance controls", "Support bot"]),
-        ("a tenant admin asking for platform defaults", &bank_admin, serde_json::json!({ "label": "platform_default" }), vec!["Finance controls", "Support bot"]),
+        (
+            "a tenant admin asking for platform defaults",
+            &bank_admin,
+            serde_json::json!({ "label": "platform_default" }),
+            vec!["Finance controls", "Support bot"],
+        ),
         ("a tenant admin asking for everything", &bank_admin, serde_json::json!({}), vec!["Finance controls", "Support bot"]),
         ("a tenant admin searching another tenant's text", &bank_admin, serde_json::json!({ "tenant_id": rocketlane, "text": "move" }), vec![]),
         ("platform staff asking for one tenant", &owner, serde_json::json!({ "tenant_id": rocketlane }), vec!["Move fast"]),

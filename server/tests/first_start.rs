@@ -1,7 +1,7 @@
 //! The binary's first start on an empty database, as an operator meets it: no demo data and no
 //! published password unless asked for, a refusal to start without a platform admin that says
 //! exactly what to run, and `charter admin create-owner` to create one.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -68,7 +68,11 @@ async fn a_fresh_database_gets_no_demo_and_no_default_admin() {
     assert!(!no_terminal.status.success() && text(&no_terminal).contains("CHARTER_OWNER_EMAIL"), "{}", text(&no_terminal));
     assert!(users(&database).await.is_empty());
 
-    let created = run(&mut charter(&database, &["admin", "create-owner"], &[("CHARTER_OWNER_EMAIL", "Ops@Acme.example"), ("CHARTER_OWNER_NAME", "Ops"), ("CHARTER_OWNER_PASSWORD", "a long passphrase")]));
+    let created = run(&mut charter(
+        &database,
+        &["admin", "create-owner"],
+        &[("CHARTER_OWNER_EMAIL", "Ops@Acme.example"), ("CHARTER_OWNER_NAME", "Ops"), ("CHARTER_OWNER_PASSWORD", "a long passphrase")],
+    ));
     assert!(created.status.success(), "{}", text(&created));
     assert_eq!(users(&database).await, ["ops@acme.example"]);
 
@@ -117,7 +121,9 @@ mod reqwest_like {
         }
 
         pub async fn get(&self, path: &str) -> Option<String> {
-            self.exchange(format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr)).await.filter(|answer| answer.starts_with("HTTP/1.1 200"))
+            self.exchange(format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr))
+                .await
+                .filter(|answer| answer.starts_with("HTTP/1.1 200"))
         }
 
         /// The status of signing in through the console's login endpoint.

@@ -1,7 +1,7 @@
 //! Recording a decision through `/api/v1/decide`: the facts the server owns, masks that never
 //! reach the database in the clear, and quota that only answered decisions use up. On SQLite and
 //! PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod api_support;
 
@@ -141,8 +141,14 @@ async fn refuse_receipts(api: &Api, refuse: bool) {
             sqlx::query("DROP TRIGGER refuse_receipts").execute(pool).await.unwrap();
         }
         (Backend::Postgres, true) => {
-            sqlx::query("CREATE FUNCTION refuse_receipts() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql").execute(pool).await.unwrap();
-            sqlx::query("CREATE TRIGGER refuse_receipts BEFORE INSERT ON receipts FOR EACH ROW EXECUTE FUNCTION refuse_receipts()").execute(pool).await.unwrap();
+            sqlx::query("CREATE FUNCTION refuse_receipts() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TRIGGER refuse_receipts BEFORE INSERT ON receipts FOR EACH ROW EXECUTE FUNCTION refuse_receipts()")
+                .execute(pool)
+                .await
+                .unwrap();
         }
         (Backend::Postgres, false) => {
             sqlx::query("DROP TRIGGER refuse_receipts ON receipts").execute(pool).await.unwrap();
@@ -156,7 +162,11 @@ async fn a_decision_that_could_not_be_recorded_uses_up_no_quota() {
     each_database(|api| async move {
         let key = api.tenant_key(BANK_ADMIN).await;
         // One call a day per agent.
-        api.create_policy(&key, "name: One a day\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n    rate_limit: { calls: 1, per: 1d, per_key: agent }\n").await;
+        api.create_policy(
+            &key,
+            "name: One a day\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n    rate_limit: { calls: 1, per: 1d, per_key: agent }\n",
+        )
+        .await;
         let call = json!({ "tool": "docs.read", "agent": "reader" });
 
         refuse_receipts(&api, true).await;

@@ -96,7 +96,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let target = format!("api_key:{}", info.prefix);
-        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "api_key.create", target: &target, before: None, after: serde_json::to_string(&info).ok() }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change { tenant_id: Some(tenant_id), action: "api_key.create", target: &target, before: None, after: serde_json::to_string(&info).ok() },
+        )
+        .await?;
         tx.commit().await?;
         Ok(NewApiKey { info, secret })
     }
@@ -126,7 +131,18 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let target = format!("api_key:{}", before.prefix);
-        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "api_key.revoke", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change {
+                tenant_id: Some(tenant_id),
+                action: "api_key.revoke",
+                target: &target,
+                before: serde_json::to_string(&before).ok(),
+                after: serde_json::to_string(&after).ok(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         if let Ok(mut verified) = self.api_keys.verified.write() {
             verified.retain(|_, (auth, _)| auth.key_id != key_id);

@@ -30,7 +30,8 @@ struct Vote {
 
 pub(crate) async fn insert_approvals(conn: &mut AnyConnection, approvals: &[&Approval]) -> Result<(), StoreError> {
     for a in approvals {
-        let sql = format!("INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
+        let sql =
+            format!("INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
         sqlx::query(&sql)
             .bind(&a.id)
             .bind(&a.tenant_id)
@@ -98,7 +99,8 @@ impl Store {
     pub async fn list_approvals(&self, tenant_id: &str, pending_only: bool, limit: i64) -> Result<Vec<Approval>, StoreError> {
         let now = now_ms();
         let rows = if pending_only {
-            let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
+            let sql =
+                format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
             sqlx::query(&sql).bind(tenant_id).bind(now).bind(limit).fetch_all(&self.pool).await?
         } else {
             let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
@@ -133,7 +135,10 @@ impl Store {
         let mut votes: Vec<Vote> = serde_json::from_str(&before.votes).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         let mine: Vec<&String> = asked.iter().filter(|role| roles.contains(role) && !votes.iter().any(|v| &v.role == *role)).collect();
         if mine.is_empty() {
-            return Err(StoreError::invalid("approvers", format!("this approval waits for {}; you hold none of those roles that has not voted", asked.join(", "))));
+            return Err(StoreError::invalid(
+                "approvers",
+                format!("this approval waits for {}; you hold none of those roles that has not voted", asked.join(", ")),
+            ));
         }
         for role in mine {
             votes.push(Vote { role: role.clone(), user: actor.id.clone(), approve: resolution == Resolution::Approve, comment: comment.clone(), at: now });
@@ -172,7 +177,18 @@ impl Store {
             Resolution::Approve => "approval.approve",
             Resolution::Reject => "approval.reject",
         };
-        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action, target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change {
+                tenant_id: Some(tenant_id),
+                action,
+                target: &target,
+                before: serde_json::to_string(&before).ok(),
+                after: serde_json::to_string(&after).ok(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -39,10 +39,7 @@ pub struct Store {
 
 /// Milliseconds since the Unix epoch: the one time format stored, identical on both databases.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 impl Store {
@@ -57,10 +54,7 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            return Err(StoreError::invalid(
-                "database_url",
-                format!("must start with `sqlite:` or `postgres:`, got `{}`", redact(url)),
-            ));
+            return Err(StoreError::invalid("database_url", format!("must start with `sqlite:` or `postgres:`, got `{}`", redact(url))));
         };
         let (url, sqlite_path) = match backend {
             Backend::Sqlite => {
@@ -167,17 +161,20 @@ fn prepare_sqlite_url(url: &str) -> Result<(String, PathBuf), StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path.starts_with(":memory:") {
-        return Err(StoreError::invalid(
-            "database_url",
-            "must name a file: an in-memory SQLite database is not shared between connections",
-        ));
+        return Err(StoreError::invalid("database_url", "must name a file: an in-memory SQLite database is not shared between connections"));
     }
     if let Some(parent) = Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)?;
         }
     }
-    let query = if query.contains("mode=") { query.to_owned() } else if query.is_empty() { "mode=rwc".to_owned() } else { format!("{query}&mode=rwc") };
+    let query = if query.contains("mode=") {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
     Ok((format!("sqlite://{path}?{query}"), PathBuf::from(path)))
 }
 

@@ -39,9 +39,7 @@ impl StoreError {
 /// Turns a unique-constraint violation into a readable conflict and leaves other errors alone.
 pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &'static str, key: &str) -> StoreError {
     match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict { what, key: key.to_owned() }
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what, key: key.to_owned() },
         _ => StoreError::Database(err),
     }
 }

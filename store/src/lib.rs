@@ -44,12 +44,10 @@ mod transfer;
 mod users;
 
 pub use model::{
-    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, AuditEntry, CatalogEntry, ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant,
-    TenantSummary, ToolSource, User,
+    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, AuditEntry, CatalogEntry, ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch,
+    Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, User,
 };
 
-#[cfg(feature = "db")]
-pub use db::{now_ms, Backend, Store};
 #[cfg(feature = "db")]
 pub use api_keys::{ApiKeyAuth, NewApiKey};
 #[cfg(feature = "db")]
@@ -57,19 +55,21 @@ pub use approvals::Resolution;
 #[cfg(feature = "db")]
 pub use audit::AuditScope;
 #[cfg(feature = "db")]
-pub use policy_search::MAX_PAGE;
+pub use db::{now_ms, Backend, Store};
 #[cfg(feature = "db")]
 pub use error::StoreError;
 #[cfg(feature = "db")]
+pub use password::{hash_password, verify_password};
+#[cfg(feature = "db")]
 pub use policies::to_engine_policy;
+#[cfg(feature = "db")]
+pub use policy_search::MAX_PAGE;
 #[cfg(feature = "db")]
 pub use policy_sets::CompiledTenant;
 #[cfg(feature = "db")]
 pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]
 pub use receipts::{ReceiptFilter, ReceiptScope};
-#[cfg(feature = "db")]
-pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]
 pub use sessions::{parse_session_id, SessionRecords};
 #[cfg(feature = "db")]

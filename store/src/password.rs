@@ -10,10 +10,7 @@ pub async fn hash_password(password: &str) -> Result<String, StoreError> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|_| StoreError::PasswordHash)
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|_| StoreError::PasswordHash)
     })
     .await
     .map_err(|_| StoreError::PasswordHash)?

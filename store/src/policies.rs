@@ -31,8 +31,7 @@ pub(crate) fn stored_from_row(row: &AnyRow) -> Result<StoredPolicy, sqlx::Error>
 
 /// Turns a stored row back into the engine's policy, with its id and version.
 pub fn to_engine_policy(stored: &StoredPolicy) -> Result<Policy, StoreError> {
-    let mut policy = Policy::from_json(&stored.document)
-        .map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
+    let mut policy = Policy::from_json(&stored.document).map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
     policy.id = stored.id.clone();
     policy.version = u64::try_from(stored.version).unwrap_or(0);
     Ok(policy)
@@ -58,12 +57,8 @@ fn scope_name(scope: Scope) -> &'static str {
 fn check_owner(owner: &Owner, policy: &Policy) -> Result<(), StoreError> {
     match (owner, policy.scope) {
         (Owner::Platform, Scope::Platform) | (Owner::Tenant(_), Scope::Tenant | Scope::Agent) => {}
-        (Owner::Platform, scope) => {
-            return Err(StoreError::invalid("scope", format!("must be `platform` here, not `{}`", scope_name(scope))))
-        }
-        (Owner::Tenant(_), Scope::Platform) => {
-            return Err(StoreError::invalid("scope", "a tenant can only write `tenant` or `agent` policies"))
-        }
+        (Owner::Platform, scope) => return Err(StoreError::invalid("scope", format!("must be `platform` here, not `{}`", scope_name(scope)))),
+        (Owner::Tenant(_), Scope::Platform) => return Err(StoreError::invalid("scope", "a tenant can only write `tenant` or `agent` policies")),
     }
     if policy.scope == Scope::Agent && policy.agent.as_deref().is_none_or(|a| a.trim().is_empty()) {
         return Err(StoreError::invalid("agent", "an agent policy must name its agent"));
@@ -154,7 +149,12 @@ pub(crate) async fn remove_policy(conn: &mut AnyConnection, owner: &Owner, id: &
 
 /// Creates a policy inside the caller's transaction after validating its scope, its parents and
 /// the tenant's quota, and records the audit entry there too.
-pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, owner: &Owner, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+pub(crate) async fn insert_policy(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    owner: &Owner,
+    policy: &Policy,
+) -> Result<(StoredPolicy, DelegationReport), StoreError> {
     check_owner(owner, policy)?;
     if let Owner::Tenant(tenant_id) = owner {
         // Touching the tenant row serialises concurrent creates for one tenant (a row lock on
@@ -202,12 +202,20 @@ pub(crate) async fn insert_policy(conn: &mut AnyConnection, actor: &Actor, owner
         .await
         .map_err(|err| conflict_on_unique(err, "policy", &stored.name))?;
     let target = format!("policy:{}", stored.id);
-    record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action: "policy.create", target: &target, before: None, after: audit_json(&stored) }).await?;
+    record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action: "policy.create", target: &target, before: None, after: audit_json(&stored) })
+        .await?;
     Ok((stored, report))
 }
 
 /// Replaces a policy inside the caller's transaction if it is still at `expected_version`.
-pub(crate) async fn replace_policy(conn: &mut AnyConnection, actor: &Actor, owner: &Owner, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+pub(crate) async fn replace_policy(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    owner: &Owner,
+    id: &str,
+    expected_version: i64,
+    policy: &Policy,
+) -> Result<(StoredPolicy, DelegationReport), StoreError> {
     check_owner(owner, policy)?;
     let before = lock_policy(&mut *conn, owner, id).await?;
     if before.version != expected_version {
@@ -258,7 +266,12 @@ pub(crate) async fn replace_policy(conn: &mut AnyConnection, actor: &Actor, owne
         return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual });
     }
     let target = format!("policy:{id}");
-    record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) }).await?;
+    record(
+        &mut *conn,
+        actor,
+        Change { tenant_id: owner.tenant_id(), action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) },
+    )
+    .await?;
     Ok((after, report))
 }
 
@@ -309,7 +322,14 @@ impl Store {
 
     /// Replaces a policy's document if it is still at `expected_version`; a stale version is a
     /// [`StoreError::VersionConflict`], never a lost update.
-    pub async fn update_policy(&self, actor: &Actor, owner: &Owner, id: &str, expected_version: i64, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
+    pub async fn update_policy(
+        &self,
+        actor: &Actor,
+        owner: &Owner,
+        id: &str,
+        expected_version: i64,
+        policy: &Policy,
+    ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
         let updated = replace_policy(&mut tx, actor, owner, id, expected_version, policy).await?;
         tx.commit().await?;
@@ -329,7 +349,8 @@ impl Store {
             return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: -1 });
         }
         let target = format!("policy:{id}");
-        record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None }).await?;
+        record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None })
+            .await?;
         tx.commit().await?;
         self.policy_sets.invalidate(owner);
         Ok(before)

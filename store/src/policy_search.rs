@@ -104,10 +104,12 @@ impl Store {
              {from}"
         ));
         push_filters(&mut page, search);
-        page.push(" ORDER BY CASE WHEN p.tenant_id IS NULL THEN 0 ELSE 1 END, COALESCE(t.name, ''), p.tenant_id, p.scope DESC, COALESCE(p.agent, ''), p.name LIMIT ")
-            .bind(limit)
-            .push(" OFFSET ")
-            .bind(offset);
+        page.push(
+            " ORDER BY CASE WHEN p.tenant_id IS NULL THEN 0 ELSE 1 END, COALESCE(t.name, ''), p.tenant_id, p.scope DESC, COALESCE(p.agent, ''), p.name LIMIT ",
+        )
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
         let (text, args) = page.build()?;
         let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         let items = rows.iter().map(listing_from_row).collect::<Result<Vec<_>, _>>()?;

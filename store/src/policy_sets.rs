@@ -52,17 +52,8 @@ impl Store {
         }
         let generation = self.policy_sets.generation.load(Ordering::SeqCst);
         let inputs = self.load_engine_inputs(tenant_id).await?;
-        let versions = inputs
-            .platform
-            .iter()
-            .chain(&inputs.tenant)
-            .chain(&inputs.agents)
-            .map(|policy| (policy.id.clone(), policy.version))
-            .collect();
-        let compiled = Arc::new(CompiledTenant {
-            set: PolicySet::compile(&inputs.settings, &inputs.platform, &inputs.tenant, &inputs.agents),
-            versions,
-        });
+        let versions = inputs.platform.iter().chain(&inputs.tenant).chain(&inputs.agents).map(|policy| (policy.id.clone(), policy.version)).collect();
+        let compiled = Arc::new(CompiledTenant { set: PolicySet::compile(&inputs.settings, &inputs.platform, &inputs.tenant, &inputs.agents), versions });
         if let Ok(mut tenants) = self.policy_sets.tenants.write() {
             if self.policy_sets.generation.load(Ordering::SeqCst) == generation {
                 tenants.insert(tenant_id.to_owned(), compiled.clone());

@@ -59,10 +59,7 @@ impl ReceiptWriter {
     /// Returns once the receipt (and approval) are committed.
     pub async fn write(&self, receipt: Receipt, approval: Option<Approval>) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
-        self.jobs
-            .send(Job { receipt, approval, done })
-            .await
-            .map_err(|_| StoreError::Corrupt("the receipt writer has stopped".to_owned()))?;
+        self.jobs.send(Job { receipt, approval, done }).await.map_err(|_| StoreError::Corrupt("the receipt writer has stopped".to_owned()))?;
         match committed.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(StoreError::Corrupt(format!("receipt batch failed: {message}"))),

@@ -8,7 +8,8 @@ use crate::sql::Sql;
 use crate::{AgentSummary, Receipt, Store, StoreError};
 
 /// Every column of `receipts`, in the order the writers bind them.
-pub(crate) const RECEIPT_COLUMNS: &str = "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at";
+pub(crate) const RECEIPT_COLUMNS: &str =
+    "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at";
 
 fn receipt_from_row(row: &AnyRow) -> Result<Receipt, sqlx::Error> {
     Ok(Receipt {

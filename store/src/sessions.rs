@@ -80,19 +80,14 @@ impl SessionStore for SessionRecords {
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data").map_err(backend)?;
         let expiry: i64 = row.try_get("expiry_date").map_err(backend)?;
-        let data: HashMap<String, serde_json::Value> =
-            serde_json::from_str(&data).map_err(|err| session_store::Error::Decode(err.to_string()))?;
-        let expiry_date = OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry) * 1_000_000)
-            .map_err(|err| session_store::Error::Decode(err.to_string()))?;
+        let data: HashMap<String, serde_json::Value> = serde_json::from_str(&data).map_err(|err| session_store::Error::Decode(err.to_string()))?;
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry) * 1_000_000).map_err(|err| session_store::Error::Decode(err.to_string()))?;
         Ok(Some(Record { id: *id, data, expiry_date }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&self.store.pool)
-            .await
-            .map_err(backend)?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.to_string()).execute(&self.store.pool).await.map_err(backend)?;
         Ok(())
     }
 }
@@ -100,11 +95,7 @@ impl SessionStore for SessionRecords {
 #[async_trait]
 impl ExpiredDeletion for SessionRecords {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
-            .bind(now_ms())
-            .execute(&self.store.pool)
-            .await
-            .map_err(backend)?;
+        sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1").bind(now_ms()).execute(&self.store.pool).await.map_err(backend)?;
         Ok(())
     }
 }

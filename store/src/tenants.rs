@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::conflict_on_unique;
 use crate::audit::{record, Change};
+use crate::error::conflict_on_unique;
 use crate::{now_ms, Actor, Store, StoreError, Tenant, TenantSummary};
 
 /// The default number of policies a tenant may keep; a platform admin may raise it per tenant.
@@ -42,10 +42,7 @@ fn validate_slug(slug: &str) -> Result<(), StoreError> {
     if well_formed {
         Ok(())
     } else {
-        Err(StoreError::invalid(
-            "slug",
-            format!("`{slug}` must be 1-63 lowercase letters, digits or inner dashes"),
-        ))
+        Err(StoreError::invalid("slug", format!("`{slug}` must be 1-63 lowercase letters, digits or inner dashes")))
     }
 }
 
@@ -110,13 +107,7 @@ impl Store {
         .await?;
         let summaries = rows
             .iter()
-            .map(|row| {
-                Ok(TenantSummary {
-                    tenant: tenant_from_row(row)?,
-                    admins: row.try_get("admins")?,
-                    members: row.try_get("members")?,
-                })
-            })
+            .map(|row| Ok(TenantSummary { tenant: tenant_from_row(row)?, admins: row.try_get("admins")?, members: row.try_get("members")? }))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(summaries)
     }
@@ -135,7 +126,18 @@ impl Store {
         sqlx::query("UPDATE tenants SET policy_quota = $1 WHERE id = $2").bind(quota).bind(tenant_id).execute(&mut *tx).await?;
         let after = Tenant { policy_quota: quota, ..before.clone() };
         let target = format!("tenant:{}", before.slug);
-        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "tenant.quota", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change {
+                tenant_id: Some(tenant_id),
+                action: "tenant.quota",
+                target: &target,
+                before: serde_json::to_string(&before).ok(),
+                after: serde_json::to_string(&after).ok(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -150,7 +152,18 @@ impl Store {
         sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2").bind(time_zone).bind(tenant_id).execute(&mut *tx).await?;
         let after = Tenant { time_zone: time_zone.to_owned(), ..before.clone() };
         let target = format!("tenant:{}", before.slug);
-        record(&mut tx, actor, Change { tenant_id: Some(tenant_id), action: "tenant.time_zone", target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change {
+                tenant_id: Some(tenant_id),
+                action: "tenant.time_zone",
+                target: &target,
+                before: serde_json::to_string(&before).ok(),
+                after: serde_json::to_string(&after).ok(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }

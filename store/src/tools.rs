@@ -163,7 +163,12 @@ impl Store {
         sync_enabled_tools(&mut tx).await?;
         let target = format!("tool:{}", after.name);
         let action = if enabled { "tool.enable" } else { "tool.disable" };
-        record(&mut tx, actor, Change { tenant_id: None, action, target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change { tenant_id: None, action, target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() },
+        )
+        .await?;
         tx.commit().await?;
         self.policy_sets.invalidate(&Owner::Platform);
         Ok(after)
@@ -178,7 +183,12 @@ impl Store {
         sqlx::query("DELETE FROM tool_sources WHERE id = $1").bind(source_id).execute(&mut *tx).await?;
         sync_enabled_tools(&mut tx).await?;
         let target = format!("tool_source:{}", source.name);
-        record(&mut tx, actor, Change { tenant_id: None, action: "tool_source.delete", target: &target, before: serde_json::to_string(&source).ok(), after: None }).await?;
+        record(
+            &mut tx,
+            actor,
+            Change { tenant_id: None, action: "tool_source.delete", target: &target, before: serde_json::to_string(&source).ok(), after: None },
+        )
+        .await?;
         tx.commit().await?;
         self.policy_sets.invalidate(&Owner::Platform);
         Ok(source)

@@ -40,7 +40,14 @@ impl Store {
     /// Imports `policies` into the tenant (or the platform for `None`), matching existing policies
     /// by name. With `delete_missing`, policies not in the file are deleted. With `dry_run`, the
     /// transaction is rolled back and only the list of changes is returned.
-    pub async fn import_policies(&self, actor: &Actor, owner: &Owner, policies: &[Policy], delete_missing: bool, dry_run: bool) -> Result<Vec<ImportChange>, StoreError> {
+    pub async fn import_policies(
+        &self,
+        actor: &Actor,
+        owner: &Owner,
+        policies: &[Policy],
+        delete_missing: bool,
+        dry_run: bool,
+    ) -> Result<Vec<ImportChange>, StoreError> {
         let mut seen = std::collections::BTreeSet::new();
         for policy in policies {
             if !seen.insert(policy.name.trim().to_lowercase()) {
@@ -55,8 +62,21 @@ impl Store {
             for stored in existing.iter().filter(|stored| !seen.contains(&stored.name.to_lowercase())) {
                 remove_policy(&mut tx, owner, &stored.id, stored.version).await?;
                 let target = format!("policy:{}", stored.id);
-                record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(stored), after: None }).await?;
-                changes.push(ImportChange { action: "delete".into(), name: stored.name.clone(), scope: stored.scope.clone(), agent: stored.agent.clone(), before: pretty(&stored.document), after: None, warnings: Vec::new() });
+                record(
+                    &mut tx,
+                    actor,
+                    Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(stored), after: None },
+                )
+                .await?;
+                changes.push(ImportChange {
+                    action: "delete".into(),
+                    name: stored.name.clone(),
+                    scope: stored.scope.clone(),
+                    agent: stored.agent.clone(),
+                    before: pretty(&stored.document),
+                    after: None,
+                    warnings: Vec::new(),
+                });
             }
         }
         // Parents before children, so an agent policy is checked against the imported tenant policy.
@@ -67,20 +87,36 @@ impl Store {
             let current = existing.iter().find(|stored| stored.name.to_lowercase() == name.to_lowercase());
             let change = match current {
                 Some(stored) if same_document(stored, policy)? => ImportChange {
-                    action: "unchanged".into(), name: name.to_owned(), scope: stored.scope.clone(), agent: stored.agent.clone(), before: None, after: None, warnings: Vec::new(),
+                    action: "unchanged".into(),
+                    name: name.to_owned(),
+                    scope: stored.scope.clone(),
+                    agent: stored.agent.clone(),
+                    before: None,
+                    after: None,
+                    warnings: Vec::new(),
                 },
                 Some(stored) => {
                     let (after, report) = replace_policy(&mut tx, actor, owner, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
                     ImportChange {
-                        action: "update".into(), name: name.to_owned(), scope: after.scope.clone(), agent: after.agent.clone(),
-                        before: pretty(&stored.document), after: pretty(&after.document), warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
+                        action: "update".into(),
+                        name: name.to_owned(),
+                        scope: after.scope.clone(),
+                        agent: after.agent.clone(),
+                        before: pretty(&stored.document),
+                        after: pretty(&after.document),
+                        warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
                     }
                 }
                 None => {
                     let (created, report) = insert_policy(&mut tx, actor, owner, policy).await.map_err(in_policy(name))?;
                     ImportChange {
-                        action: "create".into(), name: name.to_owned(), scope: created.scope.clone(), agent: created.agent.clone(),
-                        before: None, after: pretty(&created.document), warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
+                        action: "create".into(),
+                        name: name.to_owned(),
+                        scope: created.scope.clone(),
+                        agent: created.agent.clone(),
+                        before: None,
+                        after: pretty(&created.document),
+                        warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
                     }
                 }
             };

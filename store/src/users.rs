@@ -31,8 +31,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         display_name: row.try_get("display_name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{role}`")))?,
         tenant_id: row.try_get("tenant_id")?,
-        approver_roles: serde_json::from_str(&approver_roles)
-            .map_err(|err| StoreError::Corrupt(format!("approver roles: {err}")))?,
+        approver_roles: serde_json::from_str(&approver_roles).map_err(|err| StoreError::Corrupt(format!("approver roles: {err}")))?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -70,8 +69,7 @@ impl Store {
             created_at: now_ms(),
         };
         let password_hash = hash_password(&new.password).await?;
-        let approver_roles = serde_json::to_string(&user.approver_roles)
-            .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let approver_roles = serde_json::to_string(&user.approver_roles).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         sqlx::query(
             "INSERT INTO users (id, username, display_name, password_hash, role, tenant_id, approver_roles, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -1,12 +1,17 @@
 //! The store behind the console's newer pages: the platform-wide policy search, the tool catalog,
 //! importing a set of policies, the audit search, and receipts and agents across tenants. Every
 //! test runs on SQLite and then on PostgreSQL (see `charter_testkit::each_database`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::BTreeSet;
 
-use charter_policy::{detect_source_kind, extract_tools, CatalogTool, DecisionRequest, DefaultBehaviour, InMemoryRateCounter, PlatformSettings, Policy, SourceKind, Verdict};
-use charter_store::{Actor, ActorKind, AuditScope, ImportChange, NewTenant, Owner, PolicyLabel, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, ReceiptWriter, Store, StoreError, Tenant, MAX_PAGE};
+use charter_policy::{
+    detect_source_kind, extract_tools, CatalogTool, DecisionRequest, DefaultBehaviour, InMemoryRateCounter, PlatformSettings, Policy, SourceKind, Verdict,
+};
+use charter_store::{
+    Actor, ActorKind, AuditScope, ImportChange, NewTenant, Owner, PolicyLabel, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, ReceiptWriter, Store,
+    StoreError, Tenant, MAX_PAGE,
+};
 use charter_testkit::each_database;
 
 // ---------------------------------------------------------------------------------------------
@@ -81,12 +86,24 @@ async fn policy_search_filters_by_tenant_label_scope_tool_and_text() {
             ("one tenant", PolicySearch { tenant_id: Some(acme.id.clone()), ..search() }, vec!["Finance controls", "Support bot"]),
             ("another tenant", PolicySearch { tenant_id: Some(zeta.id.clone()), ..search() }, vec!["Zeta reads"]),
             ("an unknown tenant", PolicySearch { tenant_id: Some("no-such-tenant".into()), ..search() }, vec![]),
-            ("platform defaults", PolicySearch { label: Some(PolicyLabel::PlatformDefault), ..search() }, vec!["A 100% wipe ban", "B 1000 wipe ban", "Guardrails"]),
+            (
+                "platform defaults",
+                PolicySearch { label: Some(PolicyLabel::PlatformDefault), ..search() },
+                vec!["A 100% wipe ban", "B 1000 wipe ban", "Guardrails"],
+            ),
             ("customer defined", PolicySearch { label: Some(PolicyLabel::CustomerDefined), ..search() }, vec!["Finance controls", "Support bot", "Zeta reads"]),
-            ("a tenant and the platform label exclude each other", PolicySearch { tenant_id: Some(acme.id.clone()), label: Some(PolicyLabel::PlatformDefault), ..search() }, vec![]),
+            (
+                "a tenant and the platform label exclude each other",
+                PolicySearch { tenant_id: Some(acme.id.clone()), label: Some(PolicyLabel::PlatformDefault), ..search() },
+                vec![],
+            ),
             ("agent scope", PolicySearch { scope: Some("agent".into()), ..search() }, vec!["Support bot"]),
             ("tenant scope", PolicySearch { scope: Some("tenant".into()), ..search() }, vec!["Finance controls", "Zeta reads"]),
-            ("part of a tool name, in exact names and in globs", PolicySearch { tool: Some("payments".into()), ..search() }, vec!["Finance controls", "Support bot"]),
+            (
+                "part of a tool name, in exact names and in globs",
+                PolicySearch { tool: Some("payments".into()), ..search() },
+                vec!["Finance controls", "Support bot"],
+            ),
             ("a tool name in capitals", PolicySearch { tool: Some("PAYMENTS.TRANSFER".into()), ..search() }, vec!["Finance controls"]),
             ("a tool with surrounding blanks", PolicySearch { tool: Some("  expense.submit  ".into()), ..search() }, vec!["Finance controls"]),
             ("`_` in a tool matches only `_`", PolicySearch { tool: Some("bulk_delete".into()), ..search() }, vec!["Guardrails"]),
@@ -94,13 +111,21 @@ async fn policy_search_filters_by_tenant_label_scope_tool_and_text() {
             ("`%` in a tool matches only `%`", PolicySearch { tool: Some("pay%ents".into()), ..search() }, vec![]),
             ("a tool search never spans two of a policy's patterns", PolicySearch { tool: Some("submit\npayments".into()), ..search() }, vec![]),
             ("a blank tool is no filter", PolicySearch { tool: Some(" \n ".into()), ..search() }, EVERY_POLICY.to_vec()),
-            ("text in a tenant's name or a description", PolicySearch { text: Some("acme".into()), ..search() }, vec!["Finance controls", "Support bot", "Zeta reads"]),
+            (
+                "text in a tenant's name or a description",
+                PolicySearch { text: Some("acme".into()), ..search() },
+                vec!["Finance controls", "Support bot", "Zeta reads"],
+            ),
             ("text in a description, any case", PolicySearch { text: Some("BOUNDARIES".into()), ..search() }, vec!["Guardrails"]),
             ("text in an agent name, `_` literally", PolicySearch { text: Some("Support_Bot".into()), ..search() }, vec!["Support bot"]),
             ("`%` in text matches only `%`", PolicySearch { text: Some("100%".into()), ..search() }, vec!["A 100% wipe ban"]),
             ("a backslash in text matches only a backslash", PolicySearch { text: Some("\\".into()), ..search() }, vec![]),
             ("blank text is no filter", PolicySearch { text: Some("   ".into()), ..search() }, EVERY_POLICY.to_vec()),
-            ("filters combine", PolicySearch { label: Some(PolicyLabel::CustomerDefined), tool: Some("payments".into()), scope: Some("tenant".into()), ..search() }, vec!["Finance controls"]),
+            (
+                "filters combine",
+                PolicySearch { label: Some(PolicyLabel::CustomerDefined), tool: Some("payments".into()), scope: Some("tenant".into()), ..search() },
+                vec!["Finance controls"],
+            ),
             ("filters combine to nothing", PolicySearch { text: Some("guard".into()), label: Some(PolicyLabel::CustomerDefined), ..search() }, vec![]),
         ];
         for (what, search, expected) in checks {
@@ -120,7 +145,10 @@ async fn policy_search_lists_owner_label_and_a_digest_of_the_rules() {
         let page = store.search_policies(&PolicySearch::default(), 0, 50).await.unwrap();
         let finance = page.items.iter().find(|p| p.name == "Finance controls").unwrap();
         assert_eq!(finance.label, PolicyLabel::CustomerDefined);
-        assert_eq!((finance.tenant_id.as_deref(), finance.tenant_slug.as_deref(), finance.tenant_name.as_deref()), (Some(acme.id.as_str()), Some("acme"), Some("Acme Corp")));
+        assert_eq!(
+            (finance.tenant_id.as_deref(), finance.tenant_slug.as_deref(), finance.tenant_name.as_deref()),
+            (Some(acme.id.as_str()), Some("acme"), Some("Acme Corp"))
+        );
         assert_eq!(finance.scope, "tenant");
         assert_eq!(finance.description, "Approvals for expenses");
         assert_eq!(finance.rule_count, 3);
@@ -234,7 +262,8 @@ fn names(list: &[&str]) -> Option<Vec<String>> {
 
 /// The platform's catalog-related audit entries, oldest first, as (action, target).
 async fn catalog_audit(store: &Store) -> Vec<(String, String)> {
-    let mut entries: Vec<_> = store.search_audit(&AuditScope::Platform, Some("tool"), None, 100).await.unwrap().into_iter().map(|e| (e.action, e.target)).collect();
+    let mut entries: Vec<_> =
+        store.search_audit(&AuditScope::Platform, Some("tool"), None, 100).await.unwrap().into_iter().map(|e| (e.action, e.target)).collect();
     entries.reverse();
     entries
 }
@@ -319,7 +348,8 @@ async fn a_tool_another_source_has_is_a_conflict_and_writes_nothing() {
         let (kind, tools) = tools_of(OPENAPI);
         store.add_tool_source(&owner, "Finance API", kind, &tools, true).await.unwrap();
         let settings_before = store.platform_settings().await.unwrap();
-        let (audit_before, sources_before, tools_before) = (count(&store, "audit_log").await, count(&store, "tool_sources").await, count(&store, "tools").await);
+        let (audit_before, sources_before, tools_before) =
+            (count(&store, "audit_log").await, count(&store, "tool_sources").await, count(&store, "tools").await);
 
         let overlapping = vec![
             CatalogTool { name: "brand.new".into(), method: None, path: None, description: String::new() },
@@ -328,7 +358,12 @@ async fn a_tool_another_source_has_is_a_conflict_and_writes_nothing() {
         let long_name = "n".repeat(101);
         type Case<'a> = (&'a str, &'a str, Vec<CatalogTool>, Expect);
         let cases: Vec<Case> = vec![
-            ("a tool name another source has", "Other source", overlapping, |e| matches!(e, StoreError::Conflict { what: "tool", key } if key == "payments.transfer")),
+            (
+                "a tool name another source has",
+                "Other source",
+                overlapping,
+                |e| matches!(e, StoreError::Conflict { what: "tool", key } if key == "payments.transfer"),
+            ),
             ("a source name that exists", "Finance API", tools_of(MCP).1, |e| matches!(e, StoreError::Conflict { what: "source", .. })),
             ("a blank name", "   ", tools_of(MCP).1, |e| matches!(e, StoreError::Invalid { field: "name", .. })),
             ("a name over 100 characters", &long_name, tools_of(MCP).1, |e| matches!(e, StoreError::Invalid { field: "name", .. })),
@@ -352,7 +387,14 @@ async fn the_next_decision_sees_a_catalog_change() {
     each_database("catalog", |store: Store| async move {
         let owner = staff("owner@platform");
         let acme = tenant(&store, "acme", "Acme Corp", 100).await;
-        store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy("name: Open\nscope: tenant\nrules:\n  - tool: \"*\"\n    effect: allow\n")).await.unwrap();
+        store
+            .create_policy(
+                &member("admin@acme", &acme),
+                &Owner::Tenant(acme.id.clone()),
+                &policy("name: Open\nscope: tenant\nrules:\n  - tool: \"*\"\n    effect: allow\n"),
+            )
+            .await
+            .unwrap();
         let verdict = |store: Store, tool: &'static str| async move {
             let compiled = store.policy_set(&acme_id(&store).await).await.unwrap();
             compiled.set.decide(&DecisionRequest::new(tool), &InMemoryRateCounter::new(), 0).verdict
@@ -405,7 +447,8 @@ async fn the_enabled_set_is_the_catalogs_alone_once_it_has_tools() {
 // ---------------------------------------------------------------------------------------------
 
 const FINANCE_V1: &str = "name: Finance controls\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n";
-const FINANCE_V2: &str = "name: Finance controls\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n  - tool: payments.transfer\n    effect: allow\n";
+const FINANCE_V2: &str =
+    "name: Finance controls\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n  - tool: payments.transfer\n    effect: allow\n";
 const OLD_RULES: &str = "name: Old rules\nscope: tenant\nrules:\n  - tool: docs.read\n    effect: allow\n";
 const SUPPORT_BOT: &str = "name: Support bot\nscope: agent\nagent: support-bot\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n";
 const SHELL: &str = "name: Shell access\nscope: tenant\nrules:\n  - tool: system.exec\n    effect: allow\n";
@@ -450,12 +493,19 @@ async fn an_import_creates_updates_keeps_and_deletes_by_name_and_a_dry_run_write
 
         let applied = store.import_policies(&admin, tenant_id, &incoming, false, false).await.unwrap();
         assert_eq!(applied, preview, "applying does exactly what the preview showed");
+        assert_eq!(versions(&store, tenant_id).await, [("Finance controls".to_owned(), 2), ("Old rules".to_owned(), 1), ("Support bot".to_owned(), 1)]);
+        let audit: Vec<(String, String)> = store
+            .search_audit(&AuditScope::Tenant(acme.id.clone()), Some("policy."), None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.action, e.actor))
+            .collect();
         assert_eq!(
-            versions(&store, tenant_id).await,
-            [("Finance controls".to_owned(), 2), ("Old rules".to_owned(), 1), ("Support bot".to_owned(), 1)]
+            audit[..2],
+            [("policy.create".to_owned(), "admin@acme".to_owned()), ("policy.update".to_owned(), "admin@acme".to_owned())],
+            "each change is audited"
         );
-        let audit: Vec<(String, String)> = store.search_audit(&AuditScope::Tenant(acme.id.clone()), Some("policy."), None, 10).await.unwrap().into_iter().map(|e| (e.action, e.actor)).collect();
-        assert_eq!(audit[..2], [("policy.create".to_owned(), "admin@acme".to_owned()), ("policy.update".to_owned(), "admin@acme".to_owned())], "each change is audited");
 
         let audit_count = count(&store, "audit_log").await;
         let again = store.import_policies(&admin, tenant_id, &incoming, false, false).await.unwrap();
@@ -496,10 +546,18 @@ async fn one_bad_policy_fails_the_whole_import_and_writes_nothing() {
         type Case<'a> = (&'a str, Vec<Policy>, bool, Option<&'a str>, Expect);
         let cases: Vec<Case> = vec![
             ("a grant of what the platform denies", file(&[new_one, SHELL]), false, Some("Shell access"), |e| matches!(e, StoreError::Delegation(_))),
-            ("an agent grant of what the tenant policy in the same file denies", file(&[bot_crm, deny_crm]), false, Some("CRM bot"), |e| matches!(e, StoreError::Delegation(_))),
-            ("more policies than the quota", file(&[FINANCE_V1, OLD_RULES, new_one, another, third]), false, Some("Third"), |e| matches!(e, StoreError::QuotaExceeded { quota: 4 })),
-            ("a platform policy into a tenant", vec![policy(new_one), policy(&platform_in_tenant)], false, Some("Sneaky platform"), |e| matches!(e, StoreError::Invalid { field: "scope", .. })),
-            ("a name twice in the file, in any case", file(&[new_one, &new_one.replace("New one", "NEW ONE")]), false, None, |e| matches!(e, StoreError::Invalid { field: "policies", .. })),
+            ("an agent grant of what the tenant policy in the same file denies", file(&[bot_crm, deny_crm]), false, Some("CRM bot"), |e| {
+                matches!(e, StoreError::Delegation(_))
+            }),
+            ("more policies than the quota", file(&[FINANCE_V1, OLD_RULES, new_one, another, third]), false, Some("Third"), |e| {
+                matches!(e, StoreError::QuotaExceeded { quota: 4 })
+            }),
+            ("a platform policy into a tenant", vec![policy(new_one), policy(&platform_in_tenant)], false, Some("Sneaky platform"), |e| {
+                matches!(e, StoreError::Invalid { field: "scope", .. })
+            }),
+            ("a name twice in the file, in any case", file(&[new_one, &new_one.replace("New one", "NEW ONE")]), false, None, |e| {
+                matches!(e, StoreError::Invalid { field: "policies", .. })
+            }),
             ("deletions first, then a bad policy", file(&[SHELL]), true, Some("Shell access"), |e| matches!(e, StoreError::Delegation(_))),
         ];
         let start = (versions(&store, tenant_id).await, count(&store, "audit_log").await);
@@ -567,7 +625,15 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
         store.set_policy_quota(&owner, &acme.id, 50).await.unwrap();
         let (kind, tools) = tools_of(MCP);
         store.add_tool_source(&owner, "Workspace", kind, &tools, true).await.unwrap();
-        store.delete_policy(&member("admin@zeta", &zeta), &Owner::Tenant(zeta.id.clone()), &store.list_policies(&Owner::Tenant(zeta.id.clone())).await.unwrap()[0].id, None).await.unwrap();
+        store
+            .delete_policy(
+                &member("admin@zeta", &zeta),
+                &Owner::Tenant(zeta.id.clone()),
+                &store.list_policies(&Owner::Tenant(zeta.id.clone())).await.unwrap()[0].id,
+                None,
+            )
+            .await
+            .unwrap();
         let a = Some(acme.id.clone());
         let z = Some(zeta.id.clone());
         let written: Vec<(&str, Option<String>)> = vec![
@@ -590,7 +656,12 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
             ("another tenant's", AuditScope::Tenant(zeta.id.clone()), None, newest_first(&|_, t| *t == z)),
             ("an unknown tenant's", AuditScope::Tenant("no-such-tenant".into()), None, vec![]),
             ("policy actions", AuditScope::Everything, Some("policy."), newest_first(&|action, _| action.starts_with("policy."))),
-            ("policy actions of one tenant", AuditScope::Tenant(acme.id.clone()), Some("policy."), newest_first(&|action, t| action.starts_with("policy.") && *t == a)),
+            (
+                "policy actions of one tenant",
+                AuditScope::Tenant(acme.id.clone()),
+                Some("policy."),
+                newest_first(&|action, t| action.starts_with("policy.") && *t == a),
+            ),
             ("tool actions of the platform", AuditScope::Platform, Some("tool"), newest_first(&|action, t| action.starts_with("tool") && t.is_none())),
             ("a prefix with surrounding blanks", AuditScope::Everything, Some("  tenant. "), newest_first(&|action, _| action == "tenant.quota")),
             ("`_` in a prefix matches only `_`", AuditScope::Everything, Some("policy_"), vec![]),
@@ -598,7 +669,8 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
             ("a blank prefix is no filter", AuditScope::Everything, Some("  "), newest_first(&|_, _| true)),
         ];
         for (what, scope, prefix, expected) in checks {
-            let got: Vec<(String, Option<String>)> = store.search_audit(&scope, prefix, None, 100).await.unwrap().into_iter().map(|e| (e.action, e.tenant_id)).collect();
+            let got: Vec<(String, Option<String>)> =
+                store.search_audit(&scope, prefix, None, 100).await.unwrap().into_iter().map(|e| (e.action, e.tenant_id)).collect();
             assert_eq!(got, expected, "{what}");
         }
 
@@ -637,7 +709,8 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
     each_database("receipts", |store: Store| async move {
         let acme = tenant(&store, "acme", "Acme Corp", 100).await;
         let zeta = tenant(&store, "zeta", "Zeta Ltd", 100).await;
-        let agent_policy = |agent: &str| policy(&format!("name: {agent} rules\nscope: agent\nagent: {agent}\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n"));
+        let agent_policy =
+            |agent: &str| policy(&format!("name: {agent} rules\nscope: agent\nagent: {agent}\nrules:\n  - tool: \"payments.*\"\n    effect: deny\n"));
         for agent in ["support-bot", "planner"] {
             store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &agent_policy(agent)).await.unwrap();
         }
@@ -663,10 +736,34 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
             ("an unknown tenant's", Some("no-such-tenant"), any.clone(), 100, vec![]),
             ("every tenant's, limited", None, any.clone(), 2, newest_first(&|_| true)[..2].to_vec()),
             ("every tenant's allows", None, ReceiptFilter { verdict: Some(Verdict::Allow), ..any.clone() }, 100, newest_first(&|r| r.verdict == "allow")),
-            ("every tenant's calls of one tool", None, ReceiptFilter { tool: Some("docs.read".into()), ..any.clone() }, 100, newest_first(&|r| r.tool == "docs.read")),
-            ("every tenant's in a time range", None, ReceiptFilter { from_ms: Some(2_000), to_ms: Some(4_000), ..any.clone() }, 100, newest_first(&|r| (2_000..4_000).contains(&r.created_at))),
-            ("one tenant's agent", Some(&acme.id), ReceiptFilter { agent: Some("support-bot".into()), ..any.clone() }, 100, newest_first(&|r| r.agent.as_deref() == Some("support-bot"))),
-            ("every tenant's before a cursor", None, ReceiptFilter { before: Some(written[2].id.clone()), ..any.clone() }, 100, vec![written[1].id.clone(), written[0].id.clone()]),
+            (
+                "every tenant's calls of one tool",
+                None,
+                ReceiptFilter { tool: Some("docs.read".into()), ..any.clone() },
+                100,
+                newest_first(&|r| r.tool == "docs.read"),
+            ),
+            (
+                "every tenant's in a time range",
+                None,
+                ReceiptFilter { from_ms: Some(2_000), to_ms: Some(4_000), ..any.clone() },
+                100,
+                newest_first(&|r| (2_000..4_000).contains(&r.created_at)),
+            ),
+            (
+                "one tenant's agent",
+                Some(&acme.id),
+                ReceiptFilter { agent: Some("support-bot".into()), ..any.clone() },
+                100,
+                newest_first(&|r| r.agent.as_deref() == Some("support-bot")),
+            ),
+            (
+                "every tenant's before a cursor",
+                None,
+                ReceiptFilter { before: Some(written[2].id.clone()), ..any.clone() },
+                100,
+                vec![written[1].id.clone(), written[0].id.clone()],
+            ),
         ];
         for (what, tenant_id, filter, limit, expected) in checks {
             let scope = match tenant_id {
@@ -677,17 +774,15 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
         }
         assert_eq!(store.list_receipts(&ReceiptScope::AllTenants, &any, 100).await.unwrap()[0], written[4], "a receipt reads back whole");
 
-        let agents: Vec<(String, i64, i64, Option<i64>)> = store.list_agents(&acme.id).await.unwrap().into_iter().map(|a| (a.name, a.policies, a.decisions, a.last_decision_at)).collect();
+        let agents: Vec<(String, i64, i64, Option<i64>)> =
+            store.list_agents(&acme.id).await.unwrap().into_iter().map(|a| (a.name, a.policies, a.decisions, a.last_decision_at)).collect();
         assert_eq!(
             agents,
-            [
-                ("intern".to_owned(), 0, 1, Some(5_000)),
-                ("planner".to_owned(), 1, 0, None),
-                ("support-bot".to_owned(), 1, 2, Some(3_000)),
-            ],
+            [("intern".to_owned(), 0, 1, Some(5_000)), ("planner".to_owned(), 1, 0, None), ("support-bot".to_owned(), 1, 2, Some(3_000)),],
             "agents by name, from policies and decisions; calls without an agent are no agent"
         );
-        let agents: Vec<(String, i64, i64, Option<i64>)> = store.list_agents(&zeta.id).await.unwrap().into_iter().map(|a| (a.name, a.policies, a.decisions, a.last_decision_at)).collect();
+        let agents: Vec<(String, i64, i64, Option<i64>)> =
+            store.list_agents(&zeta.id).await.unwrap().into_iter().map(|a| (a.name, a.policies, a.decisions, a.last_decision_at)).collect();
         assert_eq!(agents, [("zeta-bot".to_owned(), 0, 1, Some(2_000))], "another tenant's agents are its own");
         assert!(store.list_agents("no-such-tenant").await.unwrap().is_empty());
     })

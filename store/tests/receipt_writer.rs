@@ -1,7 +1,7 @@
 //! The receipt writer: group commit of receipts and approvals, on SQLite (a native connection on
 //! a thread of its own) and on PostgreSQL (a task on the pool). Every test but the last runs on
 //! both (see `charter_testkit::each_database`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use charter_store::{Approval, NewTenant, Receipt, ReceiptWriter, Store, Tenant};
 use charter_testkit::each_database;

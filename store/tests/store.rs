@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use charter_testkit::each_database;
 use charter_store::{NewTenant, NewUser, Owner, Role, SessionRecords, Store, StoreError};
+use charter_testkit::each_database;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
 
@@ -74,11 +74,8 @@ async fn login_checks_the_argon2_hash_and_hides_who_exists() {
         assert_eq!(store.verify_login("alice@bank.example", "wrong horse").await.unwrap(), None);
         assert_eq!(store.verify_login("nobody@bank.example", "correct horse").await.unwrap(), None);
 
-        let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-            .bind(&created.id)
-            .fetch_one(&pool_of(&store).await)
-            .await
-            .unwrap();
+        let stored: String =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(&created.id).fetch_one(&pool_of(&store).await).await.unwrap();
         assert!(stored.starts_with("$argon2id$"), "stored as an argon2id PHC string: {stored}");
         assert!(!stored.contains("correct horse"));
     })
@@ -104,13 +101,7 @@ async fn users_keep_role_and_tenant_consistent() {
         assert_eq!(platform, ["s@x"]);
         let tenant_users: Vec<_> = store.list_users(&Owner::Tenant(bank.id.clone())).await.unwrap().into_iter().map(|u| u.username).collect();
         assert_eq!(tenant_users, ["a@bank"]);
-        let everyone: Vec<_> = store
-            .list_all_users()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(u, tenant)| (u.username, tenant))
-            .collect();
+        let everyone: Vec<_> = store.list_all_users().await.unwrap().into_iter().map(|(u, tenant)| (u.username, tenant)).collect();
         assert_eq!(everyone, [("s@x".to_owned(), None), ("a@bank".to_owned(), Some("bank Inc".to_owned()))]);
     })
     .await;

@@ -15,8 +15,7 @@ use sqlx::{Connection, Executor, PgConnection};
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn postgres_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-        || std::env::var("CHARTER_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") || std::env::var("CHARTER_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }
 
 /// A name no other test (or test run) uses.
@@ -71,10 +70,8 @@ pub async fn databases(prefix: &str) -> Vec<TestDatabase> {
     let mut admin = match PgConnection::connect(&admin_url).await {
         Ok(conn) => conn,
         Err(err) => {
-            let banner = format!(
-                "\n{bar}\n!! POSTGRESQL TESTS SKIPPED: cannot reach {admin_url}: {err}\n!! Only SQLite was tested.\n{bar}\n",
-                bar = "!".repeat(78)
-            );
+            let banner =
+                format!("\n{bar}\n!! POSTGRESQL TESTS SKIPPED: cannot reach {admin_url}: {err}\n!! Only SQLite was tested.\n{bar}\n", bar = "!".repeat(78));
             // Straight to stderr: libtest captures `eprintln!` of passing tests, and this must be seen.
             let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
             assert!(!postgres_required(), "PostgreSQL is required here (CI or CHARTER_REQUIRE_POSTGRES=1): {err}");
@@ -97,9 +94,8 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     for database in databases(prefix).await {
-        let outcome: Result<(), Box<dyn Any + Send>> = tokio::spawn(test(database.store.clone()))
-            .await
-            .map_err(|err| if err.is_panic() { err.into_panic() } else { Box::new(err.to_string()) });
+        let outcome: Result<(), Box<dyn Any + Send>> =
+            tokio::spawn(test(database.store.clone())).await.map_err(|err| if err.is_panic() { err.into_panic() } else { Box::new(err.to_string()) });
         let backend = database.backend;
         database.remove().await;
         if let Err(panic) = outcome {

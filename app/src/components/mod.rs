@@ -1,3 +1,3 @@
+pub mod feedback;
 pub mod layout;
 pub mod ui;
-pub mod feedback;

@@ -169,7 +169,8 @@ pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacin
 pub async fn save_policy(id: Option<String>, version: i64, tenant_slug: Option<String>, text: String) -> Result<Saved, AppError> {
     use crate::auth::server::{access, core, target};
     let (access, core) = (access()?, core()?);
-    let policy = charter_policy::Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: err.path.clone().unwrap_or_else(|| "policy".to_owned()), message: err.to_string() })?;
+    let policy = charter_policy::Policy::parse_auto(&text)
+        .map_err(|err| AppError::Invalid { field: err.path.clone().unwrap_or_else(|| "policy".to_owned()), message: err.to_string() })?;
     let target = target(&access, tenant_slug.as_deref());
     let saved = match id {
         Some(id) => core.update_policy(&access, target, &id, version, &policy).await?,
@@ -263,7 +264,8 @@ pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> 
     use charter_policy::{detect_format, Format, Policy};
     let access = access()?;
     access.may(charter_core::Action::ReadPolicies, &access.home())?;
-    let policy = Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: format!("fix the document first: {err}") })?;
+    let policy =
+        Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: format!("fix the document first: {err}") })?;
     let mut document = serde_json::to_value(&policy).map_err(|_| AppError::Internal)?;
     let rule = rule_json(&form)?;
     let Some(rules) = document.as_object_mut().map(|d| d.entry("rules").or_insert_with(|| serde_json::json!([]))) else { return Err(AppError::Internal) };
@@ -563,7 +565,8 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
 #[component]
 fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, tools: Vec<String>) -> impl IntoView {
     let toasts = expect_context::<Toasts>();
-    let form = RwSignal::new(RuleForm { effect: "allow".into(), condition_op: "gt".into(), rate_per: "1m".into(), rate_key: "agent".into(), ..RuleForm::default() });
+    let form =
+        RwSignal::new(RuleForm { effect: "allow".into(), condition_op: "gt".into(), rate_per: "1m".into(), rate_key: "agent".into(), ..RuleForm::default() });
     let add = ServerAction::<AddRule>::new();
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| match add.value().get() {

@@ -31,7 +31,11 @@ pub async fn import_policies(tenant_slug: Option<String>, text: String, delete_m
     Ok(changes
         .into_iter()
         .map(|change| PlannedChange {
-            diff: if change.action == "unchanged" { Vec::new() } else { diff_lines(change.before.as_deref().unwrap_or(""), change.after.as_deref().unwrap_or("")) },
+            diff: if change.action == "unchanged" {
+                Vec::new()
+            } else {
+                diff_lines(change.before.as_deref().unwrap_or(""), change.after.as_deref().unwrap_or(""))
+            },
             action: change.action,
             name: change.name,
             scope: change.scope,
@@ -87,7 +91,12 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
         Some(Err(error)) => toasts.error(format!("Import not applied: {error}")),
         None => {}
     });
-    let request = move |apply: bool| ImportPolicies { tenant_slug: Some(target.get_untracked()).filter(|s| !s.is_empty()), text: text.get_untracked(), delete_missing: delete_missing.get_untracked(), apply };
+    let request = move |apply: bool| ImportPolicies {
+        tenant_slug: Some(target.get_untracked()).filter(|s| !s.is_empty()),
+        text: text.get_untracked(),
+        delete_missing: delete_missing.get_untracked(),
+        apply,
+    };
     view! {
         <div class="space-y-6">
             <Card>

@@ -194,7 +194,8 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         effective_scope: scope_name(rate.effective_source.policy.scope),
         effective_source: source(&rate.effective_source),
     }));
-    let mut contributions: Vec<Contribution> = ["platform", "tenant", "agent"].iter().map(|s| Contribution { scope: (*s).to_owned(), policies: Vec::new(), rules: 0 }).collect();
+    let mut contributions: Vec<Contribution> =
+        ["platform", "tenant", "agent"].iter().map(|s| Contribution { scope: (*s).to_owned(), policies: Vec::new(), rules: 0 }).collect();
     for entry in &effective.rules {
         let scope = scope_name(entry.source.policy.scope);
         if let Some(c) = contributions.iter_mut().find(|c| c.scope == scope) {
@@ -223,7 +224,8 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
         return Err(AppError::Invalid { field: "tool".into(), message: "is required".into() });
     }
     let args_text = if args.trim().is_empty() { "{}" } else { args.trim() };
-    let args: serde_json::Value = serde_json::from_str(args_text).map_err(|err| AppError::Invalid { field: "args".into(), message: format!("is not valid JSON: {err}") })?;
+    let args: serde_json::Value =
+        serde_json::from_str(args_text).map_err(|err| AppError::Invalid { field: "args".into(), message: format!("is not valid JSON: {err}") })?;
     if !args.is_object() {
         return Err(AppError::Invalid { field: "args".into(), message: "must be a JSON object such as {\"amount\": 100}".into() });
     }
@@ -232,7 +234,13 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
         roles: roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         ..Principal::default()
     };
-    let input = charter_core::DecideInput { tool: tool.trim().to_owned(), args, agent: Some(agent.trim().to_owned()).filter(|a| !a.is_empty()), principal, ..Default::default() };
+    let input = charter_core::DecideInput {
+        tool: tool.trim().to_owned(),
+        args,
+        agent: Some(agent.trim().to_owned()).filter(|a| !a.is_empty()),
+        principal,
+        ..Default::default()
+    };
     // A dry run: rate counters are read but not advanced, and no receipt is written.
     let decision = core.what_if(&access, server::target(&slug), input).await?;
     Ok(WhatIfAnswer {

@@ -54,7 +54,10 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
     let (access, core) = (access()?, core()?);
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let verdict = text(&query.verdict)
-        .map(|name| serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| AppError::Invalid { field: "verdict".into(), message: format!("must be allow, deny or require_approval, not `{name}`") }))
+        .map(|name| {
+            serde_json::from_value(serde_json::Value::String(name.clone()))
+                .map_err(|_| AppError::Invalid { field: "verdict".into(), message: format!("must be allow, deny or require_approval, not `{name}`") })
+        })
         .transpose()?;
     let filter = ReceiptFilter { agent: text(&query.agent), tool: text(&query.tool), verdict, from_ms: None, to_ms: None, before };
     let slug = text(&query.tenant_slug);
@@ -69,7 +72,8 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
         receipts.last().map(|r| r.id.clone())
     });
     let names = tenant_names(&core, &access).await?;
-    let pretty = |text: &str| serde_json::from_str::<serde_json::Value>(text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| text.to_owned());
+    let pretty =
+        |text: &str| serde_json::from_str::<serde_json::Value>(text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| text.to_owned());
     let items = receipts
         .into_iter()
         .map(|r| {
@@ -214,7 +218,8 @@ fn ReceiptChunk(page: Resource<Result<ReceiptPage, AppError>>, is_first: bool, c
 #[component]
 fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
     let open = RwSignal::new(false);
-    let ReceiptRow { id, tenant, agent, tool, verdict, reason, created_at, latency_us, args, principal, matched, policy_versions, args_digest, approval_id } = row;
+    let ReceiptRow { id, tenant, agent, tool, verdict, reason, created_at, latency_us, args, principal, matched, policy_versions, args_digest, approval_id } =
+        row;
     view! {
         <li data-testid="receipt-row">
             <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>

@@ -40,14 +40,24 @@ pub async fn tenant_overview(slug: String) -> Result<TenantFacts, AppError> {
         .into_iter()
         .map(|r| RecentDecision { tool: r.tool, agent: r.agent, verdict: r.verdict, reason: r.reason, created_at: r.created_at })
         .collect();
-    Ok(TenantFacts { tenant: overview.tenant, users: overview.users, policy_count: overview.policy_count, agents: overview.agents, recent, can_edit_quota: overview.can_manage })
+    Ok(TenantFacts {
+        tenant: overview.tenant,
+        users: overview.users,
+        policy_count: overview.policy_count,
+        agents: overview.agents,
+        recent,
+        can_edit_quota: overview.can_manage,
+    })
 }
 
 #[server(endpoint = "tenants/set_quota")]
 pub async fn set_quota(slug: String, quota: String) -> Result<i64, AppError> {
     use crate::auth::server::{access, core};
     let access = access()?;
-    let quota: i64 = quota.trim().parse().map_err(|_| AppError::Invalid { field: "policy quota".into(), message: format!("must be a whole number, not `{}`", quota.trim()) })?;
+    let quota: i64 = quota
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid { field: "policy quota".into(), message: format!("must be a whole number, not `{}`", quota.trim()) })?;
     Ok(core()?.set_quota(&access, &slug, quota).await?.policy_quota)
 }
 

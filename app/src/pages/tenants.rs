@@ -34,10 +34,7 @@ pub fn TenantsPage() -> impl IntoView {
 /// Does a tenant match the filter text? Name, slug and plan are searched, ignoring case.
 pub fn matches_filter(summary: &TenantSummary, filter: &str) -> bool {
     let needle = filter.trim().to_lowercase();
-    needle.is_empty()
-        || [&summary.tenant.name, &summary.tenant.slug, &summary.tenant.plan]
-            .iter()
-            .any(|field| field.to_lowercase().contains(&needle))
+    needle.is_empty() || [&summary.tenant.name, &summary.tenant.slug, &summary.tenant.plan].iter().any(|field| field.to_lowercase().contains(&needle))
 }
 
 /// The tenant table with a filter box. Filtering happens in the browser, as the user types.
@@ -115,7 +112,15 @@ mod tests {
 
     fn summary(name: &str, slug: &str, plan: &str) -> TenantSummary {
         TenantSummary {
-            tenant: Tenant { id: slug.into(), slug: slug.into(), name: name.into(), plan: plan.into(), policy_quota: 100, time_zone: "UTC".into(), created_at: 0 },
+            tenant: Tenant {
+                id: slug.into(),
+                slug: slug.into(),
+                name: name.into(),
+                plan: plan.into(),
+                policy_quota: 100,
+                time_zone: "UTC".into(),
+                created_at: 0,
+            },
             admins: 1,
             members: 0,
         }

@@ -151,7 +151,13 @@ fn AddSourceForm(add: ServerAction<AddSource>) -> impl IntoView {
 }
 
 #[component]
-fn SourceCard(source: ToolSource, tools: Vec<CatalogEntry>, can_write: bool, toggle: ServerAction<ToggleTool>, remove: ServerAction<DeleteSource>) -> impl IntoView {
+fn SourceCard(
+    source: ToolSource,
+    tools: Vec<CatalogEntry>,
+    can_write: bool,
+    toggle: ServerAction<ToggleTool>,
+    remove: ServerAction<DeleteSource>,
+) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let id = source.id.clone();
     let kind = if source.kind == "openapi" { "OpenAPI 3" } else { "MCP tools/list" };

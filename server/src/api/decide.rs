@@ -79,7 +79,8 @@ pub struct DecideResponse {
 /// address the proxy itself saw), or the peer of the connection.
 fn client_ip(state: &ApiState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
     if let Some(name) = &state.client_ip_header {
-        let forwarded = headers.get(name).and_then(|value| value.to_str().ok()).and_then(|value| value.rsplit(',').next()).map(str::trim).filter(|ip| !ip.is_empty());
+        let forwarded =
+            headers.get(name).and_then(|value| value.to_str().ok()).and_then(|value| value.rsplit(',').next()).map(str::trim).filter(|ip| !ip.is_empty());
         if let Some(ip) = forwarded {
             return Some(ip.to_owned());
         }
@@ -103,9 +104,16 @@ fn client_ip(state: &ApiState, headers: &HeaderMap, peer: Option<SocketAddr>) ->
     ),
     security(("api_key" = []))
 )]
-pub async fn decide(State(state): State<ApiState>, Caller(access): Caller, headers: HeaderMap, Peer(peer): Peer, JsonBody(body): JsonBody<DecideRequest>) -> Result<Response, ApiError> {
+pub async fn decide(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    headers: HeaderMap,
+    Peer(peer): Peer,
+    JsonBody(body): JsonBody<DecideRequest>,
+) -> Result<Response, ApiError> {
     let facts = CallFacts { ip: client_ip(&state, &headers, peer) };
-    let input = DecideInput { tool: body.tool, args: body.args, agent: body.agent, principal: body.principal, context: body.context, tenant_id: body.tenant_id };
+    let input =
+        DecideInput { tool: body.tool, args: body.args, agent: body.agent, principal: body.principal, context: body.context, tenant_id: body.tenant_id };
     let recorded = state.core.decide(&access, input, facts).await?;
     let decision = &recorded.decision;
     // Serialised straight from the engine's decision: no intermediate JSON trees on the hot path.

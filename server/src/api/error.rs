@@ -52,7 +52,9 @@ impl From<CoreError> for ApiError {
                 details: serde_json::to_value(&report).ok(),
             },
             CoreError::InPolicy { name, source } => match ApiError::from(*source) {
-                ApiError::Unprocessable { code, message, field, details } => ApiError::Unprocessable { code, message: format!("policy `{name}`: {message}"), field, details },
+                ApiError::Unprocessable { code, message, field, details } => {
+                    ApiError::Unprocessable { code, message: format!("policy `{name}`: {message}"), field, details }
+                }
                 ApiError::Conflict { code, message } => ApiError::Conflict { code, message: format!("policy `{name}`: {message}") },
                 other => other,
             },
@@ -78,17 +80,21 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable { code, message, field, details } => (StatusCode::UNPROCESSABLE_ENTITY, code, message, field, details),
             ApiError::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None, None),
             ApiError::PreconditionRequired(message) => (StatusCode::PRECONDITION_REQUIRED, "version_required", message, None, None),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {} bytes", super::MAX_BODY_BYTES), None, None),
+            ApiError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {} bytes", super::MAX_BODY_BYTES), None, None)
+            }
             ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, None, None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", CoreError::Unavailable.to_string(), None, None),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", CoreError::Internal.to_string(), None, None),
         };
-        let mut error = json!({ "code": code, "message": message });
+        let mut error = serde_json::Map::new();
+        error.insert("code".to_owned(), Value::from(code));
+        error.insert("message".to_owned(), Value::from(message));
         if let Some(field) = field {
-            error["field"] = Value::String(field);
+            error.insert("field".to_owned(), Value::String(field));
         }
         if let Some(details) = details {
-            error["details"] = details;
+            error.insert("details".to_owned(), details);
         }
         (status, Json(json!({ "error": error }))).into_response()
     }

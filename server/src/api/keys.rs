@@ -50,7 +50,12 @@ pub async fn list(State(state): State<ApiState>, Caller(access): Caller, path: T
 }
 
 #[utoipa::path(post, path = "/api/v1/keys", tag = "keys", operation_id = "create_key", request_body = CreateKey, responses((status = 201, body = CreatedKey), (status = 403), (status = 422)))]
-pub async fn create(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, JsonBody(body): JsonBody<CreateKey>) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+pub async fn create(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    JsonBody(body): JsonBody<CreateKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let created = state.core.create_key(&access, path.target(), &body.name).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key: created.info.into(), secret: created.secret })))
 }

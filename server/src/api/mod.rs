@@ -108,7 +108,10 @@ struct BearerKey;
 impl Modify for BearerKey {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A tenant API key, `chk_<prefix>_<secret>`")).build()));
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A tenant API key, `chk_<prefix>_<secret>`")).build()),
+        );
     }
 }
 

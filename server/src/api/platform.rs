@@ -37,7 +37,11 @@ pub async fn get_settings(State(state): State<ApiState>, Caller(access): Caller)
 
 #[utoipa::path(put, path = "/api/v1/platform/settings", tag = "platform", operation_id = "put_platform_settings", request_body = SettingsView,
     responses((status = 200, body = SettingsView), (status = 400), (status = 403), (status = 404), (status = 422)))]
-pub async fn put_settings(State(state): State<ApiState>, Caller(access): Caller, JsonBody(body): JsonBody<SettingsView>) -> Result<Json<SettingsView>, ApiError> {
+pub async fn put_settings(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    JsonBody(body): JsonBody<SettingsView>,
+) -> Result<Json<SettingsView>, ApiError> {
     let version = state.core.set_platform_settings(&access, body.default, body.enabled_tools.clone()).await?;
     Ok(Json(SettingsView { default: body.default, enabled_tools: body.enabled_tools, version }))
 }
@@ -51,7 +55,12 @@ pub struct QuotaView {
 
 #[utoipa::path(put, path = "/api/v1/tenants/{slug}/quota", tag = "platform", operation_id = "put_tenant_quota", params(("slug" = String, Path)), request_body = QuotaView,
     responses((status = 200, body = QuotaView), (status = 403), (status = 404), (status = 422)))]
-pub async fn put_quota(State(state): State<ApiState>, Caller(access): Caller, axum::extract::Path(slug): axum::extract::Path<String>, JsonBody(body): JsonBody<QuotaView>) -> Result<Json<QuotaView>, ApiError> {
+pub async fn put_quota(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    JsonBody(body): JsonBody<QuotaView>,
+) -> Result<Json<QuotaView>, ApiError> {
     let tenant = state.core.set_quota(&access, &slug, body.policy_quota).await?;
     Ok(Json(QuotaView { policy_quota: tenant.policy_quota }))
 }
@@ -78,6 +87,11 @@ pub async fn get_tenant_settings(State(state): State<ApiState>, Caller(access): 
 
 #[utoipa::path(put, path = "/api/v1/settings", tag = "settings", operation_id = "put_tenant_settings", request_body = TenantSettingsView,
     responses((status = 200, body = TenantSettingsView), (status = 403), (status = 404), (status = 422, description = "Not a time zone")))]
-pub async fn put_tenant_settings(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, JsonBody(body): JsonBody<TenantSettingsView>) -> Result<Json<TenantSettingsView>, ApiError> {
+pub async fn put_tenant_settings(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    JsonBody(body): JsonBody<TenantSettingsView>,
+) -> Result<Json<TenantSettingsView>, ApiError> {
     Ok(Json(state.core.set_time_zone(&access, path.target(), &body.time_zone).await?.into()))
 }

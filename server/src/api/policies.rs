@@ -146,13 +146,22 @@ async fn export_for(state: &ApiState, access: &Access, target: Target<'_>, query
 
 #[utoipa::path(get, path = "/api/v1/policies/export", tag = "policies", operation_id = "export_policies", params(FormatQuery),
     responses((status = 200, description = "Every policy of the tenant as a `charter.policies/v1` file, to download and import elsewhere")))]
-pub async fn export(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<FormatQuery>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<FormatQuery>,
+) -> Result<Response, ApiError> {
     export_for(&state, &access, path.target(), &query).await
 }
 
 #[utoipa::path(get, path = "/api/v1/platform/policies/export", tag = "platform", operation_id = "export_platform_policies", params(FormatQuery),
     responses((status = 200, description = "Every platform policy as a `charter.policies/v1` file"), (status = 404)))]
-pub async fn export_platform(State(state): State<ApiState>, Caller(access): Caller, QueryParams(query): QueryParams<FormatQuery>) -> Result<Response, ApiError> {
+pub async fn export_platform(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    QueryParams(query): QueryParams<FormatQuery>,
+) -> Result<Response, ApiError> {
     export_for(&state, &access, Target::Platform, &query).await
 }
 
@@ -171,26 +180,45 @@ async fn get_for(state: &ApiState, access: &Access, target: Target<'_>, id: &str
 
 #[utoipa::path(get, path = "/api/v1/policies/{id}", tag = "policies", operation_id = "get_policy", params(("id" = String, Path), FormatQuery),
     responses((status = 200, body = PolicyView), (status = 404)))]
-pub async fn get(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<FormatQuery>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<FormatQuery>,
+) -> Result<Response, ApiError> {
     get_for(&state, &access, path.target(), &path.id, &query).await
 }
 
 #[utoipa::path(get, path = "/api/v1/platform/policies/{id}", tag = "platform", operation_id = "get_platform_policy", params(("id" = String, Path), FormatQuery),
     responses((status = 200, body = PolicyView), (status = 404)))]
-pub async fn get_platform(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<FormatQuery>) -> Result<Response, ApiError> {
+pub async fn get_platform(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<FormatQuery>,
+) -> Result<Response, ApiError> {
     get_for(&state, &access, Target::Platform, &path.id, &query).await
 }
 
 #[utoipa::path(post, path = "/api/v1/policies", tag = "policies", operation_id = "create_policy", request_body(content = Object, content_type = "application/json"),
     responses((status = 201, body = PolicyView), (status = 400), (status = 409), (status = 415), (status = 422, description = "Invalid policy, delegation error or quota exceeded")))]
-pub async fn create(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, PolicyBody(policy): PolicyBody) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
+pub async fn create(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    PolicyBody(policy): PolicyBody,
+) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
     let saved = state.core.create_policy(&access, path.target(), &policy).await?;
     Ok((StatusCode::CREATED, Json(PolicyView::saved(saved))))
 }
 
 #[utoipa::path(post, path = "/api/v1/platform/policies", tag = "platform", operation_id = "create_platform_policy", request_body(content = Object, content_type = "application/json"),
     responses((status = 201, body = PolicyView), (status = 403), (status = 422)))]
-pub async fn create_platform(State(state): State<ApiState>, Caller(access): Caller, PolicyBody(policy): PolicyBody) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
+pub async fn create_platform(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    PolicyBody(policy): PolicyBody,
+) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
     let saved = state.core.create_policy(&access, Target::Platform, &policy).await?;
     Ok((StatusCode::CREATED, Json(PolicyView::saved(saved))))
 }
@@ -198,7 +226,13 @@ pub async fn create_platform(State(state): State<ApiState>, Caller(access): Call
 #[utoipa::path(put, path = "/api/v1/policies/{id}", tag = "policies", operation_id = "update_policy", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the version you read")),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, body = PolicyView), (status = 404), (status = 409, description = "Stale version"), (status = 422), (status = 428)))]
-pub async fn update(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, headers: HeaderMap, PolicyBody(policy): PolicyBody) -> Result<Json<PolicyView>, ApiError> {
+pub async fn update(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    headers: HeaderMap,
+    PolicyBody(policy): PolicyBody,
+) -> Result<Json<PolicyView>, ApiError> {
     let expected = expected_version(&headers, &policy)?;
     Ok(Json(PolicyView::saved(state.core.update_policy(&access, path.target(), &path.id, expected, &policy).await?)))
 }
@@ -206,7 +240,13 @@ pub async fn update(State(state): State<ApiState>, Caller(access): Caller, path:
 #[utoipa::path(put, path = "/api/v1/platform/policies/{id}", tag = "platform", operation_id = "update_platform_policy", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the version you read")),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, body = PolicyView), (status = 409), (status = 422)))]
-pub async fn update_platform(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, headers: HeaderMap, PolicyBody(policy): PolicyBody) -> Result<Json<PolicyView>, ApiError> {
+pub async fn update_platform(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    headers: HeaderMap,
+    PolicyBody(policy): PolicyBody,
+) -> Result<Json<PolicyView>, ApiError> {
     let expected = expected_version(&headers, &policy)?;
     Ok(Json(PolicyView::saved(state.core.update_policy(&access, Target::Platform, &path.id, expected, &policy).await?)))
 }

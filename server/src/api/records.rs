@@ -100,7 +100,12 @@ pub struct ReceiptPage {
 
 #[utoipa::path(get, path = "/api/v1/receipts", tag = "receipts", operation_id = "list_receipts", params(ReceiptQuery),
     responses((status = 200, body = ReceiptPage), (status = 400), (status = 401)))]
-pub async fn list_receipts(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<ReceiptQuery>) -> Result<Json<ReceiptPage>, ApiError> {
+pub async fn list_receipts(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<ReceiptQuery>,
+) -> Result<Json<ReceiptPage>, ApiError> {
     let limit = page_size(query.limit)?;
     let verdict = query.verdict.as_deref().map(verdict_of).transpose()?;
     let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict, from_ms: query.from, to_ms: query.to, before: query.cursor };
@@ -182,7 +187,12 @@ pub struct ApprovalQuery {
 
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", operation_id = "list_approvals", params(ApprovalQuery),
     responses((status = 200, body = Vec<ApprovalView>)))]
-pub async fn list_approvals(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<ApprovalQuery>) -> Result<Json<Vec<ApprovalView>>, ApiError> {
+pub async fn list_approvals(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<ApprovalQuery>,
+) -> Result<Json<Vec<ApprovalView>>, ApiError> {
     let approvals = state.core.list_approvals(&access, path.target(), query.pending.unwrap_or(true), page_size(query.limit)?).await?;
     Ok(Json(approvals.into_iter().map(ApprovalView::from).collect()))
 }
@@ -198,7 +208,12 @@ pub struct ResolveRequest {
 
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/resolve", tag = "approvals", operation_id = "resolve_approval", params(("id" = String, Path)), request_body = ResolveRequest,
     responses((status = 200, body = ApprovalView), (status = 403), (status = 404), (status = 422)))]
-pub async fn resolve_approval(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, JsonBody(body): JsonBody<ResolveRequest>) -> Result<Json<ApprovalView>, ApiError> {
+pub async fn resolve_approval(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    JsonBody(body): JsonBody<ResolveRequest>,
+) -> Result<Json<ApprovalView>, ApiError> {
     Ok(Json(state.core.resolve_approval(&access, path.target(), &path.id, body.resolution, body.comment).await?.into()))
 }
 
@@ -241,7 +256,12 @@ impl From<AuditEntry> for AuditView {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit", params(AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
-pub async fn list_audit(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, QueryParams(query): QueryParams<AuditQuery>) -> Result<Json<Vec<AuditView>>, ApiError> {
+pub async fn list_audit(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<AuditQuery>,
+) -> Result<Json<Vec<AuditView>>, ApiError> {
     let entries = state.core.search_audit(&access, AuditOf::Tenant(path.target()), None, query.cursor.as_deref(), page_size(query.limit)?).await?;
     Ok(Json(entries.into_iter().map(AuditView::from).collect()))
 }

@@ -1,15 +1,15 @@
 //! Shared plumbing for the `/api/v1` tests: the whole router on a throwaway database (SQLite
 //! always, then PostgreSQL), signing in, and small request helpers that keep the tests readable.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::future::Future;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use charter_policy::{DefaultBehaviour, PlatformSettings};
 use charter_server::demo::seed_if_empty;
 use charter_server::{app, Services};
-use charter_policy::{DefaultBehaviour, PlatformSettings};
 use charter_store::{Actor, Store};
 use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
@@ -28,7 +28,6 @@ pub const HOSPITAL_PRIVACY: &str = "privacy@st-aurelia.example";
 
 /// An id that exists nowhere.
 pub const NO_SUCH_ID: &str = "00000000-0000-0000-0000-000000000000";
-
 
 // ---------------------------------------------------------------------------------------------
 // Databases

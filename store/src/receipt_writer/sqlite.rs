@@ -69,7 +69,8 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
     // wait (up to the busy timeout) instead of failing halfway.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
-        let mut insert = tx.prepare_cached(&format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"))?;
+        let mut insert =
+            tx.prepare_cached(&format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"))?;
         for Job { receipt: r, .. } in batch {
             insert.execute(params![
                 r.id,
