@@ -45,6 +45,32 @@ test('a tenant admin finds the receipts of their agents’ decisions, filters th
   await expect(detail).toHaveCount(0);
 });
 
+test('a masked argument is shown masked in the receipts, to the tenant and to support', async ({ page }) => {
+  const botName = `e2e-masked-${stamp()}`;
+  const secret = `suspected tuberculosis ${stamp()}`;
+  const bot = await agent(await tenantKey(DEMO.hospitalAdmin));
+  // The hospital's demo policy masks `args.notes` of every patient tool.
+  const read = await (await bot.post('/api/v1/decide', { data: { tool: 'patients.read', args: { id: 'p-7', notes: secret }, agent: botName } })).json();
+  expect(read.decision).toBe('allow');
+  expect(read.obligations.map((o: { field: string }) => o.field)).toContain('args.notes');
+  await bot.dispose();
+
+  for (const who of [DEMO.hospitalAdmin, DEMO.support]) {
+    await signIn(page, who);
+    await openNav(page, 'Receipts', /\/receipts$/);
+    const row = page.getByTestId('receipt-row').filter({ hasText: `agent ${botName}` });
+    await expect(row).toHaveCount(1);
+    await row.getByRole('button').click();
+    const detail = row.getByTestId('receipt-detail');
+    await expect(detail).toContainText('"notes": "[masked]"');
+    await expect(detail).toContainText('"id": "p-7"');
+    await expect(page.getByText(secret)).toHaveCount(0);
+    expect(await page.content()).not.toContain(secret);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
+  }
+});
+
 test('the audit log shows a tenant admin’s policy edit as a diff, and the owner can narrow it to the platform', async ({ page }) => {
   const id = stamp();
   const name = `E2E audited ${id}`;
