@@ -4,7 +4,7 @@
 //! [`server::require_user`] (or one of its siblings) for the signed-in user, loaded fresh from the
 //! database on every call, and checks the role there.
 
-use charter_store::Role;
+use charter_store::{Role, TenantId, UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,7 @@ use crate::AppError;
 /// The signed-in user as pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUser {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
@@ -24,7 +24,7 @@ pub struct SessionUser {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantRef {
-    pub id: String,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
 }
@@ -158,7 +158,7 @@ pub mod server {
     pub async fn resolve_session(core: &Core, session: &Session) -> Result<(Option<SessionUser>, Option<Access>), AppError> {
         let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|_| AppError::Internal)?;
         let Some(user_id) = user_id else { return Ok((None, None)) };
-        let Some((user, tenant)) = core.session_user(&user_id).await? else { return Ok((None, None)) };
+        let Some((user, tenant)) = core.session_user(&user_id.into()).await? else { return Ok((None, None)) };
         let access = Access::for_user(&user)?;
         Ok((Some(session_user_from(user, tenant)), Some(access)))
     }

@@ -2,14 +2,14 @@
 //! or from the session's user, and every operation of the core takes one: it is the only way to
 //! reach tenant data. The rules of who may do what live in [`Access::may`], and nowhere else.
 
-use charter_store::{Actor, ActorKind, ApiKeyAuth, Owner, Role, User};
+use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, Owner, Role, TenantId, User, UserId};
 
 use crate::CoreError;
 
 /// A person signed in to the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
-    pub user_id: String,
+    pub user_id: UserId,
     pub username: String,
     /// The approver roles they hold in their tenant (e.g. `manager`); empty for most.
     pub approver_roles: Vec<String>,
@@ -18,9 +18,9 @@ pub struct Person {
 /// An agent's API key: its tenant is the key's, never one a request names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentKey {
-    pub key_id: String,
+    pub key_id: ApiKeyId,
     pub prefix: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
 }
 
 /// The caller of an operation, with the standing that decides what they may do.
@@ -31,12 +31,12 @@ pub enum Access {
     Support(Person),
     TenantAdmin {
         person: Person,
-        tenant_id: String,
+        tenant_id: TenantId,
     },
     /// A tenant's user without admin rights: an approver when they hold approver roles.
     TenantMember {
         person: Person,
-        tenant_id: String,
+        tenant_id: TenantId,
     },
     Agent(AgentKey),
 }
@@ -113,7 +113,7 @@ impl Access {
     }
 
     /// The caller's own tenant; `None` for platform staff.
-    pub fn own_tenant(&self) -> Option<&str> {
+    pub fn own_tenant(&self) -> Option<&TenantId> {
         match self {
             Access::PlatformAdmin(_) | Access::Support(_) => None,
             Access::TenantAdmin { tenant_id, .. } | Access::TenantMember { tenant_id, .. } => Some(tenant_id),
@@ -124,7 +124,7 @@ impl Access {
     /// Where the caller's own data lives: their tenant, or the platform for platform staff.
     pub fn home(&self) -> Owner {
         match self.own_tenant() {
-            Some(tenant_id) => Owner::Tenant(tenant_id.to_owned()),
+            Some(tenant_id) => Owner::Tenant(tenant_id.clone()),
             None => Owner::Platform,
         }
     }

@@ -1,6 +1,6 @@
 //! Approvals: a tenant's pending requests, polled by its agents and resolved by its approvers.
 
-use charter_store::{Approval, Resolution};
+use charter_store::{Approval, ApprovalId, Resolution};
 use serde::Deserialize;
 
 use crate::access::{Access, Action, Target};
@@ -57,7 +57,7 @@ impl Core {
     }
 
     /// One approval of the named tenant, as the agent polls it.
-    pub async fn get_approval(&self, access: &Access, target: Target<'_>, id: &str) -> Result<Approval, CoreError> {
+    pub async fn get_approval(&self, access: &Access, target: Target<'_>, id: &ApprovalId) -> Result<Approval, CoreError> {
         let owner = self.owner(access, target, Action::ReadApprovals).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
         Ok(self.store.get_approval(tenant_id, id).await?)
@@ -68,7 +68,7 @@ impl Core {
         &self,
         access: &Access,
         target: Target<'_>,
-        id: &str,
+        id: &ApprovalId,
         resolution: Resolution,
         comment: Option<String>,
     ) -> Result<Approval, CoreError> {

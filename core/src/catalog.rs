@@ -2,7 +2,7 @@
 //! platform manages it; a tenant sees the tools it may write rules for.
 
 use charter_policy::{detect_source_kind, extract_tools};
-use charter_store::{CatalogEntry, Owner, ToolSource};
+use charter_store::{CatalogEntry, Owner, SourceId, ToolId, ToolSource};
 
 use crate::access::{Access, Action};
 use crate::{Core, CoreError};
@@ -38,12 +38,12 @@ impl Core {
     }
 
     /// Switches one tool on or off for every tenant; the next decision sees it.
-    pub async fn toggle_tool(&self, access: &Access, tool_id: &str, enabled: bool) -> Result<CatalogEntry, CoreError> {
+    pub async fn toggle_tool(&self, access: &Access, tool_id: &ToolId, enabled: bool) -> Result<CatalogEntry, CoreError> {
         access.may(Action::WriteCatalog, &Owner::Platform)?;
         Ok(self.store.set_tool_enabled(&access.actor(), tool_id, enabled).await?)
     }
 
-    pub async fn delete_source(&self, access: &Access, source_id: &str) -> Result<ToolSource, CoreError> {
+    pub async fn delete_source(&self, access: &Access, source_id: &SourceId) -> Result<ToolSource, CoreError> {
         access.may(Action::WriteCatalog, &Owner::Platform)?;
         Ok(self.store.delete_tool_source(&access.actor(), source_id).await?)
     }

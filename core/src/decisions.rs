@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use charter_policy::{Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, Verdict};
-use charter_store::{now_ms, Approval, Owner, Receipt, Tenant};
+use charter_store::{now_ms, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, Tenant};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -45,8 +45,8 @@ pub struct CallFacts {
 pub struct Recorded {
     /// The decision as the engine made it (the caller sent these arguments; nothing is masked).
     pub decision: Decision,
-    pub receipt_id: String,
-    pub approval_id: Option<String>,
+    pub receipt_id: ReceiptId,
+    pub approval_id: Option<ApprovalId>,
     /// `context.request_id` of this decision, for the caller's logs.
     pub request_id: String,
 }
@@ -126,7 +126,7 @@ fn cross_tenant_denial(reason: String) -> Decision {
 
 /// A tenant named in the request or in its arguments that is not the caller's.
 fn foreign_tenant(input: &DecideInput, tenant: &Tenant) -> Option<String> {
-    let is_own = |named: &str| named == tenant.id || named == tenant.slug;
+    let is_own = |named: &str| tenant.id == named || named == tenant.slug;
     if let Some(named) = input.tenant_id.as_deref().filter(|named| !is_own(named)) {
         return Some(format!("the request names tenant `{named}`, but the API key belongs to another tenant"));
     }
@@ -157,7 +157,7 @@ impl Core {
     fn engine_request(&self, input: &DecideInput, tenant: &Tenant, now: i64, request_id: &str, facts: &CallFacts) -> Result<DecisionRequest, CoreError> {
         let clock = derive_clock(now, &tenant.time_zone)?;
         let mut context = input.context.clone();
-        context.insert("tenant_id".into(), Value::String(tenant.id.clone()));
+        context.insert("tenant_id".into(), Value::String(tenant.id.to_string()));
         context.insert("tenant".into(), Value::String(tenant.slug.clone()));
         context.insert("request_id".into(), Value::String(request_id.to_owned()));
         context.insert("time".into(), Value::from(clock.time_ms));
@@ -201,9 +201,9 @@ impl Core {
         let stored_decision = serde_json::to_string(&mask_decision(&decision, &masked)).map_err(|err| CoreError::internal("serialising a decision", err))?;
         let policy_versions = serde_json::to_string(&compiled.versions).map_err(|err| CoreError::internal("serialising policy versions", err))?;
         let principal = serde_json::to_string(&request.principal).map_err(|err| CoreError::internal("serialising a principal", err))?;
-        let receipt_id = uuid::Uuid::now_v7().to_string();
+        let receipt_id = ReceiptId::new(uuid::Uuid::now_v7().to_string());
         let approval = (decision.verdict == Verdict::RequireApproval).then(|| Approval {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ApprovalId::new(uuid::Uuid::now_v7().to_string()),
             tenant_id: tenant.id.clone(),
             receipt_id: receipt_id.clone(),
             agent: request.agent.clone(),
@@ -215,7 +215,7 @@ impl Core {
             matched: serde_json::to_string(&decision.matched).unwrap_or_else(|_| "[]".to_owned()),
             policy_versions: policy_versions.clone(),
             reason: decision.reason.clone(),
-            status: "pending".to_owned(),
+            status: ApprovalStatus::Pending,
             requested_at: now,
             expires_at: now + APPROVAL_TTL_MS,
             resolved_at: None,
@@ -233,7 +233,7 @@ impl Core {
             tool: request.tool.clone(),
             args: stored_args,
             args_digest,
-            verdict: decision.verdict.to_string(),
+            verdict: decision.verdict,
             reason: decision.reason.clone(),
             decision: stored_decision,
             policy_versions,

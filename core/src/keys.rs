@@ -1,7 +1,7 @@
 //! API keys: tenant admins manage their own tenant's, platform admins any tenant's. The secret is
 //! in the answer to the create call and nowhere else, ever.
 
-use charter_store::{ApiKeyInfo, NewApiKey};
+use charter_store::{ApiKeyId, ApiKeyInfo, NewApiKey};
 
 use crate::access::{Access, Action, Target};
 use crate::{Core, CoreError};
@@ -19,7 +19,7 @@ impl Core {
     }
 
     /// Revokes one of the named tenant's keys; another tenant's key id is not found.
-    pub async fn revoke_key(&self, access: &Access, target: Target<'_>, id: &str) -> Result<ApiKeyInfo, CoreError> {
+    pub async fn revoke_key(&self, access: &Access, target: Target<'_>, id: &ApiKeyId) -> Result<ApiKeyInfo, CoreError> {
         let owner = self.owner(access, target, Action::WriteKeys).await?;
         Ok(self.store.revoke_api_key(&access.actor(), owner.tenant_id().ok_or(CoreError::TenantRequired)?, id).await?)
     }

@@ -22,7 +22,7 @@ mod tenants;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use charter_store::{Owner, ReceiptWriter, Store, Tenant};
+use charter_store::{Owner, ReceiptWriter, Store, Tenant, TenantId, UserId};
 
 pub use access::{Access, Action, AgentKey, Person, Target};
 pub use approvals::QueueEntry;
@@ -46,7 +46,7 @@ pub struct Core {
     rate: Arc<decisions::Counters>,
     /// Tenants by id, remembered for the decision path: a tenant's slug and time zone rarely change,
     /// and every change goes through here, which forgets the entry.
-    tenants: Arc<RwLock<HashMap<String, Arc<Tenant>>>>,
+    tenants: Arc<RwLock<HashMap<TenantId, Arc<Tenant>>>>,
 }
 
 impl Core {
@@ -62,7 +62,7 @@ impl Core {
 
     /// Who a console session belongs to: the signed-in user, loaded afresh so a changed role or a
     /// deleted user takes effect on the very next request.
-    pub async fn session_user(&self, user_id: &str) -> Result<Option<(charter_store::User, Option<Tenant>)>, CoreError> {
+    pub async fn session_user(&self, user_id: &UserId) -> Result<Option<(charter_store::User, Option<Tenant>)>, CoreError> {
         let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(None) };
         let tenant = match &user.tenant_id {
             Some(tenant_id) => self.store.tenant_by_id(tenant_id).await?,
@@ -97,12 +97,12 @@ impl Core {
         let owner = match (target, access.own_tenant()) {
             (Target::Platform, _) if access.is_platform_staff() => Owner::Platform,
             (Target::Platform, _) => return Err(CoreError::NotFound { what: "platform data", id: String::new() }),
-            (Target::Own, Some(own)) => Owner::Tenant(own.to_owned()),
+            (Target::Own, Some(own)) => Owner::Tenant(own.clone()),
             (Target::Own, None) => return Err(CoreError::TenantRequired),
             (Target::Tenant(slug), own) => {
                 let not_found = || CoreError::NotFound { what: "tenant", id: slug.to_owned() };
                 let tenant = self.store.tenant_by_slug(slug.trim()).await?.ok_or_else(not_found)?;
-                if own.is_some_and(|own| own != tenant.id) {
+                if own.is_some_and(|own| *own != tenant.id) {
                     return Err(not_found());
                 }
                 Owner::Tenant(tenant.id)
@@ -121,19 +121,19 @@ impl Core {
     }
 
     /// A tenant by id, remembered.
-    pub(crate) async fn tenant(&self, tenant_id: &str) -> Result<Arc<Tenant>, CoreError> {
+    pub(crate) async fn tenant(&self, tenant_id: &TenantId) -> Result<Arc<Tenant>, CoreError> {
         if let Some(tenant) = self.tenants.read().ok().and_then(|tenants| tenants.get(tenant_id).cloned()) {
             return Ok(tenant);
         }
-        let tenant = Arc::new(self.store.tenant_by_id(tenant_id).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: tenant_id.to_owned() })?);
+        let tenant = Arc::new(self.store.tenant_by_id(tenant_id).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?);
         if let Ok(mut tenants) = self.tenants.write() {
-            tenants.insert(tenant_id.to_owned(), tenant.clone());
+            tenants.insert(tenant_id.clone(), tenant.clone());
         }
         Ok(tenant)
     }
 
     /// Forgets a remembered tenant after a change to it.
-    pub(crate) fn forget_tenant(&self, tenant_id: &str) {
+    pub(crate) fn forget_tenant(&self, tenant_id: &TenantId) {
         if let Ok(mut tenants) = self.tenants.write() {
             tenants.remove(tenant_id);
         }

@@ -3,7 +3,7 @@
 //! scopes and written with its audit entry in one transaction (the store's job).
 
 use charter_policy::{DefaultBehaviour, DelegationIssue, DelegationReport, Format, ParseError, PlatformSettings, Policy, PolicyBundle};
-use charter_store::{ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, StoreError, StoredPolicy, Tenant};
+use charter_store::{ImportChange, Owner, Page, PolicyId, PolicyLabel, PolicyListing, PolicySearch, StoreError, StoredPolicy, Tenant};
 
 use crate::access::{Access, Action, Target};
 use crate::{Core, CoreError};
@@ -66,14 +66,14 @@ impl Core {
     }
 
     /// One of the named owner's policies; another owner's id is not found.
-    pub async fn get_policy(&self, access: &Access, target: Target<'_>, id: &str) -> Result<StoredPolicy, CoreError> {
+    pub async fn get_policy(&self, access: &Access, target: Target<'_>, id: &PolicyId) -> Result<StoredPolicy, CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
         Ok(self.store.get_policy(&owner, id).await?)
     }
 
     /// A policy by id alone, as the console's editor opens it, with its tenant. Platform staff
     /// open any policy; a tenant caller only their own tenant's.
-    pub async fn open_policy(&self, access: &Access, id: &str) -> Result<(StoredPolicy, Option<Tenant>), CoreError> {
+    pub async fn open_policy(&self, access: &Access, id: &PolicyId) -> Result<(StoredPolicy, Option<Tenant>), CoreError> {
         let owner = match access.own_tenant() {
             Some(own) => Owner::Tenant(own.to_owned()),
             None => self.store.policy_owner(id).await?,
@@ -85,7 +85,7 @@ impl Core {
     }
 
     /// What saving `text` for the named owner would say, without saving anything.
-    pub async fn validate_policy(&self, access: &Access, target: Target<'_>, text: &str, replacing: Option<&str>) -> Result<Validation, CoreError> {
+    pub async fn validate_policy(&self, access: &Access, target: Target<'_>, text: &str, replacing: Option<&PolicyId>) -> Result<Validation, CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
         let policy = match Policy::parse_auto(text) {
             Ok(policy) => policy,
@@ -105,14 +105,14 @@ impl Core {
     }
 
     /// Replaces a policy if it is still at `expected_version` (the version the caller read).
-    pub async fn update_policy(&self, access: &Access, target: Target<'_>, id: &str, expected_version: i64, policy: &Policy) -> Result<Saved, CoreError> {
+    pub async fn update_policy(&self, access: &Access, target: Target<'_>, id: &PolicyId, expected_version: i64, policy: &Policy) -> Result<Saved, CoreError> {
         let owner = self.owner(access, target, Action::WritePolicies).await?;
         let (policy, report) = self.store.update_policy(&access.actor(), &owner, id, expected_version, policy).await?;
         Ok(Saved { policy, label: label_of(&owner), warnings: report.warnings })
     }
 
     /// Deletes a policy; with `expected_version`, only if it is still at that version.
-    pub async fn delete_policy(&self, access: &Access, target: Target<'_>, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, CoreError> {
+    pub async fn delete_policy(&self, access: &Access, target: Target<'_>, id: &PolicyId, expected_version: Option<i64>) -> Result<StoredPolicy, CoreError> {
         let owner = self.owner(access, target, Action::WritePolicies).await?;
         Ok(self.store.delete_policy(&access.actor(), &owner, id, expected_version).await?)
     }

@@ -1,6 +1,6 @@
 //! Records: receipts of decisions and the audit log of changes, read per tenant.
 
-use charter_store::{AuditEntry, AuditScope, Owner, Receipt, ReceiptFilter, ReceiptScope};
+use charter_store::{AuditEntry, AuditScope, Owner, Receipt, ReceiptFilter, ReceiptId, ReceiptScope};
 
 use crate::access::{Access, Action, Target};
 use crate::{Core, CoreError};
@@ -41,7 +41,7 @@ impl Core {
     }
 
     /// One receipt of the named tenant.
-    pub async fn get_receipt(&self, access: &Access, target: Target<'_>, id: &str) -> Result<Receipt, CoreError> {
+    pub async fn get_receipt(&self, access: &Access, target: Target<'_>, id: &ReceiptId) -> Result<Receipt, CoreError> {
         let owner = self.owner(access, target, Action::ReadRecords).await?;
         Ok(self.store.get_receipt(owner.tenant_id().ok_or(CoreError::TenantRequired)?, id).await?)
     }

@@ -37,6 +37,7 @@ mod explain;
 mod index;
 mod model;
 mod model_syntax;
+mod names;
 mod parse;
 mod pattern;
 mod rate;
@@ -57,6 +58,7 @@ pub use model::{
     Cap, DefaultBehaviour, Effect, PlatformSettings, Policy, PolicyRef, RateKeyKind, RateLimit,
     Rule, RuleRef, Scope, Targets, Window,
 };
+pub use names::UnknownName;
 pub use parse::{detect_format, from_json, from_yaml, WriteError};
 pub use pattern::{GlobPattern, PatternError, RegexPattern};
 pub use rate::{InMemoryRateCounter, RateCounter, RateKey};

@@ -419,3 +419,23 @@ fn scenarios() {
         failures.join("\n\n")
     );
 }
+
+/// The business-hours example of docs/policy-language.md is the platform policy that
+/// `scenarios/business_hours.yaml` runs, so the documented example is known to decide as it says.
+#[test]
+fn the_documented_business_hours_example_is_the_tested_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("../docs/policy-language.md")).unwrap();
+    let documented = doc
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split_once("```").map(|(body, _)| body))
+        .find(|body| body.starts_with("name: Platform business hours"))
+        .expect("docs/policy-language.md shows `Platform business hours`");
+    let documented = Policy::parse_auto(documented).unwrap();
+    let scenario: Scenario = charter_policy::from_yaml(
+        &std::fs::read_to_string(root.join("tests/scenarios/business_hours.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(scenario.platform, vec![documented]);
+}

@@ -3,7 +3,7 @@
 //! hospital that must mask PHI.
 
 use charter_policy::{DefaultBehaviour, PlatformSettings, Policy};
-use charter_store::{Actor, NewTenant, NewUser, Owner, Role, Store, StoreError};
+use charter_store::{Actor, NewTenant, NewUser, Owner, Role, Store, StoreError, TenantId};
 
 /// A login to print for the person starting the demo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,13 +118,13 @@ fn demo_policy(text: &str) -> Result<Policy, StoreError> {
     Policy::from_yaml(text).map_err(|err| StoreError::Corrupt(format!("demo policy: {err}")))
 }
 
-fn person(username: &str, name: &str, role: Role, tenant_id: Option<&str>, approves: &[&str], password: &str) -> NewUser {
+fn person(username: &str, name: &str, role: Role, tenant_id: Option<&TenantId>, approves: &[&str], password: &str) -> NewUser {
     NewUser {
         username: username.to_owned(),
         display_name: name.to_owned(),
         password: password.to_owned(),
         role,
-        tenant_id: tenant_id.map(str::to_owned),
+        tenant_id: tenant_id.cloned(),
         approver_roles: approves.iter().map(|r| (*r).to_owned()).collect(),
     }
 }

@@ -312,7 +312,7 @@ struct Snapshot {
     sources: Vec<String>,
     settings: (charter_policy::PlatformSettings, i64),
     quotas: Vec<(String, i64)>,
-    approvals: Vec<(String, String)>,
+    approvals: Vec<(charter_store::ApprovalId, charter_store::ApprovalStatus)>,
     audit_entries: usize,
 }
 
@@ -330,26 +330,26 @@ impl Console {
         Snapshot { policies, catalog, sources, settings: store.platform_settings().await.unwrap(), quotas, approvals, audit_entries }
     }
 
-    async fn tenant_id(&self, slug: &str) -> String {
+    async fn tenant_id(&self, slug: &str) -> charter_store::TenantId {
         self.store.tenant_by_slug(slug).await.unwrap().unwrap().id
     }
 
     /// The id of the policy called `name`, whoever owns it.
-    async fn policy_id(&self, name: &str) -> String {
+    async fn policy_id(&self, name: &str) -> charter_store::PolicyId {
         let page = self.store.search_policies(&charter_store::PolicySearch::default(), 0, 200).await.unwrap();
         page.items.into_iter().find(|p| p.name == name).unwrap_or_else(|| panic!("the demo has `{name}`")).id
     }
 
-    async fn tool_id(&self, name: &str) -> String {
+    async fn tool_id(&self, name: &str) -> charter_store::ToolId {
         self.store.list_catalog(None).await.unwrap().into_iter().find(|t| t.name == name).unwrap_or_else(|| panic!("the demo catalog has `{name}`")).id
     }
 
-    async fn source_id(&self, name: &str) -> String {
+    async fn source_id(&self, name: &str) -> charter_store::SourceId {
         self.store.list_tool_sources().await.unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("the demo has source `{name}`")).id
     }
 
     /// Asks for a bank expense over $5,000 through the decision API, which waits for a manager.
-    async fn pending_bank_approval(&self) -> String {
+    async fn pending_bank_approval(&self) -> charter_store::ApprovalId {
         let bank = self.tenant_id("meridian-bank").await;
         let system = charter_store::Actor::system();
         let key = self.store.create_api_key(&system, &bank, "console tests").await.unwrap().secret;
@@ -385,7 +385,7 @@ async fn every_write(console: &Console) -> Vec<(&'static str, Vec<(&'static str,
     let approval = console.pending_bank_approval().await;
     let s = |text: &str| text.to_owned();
     vec![
-        ("policies/save", vec![("id", finance), ("version", s("1")), ("tenant_slug", s("meridian-bank")), ("text", s(BANK_FINANCE))]),
+        ("policies/save", vec![("id", finance.to_string()), ("version", s("1")), ("tenant_slug", s("meridian-bank")), ("text", s(BANK_FINANCE))]),
         (
             "policies/save",
             vec![
@@ -395,14 +395,14 @@ async fn every_write(console: &Console) -> Vec<(&'static str, Vec<(&'static str,
             ],
         ),
         ("policies/save", vec![("version", s("0")), ("text", s("name: Sneaky platform\nscope: platform\nrules:\n  - tool: \"db.*\"\n    effect: deny\n"))]),
-        ("policies/delete", vec![("id", bot), ("version", s("1")), ("tenant_slug", s("meridian-bank"))]),
-        ("policies/delete", vec![("id", guardrails), ("version", s("1"))]),
+        ("policies/delete", vec![("id", bot.to_string()), ("version", s("1")), ("tenant_slug", s("meridian-bank"))]),
+        ("policies/delete", vec![("id", guardrails.to_string()), ("version", s("1"))]),
         ("policies/import", vec![("tenant_slug", s("meridian-bank")), ("text", sneaky_import), ("delete_missing", s("false")), ("apply", s("true"))]),
         ("tools/add_source", vec![("name", s("Sneaky source")), ("document", s(NEW_SOURCE)), ("enabled", s("true"))]),
-        ("tools/toggle", vec![("id", console.tool_id("system.exec").await), ("enabled", s("true"))]),
-        ("tools/delete_source", vec![("id", console.source_id("Finance API").await)]),
+        ("tools/toggle", vec![("id", console.tool_id("system.exec").await.to_string()), ("enabled", s("true"))]),
+        ("tools/delete_source", vec![("id", console.source_id("Finance API").await.to_string())]),
         ("tenants/set_quota", vec![("slug", s("meridian-bank")), ("quota", s("1"))]),
-        ("approvals/resolve", vec![("id", approval), ("approve", s("true")), ("comment", s("looks fine"))]),
+        ("approvals/resolve", vec![("id", approval.to_string()), ("approve", s("true")), ("comment", s("looks fine"))]),
     ]
 }
 

@@ -9,17 +9,16 @@ use std::time::{Duration, Instant};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{record, Change};
-use crate::{now_ms, Actor, ApiKeyInfo, Store, StoreError};
+use crate::{now_ms, Actor, ApiKeyId, ApiKeyInfo, Store, StoreError, TenantId};
 
 /// A verified key: whose it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKeyAuth {
-    pub key_id: String,
-    pub tenant_id: String,
+    pub key_id: ApiKeyId,
+    pub tenant_id: TenantId,
     pub prefix: String,
 }
 
@@ -48,36 +47,24 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn info_from_row(row: &AnyRow) -> Result<ApiKeyInfo, sqlx::Error> {
-    Ok(ApiKeyInfo {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_at: row.try_get("created_at")?,
-        created_by: row.try_get("created_by")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
-}
-
 const COLUMNS: &str = "id, tenant_id, name, prefix, created_at, created_by, revoked_at";
 
 impl Store {
-    pub async fn create_api_key(&self, actor: &Actor, tenant_id: &str, name: &str) -> Result<NewApiKey, StoreError> {
+    pub async fn create_api_key(&self, actor: &Actor, tenant_id: &TenantId, name: &str) -> Result<NewApiKey, StoreError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(StoreError::invalid("name", "must be 1-100 characters"));
         }
         if self.tenant_by_id(tenant_id).await?.is_none() {
-            return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() });
+            return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_string() });
         }
         let prefix = Alphanumeric.sample_string(&mut rand::thread_rng(), 10).to_lowercase();
         let mut secret_bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut secret_bytes);
         let secret = format!("chk_{prefix}_{}", hex::encode(secret_bytes));
         let info = ApiKeyInfo {
-            id: uuid::Uuid::now_v7().to_string(),
-            tenant_id: tenant_id.to_owned(),
+            id: ApiKeyId::new(uuid::Uuid::now_v7().to_string()),
+            tenant_id: tenant_id.clone(),
             name: name.to_owned(),
             prefix,
             created_at: now_ms(),
@@ -106,20 +93,19 @@ impl Store {
         Ok(NewApiKey { info, secret })
     }
 
-    pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyInfo>, StoreError> {
+    pub async fn list_api_keys(&self, tenant_id: &TenantId) -> Result<Vec<ApiKeyInfo>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id");
-        let rows = sqlx::query(&sql).bind(tenant_id).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(info_from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(&sql).bind(tenant_id).fetch_all(&self.pool).await?)
     }
 
     /// Revokes one of the tenant's keys; another tenant's key id is not found.
-    pub async fn revoke_api_key(&self, actor: &Actor, tenant_id: &str, key_id: &str) -> Result<ApiKeyInfo, StoreError> {
+    pub async fn revoke_api_key(&self, actor: &Actor, tenant_id: &TenantId, key_id: &ApiKeyId) -> Result<ApiKeyInfo, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Write first: a concurrent revocation waits here and then sees this one's result.
         sqlx::query("UPDATE api_keys SET name = name WHERE id = $1 AND tenant_id = $2").bind(key_id).bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2");
-        let row = sqlx::query(&sql).bind(key_id).bind(tenant_id).fetch_optional(&mut *tx).await?;
-        let before = info_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "api key", id: key_id.to_owned() })?)?;
+        let before: Option<ApiKeyInfo> = sqlx::query_as(&sql).bind(key_id).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = before.ok_or_else(|| StoreError::NotFound { what: "api key", id: key_id.to_string() })?;
         if before.revoked_at.is_some() {
             return Ok(before);
         }
@@ -145,7 +131,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if let Ok(mut verified) = self.api_keys.verified.write() {
-            verified.retain(|_, (auth, _)| auth.key_id != key_id);
+            verified.retain(|_, (auth, _)| auth.key_id != *key_id);
         }
         Ok(after)
     }

@@ -3,11 +3,10 @@
 //! any one rejection rejects. Each vote is recorded with who and when, with an audit entry.
 
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::audit::{record, Change};
-use crate::{now_ms, Actor, Approval, Store, StoreError};
+use crate::{now_ms, Actor, Approval, ApprovalId, ApprovalStatus, Store, StoreError, TenantId};
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, tenant_id, receipt_id, agent, principal, tool, args, args_digest, approvers, matched, policy_versions, reason, status, requested_at, expires_at, resolved_at, resolved_by, comment, votes";
 
@@ -45,7 +44,7 @@ pub(crate) async fn insert_approvals(conn: &mut AnyConnection, approvals: &[&App
             .bind(&a.matched)
             .bind(&a.policy_versions)
             .bind(&a.reason)
-            .bind(&a.status)
+            .bind(a.status.as_str())
             .bind(a.requested_at)
             .bind(a.expires_at)
             .bind(a.resolved_at)
@@ -58,55 +57,27 @@ pub(crate) async fn insert_approvals(conn: &mut AnyConnection, approvals: &[&App
     Ok(())
 }
 
-fn approval_from_row(row: &AnyRow, now: i64) -> Result<Approval, sqlx::Error> {
-    let status: String = row.try_get("status")?;
-    let expires_at: i64 = row.try_get("expires_at")?;
-    // Expiry is a fact of time, not a write: a pending approval past its expiry reads as expired.
-    let status = if status == "pending" && now >= expires_at { "expired".to_owned() } else { status };
-    Ok(Approval {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        receipt_id: row.try_get("receipt_id")?,
-        agent: row.try_get("agent")?,
-        principal: row.try_get("principal")?,
-        tool: row.try_get("tool")?,
-        args: row.try_get("args")?,
-        args_digest: row.try_get("args_digest")?,
-        approvers: row.try_get("approvers")?,
-        matched: row.try_get("matched")?,
-        policy_versions: row.try_get("policy_versions")?,
-        reason: row.try_get("reason")?,
-        status,
-        requested_at: row.try_get("requested_at")?,
-        expires_at,
-        resolved_at: row.try_get("resolved_at")?,
-        resolved_by: row.try_get("resolved_by")?,
-        comment: row.try_get("comment")?,
-        votes: row.try_get("votes")?,
-    })
-}
-
 impl Store {
     /// One approval of the tenant; another tenant's id is not found.
-    pub async fn get_approval(&self, tenant_id: &str, id: &str) -> Result<Approval, StoreError> {
+    pub async fn get_approval(&self, tenant_id: &TenantId, id: &ApprovalId) -> Result<Approval, StoreError> {
         let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
-        let row = sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
-        let row = row.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_owned() })?;
-        Ok(approval_from_row(&row, now_ms())?)
+        let approval: Option<Approval> = sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
+        let approval = approval.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_string() })?;
+        Ok(approval.expire_if_due(now_ms()))
     }
 
     /// The tenant's approvals, newest first; `pending_only` leaves out resolved and expired ones.
-    pub async fn list_approvals(&self, tenant_id: &str, pending_only: bool, limit: i64) -> Result<Vec<Approval>, StoreError> {
+    pub async fn list_approvals(&self, tenant_id: &TenantId, pending_only: bool, limit: i64) -> Result<Vec<Approval>, StoreError> {
         let now = now_ms();
-        let rows = if pending_only {
+        let approvals: Vec<Approval> = if pending_only {
             let sql =
                 format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
-            sqlx::query(&sql).bind(tenant_id).bind(now).bind(limit).fetch_all(&self.pool).await?
+            sqlx::query_as(&sql).bind(tenant_id).bind(now).bind(limit).fetch_all(&self.pool).await?
         } else {
             let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
-            sqlx::query(&sql).bind(tenant_id).bind(limit).fetch_all(&self.pool).await?
+            sqlx::query_as(&sql).bind(tenant_id).bind(limit).fetch_all(&self.pool).await?
         };
-        Ok(rows.iter().map(|row| approval_from_row(row, now)).collect::<Result<_, _>>()?)
+        Ok(approvals.into_iter().map(|approval| approval.expire_if_due(now)).collect())
     }
 
     /// Records a vote by an approver holding `roles`. Approval needs every role asked; one rejection
@@ -114,8 +85,8 @@ impl Store {
     pub async fn resolve_approval(
         &self,
         actor: &Actor,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &ApprovalId,
         roles: &[String],
         resolution: Resolution,
         comment: Option<String>,
@@ -126,9 +97,9 @@ impl Store {
         // and each reads the votes the previous one committed.
         sqlx::query("UPDATE approvals SET votes = votes WHERE id = $1 AND tenant_id = $2").bind(id).bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
-        let row = sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *tx).await?;
-        let before = approval_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_owned() })?, now)?;
-        if before.status != "pending" {
+        let before: Option<Approval> = sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = before.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_string() })?.expire_if_due(now);
+        if before.status != ApprovalStatus::Pending {
             return Err(StoreError::invalid("status", format!("the approval is already {}", before.status)));
         }
         let asked: Vec<String> = serde_json::from_str(&before.approvers).map_err(|err| StoreError::Corrupt(err.to_string()))?;
@@ -145,13 +116,13 @@ impl Store {
         }
         let all_approved = asked.iter().all(|role| votes.iter().any(|v| &v.role == role && v.approve));
         let status = match resolution {
-            Resolution::Reject => "rejected",
-            Resolution::Approve if all_approved => "approved",
-            Resolution::Approve => "pending",
+            Resolution::Reject => ApprovalStatus::Rejected,
+            Resolution::Approve if all_approved => ApprovalStatus::Approved,
+            Resolution::Approve => ApprovalStatus::Pending,
         };
-        let settled = status != "pending";
+        let settled = status != ApprovalStatus::Pending;
         let after = Approval {
-            status: status.to_owned(),
+            status,
             resolved_at: settled.then_some(now),
             resolved_by: settled.then(|| actor.id.clone()),
             comment: if settled { comment } else { before.comment.clone() },
@@ -159,7 +130,7 @@ impl Store {
             ..before.clone()
         };
         let updated = sqlx::query("UPDATE approvals SET status = $1, resolved_at = $2, resolved_by = $3, comment = $4, votes = $5 WHERE id = $6 AND tenant_id = $7 AND status = 'pending' AND votes = $8")
-            .bind(&after.status)
+            .bind(after.status.as_str())
             .bind(after.resolved_at)
             .bind(&after.resolved_by)
             .bind(&after.comment)
@@ -170,7 +141,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if updated.rows_affected() != 1 {
-            return Err(StoreError::Conflict { what: "vote on approval", key: id.to_owned() });
+            return Err(StoreError::Conflict { what: "vote on approval", key: id.to_string() });
         }
         let target = format!("approval:{id}");
         let action = match resolution {

@@ -1,15 +1,14 @@
 //! The append-only audit log. Entries are written with [`record`] inside the transaction of the
 //! change they describe, so a change and its entry commit together or not at all.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::sql::Sql;
-use crate::{now_ms, Actor, AuditEntry, Store, StoreError};
+use crate::{now_ms, Actor, AuditEntry, Store, StoreError, TenantId};
 
 /// What an audit entry says about a change.
 pub struct Change<'a> {
-    pub tenant_id: Option<&'a str>,
+    pub tenant_id: Option<&'a TenantId>,
     pub action: &'a str,
     pub target: &'a str,
     pub before: Option<String>,
@@ -35,20 +34,6 @@ pub(crate) async fn record(conn: &mut AnyConnection, actor: &Actor, change: Chan
     Ok(())
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
-    Ok(AuditEntry {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        actor: row.try_get("actor")?,
-        actor_kind: row.try_get("actor_kind")?,
-        action: row.try_get("action")?,
-        target: row.try_get("target")?,
-        before: row.try_get("before_json")?,
-        after: row.try_get("after_json")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
 /// Whose audit entries to list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuditScope {
@@ -57,7 +42,7 @@ pub enum AuditScope {
     /// The platform's own entries (platform policies, settings, the tool catalog).
     Platform,
     /// One tenant's entries.
-    Tenant(String),
+    Tenant(TenantId),
 }
 
 impl Store {
@@ -87,7 +72,6 @@ impl Store {
         }
         sql.push(" ORDER BY id DESC LIMIT ").bind(limit);
         let (text, args) = sql.build()?;
-        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?)
     }
 }

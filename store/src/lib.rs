@@ -6,6 +6,7 @@
 //! the same migrations and the same queries; that is why every query here sticks to the SQL both
 //! understand and why times are plain millisecond integers.
 
+pub mod ids;
 pub mod model;
 
 #[cfg(feature = "db")]
@@ -43,9 +44,10 @@ mod transfer;
 #[cfg(feature = "db")]
 mod users;
 
+pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
-    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, AuditEntry, CatalogEntry, ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch,
-    Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, User,
+    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, CatalogEntry, ImportAction, ImportChange, Owner, Page, PolicyLabel,
+    PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, User,
 };
 
 #[cfg(feature = "db")]

@@ -1,6 +1,22 @@
 //! Domain types shared by the server and the browser. No database code lives here.
 
+use charter_policy::{Scope, SourceKind, UnknownName, Verdict};
 use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiKeyId, ApprovalId, AuditEntryId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
+
+/// Implements `TryFrom<String>` (how `sqlx::FromRow` reads a stored name) through `parse`.
+macro_rules! read_stored_name {
+    ($type:ty, $kind:literal) => {
+        impl TryFrom<String> for $type {
+            type Error = UnknownName;
+
+            fn try_from(name: String) -> Result<$type, UnknownName> {
+                <$type>::parse(&name).ok_or(UnknownName { kind: $kind, name })
+            }
+        }
+    };
+}
 
 /// What a console user may do. Platform-wide roles belong to no tenant; tenant roles to exactly one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,9 +61,12 @@ impl Role {
     }
 }
 
+read_stored_name!(Role, "role");
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
     pub plan: String,
@@ -62,12 +81,12 @@ pub struct Tenant {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Owner {
     Platform,
-    Tenant(String),
+    Tenant(TenantId),
 }
 
 impl Owner {
     /// The tenant's id, or `None` for the platform.
-    pub fn tenant_id(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&TenantId> {
         match self {
             Owner::Platform => None,
             Owner::Tenant(tenant_id) => Some(tenant_id),
@@ -77,7 +96,9 @@ impl Owner {
 
 /// A tenant with the counts the tenant list shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct TenantSummary {
+    #[cfg_attr(feature = "db", sqlx(flatten))]
     pub tenant: Tenant,
     pub admins: i64,
     pub members: i64,
@@ -86,23 +107,24 @@ pub struct TenantSummary {
 /// A console user as the rest of the system sees it: the password hash never leaves the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub approver_roles: Vec<String>,
     pub created_at: i64,
 }
 
 /// A policy as stored: its document (canonical JSON of the engine's model) plus bookkeeping.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct StoredPolicy {
-    pub id: String,
+    pub id: PolicyId,
     /// `None` for platform policies.
-    pub tenant_id: Option<String>,
-    /// `platform`, `tenant` or `agent`.
-    pub scope: String,
+    pub tenant_id: Option<TenantId>,
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub scope: Scope,
     pub agent: Option<String>,
     pub name: String,
     pub description: String,
@@ -120,7 +142,7 @@ pub struct Actor {
     pub id: String,
     pub kind: ActorKind,
     /// The tenant the actor belongs to; `None` for platform staff and the system.
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +161,13 @@ impl ActorKind {
             ActorKind::System => "system",
         }
     }
+
+    pub fn parse(name: &str) -> Option<ActorKind> {
+        [ActorKind::User, ActorKind::ApiKey, ActorKind::System].into_iter().find(|kind| kind.as_str() == name)
+    }
 }
+
+read_stored_name!(ActorKind, "actor kind");
 
 impl Actor {
     pub fn system() -> Actor {
@@ -149,23 +177,28 @@ impl Actor {
 
 /// One row of the append-only audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct AuditEntry {
-    pub id: String,
-    pub tenant_id: Option<String>,
+    pub id: AuditEntryId,
+    pub tenant_id: Option<TenantId>,
     pub actor: String,
-    pub actor_kind: String,
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub actor_kind: ActorKind,
     pub action: String,
     pub target: String,
+    #[cfg_attr(feature = "db", sqlx(rename = "before_json"))]
     pub before: Option<String>,
+    #[cfg_attr(feature = "db", sqlx(rename = "after_json"))]
     pub after: Option<String>,
     pub created_at: i64,
 }
 
 /// An API key as listed: never its secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct ApiKeyInfo {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
     pub name: String,
     pub prefix: String,
     pub created_at: i64,
@@ -175,10 +208,11 @@ pub struct ApiKeyInfo {
 
 /// The durable record of one decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct Receipt {
-    pub id: String,
-    pub tenant_id: String,
-    pub api_key_id: Option<String>,
+    pub id: ReceiptId,
+    pub tenant_id: TenantId,
+    pub api_key_id: Option<ApiKeyId>,
     pub agent: Option<String>,
     /// JSON of the request's principal.
     pub principal: String,
@@ -187,23 +221,25 @@ pub struct Receipt {
     pub args: String,
     /// SHA-256 of the canonical JSON of the arguments.
     pub args_digest: String,
-    pub verdict: String,
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub verdict: Verdict,
     pub reason: String,
     /// JSON of the engine's whole decision (matched rules, limits, obligations).
     pub decision: String,
     /// JSON map of policy id to the version used.
     pub policy_versions: String,
-    pub approval_id: Option<String>,
+    pub approval_id: Option<ApprovalId>,
     pub latency_us: i64,
     pub created_at: i64,
 }
 
 /// A request waiting for (or resolved by) a person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct Approval {
-    pub id: String,
-    pub tenant_id: String,
-    pub receipt_id: String,
+    pub id: ApprovalId,
+    pub tenant_id: TenantId,
+    pub receipt_id: ReceiptId,
     pub agent: Option<String>,
     pub principal: String,
     pub tool: String,
@@ -215,8 +251,9 @@ pub struct Approval {
     pub matched: String,
     pub policy_versions: String,
     pub reason: String,
-    /// `pending`, `approved`, `rejected`, or `expired` (computed: pending past its expiry).
-    pub status: String,
+    /// Expired is computed, never stored: a pending approval past its expiry reads as expired.
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub status: ApprovalStatus,
     pub requested_at: i64,
     pub expires_at: i64,
     pub resolved_at: Option<i64>,
@@ -225,6 +262,53 @@ pub struct Approval {
     /// JSON array of the votes cast so far, one per approver role.
     pub votes: String,
 }
+
+impl Approval {
+    /// Marks the approval expired when it is still pending at `now` past its expiry.
+    pub fn expire_if_due(mut self, now: i64) -> Approval {
+        if self.status == ApprovalStatus::Pending && now >= self.expires_at {
+            self.status = ApprovalStatus::Expired;
+        }
+        self
+    }
+}
+
+/// Where an approval request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Rejected,
+    /// Pending past its expiry; nobody can resolve it any more.
+    Expired,
+}
+
+impl ApprovalStatus {
+    pub const ALL: [ApprovalStatus; 4] = [ApprovalStatus::Pending, ApprovalStatus::Approved, ApprovalStatus::Rejected, ApprovalStatus::Expired];
+
+    /// The stored and serialised name, e.g. `pending`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Rejected => "rejected",
+            ApprovalStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ApprovalStatus> {
+        ApprovalStatus::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ApprovalStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+read_stored_name!(ApprovalStatus, "approval status");
 
 /// The two labels of the platform view: who wrote a policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -237,11 +321,10 @@ pub enum PolicyLabel {
 }
 
 impl PolicyLabel {
-    pub fn of_scope(scope: &str) -> PolicyLabel {
-        if scope == "platform" {
-            PolicyLabel::PlatformDefault
-        } else {
-            PolicyLabel::CustomerDefined
+    pub fn of_scope(scope: Scope) -> PolicyLabel {
+        match scope {
+            Scope::Platform => PolicyLabel::PlatformDefault,
+            Scope::Tenant | Scope::Agent => PolicyLabel::CustomerDefined,
         }
     }
 
@@ -269,10 +352,9 @@ impl PolicyLabel {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySearch {
     /// The owning tenant's id.
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub label: Option<PolicyLabel>,
-    /// `platform`, `tenant` or `agent`.
-    pub scope: Option<String>,
+    pub scope: Option<Scope>,
     /// A tool name or part of one, matched against the rules' tool patterns.
     pub tool: Option<String>,
     /// Words in the name, description or agent.
@@ -282,14 +364,14 @@ pub struct PolicySearch {
 /// A policy as the lists show it: no document, but its owner and a digest of its rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyListing {
-    pub id: String,
+    pub id: PolicyId,
     pub label: PolicyLabel,
-    pub scope: String,
+    pub scope: Scope,
     pub agent: Option<String>,
     pub name: String,
     pub description: String,
     pub version: i64,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub tenant_slug: Option<String>,
     pub tenant_name: Option<String>,
     pub rule_count: usize,
@@ -310,11 +392,12 @@ pub struct Page<T> {
 
 /// A source of tools in the catalog: an OpenAPI document or an MCP `tools/list` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct ToolSource {
-    pub id: String,
+    pub id: SourceId,
     pub name: String,
-    /// `openapi` or `mcp`.
-    pub kind: String,
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub kind: SourceKind,
     pub created_at: i64,
     pub created_by: String,
     pub tool_count: i64,
@@ -324,8 +407,8 @@ pub struct ToolSource {
 /// One tool of the catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogEntry {
-    pub id: String,
-    pub source_id: String,
+    pub id: ToolId,
+    pub source_id: SourceId,
     pub name: String,
     pub method: Option<String>,
     pub path: Option<String>,
@@ -345,10 +428,9 @@ pub struct AgentSummary {
 /// What importing a file does (or would do) to one policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportChange {
-    /// `create`, `update`, `unchanged` or `delete`.
-    pub action: String,
+    pub action: ImportAction,
     pub name: String,
-    pub scope: String,
+    pub scope: Scope,
     pub agent: Option<String>,
     /// The stored document before (for updates and deletes), pretty JSON.
     pub before: Option<String>,
@@ -356,4 +438,88 @@ pub struct ImportChange {
     pub after: Option<String>,
     /// Delegation warnings (partial overlaps with a parent's rules).
     pub warnings: Vec<String>,
+}
+
+/// What an import does to one policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportAction {
+    Create,
+    Update,
+    Unchanged,
+    Delete,
+}
+
+impl ImportAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportAction::Create => "create",
+            ImportAction::Update => "update",
+            ImportAction::Unchanged => "unchanged",
+            ImportAction::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for ImportAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<T: TryFrom<String, Error = UnknownName> + PartialEq + std::fmt::Debug + Copy>(all: &[T], name: impl Fn(T) -> &'static str, kind: &str) {
+        for value in all {
+            assert_eq!(T::try_from(name(*value).to_owned()), Ok(*value));
+        }
+        let err = T::try_from("bogus".to_owned()).unwrap_err();
+        assert_eq!(err.to_string(), format!("`bogus` is not a {kind}"));
+    }
+
+    #[test]
+    fn stored_names_read_back_and_unknown_ones_are_named() {
+        check(&Role::ALL, Role::as_str, "role");
+        check(&[ActorKind::User, ActorKind::ApiKey, ActorKind::System], ActorKind::as_str, "actor kind");
+        check(&ApprovalStatus::ALL, ApprovalStatus::as_str, "approval status");
+    }
+
+    #[test]
+    fn serialised_names_are_the_stored_ones() {
+        for status in ApprovalStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert_eq!(serde_json::to_value(ImportAction::Unchanged).unwrap(), "unchanged");
+        assert_eq!(serde_json::to_value(ActorKind::ApiKey).unwrap(), ActorKind::ApiKey.as_str());
+    }
+
+    #[test]
+    fn a_pending_approval_expires_at_its_expiry_and_not_before() {
+        let approval = |status| Approval {
+            id: ApprovalId::new("a"),
+            tenant_id: TenantId::new("t"),
+            receipt_id: ReceiptId::new("r"),
+            agent: None,
+            principal: "{}".into(),
+            tool: "x".into(),
+            args: "{}".into(),
+            args_digest: String::new(),
+            approvers: "[]".into(),
+            matched: "[]".into(),
+            policy_versions: "{}".into(),
+            reason: String::new(),
+            status,
+            requested_at: 0,
+            expires_at: 100,
+            resolved_at: None,
+            resolved_by: None,
+            comment: None,
+            votes: "[]".into(),
+        };
+        assert_eq!(approval(ApprovalStatus::Pending).expire_if_due(99).status, ApprovalStatus::Pending);
+        assert_eq!(approval(ApprovalStatus::Pending).expire_if_due(100).status, ApprovalStatus::Expired);
+        assert_eq!(approval(ApprovalStatus::Approved).expire_if_due(1_000).status, ApprovalStatus::Approved);
+    }
 }

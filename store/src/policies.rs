@@ -2,37 +2,20 @@
 //! quota, versioned for optimistic concurrency, and written together with their audit entry.
 
 use charter_policy::{check_delegation, DelegationReport, PlatformSettings, Policy, Scope};
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
 use crate::policy_search::tool_index;
 use crate::sql::Sql;
-use crate::{now_ms, Actor, Owner, Store, StoreError, StoredPolicy};
+use crate::{now_ms, Actor, Owner, PolicyId, Store, StoreError, StoredPolicy, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
-
-pub(crate) fn stored_from_row(row: &AnyRow) -> Result<StoredPolicy, sqlx::Error> {
-    Ok(StoredPolicy {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        scope: row.try_get("scope")?,
-        agent: row.try_get("agent")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        version: row.try_get("version")?,
-        document: row.try_get("document")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        updated_by: row.try_get("updated_by")?,
-    })
-}
 
 /// Turns a stored row back into the engine's policy, with its id and version.
 pub fn to_engine_policy(stored: &StoredPolicy) -> Result<Policy, StoreError> {
     let mut policy = Policy::from_json(&stored.document).map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
-    policy.id = stored.id.clone();
+    policy.id = stored.id.to_string();
     policy.version = u64::try_from(stored.version).unwrap_or(0);
     Ok(policy)
 }
@@ -45,19 +28,11 @@ fn document_of(policy: &Policy) -> Result<String, StoreError> {
     document.to_json().map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
-fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Platform => "platform",
-        Scope::Tenant => "tenant",
-        Scope::Agent => "agent",
-    }
-}
-
 /// A platform policy is owned by no tenant; tenant and agent policies by exactly one.
 fn check_owner(owner: &Owner, policy: &Policy) -> Result<(), StoreError> {
     match (owner, policy.scope) {
         (Owner::Platform, Scope::Platform) | (Owner::Tenant(_), Scope::Tenant | Scope::Agent) => {}
-        (Owner::Platform, scope) => return Err(StoreError::invalid("scope", format!("must be `platform` here, not `{}`", scope_name(scope)))),
+        (Owner::Platform, scope) => return Err(StoreError::invalid("scope", format!("must be `platform` here, not `{scope}`"))),
         (Owner::Tenant(_), Scope::Platform) => return Err(StoreError::invalid("scope", "a tenant can only write `tenant` or `agent` policies")),
     }
     if policy.scope == Scope::Agent && policy.agent.as_deref().is_none_or(|a| a.trim().is_empty()) {
@@ -92,30 +67,28 @@ pub(crate) async fn load_policies(conn: &mut AnyConnection, owner: &Owner) -> Re
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM policies WHERE "));
     sql.owner("tenant_id", owner).push(" ORDER BY scope, agent, name");
     let (text, args) = sql.build()?;
-    let rows = sqlx::query_with(&text, args).fetch_all(conn).await?;
-    Ok(rows.iter().map(stored_from_row).collect::<Result<_, _>>()?)
+    Ok(sqlx::query_as_with(&text, args).fetch_all(conn).await?)
 }
 
 /// One of the owner's policies, read inside the caller's connection or transaction.
-async fn load_policy(conn: &mut AnyConnection, owner: &Owner, id: &str) -> Result<StoredPolicy, StoreError> {
+async fn load_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId) -> Result<StoredPolicy, StoreError> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM policies WHERE id = "));
-    sql.bind(id.to_owned()).push(" AND ").owner("tenant_id", owner);
+    sql.bind(id.clone()).push(" AND ").owner("tenant_id", owner);
     let (text, args) = sql.build()?;
-    let row = sqlx::query_with(&text, args).fetch_optional(conn).await?;
-    let row = row.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_owned() })?;
-    Ok(stored_from_row(&row)?)
+    let policy: Option<StoredPolicy> = sqlx::query_as_with(&text, args).fetch_optional(conn).await?;
+    policy.ok_or_else(|| StoreError::NotFound { what: "policy", id: id.to_string() })
 }
 
 /// The parents a tenant or agent policy is checked against: every platform policy and the
 /// tenant's own policies (the engine ignores those not strictly above the child's scope).
-async fn delegation_report(conn: &mut AnyConnection, owner: &Owner, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
+async fn delegation_report(conn: &mut AnyConnection, owner: &Owner, policy: &Policy, replacing: Option<&PolicyId>) -> Result<DelegationReport, StoreError> {
     if *owner == Owner::Platform {
         return Ok(DelegationReport::default());
     }
     let (settings, _) = load_settings(&mut *conn).await?;
     let mut parents = Vec::new();
     for stored in load_policies(&mut *conn, &Owner::Platform).await?.iter().chain(load_policies(&mut *conn, owner).await?.iter()) {
-        if Some(stored.id.as_str()) != replacing {
+        if Some(&stored.id) != replacing {
             parents.push(to_engine_policy(stored)?);
         }
     }
@@ -131,18 +104,18 @@ async fn delegation_report(conn: &mut AnyConnection, owner: &Owner, policy: &Pol
 /// statement is a write, so PostgreSQL takes the row lock and SQLite its write lock before the
 /// read: two writers queue instead of both reading the old row (or SQLite failing the second
 /// with "database is locked" when it upgrades a read).
-async fn lock_policy(conn: &mut AnyConnection, owner: &Owner, id: &str) -> Result<StoredPolicy, StoreError> {
+async fn lock_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId) -> Result<StoredPolicy, StoreError> {
     let mut lock = Sql::new("UPDATE policies SET version = version WHERE id = ");
-    lock.bind(id.to_owned()).push(" AND ").owner("tenant_id", owner);
+    lock.bind(id.clone()).push(" AND ").owner("tenant_id", owner);
     let (text, args) = lock.build()?;
     sqlx::query_with(&text, args).execute(&mut *conn).await?;
     load_policy(conn, owner, id).await
 }
 
 /// Deletes one of the owner's policies if it is still at `version`; false when it was not.
-pub(crate) async fn remove_policy(conn: &mut AnyConnection, owner: &Owner, id: &str, version: i64) -> Result<bool, StoreError> {
+pub(crate) async fn remove_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId, version: i64) -> Result<bool, StoreError> {
     let mut delete = Sql::new("DELETE FROM policies WHERE id = ");
-    delete.bind(id.to_owned()).push(" AND version = ").bind(version).push(" AND ").owner("tenant_id", owner);
+    delete.bind(id.clone()).push(" AND version = ").bind(version).push(" AND ").owner("tenant_id", owner);
     let (text, args) = delete.build()?;
     Ok(sqlx::query_with(&text, args).execute(conn).await?.rows_affected() == 1)
 }
@@ -161,7 +134,7 @@ pub(crate) async fn insert_policy(
         // PostgreSQL, the write lock on SQLite), so two of them cannot both squeeze under the quota.
         let locked = sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *conn).await?;
         if locked.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() });
+            return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_string() });
         }
         let quota: i64 = sqlx::query_scalar("SELECT policy_quota FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(&mut *conn).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(tenant_id).fetch_one(&mut *conn).await?;
@@ -172,9 +145,9 @@ pub(crate) async fn insert_policy(
     let report = delegation_report(&mut *conn, owner, policy, None).await?;
     let now = now_ms();
     let stored = StoredPolicy {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: owner.tenant_id().map(str::to_owned),
-        scope: scope_name(policy.scope).to_owned(),
+        id: PolicyId::new(uuid::Uuid::now_v7().to_string()),
+        tenant_id: owner.tenant_id().cloned(),
+        scope: policy.scope,
         agent: policy.agent.clone(),
         name: policy.name.trim().to_owned(),
         description: policy.description.clone(),
@@ -188,7 +161,7 @@ pub(crate) async fn insert_policy(
     sqlx::query(&sql)
         .bind(&stored.id)
         .bind(&stored.tenant_id)
-        .bind(&stored.scope)
+        .bind(stored.scope.to_string())
         .bind(&stored.agent)
         .bind(&stored.name)
         .bind(&stored.description)
@@ -212,18 +185,18 @@ pub(crate) async fn replace_policy(
     conn: &mut AnyConnection,
     actor: &Actor,
     owner: &Owner,
-    id: &str,
+    id: &PolicyId,
     expected_version: i64,
     policy: &Policy,
 ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
     check_owner(owner, policy)?;
     let before = lock_policy(&mut *conn, owner, id).await?;
     if before.version != expected_version {
-        return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual: before.version });
+        return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected: expected_version, actual: before.version });
     }
     let report = delegation_report(&mut *conn, owner, policy, Some(id)).await?;
     let after = StoredPolicy {
-        scope: scope_name(policy.scope).to_owned(),
+        scope: policy.scope,
         agent: policy.agent.clone(),
         name: policy.name.trim().to_owned(),
         description: policy.description.clone(),
@@ -236,7 +209,7 @@ pub(crate) async fn replace_policy(
     // The version in the WHERE clause makes the check and the write one atomic step.
     let mut update = Sql::new("UPDATE policies SET scope = ");
     update
-        .bind(after.scope.clone())
+        .bind(after.scope.to_string())
         .push(", agent = ")
         .bind(after.agent.clone())
         .push(", name = ")
@@ -254,7 +227,7 @@ pub(crate) async fn replace_policy(
         .push(", tool_index = ")
         .bind(tool_index(policy))
         .push(" WHERE id = ")
-        .bind(id.to_owned())
+        .bind(id.clone())
         .push(" AND version = ")
         .bind(expected_version)
         .push(" AND ")
@@ -263,7 +236,7 @@ pub(crate) async fn replace_policy(
     let updated = sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(|err| conflict_on_unique(err, "policy", &after.name))?;
     if updated.rows_affected() == 0 {
         let actual = load_policy(&mut *conn, owner, id).await.map(|current| current.version).unwrap_or(-1);
-        return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected: expected_version, actual });
+        return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected: expected_version, actual });
     }
     let target = format!("policy:{id}");
     record(
@@ -283,25 +256,25 @@ impl Store {
     }
 
     /// One policy, looked up only among the owner's: another tenant's id is simply not found.
-    pub async fn get_policy(&self, owner: &Owner, id: &str) -> Result<StoredPolicy, StoreError> {
+    pub async fn get_policy(&self, owner: &Owner, id: &PolicyId) -> Result<StoredPolicy, StoreError> {
         let mut conn = self.pool.acquire().await?;
         load_policy(&mut conn, owner, id).await
     }
 
     /// Who owns the policy `id`. The one lookup of a policy by its id alone: the application core
     /// asks it only for platform staff, who may open any tenant's policy by id.
-    pub async fn policy_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT tenant_id FROM policies WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+    pub async fn policy_owner(&self, id: &PolicyId) -> Result<Owner, StoreError> {
+        let owner: Option<Option<TenantId>> = sqlx::query_scalar("SELECT tenant_id FROM policies WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         match owner {
             Some(Some(tenant_id)) => Ok(Owner::Tenant(tenant_id)),
             Some(None) => Ok(Owner::Platform),
-            None => Err(StoreError::NotFound { what: "policy", id: id.to_owned() }),
+            None => Err(StoreError::NotFound { what: "policy", id: id.to_string() }),
         }
     }
 
     /// What saving `policy` would say, without saving: the owner check as an error, the
     /// delegation check as a report (errors and warnings), read in one snapshot.
-    pub async fn check_policy(&self, owner: &Owner, policy: &Policy, replacing: Option<&str>) -> Result<DelegationReport, StoreError> {
+    pub async fn check_policy(&self, owner: &Owner, policy: &Policy, replacing: Option<&PolicyId>) -> Result<DelegationReport, StoreError> {
         check_owner(owner, policy)?;
         let mut conn = self.pool.acquire().await?;
         match delegation_report(&mut conn, owner, policy, replacing).await {
@@ -326,7 +299,7 @@ impl Store {
         &self,
         actor: &Actor,
         owner: &Owner,
-        id: &str,
+        id: &PolicyId,
         expected_version: i64,
         policy: &Policy,
     ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
@@ -338,15 +311,15 @@ impl Store {
     }
 
     /// Deletes a policy; with `expected_version`, only if it is still at that version.
-    pub async fn delete_policy(&self, actor: &Actor, owner: &Owner, id: &str, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
+    pub async fn delete_policy(&self, actor: &Actor, owner: &Owner, id: &PolicyId, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
         let mut tx = self.pool.begin().await?;
         let before = lock_policy(&mut tx, owner, id).await?;
         let expected = expected_version.unwrap_or(before.version);
         if before.version != expected {
-            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: before.version });
+            return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected, actual: before.version });
         }
         if !remove_policy(&mut tx, owner, id, expected).await? {
-            return Err(StoreError::VersionConflict { what: "policy", id: id.to_owned(), expected, actual: -1 });
+            return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected, actual: -1 });
         }
         let target = format!("policy:{id}");
         record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None })
@@ -391,14 +364,14 @@ impl Store {
 
     /// Everything the engine needs for one tenant, read from the database: the platform settings,
     /// platform policies, the tenant's policies and its agents' policies.
-    pub(crate) async fn load_engine_inputs(&self, tenant_id: &str) -> Result<EngineInputs, StoreError> {
+    pub(crate) async fn load_engine_inputs(&self, tenant_id: &TenantId) -> Result<EngineInputs, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let (settings, _) = load_settings(&mut conn).await?;
         let mut inputs = EngineInputs { settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
         for stored in load_policies(&mut conn, &Owner::Platform).await? {
             inputs.platform.push(to_engine_policy(&stored)?);
         }
-        for stored in load_policies(&mut conn, &Owner::Tenant(tenant_id.to_owned())).await? {
+        for stored in load_policies(&mut conn, &Owner::Tenant(tenant_id.clone())).await? {
             let policy = to_engine_policy(&stored)?;
             match policy.scope {
                 Scope::Agent => inputs.agents.push(policy),

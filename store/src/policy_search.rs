@@ -1,12 +1,9 @@
 //! The policy lists of the console: every policy of the platform and of every tenant, filtered and
 //! paged in the database so that the list stays fast with thousands of tenants.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
-use crate::policies::{stored_from_row, to_engine_policy};
+use crate::policies::to_engine_policy;
 use crate::sql::Sql;
-use crate::{Page, PolicyLabel, PolicyListing, PolicySearch, Store, StoreError};
+use crate::{Page, PolicyLabel, PolicyListing, PolicySearch, Store, StoreError, StoredPolicy};
 
 /// The most rows one page may ask for.
 pub const MAX_PAGE: i64 = 200;
@@ -41,7 +38,7 @@ fn push_filters(sql: &mut Sql<'_>, search: &PolicySearch) {
         None => {}
     }
     if let Some(scope) = &search.scope {
-        sql.push(" AND p.scope = ").bind(scope.clone());
+        sql.push(" AND p.scope = ").bind(scope.to_string());
     }
     if let Some(tool) = search.tool.as_deref().map(|t| t.trim().replace('\n', "")).filter(|t| !t.is_empty()) {
         sql.push(" AND p.tool_index LIKE ").bind(like_pattern(&tool)).push(" ESCAPE '\\'");
@@ -59,8 +56,17 @@ fn push_filters(sql: &mut Sql<'_>, search: &PolicySearch) {
     }
 }
 
-fn listing_from_row(row: &AnyRow) -> Result<PolicyListing, StoreError> {
-    let stored = stored_from_row(row)?;
+/// A row of the list: the policy and its tenant's names.
+#[derive(sqlx::FromRow)]
+struct ListingRow {
+    #[sqlx(flatten)]
+    stored: StoredPolicy,
+    tenant_slug: Option<String>,
+    tenant_name: Option<String>,
+}
+
+fn listing_of(row: ListingRow) -> Result<PolicyListing, StoreError> {
+    let ListingRow { stored, tenant_slug, tenant_name } = row;
     let policy = to_engine_policy(&stored)?;
     let mut tools: Vec<String> = Vec::new();
     for rule in &policy.rules {
@@ -70,11 +76,11 @@ fn listing_from_row(row: &AnyRow) -> Result<PolicyListing, StoreError> {
         }
     }
     Ok(PolicyListing {
-        label: PolicyLabel::of_scope(&stored.scope),
+        label: PolicyLabel::of_scope(stored.scope),
         rule_count: policy.rules.len(),
         tools,
-        tenant_slug: row.try_get("tenant_slug")?,
-        tenant_name: row.try_get("tenant_name")?,
+        tenant_slug,
+        tenant_name,
         id: stored.id,
         scope: stored.scope,
         agent: stored.agent,
@@ -111,8 +117,8 @@ impl Store {
         .push(" OFFSET ")
         .bind(offset);
         let (text, args) = page.build()?;
-        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
-        let items = rows.iter().map(listing_from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<ListingRow> = sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?;
+        let items = rows.into_iter().map(listing_of).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total, offset, limit })
     }
 }

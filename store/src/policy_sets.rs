@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use charter_policy::PolicySet;
 
-use crate::{Owner, Store, StoreError};
+use crate::{Owner, Store, StoreError, TenantId};
 
 /// One tenant's compiled set and the version of every policy in it (recorded on receipts).
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub struct CompiledTenant {
 #[derive(Debug, Default)]
 pub(crate) struct PolicySets {
     generation: AtomicU64,
-    tenants: RwLock<HashMap<String, Arc<CompiledTenant>>>,
+    tenants: RwLock<HashMap<TenantId, Arc<CompiledTenant>>>,
 }
 
 impl PolicySets {
@@ -39,14 +39,14 @@ impl PolicySets {
         }
     }
 
-    fn get(&self, tenant_id: &str) -> Option<Arc<CompiledTenant>> {
+    fn get(&self, tenant_id: &TenantId) -> Option<Arc<CompiledTenant>> {
         self.tenants.read().ok()?.get(tenant_id).cloned()
     }
 }
 
 impl Store {
     /// The tenant's compiled policy set: from memory, or compiled from the database on a miss.
-    pub async fn policy_set(&self, tenant_id: &str) -> Result<Arc<CompiledTenant>, StoreError> {
+    pub async fn policy_set(&self, tenant_id: &TenantId) -> Result<Arc<CompiledTenant>, StoreError> {
         if let Some(hit) = self.policy_sets.get(tenant_id) {
             return Ok(hit);
         }
@@ -56,7 +56,7 @@ impl Store {
         let compiled = Arc::new(CompiledTenant { set: PolicySet::compile(&inputs.settings, &inputs.platform, &inputs.tenant, &inputs.agents), versions });
         if let Ok(mut tenants) = self.policy_sets.tenants.write() {
             if self.policy_sets.generation.load(Ordering::SeqCst) == generation {
-                tenants.insert(tenant_id.to_owned(), compiled.clone());
+                tenants.insert(tenant_id.clone(), compiled.clone());
             }
         }
         Ok(compiled)

@@ -1,35 +1,12 @@
 //! Reading receipts back: one tenant's list with filters and a cursor, one receipt, counts and
 //! the agents seen. Writing them is [`crate::receipt_writer`]'s job.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
 use crate::sql::Sql;
-use crate::{AgentSummary, Receipt, Store, StoreError};
+use crate::{AgentSummary, Receipt, ReceiptId, Store, StoreError, TenantId};
 
 /// Every column of `receipts`, in the order the writers bind them.
 pub(crate) const RECEIPT_COLUMNS: &str =
     "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at";
-
-fn receipt_from_row(row: &AnyRow) -> Result<Receipt, sqlx::Error> {
-    Ok(Receipt {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        api_key_id: row.try_get("api_key_id")?,
-        agent: row.try_get("agent")?,
-        principal: row.try_get("principal")?,
-        tool: row.try_get("tool")?,
-        args: row.try_get("args")?,
-        args_digest: row.try_get("args_digest")?,
-        verdict: row.try_get("verdict")?,
-        reason: row.try_get("reason")?,
-        decision: row.try_get("decision")?,
-        policy_versions: row.try_get("policy_versions")?,
-        approval_id: row.try_get("approval_id")?,
-        latency_us: row.try_get("latency_us")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
 
 /// Which receipts to list. Every field narrows the list; `None` means "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,14 +19,14 @@ pub struct ReceiptFilter {
     /// Exclusive upper bound, milliseconds since the epoch.
     pub to_ms: Option<i64>,
     /// Only receipts older than this receipt id (the cursor of the previous page).
-    pub before: Option<String>,
+    pub before: Option<ReceiptId>,
 }
 
 /// Whose receipts to list: one tenant's, or (for platform staff) every tenant's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReceiptScope {
     AllTenants,
-    Tenant(String),
+    Tenant(TenantId),
 }
 
 impl Store {
@@ -79,25 +56,23 @@ impl Store {
         }
         sql.push(" ORDER BY id DESC LIMIT ").bind(limit);
         let (text, args) = sql.build()?;
-        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(receipt_from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?)
     }
 
     /// One receipt of the tenant; another tenant's id is not found.
-    pub async fn get_receipt(&self, tenant_id: &str, id: &str) -> Result<Receipt, StoreError> {
+    pub async fn get_receipt(&self, tenant_id: &TenantId, id: &ReceiptId) -> Result<Receipt, StoreError> {
         let sql = format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1 AND tenant_id = $2");
-        let row = sqlx::query(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
-        let row = row.ok_or_else(|| StoreError::NotFound { what: "receipt", id: id.to_owned() })?;
-        Ok(receipt_from_row(&row)?)
+        let receipt: Option<Receipt> = sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
+        receipt.ok_or_else(|| StoreError::NotFound { what: "receipt", id: id.to_string() })
     }
 
-    pub async fn count_receipts(&self, tenant_id: &str) -> Result<i64, StoreError> {
+    pub async fn count_receipts(&self, tenant_id: &TenantId) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE tenant_id = $1").bind(tenant_id).fetch_one(&self.pool).await?)
     }
 
     /// The tenant's agents: those named by agent policies and those that asked for decisions,
     /// with their counts, by name.
-    pub async fn list_agents(&self, tenant_id: &str) -> Result<Vec<AgentSummary>, StoreError> {
+    pub async fn list_agents(&self, tenant_id: &TenantId) -> Result<Vec<AgentSummary>, StoreError> {
         let mut agents: std::collections::BTreeMap<String, AgentSummary> = std::collections::BTreeMap::new();
         let blank = |name: &str| AgentSummary { name: name.to_owned(), policies: 0, decisions: 0, last_decision_at: None };
         let rows: Vec<(String, i64)> = sqlx::query_as("SELECT agent, COUNT(*) FROM policies WHERE tenant_id = $1 AND agent IS NOT NULL GROUP BY agent")

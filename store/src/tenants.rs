@@ -1,11 +1,8 @@
 //! Tenants: the platform's business customers.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
-use crate::{now_ms, Actor, Store, StoreError, Tenant, TenantSummary};
+use crate::{now_ms, Actor, Store, StoreError, Tenant, TenantId, TenantSummary};
 
 /// The default number of policies a tenant may keep; a platform admin may raise it per tenant.
 pub const DEFAULT_POLICY_QUOTA: i64 = 100;
@@ -19,18 +16,6 @@ pub struct NewTenant {
 }
 
 const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, created_at";
-
-fn tenant_from_row(row: &AnyRow) -> Result<Tenant, sqlx::Error> {
-    Ok(Tenant {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        plan: row.try_get("plan")?,
-        policy_quota: row.try_get("policy_quota")?,
-        time_zone: row.try_get("time_zone")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
 
 /// A slug is part of console URLs, so it is kept to lowercase letters, digits and dashes.
 fn validate_slug(slug: &str) -> Result<(), StoreError> {
@@ -62,7 +47,7 @@ impl Store {
             return Err(StoreError::invalid("policy_quota", format!("must be zero or more, got `{quota}`")));
         }
         let tenant = Tenant {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: TenantId::new(uuid::Uuid::now_v7().to_string()),
             slug: new.slug.clone(),
             name: name.to_owned(),
             plan: plan.to_owned(),
@@ -83,21 +68,19 @@ impl Store {
         Ok(tenant)
     }
 
-    pub async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+    pub async fn tenant_by_id(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(tenant_from_row).transpose()?)
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>, StoreError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
-        let row = sqlx::query(&sql).bind(slug).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(tenant_from_row).transpose()?)
+        Ok(sqlx::query_as(&sql).bind(slug).fetch_optional(&self.pool).await?)
     }
 
     /// Every tenant with its user counts, ordered by name.
     pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
-        let rows = sqlx::query(
+        let summaries = sqlx::query_as(
             "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.time_zone, t.created_at,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_admin') AS admins,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_member') AS members
@@ -105,24 +88,20 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let summaries = rows
-            .iter()
-            .map(|row| Ok(TenantSummary { tenant: tenant_from_row(row)?, admins: row.try_get("admins")?, members: row.try_get("members")? }))
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(summaries)
     }
 
     /// Sets a tenant's policy quota, with an audit entry. Lowering it below the tenant's current
     /// count is allowed: existing policies stay, new ones are refused until the count is under it.
-    pub async fn set_policy_quota(&self, actor: &Actor, tenant_id: &str, quota: i64) -> Result<Tenant, StoreError> {
+    pub async fn set_policy_quota(&self, actor: &Actor, tenant_id: &TenantId, quota: i64) -> Result<Tenant, StoreError> {
         if !(0..=100_000).contains(&quota) {
             return Err(StoreError::invalid("policy_quota", format!("must be 0-100000, got `{quota}`")));
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
-        let before = tenant_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() })?)?;
+        let before: Option<Tenant> = sqlx::query_as(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = before.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
         sqlx::query("UPDATE tenants SET policy_quota = $1 WHERE id = $2").bind(quota).bind(tenant_id).execute(&mut *tx).await?;
         let after = Tenant { policy_quota: quota, ..before.clone() };
         let target = format!("tenant:{}", before.slug);
@@ -143,12 +122,12 @@ impl Store {
     }
 
     /// Sets the time zone a tenant's clock facts are read in (checked by the caller), audited.
-    pub async fn set_time_zone(&self, actor: &Actor, tenant_id: &str, time_zone: &str) -> Result<Tenant, StoreError> {
+    pub async fn set_time_zone(&self, actor: &Actor, tenant_id: &TenantId, time_zone: &str) -> Result<Tenant, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tenants SET time_zone = time_zone WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
-        let before = tenant_from_row(&row.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_owned() })?)?;
+        let before: Option<Tenant> = sqlx::query_as(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
+        let before = before.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
         sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2").bind(time_zone).bind(tenant_id).execute(&mut *tx).await?;
         let after = Tenant { time_zone: time_zone.to_owned(), ..before.clone() };
         let target = format!("tenant:{}", before.slug);

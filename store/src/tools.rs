@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 
 use charter_policy::{CatalogTool, SourceKind};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow, Row};
 
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
 use crate::policies::load_settings;
-use crate::{now_ms, Actor, CatalogEntry, Owner, Store, StoreError, ToolSource};
+use crate::{now_ms, Actor, CatalogEntry, Owner, SourceId, Store, StoreError, ToolId, ToolSource};
 
 const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.created_by,
         (SELECT COUNT(*) FROM tools t WHERE t.source_id = s.id) AS tool_count,
@@ -21,35 +21,26 @@ const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.create
 
 const TOOL_COLUMNS: &str = "id, source_id, name, method, path, description, enabled";
 
-fn source_from_row(row: &AnyRow) -> Result<ToolSource, sqlx::Error> {
-    Ok(ToolSource {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        kind: row.try_get("kind")?,
-        created_at: row.try_get("created_at")?,
-        created_by: row.try_get("created_by")?,
-        tool_count: row.try_get("tool_count")?,
-        enabled_count: row.try_get("enabled_count")?,
-    })
+/// Written by hand for one column: `enabled` is an integer in both databases (`sqlx`'s `Any`
+/// driver decodes no integer as a bool).
+impl FromRow<'_, AnyRow> for CatalogEntry {
+    fn from_row(row: &AnyRow) -> Result<CatalogEntry, sqlx::Error> {
+        Ok(CatalogEntry {
+            id: row.try_get("id")?,
+            source_id: row.try_get("source_id")?,
+            name: row.try_get("name")?,
+            method: row.try_get("method")?,
+            path: row.try_get("path")?,
+            description: row.try_get("description")?,
+            enabled: row.try_get::<i64, _>("enabled")? != 0,
+        })
+    }
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<CatalogEntry, sqlx::Error> {
-    Ok(CatalogEntry {
-        id: row.try_get("id")?,
-        source_id: row.try_get("source_id")?,
-        name: row.try_get("name")?,
-        method: row.try_get("method")?,
-        path: row.try_get("path")?,
-        description: row.try_get("description")?,
-        enabled: row.try_get::<i64, _>("enabled")? != 0,
-    })
-}
-
-async fn load_source(conn: &mut AnyConnection, id: &str) -> Result<ToolSource, StoreError> {
+async fn load_source(conn: &mut AnyConnection, id: &SourceId) -> Result<ToolSource, StoreError> {
     let sql = format!("{SOURCE_SELECT} WHERE s.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    let row = row.ok_or_else(|| StoreError::NotFound { what: "tool source", id: id.to_owned() })?;
-    Ok(source_from_row(&row)?)
+    let source: Option<ToolSource> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
+    source.ok_or_else(|| StoreError::NotFound { what: "tool source", id: id.to_string() })
 }
 
 /// Rewrites the platform settings' enabled tools from the catalog: every tool enabled when the
@@ -77,23 +68,22 @@ impl Store {
     /// Every source with its "N of M enabled" counts, by name.
     pub async fn list_tool_sources(&self) -> Result<Vec<ToolSource>, StoreError> {
         let sql = format!("{SOURCE_SELECT} ORDER BY s.name");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(source_from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
     /// The catalog's tools, of one source or of all, by name.
-    pub async fn list_catalog(&self, source_id: Option<&str>) -> Result<Vec<CatalogEntry>, StoreError> {
-        let rows = match source_id {
+    pub async fn list_catalog(&self, source_id: Option<&SourceId>) -> Result<Vec<CatalogEntry>, StoreError> {
+        let entries = match source_id {
             Some(source_id) => {
                 let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE source_id = $1 ORDER BY name");
-                sqlx::query(&sql).bind(source_id).fetch_all(&self.pool).await?
+                sqlx::query_as(&sql).bind(source_id).fetch_all(&self.pool).await?
             }
             None => {
                 let sql = format!("SELECT {TOOL_COLUMNS} FROM tools ORDER BY name");
-                sqlx::query(&sql).fetch_all(&self.pool).await?
+                sqlx::query_as(&sql).fetch_all(&self.pool).await?
             }
         };
-        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+        Ok(entries)
     }
 
     /// Adds a source and its tools, all enabled or all disabled, in one transaction with its audit
@@ -107,7 +97,7 @@ impl Store {
             return Err(StoreError::invalid("document", "holds no tools"));
         }
         let mut tx = self.pool.begin().await?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = SourceId::new(uuid::Uuid::now_v7().to_string());
         let now = now_ms();
         sqlx::query("INSERT INTO tool_sources (id, name, kind, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
@@ -143,23 +133,23 @@ impl Store {
     }
 
     /// Enables or disables one tool, with its audit entry; the next decision sees it.
-    pub async fn set_tool_enabled(&self, actor: &Actor, tool_id: &str, enabled: bool) -> Result<CatalogEntry, StoreError> {
+    pub async fn set_tool_enabled(&self, actor: &Actor, tool_id: &ToolId, enabled: bool) -> Result<CatalogEntry, StoreError> {
         let mut tx = self.pool.begin().await?;
         // A no-op write first takes the row lock (on SQLite the write lock), so the `before` read
         // next is the state this change replaces even when two admins toggle the same tool at once.
         let locked = sqlx::query("UPDATE tools SET name = name WHERE id = $1").bind(tool_id).execute(&mut *tx).await?;
         if locked.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "tool", id: tool_id.to_owned() });
+            return Err(StoreError::NotFound { what: "tool", id: tool_id.to_string() });
         }
         let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE id = $1");
-        let before = entry_from_row(&sqlx::query(&sql).bind(tool_id).fetch_one(&mut *tx).await?)?;
+        let before: CatalogEntry = sqlx::query_as(&sql).bind(tool_id).fetch_one(&mut *tx).await?;
         sqlx::query("UPDATE tools SET enabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(enabled))
             .bind(now_ms())
             .bind(tool_id)
             .execute(&mut *tx)
             .await?;
-        let after = entry_from_row(&sqlx::query(&sql).bind(tool_id).fetch_one(&mut *tx).await?)?;
+        let after: CatalogEntry = sqlx::query_as(&sql).bind(tool_id).fetch_one(&mut *tx).await?;
         sync_enabled_tools(&mut tx).await?;
         let target = format!("tool:{}", after.name);
         let action = if enabled { "tool.enable" } else { "tool.disable" };
@@ -175,7 +165,7 @@ impl Store {
     }
 
     /// Removes a source and its tools, with its audit entry.
-    pub async fn delete_tool_source(&self, actor: &Actor, source_id: &str) -> Result<ToolSource, StoreError> {
+    pub async fn delete_tool_source(&self, actor: &Actor, source_id: &SourceId) -> Result<ToolSource, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tool_sources SET name = name WHERE id = $1").bind(source_id).execute(&mut *tx).await?;
         let source = load_source(&mut tx, source_id).await?;

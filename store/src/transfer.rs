@@ -7,7 +7,7 @@ use charter_policy::{Policy, Scope};
 
 use crate::audit::{record, Change};
 use crate::policies::{audit_json, insert_policy, load_policies, remove_policy, replace_policy, to_engine_policy};
-use crate::{Actor, ImportChange, Owner, Store, StoreError, StoredPolicy};
+use crate::{Actor, ImportAction, ImportChange, Owner, Store, StoreError, StoredPolicy};
 
 fn pretty(document: &str) -> Option<String> {
     serde_json::from_str::<serde_json::Value>(document).ok().and_then(|value| serde_json::to_string_pretty(&value).ok())
@@ -69,9 +69,9 @@ impl Store {
                 )
                 .await?;
                 changes.push(ImportChange {
-                    action: "delete".into(),
+                    action: ImportAction::Delete,
                     name: stored.name.clone(),
-                    scope: stored.scope.clone(),
+                    scope: stored.scope,
                     agent: stored.agent.clone(),
                     before: pretty(&stored.document),
                     after: None,
@@ -87,9 +87,9 @@ impl Store {
             let current = existing.iter().find(|stored| stored.name.to_lowercase() == name.to_lowercase());
             let change = match current {
                 Some(stored) if same_document(stored, policy)? => ImportChange {
-                    action: "unchanged".into(),
+                    action: ImportAction::Unchanged,
                     name: name.to_owned(),
-                    scope: stored.scope.clone(),
+                    scope: stored.scope,
                     agent: stored.agent.clone(),
                     before: None,
                     after: None,
@@ -98,9 +98,9 @@ impl Store {
                 Some(stored) => {
                     let (after, report) = replace_policy(&mut tx, actor, owner, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
                     ImportChange {
-                        action: "update".into(),
+                        action: ImportAction::Update,
                         name: name.to_owned(),
-                        scope: after.scope.clone(),
+                        scope: after.scope,
                         agent: after.agent.clone(),
                         before: pretty(&stored.document),
                         after: pretty(&after.document),
@@ -110,9 +110,9 @@ impl Store {
                 None => {
                     let (created, report) = insert_policy(&mut tx, actor, owner, policy).await.map_err(in_policy(name))?;
                     ImportChange {
-                        action: "create".into(),
+                        action: ImportAction::Create,
                         name: name.to_owned(),
-                        scope: created.scope.clone(),
+                        scope: created.scope,
                         agent: created.agent.clone(),
                         before: None,
                         after: pretty(&created.document),

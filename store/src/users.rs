@@ -1,11 +1,11 @@
 //! Console users and login.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use crate::error::conflict_on_unique;
 use crate::sql::Sql;
-use crate::{hash_password, now_ms, verify_password, Owner, Role, Store, StoreError, User};
+use crate::{hash_password, now_ms, verify_password, Owner, Role, Store, StoreError, TenantId, User, UserId};
 
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -13,7 +13,7 @@ pub struct NewUser {
     pub display_name: String,
     pub password: String,
     pub role: Role,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub approver_roles: Vec<String>,
 }
 
@@ -22,18 +22,31 @@ pub const MIN_PASSWORD_LEN: usize = 8;
 
 const USER_COLUMNS: &str = "id, username, display_name, role, tenant_id, approver_roles, created_at";
 
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
-    let role: String = row.try_get("role")?;
-    let approver_roles: String = row.try_get("approver_roles")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{role}`")))?,
-        tenant_id: row.try_get("tenant_id")?,
-        approver_roles: serde_json::from_str(&approver_roles).map_err(|err| StoreError::Corrupt(format!("approver roles: {err}")))?,
-        created_at: row.try_get("created_at")?,
-    })
+/// Written by hand for one column: `approver_roles` is a JSON array in a text column, which the
+/// `Any` driver cannot decode as JSON.
+impl FromRow<'_, AnyRow> for User {
+    fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+        let column_error = |index: &str, source: Box<dyn std::error::Error + Send + Sync>| sqlx::Error::ColumnDecode { index: index.to_owned(), source };
+        let role = Role::try_from(row.try_get::<String, _>("role")?).map_err(|err| column_error("role", err.into()))?;
+        let approver_roles: String = row.try_get("approver_roles")?;
+        Ok(User {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            role,
+            tenant_id: row.try_get("tenant_id")?,
+            approver_roles: serde_json::from_str(&approver_roles).map_err(|err| column_error("approver_roles", err.into()))?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+/// A user with the name of its tenant, for the list of every user.
+#[derive(FromRow)]
+struct UserWithTenant {
+    #[sqlx(flatten)]
+    user: User,
+    tenant_name: Option<String>,
 }
 
 /// Usernames are compared case-insensitively, so they are stored lowercased.
@@ -60,7 +73,7 @@ impl Store {
             return Err(StoreError::invalid("approver_roles", format!("`{bad}` is not a role name")));
         }
         let user = User {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: UserId::new(uuid::Uuid::now_v7().to_string()),
             username,
             display_name: new.display_name.trim().to_owned(),
             role: new.role,
@@ -88,33 +101,30 @@ impl Store {
         Ok(user)
     }
 
-    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+    pub async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(user_from_row).transpose()
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
-    /// Users of one tenant, or the platform-wide users when `tenant_id` is `None`.
     /// The owner's users: a tenant's people, or the platform's staff.
     pub async fn list_users(&self, owner: &Owner) -> Result<Vec<User>, StoreError> {
         let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users WHERE "));
         sql.owner("tenant_id", owner).push(" ORDER BY username");
         let (text, args) = sql.build()?;
-        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
-        rows.iter().map(user_from_row).collect()
+        Ok(sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?)
     }
 
     /// Every user with the name of its tenant (`None` for platform-wide users): platform-wide
     /// users first, then by tenant name and username.
     pub async fn list_all_users(&self) -> Result<Vec<(User, Option<String>)>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<UserWithTenant> = sqlx::query_as(
             "SELECT u.id, u.username, u.display_name, u.role, u.tenant_id, u.approver_roles, u.created_at, t.name AS tenant_name
              FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
              ORDER BY CASE WHEN u.tenant_id IS NULL THEN 0 ELSE 1 END, t.name, u.username",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| Ok((user_from_row(row)?, row.try_get("tenant_name")?))).collect()
+        Ok(rows.into_iter().map(|row| (row.user, row.tenant_name)).collect())
     }
 
     /// How many platform admins exist: the server refuses to start with none.
@@ -138,7 +148,7 @@ impl Store {
         };
         let stored_hash: String = row.try_get("password_hash")?;
         if verify_password(password, &stored_hash).await {
-            Ok(Some(user_from_row(&row)?))
+            Ok(Some(User::from_row(&row)?))
         } else {
             Ok(None)
         }

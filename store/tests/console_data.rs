@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 
 use charter_policy::{
-    detect_source_kind, extract_tools, CatalogTool, DecisionRequest, DefaultBehaviour, InMemoryRateCounter, PlatformSettings, Policy, SourceKind, Verdict,
+    detect_source_kind, extract_tools, CatalogTool, DecisionRequest, DefaultBehaviour, InMemoryRateCounter, PlatformSettings, Policy, Scope, SourceKind,
+    Verdict,
 };
 use charter_store::{
-    Actor, ActorKind, AuditScope, ImportChange, NewTenant, Owner, PolicyLabel, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, ReceiptWriter, Store,
-    StoreError, Tenant, MAX_PAGE,
+    Actor, ActorKind, AuditScope, ImportAction, ImportChange, NewTenant, Owner, PolicyLabel, PolicySearch, Receipt, ReceiptFilter, ReceiptId, ReceiptScope,
+    ReceiptWriter, Store, StoreError, Tenant, TenantId, MAX_PAGE,
 };
 use charter_testkit::each_database;
 
@@ -97,8 +98,8 @@ async fn policy_search_filters_by_tenant_label_scope_tool_and_text() {
                 PolicySearch { tenant_id: Some(acme.id.clone()), label: Some(PolicyLabel::PlatformDefault), ..search() },
                 vec![],
             ),
-            ("agent scope", PolicySearch { scope: Some("agent".into()), ..search() }, vec!["Support bot"]),
-            ("tenant scope", PolicySearch { scope: Some("tenant".into()), ..search() }, vec!["Finance controls", "Zeta reads"]),
+            ("agent scope", PolicySearch { scope: Some(Scope::Agent), ..search() }, vec!["Support bot"]),
+            ("tenant scope", PolicySearch { scope: Some(Scope::Tenant), ..search() }, vec!["Finance controls", "Zeta reads"]),
             (
                 "part of a tool name, in exact names and in globs",
                 PolicySearch { tool: Some("payments".into()), ..search() },
@@ -123,7 +124,7 @@ async fn policy_search_filters_by_tenant_label_scope_tool_and_text() {
             ("blank text is no filter", PolicySearch { text: Some("   ".into()), ..search() }, EVERY_POLICY.to_vec()),
             (
                 "filters combine",
-                PolicySearch { label: Some(PolicyLabel::CustomerDefined), tool: Some("payments".into()), scope: Some("tenant".into()), ..search() },
+                PolicySearch { label: Some(PolicyLabel::CustomerDefined), tool: Some("payments".into()), scope: Some(Scope::Tenant), ..search() },
                 vec!["Finance controls"],
             ),
             ("filters combine to nothing", PolicySearch { text: Some("guard".into()), label: Some(PolicyLabel::CustomerDefined), ..search() }, vec![]),
@@ -146,10 +147,10 @@ async fn policy_search_lists_owner_label_and_a_digest_of_the_rules() {
         let finance = page.items.iter().find(|p| p.name == "Finance controls").unwrap();
         assert_eq!(finance.label, PolicyLabel::CustomerDefined);
         assert_eq!(
-            (finance.tenant_id.as_deref(), finance.tenant_slug.as_deref(), finance.tenant_name.as_deref()),
+            (finance.tenant_id.as_ref().map(|id| id.as_str()), finance.tenant_slug.as_deref(), finance.tenant_name.as_deref()),
             (Some(acme.id.as_str()), Some("acme"), Some("Acme Corp"))
         );
-        assert_eq!(finance.scope, "tenant");
+        assert_eq!(finance.scope, Scope::Tenant);
         assert_eq!(finance.description, "Approvals for expenses");
         assert_eq!(finance.rule_count, 3);
         assert_eq!(finance.tools, ["expense.submit", "payments.transfer"], "tools are deduplicated, in rule order");
@@ -158,7 +159,7 @@ async fn policy_search_lists_owner_label_and_a_digest_of_the_rules() {
         assert_eq!(guardrails.label, PolicyLabel::PlatformDefault);
         assert_eq!((guardrails.tenant_id.as_ref(), guardrails.tenant_slug.as_ref(), guardrails.tenant_name.as_ref()), (None, None, None));
         let bot = page.items.iter().find(|p| p.name == "Support bot").unwrap();
-        assert_eq!((bot.scope.as_str(), bot.agent.as_deref()), ("agent", Some("support_bot")));
+        assert_eq!((bot.scope, bot.agent.as_deref()), (Scope::Agent, Some("support_bot")));
     })
     .await;
 }
@@ -296,7 +297,7 @@ async fn the_catalog_keeps_the_enabled_tools_in_step_with_every_change() {
         assert_eq!(expense.source_id, finance.id);
         let of_workspace: Vec<String> = store.list_catalog(Some(&workspace.id)).await.unwrap().into_iter().map(|t| t.name).collect();
         assert_eq!(of_workspace, ["crm.export", "email.send"], "one source's tools");
-        assert!(store.list_catalog(Some("no-such-source")).await.unwrap().is_empty());
+        assert!(store.list_catalog(Some(&"no-such-source".into())).await.unwrap().is_empty());
 
         let email = catalog.iter().find(|t| t.name == "email.send").unwrap();
         let toggled = store.set_tool_enabled(&owner, &email.id, true).await.unwrap();
@@ -308,7 +309,7 @@ async fn the_catalog_keeps_the_enabled_tools_in_step_with_every_change() {
         let sources: Vec<(String, i64, i64)> = store.list_tool_sources().await.unwrap().into_iter().map(|s| (s.name, s.tool_count, s.enabled_count)).collect();
         assert_eq!(sources, [("Finance API".to_owned(), 2, 1), ("Workspace".to_owned(), 2, 1)], "sources by name with their counts");
 
-        let missing = store.set_tool_enabled(&owner, "no-such-tool", true).await.unwrap_err();
+        let missing = store.set_tool_enabled(&owner, &"no-such-tool".into(), true).await.unwrap_err();
         assert!(matches!(missing, StoreError::NotFound { what: "tool", .. }), "{missing}");
 
         let removed = store.delete_tool_source(&owner, &workspace.id).await.unwrap();
@@ -419,7 +420,7 @@ async fn the_next_decision_sees_a_catalog_change() {
     .await;
 }
 
-async fn acme_id(store: &Store) -> String {
+async fn acme_id(store: &Store) -> TenantId {
     store.tenant_by_slug("acme").await.unwrap().unwrap().id
 }
 
@@ -488,7 +489,7 @@ async fn an_import_creates_updates_keeps_and_deletes_by_name_and_a_dry_run_write
         assert!(update.before.as_deref().is_some_and(|b| !b.contains("payments.transfer")), "{update:?}");
         assert!(update.after.as_deref().is_some_and(|a| a.contains("payments.transfer")), "{update:?}");
         assert_eq!((preview[1].before.as_ref(), preview[1].after.as_ref()), (None, None), "an unchanged policy has no diff");
-        assert_eq!((preview[2].scope.as_str(), preview[2].agent.as_deref(), preview[2].before.as_ref()), ("agent", Some("support-bot"), None));
+        assert_eq!((preview[2].scope, preview[2].agent.as_deref(), preview[2].before.as_ref()), (Scope::Agent, Some("support-bot"), None));
         assert_eq!((versions(&store, tenant_id).await, count(&store, "audit_log").await), start, "a dry run writes nothing");
 
         let applied = store.import_policies(&admin, tenant_id, &incoming, false, false).await.unwrap();
@@ -509,7 +510,7 @@ async fn an_import_creates_updates_keeps_and_deletes_by_name_and_a_dry_run_write
 
         let audit_count = count(&store, "audit_log").await;
         let again = store.import_policies(&admin, tenant_id, &incoming, false, false).await.unwrap();
-        assert!(again.iter().all(|c| c.action == "unchanged"), "{again:?}");
+        assert!(again.iter().all(|c| c.action == ImportAction::Unchanged), "{again:?}");
         assert_eq!(count(&store, "audit_log").await, audit_count, "importing the same file again writes nothing");
 
         // Names match whatever their case; an update may change the case.
@@ -636,7 +637,7 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
             .unwrap();
         let a = Some(acme.id.clone());
         let z = Some(zeta.id.clone());
-        let written: Vec<(&str, Option<String>)> = vec![
+        let written: Vec<(&str, Option<TenantId>)> = vec![
             ("policy.create", None),
             ("policy.create", a.clone()),
             ("policy.create", z.clone()),
@@ -645,10 +646,10 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
             ("tool_source.create", None),
             ("policy.delete", z.clone()),
         ];
-        let newest_first = |keep: &dyn Fn(&str, &Option<String>) -> bool| -> Vec<(String, Option<String>)> {
+        let newest_first = |keep: &dyn Fn(&str, &Option<TenantId>) -> bool| -> Vec<(String, Option<TenantId>)> {
             written.iter().rev().filter(|(action, tenant)| keep(action, tenant)).map(|(action, tenant)| ((*action).to_owned(), tenant.clone())).collect()
         };
-        type Check<'a> = (&'a str, AuditScope, Option<&'a str>, Vec<(String, Option<String>)>);
+        type Check<'a> = (&'a str, AuditScope, Option<&'a str>, Vec<(String, Option<TenantId>)>);
         let checks: Vec<Check> = vec![
             ("everything", AuditScope::Everything, None, newest_first(&|_, _| true)),
             ("the platform's own", AuditScope::Platform, None, newest_first(&|_, t| t.is_none())),
@@ -669,7 +670,7 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
             ("a blank prefix is no filter", AuditScope::Everything, Some("  "), newest_first(&|_, _| true)),
         ];
         for (what, scope, prefix, expected) in checks {
-            let got: Vec<(String, Option<String>)> =
+            let got: Vec<(String, Option<TenantId>)> =
                 store.search_audit(&scope, prefix, None, 100).await.unwrap().into_iter().map(|e| (e.action, e.tenant_id)).collect();
             assert_eq!(got, expected, "{what}");
         }
@@ -682,14 +683,14 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
             let page = store.search_audit(&AuditScope::Everything, None, cursor.as_deref(), 2).await.unwrap();
             assert!(page.len() <= 2);
             let Some(last) = page.last() else { break };
-            cursor = Some(last.id.clone());
+            cursor = Some(last.id.to_string());
             walked.extend(page);
         }
         assert_eq!(walked, all);
         // A cursor works together with a scope and a prefix.
         let tenant_policy = store.search_audit(&AuditScope::Tenant(acme.id.clone()), Some("policy."), None, 1).await.unwrap();
         assert_eq!(tenant_policy[0].action, "policy.update");
-        let older = store.search_audit(&AuditScope::Tenant(acme.id.clone()), Some("policy."), Some(&tenant_policy[0].id), 10).await.unwrap();
+        let older = store.search_audit(&AuditScope::Tenant(acme.id.clone()), Some("policy."), Some(tenant_policy[0].id.as_str()), 10).await.unwrap();
         let older: Vec<&str> = older.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(older, ["policy.create"]);
     })
@@ -700,8 +701,8 @@ async fn the_audit_search_scopes_filters_by_action_and_pages_by_cursor() {
 // Receipts and agents
 // ---------------------------------------------------------------------------------------------
 
-fn receipt(tenant: &Tenant, agent: Option<&str>, tool: &str, verdict: &str, created_at: i64) -> Receipt {
-    Receipt { agent: agent.map(str::to_owned), tool: tool.into(), verdict: verdict.into(), ..charter_testkit::receipt(&tenant.id, created_at) }
+fn receipt(tenant: &Tenant, agent: Option<&str>, tool: &str, verdict: Verdict, created_at: i64) -> Receipt {
+    Receipt { agent: agent.map(str::to_owned), tool: tool.into(), verdict, ..charter_testkit::receipt(&tenant.id, created_at) }
 }
 
 #[tokio::test]
@@ -716,11 +717,11 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
         }
         let writer = ReceiptWriter::start(store.clone());
         let written = vec![
-            receipt(&acme, Some("support-bot"), "docs.read", "allow", 1_000),
-            receipt(&zeta, Some("zeta-bot"), "docs.read", "allow", 2_000),
-            receipt(&acme, Some("support-bot"), "payments.transfer", "deny", 3_000),
-            receipt(&acme, None, "docs.read", "allow", 4_000),
-            receipt(&acme, Some("intern"), "expense.submit", "require_approval", 5_000),
+            receipt(&acme, Some("support-bot"), "docs.read", Verdict::Allow, 1_000),
+            receipt(&zeta, Some("zeta-bot"), "docs.read", Verdict::Allow, 2_000),
+            receipt(&acme, Some("support-bot"), "payments.transfer", Verdict::Deny, 3_000),
+            receipt(&acme, None, "docs.read", Verdict::Allow, 4_000),
+            receipt(&acme, Some("intern"), "expense.submit", Verdict::RequireApproval, 5_000),
         ];
         for r in &written {
             writer.write(r.clone(), None).await.unwrap();
@@ -728,14 +729,21 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
         let ids = |list: Vec<Receipt>| list.into_iter().map(|r| r.id).collect::<Vec<_>>();
         let newest_first = |keep: &dyn Fn(&Receipt) -> bool| written.iter().rev().filter(|r| keep(r)).map(|r| r.id.clone()).collect::<Vec<_>>();
         let any = ReceiptFilter::default();
-        type Check<'a> = (&'a str, Option<&'a str>, ReceiptFilter, i64, Vec<String>);
+        let unknown = TenantId::new("no-such-tenant");
+        type Check<'a> = (&'a str, Option<&'a TenantId>, ReceiptFilter, i64, Vec<ReceiptId>);
         let checks: Vec<Check> = vec![
             ("every tenant's", None, any.clone(), 100, newest_first(&|_| true)),
             ("one tenant's", Some(&acme.id), any.clone(), 100, newest_first(&|r| r.tenant_id == acme.id)),
             ("another tenant's", Some(&zeta.id), any.clone(), 100, newest_first(&|r| r.tenant_id == zeta.id)),
-            ("an unknown tenant's", Some("no-such-tenant"), any.clone(), 100, vec![]),
+            ("an unknown tenant's", Some(&unknown), any.clone(), 100, vec![]),
             ("every tenant's, limited", None, any.clone(), 2, newest_first(&|_| true)[..2].to_vec()),
-            ("every tenant's allows", None, ReceiptFilter { verdict: Some(Verdict::Allow), ..any.clone() }, 100, newest_first(&|r| r.verdict == "allow")),
+            (
+                "every tenant's allows",
+                None,
+                ReceiptFilter { verdict: Some(Verdict::Allow), ..any.clone() },
+                100,
+                newest_first(&|r| r.verdict == Verdict::Allow),
+            ),
             (
                 "every tenant's calls of one tool",
                 None,
@@ -784,7 +792,7 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
         let agents: Vec<(String, i64, i64, Option<i64>)> =
             store.list_agents(&zeta.id).await.unwrap().into_iter().map(|a| (a.name, a.policies, a.decisions, a.last_decision_at)).collect();
         assert_eq!(agents, [("zeta-bot".to_owned(), 0, 1, Some(2_000))], "another tenant's agents are its own");
-        assert!(store.list_agents("no-such-tenant").await.unwrap().is_empty());
+        assert!(store.list_agents(&"no-such-tenant".into()).await.unwrap().is_empty());
     })
     .await;
 }
@@ -813,7 +821,7 @@ async fn the_audit_lists_do_not_depend_on_the_databases_collation() {
         assert_eq!(store.search_audit(&AuditScope::Platform, Some("policy."), None, 10).await.unwrap().len(), 1);
         assert_eq!(store.search_audit(&AuditScope::Tenant(acme.id.clone()), None, None, 10).await.unwrap().len(), 2);
         assert_eq!(store.search_audit(&AuditScope::Platform, None, None, 10).await.unwrap().len(), 1);
-        let older = store.search_audit(&AuditScope::Everything, None, Some(&everything[0].id), 10).await.unwrap();
+        let older = store.search_audit(&AuditScope::Everything, None, Some(everything[0].id.as_str()), 10).await.unwrap();
         assert_eq!(older, everything[1..], "a cursor still pages");
     })
     .await;

@@ -3,21 +3,22 @@
 //! both (see `charter_testkit::each_database`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use charter_store::{Approval, NewTenant, Receipt, ReceiptWriter, Store, Tenant};
+use charter_policy::Verdict;
+use charter_store::{Approval, ApprovalId, ApprovalStatus, NewTenant, Receipt, ReceiptWriter, Store, Tenant, TenantId};
 use charter_testkit::each_database;
 
 async fn tenant(store: &Store, slug: &str) -> Tenant {
     store.create_tenant(NewTenant { slug: slug.into(), name: slug.into(), plan: "enterprise".into(), policy_quota: None }).await.unwrap()
 }
 
-fn receipt(tenant_id: &str, created_at: i64) -> Receipt {
-    Receipt { verdict: "require_approval".into(), ..charter_testkit::receipt(tenant_id, created_at) }
+fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
+    Receipt { verdict: Verdict::RequireApproval, ..charter_testkit::receipt(tenant_id, created_at) }
 }
 
-fn approval_for(receipt: &Receipt, tenant_id: &str) -> Approval {
+fn approval_for(receipt: &Receipt, tenant_id: &TenantId) -> Approval {
     Approval {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: tenant_id.to_owned(),
+        id: ApprovalId::new(uuid::Uuid::now_v7().to_string()),
+        tenant_id: tenant_id.clone(),
         receipt_id: receipt.id.clone(),
         agent: receipt.agent.clone(),
         principal: receipt.principal.clone(),
@@ -28,7 +29,7 @@ fn approval_for(receipt: &Receipt, tenant_id: &str) -> Approval {
         matched: "[]".into(),
         policy_versions: "{}".into(),
         reason: "test".into(),
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         requested_at: receipt.created_at,
         expires_at: receipt.created_at + 60_000,
         resolved_at: None,
@@ -48,7 +49,7 @@ async fn a_batch_that_cannot_commit_fails_its_decisions_and_the_next_batch_commi
         let acme = tenant(&store, "acme").await;
         let writer = ReceiptWriter::start(store.clone());
         // The database refuses a receipt of a tenant that does not exist (a foreign key).
-        let orphan = receipt("no-such-tenant", 1);
+        let orphan = receipt(&"no-such-tenant".into(), 1);
         let err = writer.write(orphan, None).await.unwrap_err();
         assert!(err.to_string().contains("receipt batch failed"), "the decision learns its receipt is not durable: {err}");
         assert!(ids(&store, "receipts").await.is_empty(), "nothing of the failed batch is stored");
@@ -73,7 +74,7 @@ async fn a_receipt_and_its_approval_commit_together_or_not_at_all() {
 
         // An approval the database refuses takes its receipt down with it.
         let second = receipt(&acme.id, 2);
-        let refused = approval_for(&second, "no-such-tenant");
+        let refused = approval_for(&second, &"no-such-tenant".into());
         assert!(writer.write(second, Some(refused)).await.is_err());
         assert_eq!(ids(&store, "receipts").await, [asked.id], "the receipt of a refused approval is not stored");
         assert_eq!(ids(&store, "approvals").await, [approval.id]);

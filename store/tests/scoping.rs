@@ -3,8 +3,8 @@
 //! changes nothing. On SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use charter_policy::Policy;
-use charter_store::{Actor, ActorKind, Approval, NewTenant, Owner, Receipt, ReceiptWriter, Resolution, Store, StoreError};
+use charter_policy::{Policy, Verdict};
+use charter_store::{Actor, ActorKind, Approval, ApprovalId, ApprovalStatus, NewTenant, Owner, Receipt, ReceiptWriter, Resolution, Store, StoreError};
 use charter_testkit::each_database;
 
 fn policy(name: &str) -> Policy {
@@ -45,9 +45,9 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
         // A's data: a policy, a key, a receipt with its pending approval.
         let (policy_a, _) = store.create_policy(&Actor::system(), &owner_a, &policy("A's")).await.unwrap();
         let key_a = store.create_api_key(&Actor::system(), &a.id, "A's key").await.unwrap();
-        let receipt_a = Receipt { verdict: "require_approval".into(), ..charter_testkit::receipt(&a.id, 1) };
+        let receipt_a = Receipt { verdict: Verdict::RequireApproval, ..charter_testkit::receipt(&a.id, 1) };
         let approval_a = Approval {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ApprovalId::new(uuid::Uuid::now_v7().to_string()),
             tenant_id: a.id.clone(),
             receipt_id: receipt_a.id.clone(),
             agent: None,
@@ -59,7 +59,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
             matched: "[]".into(),
             policy_versions: "{}".into(),
             reason: "test".into(),
-            status: "pending".into(),
+            status: ApprovalStatus::Pending,
             requested_at: charter_store::now_ms(),
             expires_at: charter_store::now_ms() + 60_000,
             resolved_at: None,

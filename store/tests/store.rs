@@ -9,13 +9,13 @@ fn tenant(slug: &str) -> NewTenant {
     NewTenant { slug: slug.into(), name: format!("{slug} Inc"), plan: "enterprise".into(), policy_quota: None }
 }
 
-fn user(username: &str, role: Role, tenant_id: Option<&str>) -> NewUser {
+fn user(username: &str, role: Role, tenant_id: Option<&charter_store::TenantId>) -> NewUser {
     NewUser {
         username: username.into(),
         display_name: username.into(),
         password: "correct horse".into(),
         role,
-        tenant_id: tenant_id.map(str::to_owned),
+        tenant_id: tenant_id.cloned(),
         approver_roles: vec![],
     }
 }

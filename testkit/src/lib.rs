@@ -9,7 +9,8 @@ use std::any::Any;
 use std::future::Future;
 use std::path::PathBuf;
 
-use charter_store::{Receipt, Store};
+use charter_policy::Verdict;
+use charter_store::{Receipt, ReceiptId, Store, TenantId};
 use sqlx::{Connection, Executor, PgConnection};
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -107,17 +108,17 @@ where
 
 /// A receipt of `tenant_id` at `created_at` (ms) with a fresh time-ordered id: agent `bot`, tool
 /// `docs.read`, verdict `allow` and empty JSON elsewhere. Tests override what they look at.
-pub fn receipt(tenant_id: &str, created_at: i64) -> Receipt {
+pub fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
     Receipt {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: tenant_id.to_owned(),
+        id: ReceiptId::new(uuid::Uuid::now_v7().to_string()),
+        tenant_id: tenant_id.clone(),
         api_key_id: None,
         agent: Some("bot".into()),
         principal: "{}".into(),
         tool: "docs.read".into(),
         args: "{}".into(),
         args_digest: "0".repeat(64),
-        verdict: "allow".into(),
+        verdict: Verdict::Allow,
         reason: "test".into(),
         decision: "{}".into(),
         policy_versions: "{}".into(),

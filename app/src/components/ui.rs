@@ -1,5 +1,6 @@
 //! Small building blocks shared by pages, so every page looks the same.
 
+use charter_policy::{Scope, Verdict};
 use charter_store::Role;
 use leptos::prelude::*;
 
@@ -113,13 +114,13 @@ mod tests {
 
 /// The scope a rule or policy comes from, as a coloured badge.
 #[component]
-pub fn ScopeBadge(#[prop(into)] scope: String) -> impl IntoView {
-    let colours = match scope.as_str() {
-        "platform" => "bg-indigo-100 text-indigo-800",
-        "tenant" => "bg-emerald-100 text-emerald-800",
-        _ => "bg-amber-100 text-amber-800",
+pub fn ScopeBadge(scope: Scope) -> impl IntoView {
+    let colours = match scope {
+        Scope::Platform => "bg-indigo-100 text-indigo-800",
+        Scope::Tenant => "bg-emerald-100 text-emerald-800",
+        Scope::Agent => "bg-amber-100 text-amber-800",
     };
-    view! { <span class=format!("text-xs font-medium px-2 py-0.5 rounded-full {colours}") data-testid="scope-badge">{scope}</span> }
+    view! { <span class=format!("text-xs font-medium px-2 py-0.5 rounded-full {colours}") data-testid="scope-badge">{scope.to_string()}</span> }
 }
 
 /// "Platform Default" or "Customer Defined".
@@ -134,13 +135,13 @@ pub fn LabelBadge(label: charter_store::PolicyLabel) -> impl IntoView {
 
 /// The verdict of a decision, coloured.
 #[component]
-pub fn VerdictBadge(#[prop(into)] verdict: String) -> impl IntoView {
-    let colours = match verdict.as_str() {
-        "allow" => "bg-emerald-100 text-emerald-800",
-        "deny" => "bg-red-100 text-red-800",
-        _ => "bg-amber-100 text-amber-800",
+pub fn VerdictBadge(verdict: Verdict) -> impl IntoView {
+    let colours = match verdict {
+        Verdict::Allow => "bg-emerald-100 text-emerald-800",
+        Verdict::Deny => "bg-red-100 text-red-800",
+        Verdict::RequireApproval => "bg-amber-100 text-amber-800",
     };
-    view! { <span class=format!("text-xs font-semibold px-2 py-0.5 rounded-full {colours}") data-testid="verdict">{verdict}</span> }
+    view! { <span class=format!("text-xs font-semibold px-2 py-0.5 rounded-full {colours}") data-testid="verdict">{verdict.to_string()}</span> }
 }
 
 /// Classes shared by every text input and select, so forms look alike.

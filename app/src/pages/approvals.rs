@@ -35,7 +35,7 @@ pub async fn approval_queue() -> Result<Vec<QueueItem>, AppError> {
             let approval = entry.approval;
             QueueItem {
                 args: serde_json::from_str::<serde_json::Value>(&approval.args).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or(approval.args),
-                id: approval.id,
+                id: approval.id.into_string(),
                 tool: approval.tool,
                 agent: approval.agent,
                 reason: approval.reason,
@@ -53,8 +53,8 @@ pub async fn resolve_approval(id: String, approve: bool, comment: String) -> Res
     use crate::auth::server::{access, core};
     use charter_store::Resolution;
     let resolution = if approve { Resolution::Approve } else { Resolution::Reject };
-    let approval = core()?.resolve_approval(&access()?, charter_core::Target::Own, &id, resolution, Some(comment)).await?;
-    Ok(approval.status)
+    let approval = core()?.resolve_approval(&access()?, charter_core::Target::Own, &id.into(), resolution, Some(comment)).await?;
+    Ok(approval.status.to_string())
 }
 
 #[component]

@@ -79,6 +79,7 @@ pub fn diff_lines(before: &str, after: &str) -> Vec<DiffLine> {
 pub async fn list_audit(scope: String, action: String, before: Option<String>) -> Result<AuditPage, AppError> {
     use crate::auth::server::{access, core};
     use charter_core::{AuditOf, Target};
+    use charter_store::ActorKind;
     let (access, core) = (access()?, core()?);
     let of = match (access.is_platform_staff(), scope.trim()) {
         (false, _) => AuditOf::Tenant(Target::Own),
@@ -90,24 +91,24 @@ pub async fn list_audit(scope: String, action: String, before: Option<String>) -
     let page = usize::try_from(PAGE).unwrap_or(0);
     let next = (entries.len() > page).then(|| {
         entries.truncate(page);
-        entries.last().map(|e| e.id.clone())
+        entries.last().map(|e| e.id.to_string())
     });
     let tenants = crate::pages::receipts::tenant_names(&core, &access).await?;
     let staff = core.staff_usernames(&access).await?;
     let items = entries
         .into_iter()
         .map(|entry| {
-            let actor_kind = match entry.actor_kind.as_str() {
-                "user" if staff.contains(&entry.actor) => "platform staff",
-                "user" => "tenant user",
-                "api_key" => "API key",
-                _ => "system",
+            let actor_kind = match entry.actor_kind {
+                ActorKind::User if staff.contains(&entry.actor) => "platform staff",
+                ActorKind::User => "tenant user",
+                ActorKind::ApiKey => "API key",
+                ActorKind::System => "system",
             };
             AuditRow {
-                tenant: entry.tenant_id.as_ref().map(|id| tenants.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_else(|| "Platform".to_owned()),
+                tenant: entry.tenant_id.as_ref().map(|id| tenants.get(id).cloned().unwrap_or_else(|| id.to_string())).unwrap_or_else(|| "Platform".to_owned()),
                 actor_kind: actor_kind.to_owned(),
                 diff: diff_lines(&readable(entry.before.as_deref()), &readable(entry.after.as_deref())),
-                id: entry.id,
+                id: entry.id.into_string(),
                 actor: entry.actor,
                 action: entry.action,
                 target: entry.target,

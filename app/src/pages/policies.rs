@@ -2,7 +2,7 @@
 //! "Platform Default" or "Customer Defined", filtered and paged in the database; a tenant admin
 //! sees only their own tenant's and agents' policies. Export and import start here.
 
-use charter_store::{Page, PolicyLabel, PolicyListing, PolicySearch};
+use charter_store::{Page, PolicyLabel, PolicyListing, PolicySearch, TenantId};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -20,6 +20,16 @@ pub struct TenantOption {
     pub id: String,
     pub slug: String,
     pub name: String,
+}
+
+/// Every tenant, for platform staff's menus; none for anyone else.
+#[cfg(feature = "ssr")]
+pub(crate) async fn tenant_options(core: &charter_core::Core, access: &charter_core::Access) -> Result<Vec<TenantOption>, AppError> {
+    if !access.is_platform_staff() {
+        return Ok(Vec::new());
+    }
+    let tenants = core.list_tenants(access).await?;
+    Ok(tenants.into_iter().map(|s| TenantOption { id: s.tenant.id.into_string(), slug: s.tenant.slug, name: s.tenant.name }).collect())
 }
 
 /// What the list page needs once: who is looking, and the tenants to filter by.
@@ -41,11 +51,7 @@ pub async fn load_policy_context() -> Result<PolicyContext, AppError> {
     let (access, core) = (access()?, core()?);
     access.may(Action::ReadPolicies, &access.home())?;
     let platform_view = access.is_platform_staff();
-    let tenants = if platform_view {
-        core.list_tenants(&access).await?.into_iter().map(|s| TenantOption { id: s.tenant.id, slug: s.tenant.slug, name: s.tenant.name }).collect()
-    } else {
-        Vec::new()
-    };
+    let tenants = tenant_options(&core, &access).await?;
     let own_slug = session_user().await?.and_then(|user| user.tenant).map(|t| t.slug);
     Ok(PolicyContext { tenants, platform_view, can_write: access.can(Action::WritePolicies), own_slug })
 }
@@ -72,9 +78,9 @@ pub fn PoliciesPage() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let offset = RwSignal::new(0_i64);
     let search = move || PolicySearch {
-        tenant_id: non_empty(tenant.get()),
+        tenant_id: non_empty(tenant.get()).map(TenantId::from),
         label: PolicyLabel::parse(&label.get()),
-        scope: non_empty(scope.get()),
+        scope: scope.get().parse().ok(),
         tool: non_empty(tool.get()),
         text: non_empty(text.get()),
     };
@@ -224,7 +230,7 @@ fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, offset: RwSignal<
                                         <div class="text-xs text-slate-500">{owner}</div>
                                     </td>
                                     {platform_view.then(|| view! { <td class="px-4 py-3"><LabelBadge label=policy.label/></td> })}
-                                    <td class="px-4 py-3"><ScopeBadge scope=policy.scope.clone()/></td>
+                                    <td class="px-4 py-3"><ScopeBadge scope=policy.scope/></td>
                                     <td class="px-4 py-3 max-w-xs truncate font-mono text-xs" title=tools.clone()>{format!("{} rules · {tools}", policy.rule_count)}</td>
                                     <td class="px-4 py-3">{format!("v{}", policy.version)}</td>
                                     <td class="px-4 py-3 text-slate-500 whitespace-nowrap">{format!("{} by {}", format_date(policy.updated_at), policy.updated_by)}</td>

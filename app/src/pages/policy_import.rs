@@ -2,6 +2,8 @@
 //! previewed as the list of changes it would make with a diff for each, and applied in one
 //! transaction: all of it lands, or none of it.
 
+use charter_policy::Scope;
+use charter_store::ImportAction;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -14,9 +16,9 @@ use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedChange {
-    pub action: String,
+    pub action: ImportAction,
     pub name: String,
-    pub scope: String,
+    pub scope: Scope,
     pub agent: Option<String>,
     pub diff: Vec<DiffLine>,
     pub warnings: Vec<String>,
@@ -31,7 +33,7 @@ pub async fn import_policies(tenant_slug: Option<String>, text: String, delete_m
     Ok(changes
         .into_iter()
         .map(|change| PlannedChange {
-            diff: if change.action == "unchanged" {
+            diff: if change.action == ImportAction::Unchanged {
                 Vec::new()
             } else {
                 diff_lines(change.before.as_deref().unwrap_or(""), change.after.as_deref().unwrap_or(""))
@@ -83,7 +85,7 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
     });
     Effect::new(move |_| match apply.value().get() {
         Some(Ok(changes)) => {
-            let changed = changes.iter().filter(|c| c.action != "unchanged").count();
+            let changed = changes.iter().filter(|c| c.action != ImportAction::Unchanged).count();
             let noun = if changed == 1 { "policy" } else { "policies" };
             toasts.success(format!("Import applied: {changed} {noun} changed."));
             previewed.set(false);
@@ -135,20 +137,31 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
 
 #[component]
 fn ChangeList(changes: Vec<PlannedChange>) -> impl IntoView {
-    let count = |action: &str| changes.iter().filter(|c| c.action == action).count();
-    let summary = format!("{} to create, {} to update, {} to delete, {} unchanged", count("create"), count("update"), count("delete"), count("unchanged"));
+    let count = |action: ImportAction| changes.iter().filter(|c| c.action == action).count();
+    let summary = format!(
+        "{} to create, {} to update, {} to delete, {} unchanged",
+        count(ImportAction::Create),
+        count(ImportAction::Update),
+        count(ImportAction::Delete),
+        count(ImportAction::Unchanged)
+    );
     view! {
         <Card title="What the import will do">
             <p class="text-sm text-slate-700 mb-3" data-testid="import-summary">{summary}</p>
             <ul class="space-y-3">
                 {changes.into_iter().map(|change| {
-                    let colour = match change.action.as_str() { "create" => "bg-emerald-100 text-emerald-800", "update" => "bg-amber-100 text-amber-800", "delete" => "bg-red-100 text-red-800", _ => "bg-slate-100 text-slate-600" };
+                    let colour = match change.action {
+                        ImportAction::Create => "bg-emerald-100 text-emerald-800",
+                        ImportAction::Update => "bg-amber-100 text-amber-800",
+                        ImportAction::Delete => "bg-red-100 text-red-800",
+                        ImportAction::Unchanged => "bg-slate-100 text-slate-600",
+                    };
                     view! {
                         <li class="border border-slate-200 rounded-lg" data-testid="import-change">
                             <div class="flex items-center gap-2 px-3 py-2">
-                                <span class=format!("text-xs font-semibold px-2 py-0.5 rounded {colour}")>{change.action.clone()}</span>
+                                <span class=format!("text-xs font-semibold px-2 py-0.5 rounded {colour}")>{change.action.to_string()}</span>
                                 <span class="font-medium text-sm">{change.name.clone()}</span>
-                                <span class="text-xs text-slate-500">{change.scope.clone()}{change.agent.clone().map(|a| format!(" · agent {a}"))}</span>
+                                <span class="text-xs text-slate-500">{change.scope.to_string()}{change.agent.clone().map(|a| format!(" · agent {a}"))}</span>
                             </div>
                             {change.warnings.iter().map(|w| view! { <p class="px-3 text-xs text-amber-700">{format!("Warning: {w}")}</p> }).collect_view()}
                             {(!change.diff.is_empty()).then(|| view! {

@@ -3,6 +3,7 @@
 //! with the scope that set each; what each scope contributes; and a what-if box that asks the
 //! engine for a decision and its explanation without writing a receipt.
 
+use charter_policy::{Scope, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleRow {
-    pub scope: String,
+    pub scope: Scope,
     pub source: String,
     pub tool: String,
     pub effect: String,
@@ -27,18 +28,18 @@ pub struct LimitRow {
     pub tool: String,
     /// E.g. "args.amount ≤ 10000" or "60 calls per 1m per agent".
     pub limit: String,
-    pub scope: String,
+    pub scope: Scope,
     pub source: String,
     pub conditional: bool,
     /// The limit that binds wherever this one applies, and who set it.
     pub effective: String,
-    pub effective_scope: String,
+    pub effective_scope: Scope,
     pub effective_source: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contribution {
-    pub scope: String,
+    pub scope: Scope,
     pub policies: Vec<String>,
     pub rules: usize,
 }
@@ -57,7 +58,7 @@ pub struct EffectiveView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExplainedRule {
-    pub scope: String,
+    pub scope: Scope,
     pub source: String,
     pub tool: String,
     pub note: String,
@@ -65,7 +66,7 @@ pub struct ExplainedRule {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhatIfAnswer {
-    pub verdict: String,
+    pub verdict: Verdict,
     pub reason: String,
     pub matched: Vec<ExplainedRule>,
     pub near_misses: Vec<ExplainedRule>,
@@ -76,16 +77,7 @@ pub struct WhatIfAnswer {
 
 #[cfg(feature = "ssr")]
 mod server {
-    use charter_policy::{EffectiveLimit, RuleRef, Scope};
-
-    pub fn scope_name(scope: Scope) -> String {
-        match scope {
-            Scope::Platform => "platform",
-            Scope::Tenant => "tenant",
-            Scope::Agent => "agent",
-        }
-        .to_owned()
-    }
+    use charter_policy::{EffectiveLimit, RuleRef};
 
     pub fn source(rule: &RuleRef) -> String {
         let id = rule.rule_id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
@@ -104,10 +96,10 @@ mod server {
         match limit {
             EffectiveLimit::Cap { field, max, value, source } => {
                 let seen = value.map(|v| format!(" (this call: {})", number(v))).unwrap_or_default();
-                format!("{field} ≤ {}{seen}, set by {} {}", number(*max), scope_name(source.policy.scope), source)
+                format!("{field} ≤ {}{seen}, set by {} {}", number(*max), source.policy.scope, source)
             }
             EffectiveLimit::Rate { calls, per, per_key, source, .. } => {
-                format!("{calls} calls per {per} per {per_key}, set by {} {}", scope_name(source.policy.scope), source)
+                format!("{calls} calls per {per} per {per_key}, set by {} {}", source.policy.scope, source)
             }
         }
     }
@@ -135,7 +127,7 @@ mod server {
 #[server(endpoint = "preview/effective")]
 pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<EffectiveView, AppError> {
     use crate::auth::server::{access, core};
-    use server::{number, scope_name, source};
+    use server::{number, source};
     let (access, core) = (access()?, core()?);
     let slug = server::tenant_in_view(&access, &tenant_slug).await?;
     let agent = Some(agent.trim()).filter(|a| !a.is_empty());
@@ -161,7 +153,7 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
                 details.push(format!("approvers {}", rule.approvers.join(", ")));
             }
             RuleRow {
-                scope: scope_name(entry.source.policy.scope),
+                scope: entry.source.policy.scope,
                 source: source(&entry.source),
                 tool: rule.tool.to_string(),
                 effect: rule.effect.map(|e| e.to_string()).unwrap_or_else(|| "—".to_owned()),
@@ -176,28 +168,27 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         .map(|cap| LimitRow {
             tool: cap.tool.clone(),
             limit: format!("{} ≤ {}", cap.field, number(cap.max)),
-            scope: scope_name(cap.source.policy.scope),
+            scope: cap.source.policy.scope,
             source: source(&cap.source),
             conditional: cap.conditional,
             effective: format!("{} ≤ {}", cap.field, number(cap.effective_max)),
-            effective_scope: scope_name(cap.effective_source.policy.scope),
+            effective_scope: cap.effective_source.policy.scope,
             effective_source: source(&cap.effective_source),
         })
         .collect();
     limits.extend(effective.rate_limits.iter().map(|rate| LimitRow {
         tool: rate.tool.clone(),
         limit: format!("{} calls per {} per {}", rate.calls, rate.per, rate.per_key),
-        scope: scope_name(rate.source.policy.scope),
+        scope: rate.source.policy.scope,
         source: source(&rate.source),
         conditional: rate.conditional,
         effective: format!("{} calls per {} per {}", rate.effective_calls, rate.per, rate.per_key),
-        effective_scope: scope_name(rate.effective_source.policy.scope),
+        effective_scope: rate.effective_source.policy.scope,
         effective_source: source(&rate.effective_source),
     }));
-    let mut contributions: Vec<Contribution> =
-        ["platform", "tenant", "agent"].iter().map(|s| Contribution { scope: (*s).to_owned(), policies: Vec::new(), rules: 0 }).collect();
+    let mut contributions: Vec<Contribution> = Scope::ALL.iter().map(|scope| Contribution { scope: *scope, policies: Vec::new(), rules: 0 }).collect();
     for entry in &effective.rules {
-        let scope = scope_name(entry.source.policy.scope);
+        let scope = entry.source.policy.scope;
         if let Some(c) = contributions.iter_mut().find(|c| c.scope == scope) {
             c.rules += 1;
             if !c.policies.contains(&entry.source.policy.policy_name) {
@@ -206,7 +197,7 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         }
     }
     let default_source = match &effective.default_source {
-        Some(policy) => format!("{} policy {}", scope_name(policy.scope), policy.policy_name),
+        Some(policy) => format!("{} policy {}", policy.scope, policy.policy_name),
         None => "platform settings".to_owned(),
     };
     let agents = core.list_agents(&access, server::target(&slug)).await?.into_iter().map(|a| a.name).collect();
@@ -217,7 +208,7 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
 pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: String, user: String, roles: String) -> Result<WhatIfAnswer, AppError> {
     use crate::auth::server::{access, core};
     use charter_policy::Principal;
-    use server::{scope_name, source};
+    use server::source;
     let (access, core) = (access()?, core()?);
     let slug = server::tenant_in_view(&access, &tenant_slug).await?;
     if tool.trim().is_empty() {
@@ -244,13 +235,13 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
     // A dry run: rate counters are read but not advanced, and no receipt is written.
     let decision = core.what_if(&access, server::target(&slug), input).await?;
     Ok(WhatIfAnswer {
-        verdict: decision.verdict.to_string(),
+        verdict: decision.verdict,
         reason: decision.reason.clone(),
         matched: decision
             .matched
             .iter()
             .map(|m| ExplainedRule {
-                scope: scope_name(m.rule.policy.scope),
+                scope: m.rule.policy.scope,
                 source: source(&m.rule),
                 tool: m.tool.clone(),
                 note: format!("{}{}", m.effect.map(|e| e.to_string()).unwrap_or_else(|| "limits only".into()), if m.decisive { " · decisive" } else { "" }),
@@ -259,7 +250,7 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
         near_misses: decision
             .near_misses
             .iter()
-            .map(|n| ExplainedRule { scope: scope_name(n.rule.policy.scope), source: source(&n.rule), tool: n.tool.clone(), note: n.failed.clone() })
+            .map(|n| ExplainedRule { scope: n.rule.policy.scope, source: source(&n.rule), tool: n.tool.clone(), note: n.failed.clone() })
             .collect(),
         limits: decision.limits.iter().map(server::limit_text).collect(),
         obligations: decision.obligations.iter().map(|o| format!("mask {}", o.field)).collect(),
@@ -361,7 +352,7 @@ fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
         <div class="grid grid-cols-1 sm:grid-cols-3 gap-3" data-testid="contributions">
             {contributions.into_iter().map(|c| view! {
                 <div class="bg-white rounded-xl border border-slate-200 shadow-sm px-4 py-3">
-                    <ScopeBadge scope=c.scope.clone()/>
+                    <ScopeBadge scope=c.scope/>
                     <div class="mt-2 text-sm"><span class="text-lg font-semibold">{c.rules}</span>" rules"</div>
                     <div class="text-xs text-slate-500 truncate" title=c.policies.join(", ")>{if c.policies.is_empty() { "no policy".to_owned() } else { c.policies.join(", ") }}</div>
                 </div>
@@ -376,7 +367,7 @@ fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
                     <ul class="divide-y divide-slate-100" data-testid="effective-rules">
                         {rules.into_iter().map(|r| view! {
                             <li class="py-2 flex items-start gap-3" data-testid="effective-rule">
-                                <ScopeBadge scope=r.scope.clone()/>
+                                <ScopeBadge scope=r.scope/>
                                 <div class="min-w-0">
                                     <div class="text-sm"><code class="text-indigo-700">{r.tool.clone()}</code>" "<span class="font-medium">{r.effect.clone()}</span></div>
                                     <div class="text-xs text-slate-500">{r.source.clone()}</div>
@@ -400,8 +391,8 @@ fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
                             {limits.into_iter().map(|l| view! {
                                 <tr data-testid="effective-limit">
                                     <td class="py-2 pr-3 font-mono text-xs">{l.tool.clone()}</td>
-                                    <td class="py-2 pr-3"><div>{l.limit.clone()}{l.conditional.then_some(" (conditional)")}</div><div class="text-xs text-slate-500"><ScopeBadge scope=l.scope.clone()/>" "{l.source.clone()}</div></td>
-                                    <td class="py-2"><div class="font-medium">{l.effective.clone()}</div><div class="text-xs text-slate-500"><ScopeBadge scope=l.effective_scope.clone()/>" "{l.effective_source.clone()}</div></td>
+                                    <td class="py-2 pr-3"><div>{l.limit.clone()}{l.conditional.then_some(" (conditional)")}</div><div class="text-xs text-slate-500"><ScopeBadge scope=l.scope/>" "{l.source.clone()}</div></td>
+                                    <td class="py-2"><div class="font-medium">{l.effective.clone()}</div><div class="text-xs text-slate-500"><ScopeBadge scope=l.effective_scope/>" "{l.effective_source.clone()}</div></td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -428,7 +419,7 @@ fn WhatIfResult(result: WhatIfAnswer) -> impl IntoView {
     };
     view! {
         <div class="mt-4 border-t border-slate-200 pt-4" data-testid="whatif-result">
-            <VerdictBadge verdict=result.verdict.clone()/>
+            <VerdictBadge verdict=result.verdict/>
             <p class="mt-2 text-sm" data-testid="whatif-reason">{result.reason.clone()}</p>
             {(!result.approvers.is_empty()).then(|| view! { <p class="text-xs text-slate-600 mt-1">{format!("Approvers: {}", result.approvers.join(", "))}</p> })}
             {list("Matched rules", result.matched, "whatif-matched")}

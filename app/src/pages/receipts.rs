@@ -19,7 +19,7 @@ pub struct ReceiptRow {
     pub tenant: String,
     pub agent: Option<String>,
     pub tool: String,
-    pub verdict: String,
+    pub verdict: charter_policy::Verdict,
     pub reason: String,
     pub created_at: i64,
     pub latency_us: i64,
@@ -55,11 +55,11 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let verdict = text(&query.verdict)
         .map(|name| {
-            serde_json::from_value(serde_json::Value::String(name.clone()))
+            name.parse::<charter_policy::Verdict>()
                 .map_err(|_| AppError::Invalid { field: "verdict".into(), message: format!("must be allow, deny or require_approval, not `{name}`") })
         })
         .transpose()?;
-    let filter = ReceiptFilter { agent: text(&query.agent), tool: text(&query.tool), verdict, from_ms: None, to_ms: None, before };
+    let filter = ReceiptFilter { agent: text(&query.agent), tool: text(&query.tool), verdict, from_ms: None, to_ms: None, before: before.map(Into::into) };
     let slug = text(&query.tenant_slug);
     let of = match (&slug, access.is_platform_staff()) {
         (Some(slug), _) => ReceiptsOf::Tenant(Target::Tenant(slug)),
@@ -69,7 +69,7 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
     let mut receipts = core.list_receipts(&access, of, &filter, PAGE + 1).await?;
     let next = (receipts.len() > usize::try_from(PAGE).unwrap_or(0)).then(|| {
         receipts.truncate(usize::try_from(PAGE).unwrap_or(0));
-        receipts.last().map(|r| r.id.clone())
+        receipts.last().map(|r| r.id.to_string())
     });
     let names = tenant_names(&core, &access).await?;
     let pretty =
@@ -92,12 +92,12 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
                 .unwrap_or_default();
             let versions: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.policy_versions).unwrap_or_default();
             ReceiptRow {
-                tenant: names.get(&r.tenant_id).cloned().unwrap_or_else(|| r.tenant_id.clone()),
+                tenant: names.get(&r.tenant_id).cloned().unwrap_or_else(|| r.tenant_id.to_string()),
                 args: pretty(&r.args),
                 principal: pretty(&r.principal),
                 matched,
                 policy_versions: versions.iter().map(|(id, v)| format!("{id} v{v}")).collect(),
-                id: r.id,
+                id: r.id.into_string(),
                 agent: r.agent,
                 tool: r.tool,
                 verdict: r.verdict,
@@ -105,7 +105,7 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
                 created_at: r.created_at,
                 latency_us: r.latency_us,
                 args_digest: r.args_digest,
-                approval_id: r.approval_id,
+                approval_id: r.approval_id.map(|id| id.into_string()),
             }
         })
         .collect();
@@ -114,7 +114,10 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
 
 /// The names of the tenants the caller may see, by id, for labelling rows.
 #[cfg(feature = "ssr")]
-pub(crate) async fn tenant_names(core: &charter_core::Core, access: &charter_core::Access) -> Result<std::collections::HashMap<String, String>, AppError> {
+pub(crate) async fn tenant_names(
+    core: &charter_core::Core,
+    access: &charter_core::Access,
+) -> Result<std::collections::HashMap<charter_store::TenantId, String>, AppError> {
     if access.is_platform_staff() {
         return Ok(core.list_tenants(access).await?.into_iter().map(|s| (s.tenant.id, s.tenant.name)).collect());
     }

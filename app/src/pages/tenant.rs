@@ -26,7 +26,7 @@ pub struct TenantFacts {
 pub struct RecentDecision {
     pub tool: String,
     pub agent: Option<String>,
-    pub verdict: String,
+    pub verdict: charter_policy::Verdict,
     pub reason: String,
     pub created_at: i64,
 }

@@ -38,13 +38,13 @@ pub async fn add_source(name: String, document: String, enabled: bool) -> Result
 #[server(endpoint = "tools/toggle")]
 pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
     use crate::auth::server::{access, core};
-    Ok(core()?.toggle_tool(&access()?, &id, enabled).await?)
+    Ok(core()?.toggle_tool(&access()?, &id.into(), enabled).await?)
 }
 
 #[server(endpoint = "tools/delete_source")]
 pub async fn delete_source(id: String) -> Result<(), AppError> {
     use crate::auth::server::{access, core};
-    core()?.delete_source(&access()?, &id).await?;
+    core()?.delete_source(&access()?, &id.into()).await?;
     Ok(())
 }
 
@@ -160,7 +160,7 @@ fn SourceCard(
 ) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let id = source.id.clone();
-    let kind = if source.kind == "openapi" { "OpenAPI 3" } else { "MCP tools/list" };
+    let kind = source.kind.label();
     view! {
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm" data-testid="source-card">
             <div class="flex flex-wrap items-center justify-between gap-2 px-5 py-3 border-b border-slate-200">
@@ -175,7 +175,7 @@ fn SourceCard(
             </div>
             <div class="p-3"><ToolTable tools can_write toggle=Some(toggle)/></div>
             <ConfirmDialog open=confirm title=format!("Remove {}?", source.name) message="Its tools leave the catalog and are denied on the next call." confirm_label="Remove source"
-                on_confirm=Callback::new(move |_| { remove.dispatch(DeleteSource { id: id.clone() }); })/>
+                on_confirm=Callback::new(move |_| { remove.dispatch(DeleteSource { id: id.to_string() }); })/>
         </section>
     }
 }
@@ -208,7 +208,7 @@ fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Option<ServerAct
                                                 aria-checked=enabled.to_string()
                                                 aria-label=label
                                                 class=if enabled { "relative inline-flex h-5 w-9 rounded-full bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-indigo-500" } else { "relative inline-flex h-5 w-9 rounded-full bg-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-500" }
-                                                on:click=move |_| if let Some(toggle) = toggle { toggle.dispatch(ToggleTool { id: id.clone(), enabled: !enabled }); }
+                                                on:click=move |_| if let Some(toggle) = toggle { toggle.dispatch(ToggleTool { id: id.to_string(), enabled: !enabled }); }
                                             >
                                                 <span class=if enabled { "absolute top-0.5 left-4 h-4 w-4 rounded-full bg-white shadow" } else { "absolute top-0.5 left-0.5 h-4 w-4 rounded-full bg-white shadow" }></span>
                                             </button>

@@ -34,7 +34,7 @@ impl FromRequestParts<ApiState> for Caller {
         let Some(user_id) = user_id else {
             return Err(ApiError::Unauthenticated("send `Authorization: Bearer <api key>` or sign in"));
         };
-        match state.core.session_user(&user_id).await? {
+        match state.core.session_user(&user_id.into()).await? {
             Some((user, _)) => Ok(Caller(Access::for_user(&user)?)),
             None => Err(ApiError::Unauthenticated("the session's user no longer exists")),
         }
@@ -44,7 +44,7 @@ impl FromRequestParts<ApiState> for Caller {
 /// The path of a tenant-scoped route: the tenant it names (`{slug}`) and the object's `{id}`.
 pub struct TenantPath {
     slug: Option<String>,
-    pub id: String,
+    raw_id: String,
 }
 
 impl TenantPath {
@@ -55,6 +55,11 @@ impl TenantPath {
             None => Target::Own,
         }
     }
+
+    /// The `{id}` of the path, as the id type the operation takes.
+    pub fn id<I: From<String>>(&self) -> I {
+        I::from(self.raw_id.clone())
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
@@ -63,7 +68,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<TenantPath, ApiError> {
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::Internal)?;
         let param = |name: &str| params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_owned());
-        Ok(TenantPath { slug: param("slug"), id: param("id").unwrap_or_default() })
+        Ok(TenantPath { slug: param("slug"), raw_id: param("id").unwrap_or_default() })
     }
 }
 

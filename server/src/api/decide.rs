@@ -125,8 +125,8 @@ pub async fn decide(
         limits: &decision.limits,
         obligations: &decision.obligations,
         approvers: &decision.approvers,
-        receipt_id: &recorded.receipt_id,
-        approval_id: recorded.approval_id.as_deref(),
+        receipt_id: recorded.receipt_id.as_str(),
+        approval_id: recorded.approval_id.as_ref().map(|id| id.as_str()),
     };
     let body = serde_json::to_vec(&answer).map_err(|_| ApiError::Internal)?;
     let request_id = HeaderValue::from_str(&recorded.request_id).map_err(|_| ApiError::Internal)?;

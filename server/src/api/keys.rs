@@ -32,7 +32,14 @@ pub struct KeyView {
 
 impl From<ApiKeyInfo> for KeyView {
     fn from(k: ApiKeyInfo) -> KeyView {
-        KeyView { id: k.id, name: k.name, prefix: format!("chk_{}", k.prefix), created_at: k.created_at, created_by: k.created_by, revoked_at: k.revoked_at }
+        KeyView {
+            id: k.id.into_string(),
+            name: k.name,
+            prefix: format!("chk_{}", k.prefix),
+            created_at: k.created_at,
+            created_by: k.created_by,
+            revoked_at: k.revoked_at,
+        }
     }
 }
 
@@ -62,5 +69,5 @@ pub async fn create(
 
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "revoke_key", params(("id" = String, Path)), responses((status = 200, body = KeyView), (status = 404)))]
 pub async fn revoke(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<KeyView>, ApiError> {
-    Ok(Json(state.core.revoke_key(&access, path.target(), &path.id).await?.into()))
+    Ok(Json(state.core.revoke_key(&access, path.target(), &path.id()).await?.into()))
 }

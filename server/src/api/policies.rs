@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use charter_core::{Access, Saved, Target};
 use charter_policy::{DelegationIssue, Format, Policy};
-use charter_store::StoredPolicy;
+use charter_store::{PolicyId, StoredPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,9 +65,9 @@ impl PolicyView {
     fn new(stored: StoredPolicy, warnings: Vec<DelegationIssue>) -> PolicyView {
         PolicyView {
             document: serde_json::from_str(&stored.document).unwrap_or(Value::Null),
-            label: charter_store::PolicyLabel::of_scope(&stored.scope).as_str().to_owned(),
-            id: stored.id,
-            scope: stored.scope,
+            label: charter_store::PolicyLabel::of_scope(stored.scope).as_str().to_owned(),
+            id: stored.id.into_string(),
+            scope: stored.scope.to_string(),
             agent: stored.agent,
             name: stored.name,
             description: stored.description,
@@ -165,7 +165,7 @@ pub async fn export_platform(
     export_for(&state, &access, Target::Platform, &query).await
 }
 
-async fn get_for(state: &ApiState, access: &Access, target: Target<'_>, id: &str, query: &FormatQuery) -> Result<Response, ApiError> {
+async fn get_for(state: &ApiState, access: &Access, target: Target<'_>, id: &PolicyId, query: &FormatQuery) -> Result<Response, ApiError> {
     let format = format_of(query, Format::Json)?;
     let stored = state.core.get_policy(access, target, id).await?;
     match format {
@@ -186,7 +186,7 @@ pub async fn get(
     path: TenantPath,
     QueryParams(query): QueryParams<FormatQuery>,
 ) -> Result<Response, ApiError> {
-    get_for(&state, &access, path.target(), &path.id, &query).await
+    get_for(&state, &access, path.target(), &path.id(), &query).await
 }
 
 #[utoipa::path(get, path = "/api/v1/platform/policies/{id}", tag = "platform", operation_id = "get_platform_policy", params(("id" = String, Path), FormatQuery),
@@ -197,7 +197,7 @@ pub async fn get_platform(
     path: TenantPath,
     QueryParams(query): QueryParams<FormatQuery>,
 ) -> Result<Response, ApiError> {
-    get_for(&state, &access, Target::Platform, &path.id, &query).await
+    get_for(&state, &access, Target::Platform, &path.id(), &query).await
 }
 
 #[utoipa::path(post, path = "/api/v1/policies", tag = "policies", operation_id = "create_policy", request_body(content = Object, content_type = "application/json"),
@@ -234,7 +234,7 @@ pub async fn update(
     PolicyBody(policy): PolicyBody,
 ) -> Result<Json<PolicyView>, ApiError> {
     let expected = expected_version(&headers, &policy)?;
-    Ok(Json(PolicyView::saved(state.core.update_policy(&access, path.target(), &path.id, expected, &policy).await?)))
+    Ok(Json(PolicyView::saved(state.core.update_policy(&access, path.target(), &path.id(), expected, &policy).await?)))
 }
 
 #[utoipa::path(put, path = "/api/v1/platform/policies/{id}", tag = "platform", operation_id = "update_platform_policy", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the version you read")),
@@ -248,19 +248,19 @@ pub async fn update_platform(
     PolicyBody(policy): PolicyBody,
 ) -> Result<Json<PolicyView>, ApiError> {
     let expected = expected_version(&headers, &policy)?;
-    Ok(Json(PolicyView::saved(state.core.update_policy(&access, Target::Platform, &path.id, expected, &policy).await?)))
+    Ok(Json(PolicyView::saved(state.core.update_policy(&access, Target::Platform, &path.id(), expected, &policy).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/policies/{id}", tag = "policies", operation_id = "delete_policy", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the version you read")),
     responses((status = 204), (status = 404), (status = 409)))]
 pub async fn delete(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    state.core.delete_policy(&access, path.target(), &path.id, if_match(&headers)?).await?;
+    state.core.delete_policy(&access, path.target(), &path.id(), if_match(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/platform/policies/{id}", tag = "platform", operation_id = "delete_platform_policy", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the version you read")),
     responses((status = 204), (status = 404), (status = 409)))]
 pub async fn delete_platform(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    state.core.delete_policy(&access, Target::Platform, &path.id, if_match(&headers)?).await?;
+    state.core.delete_policy(&access, Target::Platform, &path.id(), if_match(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,8 +25,7 @@ fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
 }
 
 fn verdict_of(name: &str) -> Result<Verdict, ApiError> {
-    serde_json::from_value(Value::String(name.to_owned()))
-        .map_err(|_| ApiError::bad_request(Some("verdict"), format!("`verdict` must be allow, deny or require_approval, got `{name}`")))
+    name.parse().map_err(|_| ApiError::bad_request(Some("verdict"), format!("`verdict` must be allow, deny or require_approval, got `{name}`")))
 }
 
 fn json_field(text: &str) -> Value {
@@ -78,13 +77,13 @@ impl From<Receipt> for ReceiptView {
             args: json_field(&r.args),
             decision: json_field(&r.decision),
             policy_versions: json_field(&r.policy_versions),
-            id: r.id,
+            id: r.id.into_string(),
             agent: r.agent,
             tool: r.tool,
             args_digest: r.args_digest,
-            verdict: r.verdict,
+            verdict: r.verdict.to_string(),
             reason: r.reason,
-            approval_id: r.approval_id,
+            approval_id: r.approval_id.map(|id| id.into_string()),
             latency_us: r.latency_us,
             created_at: r.created_at,
         }
@@ -108,16 +107,16 @@ pub async fn list_receipts(
 ) -> Result<Json<ReceiptPage>, ApiError> {
     let limit = page_size(query.limit)?;
     let verdict = query.verdict.as_deref().map(verdict_of).transpose()?;
-    let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict, from_ms: query.from, to_ms: query.to, before: query.cursor };
+    let filter = ReceiptFilter { agent: query.agent, tool: query.tool, verdict, from_ms: query.from, to_ms: query.to, before: query.cursor.map(Into::into) };
     let receipts = state.core.list_receipts(&access, ReceiptsOf::Tenant(path.target()), &filter, limit).await?;
-    let next_cursor = (receipts.len() as i64 == limit).then(|| receipts.last().map(|r| r.id.clone())).flatten();
+    let next_cursor = (receipts.len() as i64 == limit).then(|| receipts.last().map(|r| r.id.to_string())).flatten();
     Ok(Json(ReceiptPage { receipts: receipts.into_iter().map(ReceiptView::from).collect(), next_cursor }))
 }
 
 #[utoipa::path(get, path = "/api/v1/receipts/{id}", tag = "receipts", operation_id = "get_receipt", params(("id" = String, Path)),
     responses((status = 200, body = ReceiptView), (status = 404)))]
 pub async fn get_receipt(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<ReceiptView>, ApiError> {
-    Ok(Json(state.core.get_receipt(&access, path.target(), &path.id).await?.into()))
+    Ok(Json(state.core.get_receipt(&access, path.target(), &path.id()).await?.into()))
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -154,9 +153,9 @@ impl From<Approval> for ApprovalView {
             matched: json_field(&a.matched),
             policy_versions: json_field(&a.policy_versions),
             votes: json_field(&a.votes),
-            id: a.id,
-            status: a.status,
-            receipt_id: a.receipt_id,
+            id: a.id.into_string(),
+            status: a.status.to_string(),
+            receipt_id: a.receipt_id.into_string(),
             agent: a.agent,
             tool: a.tool,
             args_digest: a.args_digest,
@@ -173,7 +172,7 @@ impl From<Approval> for ApprovalView {
 #[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", operation_id = "get_approval", params(("id" = String, Path)),
     responses((status = 200, body = ApprovalView), (status = 404)))]
 pub async fn get_approval(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<ApprovalView>, ApiError> {
-    Ok(Json(state.core.get_approval(&access, path.target(), &path.id).await?.into()))
+    Ok(Json(state.core.get_approval(&access, path.target(), &path.id()).await?.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -214,7 +213,7 @@ pub async fn resolve_approval(
     path: TenantPath,
     JsonBody(body): JsonBody<ResolveRequest>,
 ) -> Result<Json<ApprovalView>, ApiError> {
-    Ok(Json(state.core.resolve_approval(&access, path.target(), &path.id, body.resolution, body.comment).await?.into()))
+    Ok(Json(state.core.resolve_approval(&access, path.target(), &path.id(), body.resolution, body.comment).await?.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -245,9 +244,9 @@ impl From<AuditEntry> for AuditView {
         AuditView {
             before: e.before.as_deref().map(json_field).unwrap_or(Value::Null),
             after: e.after.as_deref().map(json_field).unwrap_or(Value::Null),
-            id: e.id,
+            id: e.id.into_string(),
             actor: e.actor,
-            actor_kind: e.actor_kind,
+            actor_kind: e.actor_kind.as_str().to_owned(),
             action: e.action,
             target: e.target,
             created_at: e.created_at,

@@ -67,7 +67,7 @@ async fn insert_receipts(conn: &mut AnyConnection, receipts: &[&Receipt]) -> Res
                 .bind(&r.tool)
                 .bind(&r.args)
                 .bind(&r.args_digest)
-                .bind(&r.verdict)
+                .bind(r.verdict.to_string())
                 .bind(&r.reason)
                 .bind(&r.decision)
                 .bind(&r.policy_versions)

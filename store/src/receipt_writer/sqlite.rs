@@ -73,19 +73,19 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
             tx.prepare_cached(&format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"))?;
         for Job { receipt: r, .. } in batch {
             insert.execute(params![
-                r.id,
-                r.tenant_id,
-                r.api_key_id,
+                r.id.as_str(),
+                r.tenant_id.as_str(),
+                r.api_key_id.as_ref().map(|id| id.as_str()),
                 r.agent,
                 r.principal,
                 r.tool,
                 r.args,
                 r.args_digest,
-                r.verdict,
+                r.verdict.to_string(),
                 r.reason,
                 r.decision,
                 r.policy_versions,
-                r.approval_id,
+                r.approval_id.as_ref().map(|id| id.as_str()),
                 r.latency_us,
                 r.created_at
             ])?;
@@ -96,9 +96,9 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
             "INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         ))?;
         insert.execute(params![
-            a.id,
-            a.tenant_id,
-            a.receipt_id,
+            a.id.as_str(),
+            a.tenant_id.as_str(),
+            a.receipt_id.as_str(),
             a.agent,
             a.principal,
             a.tool,
@@ -108,7 +108,7 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
             a.matched,
             a.policy_versions,
             a.reason,
-            a.status,
+            a.status.as_str(),
             a.requested_at,
             a.expires_at,
             a.resolved_at,

@@ -1,0 +1,170 @@
+//! What the editor loads and saves: its types and server functions, each a thin call of the core.
+
+use charter_store::PolicyLabel;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::pages::policies::TenantOption;
+use crate::AppError;
+
+/// A policy opened in the editor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorPolicy {
+    pub id: Option<String>,
+    pub name: String,
+    pub version: i64,
+    pub tenant_slug: Option<String>,
+    pub tenant_name: Option<String>,
+    pub label: PolicyLabel,
+    pub text: String,
+    pub read_only: bool,
+}
+
+/// What the editor needs besides the policy: where a new policy may go and which tools exist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorContext {
+    pub platform_view: bool,
+    pub tenants: Vec<TenantOption>,
+    pub own_slug: Option<String>,
+    pub can_write: bool,
+    /// The enabled tools of the catalog; empty when there is no catalog (every tool enabled).
+    pub enabled_tools: Vec<String>,
+}
+
+/// One problem found by the engine, located as precisely as it can be.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        if let Some(line) = self.line {
+            text.push_str(&format!("Line {line}"));
+            if let Some(column) = self.column {
+                text.push_str(&format!(", column {column}"));
+            }
+            text.push_str(": ");
+        }
+        if let Some(path) = self.path.as_deref().filter(|p| !p.is_empty()) {
+            text.push_str(&format!("`{path}` "));
+        }
+        text.push_str(&self.message);
+        text
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validation {
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+    /// E.g. "tenant policy with 3 rules", when the document parsed.
+    pub summary: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub id: String,
+    pub version: i64,
+    pub warnings: Vec<String>,
+}
+
+#[server(endpoint = "policies/editor_context")]
+pub async fn load_editor_context() -> Result<EditorContext, AppError> {
+    use crate::auth::server::{access, core, session_user};
+    use crate::pages::policies::tenant_options;
+    use charter_core::Action;
+    let (access, core) = (access()?, core()?);
+    access.may(Action::ReadPolicies, &access.home())?;
+    let platform_view = access.is_platform_staff();
+    let tenants = tenant_options(&core, &access).await?;
+    let enabled_tools = core.catalog(&access).await?.tools.into_iter().filter(|t| t.enabled).map(|t| t.name).collect();
+    let own_slug = session_user().await?.and_then(|user| user.tenant).map(|t| t.slug);
+    Ok(EditorContext { platform_view, tenants, own_slug, can_write: access.can(Action::WritePolicies), enabled_tools })
+}
+
+#[server(endpoint = "policies/load")]
+pub async fn load_policy(id: String) -> Result<EditorPolicy, AppError> {
+    use crate::auth::server::{access, core};
+    use charter_core::Action;
+    let access = access()?;
+    let (stored, tenant) = core()?.open_policy(&access, &id.into()).await?;
+    let policy = charter_store::to_engine_policy(&stored).map_err(|_| AppError::Internal)?;
+    let mut document = policy.clone();
+    document.id = String::new();
+    document.version = 0;
+    let text = document.to_yaml().map_err(|_| AppError::Internal)?;
+    Ok(EditorPolicy {
+        id: Some(stored.id.into_string()),
+        name: stored.name,
+        version: stored.version,
+        tenant_slug: tenant.as_ref().map(|t| t.slug.clone()),
+        tenant_name: tenant.map(|t| t.name),
+        label: PolicyLabel::of_scope(stored.scope),
+        text,
+        read_only: !access.can(Action::WritePolicies),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_problem(err: charter_policy::ParseError) -> Problem {
+    Problem { line: err.line, column: err.column, path: err.path.filter(|p| !p.is_empty()), message: err.message }
+}
+
+#[server(endpoint = "policies/validate")]
+pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacing: Option<String>) -> Result<Validation, AppError> {
+    use crate::auth::server::{access, core, target};
+    let access = access()?;
+    let checked =
+        core()?.validate_policy(&access, target(&access, tenant_slug.as_deref()), &text, replacing.map(charter_store::PolicyId::from).as_ref()).await?;
+    let (policy, report) = match checked {
+        charter_core::Validation::Unreadable(err) => return Ok(Validation { errors: vec![parse_problem(err)], ..Validation::default() }),
+        charter_core::Validation::Misplaced { field, message } => {
+            return Ok(Validation { errors: vec![Problem { line: None, column: None, path: Some(field), message }], ..Validation::default() });
+        }
+        charter_core::Validation::Checked { policy, report } => (policy, report),
+    };
+    let issue = |issue: &charter_policy::DelegationIssue| Problem { line: None, column: None, path: Some(issue.path.clone()), message: issue.message.clone() };
+    let count = policy.rules.len();
+    Ok(Validation {
+        errors: report.errors.iter().map(issue).collect(),
+        warnings: report.warnings.iter().map(issue).collect(),
+        summary: Some(format!("{} policy with {count} rule{}", policy.scope, if count == 1 { "" } else { "s" })),
+    })
+}
+
+#[server(endpoint = "policies/save")]
+pub async fn save_policy(id: Option<String>, version: i64, tenant_slug: Option<String>, text: String) -> Result<Saved, AppError> {
+    use crate::auth::server::{access, core, target};
+    let (access, core) = (access()?, core()?);
+    let policy = charter_policy::Policy::parse_auto(&text)
+        .map_err(|err| AppError::Invalid { field: err.path.clone().unwrap_or_else(|| "policy".to_owned()), message: err.to_string() })?;
+    let target = target(&access, tenant_slug.as_deref());
+    let saved = match id {
+        Some(id) => core.update_policy(&access, target, &id.into(), version, &policy).await?,
+        None => core.create_policy(&access, target, &policy).await?,
+    };
+    Ok(Saved { id: saved.policy.id.into_string(), version: saved.policy.version, warnings: saved.warnings.into_iter().map(|w| w.message).collect() })
+}
+
+#[server(endpoint = "policies/delete")]
+pub async fn delete_policy(id: String, version: i64, tenant_slug: Option<String>) -> Result<(), AppError> {
+    use crate::auth::server::{access, core, target};
+    let access = access()?;
+    core()?.delete_policy(&access, target(&access, tenant_slug.as_deref()), &id.into(), Some(version)).await?;
+    Ok(())
+}
+
+#[server(endpoint = "policies/convert")]
+pub async fn convert_policy(text: String, to_json: bool) -> Result<String, AppError> {
+    use crate::auth::server::access;
+    let access = access()?;
+    access.may(charter_core::Action::ReadPolicies, &access.home())?;
+    let policy = charter_policy::Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: err.to_string() })?;
+    let converted = if to_json { policy.to_json() } else { policy.to_yaml() };
+    converted.map_err(|_| AppError::Internal)
+}

@@ -1,0 +1,296 @@
+//! The policy editor: the whole policy as YAML or JSON, validated by the engine as you type (with
+//! the error at its line, and collisions with a parent's rules named), a form that adds common
+//! rules, starter templates, save with optimistic concurrency, and delete after a confirmation.
+//! Support sees the same page read-only; the server refuses its writes regardless.
+
+mod data;
+mod rule_builder;
+
+use charter_store::PolicyLabel;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::components::feedback::{ConfirmDialog, Toasts};
+use crate::components::ui::{Card, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
+use crate::templates::{BLANK, TEMPLATES};
+pub use data::*;
+use rule_builder::RuleBuilder;
+
+#[component]
+pub fn NewPolicyPage() -> impl IntoView {
+    let context = Resource::new(|| (), |_| load_editor_context());
+    view! {
+        <Title text="New policy"/>
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match context.await {
+                    Ok(context) => {
+                        let policy = EditorPolicy {
+                            id: None,
+                            name: String::new(),
+                            version: 0,
+                            tenant_slug: context.own_slug.clone(),
+                            tenant_name: None,
+                            label: if context.platform_view { PolicyLabel::PlatformDefault } else { PolicyLabel::CustomerDefined },
+                            text: if context.platform_view { BLANK.replace("scope: tenant", "scope: platform") } else { BLANK.to_owned() },
+                            read_only: !context.can_write,
+                        };
+                        view! { <Editor policy context/> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn EditPolicyPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let policy = Resource::new(id, load_policy);
+    let context = Resource::new(|| (), |_| load_editor_context());
+    view! {
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match (policy.await, context.await) {
+                    (Ok(policy), Ok(context)) => view! { <Title text=policy.name.clone()/><Editor policy context/> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    let navigate = use_navigate();
+    let is_new = policy.id.is_none();
+    let id = StoredValue::new(policy.id.clone());
+    let version = RwSignal::new(policy.version);
+    let text = RwSignal::new(policy.text.clone());
+    let read_only = policy.read_only;
+    // Where a new policy goes: the tenant admin's tenant, or the platform admin's choice.
+    let target = RwSignal::new(policy.tenant_slug.clone().unwrap_or_default());
+    let target_slug = move || Some(target.get()).filter(|s| !s.is_empty());
+    let validation = RwSignal::new(Validation::default());
+    let edits = StoredValue::new(0_u64);
+
+    let validate = ServerAction::<ValidatePolicy>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(result)) = validate.value().get() {
+            validation.set(result);
+        }
+    });
+    // Timers may fire after the editor is gone (the user moved on): then there is nothing to check.
+    let run_validation = move || {
+        let (Some(text), Some(target), Some(replacing)) = (text.try_get_untracked(), target.try_get_untracked(), id.try_get_value()) else {
+            return;
+        };
+        let tenant_slug = Some(target).filter(|s| !s.is_empty());
+        validate.dispatch(ValidatePolicy { text, tenant_slug, replacing });
+    };
+    // Validate once on load, then 400 ms after the last keystroke.
+    Effect::new(move |_| run_validation());
+    let on_input = move |value: String| {
+        text.set(value);
+        let edit = edits.get_value() + 1;
+        edits.set_value(edit);
+        set_timeout(
+            move || {
+                if edits.try_get_value() == Some(edit) {
+                    run_validation();
+                }
+            },
+            std::time::Duration::from_millis(400),
+        );
+    };
+
+    let save = ServerAction::<SavePolicy>::new();
+    let navigate_after_save = navigate.clone();
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(saved)) => {
+            version.set(saved.version);
+            let mut message = format!("Saved version {}.", saved.version);
+            if !saved.warnings.is_empty() {
+                message.push_str(&format!(" Warnings: {}", saved.warnings.join("; ")));
+            }
+            toasts.success(message);
+            if id.get_value().is_none() {
+                id.set_value(Some(saved.id.clone()));
+                navigate_after_save(&format!("/policies/{}", saved.id), Default::default());
+            }
+        }
+        Some(Err(error)) => toasts.error(format!("Not saved: {error}")),
+        None => {}
+    });
+    let delete = ServerAction::<DeletePolicy>::new();
+    let navigate_after_delete = navigate.clone();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Policy deleted.");
+            navigate_after_delete("/policies", Default::default());
+        }
+        Some(Err(error)) => toasts.error(format!("Not deleted: {error}")),
+        None => {}
+    });
+    let confirm_delete = RwSignal::new(false);
+    let convert = ServerAction::<ConvertPolicy>::new();
+    Effect::new(move |_| match convert.value().get() {
+        Some(Ok(converted)) => on_input(converted),
+        Some(Err(error)) => toasts.error(format!("Cannot convert: {error}")),
+        None => {}
+    });
+
+    let has_errors = move || !validation.get().errors.is_empty();
+    let error_lines = move || validation.get().errors.iter().filter_map(|p| p.line).collect::<Vec<_>>();
+    let line_count = move || text.get().lines().count().max(1) + 1;
+    let title = if is_new { "New policy".to_owned() } else { policy.name.clone() };
+    let owner = match (&policy.tenant_name, is_new) {
+        (Some(name), _) => format!("Owned by {name}"),
+        (None, false) => "Owned by the platform".to_owned(),
+        (None, true) => String::new(),
+    };
+    let tenants = context.tenants.clone();
+    let show_target = is_new && context.platform_view && !read_only;
+    let tenant_slug_for_delete = policy.tenant_slug.clone();
+    let enabled_tools = context.enabled_tools.clone();
+    let enabled_for_form = enabled_tools.clone();
+
+    view! {
+        <div class="flex flex-wrap items-start justify-between gap-3">
+            <div>
+                <PageHeader title=title subtitle=owner/>
+            </div>
+            <div class="flex items-center gap-2">
+                <LabelBadge label=policy.label/>
+                {(!is_new).then(|| view! { <span class="text-xs text-slate-500" data-testid="policy-version">{move || format!("version {}", version.get())}</span> })}
+            </div>
+        </div>
+        <Show when=move || read_only>
+            <p class="mb-4 rounded-md bg-amber-50 border border-amber-200 px-3 py-2 text-sm text-amber-800" data-testid="read-only-notice">
+                "You can read this policy; your account cannot change it."
+            </p>
+        </Show>
+        <div class="grid grid-cols-1 lg:grid-cols-3 gap-6">
+            <div class="lg:col-span-2 space-y-4">
+                {show_target.then(|| view! {
+                    <Card>
+                        <label class="text-sm block">
+                            <span class="block text-slate-600 mb-1">"Owner"</span>
+                            <select class=INPUT prop:value=move || target.get() on:change=move |ev| { target.set(event_target_value(&ev)); run_validation(); }>
+                                <option value="">"Platform (Platform Default)"</option>
+                                {tenants.into_iter().map(|t| view! { <option value=t.slug.clone()>{format!("{} (Customer Defined)", t.name)}</option> }).collect_view()}
+                            </select>
+                        </label>
+                    </Card>
+                })}
+                {(is_new && !read_only).then(|| view! {
+                    <Card title="Start from a template">
+                        <div class="grid grid-cols-1 sm:grid-cols-3 gap-3">
+                            {TEMPLATES.iter().map(|template| {
+                                let yaml = template.yaml;
+                                view! {
+                                    <button type="button" class="text-left rounded-lg border border-slate-200 p-3 hover:border-indigo-400 hover:bg-indigo-50 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+                                        on:click=move |_| on_input(yaml.to_owned())>
+                                        <span class="block font-medium text-sm">{template.name}</span>
+                                        <span class="block text-xs text-slate-500 mt-1">{template.description}</span>
+                                    </button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    </Card>
+                })}
+                <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
+                    <div class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 border-b border-slate-200">
+                        <label for="policy-document" class="text-sm font-semibold text-slate-700">"Policy document"</label>
+                        <div class="flex gap-2">
+                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { convert.dispatch(ConvertPolicy { text: text.get_untracked(), to_json: false }); }>"YAML"</button>
+                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { convert.dispatch(ConvertPolicy { text: text.get_untracked(), to_json: true }); }>"JSON"</button>
+                        </div>
+                    </div>
+                    <div class="flex font-mono text-sm leading-6">
+                        <div class="select-none text-right text-slate-400 bg-slate-50 border-r border-slate-200 py-3 px-2" aria-hidden="true">
+                            {move || {
+                                let bad = error_lines();
+                                (1..=line_count()).map(|n| {
+                                    let class = if bad.contains(&n) { "block px-1 bg-red-100 text-red-700 font-semibold" } else { "block px-1" };
+                                    view! { <span class=class data-error-line=bad.contains(&n).then_some("true")>{n}</span> }
+                                }).collect_view()
+                            }}
+                        </div>
+                        <textarea
+                            id="policy-document"
+                            name="policy-document"
+                            spellcheck="false"
+                            class="flex-1 resize-none py-3 px-3 font-mono text-sm leading-6 focus:outline-none whitespace-pre overflow-x-auto"
+                            rows=move || line_count().to_string()
+                            readonly=read_only
+                            aria-invalid=move || has_errors().to_string()
+                            aria-describedby="policy-problems"
+                            prop:value=move || text.get()
+                            on:input=move |ev| on_input(event_target_value(&ev))
+                        ></textarea>
+                    </div>
+                    <div id="policy-problems" class="border-t border-slate-200 px-4 py-3 text-sm space-y-1" aria-live="polite">
+                        {move || {
+                            let v = validation.get();
+                            if v.errors.is_empty() {
+                                v.summary.map(|s| view! { <p class="text-emerald-700" data-testid="editor-ok">{format!("Valid: {s}.")}</p> }.into_any()).unwrap_or_else(|| ().into_any())
+                            } else {
+                                v.errors.iter().map(|p| view! { <p class="text-red-700" role="alert" data-testid="editor-error">{p.text()}</p> }).collect_view().into_any()
+                            }
+                        }}
+                        {move || validation.get().warnings.iter().map(|p| view! { <p class="text-amber-700" data-testid="editor-warning">{format!("Warning: {}", p.text())}</p> }).collect_view()}
+                    </div>
+                    <Show when=move || !read_only>
+                        <div class="flex flex-wrap items-center justify-between gap-2 px-4 py-3 border-t border-slate-200 bg-slate-50 rounded-b-xl">
+                            <button
+                                type="button"
+                                class=BUTTON
+                                disabled=move || has_errors() || save.pending().get()
+                                on:click=move |_| {
+                                    save.dispatch(SavePolicy { id: id.get_value(), version: version.get_untracked(), tenant_slug: target_slug(), text: text.get_untracked() });
+                                }
+                            >
+                                {move || if save.pending().get() { "Saving…" } else { "Save policy" }}
+                            </button>
+                            {(!is_new).then(|| view! {
+                                <button type="button" class=BUTTON_DANGER on:click=move |_| confirm_delete.set(true)>"Delete"</button>
+                            })}
+                        </div>
+                    </Show>
+                </section>
+            </div>
+            <div class="space-y-4">
+                <Show when=move || !read_only>
+                    <RuleBuilder text on_input=Callback::new(on_input) tools=enabled_for_form.clone()/>
+                </Show>
+                <Card title="Enabled tools">
+                    {if enabled_tools.is_empty() {
+                        view! { <p class="text-sm text-slate-500">"No catalog yet: every tool is enabled."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="flex flex-wrap gap-1" data-testid="enabled-tools">
+                                {enabled_tools.iter().map(|t| view! { <li class="font-mono text-xs bg-slate-100 rounded px-1.5 py-0.5">{t.clone()}</li> }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </Card>
+            </div>
+        </div>
+        <ConfirmDialog
+            open=confirm_delete
+            title="Delete this policy?"
+            message="The policy stops applying to the very next decision. The audit log keeps its last version."
+            confirm_label="Delete policy"
+            on_confirm=Callback::new(move |_| {
+                if let Some(policy_id) = id.get_value() {
+                    delete.dispatch(DeletePolicy { id: policy_id, version: version.get_untracked(), tenant_slug: tenant_slug_for_delete.clone() });
+                }
+            })
+        />
+    }
+}

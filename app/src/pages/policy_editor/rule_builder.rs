@@ -1,0 +1,187 @@
+//! The structured form: common rules without writing YAML, appended to the document by the server,
+//! which validates the result with the engine.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::components::feedback::Toasts;
+use crate::components::ui::{Card, BUTTON, INPUT};
+use crate::AppError;
+
+/// The structured form's fields, all as typed; the server turns them into a rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleForm {
+    pub tool: String,
+    pub effect: String,
+    pub approvers: String,
+    pub condition_field: String,
+    pub condition_op: String,
+    pub condition_value: String,
+    pub cap_field: String,
+    pub cap_max: String,
+    pub rate_calls: String,
+    pub rate_per: String,
+    pub rate_key: String,
+    pub mask: String,
+    pub reason: String,
+}
+
+/// Builds the rule the form describes as the policy language's JSON. Empty fields are left out.
+#[cfg(feature = "ssr")]
+fn rule_json(form: &RuleForm) -> Result<serde_json::Value, AppError> {
+    use serde_json::{json, Map, Value};
+    let invalid = |field: &str, message: &str| AppError::Invalid { field: field.to_owned(), message: message.to_owned() };
+    let list = |text: &str| -> Vec<String> { text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect() };
+    let mut rule = Map::new();
+    if form.tool.trim().is_empty() {
+        return Err(invalid("tool", "is required"));
+    }
+    rule.insert("tool".into(), json!(form.tool.trim()));
+    if !form.condition_field.trim().is_empty() {
+        let op = if form.condition_op.trim().is_empty() { "eq" } else { form.condition_op.trim() };
+        let raw = form.condition_value.trim();
+        // A number, boolean or list as typed; anything else is text.
+        let value = serde_json::from_str::<Value>(raw).unwrap_or_else(|_| json!(raw));
+        let value = if matches!(op, "in" | "contains_any") && !value.is_array() { json!(list(raw)) } else { value };
+        rule.insert("when".into(), json!({ form.condition_field.trim(): { op: value } }));
+    }
+    if !form.effect.trim().is_empty() {
+        rule.insert("effect".into(), json!(form.effect.trim()));
+    }
+    if !form.approvers.trim().is_empty() {
+        rule.insert("approvers".into(), json!(list(&form.approvers)));
+    }
+    if !form.cap_field.trim().is_empty() {
+        let max: f64 = form.cap_max.trim().parse().map_err(|_| invalid("cap maximum", "must be a number"))?;
+        rule.insert("limit".into(), json!({ form.cap_field.trim(): { "max": max } }));
+    }
+    if !form.rate_calls.trim().is_empty() {
+        let calls: u64 = form.rate_calls.trim().parse().map_err(|_| invalid("rate limit calls", "must be a whole number"))?;
+        let per = if form.rate_per.trim().is_empty() { "1m" } else { form.rate_per.trim() };
+        let key = if form.rate_key.trim().is_empty() { "agent" } else { form.rate_key.trim() };
+        rule.insert("rate_limit".into(), json!({ "calls": calls, "per": per, "per_key": key }));
+    }
+    if !form.mask.trim().is_empty() {
+        rule.insert("mask".into(), json!(list(&form.mask)));
+    }
+    if !form.reason.trim().is_empty() {
+        rule.insert("reason".into(), json!(form.reason.trim()));
+    }
+    Ok(Value::Object(rule))
+}
+
+/// The form field a path inside the new rule belongs to, so the error shows where it was typed.
+#[cfg(feature = "ssr")]
+fn form_field(path: &str) -> &'static str {
+    let after = path.split_once("].").map(|(_, rest)| rest).unwrap_or(path);
+    match after.split(['.', '[']).next().unwrap_or("") {
+        "tool" => "tool",
+        "when" => "condition",
+        "effect" => "effect",
+        "approvers" => "approvers",
+        "limit" => "cap",
+        "rate_limit" => "rate limit",
+        "mask" => "mask",
+        "reason" => "reason",
+        _ => "rule",
+    }
+}
+
+#[server(endpoint = "policies/add_rule")]
+pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> {
+    use crate::auth::server::access;
+    use charter_policy::{detect_format, Format, Policy};
+    let access = access()?;
+    access.may(charter_core::Action::ReadPolicies, &access.home())?;
+    let policy =
+        Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: format!("fix the document first: {err}") })?;
+    let mut document = serde_json::to_value(&policy).map_err(|_| AppError::Internal)?;
+    let rule = rule_json(&form)?;
+    let Some(rules) = document.as_object_mut().map(|d| d.entry("rules").or_insert_with(|| serde_json::json!([]))) else { return Err(AppError::Internal) };
+    let Some(rules) = rules.as_array_mut() else { return Err(AppError::Internal) };
+    rules.push(rule);
+    let updated = Policy::from_json(&document.to_string()).map_err(|err| {
+        let path = err.path.clone().unwrap_or_default();
+        AppError::Invalid { field: form_field(&path).to_owned(), message: err.message }
+    })?;
+    let written = match detect_format(&text) {
+        Format::Json => updated.to_json(),
+        Format::Yaml => updated.to_yaml(),
+    };
+    written.map_err(|_| AppError::Internal)
+}
+
+/// The structured form: common rules without writing YAML. The rule is appended to the document
+/// by the server, which validates it with the engine.
+#[component]
+pub(super) fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, tools: Vec<String>) -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    let form =
+        RwSignal::new(RuleForm { effect: "allow".into(), condition_op: "gt".into(), rate_per: "1m".into(), rate_key: "agent".into(), ..RuleForm::default() });
+    let add = ServerAction::<AddRule>::new();
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match add.value().get() {
+        Some(Ok(updated)) => {
+            error.set(None);
+            on_input.run(updated);
+            toasts.success("Rule added to the document. Review it, then save.");
+        }
+        Some(Err(err)) => error.set(Some(err.to_string())),
+        None => {}
+    });
+    let field = move |label: &'static str, id: &'static str, get: fn(&RuleForm) -> String, set: fn(&mut RuleForm, String), placeholder: &'static str| {
+        view! {
+            <label for=id class="block text-sm">
+                <span class="block text-slate-600 mb-1">{label}</span>
+                <input id=id class=INPUT placeholder=placeholder list=(id == "rule-tool").then_some("tool-options")
+                    prop:value=move || form.with(get)
+                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
+            </label>
+        }
+    };
+    view! {
+        <Card title="Add a rule">
+            <form class="space-y-3" on:submit=move |ev| { ev.prevent_default(); add.dispatch(AddRule { text: text.get_untracked(), form: form.get_untracked() }); }>
+                {field("Tool", "rule-tool", |f| f.tool.clone(), |f, v| f.tool = v, "expense.submit or payments.*")}
+                <datalist id="tool-options">{tools.into_iter().map(|t| view! { <option value=t/> }).collect_view()}</datalist>
+                <label for="rule-effect" class="block text-sm">
+                    <span class="block text-slate-600 mb-1">"Effect"</span>
+                    <select id="rule-effect" class=INPUT prop:value=move || form.with(|f| f.effect.clone()) on:change=move |ev| form.update(|f| f.effect = event_target_value(&ev))>
+                        <option value="allow">"Allow"</option>
+                        <option value="deny">"Deny"</option>
+                        <option value="require_approval">"Require approval"</option>
+                        <option value="">"None (limits or masks only)"</option>
+                    </select>
+                </label>
+                {field("Approver roles", "rule-approvers", |f| f.approvers.clone(), |f, v| f.approvers = v, "manager, cfo")}
+                <fieldset class="grid grid-cols-3 gap-2">
+                    <legend class="text-sm text-slate-600 mb-1">"Condition"</legend>
+                    <input aria-label="Condition field" class=INPUT placeholder="args.amount" prop:value=move || form.with(|f| f.condition_field.clone()) on:input=move |ev| form.update(|f| f.condition_field = event_target_value(&ev))/>
+                    <select aria-label="Condition operator" class=INPUT prop:value=move || form.with(|f| f.condition_op.clone()) on:change=move |ev| form.update(|f| f.condition_op = event_target_value(&ev))>
+                        {["eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "starts_with", "ends_with", "matches"].into_iter().map(|op| view! { <option value=op>{op}</option> }).collect_view()}
+                    </select>
+                    <input aria-label="Condition value" class=INPUT placeholder="5000" prop:value=move || form.with(|f| f.condition_value.clone()) on:input=move |ev| form.update(|f| f.condition_value = event_target_value(&ev))/>
+                </fieldset>
+                <fieldset class="grid grid-cols-2 gap-2">
+                    <legend class="text-sm text-slate-600 mb-1">"Cap"</legend>
+                    <input aria-label="Cap field" class=INPUT placeholder="args.amount" prop:value=move || form.with(|f| f.cap_field.clone()) on:input=move |ev| form.update(|f| f.cap_field = event_target_value(&ev))/>
+                    <input aria-label="Cap maximum" class=INPUT placeholder="10000" prop:value=move || form.with(|f| f.cap_max.clone()) on:input=move |ev| form.update(|f| f.cap_max = event_target_value(&ev))/>
+                </fieldset>
+                <fieldset class="grid grid-cols-3 gap-2">
+                    <legend class="text-sm text-slate-600 mb-1">"Rate limit"</legend>
+                    <input aria-label="Rate limit calls" class=INPUT placeholder="100" prop:value=move || form.with(|f| f.rate_calls.clone()) on:input=move |ev| form.update(|f| f.rate_calls = event_target_value(&ev))/>
+                    <select aria-label="Rate limit window" class=INPUT prop:value=move || form.with(|f| f.rate_per.clone()) on:change=move |ev| form.update(|f| f.rate_per = event_target_value(&ev))>
+                        {["1s", "1m", "1h", "1d"].into_iter().map(|w| view! { <option value=w>{format!("per {w}")}</option> }).collect_view()}
+                    </select>
+                    <select aria-label="Rate limit key" class=INPUT prop:value=move || form.with(|f| f.rate_key.clone()) on:change=move |ev| form.update(|f| f.rate_key = event_target_value(&ev))>
+                        {["agent", "tenant", "user"].into_iter().map(|k| view! { <option value=k>{format!("per {k}")}</option> }).collect_view()}
+                    </select>
+                </fieldset>
+                {field("Mask fields", "rule-mask", |f| f.mask.clone(), |f, v| f.mask = v, "result.ssn, args.card")}
+                {field("Reason", "rule-reason", |f| f.reason.clone(), |f, v| f.reason = v, "shown with the decision")}
+                {move || error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700" data-testid="rule-error">{e}</p> })}
+                <button type="submit" class=BUTTON disabled=move || add.pending().get()>"Add rule"</button>
+            </form>
+        </Card>
+    }
+}
