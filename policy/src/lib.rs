@@ -37,6 +37,7 @@ mod explain;
 mod index;
 mod model;
 mod model_syntax;
+pub use model_syntax::{MAX_CONDITION_DEPTH, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_RULES};
 mod names;
 mod parse;
 mod pattern;

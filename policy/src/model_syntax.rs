@@ -21,6 +21,27 @@ use crate::model::{
 };
 use crate::tool::ToolMatch;
 
+/// The most characters a policy's name may have.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The most characters a policy's description may have.
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
+/// The most rules one policy may hold; larger rule sets are split across policies (and so counted
+/// against the tenant's policy quota).
+pub const MAX_RULES: usize = 1_000;
+/// How deeply `any`, `all` and `not` may nest in one rule's `when`. Far below what any person
+/// writes, and far below the depth at which a stored document could no longer be read back.
+pub const MAX_CONDITION_DEPTH: usize = 32;
+
+fn condition_depth(condition: &Condition) -> usize {
+    match condition {
+        Condition::Field { .. } => 1,
+        Condition::All(items) | Condition::Any(items) => {
+            1 + items.iter().map(condition_depth).max().unwrap_or(0)
+        }
+        Condition::Not(inner) => 1 + condition_depth(inner),
+    }
+}
+
 pub(crate) trait Validate: Sized {
     type Raw: DeserializeOwned;
     const EXPECTING: &'static str;
@@ -86,6 +107,28 @@ impl Validate for Policy {
     fn validate(raw: RawPolicy) -> Result<Self, FieldError> {
         if raw.name.trim().is_empty() {
             return Err(FieldError::new("name", "the name must not be empty"));
+        }
+        if raw.name.chars().count() > MAX_NAME_CHARS {
+            return Err(FieldError::new(
+                "name",
+                format!("the name must be at most {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        if raw
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+        {
+            return Err(FieldError::new(
+                "description",
+                format!("the description must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        if raw.rules.len() > MAX_RULES {
+            return Err(FieldError::new(
+                "rules",
+                format!("a policy holds at most {MAX_RULES} rules, not {}; split it into several policies", raw.rules.len()),
+            ));
         }
         match (raw.scope, &raw.agent) {
             (Scope::Agent, None) => {
@@ -197,6 +240,13 @@ impl Validate for Rule {
             ));
         }
         let when: Vec<Condition> = raw.when.map(|Block(items)| items).unwrap_or_default();
+        let depth = when.iter().map(condition_depth).max().unwrap_or(0);
+        if depth > MAX_CONDITION_DEPTH {
+            return Err(FieldError::new(
+                "when",
+                format!("conditions nest {depth} levels deep; at most {MAX_CONDITION_DEPTH} are allowed"),
+            ));
+        }
         Ok(Rule {
             id: raw.id,
             tool: raw.tool,

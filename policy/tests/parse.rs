@@ -290,3 +290,76 @@ fn shorthands_read_back_in_their_long_form() {
     assert!(yaml.contains("max: 5"), "{yaml}");
     assert_eq!(Policy::from_yaml(&yaml).unwrap(), policy);
 }
+
+/// Size limits: a document at a limit parses; one past it is refused, naming the field and the
+/// limit. (A document nested deeper than a reader can follow could be saved but never read back.)
+#[test]
+fn size_limits_are_refused_naming_the_field() {
+    use charter_policy::{MAX_CONDITION_DEPTH, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_RULES};
+    let nested = |depth: usize| {
+        let mut when = r#"{"args.x": 1}"#.to_owned();
+        for _ in 1..depth {
+            when = format!(r#"{{"not": {when}}}"#);
+        }
+        format!(
+            r#"{{"name": "x", "scope": "tenant", "rules": [{{"tool": "a", "when": {when}, "effect": "allow"}}]}}"#
+        )
+    };
+    let named = |name: String, description: String| {
+        serde_json::json!({"name": name, "description": description, "scope": "tenant"}).to_string()
+    };
+    let rules = |count: usize| {
+        let rule = serde_json::json!({"tool": "a", "effect": "allow"});
+        serde_json::json!({"name": "x", "scope": "tenant", "rules": vec![rule; count]}).to_string()
+    };
+    let check = |input: String, expected: Option<(&str, &str)>| {
+        let actual = Policy::parse_auto(&input)
+            .err()
+            .map(|err| (err.path.unwrap_or_default(), err.message));
+        let expected = expected.map(|(path, message)| (path.to_owned(), message.to_owned()));
+        (actual != expected).then(|| format!("expected {expected:?}, got {actual:?}"))
+    };
+    let cases = vec![
+        (nested(MAX_CONDITION_DEPTH), None),
+        (
+            nested(MAX_CONDITION_DEPTH + 1),
+            Some((
+                "rules[0].when",
+                "conditions nest 33 levels deep; at most 32 are allowed",
+            )),
+        ),
+        (
+            nested(120),
+            Some((
+                "rules[0].when",
+                "conditions nest 120 levels deep; at most 32 are allowed",
+            )),
+        ),
+        (named("n".repeat(MAX_NAME_CHARS), String::new()), None),
+        (
+            named("n".repeat(MAX_NAME_CHARS + 1), String::new()),
+            Some(("name", "the name must be at most 200 characters")),
+        ),
+        (named("n".into(), "d".repeat(MAX_DESCRIPTION_CHARS)), None),
+        (
+            named("n".into(), "d".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            Some((
+                "description",
+                "the description must be at most 4000 characters",
+            )),
+        ),
+        (rules(MAX_RULES), None),
+        (
+            rules(MAX_RULES + 1),
+            Some((
+                "rules",
+                "a policy holds at most 1000 rules, not 1001; split it into several policies",
+            )),
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(input, expected)| check(input, expected))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1715,3 +1715,30 @@ async fn exports_refuse_bad_formats_strangers_and_other_tenants() {
     })
     .await;
 }
+
+/// A policy nested deeper than its stored form could be read back, or past a size limit, is
+/// refused with 422 naming the field; nothing is written, and the tenant's decisions and lists
+/// keep working (before the limit, such a policy was saved and every decision answered 500).
+#[tokio::test]
+async fn policies_past_the_size_limits_are_refused_and_nothing_is_written() {
+    each_database(|api| async move {
+        let admin = api.sign_in(BANK_ADMIN).await;
+        let key = api.tenant_key(BANK_ADMIN).await;
+        let before = api.policies(&admin).await.len();
+        let mut when = json!({"args.amount": {"gt": 1}});
+        for _ in 0..122 {
+            when = json!({ "not": when });
+        }
+        let deep = json!({"name": "Deep", "scope": "tenant", "rules": [{"tool": "expense.submit", "when": when, "effect": "deny"}]});
+        let error = api.post("/api/v1/policies", &admin, &deep).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy");
+        assert_eq!(error["field"], "rules[0].when", "{error}");
+        assert!(text(&error["message"]).contains("at most 32"), "{error}");
+        let long_name = json!({"name": "n".repeat(201), "scope": "tenant", "rules": []});
+        let error = api.post("/api/v1/policies", &admin, &long_name).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy");
+        assert_eq!(error["field"], "name", "{error}");
+        assert_eq!(api.policies(&admin).await.len(), before, "nothing was written");
+        let decision = api.decide(&key, json!({"tool": "expense.submit", "args": {"amount": 100}, "agent": "expense-bot"})).await;
+        assert!(decision["receipt_id"].is_string(), "the tenant's decisions still work: {decision}");
+    })
+    .await;
+}

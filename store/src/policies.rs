@@ -25,7 +25,11 @@ fn document_of(policy: &Policy) -> Result<String, StoreError> {
     let mut document = policy.clone();
     document.id = String::new();
     document.version = 0;
-    document.to_json().map_err(|err| StoreError::Corrupt(err.to_string()))
+    let text = document.to_json().map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    // What is stored must always read back: a document that parses once but not in its stored
+    // form would fail every later decision of its tenant and every list that shows it.
+    Policy::from_json(&text).map_err(|err| StoreError::invalid("policy", format!("cannot be stored as written: {err}")))?;
+    Ok(text)
 }
 
 /// A platform policy is owned by no tenant; tenant and agent policies by exactly one.
