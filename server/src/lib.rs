@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod csrf;
 pub mod demo;
+pub mod headers;
 pub mod router;
 
 pub use config::Config;

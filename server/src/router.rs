@@ -74,14 +74,15 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         })
         .route_layer(middleware::from_fn_with_state(services.core.clone(), sign_in_from_session));
 
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", crate::api::router(services.api.clone()))
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .layer(middleware::from_fn_with_state(services.own_origin.clone(), same_origin_only))
-        .layer(sessions)
-        .with_state(leptos_options)
+        .layer(sessions);
+    // Outermost, so refusals and errors from the layers above carry the headers too.
+    crate::headers::with_security_headers(router, secure_cookies).with_state(leptos_options)
 }
 
 /// Resolves the session's user and access before the console renders a page or runs a server

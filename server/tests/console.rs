@@ -535,3 +535,37 @@ async fn what_if_answers_without_writing_a_receipt() {
     let foreign = console.server_fn("preview/what_if", &fields, Some(&bank_admin)).await;
     assert!(foreign.body.contains("NotFound"), "{}", foreign.body);
 }
+
+/// Every response carries the security headers: pages, server functions, the API, static files,
+/// errors and refusals. HSTS only behind https.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let expected = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
+    ];
+    let check = |what: &str, reply: &Reply, https: bool| {
+        for (name, value) in &expected {
+            assert_eq!(reply.headers.get(name).and_then(|v| v.to_str().ok()), Some(*value), "{what}: {name}");
+        }
+        let hsts = reply.headers.get(header::STRICT_TRANSPORT_SECURITY).and_then(|v| v.to_str().ok());
+        assert_eq!(hsts, https.then_some("max-age=31536000; includeSubDomains"), "{what}: HSTS");
+    };
+    for https in [false, true] {
+        let console = console_with(https).await;
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        check("the sign-in page", &console.send(get("/login")).await, https);
+        check("a page that redirects", &console.send(get("/policies")).await, https);
+        check("a missing page", &console.send(get("/no-such-page")).await, https);
+        check("the API", &console.send(get("/api/v1/openapi.json")).await, https);
+        check("an API refusal", &console.send(get("/api/v1/policies")).await, https);
+        check("the health check", &console.send(get("/healthz")).await, https);
+        check("a refused sign-in", &console.server_fn("auth/login", &[("username", "nobody@x"), ("password", "wrong")], None).await, https);
+        let forged = Request::post("/api/v1/keys").header(header::ORIGIN, "https://evil.example").body(Body::empty()).unwrap();
+        let forged = console.send(forged).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        check("a cross-site refusal", &forged, https);
+    }
+}
