@@ -63,6 +63,12 @@ impl FromServerFnError for AppError {
             if let Ok(status) = axum::http::StatusCode::from_u16(self.status()) {
                 response.set_status(status);
             }
+            // A throttled client is told when to try again, as HTTP says (RFC 9110, 10.2.3).
+            if let AppError::Throttled { retry_after_secs } = self {
+                if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.insert_header(axum::http::header::RETRY_AFTER, value);
+                }
+            }
         }
         <JsonEncoding as Encodes<AppError>>::encode(self).unwrap_or_else(|_| Bytes::from_static(br#""Internal""#))
     }

@@ -176,6 +176,9 @@ async fn repeated_failures_are_throttled_even_for_the_right_password() {
     let reply = console.login(BANK_ADMIN, PASSWORD).await;
     assert!(reply.body.contains("Throttled"), "the sixth try is refused: {}", reply.body);
     assert_eq!(reply.session_cookie(), None);
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = reply.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!(retry_after >= 1, "the refusal says when to try again: {:?}", reply.headers.get(header::RETRY_AFTER));
     // Another user is not locked out by someone guessing at the bank admin.
     assert!(console.login(STARTUP_ADMIN, PASSWORD).await.session_cookie().is_some());
 }
