@@ -65,16 +65,13 @@ pub mod server {
     //! rule of who may do what lives in the application core (`charter_core::Access::may`); server
     //! functions only ask for the [`access`] the server resolved for the request and pass it on.
 
-    use std::net::SocketAddr;
-
-    use axum::extract::ConnectInfo;
     use charter_core::{Access, Core};
     use charter_store::{Tenant, User};
     use leptos::prelude::*;
     use tower_sessions::Session;
 
     use super::{SessionUser, TenantRef};
-    pub use crate::throttle::LoginThrottle;
+    pub use crate::throttle::{LoginAttempt, LoginThrottle};
     use crate::AppError;
 
     /// The session key under which the signed-in user's id is kept.
@@ -117,25 +114,25 @@ pub mod server {
         })
     }
 
-    async fn client_ip() -> String {
-        match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-            Ok(ConnectInfo(addr)) => addr.ip().to_string(),
-            Err(_) => "unknown".to_owned(),
-        }
+    /// The address the server worked out for this request (the peer, or the trusted proxy's).
+    fn client_address() -> String {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<charter_core::ClientAddress>().and_then(|address| address.0.clone()))
+            .unwrap_or_else(|| "unknown".to_owned())
     }
 
     pub async fn login(username: &str, password: &str) -> Result<(), AppError> {
         let throttle = use_context::<LoginThrottle>().ok_or(AppError::Internal)?;
-        let keys = LoginThrottle::keys(username, &client_ip().await);
-        if let Err(wait) = throttle.check(&keys, std::time::Instant::now()) {
+        let attempt = LoginAttempt::new(username, &client_address());
+        if let Err(wait) = throttle.check(&attempt, std::time::Instant::now()) {
             return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
         }
         let Some(user) = core()?.sign_in(username, password).await? else {
-            throttle.record_failure(&keys, std::time::Instant::now());
-            tracing::info!(username = %username.trim().to_lowercase(), "failed sign-in");
+            throttle.record_failure(&attempt, std::time::Instant::now());
+            tracing::info!(username = %username.trim().to_lowercase(), address = %client_address(), "failed sign-in");
             return Err(AppError::BadCredentials);
         };
-        throttle.record_success(&keys);
+        throttle.record_success(&attempt, std::time::Instant::now());
         let session = session().await?;
         // A new id at sign-in defeats session fixation: an id planted before sign-in is worthless.
         session.cycle_id().await.map_err(|_| AppError::Internal)?;

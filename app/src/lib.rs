@@ -42,6 +42,8 @@ use pages::users::UsersPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    page_script_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -57,6 +59,30 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// What every response allows, pages or not: no framing, no `<base>` elsewhere, forms only to this
+/// origin, no plugins. The server sends it on every response that does not set its own.
+pub const BASE_CONTENT_SECURITY_POLICY: &str = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+
+/// The Content-Security-Policy of a console page: [`BASE_CONTENT_SECURITY_POLICY`], and scripts
+/// only from this origin (the bundle under `/pkg`, which Leptos also preloads with a `<link>`
+/// that carries no nonce) or inline with this response's nonce (Leptos's hydration script), and
+/// the WebAssembly they compile. An injected inline `<script>`, event handler attribute,
+/// `javascript:` URL or script from another origin does not run.
+pub fn page_content_security_policy(nonce: &str) -> String {
+    format!("{BASE_CONTENT_SECURITY_POLICY}; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'")
+}
+
+/// Sets the page's script policy with the nonce leptos_axum made for this response.
+#[cfg(feature = "ssr")]
+fn page_script_policy() {
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&page_content_security_policy(&nonce)) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

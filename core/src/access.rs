@@ -2,7 +2,7 @@
 //! or from the session's user, and every operation of the core takes one: it is the only way to
 //! reach tenant data. The rules of who may do what live in [`Access::may`], and nowhere else.
 
-use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, Owner, Role, TenantId, User, UserId};
+use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, BoundAgents, Owner, Role, TenantId, User, UserId};
 
 use crate::CoreError;
 
@@ -21,6 +21,8 @@ pub struct AgentKey {
     pub key_id: ApiKeyId,
     pub prefix: String,
     pub tenant_id: TenantId,
+    /// The agents the key acts for; empty when it is not bound.
+    pub agents: BoundAgents,
 }
 
 /// The caller of an operation, with the standing that decides what they may do.
@@ -109,7 +111,7 @@ impl Access {
 
     /// The access of a verified API key.
     pub fn for_key(key: ApiKeyAuth) -> Access {
-        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id })
+        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id, agents: key.agents })
     }
 
     /// The caller's own tenant; `None` for platform staff.
@@ -304,7 +306,7 @@ mod tests {
         check(&owner, &tenant(), &[(WritePolicies, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden)]);
         check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes)]);
 
-        let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into() });
+        let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into(), agents: BoundAgents::default() });
         check(
             &agent,
             &tenant(),

@@ -4,6 +4,7 @@ use charter_store::{Approval, ApprovalId, Resolution};
 use serde::Deserialize;
 
 use crate::access::{Access, Action, Target};
+use crate::tenant_view;
 use crate::{Core, CoreError};
 
 /// A pending approval as an approver's queue shows it.
@@ -27,6 +28,9 @@ fn roles_of(approval: &Approval) -> (Vec<String>, Vec<String>) {
     (approvers, votes.into_iter().map(|vote| vote.role).collect())
 }
 
+/// The longest comment an approver may leave with a vote.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+
 impl Core {
     /// The named tenant's approvals, newest first. An approver who is not a tenant admin sees only
     /// those addressed to one of their roles.
@@ -37,7 +41,7 @@ impl Core {
         if let Access::TenantMember { person, .. } = access {
             approvals.retain(|approval| roles_of(approval).0.iter().any(|role| person.approver_roles.contains(role)));
         }
-        Ok(approvals)
+        approvals.into_iter().map(|approval| tenant_view::approval_for(access, approval)).collect()
     }
 
     /// The signed-in approver's queue: pending requests still waiting for one of their roles.
@@ -46,21 +50,22 @@ impl Core {
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
         let mine = access.approver_roles();
         let pending = self.store.list_approvals(tenant_id, true, 500).await?;
-        Ok(pending
+        pending
             .into_iter()
             .filter_map(|approval| {
                 let (approvers, approved_by) = roles_of(&approval);
                 let waits_for_me = approvers.iter().any(|role| mine.contains(role) && !approved_by.contains(role));
-                waits_for_me.then_some(QueueEntry { approval, approvers, approved_by })
+                waits_for_me.then_some((approval, approvers, approved_by))
             })
-            .collect())
+            .map(|(approval, approvers, approved_by)| Ok(QueueEntry { approval: tenant_view::approval_for(access, approval)?, approvers, approved_by }))
+            .collect()
     }
 
     /// One approval of the named tenant, as the agent polls it.
     pub async fn get_approval(&self, access: &Access, target: Target<'_>, id: &ApprovalId) -> Result<Approval, CoreError> {
         let owner = self.owner(access, target, Action::ReadApprovals).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
-        Ok(self.store.get_approval(tenant_id, id).await?)
+        tenant_view::approval_for(access, self.store.get_approval(tenant_id, id).await?)
     }
 
     /// Records the caller's vote for each of their approver roles the approval asks for.
@@ -75,6 +80,10 @@ impl Core {
         let owner = self.owner(access, target, Action::ResolveApprovals).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
         let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-        Ok(self.store.resolve_approval(&access.actor(), tenant_id, id, access.approver_roles(), resolution, comment).await?)
+        if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
+            return Err(CoreError::invalid("comment", format!("must be at most {MAX_COMMENT_CHARS} characters")));
+        }
+        let resolved = self.store.resolve_approval(&access.actor(), tenant_id, id, access.approver_roles(), resolution, comment).await?;
+        tenant_view::approval_for(access, resolved)
     }
 }

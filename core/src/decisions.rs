@@ -6,19 +6,20 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use charter_policy::{Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, Verdict};
-use charter_store::{now_ms, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, Tenant};
+use charter_policy::{normalise_agent, Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, Verdict};
+use charter_store::{now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, Tenant};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::access::{Access, Action, Target};
+use crate::access::{Access, Action, AgentKey, Target};
 use crate::facts::derive_clock;
 use crate::masking::{mask_args, mask_decision, masked_arg_paths};
+use crate::tenant_view;
 use crate::{Core, CoreError, APPROVAL_TTL_MS};
 
 /// The keys of `context` that the server sets. A request that supplies one is refused: a
 /// platform rule on business hours must hold whatever the caller sends.
-pub const SERVER_OWNED_CONTEXT: &[&str] = &["tenant_id", "tenant", "request_id", "time", "hour", "weekday", "date", "ip"];
+pub const SERVER_OWNED_CONTEXT: &[&str] = &["tenant_id", "tenant", "request_id", "time", "hour", "weekday", "date", "ip", "api_key"];
 
 /// What an agent asks: the tool call and who it is for. The tenant is the key's.
 #[derive(Clone, Debug, Default)]
@@ -38,12 +39,22 @@ pub struct DecideInput {
 pub struct CallFacts {
     /// The caller's address: the peer, or what a configured trusted proxy says.
     pub ip: Option<String>,
+    /// The prefix of the API key that asked (set by the core from the caller's access).
+    pub(crate) api_key: Option<String>,
+}
+
+impl CallFacts {
+    /// The facts of a call from `ip` (the peer, or what a configured trusted proxy says).
+    pub fn from_ip(ip: Option<String>) -> CallFacts {
+        CallFacts { ip, api_key: None }
+    }
 }
 
 /// An answered decision: durable before it is returned.
 #[derive(Clone, Debug)]
 pub struct Recorded {
-    /// The decision as the engine made it (the caller sent these arguments; nothing is masked).
+    /// The decision as the engine made it (the caller sent these arguments; nothing is masked),
+    /// with the platform's rules shown as a tenant may see them.
     pub decision: Decision,
     pub receipt_id: ReceiptId,
     pub approval_id: Option<ApprovalId>,
@@ -112,16 +123,7 @@ fn digest(text: &str) -> String {
 
 /// A request that reaches across tenants is denied before any policy is consulted.
 fn cross_tenant_denial(reason: String) -> Decision {
-    Decision {
-        verdict: Verdict::Deny,
-        reason: format!("cross-tenant request denied: {reason}"),
-        basis: Basis::ExplicitDeny,
-        matched: Vec::new(),
-        near_misses: Vec::new(),
-        limits: Vec::new(),
-        obligations: Vec::new(),
-        approvers: Vec::new(),
-    }
+    Decision::refused(format!("cross-tenant request denied: {reason}"), Basis::ExplicitDeny)
 }
 
 /// A tenant named in the request or in its arguments that is not the caller's.
@@ -135,6 +137,38 @@ fn foreign_tenant(input: &DecideInput, tenant: &Tenant) -> Option<String> {
         Some(Value::String(_)) | None => None,
         Some(other) => Some(format!("`args.tenant_id` is `{other}`, not this tenant")),
     }
+}
+
+/// For whom a call is made, as the key allows it.
+enum CallAgent {
+    /// The agent of the call, in its one spelling; `None` when an unbound key names none.
+    Agent(Option<String>),
+    /// The request names an agent the key is not bound to.
+    NotTheKeys(String),
+}
+
+/// The agent a call is made for: the key's when the key is bound to agents (whatever the request
+/// says), otherwise the one the request names; always in its one spelling, so that `Support-Bot`
+/// and `support-bot ` meet the policies and rate limits of `support-bot`.
+fn agent_of_call(key: &AgentKey, tenant: &Tenant, named: Option<&str>) -> Result<CallAgent, CoreError> {
+    let named = named.map(normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
+    if !key.agents.is_bound() {
+        if tenant.agent_keys == AgentKeys::Required {
+            return Err(CoreError::forbidden("this tenant requires API keys bound to agents, and this key is bound to none"));
+        }
+        return Ok(CallAgent::Agent(named));
+    }
+    match (named, key.agents.0.as_slice()) {
+        (Some(agent), _) if key.agents.contains(&agent) => Ok(CallAgent::Agent(Some(agent))),
+        (Some(agent), _) => Ok(CallAgent::NotTheKeys(agent)),
+        (None, [only]) => Ok(CallAgent::Agent(Some(only.clone()))),
+        (None, several) => Err(CoreError::invalid("agent", format!("this API key acts for several agents ({}); name the one calling", several.join(", ")))),
+    }
+}
+
+/// A call for an agent the key does not act for is denied before any policy is consulted.
+fn foreign_agent_denial(agent: &str, key: &AgentKey) -> Decision {
+    Decision::refused(format!("agent `{agent}` is not one this API key acts for (it acts for {})", key.agents.0.join(", ")), Basis::ExplicitDeny)
 }
 
 /// The tool named and the context free of server-owned keys, or the field that is not.
@@ -154,7 +188,15 @@ fn check_input(input: &DecideInput) -> Result<(), CoreError> {
 impl Core {
     /// The engine's request for `input`, with every server-owned fact of `context` set for this
     /// tenant and this moment.
-    fn engine_request(&self, input: &DecideInput, tenant: &Tenant, now: i64, request_id: &str, facts: &CallFacts) -> Result<DecisionRequest, CoreError> {
+    fn engine_request(
+        &self,
+        input: &DecideInput,
+        agent: Option<String>,
+        tenant: &Tenant,
+        now: i64,
+        request_id: &str,
+        facts: &CallFacts,
+    ) -> Result<DecisionRequest, CoreError> {
         let clock = derive_clock(now, &tenant.time_zone)?;
         let mut context = input.context.clone();
         context.insert("tenant_id".into(), Value::String(tenant.id.to_string()));
@@ -167,8 +209,11 @@ impl Core {
         if let Some(ip) = &facts.ip {
             context.insert("ip".into(), Value::String(ip.clone()));
         }
+        if let Some(prefix) = &facts.api_key {
+            context.insert("api_key".into(), Value::String(prefix.clone()));
+        }
         let args = if input.args.is_null() { Value::Object(Map::new()) } else { input.args.clone() };
-        Ok(DecisionRequest { tool: input.tool.trim().to_owned(), args, agent: input.agent.clone(), principal: input.principal.clone(), context })
+        Ok(DecisionRequest { tool: input.tool.trim().to_owned(), args, agent, principal: input.principal.clone(), context })
     }
 
     /// Decides an agent's tool call and records it: the decision, with masked arguments stored
@@ -185,13 +230,22 @@ impl Core {
         let tenant = self.tenant(&key.tenant_id).await?;
         let now = now_ms();
         let request_id = uuid::Uuid::now_v7().to_string();
-        let request = self.engine_request(&input, &tenant, now, &request_id, &facts)?;
+        let (agent, refusal) = match agent_of_call(key, &tenant, input.agent.as_deref())? {
+            CallAgent::Agent(agent) => (agent, None),
+            CallAgent::NotTheKeys(agent) => {
+                let refusal = foreign_agent_denial(&agent, key);
+                (Some(agent), Some(refusal))
+            }
+        };
+        let facts = CallFacts { api_key: Some(format!("chk_{}", key.prefix)), ..facts };
+        let request = self.engine_request(&input, agent, &tenant, now, &request_id, &facts)?;
 
         let compiled = self.store.policy_set(&tenant.id).await?;
         let tally = Tally::new(&self.rate);
-        let decision = match foreign_tenant(&input, &tenant) {
-            Some(reason) => cross_tenant_denial(reason),
-            None => compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)),
+        let decision = match (foreign_tenant(&input, &tenant), refusal) {
+            (Some(reason), _) => cross_tenant_denial(reason),
+            (None, Some(refusal)) => refusal,
+            (None, None) => compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)),
         };
 
         // What is stored never holds a masked field in the clear; the digest is of the call as made.
@@ -255,7 +309,8 @@ impl Core {
             tracing::error!(error = %err, "could not record a receipt; the call was refunded");
             return Err(CoreError::Unavailable);
         }
-        Ok(Recorded { decision, receipt_id, approval_id, request_id })
+        // The agent is a tenant's: it learns of platform rules what a tenant may.
+        Ok(Recorded { decision: decision.seen_by_tenant(), receipt_id, approval_id, request_id })
     }
 
     /// What the engine would decide for `input` in the named tenant, now, without recording or
@@ -265,9 +320,10 @@ impl Core {
         check_input(&input)?;
         let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
         let now = now_ms();
-        let request = self.engine_request(&input, &tenant, now, "what-if", &CallFacts::default())?;
+        let agent = input.agent.as_deref().map(normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
+        let request = self.engine_request(&input, agent, &tenant, now, "what-if", &CallFacts::default())?;
         let compiled = self.store.policy_set(&tenant.id).await?;
-        Ok(compiled.set.decide_dry_run(&request, u64::try_from(now).unwrap_or(0)))
+        Ok(tenant_view::decision_for(access, compiled.set.decide_dry_run(&request, u64::try_from(now).unwrap_or(0))))
     }
 }
 

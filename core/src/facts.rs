@@ -1,9 +1,16 @@
-//! The facts of `context.*` that the server owns: the clock, read in the tenant's time zone.
+//! The facts of `context.*` that the server owns: the clock, read in the tenant's time zone, and
+//! the caller's address.
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::CoreError;
+
+/// The address a request came from, worked out once by the server for every request: the
+/// connection's peer, or what the configured trusted proxy header says. `context.ip`, the sign-in
+/// throttle and logs all read this one value. `None` when the server cannot tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<String>);
 
 /// The server's clock for one call, as a tenant's rules see it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! API keys: tenant admins manage their own tenant's, platform admins any tenant's. The secret is
 //! in the answer to the create call and nowhere else, ever.
 
-use charter_store::{ApiKeyId, ApiKeyInfo, NewApiKey};
+use charter_policy::normalise_agent;
+use charter_store::{AgentKeys, ApiKeyId, ApiKeyInfo, BoundAgents, NewApiKey};
 
 use crate::access::{Access, Action, Target};
 use crate::{Core, CoreError};
@@ -12,10 +13,16 @@ impl Core {
         Ok(self.store.list_api_keys(owner.tenant_id().ok_or(CoreError::TenantRequired)?).await?)
     }
 
-    /// A new key for the named tenant; `name` says what it is for.
-    pub async fn create_key(&self, access: &Access, target: Target<'_>, name: &str) -> Result<NewApiKey, CoreError> {
+    /// A new key for the named tenant; `name` says what it is for. A key bound to `agents` acts
+    /// for those agents only; a tenant that requires bound keys gets no unbound one.
+    pub async fn create_key(&self, access: &Access, target: Target<'_>, name: &str, agents: &[String]) -> Result<NewApiKey, CoreError> {
         let owner = self.owner(access, target, Action::WriteKeys).await?;
-        Ok(self.store.create_api_key(&access.actor(), owner.tenant_id().ok_or(CoreError::TenantRequired)?, name).await?)
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        let agents = bound_agents(agents)?;
+        if !agents.is_bound() && self.tenant(tenant_id).await?.agent_keys == AgentKeys::Required {
+            return Err(CoreError::invalid("agents", "this tenant requires every API key to be bound to agents: name at least one"));
+        }
+        Ok(self.store.create_api_key(&access.actor(), tenant_id, name, agents).await?)
     }
 
     /// Revokes one of the named tenant's keys; another tenant's key id is not found.
@@ -23,4 +30,22 @@ impl Core {
         let owner = self.owner(access, target, Action::WriteKeys).await?;
         Ok(self.store.revoke_api_key(&access.actor(), owner.tenant_id().ok_or(CoreError::TenantRequired)?, id).await?)
     }
+}
+
+/// The most agents one key may act for.
+pub const MAX_KEY_AGENTS: usize = 50;
+
+/// The agents a key is to act for, each in its one spelling, without repeats.
+fn bound_agents(agents: &[String]) -> Result<BoundAgents, CoreError> {
+    if agents.len() > MAX_KEY_AGENTS {
+        return Err(CoreError::invalid("agents", format!("a key acts for at most {MAX_KEY_AGENTS} agents, not {}", agents.len())));
+    }
+    let mut bound: Vec<String> = Vec::with_capacity(agents.len());
+    for (index, agent) in agents.iter().enumerate() {
+        let agent = normalise_agent(agent).map_err(|err| CoreError::invalid(&format!("agents[{index}]"), err.to_string()))?;
+        if !bound.contains(&agent) {
+            bound.push(agent);
+        }
+    }
+    Ok(BoundAgents(bound))
 }

@@ -17,6 +17,7 @@ mod keys;
 mod masking;
 mod policies;
 mod records;
+mod tenant_view;
 mod tenants;
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ pub use approvals::QueueEntry;
 pub use catalog::Catalog;
 pub use decisions::{CallFacts, DecideInput, Recorded, SERVER_OWNED_CONTEXT};
 pub use error::CoreError;
-pub use facts::{derive_clock, Clock};
+pub use facts::{derive_clock, ClientAddress, Clock};
 pub use masking::MASKED;
 pub use policies::{Exported, Saved, Validation};
 pub use records::{AuditOf, ReceiptsOf};

@@ -84,12 +84,24 @@ impl Core {
         Ok((policy, tenant))
     }
 
+    /// Reads a policy document that a caller submitted, in `format` or (`None`) by its look. Reading
+    /// compiles the document's regexes, so it runs off the async workers, in the store's lane for
+    /// submitted documents (see `charter_store::HeavyWork`), within the engine's per-policy limits.
+    pub async fn read_policy(&self, text: String, format: Option<Format>) -> Result<Policy, CoreError> {
+        let read = self.store.documents().run(move || match format {
+            Some(format) => Policy::parse(&text, format),
+            None => Policy::parse_auto(&text),
+        });
+        read.await?.map_err(CoreError::InvalidPolicy)
+    }
+
     /// What saving `text` for the named owner would say, without saving anything.
     pub async fn validate_policy(&self, access: &Access, target: Target<'_>, text: &str, replacing: Option<&PolicyId>) -> Result<Validation, CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
-        let policy = match Policy::parse_auto(text) {
+        let policy = match self.read_policy(text.to_owned(), None).await {
             Ok(policy) => policy,
-            Err(err) => return Ok(Validation::Unreadable(err)),
+            Err(CoreError::InvalidPolicy(err)) => return Ok(Validation::Unreadable(err)),
+            Err(other) => return Err(other),
         };
         match self.store.check_policy(&owner, &policy, replacing).await {
             Ok(report) => Ok(Validation::Checked { policy: Box::new(policy), report }),
@@ -124,8 +136,13 @@ impl Core {
             Some(tenant) => tenant.slug.clone(),
             None => "platform".to_owned(),
         };
-        let policies = self.store.list_policies(&owner).await?.iter().map(charter_store::to_engine_policy).collect::<Result<Vec<_>, _>>()?;
-        let text = PolicyBundle::new(label.clone(), policies).to_text(format).map_err(|err| CoreError::internal("writing an export", err))?;
+        let stored = self.store.list_policies(&owner).await?;
+        let owner_label = label.clone();
+        let write = self.store.documents().run(move || {
+            let policies = stored.iter().map(charter_store::to_engine_policy).collect::<Result<Vec<_>, _>>()?;
+            PolicyBundle::new(owner_label, policies).to_text(format).map_err(|err| CoreError::internal("writing an export", err))
+        });
+        let text = write.await??;
         Ok(Exported { label, format, text })
     }
 
@@ -143,7 +160,9 @@ impl Core {
         if text.trim().is_empty() {
             return Err(CoreError::invalid("file", "is empty: choose or paste an exported file"));
         }
-        let bundle = PolicyBundle::parse(text).map_err(|err| CoreError::invalid("file", err.to_string()))?;
+        let text = text.to_owned();
+        let bundle = self.store.documents().run(move || PolicyBundle::parse(&text)).await?;
+        let bundle = bundle.map_err(|err| CoreError::invalid("file", err.to_string()))?;
         Ok(self.store.import_policies(&access.actor(), &owner, &bundle.policies, delete_missing, dry_run).await?)
     }
 
@@ -178,8 +197,9 @@ impl Core {
         agent: Option<&str>,
     ) -> Result<(Tenant, charter_policy::EffectivePolicy), CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        let agent = agent.map(charter_policy::normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
         let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
         let compiled = self.store.policy_set(&tenant.id).await?;
-        Ok(((*tenant).clone(), compiled.set.effective_for_agent(agent)))
+        Ok(((*tenant).clone(), crate::tenant_view::effective_for(access, compiled.set.effective_for_agent(agent.as_deref()))))
     }
 }

@@ -3,6 +3,7 @@
 use charter_store::{AuditEntry, AuditScope, Owner, Receipt, ReceiptFilter, ReceiptId, ReceiptScope};
 
 use crate::access::{Access, Action, Target};
+use crate::tenant_view;
 use crate::{Core, CoreError};
 
 /// Whose receipts to list.
@@ -37,13 +38,18 @@ impl Core {
                 ReceiptScope::Tenant(owner.tenant_id().ok_or(CoreError::TenantRequired)?.to_owned())
             }
         };
-        Ok(self.store.list_receipts(&scope, filter, limit).await?)
+        // Receipts hold agents in their one spelling; so does the filter.
+        let mut filter = filter.clone();
+        if let Some(agent) = &filter.agent {
+            filter.agent = Some(charter_policy::normalise_agent(agent).map_err(|err| CoreError::invalid("agent", err.to_string()))?);
+        }
+        tenant_view::receipts_for(access, self.store.list_receipts(&scope, &filter, limit).await?)
     }
 
     /// One receipt of the named tenant.
     pub async fn get_receipt(&self, access: &Access, target: Target<'_>, id: &ReceiptId) -> Result<Receipt, CoreError> {
         let owner = self.owner(access, target, Action::ReadRecords).await?;
-        Ok(self.store.get_receipt(owner.tenant_id().ok_or(CoreError::TenantRequired)?, id).await?)
+        tenant_view::receipt_for(access, self.store.get_receipt(owner.tenant_id().ok_or(CoreError::TenantRequired)?, id).await?)
     }
 
     /// Audit entries, newest first: optionally only actions starting with `action_prefix`, older

@@ -1,6 +1,6 @@
 //! Tenants and people: the platform's customers, their quota and settings, and the console users.
 
-use charter_store::{AgentSummary, Owner, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, Tenant, TenantSummary, User};
+use charter_store::{AgentKeys, AgentSummary, Owner, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, Tenant, TenantSummary, User};
 
 use crate::access::{Access, Action, Target};
 use crate::facts::time_zone;
@@ -63,6 +63,19 @@ impl Core {
         }
         time_zone(zone)?;
         let tenant = self.store.set_time_zone(&access.actor(), tenant_id, zone.trim()).await?;
+        self.forget_tenant(tenant_id);
+        Ok(tenant)
+    }
+
+    /// Sets whether the named tenant's API keys must be bound to agents. Only a person may: a key
+    /// must not be able to lift the rule that binds it.
+    pub async fn set_agent_keys(&self, access: &Access, target: Target<'_>, agent_keys: AgentKeys) -> Result<Tenant, CoreError> {
+        let owner = self.owner(access, target, Action::WriteKeys).await?;
+        let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        if matches!(access, Access::Agent(_)) {
+            return Err(CoreError::forbidden("this call needs a signed-in person, not an API key"));
+        }
+        let tenant = self.store.set_agent_keys(&access.actor(), tenant_id, agent_keys).await?;
         self.forget_tenant(tenant_id);
         Ok(tenant)
     }

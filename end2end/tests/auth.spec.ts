@@ -1,5 +1,5 @@
 import { expect, expectConsoleError, test } from './fixtures';
-import { DEMO, hydrated, navLabels, signIn } from './helpers';
+import { DEMO, hydrated, navLabels, signIn, stamp } from './helpers';
 
 test.describe('signing in', () => {
   test('a platform admin lands on the platform dashboard with full navigation', async ({ page }) => {
@@ -55,6 +55,30 @@ test.describe('signing in', () => {
       await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
       await expect(page).toHaveURL(/\/login$/);
     }
+  });
+
+  test('repeated wrong passwords are slowed down, and the page says for how long', async ({ page }) => {
+    // Refusals are answered 401, then 429 with Retry-After; the browser logs both.
+    expectConsoleError(page, /status of 401 \(Unauthorized\).*\/api\/auth\/login/);
+    expectConsoleError(page, /status of 429 \(Too Many Requests\).*\/api\/auth\/login/);
+    // A name of its own, so that this test slows down no other test's sign-in.
+    const username = `guesser-${stamp()}@nowhere.example`;
+    await page.goto('/login');
+    await hydrated(page);
+    const attempt = async () => {
+      await page.getByLabel('Email').fill(username);
+      await page.getByLabel('Password', { exact: true }).fill('not-the-password');
+      const answer = page.waitForResponse((response) => response.url().endsWith('/api/auth/login'));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      return (await answer).status();
+    };
+    for (let n = 1; n <= 5; n++) {
+      expect(await attempt(), `attempt ${n}`).toBe(401);
+      await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
+    }
+    expect(await attempt(), 'the sixth attempt waits').toBe(429);
+    await expect(page.getByRole('alert')).toHaveText(/try again in \d+ seconds/i);
+    await expect(page).toHaveURL(/\/login$/);
   });
 
   test('the session cookie is HttpOnly and SameSite=Lax', async ({ page, context }) => {

@@ -14,6 +14,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::pattern::RegexPattern;
+use crate::regex_cache::RegexCost;
 use crate::request::Principal;
 
 /// Which part of the request a field path reads.
@@ -180,6 +181,29 @@ pub enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
+}
+
+impl Condition {
+    /// The regexes of this condition tree (`matches` tests) and what they take compiled.
+    pub fn regex_cost(&self) -> RegexCost {
+        match self {
+            Condition::Field { tests, .. } => tests
+                .iter()
+                .filter_map(|test| match test {
+                    Test::Matches(regex) => Some(RegexCost {
+                        count: 1,
+                        bytes: regex.compiled_bytes(),
+                    }),
+                    _ => None,
+                })
+                .fold(RegexCost::default(), |total, cost| total + cost),
+            Condition::All(items) | Condition::Any(items) => items
+                .iter()
+                .map(Condition::regex_cost)
+                .fold(RegexCost::default(), |total, cost| total + cost),
+            Condition::Not(inner) => inner.regex_cost(),
+        }
+    }
 }
 
 /// The request as conditions see it. The principal is turned into JSON only when a condition

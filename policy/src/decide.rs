@@ -18,7 +18,7 @@ use crate::explain::{
     Basis, Decision, EffectiveLimit, MatchedRule, NearMiss, Obligation, ObligationKind, Verdict,
 };
 use crate::index::RuleId;
-use crate::model::{Effect, RuleRef, Scope, Targets};
+use crate::model::{Effect, PolicyRef, RuleRef, Scope, Targets};
 use crate::rate::{RateCounter, RateKey};
 use crate::request::{DecisionRequest, Principal};
 
@@ -41,16 +41,10 @@ impl PolicySet {
         now_ms: u64,
     ) -> Decision {
         if !self.settings.is_enabled(&req.tool) {
-            return Decision {
-                verdict: Verdict::Deny,
-                reason: format!("tool `{}` is not enabled on this platform", req.tool),
-                basis: Basis::ToolDisabled,
-                matched: Vec::new(),
-                near_misses: Vec::new(),
-                limits: Vec::new(),
-                obligations: Vec::new(),
-                approvers: Vec::new(),
-            };
+            return Decision::refused(
+                format!("tool `{}` is not enabled on this platform", req.tool),
+                Basis::ToolDisabled,
+            );
         }
         let mut candidates: Vec<RuleId> = Vec::with_capacity(16);
         self.shared.candidates(&req.tool, &mut candidates);
@@ -104,6 +98,7 @@ impl PolicySet {
             limits: outcome.limits,
             obligations,
             approvers: outcome.approvers,
+            default_source: outcome.default_source,
         }
     }
 
@@ -153,7 +148,9 @@ impl PolicySet {
                 crate::model::DefaultBehaviour::Allow => Verdict::Allow,
                 crate::model::DefaultBehaviour::Deny => Verdict::Deny,
             };
-            return Outcome::new(verdict, Basis::Default, reason, Vec::new(), limits);
+            let mut outcome = Outcome::new(verdict, Basis::Default, reason, Vec::new(), limits);
+            outcome.default_source = default.source.clone();
+            return outcome;
         };
         let deciding: Vec<&CompiledRule> = votes
             .iter()
@@ -286,6 +283,8 @@ struct Outcome<'a> {
     approvers: Vec<String>,
     /// The rate limits' rules, to mark decisive when one denies.
     rate_rules: Vec<&'a CompiledRule>,
+    /// The policy whose default applied, if one did.
+    default_source: Option<PolicyRef>,
 }
 
 impl<'a> Outcome<'a> {
@@ -304,6 +303,7 @@ impl<'a> Outcome<'a> {
             limits: limits.limits,
             approvers: Vec::new(),
             rate_rules: limits.rate_rules,
+            default_source: None,
         }
     }
 }

@@ -162,11 +162,32 @@ impl Pair<'_> {
         message: String,
         report: &mut DelegationReport,
     ) {
-        let issue = DelegationIssue {
-            path,
-            message,
-            parent: Some(PolicyRef::of(self.parent)),
-            parent_rule_index: Some(self.parent_index),
+        // A confidential platform policy is named to tenants only as a platform boundary, and
+        // its rule (tool match, conditions, caps) is not described.
+        let issue = match self.parent.confidential {
+            true => DelegationIssue {
+                path,
+                message: match severity {
+                    Severity::Error => format!(
+                        "rule {} ({}) collides with a platform boundary",
+                        self.index + 1,
+                        self.rule.summary()
+                    ),
+                    Severity::Warning => format!(
+                        "rule {} ({}) overlaps a platform boundary, which still applies",
+                        self.index + 1,
+                        self.rule.summary()
+                    ),
+                },
+                parent: Some(PolicyRef::platform_boundary(true)),
+                parent_rule_index: None,
+            },
+            false => DelegationIssue {
+                path,
+                message,
+                parent: Some(PolicyRef::of(self.parent)),
+                parent_rule_index: Some(self.parent_index),
+            },
         };
         match severity {
             Severity::Error => report.errors.push(issue),
@@ -176,6 +197,9 @@ impl Pair<'_> {
 
     /// "platform policy `Platform guardrails` rule 1"
     fn parent_rule_name(&self) -> String {
+        if self.parent.confidential {
+            return PolicyRef::platform_boundary(true).to_string();
+        }
         format!(
             "{} rule {}",
             PolicyRef::of(self.parent),

@@ -21,6 +21,9 @@ pub struct EffectivePolicy {
     pub rules: Vec<EffectiveRule>,
     pub caps: Vec<EffectiveCap>,
     pub rate_limits: Vec<EffectiveRate>,
+    /// Rules of confidential platform policies left out of this view (for tenants only).
+    #[serde(default)]
+    pub withheld: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +93,7 @@ impl PolicySet {
                 .collect(),
             caps: caps(&rules),
             rate_limits: rate_limits(&rules),
+            withheld: 0,
         }
     }
 }

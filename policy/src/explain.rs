@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Effect, RateKeyKind, RuleRef, Window};
+use crate::model::{Effect, PolicyRef, RateKeyKind, RuleRef, Window};
 use crate::rate::RateKey;
 
 /// The outcome. The declaration order is the order of restrictiveness, so `max` picks the most
@@ -60,6 +60,27 @@ pub struct Decision {
     pub obligations: Vec<Obligation>,
     /// Approver roles, all of which must approve, when the verdict is `require_approval`.
     pub approvers: Vec<String>,
+    /// The policy whose default applied, when the basis is `default` and a policy set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_source: Option<PolicyRef>,
+}
+
+impl Decision {
+    /// A denial made before any rule was consulted (a tool that is not enabled, a request the
+    /// caller may not make): nothing matched, nothing is limited.
+    pub fn refused(reason: String, basis: Basis) -> Decision {
+        Decision {
+            verdict: Verdict::Deny,
+            reason,
+            basis,
+            matched: Vec::new(),
+            near_misses: Vec::new(),
+            limits: Vec::new(),
+            obligations: Vec::new(),
+            approvers: Vec::new(),
+            default_source: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,9 @@
 //! and the save-time delegation check.
 //!
 //! The crate is pure: no IO, no async. Rate-limit counters sit behind the `RateCounter` trait so
-//! that a store can keep them; `InMemoryRateCounter` keeps them in the process.
+//! that a store can keep them; `InMemoryRateCounter` keeps them in the process. Compiled regexes
+//! are shared through a process-wide memo (`regex_cache`), which changes what a parse costs, never
+//! what it returns.
 //!
 //! ```
 //! use charter_policy::{DecisionRequest, InMemoryRateCounter, PlatformSettings, Policy, PolicySet, Verdict};
@@ -24,6 +26,7 @@
 //! assert!(decision.reason.contains("no shell access"));
 //! ```
 
+mod agent;
 mod bundle;
 mod catalog;
 mod compile;
@@ -42,9 +45,12 @@ mod names;
 mod parse;
 mod pattern;
 mod rate;
+mod regex_cache;
 mod request;
+mod tenant_view;
 mod tool;
 
+pub use agent::{normalise_agent, AgentNameError, MAX_AGENT_CHARS};
 pub use bundle::{PolicyBundle, BUNDLE_FORMAT};
 pub use catalog::{detect_source_kind, extract_tools, CatalogError, CatalogTool, SourceKind};
 pub use compile::PolicySet;
@@ -63,5 +69,10 @@ pub use names::UnknownName;
 pub use parse::{detect_format, from_json, from_yaml, WriteError};
 pub use pattern::{GlobPattern, PatternError, RegexPattern};
 pub use rate::{InMemoryRateCounter, RateCounter, RateKey};
+pub use regex_cache::{
+    RegexCost, RegexLimit, MAX_REGEXES_PER_POLICY, MAX_REGEXES_PER_TENANT, MAX_REGEX_BYTES,
+    MAX_REGEX_BYTES_PER_POLICY, MAX_REGEX_BYTES_PER_TENANT, MAX_REGEX_CHARS,
+};
 pub use request::{DecisionRequest, Principal};
+pub use tenant_view::{matched_seen_by_tenant, reason_seen_by_tenant};
 pub use tool::ToolMatch;

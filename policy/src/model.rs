@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::condition::{Condition, FieldPath};
+use crate::regex_cache::RegexCost;
 use crate::tool::ToolMatch;
 
 /// Where a policy sits. The order is top-down: platform, then tenant, then agent.
@@ -117,8 +118,37 @@ pub struct Policy {
     /// stricter: evaluation takes the strictest default in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<DefaultBehaviour>,
+    /// A platform policy whose rules tenants see only as "a platform boundary" with its reason
+    /// (without even the tool match and effect that other platform rules show them).
+    #[serde(skip_serializing_if = "is_false")]
+    pub confidential: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// How many regexes the policy holds (tool patterns and `matches` conditions) and what their
+    /// compiled forms take, as the per-tenant limits count them.
+    pub fn regex_cost(&self) -> RegexCost {
+        let mut cost = RegexCost::default();
+        for rule in &self.rules {
+            if let ToolMatch::Regex(regex) = &rule.tool {
+                cost = cost
+                    + RegexCost {
+                        count: 1,
+                        bytes: regex.compiled_bytes(),
+                    };
+            }
+            for condition in &rule.when {
+                cost = cost + condition.regex_cost();
+            }
+        }
+        cost
+    }
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -202,6 +232,8 @@ pub enum RateKeyKind {
     Tenant,
     Agent,
     User,
+    /// Per API key: `context.api_key`, which the server sets to the calling key's prefix.
+    Key,
 }
 
 impl fmt::Display for RateKeyKind {
@@ -210,6 +242,7 @@ impl fmt::Display for RateKeyKind {
             RateKeyKind::Tenant => "tenant",
             RateKeyKind::Agent => "agent",
             RateKeyKind::User => "user",
+            RateKeyKind::Key => "key",
         })
     }
 }
@@ -323,6 +356,9 @@ pub struct PolicyRef {
     pub policy_id: String,
     pub policy_name: String,
     pub version: u64,
+    /// The policy is a confidential platform policy (see [`Policy::confidential`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub confidential: bool,
 }
 
 impl PolicyRef {
@@ -333,12 +369,34 @@ impl PolicyRef {
             policy_id: policy.id.clone(),
             policy_name: policy.name.clone(),
             version: policy.version,
+            confidential: policy.confidential,
         }
+    }
+
+    /// What a tenant is told of a platform policy: that a platform boundary applies, not which
+    /// policy it is (no id, name or version).
+    pub fn platform_boundary(confidential: bool) -> Self {
+        PolicyRef {
+            scope: Scope::Platform,
+            agent: None,
+            policy_id: String::new(),
+            policy_name: String::new(),
+            version: 0,
+            confidential,
+        }
+    }
+
+    /// Whether this is a [`PolicyRef::platform_boundary`]: a real policy always has a name.
+    pub fn is_platform_boundary(&self) -> bool {
+        self.scope == Scope::Platform && self.policy_name.is_empty()
     }
 }
 
 impl fmt::Display for PolicyRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_platform_boundary() {
+            return f.write_str("a platform boundary");
+        }
         match (&self.scope, &self.agent) {
             (Scope::Agent, Some(agent)) => {
                 write!(f, "agent `{agent}` policy `{}`", self.policy_name)
@@ -361,6 +419,9 @@ pub struct RuleRef {
 
 impl fmt::Display for RuleRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.policy.is_platform_boundary() {
+            return write!(f, "{}", self.policy);
+        }
         write!(f, "{} rule {}", self.policy, self.rule_index + 1)
     }
 }

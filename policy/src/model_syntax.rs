@@ -13,12 +13,14 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::agent::normalise_agent;
 use crate::condition::{Condition, FieldPath, Root};
 use crate::condition_syntax::Block;
 use crate::error::{custom, FieldError};
 use crate::model::{
     Cap, DefaultBehaviour, Effect, Policy, RateKeyKind, RateLimit, Rule, Scope, Targets, Window,
 };
+use crate::regex_cache::BudgetScope;
 use crate::tool::ToolMatch;
 
 /// The most characters a policy's name may have.
@@ -79,7 +81,46 @@ macro_rules! deserialize_via_validate {
     )*};
 }
 
-deserialize_via_validate!(Policy, Rule, Targets, RateLimit);
+deserialize_via_validate!(Rule, Targets, RateLimit);
+
+/// Every policy is read under a fresh regex budget, so that one document (alone or in a bundle)
+/// cannot make the server compile more than the per-policy limit before it is refused.
+impl<'de> Deserialize<'de> for Policy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let _budget = BudgetScope::open();
+        deserialize_validated(deserializer)
+    }
+}
+
+/// Reads a policy's rules, refusing the one past [`MAX_RULES`] as soon as it starts, so that an
+/// oversized document is not read to its end first.
+fn rules_at_most_the_limit<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Rule>, D::Error> {
+    struct Rules;
+    impl<'de> Visitor<'de> for Rules {
+        type Value = Vec<Rule>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of rules")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Rule>, A::Error> {
+            let mut rules = Vec::new();
+            while rules.len() < MAX_RULES {
+                match seq.next_element()? {
+                    Some(rule) => rules.push(rule),
+                    None => return Ok(rules),
+                }
+            }
+            match seq.next_element::<de::IgnoredAny>()? {
+                None => Ok(rules),
+                Some(_) => Err(de::Error::custom(format!(
+                    "a policy holds at most {MAX_RULES} rules; split it into several policies"
+                ))),
+            }
+        }
+    }
+    deserializer.deserialize_seq(Rules)
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +138,8 @@ pub(crate) struct RawPolicy {
     #[serde(default)]
     default: Option<DefaultBehaviour>,
     #[serde(default)]
+    confidential: bool,
+    #[serde(default, deserialize_with = "rules_at_most_the_limit")]
     rules: Vec<Rule>,
 }
 
@@ -124,22 +167,18 @@ impl Validate for Policy {
                 format!("the description must be at most {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
-        if raw.rules.len() > MAX_RULES {
-            return Err(FieldError::new(
-                "rules",
-                format!("a policy holds at most {MAX_RULES} rules, not {}; split it into several policies", raw.rules.len()),
-            ));
-        }
-        match (raw.scope, &raw.agent) {
+        // An agent policy's agent is kept in its one spelling (see `agent.rs`).
+        let agent = match (raw.scope, &raw.agent) {
             (Scope::Agent, None) => {
                 return Err(FieldError::new(
                     "agent",
                     "an agent policy must name its `agent`",
                 ))
             }
-            (Scope::Agent, Some(agent)) if agent.trim().is_empty() => {
-                return Err(FieldError::new("agent", "the agent must not be empty"))
-            }
+            (Scope::Agent, Some(agent)) => Some(
+                normalise_agent(agent)
+                    .map_err(|err| FieldError::new("agent", format!("the agent {err}")))?,
+            ),
             (Scope::Platform | Scope::Tenant, Some(_)) => {
                 let message = format!(
                     "`agent` is only allowed when scope is `agent`, not `{}`",
@@ -147,7 +186,13 @@ impl Validate for Policy {
                 );
                 return Err(FieldError::new("agent", message));
             }
-            _ => {}
+            (Scope::Platform | Scope::Tenant, None) => None,
+        };
+        if raw.confidential && raw.scope != Scope::Platform {
+            return Err(FieldError::new(
+                "confidential",
+                "only a platform policy can be confidential",
+            ));
         }
         let mut ids = HashSet::new();
         for (index, rule) in raw.rules.iter().enumerate() {
@@ -165,7 +210,8 @@ impl Validate for Policy {
             name: raw.name,
             description: raw.description.unwrap_or_default(),
             scope: raw.scope,
-            agent: raw.agent,
+            agent,
+            confidential: raw.confidential,
             version: raw.version.unwrap_or(0),
             default: raw.default,
             rules: raw.rules,

@@ -25,6 +25,13 @@ impl Policy {
         from_json(text)
     }
 
+    /// Reads a JSON document that Charter's store wrote. The per-policy regex limits are not
+    /// applied again: the document met those in force when it was saved, and lowering a limit
+    /// must never make a saved policy unreadable.
+    pub fn from_stored_json(text: &str) -> Result<Policy, ParseError> {
+        crate::regex_cache::read_stored(|| from_json(text))
+    }
+
     pub fn parse(text: &str, format: Format) -> Result<Policy, ParseError> {
         match format {
             Format::Yaml => from_yaml(text),

@@ -1,16 +1,16 @@
 //! Compiled patterns: globs and regexes that remember the text they came from.
 //!
-//! A pattern is compiled once, when the policy is parsed, so that a `Policy` value can never hold
-//! a pattern that does not compile and the compiled policy set never has to fail.
+//! A pattern is compiled when the policy is parsed, so that a `Policy` value can never hold a
+//! pattern that does not compile and the compiled policy set never has to fail. Regexes are
+//! compiled once per pattern text and shared (`regex_cache`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::BuildError;
 
-/// Regexes come from tenant admins, so their compiled size is bounded to keep one policy from
-/// exhausting the server's memory.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+use crate::regex_cache::{self, CompileError, Compiled, RegexLimit};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatternError {
@@ -18,6 +18,9 @@ pub enum PatternError {
     Glob { pattern: String, reason: String },
     #[error("bad regex `{pattern}`: {reason}")]
     Regex { pattern: String, reason: String },
+    /// Past one of the limits of `regex_cache`; `pattern` is shortened to 60 characters.
+    #[error("regex `{pattern}` refused: {limit}")]
+    RegexLimit { pattern: String, limit: RegexLimit },
 }
 
 /// A glob over tool names. `*` matches any run of characters, dots included.
@@ -68,33 +71,44 @@ impl fmt::Debug for GlobPattern {
 }
 
 /// A regular expression (Rust `regex` syntax, unanchored unless the pattern anchors itself).
+/// Its compiled form is shared with every other policy that uses the same pattern.
 #[derive(Clone)]
 pub struct RegexPattern {
-    regex: Regex,
+    pattern: Arc<str>,
+    compiled: Arc<Compiled>,
 }
 
 impl RegexPattern {
+    /// Compiles `pattern`. While a policy is being read, the regex also counts against that
+    /// policy's budget (see `regex_cache`).
     pub fn new(pattern: &str) -> Result<Self, PatternError> {
-        let regex = RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|err| PatternError::Regex {
+        let compiled = regex_cache::compile(pattern).map_err(|err| match err {
+            CompileError::Limit(limit) => PatternError::RegexLimit {
+                pattern: shortened(pattern),
+                limit,
+            },
+            CompileError::Build(err) => PatternError::Regex {
                 pattern: pattern.to_string(),
                 reason: regex_reason(&err),
-            })?;
-        Ok(RegexPattern { regex })
+            },
+        })?;
+        Ok(RegexPattern {
+            pattern: pattern.into(),
+            compiled,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        self.regex.as_str()
+        &self.pattern
     }
 
-    pub fn regex(&self) -> &Regex {
-        &self.regex
+    /// The heap the compiled regex takes (shared with other users of the same pattern).
+    pub fn compiled_bytes(&self) -> usize {
+        self.compiled.bytes
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex.is_match(text)
+        self.compiled.regex.is_match(text)
     }
 }
 
@@ -110,17 +124,24 @@ impl fmt::Debug for RegexPattern {
     }
 }
 
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or(text)),
+        None => text.to_string(),
+    }
+}
+
 /// The regex crate renders syntax errors over several lines with a caret diagram; an editor
 /// shows one line, so only the `error: ...` line is kept.
-fn regex_reason(err: &regex::Error) -> String {
-    match err {
-        regex::Error::Syntax(text) => text
+fn regex_reason(err: &BuildError) -> String {
+    match err.syntax_error() {
+        Some(syntax) => syntax
+            .to_string()
             .lines()
             .find_map(|line| line.trim().strip_prefix("error: "))
             .unwrap_or("syntax error")
             .to_string(),
-        regex::Error::CompiledTooBig(_) => "the compiled regex is too big".to_string(),
-        _ => "cannot compile".to_string(),
+        None => "cannot compile".to_string(),
     }
 }
 

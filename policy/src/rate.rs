@@ -16,7 +16,7 @@ use crate::request::DecisionRequest;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RateKey {
     pub per: RateKeyKind,
-    /// The tenant id, or `tenant/agent`, or `tenant/user`.
+    /// The tenant id, or `tenant/agent`, `tenant/user` or `tenant/key`.
     pub subject: String,
     pub tool: String,
     pub window_secs: u64,
@@ -36,6 +36,7 @@ impl RateKey {
             RateKeyKind::User => {
                 format!("{tenant}/{}", req.principal.user.as_deref().unwrap_or("-"))
             }
+            RateKeyKind::Key => format!("{tenant}/{}", req.api_key().unwrap_or("-")),
         };
         RateKey {
             per,

@@ -48,6 +48,12 @@ impl DecisionRequest {
     pub fn tenant_id(&self) -> Option<&str> {
         self.context.get("tenant_id").and_then(Value::as_str)
     }
+
+    /// The prefix of the API key that asked, which the server puts in `context.api_key`; it keys
+    /// the per-key rate limits.
+    pub fn api_key(&self) -> Option<&str> {
+        self.context.get("api_key").and_then(Value::as_str)
+    }
 }
 
 impl Principal {

@@ -150,7 +150,7 @@ fn parse_errors() {
         ),
         (
             yaml("    rate_limit: { calls: 10, per: 1m, per_key: team }\n"),
-            "line 5, column 48: `rules[0].rate_limit.per_key`: unknown variant `team`, expected one of `tenant`, `agent`, `user`".into(),
+            "line 5, column 48: `rules[0].rate_limit.per_key`: unknown variant `team`, expected one of `tenant`, `agent`, `user`, `key`".into(),
         ),
         (
             yaml("    effect: allow\n    priority: high\n"),
@@ -295,7 +295,10 @@ fn shorthands_read_back_in_their_long_form() {
 /// limit. (A document nested deeper than a reader can follow could be saved but never read back.)
 #[test]
 fn size_limits_are_refused_naming_the_field() {
-    use charter_policy::{MAX_CONDITION_DEPTH, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_RULES};
+    use charter_policy::{
+        MAX_CONDITION_DEPTH, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REGEXES_PER_POLICY,
+        MAX_REGEX_CHARS, MAX_RULES,
+    };
     let nested = |depth: usize| {
         let mut when = r#"{"args.x": 1}"#.to_owned();
         for _ in 1..depth {
@@ -311,6 +314,17 @@ fn size_limits_are_refused_naming_the_field() {
     let rules = |count: usize| {
         let rule = serde_json::json!({"tool": "a", "effect": "allow"});
         serde_json::json!({"name": "x", "scope": "tenant", "rules": vec![rule; count]}).to_string()
+    };
+    // `n` rules each matching `args.x` against `pattern`, with `n` in the pattern replaced by
+    // the rule's number (so that every regex is a different one).
+    let regexes = |count: usize, pattern: &str| {
+        let rules: Vec<serde_json::Value> = (0..count)
+            .map(|n| {
+                let pattern = pattern.replace("{n}", &n.to_string());
+                serde_json::json!({"tool": "a", "when": {"args.x": {"matches": pattern}}, "effect": "allow"})
+            })
+            .collect();
+        serde_json::json!({"name": "x", "scope": "tenant", "rules": rules}).to_string()
     };
     let check = |input: String, expected: Option<(&str, &str)>| {
         let actual = Policy::parse_auto(&input)
@@ -353,7 +367,30 @@ fn size_limits_are_refused_naming_the_field() {
             rules(MAX_RULES + 1),
             Some((
                 "rules",
-                "a policy holds at most 1000 rules, not 1001; split it into several policies",
+                "a policy holds at most 1000 rules; split it into several policies",
+            )),
+        ),
+        (regexes(MAX_REGEXES_PER_POLICY, "^limit_[a-z]{n}$"), None),
+        (
+            regexes(MAX_REGEXES_PER_POLICY + 1, "^limit_[a-z]{n}$"),
+            Some((
+                "rules[100].when.args.x.matches",
+                "regex `^limit_[a-z]100$` refused: a policy may hold at most 100 regexes (`matches` conditions and `^` tool patterns); split it into several policies",
+            )),
+        ),
+        // The assessment's policy: a thousand Unicode `\w{20}`, about a megabyte compiled each.
+        (
+            regexes(1_000, r"\w{20}"),
+            Some((
+                "rules[3].when.args.x.matches",
+                r"regex `\w{20}` refused: the policy's regexes compile to more than 4.0 MiB in all (the limit per policy); simplify them, e.g. `[A-Za-z0-9_]` instead of Unicode `\w`",
+            )),
+        ),
+        (
+            regexes(1, &"a".repeat(MAX_REGEX_CHARS + 1)),
+            Some((
+                "rules[0].when.args.x.matches",
+                "regex `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…` refused: a regex may have at most 1000 characters, not 1001",
             )),
         ),
     ];

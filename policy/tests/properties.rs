@@ -134,6 +134,7 @@ fn policies(scope: Scope, count: std::ops::Range<usize>) -> impl Strategy<Value 
                 agent: (scope == Scope::Agent).then(|| "bot".to_string()),
                 version: 1,
                 default,
+                confidential: false,
                 rules,
             })
             .collect()

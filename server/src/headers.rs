@@ -2,8 +2,9 @@
 //!
 //! Framing is refused (`frame-ancestors 'none'`, and `X-Frame-Options` for older browsers), content
 //! types are not sniffed, no referrer leaves for another origin, and behind https browsers are told
-//! to use nothing else (HSTS). A script-restricting Content-Security-Policy with per-page nonces is
-//! not set yet (see ARCHITECTURE.md, known limits).
+//! to use nothing else (HSTS). Console pages set their own Content-Security-Policy, which adds a
+//! script policy with the page's nonce (`charter_app::page_content_security_policy`); this layer
+//! leaves a header a response already has alone.
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
@@ -12,7 +13,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// The headers and their values; HSTS only when the console is served over https.
 pub fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
     let mut headers = vec![
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(charter_app::BASE_CONTENT_SECURITY_POLICY)),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),

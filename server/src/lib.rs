@@ -5,6 +5,8 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod body_limit;
+pub mod client_address;
 pub mod config;
 pub mod csrf;
 pub mod demo;

@@ -12,6 +12,7 @@ use charter_core::Core;
 use charter_store::Store;
 
 use crate::api::ApiState;
+use crate::client_address::{record_client_address, TrustedProxyHeader};
 use crate::csrf::{same_origin_only, OwnOrigin};
 use crate::Config;
 use leptos::prelude::*;
@@ -31,6 +32,7 @@ pub struct Services {
     pub throttle: LoginThrottle,
     pub api: ApiState,
     pub own_origin: OwnOrigin,
+    pub proxy: TrustedProxyHeader,
 }
 
 impl Services {
@@ -38,10 +40,11 @@ impl Services {
     pub fn new(store: Store, config: &Config) -> Services {
         let core = Core::new(store);
         Services {
-            api: ApiState { core: core.clone(), client_ip_header: config.client_ip_header.clone() },
+            api: ApiState { core: core.clone() },
             core,
             throttle: LoginThrottle::default(),
             own_origin: OwnOrigin(config.public_url.clone()),
+            proxy: TrustedProxyHeader(config.client_ip_header.clone()),
         }
     }
 
@@ -72,7 +75,8 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())
         })
-        .route_layer(middleware::from_fn_with_state(services.core.clone(), sign_in_from_session));
+        .route_layer(middleware::from_fn_with_state(services.core.clone(), sign_in_from_session))
+        .layer(middleware::from_fn(crate::body_limit::limit_bodies));
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -80,7 +84,8 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .layer(middleware::from_fn_with_state(services.own_origin.clone(), same_origin_only))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(services.proxy.clone(), record_client_address));
     // Outermost, so refusals and errors from the layers above carry the headers too.
     crate::headers::with_security_headers(router, secure_cookies).with_state(leptos_options)
 }

@@ -54,13 +54,22 @@ impl Reply {
 }
 
 async fn console_with(secure_cookies: bool) -> Console {
+    console_configured(secure_cookies, |_| None).await
+}
+
+/// A console behind a trusted proxy that names the client in `X-Forwarded-For`.
+async fn console_behind_proxy() -> Console {
+    console_configured(false, |name| (name == "CHARTER_CLIENT_IP_HEADER").then(|| "x-forwarded-for".to_owned())).await
+}
+
+async fn console_configured(secure_cookies: bool, settings: impl Fn(&str) -> Option<String>) -> Console {
     // One level only: the guard removes this folder, and a parent of it would be left behind.
     let dir = std::env::temp_dir().join(format!("charter-console-test-{}-{}-{}", std::process::id(), charter_store::now_ms(), rand_suffix()));
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
     Console {
-        router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(|_| None).expect("default configuration")), secure_cookies),
+        router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(settings).expect("a valid configuration")), secure_cookies),
         store,
         _dir: TempDir(dir),
     }
@@ -115,6 +124,16 @@ impl Console {
 
     async fn login(&self, username: &str, password: &str) -> Reply {
         self.server_fn("auth/login", &[("username", username), ("password", password)], None).await
+    }
+
+    /// Signs in through the trusted proxy, as the client at `address`.
+    async fn login_from(&self, username: &str, password: &str, address: &str) -> Reply {
+        let body = format!("username={}&password={}", encode(username), encode(password));
+        let request = Request::post("/api/auth/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header("x-forwarded-for", format!("10.9.9.9, {address}"));
+        self.send(request.body(Body::from(body)).unwrap()).await
     }
 
     /// Signs in and returns the session cookie.
@@ -181,6 +200,60 @@ async fn repeated_failures_are_throttled_even_for_the_right_password() {
     assert!(retry_after >= 1, "the refusal says when to try again: {:?}", reply.headers.get(header::RETRY_AFTER));
     // Another user is not locked out by someone guessing at the bank admin.
     assert!(console.login(STARTUP_ADMIN, PASSWORD).await.session_cookie().is_some());
+}
+
+#[tokio::test]
+async fn a_guesser_cannot_keep_the_real_user_out_of_their_usual_address() {
+    let console = console_behind_proxy().await;
+    // The bank admin signs in from the office, as every day.
+    assert!(console.login_from(BANK_ADMIN, PASSWORD, "192.0.2.10").await.session_cookie().is_some());
+    // Someone guesses at the password from two addresses, as long as the throttle lets them.
+    for address in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..5 {
+            let reply = console.login_from(BANK_ADMIN, "guess", address).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{address}: {}", reply.body);
+        }
+        let reply = console.login_from(BANK_ADMIN, PASSWORD, address).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{address}: even the right password waits there: {}", reply.body);
+    }
+    // Ten failures of the username slow it down at every other address: a third one guesses no more.
+    let reply = console.login_from(BANK_ADMIN, "guess", "203.0.113.3").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    // From an address the user never signed in from, they wait too.
+    let reply = console.login_from(BANK_ADMIN, PASSWORD, "198.51.100.20").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    // From the office they sign in at once.
+    let reply = console.login_from(BANK_ADMIN, PASSWORD, "192.0.2.10").await;
+    assert!(reply.session_cookie().is_some(), "the real user gets in from their usual address: {} {}", reply.status, reply.body);
+    // The proxy's other clients are not slowed by the guesser: each is their own address.
+    assert!(console.login_from(STARTUP_ADMIN, PASSWORD, "203.0.113.99").await.session_cookie().is_some());
+}
+
+#[tokio::test]
+async fn server_functions_take_the_apis_body_limit_and_document_uploads_two_mebibytes() {
+    let console = console().await;
+    let cookie = console.signed_in(OWNER).await;
+    let post = |path: &str, bytes: usize, declared: bool| {
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::COOKIE, cookie.clone());
+        if declared {
+            request = request.header(header::CONTENT_LENGTH, bytes);
+        }
+        request.body(Body::from(format!("text={}", "a".repeat(bytes.saturating_sub(5))))).unwrap()
+    };
+    let over = console.send(post("/api/policies/save", 256 * 1024 + 1, true)).await;
+    assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", over.body);
+    assert!(over.body.contains("256 KiB"), "the refusal says the limit: {}", over.body);
+    let undeclared = console.send(post("/api/policies/save", 300 * 1024, false)).await;
+    assert!(
+        undeclared.status.is_client_error() || undeclared.status.is_server_error(),
+        "a body that does not say its length is cut off: {}",
+        undeclared.status
+    );
+    // A document upload may be larger, up to 2 MiB.
+    let document = console.send(post("/api/policies/import", 1024 * 1024, true)).await;
+    assert_ne!(document.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", document.body);
+    let too_big = console.send(post("/api/policies/import", 2 * 1024 * 1024 + 1, true)).await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_big.body);
 }
 
 #[tokio::test]
@@ -355,7 +428,7 @@ impl Console {
     async fn pending_bank_approval(&self) -> charter_store::ApprovalId {
         let bank = self.tenant_id("meridian-bank").await;
         let system = charter_store::Actor::system();
-        let key = self.store.create_api_key(&system, &bank, "console tests").await.unwrap().secret;
+        let key = self.store.create_api_key(&system, &bank, "console tests", charter_store::BoundAgents::default()).await.unwrap().secret;
         let request = Request::post("/api/v1/decide")
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::AUTHORIZATION, format!("Bearer {key}"))
@@ -543,32 +616,49 @@ async fn what_if_answers_without_writing_a_receipt() {
 /// errors and refusals. HSTS only behind https.
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let expected = [
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
-    ];
-    let check = |what: &str, reply: &Reply, https: bool| {
+    const BASE: &str = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+    let expected = [(header::X_FRAME_OPTIONS, "DENY"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff"), (header::REFERRER_POLICY, "same-origin")];
+    // Pages add a script policy with their own nonce, which the page's hydration script carries.
+    let check = |what: &str, reply: &Reply, https: bool, page: bool| {
         for (name, value) in &expected {
             assert_eq!(reply.headers.get(name).and_then(|v| v.to_str().ok()), Some(*value), "{what}: {name}");
         }
         let hsts = reply.headers.get(header::STRICT_TRANSPORT_SECURITY).and_then(|v| v.to_str().ok());
         assert_eq!(hsts, https.then_some("max-age=31536000; includeSubDomains"), "{what}: HSTS");
+        let policy = reply.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !page {
+            assert_eq!(policy, BASE, "{what}");
+            return;
+        }
+        let nonce = policy
+            .strip_prefix(&format!("{BASE}; script-src 'self' 'nonce-"))
+            .and_then(|rest| rest.strip_suffix("' 'wasm-unsafe-eval'"))
+            .unwrap_or_else(|| panic!("{what}: {policy}"));
+        assert!(nonce.len() >= 16 && nonce.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{what}: {nonce}");
+        assert!(reply.body.contains(&format!("nonce=\"{nonce}\"")), "{what}: the page's script carries the header's nonce");
     };
     for https in [false, true] {
         let console = console_with(https).await;
         let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
-        check("the sign-in page", &console.send(get("/login")).await, https);
-        check("a page that redirects", &console.send(get("/policies")).await, https);
-        check("a missing page", &console.send(get("/no-such-page")).await, https);
-        check("the API", &console.send(get("/api/v1/openapi.json")).await, https);
-        check("an API refusal", &console.send(get("/api/v1/policies")).await, https);
-        check("the health check", &console.send(get("/healthz")).await, https);
-        check("a refused sign-in", &console.server_fn("auth/login", &[("username", "nobody@x"), ("password", "wrong")], None).await, https);
+        let login = console.send(get("/login")).await;
+        check("the sign-in page", &login, https, true);
+        let again = console.send(get("/login")).await;
+        assert_ne!(login.headers.get(header::CONTENT_SECURITY_POLICY), again.headers.get(header::CONTENT_SECURITY_POLICY), "a fresh nonce per page");
+        check("a missing page", &console.send(get("/no-such-page")).await, https, true);
+        // A page that redirects before it renders keeps at least the base policy.
+        let redirect = console.send(get("/policies")).await;
+        for (name, value) in &expected {
+            assert_eq!(redirect.headers.get(name).and_then(|v| v.to_str().ok()), Some(*value), "a redirect: {name}");
+        }
+        let policy = redirect.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(policy.starts_with(BASE), "a redirect: {policy}");
+        check("the API", &console.send(get("/api/v1/openapi.json")).await, https, false);
+        check("an API refusal", &console.send(get("/api/v1/policies")).await, https, false);
+        check("the health check", &console.send(get("/healthz")).await, https, false);
+        check("a refused sign-in", &console.server_fn("auth/login", &[("username", "nobody@x"), ("password", "wrong")], None).await, https, false);
         let forged = Request::post("/api/v1/keys").header(header::ORIGIN, "https://evil.example").body(Body::empty()).unwrap();
         let forged = console.send(forged).await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
-        check("a cross-site refusal", &forged, https);
+        check("a cross-site refusal", &forged, https, false);
     }
 }

@@ -12,14 +12,15 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::audit::{record, Change};
-use crate::{now_ms, Actor, ApiKeyId, ApiKeyInfo, Store, StoreError, TenantId};
+use crate::{now_ms, Actor, ApiKeyId, ApiKeyInfo, BoundAgents, Store, StoreError, TenantId};
 
-/// A verified key: whose it is.
+/// A verified key: whose it is, and the agents it acts for (none when it is not bound).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKeyAuth {
     pub key_id: ApiKeyId,
     pub tenant_id: TenantId,
     pub prefix: String,
+    pub agents: BoundAgents,
 }
 
 #[derive(Clone, Debug)]
@@ -47,10 +48,12 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-const COLUMNS: &str = "id, tenant_id, name, prefix, created_at, created_by, revoked_at";
+const COLUMNS: &str = "id, tenant_id, name, prefix, agents, created_at, created_by, revoked_at";
 
 impl Store {
-    pub async fn create_api_key(&self, actor: &Actor, tenant_id: &TenantId, name: &str) -> Result<NewApiKey, StoreError> {
+    /// A new key of the tenant, bound to `agents` (names already in their one spelling) or, when
+    /// empty, to none.
+    pub async fn create_api_key(&self, actor: &Actor, tenant_id: &TenantId, name: &str, agents: BoundAgents) -> Result<NewApiKey, StoreError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(StoreError::invalid("name", "must be 1-100 characters"));
@@ -67,16 +70,19 @@ impl Store {
             tenant_id: tenant_id.clone(),
             name: name.to_owned(),
             prefix,
+            agents,
             created_at: now_ms(),
             created_by: actor.id.clone(),
             revoked_at: None,
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        let agents = serde_json::to_string(&info.agents).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        sqlx::query("INSERT INTO api_keys (id, tenant_id, name, prefix, agents, secret_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&info.id)
             .bind(&info.tenant_id)
             .bind(&info.name)
             .bind(&info.prefix)
+            .bind(agents)
             .bind(hash_key(&secret))
             .bind(info.created_at)
             .bind(&info.created_by)
@@ -147,7 +153,7 @@ impl Store {
         let Some(prefix) = presented.strip_prefix("chk_").and_then(|rest| rest.split_once('_')).map(|(prefix, _)| prefix) else {
             return Ok(None);
         };
-        let row = sqlx::query("SELECT id, tenant_id, secret_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL")
+        let row = sqlx::query("SELECT id, tenant_id, agents, secret_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL")
             .bind(prefix)
             .fetch_optional(&self.pool)
             .await?;
@@ -156,7 +162,9 @@ impl Store {
         if !constant_time_eq(&stored_hash, &hash) {
             return Ok(None);
         }
-        let auth = ApiKeyAuth { key_id: row.try_get("id")?, tenant_id: row.try_get("tenant_id")?, prefix: prefix.to_owned() };
+        let agents: String = row.try_get("agents")?;
+        let agents = BoundAgents::try_from(agents).map_err(|err| StoreError::Corrupt(format!("api key `{prefix}` agents: {err}")))?;
+        let auth = ApiKeyAuth { key_id: row.try_get("id")?, tenant_id: row.try_get("tenant_id")?, prefix: prefix.to_owned(), agents };
         if let Ok(mut verified) = self.api_keys.verified.write() {
             verified.insert(hash, (auth.clone(), Instant::now()));
         }

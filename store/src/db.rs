@@ -9,6 +9,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::OnceCell;
 
 use crate::api_keys::SharedKeyCache;
+use crate::heavy::{cores, HeavyWork};
 use crate::policy_sets::PolicySets;
 use crate::StoreError;
 
@@ -35,6 +36,11 @@ pub struct Store {
     pub(crate) api_keys: SharedKeyCache,
     /// The database file, for SQLite: the receipt writer opens its own native connection to it.
     sqlite_path: Option<Arc<PathBuf>>,
+    /// Reading documents that callers submit (policies, imports): one core fewer than the
+    /// machine has, so that decisions always keep a core however many documents arrive at once.
+    documents: HeavyWork,
+    /// Compiling tenants' stored policy sets, which decisions wait for.
+    pub(crate) compiles: HeavyWork,
 }
 
 /// Milliseconds since the Unix epoch: the one time format stored, identical on both databases.
@@ -64,7 +70,16 @@ impl Store {
             Backend::Postgres => (url.to_owned(), None),
         };
         let pool = pool_options(backend).connect(&url).await?;
-        let store = Store { pool, backend, decoy_hash: Arc::new(OnceCell::new()), policy_sets: Arc::default(), api_keys: Arc::default(), sqlite_path };
+        let store = Store {
+            pool,
+            backend,
+            decoy_hash: Arc::new(OnceCell::new()),
+            policy_sets: Arc::default(),
+            api_keys: Arc::default(),
+            sqlite_path,
+            documents: HeavyWork::new(cores().saturating_sub(1)),
+            compiles: HeavyWork::new(cores()),
+        };
         store.migrate().await?;
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal(store.pool.clone()));
@@ -75,6 +90,11 @@ impl Store {
     /// The connection pool, for crates that add their own queries and for tests.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The lane for reading documents that callers submit (see [`HeavyWork`]).
+    pub fn documents(&self) -> &HeavyWork {
+        &self.documents
     }
 
     pub fn backend(&self) -> Backend {
@@ -96,7 +116,7 @@ impl Store {
     async fn fill_tool_index(&self) -> Result<(), StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, document FROM policies WHERE tool_index = ''").fetch_all(&self.pool).await?;
         for (id, document) in rows {
-            let policy = charter_policy::Policy::from_json(&document).map_err(|err| StoreError::Corrupt(format!("policy `{id}`: {err}")))?;
+            let policy = charter_policy::Policy::from_stored_json(&document).map_err(|err| StoreError::Corrupt(format!("policy `{id}`: {err}")))?;
             sqlx::query("UPDATE policies SET tool_index = $1 WHERE id = $2")
                 .bind(crate::policy_search::tool_index(&policy))
                 .bind(&id)

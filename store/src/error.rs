@@ -26,6 +26,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("password hashing failed")]
     PasswordHash,
+    #[error("background work failed: {0}")]
+    Worker(String),
     #[error("could not prepare the database location: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -34,6 +36,16 @@ impl StoreError {
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
         StoreError::Invalid { field, message: message.into() }
     }
+}
+
+/// `value` without surrounding whitespace, or an error naming `field` when it is longer than
+/// `max_chars` characters.
+pub(crate) fn bounded<'a>(field: &'static str, value: &'a str, max_chars: usize) -> Result<&'a str, StoreError> {
+    let value = value.trim();
+    if value.chars().count() > max_chars {
+        return Err(StoreError::invalid(field, format!("must be at most {max_chars} characters")));
+    }
+    Ok(value)
 }
 
 /// Turns a unique-constraint violation into a readable conflict and leaves other errors alone.

@@ -20,6 +20,8 @@ mod db;
 #[cfg(feature = "db")]
 mod error;
 #[cfg(feature = "db")]
+mod heavy;
+#[cfg(feature = "db")]
 mod password;
 #[cfg(feature = "db")]
 mod policies;
@@ -46,8 +48,8 @@ mod users;
 
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
-    Actor, ActorKind, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, CatalogEntry, ImportAction, ImportChange, Owner, Page, PolicyLabel,
-    PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, User,
+    Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, ImportAction, ImportChange, Owner,
+    Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, User,
 };
 
 #[cfg(feature = "db")]
@@ -61,13 +63,15 @@ pub use db::{now_ms, Backend, Store};
 #[cfg(feature = "db")]
 pub use error::StoreError;
 #[cfg(feature = "db")]
+pub use heavy::HeavyWork;
+#[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]
 pub use policies::to_engine_policy;
 #[cfg(feature = "db")]
 pub use policy_search::MAX_PAGE;
 #[cfg(feature = "db")]
-pub use policy_sets::CompiledTenant;
+pub use policy_sets::{CompiledTenant, PLATFORM_VERSION_PREFIX};
 #[cfg(feature = "db")]
 pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]

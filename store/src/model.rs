@@ -73,7 +73,61 @@ pub struct Tenant {
     pub policy_quota: i64,
     /// The time zone of the tenant's clock facts (`context.hour`, `weekday`, `date`), e.g. `UTC`.
     pub time_zone: String,
+    /// Whether the tenant's API keys must be bound to agents.
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub agent_keys: AgentKeys,
     pub created_at: i64,
+}
+
+/// Whether a tenant's API keys must be bound to agents. A bound key acts for its agents only,
+/// whatever a request names; an unbound key acts for the agent the request names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKeys {
+    /// Keys may be bound to agents or not.
+    #[default]
+    Optional,
+    /// Every key must be bound: unbound keys cannot be created and ask for no decisions.
+    Required,
+}
+
+impl AgentKeys {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentKeys::Optional => "optional",
+            AgentKeys::Required => "required",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<AgentKeys> {
+        [AgentKeys::Optional, AgentKeys::Required].into_iter().find(|value| value.as_str() == name)
+    }
+}
+
+read_stored_name!(AgentKeys, "agent key setting");
+
+/// The agents an API key acts for, in their one spelling (`charter_policy::normalise_agent`);
+/// empty when the key is not bound. Stored as a JSON array.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BoundAgents(pub Vec<String>);
+
+impl BoundAgents {
+    pub fn is_bound(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    pub fn contains(&self, agent: &str) -> bool {
+        self.0.iter().any(|bound| bound == agent)
+    }
+}
+
+impl TryFrom<String> for BoundAgents {
+    type Error = serde_json::Error;
+
+    fn try_from(text: String) -> Result<BoundAgents, serde_json::Error> {
+        serde_json::from_str(&text).map(BoundAgents)
+    }
 }
 
 /// Whose data something is: the platform's own (platform policies and settings), or one tenant's.
@@ -201,6 +255,9 @@ pub struct ApiKeyInfo {
     pub tenant_id: TenantId,
     pub name: String,
     pub prefix: String,
+    /// The agents the key acts for; empty when it is not bound to any.
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub agents: BoundAgents,
     pub created_at: i64,
     pub created_by: String,
     pub revoked_at: Option<i64>,

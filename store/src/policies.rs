@@ -8,13 +8,13 @@ use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
 use crate::policy_search::tool_index;
 use crate::sql::Sql;
-use crate::{now_ms, Actor, Owner, PolicyId, Store, StoreError, StoredPolicy, TenantId};
+use crate::{now_ms, Actor, HeavyWork, Owner, PolicyId, Store, StoreError, StoredPolicy, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
 
 /// Turns a stored row back into the engine's policy, with its id and version.
 pub fn to_engine_policy(stored: &StoredPolicy) -> Result<Policy, StoreError> {
-    let mut policy = Policy::from_json(&stored.document).map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
+    let mut policy = Policy::from_stored_json(&stored.document).map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
     policy.id = stored.id.to_string();
     policy.version = u64::try_from(stored.version).unwrap_or(0);
     Ok(policy)
@@ -28,7 +28,7 @@ fn document_of(policy: &Policy) -> Result<String, StoreError> {
     let text = document.to_json().map_err(|err| StoreError::Corrupt(err.to_string()))?;
     // What is stored must always read back: a document that parses once but not in its stored
     // form would fail every later decision of its tenant and every list that shows it.
-    Policy::from_json(&text).map_err(|err| StoreError::invalid("policy", format!("cannot be stored as written: {err}")))?;
+    Policy::from_stored_json(&text).map_err(|err| StoreError::invalid("policy", format!("cannot be stored as written: {err}")))?;
     Ok(text)
 }
 
@@ -85,18 +85,39 @@ async fn load_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId) -> 
 
 /// The parents a tenant or agent policy is checked against: every platform policy and the
 /// tenant's own policies (the engine ignores those not strictly above the child's scope).
-async fn delegation_report(conn: &mut AnyConnection, owner: &Owner, policy: &Policy, replacing: Option<&PolicyId>) -> Result<DelegationReport, StoreError> {
+async fn delegation_report(
+    conn: &mut AnyConnection,
+    lane: &HeavyWork,
+    owner: &Owner,
+    policy: &Policy,
+    replacing: Option<&PolicyId>,
+) -> Result<DelegationReport, StoreError> {
     if *owner == Owner::Platform {
         return Ok(DelegationReport::default());
     }
     let (settings, _) = load_settings(&mut *conn).await?;
-    let mut parents = Vec::new();
-    for stored in load_policies(&mut *conn, &Owner::Platform).await?.iter().chain(load_policies(&mut *conn, owner).await?.iter()) {
-        if Some(&stored.id) != replacing {
-            parents.push(to_engine_policy(stored)?);
-        }
-    }
-    let report = check_delegation(policy, &parents, &settings);
+    let platform = load_policies(&mut *conn, &Owner::Platform).await?;
+    let own: Vec<StoredPolicy> = load_policies(&mut *conn, owner).await?.into_iter().filter(|stored| Some(&stored.id) != replacing).collect();
+    let policy = policy.clone();
+    // Reading every parent is CPU work that grows with the tenant: off the async workers.
+    let report = lane
+        .run(move || {
+            let mut parents = Vec::with_capacity(platform.len() + own.len());
+            for stored in &platform {
+                parents.push(to_engine_policy(stored)?);
+            }
+            let mut regexes = policy.regex_cost();
+            for stored in &own {
+                let parent = to_engine_policy(stored)?;
+                regexes = regexes + parent.regex_cost();
+                parents.push(parent);
+            }
+            if let Some(excess) = regexes.tenant_excess() {
+                return Err(StoreError::invalid("rules", excess));
+            }
+            Ok(check_delegation(&policy, &parents, &settings))
+        })
+        .await??;
     if report.is_ok() {
         Ok(report)
     } else {
@@ -128,6 +149,7 @@ pub(crate) async fn remove_policy(conn: &mut AnyConnection, owner: &Owner, id: &
 /// the tenant's quota, and records the audit entry there too.
 pub(crate) async fn insert_policy(
     conn: &mut AnyConnection,
+    lane: &HeavyWork,
     actor: &Actor,
     owner: &Owner,
     policy: &Policy,
@@ -146,7 +168,7 @@ pub(crate) async fn insert_policy(
             return Err(StoreError::QuotaExceeded { quota });
         }
     }
-    let report = delegation_report(&mut *conn, owner, policy, None).await?;
+    let report = delegation_report(&mut *conn, lane, owner, policy, None).await?;
     let now = now_ms();
     let stored = StoredPolicy {
         id: PolicyId::new(uuid::Uuid::now_v7().to_string()),
@@ -187,6 +209,7 @@ pub(crate) async fn insert_policy(
 /// Replaces a policy inside the caller's transaction if it is still at `expected_version`.
 pub(crate) async fn replace_policy(
     conn: &mut AnyConnection,
+    lane: &HeavyWork,
     actor: &Actor,
     owner: &Owner,
     id: &PolicyId,
@@ -198,7 +221,7 @@ pub(crate) async fn replace_policy(
     if before.version != expected_version {
         return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected: expected_version, actual: before.version });
     }
-    let report = delegation_report(&mut *conn, owner, policy, Some(id)).await?;
+    let report = delegation_report(&mut *conn, lane, owner, policy, Some(id)).await?;
     let after = StoredPolicy {
         scope: policy.scope,
         agent: policy.agent.clone(),
@@ -281,7 +304,7 @@ impl Store {
     pub async fn check_policy(&self, owner: &Owner, policy: &Policy, replacing: Option<&PolicyId>) -> Result<DelegationReport, StoreError> {
         check_owner(owner, policy)?;
         let mut conn = self.pool.acquire().await?;
-        match delegation_report(&mut conn, owner, policy, replacing).await {
+        match delegation_report(&mut conn, self.documents(), owner, policy, replacing).await {
             Ok(report) | Err(StoreError::Delegation(report)) => Ok(report),
             Err(other) => Err(other),
         }
@@ -291,7 +314,7 @@ impl Store {
     /// Returns the stored policy and the delegation warnings.
     pub async fn create_policy(&self, actor: &Actor, owner: &Owner, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let created = insert_policy(&mut tx, actor, owner, policy).await?;
+        let created = insert_policy(&mut tx, self.documents(), actor, owner, policy).await?;
         tx.commit().await?;
         self.policy_sets.invalidate(owner);
         Ok(created)
@@ -308,7 +331,7 @@ impl Store {
         policy: &Policy,
     ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let updated = replace_policy(&mut tx, actor, owner, id, expected_version, policy).await?;
+        let updated = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, policy).await?;
         tx.commit().await?;
         self.policy_sets.invalidate(owner);
         Ok(updated)
@@ -366,17 +389,32 @@ impl Store {
         Ok(version + 1)
     }
 
-    /// Everything the engine needs for one tenant, read from the database: the platform settings,
-    /// platform policies, the tenant's policies and its agents' policies.
-    pub(crate) async fn load_engine_inputs(&self, tenant_id: &TenantId) -> Result<EngineInputs, StoreError> {
+    /// Everything the engine needs for one tenant, as stored: the platform settings, platform
+    /// policies and the tenant's own (tenant and agent scope). Reading the documents is left to
+    /// [`EngineRows::into_engine_inputs`], off the async workers.
+    pub(crate) async fn load_engine_rows(&self, tenant_id: &TenantId) -> Result<EngineRows, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let (settings, _) = load_settings(&mut conn).await?;
-        let mut inputs = EngineInputs { settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
-        for stored in load_policies(&mut conn, &Owner::Platform).await? {
-            inputs.platform.push(to_engine_policy(&stored)?);
+        let platform = load_policies(&mut conn, &Owner::Platform).await?;
+        let tenant = load_policies(&mut conn, &Owner::Tenant(tenant_id.clone())).await?;
+        Ok(EngineRows { settings, platform, tenant })
+    }
+}
+
+pub(crate) struct EngineRows {
+    settings: PlatformSettings,
+    platform: Vec<StoredPolicy>,
+    tenant: Vec<StoredPolicy>,
+}
+
+impl EngineRows {
+    pub(crate) fn into_engine_inputs(self) -> Result<EngineInputs, StoreError> {
+        let mut inputs = EngineInputs { settings: self.settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
+        for stored in &self.platform {
+            inputs.platform.push(to_engine_policy(stored)?);
         }
-        for stored in load_policies(&mut conn, &Owner::Tenant(tenant_id.clone())).await? {
-            let policy = to_engine_policy(&stored)?;
+        for stored in &self.tenant {
+            let policy = to_engine_policy(stored)?;
             match policy.scope {
                 Scope::Agent => inputs.agents.push(policy),
                 _ => inputs.tenant.push(policy),

@@ -1,7 +1,6 @@
 //! The policy lists of the console: every policy of the platform and of every tenant, filtered and
 //! paged in the database so that the list stays fast with thousands of tenants.
 
-use crate::policies::to_engine_policy;
 use crate::sql::Sql;
 use crate::{Page, PolicyLabel, PolicyListing, PolicySearch, Store, StoreError, StoredPolicy};
 
@@ -65,19 +64,31 @@ struct ListingRow {
     tenant_name: Option<String>,
 }
 
+/// What a list shows of a stored document: its rules' tool matches. Read as plain data, so that a
+/// list never compiles a pattern or checks a condition (the document was validated when saved).
+#[derive(serde::Deserialize)]
+struct Outline {
+    #[serde(default)]
+    rules: Vec<OutlineRule>,
+}
+
+#[derive(serde::Deserialize)]
+struct OutlineRule {
+    tool: String,
+}
+
 fn listing_of(row: ListingRow) -> Result<PolicyListing, StoreError> {
     let ListingRow { stored, tenant_slug, tenant_name } = row;
-    let policy = to_engine_policy(&stored)?;
+    let outline: Outline = serde_json::from_str(&stored.document).map_err(|err| StoreError::Corrupt(format!("policy `{}`: {err}", stored.id)))?;
     let mut tools: Vec<String> = Vec::new();
-    for rule in &policy.rules {
-        let tool = rule.tool.to_string();
-        if !tools.contains(&tool) {
-            tools.push(tool);
+    for rule in &outline.rules {
+        if !tools.contains(&rule.tool) {
+            tools.push(rule.tool.clone());
         }
     }
     Ok(PolicyListing {
         label: PolicyLabel::of_scope(stored.scope),
-        rule_count: policy.rules.len(),
+        rule_count: outline.rules.len(),
         tools,
         tenant_slug,
         tenant_name,

@@ -13,7 +13,11 @@ use charter_policy::PolicySet;
 
 use crate::{Owner, Store, StoreError, TenantId};
 
-/// One tenant's compiled set and the version of every policy in it (recorded on receipts).
+/// How a platform policy's id is marked in [`CompiledTenant::versions`].
+pub const PLATFORM_VERSION_PREFIX: &str = "platform:";
+
+/// One tenant's compiled set and the version of every policy in it (recorded on receipts;
+/// platform policies under [`PLATFORM_VERSION_PREFIX`]).
 #[derive(Debug)]
 pub struct CompiledTenant {
     pub set: PolicySet,
@@ -51,9 +55,23 @@ impl Store {
             return Ok(hit);
         }
         let generation = self.policy_sets.generation.load(Ordering::SeqCst);
-        let inputs = self.load_engine_inputs(tenant_id).await?;
-        let versions = inputs.platform.iter().chain(&inputs.tenant).chain(&inputs.agents).map(|policy| (policy.id.clone(), policy.version)).collect();
-        let compiled = Arc::new(CompiledTenant { set: PolicySet::compile(&inputs.settings, &inputs.platform, &inputs.tenant, &inputs.agents), versions });
+        let stored = self.load_engine_rows(tenant_id).await?;
+        // Reading the documents and compiling them is CPU work: off the async workers.
+        let compiled = self
+            .compiles
+            .run(move || {
+                let inputs = stored.into_engine_inputs()?;
+                // Platform policies are recorded as `platform:<id>`, so that a tenant's view of a
+                // receipt can leave them out (a tenant does not learn the platform's policy ids).
+                let platform = inputs.platform.iter().map(|policy| (format!("{PLATFORM_VERSION_PREFIX}{}", policy.id), policy.version));
+                let own = inputs.tenant.iter().chain(&inputs.agents).map(|policy| (policy.id.clone(), policy.version));
+                let versions = platform.chain(own).collect();
+                Ok::<_, StoreError>(Arc::new(CompiledTenant {
+                    set: PolicySet::compile(&inputs.settings, &inputs.platform, &inputs.tenant, &inputs.agents),
+                    versions,
+                }))
+            })
+            .await??;
         if let Ok(mut tenants) = self.policy_sets.tenants.write() {
             if self.policy_sets.generation.load(Ordering::SeqCst) == generation {
                 tenants.insert(tenant_id.clone(), compiled.clone());

@@ -1,8 +1,8 @@
 //! Tenants: the platform's business customers.
 
 use crate::audit::{record, Change};
-use crate::error::conflict_on_unique;
-use crate::{now_ms, Actor, Store, StoreError, Tenant, TenantId, TenantSummary};
+use crate::error::{bounded, conflict_on_unique};
+use crate::{now_ms, Actor, AgentKeys, Store, StoreError, Tenant, TenantId, TenantSummary};
 
 /// The default number of policies a tenant may keep; a platform admin may raise it per tenant.
 pub const DEFAULT_POLICY_QUOTA: i64 = 100;
@@ -15,7 +15,13 @@ pub struct NewTenant {
     pub policy_quota: Option<i64>,
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, created_at";
+const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, agent_keys, created_at";
+
+/// The tenant's own settings, one column each (the names are fixed here, never the caller's).
+enum TenantSetting {
+    TimeZone,
+    AgentKeys,
+}
 
 /// A slug is part of console URLs, so it is kept to lowercase letters, digits and dashes.
 fn validate_slug(slug: &str) -> Result<(), StoreError> {
@@ -34,11 +40,11 @@ fn validate_slug(slug: &str) -> Result<(), StoreError> {
 impl Store {
     pub async fn create_tenant(&self, new: NewTenant) -> Result<Tenant, StoreError> {
         validate_slug(&new.slug)?;
-        let name = new.name.trim();
+        let name = bounded("name", &new.name, 200)?;
         if name.is_empty() {
             return Err(StoreError::invalid("name", "must not be empty"));
         }
-        let plan = new.plan.trim();
+        let plan = bounded("plan", &new.plan, 100)?;
         if plan.is_empty() {
             return Err(StoreError::invalid("plan", "must not be empty"));
         }
@@ -53,6 +59,7 @@ impl Store {
             plan: plan.to_owned(),
             policy_quota: quota,
             time_zone: "UTC".to_owned(),
+            agent_keys: AgentKeys::Optional,
             created_at: now_ms(),
         };
         sqlx::query("INSERT INTO tenants (id, slug, name, plan, policy_quota, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -81,7 +88,7 @@ impl Store {
     /// Every tenant with its user counts, ordered by name.
     pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
         let summaries = sqlx::query_as(
-            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.time_zone, t.created_at,
+            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.time_zone, t.agent_keys, t.created_at,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_admin') AS admins,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_member') AS members
              FROM tenants t ORDER BY t.name, t.id",
@@ -123,20 +130,34 @@ impl Store {
 
     /// Sets the time zone a tenant's clock facts are read in (checked by the caller), audited.
     pub async fn set_time_zone(&self, actor: &Actor, tenant_id: &TenantId, time_zone: &str) -> Result<Tenant, StoreError> {
+        self.set_tenant_setting(actor, tenant_id, TenantSetting::TimeZone, time_zone).await
+    }
+
+    /// Sets whether the tenant's API keys must be bound to agents, audited.
+    pub async fn set_agent_keys(&self, actor: &Actor, tenant_id: &TenantId, agent_keys: AgentKeys) -> Result<Tenant, StoreError> {
+        self.set_tenant_setting(actor, tenant_id, TenantSetting::AgentKeys, agent_keys.as_str()).await
+    }
+
+    async fn set_tenant_setting(&self, actor: &Actor, tenant_id: &TenantId, setting: TenantSetting, value: &str) -> Result<Tenant, StoreError> {
+        let (column, action) = match setting {
+            TenantSetting::TimeZone => ("time_zone", "tenant.time_zone"),
+            TenantSetting::AgentKeys => ("agent_keys", "tenant.agent_keys"),
+        };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tenants SET time_zone = time_zone WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
+        // Write first, so that PostgreSQL takes the row lock and SQLite its write lock before the read.
+        sqlx::query(&format!("UPDATE tenants SET {column} = {column} WHERE id = $1")).bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
         let before: Option<Tenant> = sqlx::query_as(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
         let before = before.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
-        sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2").bind(time_zone).bind(tenant_id).execute(&mut *tx).await?;
-        let after = Tenant { time_zone: time_zone.to_owned(), ..before.clone() };
+        sqlx::query(&format!("UPDATE tenants SET {column} = $1 WHERE id = $2")).bind(value).bind(tenant_id).execute(&mut *tx).await?;
+        let after: Tenant = sqlx::query_as(&sql).bind(tenant_id).fetch_one(&mut *tx).await?;
         let target = format!("tenant:{}", before.slug);
         record(
             &mut tx,
             actor,
             Change {
                 tenant_id: Some(tenant_id),
-                action: "tenant.time_zone",
+                action,
                 target: &target,
                 before: serde_json::to_string(&before).ok(),
                 after: serde_json::to_string(&after).ok(),

@@ -96,7 +96,8 @@ impl Store {
                     warnings: Vec::new(),
                 },
                 Some(stored) => {
-                    let (after, report) = replace_policy(&mut tx, actor, owner, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
+                    let (after, report) =
+                        replace_policy(&mut tx, self.documents(), actor, owner, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
                     ImportChange {
                         action: ImportAction::Update,
                         name: name.to_owned(),
@@ -108,7 +109,7 @@ impl Store {
                     }
                 }
                 None => {
-                    let (created, report) = insert_policy(&mut tx, actor, owner, policy).await.map_err(in_policy(name))?;
+                    let (created, report) = insert_policy(&mut tx, self.documents(), actor, owner, policy).await.map_err(in_policy(name))?;
                     ImportChange {
                         action: ImportAction::Create,
                         name: name.to_owned(),

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use crate::error::conflict_on_unique;
+use crate::error::{bounded, conflict_on_unique};
 use crate::sql::Sql;
 use crate::{hash_password, now_ms, verify_password, Owner, Role, Store, StoreError, TenantId, User, UserId};
 
@@ -19,6 +19,8 @@ pub struct NewUser {
 
 /// The shortest password the store accepts.
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// Long enough for any passphrase; longer input is refused rather than hashed.
+pub const MAX_PASSWORD_LEN: usize = 1024;
 
 const USER_COLUMNS: &str = "id, username, display_name, role, tenant_id, approver_roles, created_at";
 
@@ -63,6 +65,16 @@ impl Store {
         if new.password.chars().count() < MIN_PASSWORD_LEN {
             return Err(StoreError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
         }
+        if new.password.chars().count() > MAX_PASSWORD_LEN {
+            return Err(StoreError::invalid("password", format!("must be at most {MAX_PASSWORD_LEN} characters")));
+        }
+        let display_name = bounded("display_name", &new.display_name, 200)?;
+        if new.approver_roles.len() > 20 {
+            return Err(StoreError::invalid("approver_roles", "a user holds at most 20 approver roles"));
+        }
+        for role in &new.approver_roles {
+            bounded("approver_roles", role, 100)?;
+        }
         if new.role.is_platform_wide() != new.tenant_id.is_none() {
             return Err(StoreError::invalid(
                 "tenant_id",
@@ -75,7 +87,7 @@ impl Store {
         let user = User {
             id: UserId::new(uuid::Uuid::now_v7().to_string()),
             username,
-            display_name: new.display_name.trim().to_owned(),
+            display_name: display_name.to_owned(),
             role: new.role,
             tenant_id: new.tenant_id,
             approver_roles: new.approver_roles,

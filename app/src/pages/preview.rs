@@ -79,7 +79,12 @@ pub struct WhatIfAnswer {
 mod server {
     use charter_policy::{EffectiveLimit, RuleRef};
 
+    /// A rule's source as the previewer names it. Tenants see a platform rule as a "Platform
+    /// boundary", never its policy (see `charter_policy`'s tenant view).
     pub fn source(rule: &RuleRef) -> String {
+        if rule.policy.is_platform_boundary() {
+            return "Platform boundary".to_owned();
+        }
         let id = rule.rule_id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
         format!("{} · rule {}{id}", rule.policy.policy_name, rule.rule_index + 1)
     }
@@ -96,11 +101,18 @@ mod server {
         match limit {
             EffectiveLimit::Cap { field, max, value, source } => {
                 let seen = value.map(|v| format!(" (this call: {})", number(v))).unwrap_or_default();
-                format!("{field} ≤ {}{seen}, set by {} {}", number(*max), source.policy.scope, source)
+                format!("{field} ≤ {}{seen}, set by {}", number(*max), setter(source))
             }
             EffectiveLimit::Rate { calls, per, per_key, source, .. } => {
-                format!("{calls} calls per {per} per {per_key}, set by {} {}", source.policy.scope, source)
+                format!("{calls} calls per {per} per {per_key}, set by {}", setter(source))
             }
+        }
+    }
+
+    fn setter(source: &RuleRef) -> String {
+        match source.policy.is_platform_boundary() {
+            true => source.to_string(),
+            false => format!("{} {source}", source.policy.scope),
         }
     }
 
@@ -191,12 +203,21 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         let scope = entry.source.policy.scope;
         if let Some(c) = contributions.iter_mut().find(|c| c.scope == scope) {
             c.rules += 1;
-            if !c.policies.contains(&entry.source.policy.policy_name) {
-                c.policies.push(entry.source.policy.policy_name.clone());
+            let name = if entry.source.policy.is_platform_boundary() { "Platform boundaries".to_owned() } else { entry.source.policy.policy_name.clone() };
+            if !c.policies.contains(&name) {
+                c.policies.push(name);
             }
         }
     }
+    // Confidential platform rules are not listed to tenants, but they count, and they apply.
+    if effective.withheld > 0 {
+        if let Some(c) = contributions.iter_mut().find(|c| c.scope == Scope::Platform) {
+            c.rules += effective.withheld;
+            c.policies.push(format!("{} confidential platform boundar{}", effective.withheld, if effective.withheld == 1 { "y" } else { "ies" }));
+        }
+    }
     let default_source = match &effective.default_source {
+        Some(policy) if policy.is_platform_boundary() => "a platform boundary".to_owned(),
         Some(policy) => format!("{} policy {}", policy.scope, policy.policy_name),
         None => "platform settings".to_owned(),
     };

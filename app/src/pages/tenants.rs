@@ -119,6 +119,7 @@ mod tests {
                 plan: plan.into(),
                 policy_quota: 100,
                 time_zone: "UTC".into(),
+                agent_keys: charter_store::AgentKeys::Optional,
                 created_at: 0,
             },
             admins: 1,

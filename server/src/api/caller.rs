@@ -71,15 +71,3 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
         Ok(TenantPath { slug: param("slug"), raw_id: param("id").unwrap_or_default() })
     }
 }
-
-/// The peer address of the connection, when the server was started with connect info (tests
-/// that drive the router directly have none).
-pub struct Peer(pub Option<std::net::SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Peer, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0)))
-    }
-}

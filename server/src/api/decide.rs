@@ -1,17 +1,16 @@
 //! `POST /api/v1/decide`: the call agents make before every tool call.
 
-use std::net::SocketAddr;
-
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use charter_core::{CallFacts, DecideInput};
+use axum::Extension;
+use charter_core::{CallFacts, ClientAddress, DecideInput};
 use charter_policy::{EffectiveLimit, MatchedRule, NearMiss, Obligation, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::body::JsonBody;
-use super::caller::{Caller, Peer};
+use super::caller::Caller;
 use super::error::ApiError;
 use super::ApiState;
 
@@ -75,19 +74,6 @@ pub struct DecideResponse {
     pub approval_id: Option<String>,
 }
 
-/// The caller's address: what the configured trusted proxy header says (its last entry, the
-/// address the proxy itself saw), or the peer of the connection.
-fn client_ip(state: &ApiState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
-    if let Some(name) = &state.client_ip_header {
-        let forwarded =
-            headers.get(name).and_then(|value| value.to_str().ok()).and_then(|value| value.rsplit(',').next()).map(str::trim).filter(|ip| !ip.is_empty());
-        if let Some(ip) = forwarded {
-            return Some(ip.to_owned());
-        }
-    }
-    peer.map(|addr| addr.ip().to_string())
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/decide",
@@ -107,11 +93,10 @@ fn client_ip(state: &ApiState, headers: &HeaderMap, peer: Option<SocketAddr>) ->
 pub async fn decide(
     State(state): State<ApiState>,
     Caller(access): Caller,
-    headers: HeaderMap,
-    Peer(peer): Peer,
+    Extension(ClientAddress(ip)): Extension<ClientAddress>,
     JsonBody(body): JsonBody<DecideRequest>,
 ) -> Result<Response, ApiError> {
-    let facts = CallFacts { ip: client_ip(&state, &headers, peer) };
+    let facts = CallFacts::from_ip(ip);
     let input =
         DecideInput { tool: body.tool, args: body.args, agent: body.agent, principal: body.principal, context: body.context, tenant_id: body.tenant_id };
     let recorded = state.core.decide(&access, input, facts).await?;

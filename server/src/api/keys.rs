@@ -17,6 +17,12 @@ use super::ApiState;
 pub struct CreateKey {
     /// What the key is for, e.g. `support-bot production`.
     pub name: String,
+    /// The agents the key acts for. A bound key's calls are its agent's whatever the request's
+    /// `agent` says (a call naming another agent is denied); with several agents, each call names
+    /// one. Empty (the default): the key acts for the agent each request names, unless the tenant
+    /// requires bound keys.
+    #[serde(default)]
+    pub agents: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -25,6 +31,9 @@ pub struct KeyView {
     pub name: String,
     /// The public part, e.g. `chk_ab12cd34ef`: enough to recognise a key, useless to use it.
     pub prefix: String,
+    /// The agents the key acts for, in their one spelling (trimmed, lower-cased); empty when the
+    /// key is not bound.
+    pub agents: Vec<String>,
     pub created_at: i64,
     pub created_by: String,
     pub revoked_at: Option<i64>,
@@ -36,6 +45,7 @@ impl From<ApiKeyInfo> for KeyView {
             id: k.id.into_string(),
             name: k.name,
             prefix: format!("chk_{}", k.prefix),
+            agents: k.agents.0,
             created_at: k.created_at,
             created_by: k.created_by,
             revoked_at: k.revoked_at,
@@ -63,7 +73,7 @@ pub async fn create(
     path: TenantPath,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let created = state.core.create_key(&access, path.target(), &body.name).await?;
+    let created = state.core.create_key(&access, path.target(), &body.name, &body.agents).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key: created.info.into(), secret: created.secret })))
 }
 

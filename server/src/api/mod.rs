@@ -17,7 +17,6 @@ mod records;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use charter_core::Core;
@@ -36,9 +35,6 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Clone, Debug)]
 pub struct ApiState {
     pub core: Core,
-    /// A header set by a trusted reverse proxy that carries the client's address
-    /// (`CHARTER_CLIENT_IP_HEADER`, e.g. `X-Forwarded-For`); without one, the peer's address is used.
-    pub client_ip_header: Option<HeaderName>,
 }
 
 /// Query parameters with the API's error shape: an unknown or malformed parameter is a 400 that

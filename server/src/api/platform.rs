@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use axum::extract::State;
 use axum::Json;
 use charter_policy::DefaultBehaviour;
-use charter_store::Tenant;
+use charter_store::{AgentKeys, Tenant};
 use serde::{Deserialize, Serialize};
 
 use super::body::JsonBody;
@@ -72,11 +72,26 @@ pub struct TenantSettingsView {
     /// The time zone `context.hour`, `context.weekday` and `context.date` are read in, such as
     /// `UTC` (the default) or `Europe/Zurich`.
     pub time_zone: String,
+    /// `required` when every API key of the tenant must be bound to agents (unbound keys are
+    /// refused, and get no decisions); `optional` (the default) otherwise.
+    #[schema(value_type = String, example = "optional")]
+    pub agent_keys: AgentKeys,
+}
+
+/// A change of a tenant's settings: the fields left out stay as they are.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettingsChange {
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "required")]
+    pub agent_keys: Option<AgentKeys>,
 }
 
 impl From<Tenant> for TenantSettingsView {
     fn from(tenant: Tenant) -> TenantSettingsView {
-        TenantSettingsView { time_zone: tenant.time_zone }
+        TenantSettingsView { time_zone: tenant.time_zone, agent_keys: tenant.agent_keys }
     }
 }
 
@@ -85,13 +100,24 @@ pub async fn get_tenant_settings(State(state): State<ApiState>, Caller(access): 
     Ok(Json(state.core.get_tenant(&access, path.target()).await?.into()))
 }
 
-#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", operation_id = "put_tenant_settings", request_body = TenantSettingsView,
+#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", operation_id = "put_tenant_settings", request_body = TenantSettingsChange,
     responses((status = 200, body = TenantSettingsView), (status = 403), (status = 404), (status = 422, description = "Not a time zone")))]
 pub async fn put_tenant_settings(
     State(state): State<ApiState>,
     Caller(access): Caller,
     path: TenantPath,
-    JsonBody(body): JsonBody<TenantSettingsView>,
+    JsonBody(body): JsonBody<TenantSettingsChange>,
 ) -> Result<Json<TenantSettingsView>, ApiError> {
-    Ok(Json(state.core.set_time_zone(&access, path.target(), &body.time_zone).await?.into()))
+    let mut tenant = None;
+    if let Some(zone) = &body.time_zone {
+        tenant = Some(state.core.set_time_zone(&access, path.target(), zone).await?);
+    }
+    if let Some(agent_keys) = body.agent_keys {
+        tenant = Some(state.core.set_agent_keys(&access, path.target(), agent_keys).await?);
+    }
+    let tenant = match tenant {
+        Some(tenant) => tenant,
+        None => state.core.get_tenant(&access, path.target()).await?,
+    };
+    Ok(Json(tenant.into()))
 }

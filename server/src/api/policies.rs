@@ -35,7 +35,7 @@ impl FromRequest<ApiState> for PolicyBody {
         };
         let bytes = read_body(req, state).await?;
         let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request(None, "the body is not UTF-8 text"))?;
-        Ok(PolicyBody(Policy::parse(text, format)?))
+        Ok(PolicyBody(state.core.read_policy(text.to_owned(), Some(format)).await?))
     }
 }
 

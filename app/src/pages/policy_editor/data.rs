@@ -141,8 +141,7 @@ pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacin
 pub async fn save_policy(id: Option<String>, version: i64, tenant_slug: Option<String>, text: String) -> Result<Saved, AppError> {
     use crate::auth::server::{access, core, target};
     let (access, core) = (access()?, core()?);
-    let policy = charter_policy::Policy::parse_auto(&text)
-        .map_err(|err| AppError::Invalid { field: err.path.clone().unwrap_or_else(|| "policy".to_owned()), message: err.to_string() })?;
+    let policy = core.read_policy(text, None).await?;
     let target = target(&access, tenant_slug.as_deref());
     let saved = match id {
         Some(id) => core.update_policy(&access, target, &id.into(), version, &policy).await?,
@@ -161,10 +160,13 @@ pub async fn delete_policy(id: String, version: i64, tenant_slug: Option<String>
 
 #[server(endpoint = "policies/convert")]
 pub async fn convert_policy(text: String, to_json: bool) -> Result<String, AppError> {
-    use crate::auth::server::access;
+    use crate::auth::server::{access, core};
     let access = access()?;
     access.may(charter_core::Action::ReadPolicies, &access.home())?;
-    let policy = charter_policy::Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: err.to_string() })?;
+    let policy = core()?.read_policy(text, None).await.map_err(|err| match err {
+        charter_core::CoreError::InvalidPolicy(err) => AppError::Invalid { field: "policy".to_owned(), message: err.to_string() },
+        other => other.into(),
+    })?;
     let converted = if to_json { policy.to_json() } else { policy.to_yaml() };
     converted.map_err(|_| AppError::Internal)
 }

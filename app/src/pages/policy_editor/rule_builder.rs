@@ -89,20 +89,26 @@ fn form_field(path: &str) -> &'static str {
 
 #[server(endpoint = "policies/add_rule")]
 pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> {
-    use crate::auth::server::access;
-    use charter_policy::{detect_format, Format, Policy};
-    let access = access()?;
+    use crate::auth::server::{access, core};
+    use charter_core::CoreError;
+    use charter_policy::{detect_format, Format};
+    let (access, core) = (access()?, core()?);
     access.may(charter_core::Action::ReadPolicies, &access.home())?;
-    let policy =
-        Policy::parse_auto(&text).map_err(|err| AppError::Invalid { field: "policy".to_owned(), message: format!("fix the document first: {err}") })?;
+    let policy = core.read_policy(text.clone(), None).await.map_err(|err| match err {
+        CoreError::InvalidPolicy(err) => AppError::Invalid { field: "policy".to_owned(), message: format!("fix the document first: {err}") },
+        other => other.into(),
+    })?;
     let mut document = serde_json::to_value(&policy).map_err(|_| AppError::Internal)?;
     let rule = rule_json(&form)?;
     let Some(rules) = document.as_object_mut().map(|d| d.entry("rules").or_insert_with(|| serde_json::json!([]))) else { return Err(AppError::Internal) };
     let Some(rules) = rules.as_array_mut() else { return Err(AppError::Internal) };
     rules.push(rule);
-    let updated = Policy::from_json(&document.to_string()).map_err(|err| {
-        let path = err.path.clone().unwrap_or_default();
-        AppError::Invalid { field: form_field(&path).to_owned(), message: err.message }
+    let updated = core.read_policy(document.to_string(), Some(Format::Json)).await.map_err(|err| match err {
+        CoreError::InvalidPolicy(err) => {
+            let path = err.path.clone().unwrap_or_default();
+            AppError::Invalid { field: form_field(&path).to_owned(), message: err.message }
+        }
+        other => other.into(),
     })?;
     let written = match detect_format(&text) {
         Format::Json => updated.to_json(),
