@@ -310,7 +310,7 @@ impl Core {
             return Err(CoreError::Unavailable);
         }
         // The agent is a tenant's: it learns of platform rules what a tenant may.
-        Ok(Recorded { decision: decision.seen_by_tenant(), receipt_id, approval_id, request_id })
+        Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, request_id })
     }
 
     /// What the engine would decide for `input` in the named tenant, now, without recording or

@@ -24,7 +24,7 @@ fn own_versions(recorded: &str) -> Result<String, CoreError> {
 
 pub(crate) fn decision_for(access: &Access, decision: Decision) -> Decision {
     if is_tenant_side(access) {
-        decision.seen_by_tenant()
+        decision.into_seen_by_tenant()
     } else {
         decision
     }

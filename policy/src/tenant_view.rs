@@ -112,6 +112,35 @@ pub fn matched_seen_by_tenant(matched: &MatchedRule) -> MatchedRule {
 }
 
 impl Decision {
+    /// Whether any part of the explanation comes from a platform rule or policy.
+    fn mentions_the_platform(&self) -> bool {
+        let platform = |rule: &RuleRef| rule.policy.scope == Scope::Platform;
+        self.matched.iter().any(|m| platform(&m.rule))
+            || self.near_misses.iter().any(|m| platform(&m.rule))
+            || self
+                .limits
+                .iter()
+                .any(|limit| platform(limit_source(limit)))
+            || self
+                .obligations
+                .iter()
+                .any(|o| o.sources.iter().any(platform))
+            || self
+                .default_source
+                .as_ref()
+                .is_some_and(|p| p.scope == Scope::Platform)
+    }
+
+    /// [`Decision::seen_by_tenant`] without a copy when no platform rule took part (the common
+    /// case on the decision path).
+    pub fn into_seen_by_tenant(self) -> Decision {
+        if self.mentions_the_platform() {
+            self.seen_by_tenant()
+        } else {
+            self
+        }
+    }
+
     /// The decision as a tenant may see it (see the module's documentation).
     pub fn seen_by_tenant(&self) -> Decision {
         let reason = reason_seen_by_tenant(

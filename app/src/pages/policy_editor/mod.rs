@@ -25,6 +25,15 @@ pub fn NewPolicyPage() -> impl IntoView {
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match context.await {
+                    // Support and other read-only accounts get no empty editor they could not save.
+                    Ok(context) if !context.can_write => view! {
+                        <PageHeader title="New policy".to_owned() subtitle="Policies".to_owned()/>
+                        <p class="mt-4 rounded-md bg-amber-50 border border-amber-200 px-3 py-2 text-sm text-amber-800" data-testid="read-only-notice">
+                            "Your account can read policies but cannot create them. "
+                            <a href="/policies" class="underline">"Back to the policies"</a>
+                        </p>
+                    }
+                    .into_any(),
                     Ok(context) => {
                         let policy = EditorPolicy {
                             id: None,
@@ -34,7 +43,7 @@ pub fn NewPolicyPage() -> impl IntoView {
                             tenant_name: None,
                             label: if context.platform_view { PolicyLabel::PlatformDefault } else { PolicyLabel::CustomerDefined },
                             text: if context.platform_view { BLANK.replace("scope: tenant", "scope: platform") } else { BLANK.to_owned() },
-                            read_only: !context.can_write,
+                            read_only: false,
                         };
                         view! { <Editor policy context/> }.into_any()
                     }
