@@ -60,6 +60,7 @@ fn charter(w: &Workload) -> (PolicySet, Vec<DecisionRequest>) {
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
+            session: None,
         })
         .collect();
     (set, requests)

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use charter_policy::{normalise_agent, Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, Verdict};
+use charter_policy::{
+    normalise_agent, Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, SessionHistory, SessionKey, Spend, Verdict,
+};
 use charter_store::{now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, Tenant};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -32,7 +34,12 @@ pub struct DecideInput {
     pub context: Map<String, Value>,
     /// A tenant the request names; a tenant other than the key's is denied.
     pub tenant_id: Option<String>,
+    /// The agent runtime's session, for `session.*` conditions.
+    pub session: Option<String>,
 }
+
+/// The most characters a session id may have.
+pub const MAX_SESSION_CHARS: usize = 200;
 
 /// Facts of the call that only the edge knows, as the server saw them.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +69,7 @@ pub struct Recorded {
     pub request_id: String,
 }
 
-/// The process's rate counters.
+/// The process's counters of rate limits and budgets.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     counts: InMemoryRateCounter,
@@ -72,7 +79,14 @@ pub(crate) struct Counters {
 /// give them back when its receipt cannot be written.
 struct Tally<'a> {
     counters: &'a Counters,
-    counted: Mutex<Vec<(RateKey, Duration, u64)>>,
+    counted: Mutex<Vec<Counted>>,
+}
+
+/// One thing a decision added to a counter.
+enum Counted {
+    Call(RateKey, Duration, u64),
+    Amount(RateKey, f64, Duration, u64),
+    SessionCall(SessionKey, String),
 }
 
 impl<'a> Tally<'a> {
@@ -80,24 +94,70 @@ impl<'a> Tally<'a> {
         Tally { counters, counted: Mutex::new(Vec::new()) }
     }
 
-    /// Gives back every call this decision counted.
+    /// Gives back every call and amount this decision counted.
     fn refund(&self) {
         let counted = std::mem::take(&mut *self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        for (key, window, now_ms) in counted {
-            self.counters.counts.refund(&key, window, now_ms);
+        for item in counted {
+            match item {
+                Counted::Call(key, window, now_ms) => self.counters.counts.refund(&key, window, now_ms),
+                Counted::Amount(key, amount, window, now_ms) => self.counters.counts.refund_spend(&key, amount, window, now_ms),
+                Counted::SessionCall(key, tool) => self.counters.counts.forget(&key, &tool),
+            }
         }
+    }
+
+    fn remember_counted(&self, item: Counted) {
+        self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(item);
     }
 }
 
 impl RateCounter for Tally<'_> {
     fn hit(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
         let count = self.counters.counts.hit(key, window, now_ms);
-        self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((key.clone(), window, now_ms));
+        self.remember_counted(Counted::Call(key.clone(), window, now_ms));
         count
     }
 
     fn refund(&self, key: &RateKey, window: Duration, now_ms: u64) {
         self.counters.counts.refund(key, window, now_ms);
+    }
+
+    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
+        self.counters.counts.peek(key, window, now_ms)
+    }
+
+    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Spend {
+        let spent = self.counters.counts.spend(key, amount, max, window, now_ms);
+        if spent.accepted {
+            self.remember_counted(Counted::Amount(key.clone(), amount, window, now_ms));
+        }
+        spent
+    }
+
+    fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64) {
+        self.counters.counts.refund_spend(key, amount, window, now_ms);
+        // What the engine gives back itself must not be given back twice if the receipt fails.
+        let mut counted = self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = counted.iter().position(|item| matches!(item, Counted::Amount(k, a, _, t) if k == key && *a == amount && *t == now_ms)) {
+            counted.remove(at);
+        }
+    }
+
+    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> f64 {
+        self.counters.counts.spent(key, window, now_ms)
+    }
+
+    fn session(&self, key: &SessionKey, now_ms: u64) -> SessionHistory {
+        self.counters.counts.session(key, now_ms)
+    }
+
+    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64) {
+        self.counters.counts.remember(key, tool, now_ms);
+        self.remember_counted(Counted::SessionCall(key.clone(), tool.to_owned()));
+    }
+
+    fn forget(&self, key: &SessionKey, tool: &str) {
+        self.counters.counts.forget(key, tool);
     }
 }
 
@@ -182,6 +242,11 @@ fn check_input(input: &DecideInput) -> Result<(), CoreError> {
     if !matches!(input.args, Value::Object(_) | Value::Null) {
         return Err(CoreError::invalid("args", "must be a JSON object of the tool call's arguments"));
     }
+    if let Some(session) = &input.session {
+        if session.trim().is_empty() || session.chars().count() > MAX_SESSION_CHARS || session.chars().any(char::is_control) {
+            return Err(CoreError::invalid("session", format!("must be 1 to {MAX_SESSION_CHARS} characters without control characters")));
+        }
+    }
     Ok(())
 }
 
@@ -213,7 +278,7 @@ impl Core {
             context.insert("api_key".into(), Value::String(prefix.clone()));
         }
         let args = if input.args.is_null() { Value::Object(Map::new()) } else { input.args.clone() };
-        Ok(DecisionRequest { tool: input.tool.trim().to_owned(), args, agent, principal: input.principal.clone(), context })
+        Ok(DecisionRequest { tool: input.tool.trim().to_owned(), args, agent, principal: input.principal.clone(), context, session: input.session.clone() })
     }
 
     /// Decides an agent's tool call and records it: the decision, with masked arguments stored
@@ -323,7 +388,8 @@ impl Core {
         let agent = input.agent.as_deref().map(normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
         let request = self.engine_request(&input, agent, &tenant, now, "what-if", &CallFacts::default())?;
         let compiled = self.store.policy_set(&tenant.id).await?;
-        Ok(tenant_view::decision_for(access, compiled.set.decide_dry_run(&request, u64::try_from(now).unwrap_or(0))))
+        let preview = compiled.set.decide_preview(&request, &self.rate.counts, u64::try_from(now).unwrap_or(0));
+        Ok(tenant_view::decision_for(access, preview))
     }
 }
 

@@ -76,10 +76,13 @@ pub(crate) fn mask_decision(decision: &Decision, paths: &[&str]) -> Decision {
         }
     }
     for limit in &mut stored.limits {
-        if let EffectiveLimit::Cap { field, value, .. } = limit {
-            if quoted(field) {
-                *value = None;
+        match limit {
+            EffectiveLimit::Cap { field, value, .. } | EffectiveLimit::Floor { field, value, .. } | EffectiveLimit::Budget { field, amount: value, .. } => {
+                if quoted(field) {
+                    *value = None;
+                }
             }
+            EffectiveLimit::Required { .. } | EffectiveLimit::Rate { .. } => {}
         }
     }
     stored

@@ -104,7 +104,10 @@ impl Core {
             Err(other) => return Err(other),
         };
         match self.store.check_policy(&owner, &policy, replacing).await {
-            Ok(report) => Ok(Validation::Checked { policy: Box::new(policy), report }),
+            Ok(mut report) => {
+                report.warnings.extend(self.approver_warnings(&owner, &policy).await?);
+                Ok(Validation::Checked { policy: Box::new(policy), report })
+            }
             Err(StoreError::Invalid { field, message }) => Ok(Validation::Misplaced { field: field.to_owned(), message }),
             Err(other) => Err(other.into()),
         }
@@ -112,15 +115,46 @@ impl Core {
 
     pub async fn create_policy(&self, access: &Access, target: Target<'_>, policy: &Policy) -> Result<Saved, CoreError> {
         let owner = self.owner(access, target, Action::WritePolicies).await?;
-        let (policy, report) = self.store.create_policy(&access.actor(), &owner, policy).await?;
-        Ok(Saved { policy, label: label_of(&owner), warnings: report.warnings })
+        let (saved, mut report) = self.store.create_policy(&access.actor(), &owner, policy).await?;
+        report.warnings.extend(self.approver_warnings(&owner, policy).await?);
+        Ok(Saved { policy: saved, label: label_of(&owner), warnings: report.warnings })
     }
 
     /// Replaces a policy if it is still at `expected_version` (the version the caller read).
     pub async fn update_policy(&self, access: &Access, target: Target<'_>, id: &PolicyId, expected_version: i64, policy: &Policy) -> Result<Saved, CoreError> {
         let owner = self.owner(access, target, Action::WritePolicies).await?;
-        let (policy, report) = self.store.update_policy(&access.actor(), &owner, id, expected_version, policy).await?;
-        Ok(Saved { policy, label: label_of(&owner), warnings: report.warnings })
+        let (saved, mut report) = self.store.update_policy(&access.actor(), &owner, id, expected_version, policy).await?;
+        report.warnings.extend(self.approver_warnings(&owner, policy).await?);
+        Ok(Saved { policy: saved, label: label_of(&owner), warnings: report.warnings })
+    }
+
+    /// A warning for each approver role of a tenant's policy that no user of the tenant holds: an
+    /// approval addressed to it could not be given until someone does (`CFO officer` for `cfo`).
+    /// Platform policies govern every tenant, so their roles are not checked against one tenant.
+    async fn approver_warnings(&self, owner: &Owner, policy: &Policy) -> Result<Vec<DelegationIssue>, CoreError> {
+        if *owner == Owner::Platform || policy.rules.iter().all(|rule| rule.approvers.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let held: std::collections::BTreeSet<String> = self.store.list_users(owner).await?.into_iter().flat_map(|user| user.approver_roles).collect();
+        let known = if held.is_empty() {
+            "no user of this tenant holds an approver role yet".to_owned()
+        } else {
+            format!("the roles users hold are {}", held.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "))
+        };
+        let mut warnings = Vec::new();
+        for (index, rule) in policy.rules.iter().enumerate() {
+            for (at, role) in rule.approvers.iter().enumerate().filter(|(_, role)| !held.contains(*role)) {
+                warnings.push(DelegationIssue {
+                    path: format!("rules[{index}].approvers[{at}]"),
+                    message: format!(
+                        "no user of this tenant holds the approver role `{role}`, so approvals addressed to it cannot be given until someone does; {known}"
+                    ),
+                    parent: None,
+                    parent_rule_index: None,
+                });
+            }
+        }
+        Ok(warnings)
     }
 
     /// Deletes a policy; with `expected_version`, only if it is still at that version.

@@ -48,3 +48,31 @@ test('tools and sources', async ({ page }) => {
   await expect(page.getByTestId('source-card').first()).toBeVisible();
   await page.screenshot({ path: `${OUT}/tools.png`, fullPage: true });
 });
+
+test('tenant editor with warnings beside their lines', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await open(page, 'Policies');
+  await page.getByRole('link', { name: 'New policy' }).click();
+  await hydrated(page);
+  const editor = page.getByLabel('Policy document');
+  await editor.fill(
+    [
+      'name: Expense tiers',
+      'description: Approvals by amount, and reads only in business hours.',
+      'scope: tenant',
+      'rules:',
+      '  - tool: expense.submit',
+      '    when:',
+      '      principal.role: { eq: manager }',
+      '      args.amount: { gt: 20K }',
+      '    effect: require_approval',
+      '    approvers: [CFO officer]',
+      '  - tool: "get_.*"',
+      '    only_when: { context.hour: { between: [9, 16] } }',
+      '    reason: reads are for business hours',
+      '',
+    ].join('\n'),
+  );
+  await expect(page.getByTestId('editor-warning').first()).toBeVisible();
+  await page.screenshot({ path: `${OUT}/tenant-editor-warnings.png`, fullPage: true });
+});

@@ -180,3 +180,55 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
     await owner.dispose();
   }
 });
+
+test('the editor shows the language warnings beside their lines, and a warned policy still saves', async ({ page }) => {
+  const id = stamp();
+  const name = `E2E warnings ${id}`;
+  await signIn(page, DEMO.bankAdmin);
+  await page.goto('/policies/new');
+  await expect(page.getByRole('heading', { name: 'New policy' })).toBeVisible();
+
+  // Kept to one test agent, so nothing the bank's agents are told changes.
+  const document = [
+    `name: ${name}`,
+    'scope: agent',
+    `agent: e2e-warnings-${id}`,
+    'rules:',
+    '  - tool: "get_.*"',
+    '    effect: require_approval',
+    '    approvers: [manager]',
+    '  - tool: expense.submit',
+    '    when:',
+    '      principal.role: { eq: manager }',
+    '      args.amount: { gt: 20K }',
+    '    effect: require_approval',
+    '    approvers: [CFO officer]',
+    '',
+  ].join('\n');
+  await typeDocument(page, document);
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 2 rules.');
+  const warnings = page.getByTestId('editor-warning');
+  const globLine = lineOf(document, 'get_.*');
+  const roleLine = lineOf(document, 'principal.role');
+  const amountLine = lineOf(document, 'args.amount');
+  const roleOfNobodyLine = lineOf(document, 'CFO officer');
+  // Besides these four, the delegation check notes that `get_.*` overlaps a platform deny.
+  await expect(warnings).toHaveCount(5);
+  await expect(warnings.filter({ hasText: 'CFO officer' })).toHaveText(new RegExp(`^Warning: Line ${roleOfNobodyLine}: .*no user of this tenant holds the approver role \`CFO officer\``));
+  await expect(warnings.filter({ hasText: '`rules[0].tool`' })).toHaveText(new RegExp(`^Warning: Line ${globLine}: .*write \`get_\\*\` \\(a glob\\)`));
+  await expect(warnings.filter({ hasText: 'principal.role' })).toHaveText(new RegExp(`^Warning: Line ${roleLine}: .*did you mean \`principal\\.roles\`\\?`));
+  await expect(warnings.filter({ hasText: '20K' })).toHaveText(new RegExp(`^Warning: Line ${amountLine}: .*write the number 20000`));
+  // The gutter marks each warned line, and no line as an error.
+  for (const line of [globLine, roleLine, amountLine, roleOfNobodyLine]) {
+    await expect(page.locator('[data-warning-line="true"]').filter({ hasText: new RegExp(`^${line}$`) })).toHaveCount(1);
+  }
+  await expect(page.locator('[data-error-line="true"]')).toHaveCount(0);
+
+  // Warnings never stop a save; they come back with it.
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(toast(page, /Saved version 1\. Warnings: .*get_\.\*/)).toBeVisible();
+  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
+  await expect(toast(page, 'Policy deleted.')).toBeVisible();
+});

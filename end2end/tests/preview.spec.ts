@@ -1,6 +1,6 @@
 import { APIRequestContext, Page } from '@playwright/test';
 import { expect, expectConsoleError, test } from './fixtures';
-import { DEMO, apiSession, openNav, signIn } from './helpers';
+import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
 
 /** The newest receipts of a tenant, as platform staff read them through the API. */
 async function receiptIds(api: APIRequestContext, slug: string): Promise<string[]> {
@@ -95,4 +95,51 @@ test('a tenant admin previews their own tenant, with no tenant to choose', async
   await whatIf(page, 'get_balance', '{"account": "acc-1"}');
   await expect(page.getByTestId('whatif-result').getByTestId('verdict')).toHaveText('allow');
   await expect(page.getByTestId('whatif-reason')).toContainText('read-only lookups are fine');
+});
+
+test('the previewer shows an agent’s budget and session rule with their scope, and the what-if says what is spent and left', async ({ page }) => {
+  const id = stamp();
+  const bot = `e2e-budget-${id}`;
+  const admin = await apiSession(DEMO.bankAdmin);
+  const created = await admin.post('/api/v1/policies', {
+    data: { name: `E2E budget ${id}`, scope: 'agent', agent: bot, rules: [
+      { tool: 'payments.transfer', budget: { sum: 'args.amount', max: 1000, per: '1d', per_key: 'agent' } },
+      { tool: 'payments.transfer', when: { 'session.called': 'payments.quote' }, effect: 'require_approval', approvers: ['manager'], reason: `e2e ${id}: a quoted payment needs a manager` },
+    ] },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const policyId = (await created.json()).id as string;
+  const caller = await agent(await tenantKey(DEMO.bankAdmin));
+  try {
+    // The bot spends 600 of its 1000 today (the bank's own rules decide the verdict).
+    const decided = await caller.post('/api/v1/decide', { data: { tool: 'payments.transfer', agent: bot, args: { amount: 600 } } });
+    expect(decided.ok(), await decided.text()).toBeTruthy();
+    const budget = ((await decided.json()).limits as { kind: string; max: number }[]).find((l) => l.kind === 'budget' && l.max === 1000);
+    expect(budget, 'the decision lists the agent budget').toBeTruthy();
+
+    await signIn(page, DEMO.bankAdmin);
+    await openNav(page, 'Previewer', /\/preview$/);
+    await page.locator('#preview-agent').fill(bot);
+    await page.locator('#preview-agent').press('Tab');
+    const row = page.getByTestId('effective-limit').filter({ hasText: 'args.amount adding up to 1000 per 1d per agent' });
+    await expect(row).toHaveCount(1);
+    await expect(row.locator('td').nth(1).getByTestId('scope-badge')).toHaveText('agent');
+    const ownRules = page.getByTestId('effective-rule').filter({ hasText: `E2E budget ${id}` });
+    await expect(ownRules.filter({ hasText: 'budget args.amount adding up to 1000 per 1d per agent' })).toHaveCount(1);
+    // A session rule reads as words, with the scope it came from.
+    const sessionRule = ownRules.filter({ hasText: 'when the session has called `payments.quote`' });
+    await expect(sessionRule).toHaveCount(1);
+    await expect(sessionRule.getByTestId('scope-badge')).toHaveText('agent');
+
+    // The what-if reads the day's total without spending from it.
+    await whatIf(page, 'payments.transfer', '{"amount": 300}');
+    const limits = page.getByTestId('whatif-limits');
+    await expect(limits).toContainText('args.amount adding up to 1000 per 1d per agent (600 spent so far, 400 left; this call 300)');
+    await whatIf(page, 'payments.transfer', '{"amount": 300}');
+    await expect(limits).toContainText('(600 spent so far, 400 left; this call 300)');
+  } finally {
+    await admin.delete(`/api/v1/policies/${policyId}`);
+    await admin.dispose();
+    await caller.dispose();
+  }
 });

@@ -57,6 +57,7 @@ fn build(tenant_rules: usize) -> (PolicySet, Vec<DecisionRequest>) {
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
+            session: None,
         })
         .collect();
     (set, requests)

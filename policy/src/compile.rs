@@ -23,6 +23,8 @@ pub(crate) struct CompiledRule {
     pub source: RuleRef,
     pub rule: Rule,
     pub specificity: Specificity,
+    /// Its conditions read the session, which is then loaded before matching.
+    pub reads_session: bool,
 }
 
 impl CompiledRule {
@@ -182,10 +184,16 @@ fn push_rules(
             rule_index: index,
             rule_id: rule.id.clone(),
         };
+        let reads_session = rule
+            .when
+            .iter()
+            .chain(&rule.only_when)
+            .any(|c| c.reads_session());
         rules.push(CompiledRule {
             source,
             rule: rule.clone(),
             specificity,
+            reads_session,
         });
     }
     start..rules.len() as RuleId

@@ -7,6 +7,7 @@
 //! read as one when the other side is a number. Two strings order lexicographically (so ISO dates
 //! and times compare as expected). Values of different kinds are never equal and never ordered.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::cmp::Ordering;
 use std::fmt;
@@ -16,6 +17,8 @@ use serde_json::{Map, Value};
 use crate::pattern::RegexPattern;
 use crate::regex_cache::RegexCost;
 use crate::request::Principal;
+use crate::session::{SessionHistory, SessionTest};
+use crate::tool::ToolMatch;
 
 /// Which part of the request a field path reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,11 +93,120 @@ impl fmt::Display for FieldPath {
     }
 }
 
-/// The right-hand side of a test: a literal, or another field of the request.
+/// The right-hand side of a test: a literal, another field of the request, or a string with
+/// fields filled in (`"tenant_id = '${context.tenant_id}'"`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     Literal(Value),
     Ref(FieldPath),
+    Template(Template),
+}
+
+/// A string with fields inside it, such as `tenant_id = '${context.tenant_id}'`. It holds at
+/// least one field; a string without one is a plain literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Text(String),
+    Field(FieldPath),
+}
+
+impl Template {
+    pub(crate) fn new(parts: Vec<TemplatePart>) -> Self {
+        Template { parts }
+    }
+
+    pub fn parts(&self) -> &[TemplatePart] {
+        &self.parts
+    }
+
+    /// The string with every field filled in from the request; `None` when a field is missing,
+    /// so a test against it fails as a test against a missing reference does.
+    fn render(&self, facts: &Facts<'_>) -> Option<String> {
+        let mut text = String::new();
+        for part in &self.parts {
+            match part {
+                TemplatePart::Text(literal) => text.push_str(literal),
+                TemplatePart::Field(path) => match facts.lookup(path)? {
+                    Value::String(value) => text.push_str(value),
+                    other => text.push_str(&other.to_string()),
+                },
+            }
+        }
+        Some(text)
+    }
+
+    /// The first field the request does not carry, to say why a test could not be made.
+    fn missing_field<'t>(&'t self, facts: &Facts<'_>) -> Option<&'t FieldPath> {
+        self.parts.iter().find_map(|part| match part {
+            TemplatePart::Field(path) if facts.lookup(path).is_none() => Some(path),
+            _ => None,
+        })
+    }
+}
+
+impl fmt::Display for Template {
+    /// The template as written in a document: `${field}` for a field, `$${` for a literal `${`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                TemplatePart::Text(text) => f.write_str(&text.replace("${", "$${"))?,
+                TemplatePart::Field(path) => write!(f, "${{{path}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kind of a value, for the `type` test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    String,
+    Number,
+    Boolean,
+    List,
+    Object,
+}
+
+impl ValueType {
+    pub const NAMES: &'static str = "string, number, boolean, list, object";
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "string" => ValueType::String,
+            "number" => ValueType::Number,
+            "boolean" | "bool" => ValueType::Boolean,
+            "list" | "array" => ValueType::List,
+            "object" | "map" => ValueType::Object,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Number => "number",
+            ValueType::Boolean => "boolean",
+            ValueType::List => "list",
+            ValueType::Object => "object",
+        }
+    }
+
+    /// Whether the value is of this kind. A number is a JSON number only: `"5000"` is a string,
+    /// so a rule that requires a number also rules out amounts sent as text.
+    fn holds_for(self, value: &Value) -> bool {
+        match self {
+            ValueType::String => value.is_string(),
+            ValueType::Number => value.is_number(),
+            ValueType::Boolean => value.is_boolean(),
+            ValueType::List => value.is_array(),
+            ValueType::Object => value.is_object(),
+        }
+    }
 }
 
 /// One test on a field. The operand's kind was checked at parse time (lists for `in`, ...).
@@ -113,6 +225,10 @@ pub enum Test {
     EndsWith(Operand),
     Matches(RegexPattern),
     Exists(bool),
+    /// `low <= value <= high`; when `low` is above `high` the range wraps around (`[22, 6]` is
+    /// the night). Weekday names order Monday to Sunday.
+    Between(Value, Value),
+    Type(ValueType),
 }
 
 impl Test {
@@ -131,6 +247,8 @@ impl Test {
             Test::EndsWith(_) => "ends_with",
             Test::Matches(_) => "matches",
             Test::Exists(_) => "exists",
+            Test::Between(..) => "between",
+            Test::Type(_) => "type",
         }
     }
 
@@ -149,6 +267,8 @@ impl Test {
             Test::EndsWith(_) => "ending with",
             Test::Matches(_) => "matching",
             Test::Exists(_) => "exists",
+            Test::Between(..) => "between",
+            Test::Type(_) => "of type",
         }
     }
 
@@ -165,7 +285,7 @@ impl Test {
             | Test::ContainsAny(o)
             | Test::StartsWith(o)
             | Test::EndsWith(o) => Some(o),
-            Test::Matches(_) | Test::Exists(_) => None,
+            Test::Matches(_) | Test::Exists(_) | Test::Between(..) | Test::Type(_) => None,
         }
     }
 }
@@ -181,6 +301,8 @@ pub enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
+    /// What earlier calls of the same session did (`session.called`, `session.count`).
+    Session(SessionTest),
 }
 
 impl Condition {
@@ -202,6 +324,25 @@ impl Condition {
                 .map(Condition::regex_cost)
                 .fold(RegexCost::default(), |total, cost| total + cost),
             Condition::Not(inner) => inner.regex_cost(),
+            Condition::Session(test) => match test.tool() {
+                ToolMatch::Regex(regex) => RegexCost {
+                    count: 1,
+                    bytes: regex.compiled_bytes(),
+                },
+                ToolMatch::Exact(_) | ToolMatch::Glob(_) => RegexCost::default(),
+            },
+        }
+    }
+
+    /// Whether the condition (or one inside it) reads the session.
+    pub fn reads_session(&self) -> bool {
+        match self {
+            Condition::Field { .. } => false,
+            Condition::All(items) | Condition::Any(items) => {
+                items.iter().any(Condition::reads_session)
+            }
+            Condition::Not(inner) => inner.reads_session(),
+            Condition::Session(_) => true,
         }
     }
 }
@@ -213,6 +354,10 @@ pub(crate) struct Facts<'a> {
     context: &'a Map<String, Value>,
     principal: &'a Principal,
     principal_value: OnceCell<Value>,
+    /// Fields a matching rule masks (`args.ssn`): explanations never quote their values.
+    masked: Vec<&'a str>,
+    /// What the request's session did so far; empty without a session.
+    session: Option<SessionHistory>,
 }
 
 impl<'a> Facts<'a> {
@@ -226,6 +371,39 @@ impl<'a> Facts<'a> {
             context,
             principal,
             principal_value: OnceCell::new(),
+            masked: Vec::new(),
+            session: None,
+        }
+    }
+
+    pub(crate) fn set_session(&mut self, history: SessionHistory) {
+        self.session = Some(history);
+    }
+
+    pub(crate) fn session(&self) -> Option<&SessionHistory> {
+        self.session.as_ref()
+    }
+
+    pub(crate) fn mask(&mut self, fields: Vec<&'a str>) {
+        self.masked = fields;
+    }
+
+    /// Whether explanations must not quote the value of `field`.
+    pub(crate) fn is_masked(&self, field: &str) -> bool {
+        self.masked.iter().any(|mask| {
+            field == *mask
+                || field
+                    .strip_prefix(mask)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+
+    /// A value of `field` as an explanation shows it.
+    fn show(&self, field: &FieldPath, value: &Value) -> String {
+        if self.is_masked(field.as_str()) {
+            "[masked]".to_string()
+        } else {
+            render(value)
         }
     }
 
@@ -247,10 +425,13 @@ impl<'a> Facts<'a> {
         (!found.is_null()).then_some(found)
     }
 
-    fn operand<'b>(&'b self, operand: &'b Operand) -> Option<&'b Value> {
+    fn operand<'b>(&'b self, operand: &'b Operand) -> Option<Cow<'b, Value>> {
         match operand {
-            Operand::Literal(value) => Some(value),
-            Operand::Ref(path) => self.lookup(path),
+            Operand::Literal(value) => Some(Cow::Borrowed(value)),
+            Operand::Ref(path) => self.lookup(path).map(Cow::Borrowed),
+            Operand::Template(template) => {
+                template.render(self).map(|t| Cow::Owned(Value::String(t)))
+            }
         }
     }
 }
@@ -273,6 +454,9 @@ impl Condition {
             Condition::All(items) => items.iter().all(|c| c.holds(facts)),
             Condition::Any(items) => items.iter().any(|c| c.holds(facts)),
             Condition::Not(inner) => !inner.holds(facts),
+            Condition::Session(test) => test.holds(facts.session(), |test, actual| {
+                test_holds(test, Some(actual), facts)
+            }),
         }
     }
 
@@ -296,6 +480,9 @@ impl Condition {
                 format!("none of `any` held: {}", reasons.join("; "))
             }
             Condition::Not(inner) => format!("`not` failed because {} held", inner.describe()),
+            Condition::Session(test) => test.why_not(facts.session(), |test, actual| {
+                tests_failing(test, actual, facts).unwrap_or_default()
+            }),
         }
     }
 
@@ -318,8 +505,22 @@ impl Condition {
                 format!("any of ({})", parts.join(", "))
             }
             Condition::Not(inner) => format!("not ({})", inner.describe()),
+            Condition::Session(test) => test.describe(describe_test),
         }
     }
+}
+
+/// Why one of a session count's tests fails for the count `actual`, as "not above 3"; `None`
+/// when they all hold.
+fn tests_failing(tests: &[Test], actual: &Value, facts: &Facts<'_>) -> Option<String> {
+    let failed = tests
+        .iter()
+        .find(|test| !test_holds(test, Some(actual), facts))?;
+    let operand = failed
+        .operand()
+        .map(|o| describe_operand(o, None))
+        .unwrap_or_default();
+    Some(format!("{} {operand}", phrase(failed)))
 }
 
 fn describe_test(test: &Test) -> String {
@@ -327,6 +528,8 @@ fn describe_test(test: &Test) -> String {
         Test::Exists(true) => "exists".to_string(),
         Test::Exists(false) => "is missing".to_string(),
         Test::Matches(regex) => format!("matching `{}`", regex.as_str()),
+        Test::Between(low, high) => format!("between {} and {}", render(low), render(high)),
+        Test::Type(kind) => format!("is a {}", kind.as_str()),
         other => match other.operand() {
             Some(operand) => format!("{} {}", other.symbol(), describe_operand(operand, None)),
             None => other.symbol().to_string(),
@@ -339,6 +542,8 @@ fn describe_operand(operand: &Operand, resolved: Option<&Value>) -> String {
         (Operand::Literal(value), _) => render(value),
         (Operand::Ref(path), Some(value)) => format!("`{path}` ({})", render(value)),
         (Operand::Ref(path), None) => format!("`{path}`"),
+        (Operand::Template(template), Some(value)) => format!("\"{template}\" ({})", render(value)),
+        (Operand::Template(template), None) => format!("\"{template}\""),
     }
 }
 
@@ -364,30 +569,71 @@ fn why_test_fails(
             other => format!("`{field}` is missing (needed for {})", describe_test(other)),
         };
     };
+    let shown = facts.show(field, actual);
     match test {
-        Test::Exists(false) => format!("`{field}` exists (it is {})", render(actual)),
+        Test::Exists(false) => format!("`{field}` exists (it is {shown}) but must be missing"),
+        Test::Exists(true) => format!("`{field}` is missing"),
         Test::Matches(regex) => {
             format!(
-                "`{field}` is {}, not matching `{}`",
-                render(actual),
+                "`{field}` is {shown}, which does not match `{}`",
                 regex.as_str()
             )
         }
+        Test::Between(low, high) => {
+            format!(
+                "`{field}` is {shown}, not between {} and {}",
+                render(low),
+                render(high)
+            )
+        }
+        Test::Type(kind) => format!("`{field}` is {shown}, not a {}", kind.as_str()),
         other => {
             let Some(operand) = other.operand() else {
                 return format!("`{field}` failed `{}`", other.operator());
             };
             let resolved = facts.operand(operand);
-            if let (Operand::Ref(path), None) = (operand, resolved) {
-                return format!("`{path}` is missing (compared with `{field}`)");
+            if resolved.is_none() {
+                let missing = match operand {
+                    Operand::Ref(path) => Some(path),
+                    Operand::Template(template) => template.missing_field(facts),
+                    Operand::Literal(_) => None,
+                };
+                if let Some(path) = missing {
+                    return format!("`{path}` is missing (compared with `{field}`)");
+                }
             }
-            format!(
-                "`{field}` is {}, not {} {}",
-                render(actual),
-                other.symbol(),
-                describe_operand(operand, resolved)
-            )
+            let expected = describe_operand(operand, resolved.as_deref());
+            let ordered = matches!(
+                other,
+                Test::Lt(_) | Test::Lte(_) | Test::Gt(_) | Test::Gte(_)
+            );
+            if ordered
+                && resolved
+                    .as_deref()
+                    .is_some_and(|r| order(actual, r).is_none())
+            {
+                return format!("`{field}` is {shown}, which cannot be compared with {expected}");
+            }
+            format!("`{field}` is {shown}, {} {expected}", phrase(other))
         }
+    }
+}
+
+/// How a failed test reads after the value: "`args.n` is 3, *not above* 5".
+fn phrase(test: &Test) -> &'static str {
+    match test {
+        Test::Eq(_) => "not",
+        Test::Ne(_) => "but must differ from",
+        Test::Lt(_) => "not below",
+        Test::Lte(_) => "above",
+        Test::Gt(_) => "not above",
+        Test::Gte(_) => "below",
+        Test::In(_) => "not one of",
+        Test::Contains(_) => "which does not contain",
+        Test::ContainsAny(_) => "which contains none of",
+        Test::StartsWith(_) => "which does not start with",
+        Test::EndsWith(_) => "which does not end with",
+        Test::Matches(_) | Test::Exists(_) | Test::Between(..) | Test::Type(_) => test.symbol(),
     }
 }
 
@@ -398,12 +644,16 @@ fn test_holds(test: &Test, actual: Option<&Value>, facts: &Facts<'_>) -> bool {
     let Some(actual) = actual else {
         return false;
     };
-    if let Test::Matches(regex) = test {
-        return actual.as_str().is_some_and(|text| regex.is_match(text));
+    match test {
+        Test::Matches(regex) => return actual.as_str().is_some_and(|text| regex.is_match(text)),
+        Test::Between(low, high) => return between(actual, low, high),
+        Test::Type(kind) => return kind.holds_for(actual),
+        _ => {}
     }
     let Some(operand) = test.operand().and_then(|o| facts.operand(o)) else {
         return false;
     };
+    let operand = operand.as_ref();
     match test {
         Test::Eq(_) => equal(actual, operand),
         Test::Ne(_) => !equal(actual, operand),
@@ -426,10 +676,49 @@ fn test_holds(test: &Test, actual: Option<&Value>, facts: &Facts<'_>) -> bool {
             .is_some_and(|items| items.iter().any(|i| contains(actual, i))),
         Test::StartsWith(_) => both_str(actual, operand).is_some_and(|(a, b)| a.starts_with(b)),
         Test::EndsWith(_) => both_str(actual, operand).is_some_and(|(a, b)| a.ends_with(b)),
-        Test::Matches(_) | Test::Exists(_) => false,
+        Test::Matches(_) | Test::Exists(_) | Test::Between(..) | Test::Type(_) => false,
     }
 }
 
+/// The days of the week in order, as `context.weekday` spells them.
+pub(crate) const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+fn weekday_number(value: &Value) -> Option<usize> {
+    let name = value.as_str()?.to_ascii_lowercase();
+    WEEKDAYS.iter().position(|day| *day == name)
+}
+
+/// `low <= value <= high`, wrapping around when `low` is above `high`.
+fn between(value: &Value, low: &Value, high: &Value) -> bool {
+    let (value_cmp_low, value_cmp_high, low_cmp_high) =
+        match (weekday_number(low), weekday_number(high)) {
+            (Some(l), Some(h)) => {
+                let Some(v) = weekday_number(value) else {
+                    return false;
+                };
+                (v.cmp(&l), v.cmp(&h), l.cmp(&h))
+            }
+            _ => match (order(value, low), order(value, high), order(low, high)) {
+                (Some(a), Some(b), Some(c)) => (a, b, c),
+                _ => return false,
+            },
+        };
+    let at_least_low = value_cmp_low != Ordering::Less;
+    let at_most_high = value_cmp_high != Ordering::Greater;
+    if low_cmp_high == Ordering::Greater {
+        at_least_low || at_most_high
+    } else {
+        at_least_low && at_most_high
+    }
+}
 /// Reads a value as a number: a JSON number, or a string that holds one.
 pub(crate) fn as_number(value: &Value) -> Option<f64> {
     match value {

@@ -14,8 +14,9 @@
 //! ```
 //!
 //! `when` may also be a list of blocks, all of which must hold. A string operand that starts with
-//! `$` names a field (`$args.x`, `$context.x`, `$principal.x`); `$$` writes a literal `$`. Strings
-//! inside list operands are always literal.
+//! `$` names a field (`$args.x`, `$context.x`, `$principal.x`); `$$` writes a literal `$`. Inside
+//! a longer string, `${field}` fills a field in (`"tenant_id = '${context.tenant_id}'"`) and `$${`
+//! writes a literal `${`. Strings inside list operands are always literal.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -26,12 +27,14 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::condition::{Condition, FieldPath, Operand, Test};
+use crate::condition::{Condition, FieldPath, Operand, Template, TemplatePart, Test, ValueType};
 use crate::error::{custom, FieldError};
 use crate::pattern::RegexPattern;
+use crate::session::SessionTest;
+use crate::tool::ToolMatch;
 
 const OPERATORS: &str = "eq, ne, lt, lte, gt, gte, in, contains, contains_any, starts_with, \
-                         ends_with, matches, exists";
+                         ends_with, matches, exists, between, type";
 
 impl Serialize for FieldPath {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -50,8 +53,12 @@ impl Serialize for Operand {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Operand::Ref(path) => serializer.serialize_str(&format!("${path}")),
+            Operand::Template(template) => serializer.serialize_str(&template.to_string()),
             Operand::Literal(Value::String(text)) if text.starts_with('$') => {
                 serializer.serialize_str(&format!("${text}"))
+            }
+            Operand::Literal(Value::String(text)) if text.contains("${") => {
+                serializer.serialize_str(&text.replace("${", "$${"))
             }
             Operand::Literal(value) => value.serialize(serializer),
         }
@@ -77,8 +84,11 @@ impl<'de> Visitor<'de> for OperandVisitor {
         if let Some(rest) = text.strip_prefix("$$") {
             return Ok(Operand::Literal(Value::String(format!("${rest}"))));
         }
-        if let Some(path) = text.strip_prefix('$') {
+        if let Some(path) = text.strip_prefix('$').filter(|rest| !rest.starts_with('{')) {
             return FieldPath::parse(path).map(Operand::Ref).map_err(custom);
+        }
+        if text.contains("${") {
+            return parse_template(text).map_err(custom);
         }
         Ok(Operand::Literal(Value::String(text.to_string())))
     }
@@ -117,6 +127,50 @@ impl<'de> Visitor<'de> for OperandVisitor {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Operand, A::Error> {
         Value::deserialize(MapAccessDeserializer::new(map)).map(Operand::Literal)
     }
+}
+
+/// Reads a string with `${field}` inside; `$${` is a literal `${`. A string whose only `${` are
+/// escaped is a plain literal.
+fn parse_template(text: &str) -> Result<Operand, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        let (before, after) = rest.split_at(at);
+        if let Some(kept) = before.strip_suffix('$') {
+            // `$${`: the first `$` escapes the second.
+            literal.push_str(kept);
+            literal.push_str("${");
+            rest = after.get(2..).unwrap_or_default();
+            continue;
+        }
+        literal.push_str(before);
+        let inner = after.get(2..).unwrap_or_default();
+        let Some(end) = inner.find('}') else {
+            return Err(format!(
+                "`${{` in `{text}` is not closed with `}}`; write `$${{` for a literal `${{`"
+            ));
+        };
+        let (path, tail) = inner.split_at(end);
+        let field = FieldPath::parse(path.trim())
+            .map_err(|err| format!("in `{text}`: {err}; write `$${{` for a literal `${{`"))?;
+        if !literal.is_empty() {
+            parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+        }
+        parts.push(TemplatePart::Field(field));
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        parts.push(TemplatePart::Text(literal.clone()));
+    }
+    if parts
+        .iter()
+        .all(|part| matches!(part, TemplatePart::Text(_)))
+    {
+        return Ok(Operand::Literal(Value::String(literal)));
+    }
+    Ok(Operand::Template(Template::new(parts)))
 }
 
 /// The tests on one field: a map of operators, or a bare value meaning `eq`.
@@ -208,6 +262,21 @@ fn read_test<'de, A: MapAccess<'de>>(op: &str, map: &mut A) -> Result<Test, A::E
             )
         }
         "exists" => Test::Exists(map.next_value::<bool>()?),
+        "between" => {
+            let bounds: Vec<Value> = map.next_value()?;
+            between(op, bounds)?
+        }
+        "type" => {
+            let name: String = map.next_value()?;
+            let kind = ValueType::parse(name.trim()).ok_or_else(|| {
+                let message = format!(
+                    "unknown type `{name}`; expected one of {}",
+                    ValueType::NAMES
+                );
+                FieldError::new(op, message).into_de::<A::Error>()
+            })?;
+            Test::Type(kind)
+        }
         other => {
             let message = format!("unknown operator `{other}`; expected one of {OPERATORS}");
             return Err(FieldError::new(other, message).into_de());
@@ -216,9 +285,27 @@ fn read_test<'de, A: MapAccess<'de>>(op: &str, map: &mut A) -> Result<Test, A::E
     Ok(test)
 }
 
+fn between<E: de::Error>(op: &str, bounds: Vec<Value>) -> Result<Test, E> {
+    let shape = || {
+        FieldError::new(
+            op,
+            "`between` needs two bounds of one kind, such as `[9, 17]` or `[monday, friday]`",
+        )
+        .into_de()
+    };
+    let [low, high]: [Value; 2] = bounds.try_into().map_err(|_| shape())?;
+    let same_kind = (low.is_number() && high.is_number()) || (low.is_string() && high.is_string());
+    if !same_kind {
+        return Err(shape());
+    }
+    Ok(Test::Between(low, high))
+}
+
 fn ordered<E: de::Error>(op: &str, operand: Operand) -> Result<Operand, E> {
     match &operand {
-        Operand::Ref(_) | Operand::Literal(Value::Number(_) | Value::String(_)) => Ok(operand),
+        Operand::Ref(_)
+        | Operand::Template(_)
+        | Operand::Literal(Value::Number(_) | Value::String(_)) => Ok(operand),
         Operand::Literal(other) => Err(FieldError::new(
             op,
             format!("`{op}` compares with a number or a string, not `{other}`"),
@@ -230,6 +317,11 @@ fn ordered<E: de::Error>(op: &str, operand: Operand) -> Result<Operand, E> {
 fn list<E: de::Error>(op: &str, operand: Operand) -> Result<Operand, E> {
     match &operand {
         Operand::Ref(_) | Operand::Literal(Value::Array(_)) => Ok(operand),
+        Operand::Template(_) => Err(FieldError::new(
+            op,
+            format!("`{op}` needs a list, such as `[a, b]`, not a string"),
+        )
+        .into_de()),
         Operand::Literal(other) => Err(FieldError::new(
             op,
             format!("`{op}` needs a list, such as `[a, b]`, not `{other}`"),
@@ -240,7 +332,7 @@ fn list<E: de::Error>(op: &str, operand: Operand) -> Result<Operand, E> {
 
 fn text<E: de::Error>(op: &str, operand: Operand) -> Result<Operand, E> {
     match &operand {
-        Operand::Ref(_) | Operand::Literal(Value::String(_)) => Ok(operand),
+        Operand::Ref(_) | Operand::Template(_) | Operand::Literal(Value::String(_)) => Ok(operand),
         Operand::Literal(other) => {
             Err(FieldError::new(op, format!("`{op}` needs a string, not `{other}`")).into_de())
         }
@@ -295,6 +387,19 @@ impl<'de> Visitor<'de> for BlockVisitor {
                     }
                 }
                 "not" => Condition::Not(Box::new(map.next_value::<Single>()?.0)),
+                "session.called" => {
+                    Condition::Session(SessionTest::Called(map.next_value::<ToolMatch>()?))
+                }
+                "session.count" => {
+                    let SessionCount { tool, tests } = map.next_value()?;
+                    Condition::Session(SessionTest::Count { tool, tests })
+                }
+                field if field.starts_with("session.") => {
+                    let message = format!(
+                        "unknown session fact `{field}`; expected `session.called` or `session.count`"
+                    );
+                    return Err(FieldError::new(field, message).into_de());
+                }
                 field => {
                     let field = FieldPath::parse(field).map_err(|e| {
                         FieldError::new(field, format!("{e}, or be `any`, `all` or `not`"))
@@ -310,6 +415,60 @@ impl<'de> Visitor<'de> for BlockVisitor {
             return Err(custom("an empty condition block"));
         }
         Ok(Block(conditions))
+    }
+}
+
+/// `session.count`: a map of `tool` and tests on the number, such as `{ tool: "email.*", gte: 3 }`.
+struct SessionCount {
+    tool: ToolMatch,
+    tests: Vec<Test>,
+}
+
+impl<'de> Deserialize<'de> for SessionCount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SessionCountVisitor)
+    }
+}
+
+struct SessionCountVisitor;
+
+impl<'de> Visitor<'de> for SessionCountVisitor {
+    type Value = SessionCount;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a session count such as `{ tool: \"email.*\", gte: 3 }`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SessionCount, A::Error> {
+        let mut tool = None;
+        let mut tests = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "tool" => tool = Some(map.next_value::<ToolMatch>()?),
+                "eq" | "ne" | "lt" | "lte" | "gt" | "gte" => {
+                    let test = read_test(&key, &mut map)?;
+                    let numeric =
+                        matches!(test.operand(), Some(Operand::Literal(Value::Number(_))));
+                    if !numeric {
+                        let message = format!("`{key}` compares the number of calls with a number");
+                        return Err(FieldError::new(&key, message).into_de());
+                    }
+                    tests.push(test);
+                }
+                other => {
+                    let message = format!(
+                        "unknown field `{other}`; a session count has `tool` and one of eq, ne, lt, lte, gt, gte"
+                    );
+                    return Err(FieldError::new(other, message).into_de());
+                }
+            }
+        }
+        let tool =
+            tool.ok_or_else(|| custom("a session count needs the `tool` whose calls it counts"))?;
+        if tests.is_empty() {
+            return Err(custom("a session count needs a test such as `gte: 3`"));
+        }
+        Ok(SessionCount { tool, tests })
     }
 }
 
@@ -339,6 +498,8 @@ fn key(condition: &Condition) -> &str {
         Condition::All(_) => "all",
         Condition::Any(_) => "any",
         Condition::Not(_) => "not",
+        Condition::Session(SessionTest::Called(_)) => "session.called",
+        Condition::Session(SessionTest::Count { .. }) => "session.count",
     }
 }
 
@@ -356,6 +517,8 @@ impl Serialize for TestsRef<'_> {
             match test {
                 Test::Matches(regex) => map.serialize_entry("matches", regex.as_str())?,
                 Test::Exists(flag) => map.serialize_entry("exists", flag)?,
+                Test::Between(low, high) => map.serialize_entry("between", &[low, high])?,
+                Test::Type(kind) => map.serialize_entry("type", kind.as_str())?,
                 other => {
                     if let Some(operand) = other.operand() {
                         map.serialize_entry(other.operator(), operand)?;
@@ -390,6 +553,27 @@ impl Serialize for BlockRef<'_> {
                     map.serialize_entry(key(condition), &singles)?;
                 }
                 Condition::Not(inner) => map.serialize_entry("not", &SingleRef(inner))?,
+                Condition::Session(SessionTest::Called(tool)) => {
+                    map.serialize_entry("session.called", tool)?
+                }
+                Condition::Session(SessionTest::Count { tool, tests }) => {
+                    map.serialize_entry("session.count", &SessionCountRef(tool, tests))?
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+struct SessionCountRef<'a>(&'a ToolMatch, &'a [Test]);
+
+impl Serialize for SessionCountRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1 + self.1.len()))?;
+        map.serialize_entry("tool", self.0)?;
+        for test in self.1 {
+            if let Some(operand) = test.operand() {
+                map.serialize_entry(test.operator(), operand)?;
             }
         }
         map.end()

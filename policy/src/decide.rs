@@ -18,28 +18,45 @@ use crate::explain::{
     Basis, Decision, EffectiveLimit, MatchedRule, NearMiss, Obligation, ObligationKind, Verdict,
 };
 use crate::index::RuleId;
-use crate::model::{Effect, PolicyRef, RuleRef, Scope, Targets};
+use crate::model::{Effect, PolicyRef, RuleRef, Scope, Targets, Window};
 use crate::rate::{RateCounter, RateKey};
+
+/// What a decision does with the counters of rate limits and budgets.
+#[derive(Clone, Copy)]
+enum Counting<'c> {
+    /// Count the call and enforce the limits (a real decision).
+    Count(&'c dyn RateCounter),
+    /// Read the counters without counting or enforcing (the what-if preview).
+    Peek(&'c dyn RateCounter),
+    /// Leave the counters alone.
+    Skip,
+}
 use crate::request::{DecisionRequest, Principal};
 
 impl PolicySet {
     /// Decides a call and counts it against its rate limits.
     pub fn decide(&self, req: &DecisionRequest, rate: &dyn RateCounter, now_ms: u64) -> Decision {
-        self.evaluate(req, Some(rate), now_ms)
+        self.evaluate(req, Counting::Count(rate), now_ms)
     }
 
-    /// Decides a call without counting it: rate limits are reported but neither consumed nor
-    /// enforced. For the console's what-if previewer.
+    /// Decides a call without counting it: rate limits and budgets are reported but neither
+    /// consumed nor enforced.
     pub fn decide_dry_run(&self, req: &DecisionRequest, now_ms: u64) -> Decision {
-        self.evaluate(req, None, now_ms)
+        self.evaluate(req, Counting::Skip, now_ms)
     }
 
-    fn evaluate(
+    /// A dry run that also reads the counters, so the explanation shows the calls counted and
+    /// the amounts spent so far in each window. For the console's what-if previewer.
+    pub fn decide_preview(
         &self,
         req: &DecisionRequest,
-        rate: Option<&dyn RateCounter>,
+        rate: &dyn RateCounter,
         now_ms: u64,
     ) -> Decision {
+        self.evaluate(req, Counting::Peek(rate), now_ms)
+    }
+
+    fn evaluate(&self, req: &DecisionRequest, counting: Counting<'_>, now_ms: u64) -> Decision {
         if !self.settings.is_enabled(&req.tool) {
             return Decision::refused(
                 format!("tool `{}` is not enabled on this platform", req.tool),
@@ -54,31 +71,66 @@ impl PolicySet {
         candidates.sort_unstable();
         candidates.dedup();
 
-        let facts = Facts::new(&req.args, &req.context, &req.principal);
+        let mut facts = Facts::new(&req.args, &req.context, &req.principal);
+        // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
+        #[allow(clippy::indexing_slicing)]
+        let reads_session = candidates
+            .iter()
+            .any(|id| self.rules[*id as usize].reads_session);
+        let session = req.session_key();
+        if let (true, Some(key), Counting::Count(rate) | Counting::Peek(rate)) =
+            (reads_session, &session, counting)
+        {
+            facts.set_session(rate.session(key, now_ms));
+        }
         let mut matched: Vec<&CompiledRule> = Vec::with_capacity(candidates.len());
         let mut near_misses = Vec::new();
+        // The most specific tenant or agent rule that could have decided but missed, with its
+        // near miss: a default deny says why it did not apply.
+        let mut closest: Option<(&CompiledRule, usize)> = None;
         for id in candidates {
             // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
             #[allow(clippy::indexing_slicing)]
             let rule = &self.rules[id as usize];
             match check(rule, &facts, &req.principal) {
                 Ok(()) => matched.push(rule),
-                Err(failed) => near_misses.push(NearMiss {
-                    rule: rule.source.clone(),
-                    tool: rule.rule.tool.to_string(),
-                    effect: rule.rule.effect,
-                    failed,
-                }),
+                Err(failed) => {
+                    if could_have_decided(rule)
+                        && closest.is_none_or(|(best, _)| rule.specificity > best.specificity)
+                    {
+                        closest = Some((rule, near_misses.len()));
+                    }
+                    near_misses.push(NearMiss {
+                        rule: rule.source.clone(),
+                        tool: rule.rule.tool.to_string(),
+                        effect: rule.rule.effect,
+                        failed,
+                    });
+                }
             }
         }
 
+        let obligations = obligations(&matched);
+        if !obligations.is_empty() {
+            facts.mask(obligations.iter().map(|o| o.field.as_str()).collect());
+        }
         let mut outcome = self.settle(req, &matched, &facts);
-        if outcome.verdict != Verdict::Deny {
-            if let Some(rate) = rate {
-                count_calls(&mut outcome, rate, now_ms);
+        if outcome.basis == Basis::Default && outcome.verdict == Verdict::Deny {
+            if let Some((rule, miss)) = closest.and_then(|(r, i)| Some((r, near_misses.get(i)?))) {
+                push_closest_miss(&mut outcome.reason, rule, miss);
             }
         }
-        let obligations = obligations(&matched);
+        match counting {
+            Counting::Count(rate) if outcome.verdict != Verdict::Deny => {
+                count_calls(&mut outcome, rate, now_ms);
+                // The session remembers the calls that go ahead.
+                if let (Verdict::Allow, Some(key)) = (outcome.verdict, &session) {
+                    rate.remember(key, &req.tool, now_ms);
+                }
+            }
+            Counting::Peek(rate) => peek_counters(&mut outcome, rate, now_ms),
+            Counting::Count(_) | Counting::Skip => {}
+        }
         let decision_matched = matched
             .iter()
             .map(|rule| MatchedRule {
@@ -124,7 +176,10 @@ impl PolicySet {
                 limits,
             );
         }
-        if let Some((reason, source)) = cap_violation(&limits) {
+        if let Some((reason, decisive)) = unmet_requirement(matched, facts) {
+            return Outcome::new(Verdict::Deny, Basis::Requirement, reason, decisive, limits);
+        }
+        if let Some((reason, source)) = cap_violation(&limits, facts) {
             let decisive = matched
                 .iter()
                 .copied()
@@ -168,12 +223,28 @@ impl PolicySet {
                 }
             }
         }
-        let lead = match verdict {
-            Verdict::RequireApproval => format!("approval by {} required", backticked(&approvers)),
-            Verdict::Allow | Verdict::Deny => "allowed".to_string(),
+        // Each rule is credited with its own approvers; when several rules ask, every role they
+        // name must approve, which the reason says first.
+        let reasons: Vec<String> = deciding
+            .iter()
+            .map(|rule| match verdict {
+                Verdict::RequireApproval => because(
+                    &format!("approval by {} required", backticked(&rule.rule.approvers)),
+                    rule,
+                ),
+                Verdict::Allow | Verdict::Deny => because("allowed", rule),
+            })
+            .collect();
+        let reason = if verdict == Verdict::RequireApproval && deciding.len() > 1 {
+            format!(
+                "approval by {} required, each of them: {}",
+                backticked(&approvers),
+                reasons.join("; ")
+            )
+        } else {
+            reasons.join("; ")
         };
-        let reasons: Vec<String> = deciding.iter().map(|rule| because(&lead, rule)).collect();
-        let mut outcome = Outcome::new(verdict, Basis::Rules, reasons.join("; "), deciding, limits);
+        let mut outcome = Outcome::new(verdict, Basis::Rules, reason, deciding, limits);
         outcome.approvers = approvers;
         outcome
     }
@@ -195,6 +266,61 @@ fn check(rule: &CompiledRule, facts: &Facts<'_>, principal: &Principal) -> Resul
         Some(failed) => Err(failed.why_not(facts)),
         None => Ok(()),
     }
+}
+
+/// Step 3b: a matching rule whose `only_when` does not hold denies the call. The reason names
+/// the rule and, unless it is a platform rule (whose conditions tenants are not shown), what
+/// failed.
+fn unmet_requirement<'a>(
+    matched: &[&'a CompiledRule],
+    facts: &Facts<'_>,
+) -> Option<(String, Vec<&'a CompiledRule>)> {
+    let unmet: Vec<(&CompiledRule, String)> = matched
+        .iter()
+        .filter_map(|rule| {
+            let failed = rule.rule.only_when.iter().find(|c| !c.holds(facts))?;
+            Some((*rule, failed.why_not(facts)))
+        })
+        .collect();
+    let (first, why) = unmet.first()?;
+    let mut reason = because("denied", first);
+    if first.scope() != Scope::Platform {
+        reason.push_str(&format!(
+            " (it goes ahead only when {}; {why})",
+            describe_all(&first.rule.only_when)
+        ));
+    }
+    let decisive = unmet.iter().map(|(rule, _)| *rule).collect();
+    Some((reason, decisive))
+}
+
+fn describe_all(conditions: &[crate::condition::Condition]) -> String {
+    let parts: Vec<String> = conditions.iter().map(|c| c.describe()).collect();
+    parts.join(" and ")
+}
+
+/// For a default deny: adds why the most specific rule that could have decided the call did not
+/// apply, as "; the closest rule, ..., did not apply: ...". Platform rules are left out: tenants
+/// are not shown their conditions (the near misses carry them for platform staff).
+fn push_closest_miss(reason: &mut String, rule: &CompiledRule, miss: &NearMiss) {
+    use std::fmt::Write;
+    // Writing into a `String` cannot fail.
+    let _ = write!(
+        reason,
+        "; the closest rule, {} ({}), did not apply: {}",
+        rule.source,
+        rule.rule.summarised(),
+        miss.failed
+    );
+}
+
+/// A tenant or agent rule that would have decided the call had it matched.
+fn could_have_decided(rule: &CompiledRule) -> bool {
+    rule.scope() != Scope::Platform
+        && matches!(
+            rule.rule.effect,
+            Some(Effect::Allow | Effect::RequireApproval)
+        )
 }
 
 fn targeted(targets: &Targets, principal: &Principal) -> bool {
@@ -236,7 +362,7 @@ fn backticked(names: &[String]) -> String {
 
 /// "denied by platform policy `Guardrails` rule 1 (`system.*` deny): no shell access".
 fn because(lead: &str, rule: &CompiledRule) -> String {
-    let mut text = format!("{lead} by {} ({})", rule.source, rule.rule.summary());
+    let mut text = format!("{lead} by {} ({})", rule.source, rule.rule.summarised());
     if let Some(reason) = &rule.rule.reason {
         text.push_str(": ");
         text.push_str(reason);
@@ -281,7 +407,7 @@ struct Outcome<'a> {
     decisive: Vec<&'a CompiledRule>,
     limits: Vec<EffectiveLimit>,
     approvers: Vec<String>,
-    /// The rate limits' rules, to mark decisive when one denies.
+    /// The rules of rate limits and budgets, to mark decisive when one denies.
     rate_rules: Vec<&'a CompiledRule>,
     /// The policy whose default applied, if one did.
     default_source: Option<PolicyRef>,
@@ -327,25 +453,111 @@ fn effective_limits<'a>(
     let mut unreadable = Vec::new();
     for rule in matched {
         for cap in &rule.rule.limit {
-            let existing = limits.iter_mut().find(
-                |l| matches!(l, EffectiveLimit::Cap { field, .. } if field == cap.field.as_str()),
-            );
+            let field = cap.field.as_str();
+            let listed = |wanted: fn(&EffectiveLimit, &str) -> bool| {
+                limits.iter().any(|limit| wanted(limit, field))
+            };
+            // The argument is read only for a bound not yet in force: most calls meet each
+            // capped argument once.
+            let new_bound = (cap.max.is_some()
+                && !listed(|l, f| matches!(l, EffectiveLimit::Cap { field, .. } if field == f)))
+                || (cap.min.is_some()
+                    && !listed(
+                        |l, f| matches!(l, EffectiveLimit::Floor { field, .. } if field == f),
+                    ))
+                || (cap.required
+                    && !listed(
+                        |l, f| matches!(l, EffectiveLimit::Required { field, .. } if field == f),
+                    ));
+            let found = if new_bound {
+                facts.lookup(&cap.field)
+            } else {
+                None
+            };
+            let value = found.and_then(as_number);
+            if let (Some(found), None) = (found, value) {
+                if !unreadable.iter().any(|(f, _)| f == field) {
+                    unreadable.push((field.to_string(), render(found)));
+                }
+            }
+            if let Some(cap_max) = cap.max {
+                let existing = limits
+                    .iter_mut()
+                    .find(|l| matches!(l, EffectiveLimit::Cap { field: f, .. } if f == field));
+                match existing {
+                    Some(EffectiveLimit::Cap { max, source, .. }) if cap_max < *max => {
+                        *max = cap_max;
+                        *source = rule.source.clone();
+                    }
+                    Some(_) => {}
+                    None => limits.push(EffectiveLimit::Cap {
+                        field: field.to_string(),
+                        max: cap_max,
+                        value,
+                        source: rule.source.clone(),
+                    }),
+                }
+            }
+            if let Some(cap_min) = cap.min {
+                let existing = limits
+                    .iter_mut()
+                    .find(|l| matches!(l, EffectiveLimit::Floor { field: f, .. } if f == field));
+                match existing {
+                    Some(EffectiveLimit::Floor { min, source, .. }) if cap_min > *min => {
+                        *min = cap_min;
+                        *source = rule.source.clone();
+                    }
+                    Some(_) => {}
+                    None => limits.push(EffectiveLimit::Floor {
+                        field: field.to_string(),
+                        min: cap_min,
+                        value,
+                        source: rule.source.clone(),
+                    }),
+                }
+            }
+            let already_required = limits
+                .iter()
+                .any(|l| matches!(l, EffectiveLimit::Required { field: f, .. } if f == field));
+            if cap.required && !already_required {
+                limits.push(EffectiveLimit::Required {
+                    field: field.to_string(),
+                    present: found.is_some(),
+                    source: rule.source.clone(),
+                });
+            }
+        }
+        if let Some(budget) = &rule.rule.budget {
+            let field = budget.sum.as_str();
+            let counter = format!("{} sum {field}", rule.rule.tool.as_str());
+            let key = RateKey::new(budget.per_key, req, &counter, budget.per.secs());
+            let found = facts.lookup(&budget.sum);
+            let amount = found.and_then(as_number);
+            if let (Some(found), None) = (found, amount) {
+                if !unreadable.iter().any(|(f, _)| f == field) {
+                    unreadable.push((field.to_string(), render(found)));
+                }
+            }
+            let existing = limits
+                .iter_mut()
+                .find(|l| matches!(l, EffectiveLimit::Budget { key: k, .. } if *k == key));
             match existing {
-                Some(EffectiveLimit::Cap { max, source, .. }) if cap.max < *max => {
-                    *max = cap.max;
+                Some(EffectiveLimit::Budget { max, source, .. }) if budget.max < *max => {
+                    *max = budget.max;
                     *source = rule.source.clone();
+                    rate_rules.push(rule);
                 }
                 Some(_) => {}
                 None => {
-                    let found = facts.lookup(&cap.field);
-                    let value = found.and_then(as_number);
-                    if let (Some(found), None) = (found, value) {
-                        unreadable.push((cap.field.to_string(), render(found)));
-                    }
-                    limits.push(EffectiveLimit::Cap {
-                        field: cap.field.to_string(),
-                        max: cap.max,
-                        value,
+                    rate_rules.push(rule);
+                    limits.push(EffectiveLimit::Budget {
+                        field: field.to_string(),
+                        max: budget.max,
+                        per: budget.per,
+                        per_key: budget.per_key,
+                        key,
+                        amount,
+                        spent: None,
                         source: rule.source.clone(),
                     });
                 }
@@ -390,42 +602,106 @@ fn effective_limits<'a>(
     }
 }
 
-/// Step 4: the first argument over its cap, or present but not a number (a cap that cannot be
-/// checked fails closed).
-fn cap_violation(limits: &Limits<'_>) -> Option<(String, RuleRef)> {
+/// Step 4: the first argument that is missing though required, over its cap or under its
+/// minimum, or present but not a number (a bound that cannot be checked fails closed).
+fn cap_violation(limits: &Limits<'_>, facts: &Facts<'_>) -> Option<(String, RuleRef)> {
+    let shown = |field: &str, value: f64| match facts.is_masked(field) {
+        true => "[masked]".to_string(),
+        false => number(value),
+    };
     limits.limits.iter().find_map(|limit| {
-        let EffectiveLimit::Cap {
-            field,
-            max,
-            value,
-            source,
-        } = limit
-        else {
-            return None;
+        let (field, source) = match limit {
+            EffectiveLimit::Required {
+                field,
+                present: false,
+                source,
+            } => {
+                let reason = format!("`{field}` is missing, but {source} requires it");
+                return Some((reason, source.clone()));
+            }
+            EffectiveLimit::Cap { field, source, .. }
+            | EffectiveLimit::Floor { field, source, .. }
+            | EffectiveLimit::Required { field, source, .. }
+            | EffectiveLimit::Budget { field, source, .. } => (field, source),
+            EffectiveLimit::Rate { .. } => return None,
         };
-        if let Some((_, shown)) = limits.unreadable.iter().find(|(f, _)| f == field) {
-            let reason = format!(
-                "`{field}` is {shown}, not a number, but is capped at {} by {source}",
-                number(*max)
-            );
+        // Only written when a bound is broken: the common call breaks none.
+        let bound = || match limit {
+            EffectiveLimit::Cap { max, .. } => format!("capped at {} by {source}", number(*max)),
+            EffectiveLimit::Floor { min, .. } => {
+                format!("held at a minimum of {} by {source}", number(*min))
+            }
+            EffectiveLimit::Budget { .. } => format!("added up by a budget set by {source}"),
+            EffectiveLimit::Required { .. } | EffectiveLimit::Rate { .. } => {
+                format!("required to be a number by {source}")
+            }
+        };
+        if let Some((_, value)) = limits.unreadable.iter().find(|(f, _)| f == field) {
+            let value = if facts.is_masked(field) {
+                "[masked]"
+            } else {
+                value.as_str()
+            };
+            let reason = format!("`{field}` is {value}, not a number, but is {}", bound());
             return Some((reason, source.clone()));
         }
-        match value {
-            Some(value) if value > max => Some((
+        match limit {
+            EffectiveLimit::Cap {
+                max,
+                value: Some(value),
+                ..
+            } if value > max => Some((
                 format!(
                     "`{field}` is {}, over the cap of {} set by {source}",
-                    number(*value),
+                    shown(field, *value),
                     number(*max)
                 ),
                 source.clone(),
             )),
+            EffectiveLimit::Floor {
+                min,
+                value: Some(value),
+                ..
+            } if value < min => Some((
+                format!(
+                    "`{field}` is {}, under the minimum of {} set by {source}",
+                    shown(field, *value),
+                    number(*min)
+                ),
+                source.clone(),
+            )),
+            EffectiveLimit::Budget {
+                max,
+                per,
+                amount: Some(amount),
+                ..
+            } if *amount < 0.0 || amount > max => {
+                let why = if *amount < 0.0 {
+                    "but a budget counts amounts of zero or more".to_string()
+                } else {
+                    format!("more than the whole budget of {} per {per}", number(*max))
+                };
+                Some((
+                    format!(
+                        "`{field}` is {}, {why} set by {source}",
+                        shown(field, *amount)
+                    ),
+                    source.clone(),
+                ))
+            }
             _ => None,
         }
     })
 }
 
-/// Counts the call against each of its rate limits; the first exhausted one denies it.
+/// Counts the call: first against its budgets (the first that cannot take the amount denies the
+/// call, and what the others took is given back), then against its rate limits (the first
+/// exhausted one denies it, and the budgets are given back).
 fn count_calls(outcome: &mut Outcome<'_>, rate: &dyn RateCounter, now_ms: u64) {
+    if let Some((reason, source)) = spend_budgets(&mut outcome.limits, rate, now_ms) {
+        deny_by_counter(outcome, Basis::Budget, reason, source);
+        return;
+    }
     let mut exceeded: Option<(String, RuleRef)> = None;
     for limit in &mut outcome.limits {
         let EffectiveLimit::Rate {
@@ -449,16 +725,95 @@ fn count_calls(outcome: &mut Outcome<'_>, rate: &dyn RateCounter, now_ms: u64) {
         }
     }
     if let Some((reason, source)) = exceeded {
-        outcome.verdict = Verdict::Deny;
-        outcome.basis = Basis::RateLimit;
-        outcome.reason = reason;
-        outcome.approvers.clear();
-        outcome.decisive = outcome
-            .rate_rules
-            .iter()
-            .copied()
-            .filter(|r| r.source == source)
-            .collect();
+        refund_budgets(&outcome.limits, rate, now_ms);
+        deny_by_counter(outcome, Basis::RateLimit, reason, source);
+    }
+}
+
+fn deny_by_counter(outcome: &mut Outcome<'_>, basis: Basis, reason: String, source: RuleRef) {
+    outcome.verdict = Verdict::Deny;
+    outcome.basis = basis;
+    outcome.reason = reason;
+    outcome.approvers.clear();
+    outcome.decisive = outcome
+        .rate_rules
+        .iter()
+        .copied()
+        .filter(|r| r.source == source)
+        .collect();
+}
+
+/// Adds the call's amount to each budget; on the first that cannot take it, gives back what the
+/// others took and says why.
+fn spend_budgets(
+    limits: &mut [EffectiveLimit],
+    rate: &dyn RateCounter,
+    now_ms: u64,
+) -> Option<(String, RuleRef)> {
+    let mut taken: Vec<(RateKey, f64, Window)> = Vec::new();
+    for limit in limits.iter_mut() {
+        let EffectiveLimit::Budget {
+            field,
+            max,
+            per,
+            per_key,
+            key,
+            amount,
+            spent,
+            source,
+        } = limit
+        else {
+            continue;
+        };
+        let amount = amount.unwrap_or(0.0);
+        let outcome = rate.spend(key, amount, *max, per.duration(), now_ms);
+        *spent = Some(outcome.before);
+        if outcome.accepted {
+            taken.push((key.clone(), amount, *per));
+            continue;
+        }
+        for (key, amount, per) in taken {
+            rate.refund_spend(&key, amount, per.duration(), now_ms);
+        }
+        let left = (*max - outcome.before).max(0.0);
+        let reason = format!(
+            "the budget of {} per {per} per {per_key} on `{field}` set by {source} would be exceeded: {} spent in this window, this call {}, {} left",
+            number(*max),
+            number(outcome.before),
+            number(amount),
+            number(left)
+        );
+        return Some((reason, source.clone()));
+    }
+    None
+}
+
+/// Gives back what a call denied after its budgets took its amount had added to them.
+fn refund_budgets(limits: &[EffectiveLimit], rate: &dyn RateCounter, now_ms: u64) {
+    for limit in limits {
+        if let EffectiveLimit::Budget {
+            key, per, amount, ..
+        } = limit
+        {
+            rate.refund_spend(key, amount.unwrap_or(0.0), per.duration(), now_ms);
+        }
+    }
+}
+
+/// The what-if preview: reads every counter without changing or enforcing any.
+fn peek_counters(outcome: &mut Outcome<'_>, rate: &dyn RateCounter, now_ms: u64) {
+    for limit in &mut outcome.limits {
+        match limit {
+            EffectiveLimit::Budget {
+                key, per, spent, ..
+            } => *spent = Some(rate.spent(key, per.duration(), now_ms)),
+            EffectiveLimit::Rate {
+                key, per, count, ..
+            } => *count = Some(rate.peek(key, per.duration(), now_ms) + 1),
+            EffectiveLimit::Cap { .. }
+            | EffectiveLimit::Floor { .. }
+            | EffectiveLimit::Required { .. } => {}
+        }
     }
 }
 

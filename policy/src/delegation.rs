@@ -153,6 +153,7 @@ impl Pair<'_> {
         self.check_deny(overlap, report);
         self.check_caps(overlap, report);
         self.check_rate(overlap, report);
+        self.check_budget(overlap, report);
     }
 
     fn issue(
@@ -241,24 +242,44 @@ impl Pair<'_> {
 
     fn check_caps(&self, overlap: Overlap, report: &mut DelegationReport) {
         for cap in &self.rule.limit {
-            let parent_caps = self
+            for parent_cap in self
                 .parent_rule
                 .limit
                 .iter()
-                .filter(|p| p.field == cap.field && p.max < cap.max);
-            for parent_cap in parent_caps {
-                let message = format!(
-                    "rule {} (`{}`) caps `{}` at {}, above the cap of {} set by {} (`{}`)",
-                    self.index + 1,
-                    self.rule.tool,
-                    cap.field,
-                    number(cap.max),
-                    number(parent_cap.max),
-                    self.parent_rule_name(),
-                    self.parent_rule.tool
-                );
-                let path = format!("rules[{}].limit.{}", self.index, cap.field);
-                self.issue(severity(overlap), path, message, report);
+                .filter(|p| p.field == cap.field)
+            {
+                if let (Some(max), Some(parent_max)) = (cap.max, parent_cap.max) {
+                    if parent_max < max {
+                        let message = format!(
+                            "rule {} (`{}`) caps `{}` at {}, above the cap of {} set by {} (`{}`)",
+                            self.index + 1,
+                            self.rule.tool,
+                            cap.field,
+                            number(max),
+                            number(parent_max),
+                            self.parent_rule_name(),
+                            self.parent_rule.tool
+                        );
+                        let path = format!("rules[{}].limit.{}", self.index, cap.field);
+                        self.issue(severity(overlap), path, message, report);
+                    }
+                }
+                if let (Some(min), Some(parent_min)) = (cap.min, parent_cap.min) {
+                    if parent_min > min {
+                        let message = format!(
+                            "rule {} (`{}`) holds `{}` at a minimum of {}, below the minimum of {} set by {} (`{}`)",
+                            self.index + 1,
+                            self.rule.tool,
+                            cap.field,
+                            number(min),
+                            number(parent_min),
+                            self.parent_rule_name(),
+                            self.parent_rule.tool
+                        );
+                        let path = format!("rules[{}].limit.{}", self.index, cap.field);
+                        self.issue(severity(overlap), path, message, report);
+                    }
+                }
             }
         }
     }
@@ -280,6 +301,31 @@ impl Pair<'_> {
             self.parent_rule.tool
         );
         let path = format!("rules[{}].rate_limit.calls", self.index);
+        self.issue(severity(overlap), path, message, report);
+    }
+}
+
+impl Pair<'_> {
+    fn check_budget(&self, overlap: Overlap, report: &mut DelegationReport) {
+        let (Some(budget), Some(parent_budget)) = (&self.rule.budget, &self.parent_rule.budget)
+        else {
+            return;
+        };
+        let same_counter = budget.sum == parent_budget.sum
+            && budget.per == parent_budget.per
+            && budget.per_key == parent_budget.per_key;
+        if !same_counter || budget.max <= parent_budget.max {
+            return;
+        }
+        let message = format!(
+            "rule {} (`{}`) allows {budget}, more than the {} set by {} (`{}`)",
+            self.index + 1,
+            self.rule.tool,
+            crate::decide::number(parent_budget.max),
+            self.parent_rule_name(),
+            self.parent_rule.tool
+        );
+        let path = format!("rules[{}].budget.max", self.index);
         self.issue(severity(overlap), path, message, report);
     }
 }

@@ -35,10 +35,14 @@ pub enum Basis {
     ToolDisabled,
     /// A matching rule denies the call explicitly.
     ExplicitDeny,
+    /// A matching rule's `only_when` conditions do not hold.
+    Requirement,
     /// An argument is over its effective cap.
     Cap,
     /// A rate limit is exhausted.
     RateLimit,
+    /// A budget (a running total) would be exceeded.
+    Budget,
     /// The scopes' rules decided (the most restrictive scope verdict).
     Rules,
     /// Every scope abstained and the default behaviour applied.
@@ -115,6 +119,36 @@ pub enum EffectiveLimit {
         /// The argument's value in this request, when it has a numeric one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<f64>,
+        source: RuleRef,
+    },
+    /// A lower bound: the highest `min` of the matching rules.
+    Floor {
+        field: String,
+        min: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        source: RuleRef,
+    },
+    /// The argument must be present (and a number), as the first rule that said so requires.
+    Required {
+        field: String,
+        present: bool,
+        source: RuleRef,
+    },
+    /// A running total, the lowest `max` of the matching rules with the same counter.
+    Budget {
+        field: String,
+        max: f64,
+        per: Window,
+        per_key: RateKeyKind,
+        key: RateKey,
+        /// What this call adds: the argument's value, when it has a numeric one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<f64>,
+        /// The total of the window before this call; `None` when not read (a dry run, or a call
+        /// denied before counting).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spent: Option<f64>,
         source: RuleRef,
     },
     Rate {

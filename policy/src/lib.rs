@@ -38,6 +38,8 @@ mod effective;
 mod error;
 mod explain;
 mod index;
+mod lint;
+mod locate;
 mod model;
 mod model_syntax;
 pub use model_syntax::{MAX_CONDITION_DEPTH, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_RULES};
@@ -47,6 +49,7 @@ mod pattern;
 mod rate;
 mod regex_cache;
 mod request;
+mod session;
 mod tenant_view;
 mod tool;
 
@@ -54,25 +57,30 @@ pub use agent::{normalise_agent, AgentNameError, MAX_AGENT_CHARS};
 pub use bundle::{PolicyBundle, BUNDLE_FORMAT};
 pub use catalog::{detect_source_kind, extract_tools, CatalogError, CatalogTool, SourceKind};
 pub use compile::PolicySet;
-pub use condition::{Condition, FieldPath, FieldPathError, Operand, Root, Test};
+pub use condition::{
+    Condition, FieldPath, FieldPathError, Operand, Root, Template, TemplatePart, Test, ValueType,
+};
 pub use delegation::{check_delegation, DelegationIssue, DelegationReport};
-pub use effective::{EffectiveCap, EffectivePolicy, EffectiveRate, EffectiveRule};
+pub use effective::{EffectiveBudget, EffectiveCap, EffectivePolicy, EffectiveRate, EffectiveRule};
 pub use error::{Format, ParseError};
 pub use explain::{
     Basis, Decision, EffectiveLimit, MatchedRule, NearMiss, Obligation, ObligationKind, Verdict,
 };
+pub use lint::{check_policy, lint};
+pub use locate::locate;
 pub use model::{
-    Cap, DefaultBehaviour, Effect, PlatformSettings, Policy, PolicyRef, RateKeyKind, RateLimit,
-    Rule, RuleRef, Scope, Targets, Window,
+    Budget, Cap, DefaultBehaviour, Effect, PlatformSettings, Policy, PolicyRef, RateKeyKind,
+    RateLimit, Rule, RuleRef, Scope, Targets, Window,
 };
 pub use names::UnknownName;
 pub use parse::{detect_format, from_json, from_yaml, WriteError};
 pub use pattern::{GlobPattern, PatternError, RegexPattern};
-pub use rate::{InMemoryRateCounter, RateCounter, RateKey};
+pub use rate::{InMemoryRateCounter, RateCounter, RateKey, Spend};
 pub use regex_cache::{
     RegexCost, RegexLimit, MAX_REGEXES_PER_POLICY, MAX_REGEXES_PER_TENANT, MAX_REGEX_BYTES,
     MAX_REGEX_BYTES_PER_POLICY, MAX_REGEX_BYTES_PER_TENANT, MAX_REGEX_CHARS,
 };
 pub use request::{DecisionRequest, Principal};
+pub use session::{SessionHistory, SessionKey, SessionTest, MAX_SESSION_TOOLS, SESSION_TTL_MS};
 pub use tenant_view::{matched_seen_by_tenant, reason_seen_by_tenant};
 pub use tool::ToolMatch;

@@ -139,7 +139,7 @@ impl Policy {
                         bytes: regex.compiled_bytes(),
                     };
             }
-            for condition in &rule.when {
+            for condition in rule.when.iter().chain(&rule.only_when) {
                 cost = cost + condition.regex_cost();
             }
         }
@@ -169,6 +169,14 @@ pub struct Rule {
     pub when: Vec<Condition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub targets: Option<Targets>,
+    /// What must hold for a call this rule governs to go ahead: when the tool, targets and `when`
+    /// match but these conditions do not all hold, the call is denied with the rule's reason.
+    /// This is how a child scope adds a condition to something its parent allows.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::condition_syntax::serialize_when"
+    )]
+    pub only_when: Vec<Condition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effect: Option<Effect>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -184,6 +192,8 @@ pub struct Rule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Box<Budget>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Higher wins inside a scope; a rule without one has priority 0.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,11 +207,36 @@ impl Rule {
         !self.when.is_empty() || self.targets.is_some()
     }
 
+    /// Whether the rule carries conditions a call must meet to go ahead (`only_when`).
+    pub fn has_requirement(&self) -> bool {
+        !self.only_when.is_empty()
+    }
+
     /// A one-line summary such as "`system.*` deny", for messages.
     pub fn summary(&self) -> String {
-        match self.effect {
-            Some(effect) => format!("`{}` {effect}", self.tool),
-            None => format!("`{}`", self.tool),
+        self.summarised().to_string()
+    }
+
+    /// [`Rule::summary`] without building a string, to write into a longer message.
+    pub fn summarised(&self) -> RuleSummary<'_> {
+        RuleSummary(self)
+    }
+}
+
+/// A rule's one-line summary, written where it is needed (see [`Rule::summary`]).
+pub struct RuleSummary<'a>(&'a Rule);
+
+impl fmt::Display for RuleSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rule = self.0;
+        write!(f, "`{}`", rule.tool)?;
+        if let Some(effect) = rule.effect {
+            write!(f, " {effect}")?;
+        }
+        match (rule.effect, rule.has_requirement()) {
+            (Some(_), true) => f.write_str(" with a requirement"),
+            (None, true) => f.write_str(" requirement"),
+            (_, false) => Ok(()),
         }
     }
 }
@@ -218,11 +253,15 @@ pub struct Targets {
     pub users: Vec<String>,
 }
 
-/// A numeric ceiling on an argument: `field <= max`.
+/// Numeric bounds on an argument: `min <= field <= max`, each optional, and whether the argument
+/// must be present. A cap with neither bound only requires the argument to be present and a
+/// number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cap {
     pub field: FieldPath,
-    pub max: f64,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    pub required: bool,
 }
 
 /// Whose calls a rate limit counts together.
@@ -270,6 +309,34 @@ impl fmt::Display for RateLimit {
             self.calls, self.per, self.per_key
         )
     }
+}
+
+/// A running total: the calls that went ahead may add up `sum` to at most `max` per `per`
+/// window, counted per `per_key` ("at most $100,000 per day per tenant").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Budget {
+    pub sum: FieldPath,
+    #[serde(serialize_with = "serialize_bound")]
+    pub max: f64,
+    pub per: Window,
+    pub per_key: RateKeyKind,
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} adding up to {} per {} per {}",
+            self.sum,
+            crate::decide::number(self.max),
+            self.per,
+            self.per_key
+        )
+    }
+}
+
+fn serialize_bound<S: Serializer>(n: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    serialize_number(*n, serializer)
 }
 
 /// A rate-limit window, in whole seconds, written like `30s`, `1m`, `2h` or `1d`.
@@ -323,17 +390,25 @@ pub(crate) fn serialize_number<S: Serializer>(n: f64, serializer: S) -> Result<S
 
 fn serialize_caps<S: Serializer>(caps: &[Cap], serializer: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
-    struct Max(f64);
-    impl Serialize for Max {
+    struct Bounds<'a>(&'a Cap);
+    impl Serialize for Bounds<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(1))?;
-            map.serialize_entry("max", &Number(self.0))?;
+            let mut map = serializer.serialize_map(None)?;
+            if let Some(min) = self.0.min {
+                map.serialize_entry("min", &Number(min))?;
+            }
+            if let Some(max) = self.0.max {
+                map.serialize_entry("max", &Number(max))?;
+            }
+            if self.0.required {
+                map.serialize_entry("required", &true)?;
+            }
             map.end()
         }
     }
     let mut map = serializer.serialize_map(Some(caps.len()))?;
     for cap in caps {
-        map.serialize_entry(cap.field.as_str(), &Max(cap.max))?;
+        map.serialize_entry(cap.field.as_str(), &Bounds(cap))?;
     }
     map.end()
 }

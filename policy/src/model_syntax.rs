@@ -18,7 +18,8 @@ use crate::condition::{Condition, FieldPath, Root};
 use crate::condition_syntax::Block;
 use crate::error::{custom, FieldError};
 use crate::model::{
-    Cap, DefaultBehaviour, Effect, Policy, RateKeyKind, RateLimit, Rule, Scope, Targets, Window,
+    Budget, Cap, DefaultBehaviour, Effect, Policy, RateKeyKind, RateLimit, Rule, Scope, Targets,
+    Window,
 };
 use crate::regex_cache::BudgetScope;
 use crate::tool::ToolMatch;
@@ -36,7 +37,7 @@ pub const MAX_CONDITION_DEPTH: usize = 32;
 
 fn condition_depth(condition: &Condition) -> usize {
     match condition {
-        Condition::Field { .. } => 1,
+        Condition::Field { .. } | Condition::Session(_) => 1,
         Condition::All(items) | Condition::Any(items) => {
             1 + items.iter().map(condition_depth).max().unwrap_or(0)
         }
@@ -81,7 +82,7 @@ macro_rules! deserialize_via_validate {
     )*};
 }
 
-deserialize_via_validate!(Rule, Targets, RateLimit);
+deserialize_via_validate!(Rule, Targets, RateLimit, Budget);
 
 /// Every policy is read under a fresh regex budget, so that one document (alone or in a bundle)
 /// cannot make the server compile more than the per-policy limit before it is refused.
@@ -230,6 +231,8 @@ pub(crate) struct RawRule {
     #[serde(default)]
     targets: Option<Targets>,
     #[serde(default)]
+    only_when: Option<Block>,
+    #[serde(default)]
     effect: Option<Effect>,
     #[serde(default)]
     approvers: Option<Vec<String>>,
@@ -240,6 +243,8 @@ pub(crate) struct RawRule {
     #[serde(default)]
     rate_limit: Option<RateLimit>,
     #[serde(default)]
+    budget: Option<Budget>,
+    #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
     priority: Option<i32>,
@@ -248,7 +253,7 @@ pub(crate) struct RawRule {
 impl Validate for Rule {
     type Raw = RawRule;
     const EXPECTING: &'static str =
-        "a rule (a map with `tool` and an `effect`, `limit`, `rate_limit` or `mask`)";
+        "a rule (a map with `tool` and an `effect`, `only_when`, `limit`, `rate_limit`, `budget` or `mask`)";
 
     fn validate(raw: RawRule) -> Result<Self, FieldError> {
         let approvers = raw.approvers.unwrap_or_default();
@@ -279,30 +284,48 @@ impl Validate for Rule {
                 .map_err(|message| FieldError::new(format!("mask[{index}]"), message))?;
         }
         let Caps(limit) = raw.limit.unwrap_or(Caps(Vec::new()));
-        if raw.effect.is_none() && mask.is_empty() && limit.is_empty() && raw.rate_limit.is_none() {
+        let only_when: Vec<Condition> = raw.only_when.map(|Block(items)| items).unwrap_or_default();
+        if raw.effect.is_none()
+            && mask.is_empty()
+            && limit.is_empty()
+            && raw.rate_limit.is_none()
+            && raw.budget.is_none()
+            && only_when.is_empty()
+        {
             return Err(FieldError::new(
                 "",
-                "a rule needs an `effect` (allow, deny, require_approval), a `limit`, a `rate_limit` or a `mask`",
+                "a rule needs an `effect` (allow, deny, require_approval), an `only_when`, a `limit`, a `rate_limit`, a `budget` or a `mask`",
+            ));
+        }
+        if raw.effect == Some(Effect::Deny) && !only_when.is_empty() {
+            return Err(FieldError::new(
+                "only_when",
+                "`only_when` says when a call may go ahead, so it does not go with `effect: deny`; \
+                 to deny under conditions, use `when`",
             ));
         }
         let when: Vec<Condition> = raw.when.map(|Block(items)| items).unwrap_or_default();
-        let depth = when.iter().map(condition_depth).max().unwrap_or(0);
-        if depth > MAX_CONDITION_DEPTH {
-            return Err(FieldError::new(
-                "when",
-                format!("conditions nest {depth} levels deep; at most {MAX_CONDITION_DEPTH} are allowed"),
-            ));
+        for (name, conditions) in [("when", &when), ("only_when", &only_when)] {
+            let depth = conditions.iter().map(condition_depth).max().unwrap_or(0);
+            if depth > MAX_CONDITION_DEPTH {
+                return Err(FieldError::new(
+                    name,
+                    format!("conditions nest {depth} levels deep; at most {MAX_CONDITION_DEPTH} are allowed"),
+                ));
+            }
         }
         Ok(Rule {
             id: raw.id,
             tool: raw.tool,
             when,
             targets: raw.targets,
+            only_when,
             effect: raw.effect,
             approvers,
             mask,
             limit,
             rate_limit: raw.rate_limit,
+            budget: raw.budget.map(Box::new),
             reason: raw.reason,
             priority: raw.priority,
         })
@@ -378,6 +401,46 @@ impl Validate for RateLimit {
         }
         Ok(RateLimit {
             calls: raw.calls,
+            per: raw.per,
+            per_key: raw.per_key,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBudget {
+    sum: FieldPath,
+    max: f64,
+    per: Window,
+    #[serde(default = "default_rate_key")]
+    per_key: RateKeyKind,
+}
+
+impl Validate for Budget {
+    type Raw = RawBudget;
+    const EXPECTING: &'static str =
+        "a budget such as `{ sum: args.amount, max: 100000, per: 1d, per_key: tenant }`";
+
+    fn validate(raw: RawBudget) -> Result<Self, FieldError> {
+        if raw.sum.root() != Root::Args {
+            return Err(FieldError::new(
+                "sum",
+                format!(
+                    "a budget adds up an argument, so `{}` must start with `args.`",
+                    raw.sum
+                ),
+            ));
+        }
+        if !raw.max.is_finite() || raw.max <= 0.0 {
+            return Err(FieldError::new(
+                "max",
+                "`max` must be a number above 0; use `effect: deny` to block a tool",
+            ));
+        }
+        Ok(Budget {
+            sum: raw.sum,
+            max: raw.max,
             per: raw.per,
             per_key: raw.per_key,
         })
@@ -476,8 +539,23 @@ impl<'de> Visitor<'de> for CapsVisitor {
             if caps.iter().any(|cap| cap.field == field) {
                 return Err(FieldError::new(&key, format!("`{key}` is capped twice")).into_de());
             }
-            let CapValue(max) = map.next_value()?;
-            caps.push(Cap { field, max });
+            let CapValue { min, max, required } = map.next_value()?;
+            if let (Some(min), Some(max)) = (min, max) {
+                if min > max {
+                    let message = format!(
+                        "`min` ({}) is above `max` ({}), so no value could pass",
+                        crate::decide::number(min),
+                        crate::decide::number(max)
+                    );
+                    return Err(FieldError::new(&key, message).into_de());
+                }
+            }
+            caps.push(Cap {
+                field,
+                max,
+                min,
+                required,
+            });
         }
         if caps.is_empty() {
             return Err(custom("`limit` needs at least one capped argument"));
@@ -486,42 +564,58 @@ impl<'de> Visitor<'de> for CapsVisitor {
     }
 }
 
-/// A cap: a number, or `{ max: number }`.
-struct CapValue(f64);
+/// A cap: a number (the maximum), or a map of `min`, `max` and `required`.
+struct CapValue {
+    min: Option<f64>,
+    max: Option<f64>,
+    required: bool,
+}
 
 impl<'de> Deserialize<'de> for CapValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CapVisitor { in_map: false })
+        deserializer.deserialize_any(CapVisitor)
     }
 }
 
-struct CapVisitor {
-    in_map: bool,
+struct CapVisitor;
+
+impl CapVisitor {
+    fn max<E: de::Error>(max: f64) -> Result<CapValue, E> {
+        Ok(CapValue {
+            min: None,
+            max: Some(finite(max)?),
+            required: false,
+        })
+    }
+}
+
+fn finite<E: de::Error>(v: f64) -> Result<f64, E> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(custom(format!(
+            "a bound must be a finite number, not `{v}`"
+        )))
+    }
 }
 
 impl<'de> Visitor<'de> for CapVisitor {
     type Value = CapValue;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a cap such as `{ max: 50000 }`")
+        f.write_str("a cap such as `{ max: 50000 }` or `{ min: 0, max: 50000, required: true }`")
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<CapValue, E> {
-        Ok(CapValue(v as f64))
+        Self::max(v as f64)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<CapValue, E> {
-        Ok(CapValue(v as f64))
+        Self::max(v as f64)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<CapValue, E> {
-        if v.is_finite() {
-            Ok(CapValue(v))
-        } else {
-            Err(custom(format!(
-                "the cap must be a finite number, not `{v}`"
-            )))
-        }
+        Self::max(v)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<CapValue, E> {
@@ -535,31 +629,60 @@ impl<'de> Visitor<'de> for CapVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CapValue, A::Error> {
-        if self.in_map {
-            return Err(custom("the cap must be a number"));
-        }
-        let mut max = None;
+        let mut cap = CapValue {
+            min: None,
+            max: None,
+            required: false,
+        };
         while let Some(key) = map.next_key::<String>()? {
-            if key != "max" {
-                return Err(FieldError::new(
-                    &key,
-                    format!("unknown field `{key}`, expected `max`"),
-                )
-                .into_de());
+            match key.as_str() {
+                "max" => cap.max = Some(finite(map.next_value_seed(BoundSeed)?)?),
+                "min" => cap.min = Some(finite(map.next_value_seed(BoundSeed)?)?),
+                "required" => cap.required = map.next_value()?,
+                _ => {
+                    return Err(FieldError::new(
+                        &key,
+                        format!("unknown field `{key}`, expected `min`, `max` or `required`"),
+                    )
+                    .into_de())
+                }
             }
-            max = Some(map.next_value_seed(CapSeed)?.0);
         }
-        max.map(CapValue)
-            .ok_or_else(|| custom("missing field `max`"))
+        if cap.min.is_none() && cap.max.is_none() && !cap.required {
+            return Err(custom("a cap needs `max`, `min` or `required: true`"));
+        }
+        Ok(cap)
     }
 }
 
-struct CapSeed;
+/// One bound: a number, and nothing else.
+struct BoundSeed;
 
-impl<'de> de::DeserializeSeed<'de> for CapSeed {
-    type Value = CapValue;
+impl<'de> de::DeserializeSeed<'de> for BoundSeed {
+    type Value = f64;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<CapValue, D::Error> {
-        deserializer.deserialize_any(CapVisitor { in_map: true })
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<f64, D::Error> {
+        struct Bound;
+        impl Visitor<'_> for Bound {
+            type Value = f64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+                Ok(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+                Ok(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+                Ok(v)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+                Err(custom(format!(
+                    "the cap must be a number, not the string `{v}`"
+                )))
+            }
+        }
+        deserializer.deserialize_any(Bound)
     }
 }

@@ -74,7 +74,15 @@ pub fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let position = inner.location().map(|at| (at.line(), at.column()));
-        ParseError::from_library(Format::Yaml, path, inner.to_string(), position)
+        let message = inner.to_string();
+        // YAML reads an unquoted `*` as an alias to an anchor; its own words say nothing to a
+        // person who wrote a tool pattern.
+        let message = if message.contains("scanning an alias") || message.contains("unknown anchor") {
+            "quote patterns that start with `*`, such as `tool: \"*.execute\"`: unquoted, YAML reads `*` as a reference to an anchor".to_string()
+        } else {
+            message
+        };
+        ParseError::from_library(Format::Yaml, path, message, position)
     })
 }
 

@@ -1,4 +1,5 @@
-//! Rate limiting: the engine decides which counters a call hits; a `RateCounter` keeps them.
+//! Rate limits and budgets: the engine decides which counters a call hits and what it adds to
+//! them; a `RateCounter` keeps them.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::RateKeyKind;
 use crate::request::DecisionRequest;
+use crate::session::{SessionHistory, SessionKey, SESSION_TTL_MS};
 
 /// Names one counter: whose calls (`per` and `subject`), to which tools (the rule's tool match as
 /// written) and over which window. Rules anywhere in the hierarchy that limit the same tools with
@@ -67,6 +69,40 @@ pub trait RateCounter: Send + Sync {
     /// for was never answered (its receipt could not be written), so it must not use up quota.
     /// Nothing happens when that call's window has already ended.
     fn refund(&self, key: &RateKey, window: Duration, now_ms: u64);
+
+    /// The calls counted in the current window, without counting one (for the what-if preview).
+    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64;
+
+    /// Adds `amount` to the running total of a budget in the current window, unless that would
+    /// take it over `max`; the check and the addition are one step, so two calls at once cannot
+    /// both take the last of a budget.
+    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Spend;
+
+    /// Takes back an amount added by [`RateCounter::spend`] at `now_ms` (its decision was never
+    /// answered, or a later limit denied it). Nothing happens when that window has ended.
+    fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64);
+
+    /// The running total of a budget in the current window (for the what-if preview).
+    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> f64;
+
+    /// What the session did so far (the calls that went ahead); empty for a session not seen,
+    /// or not seen for [`SESSION_TTL_MS`].
+    fn session(&self, key: &SessionKey, now_ms: u64) -> SessionHistory;
+
+    /// Remembers that a call of `tool` went ahead in the session.
+    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64);
+
+    /// Forgets one call remembered by [`RateCounter::remember`] (its decision was never answered).
+    fn forget(&self, key: &SessionKey, tool: &str);
+}
+
+/// What [`RateCounter::spend`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spend {
+    /// The total of the window before this call.
+    pub before: f64,
+    /// Whether the amount was added (it fit under the maximum).
+    pub accepted: bool,
 }
 
 /// A process-local counter with fixed windows aligned to the epoch (a one-minute window runs
@@ -79,7 +115,21 @@ pub struct InMemoryRateCounter {
 #[derive(Debug, Default)]
 struct Buckets {
     counts: HashMap<RateKey, Bucket>,
+    totals: HashMap<RateKey, Total>,
+    sessions: HashMap<SessionKey, (u64, SessionHistory)>,
     hits_since_sweep: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Total {
+    window_start_ms: u64,
+    window_ms: u64,
+    total: f64,
+}
+
+fn window_of(window: Duration, now_ms: u64) -> (u64, u64) {
+    let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+    (now_ms - now_ms % window_ms, window_ms)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +145,14 @@ const SWEEP_EVERY: u64 = 4_096;
 impl InMemoryRateCounter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn buckets(&self) -> std::sync::MutexGuard<'_, Buckets> {
+        // A poisoned lock only means another thread panicked mid-update; the counts are still
+        // usable, and refusing to count would turn every later call into an error.
+        self.buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -132,17 +190,98 @@ impl RateCounter for InMemoryRateCounter {
     }
 
     fn refund(&self, key: &RateKey, window: Duration, now_ms: u64) {
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let window_start_ms = now_ms - now_ms % window_ms;
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (window_start_ms, _) = window_of(window, now_ms);
+        let mut buckets = self.buckets();
         if let Some(bucket) = buckets.counts.get_mut(key) {
             if bucket.window_start_ms == window_start_ms {
                 bucket.count = bucket.count.saturating_sub(1);
             }
         }
+    }
+
+    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
+        let (window_start_ms, _) = window_of(window, now_ms);
+        self.buckets()
+            .counts
+            .get(key)
+            .filter(|bucket| bucket.window_start_ms == window_start_ms)
+            .map_or(0, |bucket| bucket.count)
+    }
+
+    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Spend {
+        let (window_start_ms, window_ms) = window_of(window, now_ms);
+        let mut buckets = self.buckets();
+        if buckets.totals.len() >= SWEEP_EVERY as usize {
+            buckets
+                .totals
+                .retain(|_, t| t.window_start_ms.saturating_add(t.window_ms) > now_ms);
+        }
+        let total = buckets.totals.entry(key.clone()).or_insert(Total {
+            window_start_ms,
+            window_ms,
+            total: 0.0,
+        });
+        if total.window_start_ms != window_start_ms {
+            *total = Total {
+                window_start_ms,
+                window_ms,
+                total: 0.0,
+            };
+        }
+        let before = total.total;
+        let accepted = before + amount <= max;
+        if accepted {
+            total.total = before + amount;
+        }
+        Spend { before, accepted }
+    }
+
+    fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64) {
+        let (window_start_ms, _) = window_of(window, now_ms);
+        if let Some(total) = self.buckets().totals.get_mut(key) {
+            if total.window_start_ms == window_start_ms {
+                total.total = (total.total - amount).max(0.0);
+            }
+        }
+    }
+
+    fn session(&self, key: &SessionKey, now_ms: u64) -> SessionHistory {
+        self.buckets()
+            .sessions
+            .get(key)
+            .filter(|(last_ms, _)| last_ms.saturating_add(SESSION_TTL_MS) > now_ms)
+            .map(|(_, history)| history.clone())
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64) {
+        let mut buckets = self.buckets();
+        if buckets.sessions.len() >= SWEEP_EVERY as usize && !buckets.sessions.contains_key(key) {
+            buckets
+                .sessions
+                .retain(|_, (last_ms, _)| last_ms.saturating_add(SESSION_TTL_MS) > now_ms);
+        }
+        let (last_ms, history) = buckets.sessions.entry(key.clone()).or_default();
+        if last_ms.saturating_add(SESSION_TTL_MS) <= now_ms {
+            *history = SessionHistory::default();
+        }
+        *last_ms = now_ms;
+        history.add(tool);
+    }
+
+    fn forget(&self, key: &SessionKey, tool: &str) {
+        if let Some((_, history)) = self.buckets().sessions.get_mut(key) {
+            history.remove(tool);
+        }
+    }
+
+    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> f64 {
+        let (window_start_ms, _) = window_of(window, now_ms);
+        self.buckets()
+            .totals
+            .get(key)
+            .filter(|total| total.window_start_ms == window_start_ms)
+            .map_or(0.0, |total| total.total)
     }
 }
 
@@ -163,6 +302,51 @@ mod tests {
         assert_eq!(counter.hit(&key, minute, 60_000), 1);
         assert_eq!(counter.hit(&key, minute, 119_999), 2);
         assert_eq!(counter.hit(&key, minute, 120_000), 1);
+    }
+
+    #[test]
+    fn a_budget_adds_up_within_a_window_and_refuses_what_does_not_fit() {
+        let counter = InMemoryRateCounter::new();
+        let key = RateKey {
+            per: RateKeyKind::Tenant,
+            subject: "t1".into(),
+            tool: "payments.* sum args.amount".into(),
+            window_secs: 86_400,
+        };
+        let day = Duration::from_secs(86_400);
+        let spend = |amount: f64, now: u64| counter.spend(&key, amount, 100.0, day, now);
+        assert_eq!(
+            spend(60.0, 1_000),
+            Spend {
+                before: 0.0,
+                accepted: true
+            }
+        );
+        assert_eq!(
+            spend(50.0, 2_000),
+            Spend {
+                before: 60.0,
+                accepted: false
+            }
+        );
+        assert_eq!(
+            spend(40.0, 3_000),
+            Spend {
+                before: 60.0,
+                accepted: true
+            }
+        );
+        assert_eq!(counter.spent(&key, day, 4_000), 100.0);
+        counter.refund_spend(&key, 40.0, day, 3_000);
+        assert_eq!(counter.spent(&key, day, 4_000), 60.0);
+        // The next day starts from nothing.
+        assert_eq!(
+            spend(100.0, 86_400_000),
+            Spend {
+                before: 0.0,
+                accepted: true
+            }
+        );
     }
 
     #[test]

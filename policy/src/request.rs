@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::session::SessionKey;
+
 /// A request for a decision. Every field but `tool` may be left out. Unknown fields are
 /// rejected, so a misspelt `argz` cannot silently skip every condition on the arguments.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -19,6 +21,10 @@ pub struct DecisionRequest {
     /// `context.tenant_id` also keys the per-tenant rate limits.
     #[serde(default)]
     pub context: Map<String, Value>,
+    /// The agent runtime's session, if it has one: `session.*` conditions read what earlier calls
+    /// of the same session (in the same tenant) did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// On whose behalf the agent calls the tool.
@@ -53,6 +59,15 @@ impl DecisionRequest {
     /// the per-key rate limits.
     pub fn api_key(&self) -> Option<&str> {
         self.context.get("api_key").and_then(Value::as_str)
+    }
+
+    /// The key of the request's session, when it names one: sessions are kept per tenant.
+    pub fn session_key(&self) -> Option<SessionKey> {
+        let session = self.session.as_deref()?;
+        Some(SessionKey {
+            tenant: self.tenant_id().unwrap_or("-").to_string(),
+            session: session.to_string(),
+        })
     }
 }
 

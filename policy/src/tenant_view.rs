@@ -88,7 +88,11 @@ pub fn reason_seen_by_tenant(
 
 fn limit_source(limit: &EffectiveLimit) -> &RuleRef {
     match limit {
-        EffectiveLimit::Cap { source, .. } | EffectiveLimit::Rate { source, .. } => source,
+        EffectiveLimit::Cap { source, .. }
+        | EffectiveLimit::Floor { source, .. }
+        | EffectiveLimit::Required { source, .. }
+        | EffectiveLimit::Budget { source, .. }
+        | EffectiveLimit::Rate { source, .. } => source,
     }
 }
 
@@ -155,8 +159,11 @@ impl Decision {
             .map(|limit| {
                 let mut limit = limit.clone();
                 match &mut limit {
-                    EffectiveLimit::Cap { source, .. } => *source = source.seen_by_tenant(),
-                    EffectiveLimit::Rate { source, key, .. } => {
+                    EffectiveLimit::Cap { source, .. }
+                    | EffectiveLimit::Floor { source, .. }
+                    | EffectiveLimit::Required { source, .. } => *source = source.seen_by_tenant(),
+                    EffectiveLimit::Rate { source, key, .. }
+                    | EffectiveLimit::Budget { source, key, .. } => {
                         if source.policy.scope == Scope::Platform && source.policy.confidential {
                             key.tool = String::new();
                         }

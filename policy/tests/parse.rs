@@ -24,9 +24,9 @@ fn check(input: &str, expected: &str) -> Option<String> {
 }
 
 const RULE_FIELDS: &str =
-    "`id`, `tool`, `when`, `targets`, `effect`, `approvers`, `mask`, `limit`, `rate_limit`, `reason`, `priority`";
+    "`id`, `tool`, `when`, `targets`, `only_when`, `effect`, `approvers`, `mask`, `limit`, `rate_limit`, `budget`, `reason`, `priority`";
 const OPERATORS: &str =
-    "eq, ne, lt, lte, gt, gte, in, contains, contains_any, starts_with, ends_with, matches, exists";
+    "eq, ne, lt, lte, gt, gte, in, contains, contains_any, starts_with, ends_with, matches, exists, between, type";
 
 #[test]
 fn parse_errors() {
@@ -35,6 +35,62 @@ fn parse_errors() {
     let json = |rule: &str| format!(r#"{{"name": "x", "scope": "tenant", "rules": [{rule}]}}"#);
     let cases: Vec<(String, String)> = vec![
         (yaml("    effect: allow\n"), "ok".into()),
+        (
+            yaml("    when: { session.calls: email.send }\n    effect: deny\n"),
+            "line 5, column 11: `rules[0].when.session.calls`: unknown session fact `session.calls`; expected `session.called` or `session.count`".into(),
+        ),
+        (
+            yaml("    when: { session.count: { gte: 3 } }\n    effect: deny\n"),
+            "line 5, column 28: `rules[0].when.session.count`: a session count needs the `tool` whose calls it counts".into(),
+        ),
+        (
+            yaml("    when: { session.count: { tool: \"email.*\", gte: three } }\n    effect: deny\n"),
+            "line 5, column 28: `rules[0].when.session.count.gte`: `gte` compares the number of calls with a number".into(),
+        ),
+        (
+            yaml("    only_when: { args.x: 1 }\n    effect: deny\n"),
+            "line 4, column 5: `rules[0].only_when`: `only_when` says when a call may go ahead, so it does not go with `effect: deny`; to deny under conditions, use `when`".into(),
+        ),
+        (
+            yaml("    only_when: { context.hour: { between: [9] } }\n"),
+            "line 5, column 32: `rules[0].only_when.context.hour.between`: `between` needs two bounds of one kind, such as `[9, 17]` or `[monday, friday]`".into(),
+        ),
+        (
+            yaml("    only_when: { context.hour: { between: [9, friday] } }\n"),
+            "line 5, column 32: `rules[0].only_when.context.hour.between`: `between` needs two bounds of one kind, such as `[9, 17]` or `[monday, friday]`".into(),
+        ),
+        (
+            yaml("    only_when: { args.to: { type: text } }\n"),
+            "line 5, column 27: `rules[0].only_when.args.to.type`: unknown type `text`; expected one of string, number, boolean, list, object".into(),
+        ),
+        (
+            yaml("    only_when: { args.q: { contains: \"id = '${context.tenant_id'\" } }\n"),
+            "line 5, column 38: `rules[0].only_when.args.q.contains`: `${` in `id = '${context.tenant_id'` is not closed with `}`; write `$${` for a literal `${`".into(),
+        ),
+        (
+            yaml("    only_when: { args.q: { contains: \"id = '${tenant_id}'\" } }\n"),
+            "line 5, column 38: `rules[0].only_when.args.q.contains`: in `id = '${tenant_id}'`: field `tenant_id` must start with `args.`, `context.` or `principal.`; write `$${` for a literal `${`".into(),
+        ),
+        (
+            yaml("    only_when: { args.q: { in: \"${context.tenant_id}\" } }\n"),
+            "line 5, column 26: `rules[0].only_when.args.q.in`: `in` needs a list, such as `[a, b]`, not a string".into(),
+        ),
+        (
+            yaml("    limit: { args.amount: { min: 10, max: 5 } }\n"),
+            "line 5, column 12: `rules[0].limit.args.amount`: `min` (10) is above `max` (5), so no value could pass".into(),
+        ),
+        (
+            yaml("    limit: { args.amount: { required: false } }\n"),
+            "line 5, column 27: `rules[0].limit.args.amount`: a cap needs `max`, `min` or `required: true`".into(),
+        ),
+        (
+            yaml("    limit: { args.amount: { floor: 5 } }\n"),
+            "line 5, column 27: `rules[0].limit.args.amount.floor`: unknown field `floor`, expected `min`, `max` or `required`".into(),
+        ),
+        (
+            "name: x\nscope: tenant\nrules:\n  - tool: *.execute\n    effect: allow\n".into(),
+            "line 4, column 12: `rules[0].tool`: quote patterns that start with `*`, such as `tool: \"*.execute\"`: unquoted, YAML reads `*` as a reference to an anchor".into(),
+        ),
         (
             yaml("    when: { args.amount: { gtt: 5 } }\n    effect: allow\n"),
             format!("line 5, column 26: `rules[0].when.args.amount.gtt`: unknown operator `gtt`; expected one of {OPERATORS}"),
@@ -90,7 +146,7 @@ fn parse_errors() {
         ("scope: tenant\n".into(), "line 1, column 1: missing field `name`".into()),
         (
             yaml(""),
-            "line 4, column 5: `rules[0]`: a rule needs an `effect` (allow, deny, require_approval), a `limit`, a `rate_limit` or a `mask`".into(),
+            "line 4, column 5: `rules[0]`: a rule needs an `effect` (allow, deny, require_approval), an `only_when`, a `limit`, a `rate_limit`, a `budget` or a `mask`".into(),
         ),
         (
             yaml("    when:\n      args.x: { matches: \"(\" }\n    effect: allow\n"),

@@ -1,6 +1,7 @@
 //! Restrict-only delegation as a property: for random platform, tenant and agent policies and
 //! random requests, adding tenant and agent policies never makes the platform's own verdict more
-//! permissive and never raises a platform cap.
+//! permissive, never lifts a platform requirement (`only_when`), never raises a platform cap and
+//! never lowers a platform minimum.
 //!
 //! "The platform's own verdict" is the platform-alone decision when the platform decided it (a
 //! rule, a deny, a cap). When the platform abstains and its default applies, PRODUCT.md's default
@@ -15,9 +16,9 @@
 )]
 
 use charter_policy::{
-    Basis, Cap, Condition, DecisionRequest, DefaultBehaviour, Effect, EffectiveLimit, FieldPath,
-    Operand, PlatformSettings, Policy, PolicySet, Principal, Rule, Scope, Targets, Test, ToolMatch,
-    Verdict,
+    Basis, Budget, Cap, Condition, DecisionRequest, DefaultBehaviour, Effect, EffectiveLimit,
+    FieldPath, Operand, PlatformSettings, Policy, PolicySet, Principal, RateKeyKind, Rule, Scope,
+    Targets, Test, ToolMatch, Verdict, Window,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -73,44 +74,70 @@ fn rule() -> impl Strategy<Value = Rule> {
         prop::option::weighted(0.2, prop::sample::select(ROLES)),
         effect,
         prop::sample::select(&["m1", "m2"][..]),
-        prop::option::weighted(0.3, 0i64..6),
+        prop::option::weighted(0.3, (prop::option::of(0i64..6), prop::option::of(0i64..4))),
         prop::option::weighted(0.3, -1i32..2),
+        prop::option::weighted(0.2, condition()),
+        prop::option::weighted(0.2, 1i64..8),
     )
-        .prop_map(|(tool, when, role, effect, approver, cap, priority)| {
-            let limit: Vec<Cap> = cap
-                .map(|max| Cap {
-                    field: field("args.n"),
-                    max: max as f64,
-                })
-                .into_iter()
-                .collect();
-            // A rule must do something; a rule the generator left empty gets an `allow`.
-            let effect = if effect.is_none() && limit.is_empty() {
-                Some(Effect::Allow)
-            } else {
-                effect
-            };
-            Rule {
-                id: None,
-                tool: ToolMatch::parse(tool).unwrap(),
-                when: when.into_iter().collect(),
-                targets: role.map(|r| Targets {
-                    roles: vec![r.to_string()],
-                    ..Targets::default()
-                }),
-                effect,
-                approvers: if effect == Some(Effect::RequireApproval) {
-                    vec![approver.to_string()]
+        .prop_map(
+            |(tool, when, role, effect, approver, cap, priority, only_when, budget)| {
+                let limit: Vec<Cap> = cap
+                    .filter(|(max, min)| max.is_some() || min.is_some())
+                    .map(|(max, min)| Cap {
+                        field: field("args.n"),
+                        max: max.map(|m| m as f64),
+                        min: min.map(|m| m as f64),
+                        required: false,
+                    })
+                    .into_iter()
+                    .collect();
+                // `only_when` does not go with `deny` (the parser refuses it).
+                let only_when: Vec<Condition> = only_when
+                    .filter(|_| effect != Some(Effect::Deny))
+                    .into_iter()
+                    .collect();
+                // A rule must do something; a rule the generator left empty gets an `allow`.
+                let budget = budget.map(|max| {
+                    Box::new(Budget {
+                        sum: field("args.n"),
+                        max: max as f64,
+                        per: Window::from_secs(60).unwrap(),
+                        per_key: RateKeyKind::Tenant,
+                    })
+                });
+                let effect = if effect.is_none()
+                    && limit.is_empty()
+                    && only_when.is_empty()
+                    && budget.is_none()
+                {
+                    Some(Effect::Allow)
                 } else {
-                    vec![]
-                },
-                mask: vec![],
-                limit,
-                rate_limit: None,
-                reason: None,
-                priority,
-            }
-        })
+                    effect
+                };
+                Rule {
+                    id: None,
+                    tool: ToolMatch::parse(tool).unwrap(),
+                    when: when.into_iter().collect(),
+                    targets: role.map(|r| Targets {
+                        roles: vec![r.to_string()],
+                        ..Targets::default()
+                    }),
+                    only_when,
+                    effect,
+                    approvers: if effect == Some(Effect::RequireApproval) {
+                        vec![approver.to_string()]
+                    } else {
+                        vec![]
+                    },
+                    mask: vec![],
+                    limit,
+                    rate_limit: None,
+                    budget,
+                    reason: None,
+                    priority,
+                }
+            },
+        )
 }
 
 fn default_behaviour() -> impl Strategy<Value = DefaultBehaviour> {
@@ -165,7 +192,27 @@ fn caps(limits: &[EffectiveLimit]) -> Vec<(String, f64)> {
         .iter()
         .filter_map(|limit| match limit {
             EffectiveLimit::Cap { field, max, .. } => Some((field.clone(), *max)),
-            EffectiveLimit::Rate { .. } => None,
+            _ => None,
+        })
+        .collect()
+}
+
+fn budgets(limits: &[EffectiveLimit]) -> Vec<(String, f64)> {
+    limits
+        .iter()
+        .filter_map(|limit| match limit {
+            EffectiveLimit::Budget { key, max, .. } => Some((key.to_string(), *max)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn floors(limits: &[EffectiveLimit]) -> Vec<(String, f64)> {
+    limits
+        .iter()
+        .filter_map(|limit| match limit {
+            EffectiveLimit::Floor { field, min, .. } => Some((field.clone(), *min)),
+            _ => None,
         })
         .collect()
 }
@@ -192,13 +239,23 @@ proptest! {
                 alone.verdict, alone.reason, full.verdict, full.reason
             );
         }
-        if matches!(alone.basis, Basis::ExplicitDeny | Basis::Cap) {
+        if matches!(alone.basis, Basis::ExplicitDeny | Basis::Requirement | Basis::Cap | Basis::Budget) {
             prop_assert_eq!(full.verdict, Verdict::Deny);
         }
         let full_caps = caps(&full.limits);
         for (field, max) in caps(&alone.limits) {
             let lowered = full_caps.iter().any(|(f, m)| *f == field && *m <= max);
             prop_assert!(lowered, "the cap on {} ({}) was raised or lost: {:?}", field, max, full_caps);
+        }
+        let full_budgets = budgets(&full.limits);
+        for (key, max) in budgets(&alone.limits) {
+            let kept = full_budgets.iter().any(|(k, m)| *k == key && *m <= max);
+            prop_assert!(kept, "the budget {} ({}) was raised or lost: {:?}", key, max, full_budgets);
+        }
+        let full_floors = floors(&full.limits);
+        for (field, min) in floors(&alone.limits) {
+            let raised = full_floors.iter().any(|(f, m)| *f == field && *m >= min);
+            prop_assert!(raised, "the minimum on {} ({}) was lowered or lost: {:?}", field, min, full_floors);
         }
         if alone.verdict == Verdict::RequireApproval && full.verdict == Verdict::RequireApproval {
             for role in &alone.approvers {

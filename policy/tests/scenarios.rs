@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use charter_policy::{
-    check_delegation, Basis, Decision, DecisionRequest, DefaultBehaviour, DelegationReport,
+    check_policy, Basis, Decision, DecisionRequest, DefaultBehaviour, DelegationReport,
     EffectiveLimit, EffectivePolicy, InMemoryRateCounter, PlatformSettings, Policy, PolicySet,
     RuleRef, Verdict,
 };
@@ -42,6 +42,12 @@ struct Case {
     repeat: Option<u32>,
     #[serde(default)]
     dry_run: bool,
+    /// After `repeat` decisions, preview one more (counters read, not changed).
+    #[serde(default)]
+    preview: bool,
+    /// Decided first, on the same counters (earlier calls of a session, say).
+    #[serde(default)]
+    before: Vec<DecisionRequest>,
     #[serde(default)]
     expect: Option<Expect>,
     /// A policy to check against the file's platform (and, for an agent policy, tenant) policies.
@@ -68,6 +74,9 @@ struct ExpectEffective {
     /// Rate limits as `tool calls/window per key (scope:policy:rule) effective calls (...)`.
     #[serde(default)]
     rates: Vec<String>,
+    /// Budgets as `tool field max/window per key (scope:policy:rule) effective max (...)`.
+    #[serde(default)]
+    budgets: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +104,9 @@ struct Expect {
     /// Rate limits as `calls/window key count` such as `2/1m agent:t1/bot:*:60s count=3`.
     #[serde(default)]
     rates: Option<Vec<String>>,
+    /// Budgets as `field <= max/window spent=.. amount=.. (scope:policy:rule)`.
+    #[serde(default)]
+    budgets: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -128,7 +140,14 @@ fn check(file: &Path) -> Vec<String> {
     for case in &scenario.cases {
         let mut problems = Vec::new();
         if let (Some(request), Some(expect)) = (&case.request, &case.expect) {
-            let decision = decide(&set, request, case.repeat.unwrap_or(1), case.dry_run);
+            let decision = decide(
+                &set,
+                &case.before,
+                request,
+                case.repeat.unwrap_or(1),
+                case.dry_run,
+                case.preview,
+            );
             compare_decision(&decision, expect, &mut problems);
             // Decisions cross to the browser: they must survive JSON unchanged.
             let json = serde_json::to_string(&decision).unwrap();
@@ -151,7 +170,7 @@ fn check(file: &Path) -> Vec<String> {
                 .chain(&scenario.tenant)
                 .cloned()
                 .collect();
-            let report = check_delegation(child, &parents, &scenario.settings);
+            let report = check_policy(child, &parents, &scenario.settings);
             compare_report(&report, expect, &mut problems);
         }
         if let Some(expect) = &case.effective {
@@ -199,15 +218,24 @@ fn compare_effective(
         .caps
         .iter()
         .map(|c| {
-            format!(
+            let mut text = format!(
                 "{} {} <= {} ({}) effective {} ({})",
                 c.tool,
                 c.field,
-                c.max,
+                bound(c.max),
                 rule_name(&c.source),
-                c.effective_max,
+                bound(c.effective_max),
                 rule_name(&c.effective_source)
-            )
+            );
+            if c.min.is_some() || c.effective_min.is_some() {
+                text.push_str(&format!(
+                    " min {} effective {} ({})",
+                    bound(c.min),
+                    bound(c.effective_min),
+                    rule_name(&c.effective_min_source)
+                ));
+            }
+            text
         })
         .collect();
     let rates: Vec<String> = effective
@@ -226,6 +254,23 @@ fn compare_effective(
             )
         })
         .collect();
+    let budgets: Vec<String> = effective
+        .budgets
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {} {}/{} per {} ({}) effective {} ({})",
+                b.tool,
+                b.field,
+                b.max,
+                b.per,
+                b.per_key,
+                rule_name(&b.source),
+                b.effective_max,
+                rule_name(&b.effective_source)
+            )
+        })
+        .collect();
     for (what, expected, actual) in [
         (
             "default",
@@ -235,6 +280,11 @@ fn compare_effective(
         ("rules", format!("{:?}", expect.rules), format!("{rules:?}")),
         ("caps", format!("{:?}", expect.caps), format!("{caps:?}")),
         ("rates", format!("{:?}", expect.rates), format!("{rates:?}")),
+        (
+            "budgets",
+            format!("{:?}", expect.budgets),
+            format!("{budgets:?}"),
+        ),
     ] {
         if expected != actual {
             problems.push(format!(
@@ -244,14 +294,31 @@ fn compare_effective(
     }
 }
 
-fn decide(set: &PolicySet, request: &DecisionRequest, repeat: u32, dry_run: bool) -> Decision {
+fn bound(value: Option<f64>) -> String {
+    value.map_or("-".to_string(), |v| v.to_string())
+}
+
+fn decide(
+    set: &PolicySet,
+    before: &[DecisionRequest],
+    request: &DecisionRequest,
+    repeat: u32,
+    dry_run: bool,
+    preview: bool,
+) -> Decision {
     if dry_run {
         return set.decide_dry_run(request, 1_000);
     }
     let counter = InMemoryRateCounter::new();
+    for earlier in before {
+        set.decide(earlier, &counter, 1_000);
+    }
     let mut decision = set.decide(request, &counter, 1_000);
     for _ in 1..repeat {
         decision = set.decide(request, &counter, 1_000);
+    }
+    if preview {
+        decision = set.decide_preview(request, &counter, 1_000);
     }
     decision
 }
@@ -316,13 +383,14 @@ fn compare_decision(decision: &Decision, expect: &Expect, problems: &mut Vec<Str
             .filter_map(|limit| match limit {
                 EffectiveLimit::Cap {
                     field, max, source, ..
-                } => Some(format!(
-                    "{field} <= {max} ({}:{}:{})",
-                    source.policy.scope,
-                    source.policy.policy_name,
-                    source.rule_index + 1
-                )),
-                EffectiveLimit::Rate { .. } => None,
+                } => Some(format!("{field} <= {max} ({})", rule_name(source))),
+                EffectiveLimit::Floor {
+                    field, min, source, ..
+                } => Some(format!("{field} >= {min} ({})", rule_name(source))),
+                EffectiveLimit::Required { field, source, .. } => {
+                    Some(format!("{field} required ({})", rule_name(source)))
+                }
+                _ => None,
             })
             .collect();
         same("caps", format!("{caps:?}"), format!("{actual:?}"));
@@ -342,10 +410,34 @@ fn compare_decision(decision: &Decision, expect: &Expect, problems: &mut Vec<Str
                     let count = count.map_or("-".to_string(), |c| c.to_string());
                     Some(format!("{calls}/{per} {key} count={count}"))
                 }
-                EffectiveLimit::Cap { .. } => None,
+                _ => None,
             })
             .collect();
         same("rates", format!("{rates:?}"), format!("{actual:?}"));
+    }
+    if let Some(budgets) = &expect.budgets {
+        let actual: Vec<String> = decision
+            .limits
+            .iter()
+            .filter_map(|limit| match limit {
+                EffectiveLimit::Budget {
+                    field,
+                    max,
+                    per,
+                    amount,
+                    spent,
+                    source,
+                    ..
+                } => Some(format!(
+                    "{field} <= {max}/{per} spent={} amount={} ({})",
+                    bound(*spent),
+                    bound(*amount),
+                    rule_name(source)
+                )),
+                _ => None,
+            })
+            .collect();
+        same("budgets", format!("{budgets:?}"), format!("{actual:?}"));
     }
     if let Some(reason) = &expect.reason {
         if !decision.reason.contains(reason.as_str()) {

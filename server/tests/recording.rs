@@ -183,3 +183,28 @@ async fn a_decision_that_could_not_be_recorded_uses_up_no_quota() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_decision_that_could_not_be_recorded_spends_no_budget() {
+    each_database(|api| async move {
+        let key = api.tenant_key(BANK_ADMIN).await;
+        api.create_policy(
+            &key,
+            "name: Daily payments\nscope: tenant\nrules:\n  - tool: payments.send\n    effect: allow\n    budget: { sum: args.amount, max: 1000, per: 1d }\n",
+        )
+        .await;
+        let call = json!({ "tool": "payments.send", "args": { "amount": 600 } });
+
+        refuse_receipts(&api, true).await;
+        api.post("/api/v1/decide", &key, &call).await.expect_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        refuse_receipts(&api, false).await;
+
+        // The unanswered 600 was given back: 600 fits, and then the next 600 does not.
+        assert_eq!(api.decide(&key, call.clone()).await["decision"], "allow");
+        let second = api.decide(&key, call).await;
+        assert_eq!(second["decision"], "deny", "{second}");
+        assert_eq!(second["basis"], "budget", "{second}");
+        assert!(text(&second["reason"]).contains("600 spent in this window, this call 600, 400 left"), "{second}");
+    })
+    .await;
+}

@@ -1,7 +1,7 @@
 //! Policies: validated by the engine, checked against their parents, counted against the tenant's
 //! quota, versioned for optimistic concurrency, and written together with their audit entry.
 
-use charter_policy::{check_delegation, DelegationReport, PlatformSettings, Policy, Scope};
+use charter_policy::{check_policy, lint, DelegationReport, PlatformSettings, Policy, Scope};
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{record, Change};
@@ -84,7 +84,8 @@ async fn load_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId) -> 
 }
 
 /// The parents a tenant or agent policy is checked against: every platform policy and the
-/// tenant's own policies (the engine ignores those not strictly above the child's scope).
+/// tenant's own policies (the engine ignores those not strictly above the child's scope). A
+/// platform policy has no parents; it gets the language's warnings only.
 async fn delegation_report(
     conn: &mut AnyConnection,
     lane: &HeavyWork,
@@ -92,10 +93,10 @@ async fn delegation_report(
     policy: &Policy,
     replacing: Option<&PolicyId>,
 ) -> Result<DelegationReport, StoreError> {
-    if *owner == Owner::Platform {
-        return Ok(DelegationReport::default());
-    }
     let (settings, _) = load_settings(&mut *conn).await?;
+    if *owner == Owner::Platform {
+        return Ok(DelegationReport { errors: Vec::new(), warnings: lint(policy, &[], &settings) });
+    }
     let platform = load_policies(&mut *conn, &Owner::Platform).await?;
     let own: Vec<StoredPolicy> = load_policies(&mut *conn, owner).await?.into_iter().filter(|stored| Some(&stored.id) != replacing).collect();
     let policy = policy.clone();
@@ -115,7 +116,7 @@ async fn delegation_report(
             if let Some(excess) = regexes.tenant_excess() {
                 return Err(StoreError::invalid("rules", excess));
             }
-            Ok(check_delegation(&policy, &parents, &settings))
+            Ok(check_policy(&policy, &parents, &settings))
         })
         .await??;
     if report.is_ok() {

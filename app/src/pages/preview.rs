@@ -103,10 +103,43 @@ mod server {
                 let seen = value.map(|v| format!(" (this call: {})", number(v))).unwrap_or_default();
                 format!("{field} ≤ {}{seen}, set by {}", number(*max), setter(source))
             }
+            EffectiveLimit::Floor { field, min, value, source } => {
+                let seen = value.map(|v| format!(" (this call: {})", number(v))).unwrap_or_default();
+                format!("{field} ≥ {}{seen}, set by {}", number(*min), setter(source))
+            }
+            EffectiveLimit::Required { field, present, source } => {
+                let seen = if *present { "present" } else { "missing in this call" };
+                format!("{field} required ({seen}), set by {}", setter(source))
+            }
+            EffectiveLimit::Budget { field, max, per, per_key, amount, spent, source, .. } => {
+                let mut text = format!("{field} adding up to {} per {per} per {per_key}", number(*max));
+                if let Some(spent) = spent {
+                    text.push_str(&format!(" ({} spent so far, {} left", number(*spent), number((max - spent).max(0.0))));
+                    if let Some(amount) = amount {
+                        text.push_str(&format!("; this call {}", number(*amount)));
+                    }
+                    text.push(')');
+                }
+                format!("{text}, set by {}", setter(source))
+            }
             EffectiveLimit::Rate { calls, per, per_key, source, .. } => {
                 format!("{calls} calls per {per} per {per_key}, set by {}", setter(source))
             }
         }
+    }
+
+    /// `0 ≤ args.amount ≤ 50000, required`, with only the parts that are set.
+    pub fn bounds_text(field: &str, min: Option<f64>, max: Option<f64>, required: bool) -> String {
+        let mut text = match (min, max) {
+            (Some(min), Some(max)) => format!("{} ≤ {field} ≤ {}", number(min), number(max)),
+            (Some(min), None) => format!("{field} ≥ {}", number(min)),
+            (None, Some(max)) => format!("{field} ≤ {}", number(max)),
+            (None, None) => format!("{field} is a number"),
+        };
+        if required {
+            text.push_str(", required");
+        }
+        text
     }
 
     fn setter(source: &RuleRef) -> String {
@@ -139,7 +172,7 @@ mod server {
 #[server(endpoint = "preview/effective")]
 pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<EffectiveView, AppError> {
     use crate::auth::server::{access, core};
-    use server::{number, source};
+    use server::{bounds_text, number, source};
     let (access, core) = (access()?, core()?);
     let slug = server::tenant_in_view(&access, &tenant_slug).await?;
     let agent = Some(agent.trim()).filter(|a| !a.is_empty());
@@ -150,14 +183,16 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         .map(|entry| {
             let rule = &entry.rule;
             let mut details: Vec<String> = rule.when.iter().map(|c| format!("when {}", c.describe())).collect();
+            details.extend(rule.only_when.iter().map(|c| format!("goes ahead only when {}", c.describe())));
             if let Some(targets) = &rule.targets {
                 let mut who = targets.roles.iter().map(|r| format!("role {r}")).collect::<Vec<_>>();
                 who.extend(targets.groups.iter().map(|g| format!("group {g}")));
                 who.extend(targets.users.iter().map(|u| format!("user {u}")));
                 details.push(format!("only for {}", who.join(", ")));
             }
-            details.extend(rule.limit.iter().map(|cap| format!("cap {} ≤ {}", cap.field, number(cap.max))));
+            details.extend(rule.limit.iter().map(|cap| format!("bounds {}", bounds_text(cap.field.as_str(), cap.min, cap.max, cap.required))));
             details.extend(rule.rate_limit.iter().map(|rate| format!("rate limit {rate}")));
+            details.extend(rule.budget.iter().map(|budget| format!("budget {budget}")));
             if !rule.mask.is_empty() {
                 details.push(format!("mask {}", rule.mask.join(", ")));
             }
@@ -177,15 +212,22 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
     let mut limits: Vec<LimitRow> = effective
         .caps
         .iter()
-        .map(|cap| LimitRow {
-            tool: cap.tool.clone(),
-            limit: format!("{} ≤ {}", cap.field, number(cap.max)),
-            scope: cap.source.policy.scope,
-            source: source(&cap.source),
-            conditional: cap.conditional,
-            effective: format!("{} ≤ {}", cap.field, number(cap.effective_max)),
-            effective_scope: cap.effective_source.policy.scope,
-            effective_source: source(&cap.effective_source),
+        .map(|cap| {
+            // The row names the source of the tighter side: the cap when there is one.
+            let (effective_scope, effective_source) = match cap.effective_max {
+                Some(_) => (cap.effective_source.policy.scope, source(&cap.effective_source)),
+                None => (cap.effective_min_source.policy.scope, source(&cap.effective_min_source)),
+            };
+            LimitRow {
+                tool: cap.tool.clone(),
+                limit: bounds_text(&cap.field, cap.min, cap.max, cap.required),
+                scope: cap.source.policy.scope,
+                source: source(&cap.source),
+                conditional: cap.conditional,
+                effective: bounds_text(&cap.field, cap.effective_min, cap.effective_max, cap.required),
+                effective_scope,
+                effective_source,
+            }
         })
         .collect();
     limits.extend(effective.rate_limits.iter().map(|rate| LimitRow {
@@ -197,6 +239,16 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         effective: format!("{} calls per {} per {}", rate.effective_calls, rate.per, rate.per_key),
         effective_scope: rate.effective_source.policy.scope,
         effective_source: source(&rate.effective_source),
+    }));
+    limits.extend(effective.budgets.iter().map(|budget| LimitRow {
+        tool: budget.tool.clone(),
+        limit: format!("{} adding up to {} per {} per {}", budget.field, number(budget.max), budget.per, budget.per_key),
+        scope: budget.source.policy.scope,
+        source: source(&budget.source),
+        conditional: budget.conditional,
+        effective: format!("{} adding up to {} per {} per {}", budget.field, number(budget.effective_max), budget.per, budget.per_key),
+        effective_scope: budget.effective_source.policy.scope,
+        effective_source: source(&budget.effective_source),
     }));
     let mut contributions: Vec<Contribution> = Scope::ALL.iter().map(|scope| Contribution { scope: *scope, policies: Vec::new(), rules: 0 }).collect();
     for entry in &effective.rules {
@@ -401,9 +453,9 @@ fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
                 }.into_any()
             }}
         </Card>
-        <Card title="Caps and rate limits">
+        <Card title="Caps, budgets and rate limits">
             {if limits.is_empty() {
-                view! { <EmptyState message="No caps or rate limits."/> }.into_any()
+                view! { <EmptyState message="No caps, budgets or rate limits."/> }.into_any()
             } else {
                 view! {
                     <table class="min-w-full text-sm" data-testid="effective-limits">

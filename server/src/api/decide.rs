@@ -5,7 +5,7 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use charter_core::{CallFacts, ClientAddress, DecideInput};
-use charter_policy::{EffectiveLimit, MatchedRule, NearMiss, Obligation, Principal};
+use charter_policy::{Basis, EffectiveLimit, MatchedRule, NearMiss, Obligation, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -38,6 +38,10 @@ pub struct DecideRequest {
     /// Optional; when present it must be the key's tenant (id or slug), or the call is denied.
     #[serde(default)]
     pub tenant_id: Option<String>,
+    /// The agent runtime's session id (at most 200 characters): `session.called` and
+    /// `session.count` conditions read what earlier calls of this session did.
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 /// The answer as sent; [`DecideResponse`] documents the same shape for the OpenAPI document.
@@ -45,6 +49,7 @@ pub struct DecideRequest {
 struct DecideAnswer<'a> {
     decision: String,
     reason: &'a str,
+    basis: Basis,
     matched: &'a [MatchedRule],
     near_misses: &'a [NearMiss],
     limits: &'a [EffectiveLimit],
@@ -60,6 +65,9 @@ pub struct DecideResponse {
     /// `allow`, `deny` or `require_approval`.
     pub decision: String,
     pub reason: String,
+    /// Which step of the decision procedure decided: `tool_disabled`, `explicit_deny`,
+    /// `requirement`, `cap`, `rate_limit`, `rules` or `default`.
+    pub basis: String,
     #[schema(value_type = Vec<Object>)]
     pub matched: Value,
     #[schema(value_type = Vec<Object>)]
@@ -97,14 +105,22 @@ pub async fn decide(
     JsonBody(body): JsonBody<DecideRequest>,
 ) -> Result<Response, ApiError> {
     let facts = CallFacts::from_ip(ip);
-    let input =
-        DecideInput { tool: body.tool, args: body.args, agent: body.agent, principal: body.principal, context: body.context, tenant_id: body.tenant_id };
+    let input = DecideInput {
+        tool: body.tool,
+        args: body.args,
+        agent: body.agent,
+        principal: body.principal,
+        context: body.context,
+        tenant_id: body.tenant_id,
+        session: body.session,
+    };
     let recorded = state.core.decide(&access, input, facts).await?;
     let decision = &recorded.decision;
     // Serialised straight from the engine's decision: no intermediate JSON trees on the hot path.
     let answer = DecideAnswer {
         decision: decision.verdict.to_string(),
         reason: &decision.reason,
+        basis: decision.basis,
         matched: &decision.matched,
         near_misses: &decision.near_misses,
         limits: &decision.limits,

@@ -128,7 +128,13 @@ pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacin
         }
         charter_core::Validation::Checked { policy, report } => (policy, report),
     };
-    let issue = |issue: &charter_policy::DelegationIssue| Problem { line: None, column: None, path: Some(issue.path.clone()), message: issue.message.clone() };
+    // Each issue is shown beside the line of the field it names.
+    let issue = |issue: &charter_policy::DelegationIssue| Problem {
+        line: charter_policy::locate(&text, &issue.path),
+        column: None,
+        path: Some(issue.path.clone()),
+        message: issue.message.clone(),
+    };
     let count = policy.rules.len();
     Ok(Validation {
         errors: report.errors.iter().map(issue).collect(),

@@ -155,6 +155,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
 
     let has_errors = move || !validation.get().errors.is_empty();
     let error_lines = move || validation.get().errors.iter().filter_map(|p| p.line).collect::<Vec<_>>();
+    let warning_lines = move || validation.get().warnings.iter().filter_map(|p| p.line).collect::<Vec<_>>();
     let line_count = move || text.get().lines().count().max(1) + 1;
     let title = if is_new { "New policy".to_owned() } else { policy.name.clone() };
     let owner = match (&policy.tenant_name, is_new) {
@@ -223,10 +224,15 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                     <div class="flex font-mono text-sm leading-6">
                         <div class="select-none text-right text-slate-400 bg-slate-50 border-r border-slate-200 py-3 px-2" aria-hidden="true">
                             {move || {
-                                let bad = error_lines();
+                                let (bad, doubtful) = (error_lines(), warning_lines());
                                 (1..=line_count()).map(|n| {
-                                    let class = if bad.contains(&n) { "block px-1 bg-red-100 text-red-700 font-semibold" } else { "block px-1" };
-                                    view! { <span class=class data-error-line=bad.contains(&n).then_some("true")>{n}</span> }
+                                    let (error, warning) = (bad.contains(&n), !bad.contains(&n) && doubtful.contains(&n));
+                                    let class = match (error, warning) {
+                                        (true, _) => "block px-1 bg-red-100 text-red-700 font-semibold",
+                                        (false, true) => "block px-1 bg-amber-100 text-amber-800 font-semibold",
+                                        (false, false) => "block px-1",
+                                    };
+                                    view! { <span class=class data-error-line=error.then_some("true") data-warning-line=warning.then_some("true")>{n}</span> }
                                 }).collect_view()
                             }}
                         </div>
