@@ -53,6 +53,7 @@ pub fn lint(
             }
         }
         overruled(policy, index, rule, &mut warn);
+        capped_out(policy, &parents, index, rule, &mut warn);
         idle_allow(policy, &parents, settings, index, rule, &mut warn);
     }
     warnings
@@ -361,6 +362,72 @@ fn overruled(policy: &Policy, index: usize, rule: &Rule, warn: &mut impl FnMut(S
             ),
         );
         return;
+    }
+}
+
+/// A rule that applies only above an amount that a cap on the same argument always refuses: it
+/// can never let a call through (`when: { args.amount: { gt: 60000 } }` under a cap of 50,000).
+fn capped_out(
+    policy: &Policy,
+    parents: &[&Policy],
+    index: usize,
+    rule: &Rule,
+    warn: &mut impl FnMut(String, String),
+) {
+    if !matches!(rule.effect, Some(Effect::Allow | Effect::RequireApproval)) {
+        return;
+    }
+    for condition in &rule.when {
+        let Condition::Field { field, tests } = condition else {
+            continue;
+        };
+        for test in tests {
+            let (floor, strict) = match test {
+                Test::Gt(Operand::Literal(value)) => (value.as_f64(), true),
+                Test::Gte(Operand::Literal(value)) => (value.as_f64(), false),
+                _ => continue,
+            };
+            let Some(floor) = floor else { continue };
+            let owners = parents.iter().copied().chain(std::iter::once(policy));
+            let cap = owners
+                .flat_map(|owner| {
+                    owner
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, r)| (owner, i, r))
+                })
+                .find_map(|(owner, i, other)| {
+                    if other.is_conditional() || overlap(&rule.tool, &other.tool) != Overlap::Subset
+                    {
+                        return None;
+                    }
+                    let max = other.limit.iter().find(|cap| cap.field == *field)?.max?;
+                    let refused = if strict { max <= floor } else { max < floor };
+                    refused.then_some((owner, i, max))
+                });
+            let Some((owner, i, max)) = cap else { continue };
+            let capper = if owner.confidential {
+                "a platform boundary".to_string()
+            } else if std::ptr::eq(owner, policy) {
+                format!("rule {}", i + 1)
+            } else {
+                format!("{} rule {}", PolicyRef::of(owner), i + 1)
+            };
+            warn(
+                format!("rules[{index}].when.{field}"),
+                format!(
+                    "rule {} ({}) can never let a call through: it applies only when `{field}` is {} {}, \
+                     but {capper} caps `{field}` at {} for these tools",
+                    index + 1,
+                    rule.summary(),
+                    if strict { "above" } else { "at least" },
+                    crate::decide::number(floor),
+                    crate::decide::number(max)
+                ),
+            );
+            return;
+        }
     }
 }
 
