@@ -21,10 +21,10 @@ pub enum AppError {
     ReadOnly,
     #[error("not found")]
     NotFound,
-    #[error("`{field}` {message}")]
+    #[error("{} {}", crate::readable::path_in_words(.field), crate::readable::sentence(.message))]
     Invalid { field: String, message: String },
     /// The change was refused as a whole: a stale version, the quota, a parent's rule.
-    #[error("{0}")]
+    #[error("{}", crate::readable::sentence(.0))]
     Rejected(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,

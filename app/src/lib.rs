@@ -11,10 +11,13 @@ pub mod auth;
 mod components;
 pub mod error;
 pub mod pages;
+pub mod readable;
 mod session;
 pub mod templates;
 #[cfg(feature = "ssr")]
 mod throttle;
+#[cfg(feature = "ssr")]
+mod wording;
 
 pub use error::AppError;
 pub use session::{SessionContext, SignedIn};
@@ -28,6 +31,7 @@ use components::layout::ConsoleLayout;
 use pages::approvals::ApprovalsPage;
 use pages::audit::AuditPage;
 use pages::dashboard::DashboardPage;
+use pages::keys::KeysPage;
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
 use pages::policies::PoliciesPage;
@@ -128,6 +132,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("policies/:id") view=EditPolicyPage ssr=SsrMode::Async/>
                     <Route path=path!("preview") view=PreviewPage ssr=SsrMode::Async/>
                     <Route path=path!("tools") view=ToolsPage ssr=SsrMode::Async/>
+                    <Route path=path!("keys") view=KeysPage ssr=SsrMode::Async/>
                     <Route path=path!("receipts") view=ReceiptsPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                 </ParentRoute>

@@ -8,8 +8,8 @@ pub struct Template {
     pub yaml: &'static str,
 }
 
-pub const BLANK: &str =
-    "name: New policy\ndescription: \"\"\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n    reason: expenses are allowed\n";
+/// Where a new policy starts: a name to give, no rules, so saving it as it is allows nothing.
+pub const BLANK: &str = "name: \"\"\ndescription: \"\"\nscope: tenant\nrules: []\n";
 
 pub const TEMPLATES: &[Template] = &[
     Template {

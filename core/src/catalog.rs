@@ -2,10 +2,13 @@
 //! platform manages it; a tenant sees the tools it may write rules for.
 
 use charter_policy::{detect_source_kind, extract_tools};
-use charter_store::{CatalogEntry, Owner, SourceId, ToolId, ToolSource};
+use charter_store::{now_ms, CatalogEntry, Owner, SourceId, ToolId, ToolSource, ToolUsage};
 
 use crate::access::{Access, Action};
 use crate::{Core, CoreError};
+
+/// How far back [`Core::tool_usage`] looks: a week of receipts.
+pub const TOOL_USAGE_DAYS: i64 = 7;
 
 /// The catalog as the caller may see it.
 #[derive(Clone, Debug)]
@@ -41,6 +44,14 @@ impl Core {
     pub async fn toggle_tool(&self, access: &Access, tool_id: &ToolId, enabled: bool) -> Result<CatalogEntry, CoreError> {
         access.may(Action::WriteCatalog, &Owner::Platform)?;
         Ok(self.store.set_tool_enabled(&access.actor(), tool_id, enabled).await?)
+    }
+
+    /// Which tenants called `tool` in the last [`TOOL_USAGE_DAYS`] days, by the server's clock:
+    /// what switching it off would stop. Platform staff only, as it reads every tenant's receipts.
+    pub async fn tool_usage(&self, access: &Access, tool: &str) -> Result<Vec<ToolUsage>, CoreError> {
+        access.may(Action::ListTenants, &Owner::Platform)?;
+        let since = now_ms() - TOOL_USAGE_DAYS * 86_400_000;
+        Ok(self.store.tool_usage(tool, since).await?)
     }
 
     pub async fn delete_source(&self, access: &Access, source_id: &SourceId) -> Result<ToolSource, CoreError> {

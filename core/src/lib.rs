@@ -27,7 +27,7 @@ use charter_store::{Owner, ReceiptWriter, Store, Tenant, TenantId, UserId};
 
 pub use access::{Access, Action, AgentKey, Person, Target};
 pub use approvals::QueueEntry;
-pub use catalog::Catalog;
+pub use catalog::{Catalog, TOOL_USAGE_DAYS};
 pub use decisions::{CallFacts, DecideInput, Recorded, SERVER_OWNED_CONTEXT};
 pub use error::CoreError;
 pub use facts::{derive_clock, ClientAddress, Clock};

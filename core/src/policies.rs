@@ -59,6 +59,8 @@ impl Core {
                 access.may(Action::ReadPolicies, &Owner::Tenant(own.to_owned()))?;
                 search.tenant_id = Some(own.to_owned());
                 search.label = None;
+                // The platform's policies are never a tenant's to read.
+                search.include_platform = false;
             }
             None => access.may(Action::ReadPolicies, &Owner::Platform)?,
         }

@@ -76,3 +76,14 @@ test('tenant editor with warnings beside their lines', async ({ page }) => {
   await expect(page.getByTestId('editor-warning').first()).toBeVisible();
   await page.screenshot({ path: `${OUT}/tenant-editor-warnings.png`, fullPage: true });
 });
+
+test('API keys, with a new key shown once', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await open(page, 'API keys');
+  await page.locator('#key-name').fill('support-bot production');
+  await page.locator('#key-agents').fill('support-bot');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByTestId('new-key-secret')).toBeVisible();
+  await expect(page.getByTestId('key-row').first()).toBeVisible();
+  await page.screenshot({ path: `${OUT}/api-keys.png`, fullPage: true });
+});

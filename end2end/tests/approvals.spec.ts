@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { DEMO, agent, hydrated, navLabels, signIn, tenantKey } from './helpers';
+import { DEMO, agent, hydrated, navLabels, openNav, signIn, stamp, tenantKey } from './helpers';
 
 test('an approver approves a pending request and the agent sees it approved', async ({ page }) => {
   const bot = await agent(await tenantKey(DEMO.bankAdmin));
@@ -19,7 +19,7 @@ test('an approver approves a pending request and the agent sees it approved', as
   const card = page.getByTestId('approval-card').filter({ hasText: 'client dinner e2e' });
   await expect(card).toBeVisible();
   // The reason names the rule that asked for approval.
-  await expect(card.getByTestId('approval-reason')).toContainText('tenant policy `Finance controls`');
+  await expect(card.getByTestId('approval-reason')).toContainText('tenant policy “Finance controls”');
   await expect(card.getByTestId('approval-reason')).toContainText('expenses over $5,000 need a manager');
   await card.getByLabel('Comment').fill('ok, within the budget');
   await card.getByRole('button', { name: 'Approve' }).click();
@@ -53,5 +53,59 @@ test('a rejection reaches the agent, and requests for other roles stay in their 
   const polled = await (await bot.get(`/api/v1/approvals/${big.approval_id}`)).json();
   expect(polled.status).toBe('rejected');
   expect(polled.comment).toBe('too expensive');
+  await bot.dispose();
+});
+
+test('an approver sees who asked and when, the overview counts what waits, and a tenant admin sees every approval', async ({ page }) => {
+  const id = stamp();
+  const memo = `e2e history ${id}`;
+  const user = `u-e2e-${id}`;
+  const bot = await agent(await tenantKey(DEMO.bankAdmin));
+  const asked = await (await bot.post('/api/v1/decide', {
+    data: { tool: 'expense.submit', args: { amount: 6100, memo }, agent: 'expense-bot', principal: { user, roles: ['analyst'] } },
+  })).json();
+  expect(asked.decision).toBe('require_approval');
+
+  // The approver's overview counts what waits for them and links to it.
+  await signIn(page, DEMO.bankManager);
+  const waiting = page.getByTestId('stat-waiting-for-you');
+  await expect(waiting).toHaveText(/^[1-9][\d,]*$/);
+  const before = Number((await waiting.innerText()).replace(/,/g, ''));
+  await hydrated(page);
+  await waiting.click();
+  await expect(page).toHaveURL(/\/approvals$/);
+
+  // The card says who asked, for whom, and when.
+  const card = page.getByTestId('approval-card').filter({ hasText: memo });
+  await expect(card.getByTestId('approval-for')).toHaveText(`${user} (roles: analyst)`);
+  await expect(card.getByTestId('approval-asked')).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+  await expect(card).toContainText('expense-bot');
+  await card.getByLabel('Comment').fill(`fine ${id}`);
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByRole('status')).toHaveText("Approved. The agent's next poll sees it.");
+  await page.getByTestId('main-nav').getByRole('link', { name: 'Overview' }).click();
+  await expect(page.getByTestId('stat-waiting-for-you')).toHaveText(String(before - 1));
+
+  // The tenant admin sees it among every approval, resolved, with who resolved it.
+  await page.context().clearCookies();
+  await signIn(page, DEMO.bankAdmin);
+  await expect(page.getByTestId('stat-pending-approvals')).toHaveText(/^[\d,]+$/);
+  await openNav(page, 'Approvals', /\/approvals$/);
+  await expect(page.getByTestId('approval-card')).toHaveCount(0);
+  const row = page.getByTestId('approval-row').filter({ hasText: `fine ${id}` });
+  await expect(row).toHaveAttribute('data-status', 'approved');
+  await expect(row).toContainText(`${user} (roles: analyst)`);
+  await expect(row.getByTestId('approval-status')).toContainText(`approved by ${DEMO.bankManager}`);
+
+  // "Pending" filters it out, in the URL, and back brings it again.
+  await page.getByTestId('approval-filter').getByRole('link', { name: 'Pending' }).click();
+  await expect(page).toHaveURL(/\/approvals\?status=pending$/);
+  await expect(page.getByTestId('approval-row').filter({ hasText: `fine ${id}` })).toHaveCount(0);
+  for (const status of await page.getByTestId('approval-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')))) {
+    expect(status).toBe('pending');
+  }
+  await page.goBack();
+  await expect(page).toHaveURL(/\/approvals$/);
+  await expect(page.getByTestId('approval-row').filter({ hasText: `fine ${id}` })).toHaveCount(1);
   await bot.dispose();
 });

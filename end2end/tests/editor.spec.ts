@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
+import { DEMO, apiSession, hydrated, openNav, signIn, stamp } from './helpers';
 
 const editor = (page: Page) => page.locator('#policy-document');
 const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
@@ -43,7 +43,9 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   const broken = valid.replace('    effect: allow', '    effect: permit');
   const badLine = lineOf(broken, 'effect: permit');
   await typeDocument(page, broken);
-  await expect(page.getByTestId('editor-error')).toHaveText(new RegExp(`^Line ${badLine}, column \\d+: .*permit`));
+  await expect(page.getByTestId('editor-error')).toHaveText(new RegExp(`^Line ${badLine}, column \\d+: .*“permit” is not one of the choices: use allow, deny or require_approval`));
+  await expect(page.getByTestId('editor-error')).not.toContainText('unknown variant');
+  await expect(page.getByTestId('editor-error')).not.toContainText('`');
   await expect(page.locator('[data-error-line="true"]')).toHaveText(String(badLine));
   await expect(editor(page)).toHaveAttribute('aria-invalid', 'true');
   await expect(page.getByRole('button', { name: 'Save policy' })).toBeDisabled();
@@ -162,7 +164,7 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
     // The audit log shows the change, by the owner, as platform staff.
     await openNav(page, 'Audit log', /\/audit$/);
     await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'St. Aurelia Health' });
-    const entry = page.getByTestId('audit-row').filter({ hasText: `policy:${tenantPolicyId}` }).filter({ hasText: 'policy.update' });
+    const entry = page.getByTestId('audit-row').filter({ has: page.locator(`a[href="/policies/${tenantPolicyId}"]`) }).filter({ hasText: 'policy.update' });
     await expect(entry).toHaveCount(1);
     await expect(entry.getByTestId('audit-actor')).toHaveText(`by ${DEMO.owner} (platform staff)`);
     await entry.getByRole('button').click();
@@ -214,9 +216,14 @@ test('the editor shows the language warnings beside their lines, and a warned po
   const roleOfNobodyLine = lineOf(document, 'CFO officer');
   // Besides these four, the delegation check notes that `get_.*` overlaps a platform deny.
   await expect(warnings).toHaveCount(5);
-  await expect(warnings.filter({ hasText: 'CFO officer' })).toHaveText(new RegExp(`^Warning: Line ${roleOfNobodyLine}: .*no user of this tenant holds the approver role \`CFO officer\``));
-  await expect(warnings.filter({ hasText: '`rules[0].tool`' })).toHaveText(new RegExp(`^Warning: Line ${globLine}: .*write \`get_\\*\` \\(a glob\\)`));
-  await expect(warnings.filter({ hasText: 'principal.role' })).toHaveText(new RegExp(`^Warning: Line ${roleLine}: .*did you mean \`principal\\.roles\`\\?`));
+  // Each reads as a sentence: the place in words, values in quotation marks, no code quotes.
+  await expect(warnings.filter({ hasText: 'CFO officer' })).toHaveText(new RegExp(`^Warning: Line ${roleOfNobodyLine}: rule 2, .*no user of this tenant holds the approver role “CFO officer”`));
+  await expect(warnings.filter({ hasText: 'rule 1, tool' })).toHaveText(new RegExp(`^Warning: Line ${globLine}: rule 1, tool: .*write “get_\\*” \\(a glob\\)`));
+  await expect(warnings.filter({ hasText: 'principal.role' })).toHaveText(new RegExp(`^Warning: Line ${roleLine}: .*did you mean “principal\\.roles”\\?`));
+  for (const text of await warnings.allInnerTexts()) {
+    expect(text).not.toContain('`');
+    expect(text).not.toMatch(/rules\[\d+\]/);
+  }
   await expect(warnings.filter({ hasText: '20K' })).toHaveText(new RegExp(`^Warning: Line ${amountLine}: .*write the number 20000`));
   // The gutter marks each warned line, and no line as an error.
   for (const line of [globLine, roleLine, amountLine, roleOfNobodyLine]) {
@@ -231,4 +238,68 @@ test('the editor shows the language warnings beside their lines, and a warned po
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
   await expect(toast(page, 'Policy deleted.')).toBeVisible();
+});
+
+test('a new policy starts with a name to give and no rules, and unsaved work is never replaced or left without asking', async ({ page }) => {
+  const id = stamp();
+  const name = `E2E named ${id}`;
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Policies', /\/policies$/);
+  await page.getByRole('link', { name: 'New policy' }).click();
+  await expect(page).toHaveURL(/\/policies\/new$/);
+
+  // Nothing to leave yet: an untouched new policy lets the user go without asking.
+  await openNav(page, 'Receipts', /\/receipts$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/policies\/new$/);
+  await hydrated(page);
+
+  // Empty: no rule allows anything, and the engine asks for the name first.
+  await expect(editor(page)).toHaveValue('name: ""\ndescription: ""\nscope: tenant\nrules: []\n');
+  await expect(page.getByTestId('editor-error')).toContainText('name must not be empty');
+  await expect(page.getByRole('button', { name: 'Save policy' })).toBeDisabled();
+
+  // The name field writes the document's name, and the document's name shows in the field.
+  await page.getByLabel('Policy name').fill(name);
+  await expect(editor(page)).toHaveValue(`name: ${name}\ndescription: ""\nscope: tenant\nrules: []\n`);
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: tenant policy with no rules yet.');
+
+  // The "Add a rule" form adds the first rule, beside nothing.
+  await page.locator('#rule-tool').fill(`e2e${id}.read`);
+  await page.locator('#rule-effect').selectOption('deny');
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await expect(toast(page, 'Rule added to the document')).toBeVisible();
+  await expect(page.getByTestId('editor-ok')).toHaveText('Valid: tenant policy with 1 rule.');
+  const mine = await editor(page).inputValue();
+  expect(mine).toContain(`tool: e2e${id}.read`);
+  expect(mine).not.toContain('expense.submit');
+
+  // A template over unsaved work asks first; Cancel keeps the work.
+  await page.getByRole('button', { name: /^Finance approvals/ }).click();
+  const replace = page.getByRole('dialog', { name: 'Replace the document with this template?' });
+  await expect(replace).toBeVisible();
+  await replace.getByRole('button', { name: 'Cancel' }).click();
+  await expect(replace).toHaveCount(0);
+  await expect(editor(page)).toHaveValue(mine);
+
+  // Leaving asks first; Cancel stays with the work.
+  await page.getByTestId('main-nav').getByRole('link', { name: 'Receipts', exact: true }).click();
+  const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
+  await expect(leave).toBeVisible();
+  await leave.getByRole('button', { name: 'Cancel' }).click();
+  await expect(leave).toHaveCount(0);
+  await expect(page).toHaveURL(/\/policies\/new$/);
+  await expect(editor(page)).toHaveValue(mine);
+
+  // Confirmed, the template replaces the document and names it.
+  await page.getByRole('button', { name: /^Finance approvals/ }).click();
+  await page.getByRole('dialog', { name: 'Replace the document with this template?' }).getByRole('button', { name: 'Use the template' }).click();
+  await expect(editor(page)).toHaveValue(/^name: Finance approvals\n/);
+  await expect(page.getByLabel('Policy name')).toHaveValue('Finance approvals');
+
+  // Confirmed, leaving discards the work and goes where the link pointed.
+  await page.getByTestId('main-nav').getByRole('link', { name: 'Receipts', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Leave without saving?' }).getByRole('button', { name: 'Discard changes' }).click();
+  await expect(page).toHaveURL(/\/receipts$/);
+  await expect(page.getByRole('heading', { name: 'Receipts' }).first()).toBeVisible();
 });

@@ -1,6 +1,6 @@
 import { APIRequestContext } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
+import { DEMO, apiSession, hydrated, openNav, signIn, stamp } from './helpers';
 
 test.describe('the platform view of policies', () => {
   test('the owner sees every policy labelled, and the filters narrow the list', async ({ page }) => {
@@ -27,6 +27,17 @@ test.describe('the platform view of policies', () => {
     await expect(row('Finance controls')).toHaveCount(1);
     await expect(row('Support bot')).toHaveCount(1);
     for (const text of await rows.allInnerTexts()) expect(text).toContain('First Meridian Bank');
+    await expect(page).toHaveURL(/\/policies\?tenant=meridian-bank$/);
+
+    // With the platform's policies, which govern that tenant too.
+    const withPlatform = page.getByLabel("With the platform's policies, which govern it too");
+    await withPlatform.check();
+    await expect(row('Platform guardrails')).toHaveCount(1);
+    await expect(row('Finance controls')).toHaveCount(1);
+    await expect(row('Move fast')).toHaveCount(0);
+    await expect(page).toHaveURL(/include_platform=true/);
+    await withPlatform.uncheck();
+    await expect(row('Platform guardrails')).toHaveCount(0);
 
     // Label: the platform's defaults only.
     await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption({ label: 'All tenants' });
@@ -115,9 +126,52 @@ test('a tenant admin sees only their own tenant’s policies, without labels', a
   await expect(page.getByRole('columnheader', { name: 'Label' })).toHaveCount(0);
   await expect(page.getByTestId('policy-label')).toHaveCount(0);
   await expect(page.getByRole('combobox', { name: 'Tenant', exact: true })).toHaveCount(0);
+  // No "Platform" scope to pick: it could only ever show nothing.
+  await expect(page.getByRole('combobox', { name: 'Scope', exact: true }).locator('option')).toHaveText(['Any scope', 'Tenant', 'Agent']);
   // Even a search for the platform's policy finds nothing.
   await page.getByLabel('Search', { exact: true }).fill('guardrails');
   await expect(page.getByText('No policy matches these filters.')).toBeVisible();
+});
+
+test('the filters live in the address: a link, a reload and the way back from a policy keep them', async ({ page }) => {
+  await signIn(page, DEMO.owner);
+  await page.goto('/policies?tenant=meridian-bank&tool=payments');
+  await hydrated(page);
+  const rows = page.getByTestId('policy-row');
+  const tenant = page.getByRole('combobox', { name: 'Tenant', exact: true });
+  const tool = page.getByLabel('Tool', { exact: true });
+  const expectFiltered = async () => {
+    await expect(tenant).toHaveValue('meridian-bank');
+    await expect(tool).toHaveValue('payments');
+    await expect(rows.filter({ hasText: 'Finance controls' })).toHaveCount(1);
+    await expect(rows.filter({ hasText: 'Move fast' })).toHaveCount(0);
+    await expect(rows.filter({ hasText: 'Platform guardrails' })).toHaveCount(0);
+    for (const text of await rows.allInnerTexts()) expect(text).toContain('First Meridian Bank');
+  };
+  await expectFiltered();
+
+  // Typing a filter rewrites the address in place.
+  await page.getByLabel('Search', { exact: true }).fill('finance');
+  await expect(page).toHaveURL(/[?&]q=finance(&|$)/);
+  await expect(page).toHaveURL(/[?&]tenant=meridian-bank(&|$)/);
+  await page.getByLabel('Search', { exact: true }).fill('');
+  await expect(page).not.toHaveURL(/[?&]q=/);
+
+  // Into a policy and back: the list is as it was.
+  await rows.filter({ hasText: 'Finance controls' }).getByRole('link', { name: 'Finance controls', exact: true }).click();
+  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/policies\?/);
+  await expectFiltered();
+  await page.goForward();
+  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await page.goBack();
+  await expectFiltered();
+
+  // A reload keeps them too.
+  await page.reload();
+  await hydrated(page);
+  await expectFiltered();
 });
 
 async function removePolicies(api: APIRequestContext, slug: string, ids: string[]): Promise<void> {

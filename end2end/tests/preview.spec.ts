@@ -45,11 +45,11 @@ test('the owner previews an agent’s merged policy and asks what-if questions w
 
   // The amount caps: the platform's ceiling, and the tenant's lower cap in force.
   const limits = page.getByTestId('effective-limit').filter({ hasText: 'args.amount' });
-  const platformCap = limits.filter({ hasText: 'args.amount ≤ 100000' });
+  const platformCap = limits.filter({ hasText: 'args.amount ≤ 100,000' });
   await expect(platformCap.first()).toBeVisible();
   await expect(platformCap.first()).toContainText('payments.*');
   await expect(platformCap.first().locator('td').nth(1).getByTestId('scope-badge')).toHaveText('platform');
-  await expect(platformCap.first().locator('td').nth(2)).toContainText('args.amount ≤ 10000');
+  await expect(platformCap.first().locator('td').nth(2)).toContainText('args.amount ≤ 10,000');
   await expect(platformCap.first().locator('td').nth(2).getByTestId('scope-badge')).toHaveText('tenant');
 
   // What if the support bot moved $500? Denied, by its own agent rule.
@@ -121,20 +121,20 @@ test('the previewer shows an agent’s budget and session rule with their scope,
     await openNav(page, 'Previewer', /\/preview$/);
     await page.locator('#preview-agent').fill(bot);
     await page.locator('#preview-agent').press('Tab');
-    const row = page.getByTestId('effective-limit').filter({ hasText: 'args.amount adding up to 1000 per 1d per agent' });
+    const row = page.getByTestId('effective-limit').filter({ hasText: 'args.amount adding up to 1,000 per 1d per agent' });
     await expect(row).toHaveCount(1);
     await expect(row.locator('td').nth(1).getByTestId('scope-badge')).toHaveText('agent');
     const ownRules = page.getByTestId('effective-rule').filter({ hasText: `E2E budget ${id}` });
-    await expect(ownRules.filter({ hasText: 'budget args.amount adding up to 1000 per 1d per agent' })).toHaveCount(1);
+    await expect(ownRules.filter({ hasText: 'budget args.amount adding up to 1,000 per 1d per agent' })).toHaveCount(1);
     // A session rule reads as words, with the scope it came from.
-    const sessionRule = ownRules.filter({ hasText: 'when the session has called `payments.quote`' });
+    const sessionRule = ownRules.filter({ hasText: 'when the session has called “payments.quote”' });
     await expect(sessionRule).toHaveCount(1);
     await expect(sessionRule.getByTestId('scope-badge')).toHaveText('agent');
 
     // The what-if reads the day's total without spending from it.
     await whatIf(page, 'payments.transfer', '{"amount": 300}');
     const limits = page.getByTestId('whatif-limits');
-    await expect(limits).toContainText('args.amount adding up to 1000 per 1d per agent (600 spent so far, 400 left; this call 300)');
+    await expect(limits).toContainText('args.amount adding up to 1,000 per 1d per agent (600 spent so far, 400 left; this call 300)');
     await whatIf(page, 'payments.transfer', '{"amount": 300}');
     await expect(limits).toContainText('(600 spent so far, 400 left; this call 300)');
   } finally {
@@ -142,4 +142,28 @@ test('the previewer shows an agent’s budget and session rule with their scope,
     await admin.dispose();
     await caller.dispose();
   }
+});
+
+test('the what-if says how the rules combined, names what decided, and lists each cap once', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await openNav(page, 'Previewer', /\/preview$/);
+  const result = page.getByTestId('whatif-result');
+
+  // A transfer over the cap: the allow rule that carries the cap is not "decisive" as an allow.
+  await whatIf(page, 'payments.transfer', '{"amount": 30000}');
+  await expect(result.getByTestId('verdict')).toHaveText('deny');
+  await expect(result.getByTestId('whatif-combination')).toContainText('Caps take the lowest value across scopes');
+  const matched = result.getByTestId('whatif-matched');
+  await expect(matched).toContainText('allow · its cap decided: the call is over it');
+  await expect(matched).not.toContainText(/allow · decisive/);
+  const limits = await result.getByTestId('whatif-limits').locator('li').allInnerTexts();
+  expect(limits.length).toBeGreaterThan(0);
+  expect(new Set(limits).size, `each cap once: ${limits.join(' | ')}`).toBe(limits.length);
+
+  // A large expense: why approval wins, and that every named role must approve.
+  await whatIf(page, 'expense.submit', '{"amount": 40000}');
+  await expect(result.getByTestId('verdict')).toHaveText('require_approval');
+  const combination = result.getByTestId('whatif-combination');
+  await expect(combination).toContainText('the more restrictive vote wins: require approval over allow.');
+  await expect(combination).toContainText(/Every named role must approve: (manager and cfo|cfo and manager)\./);
 });

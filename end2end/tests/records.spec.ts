@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
+import { DEMO, agent, apiSession, hydrated, openNav, signIn, stamp, tenantKey } from './helpers';
 
 test('a tenant admin finds the receipts of their agents’ decisions, filters them and opens one', async ({ page }) => {
   const botName = `e2e-records-${stamp()}`;
@@ -37,9 +37,16 @@ test('a tenant admin finds the receipts of their agents’ decisions, filters th
   await expect(detail).toContainText(denied.receipt_id);
   await expect(detail).toContainText('"amount": 50000');
   await expect(detail).toContainText('"to": "acc-2"');
-  await expect(detail).toContainText(denied.reason);
+  // The engine's reason, as a sentence: its code quotes become quotation marks.
+  await expect(detail).toContainText(denied.reason.replace(/`([^`]*)`/g, '“$1”'));
+  await expect(detail).not.toContainText('`');
   await expect(detail).toContainText('10000');
   await expect(detail.getByRole('listitem').filter({ hasText: 'Finance controls' }).first()).toBeVisible();
+  // Policy versions by name, linked, never by id; the rule that capped it says so.
+  const versions = detail.getByTestId('receipt-policy-versions');
+  await expect(versions.getByRole('link', { name: /^Finance controls v\d+$/ })).toHaveAttribute('href', /^\/policies\/[0-9a-f-]{36}$/);
+  expect(await versions.innerText()).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+  await expect(detail).toContainText('its cap decided: the call is over it');
   // It closes again.
   await rows.getByRole('button').click();
   await expect(detail).toHaveCount(0);
@@ -92,7 +99,7 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
     await signIn(page, DEMO.bankAdmin);
     await openNav(page, 'Audit log', /\/audit$/);
     await expect(page.locator('#audit-scope')).toHaveCount(0);
-    const entries = page.getByTestId('audit-row').filter({ hasText: `policy:${policy.id}` });
+    const entries = page.getByTestId('audit-row').filter({ has: page.locator(`a[href="/policies/${policy.id}"]`) });
     await expect(entries).toHaveCount(2);
     const update = entries.filter({ has: page.getByTestId('audit-action').filter({ hasText: /^policy\.update$/ }) });
     await expect(update.getByTestId('audit-actor')).toHaveText(`by ${DEMO.bankAdmin} (tenant user)`);
@@ -102,8 +109,20 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
     await expect(diff.locator('span').filter({ hasText: /^\+ .*refunds need a second person/ }).first()).toBeVisible();
     await expect(diff.locator('span').filter({ hasText: /^- .*"version": 1/ }).first()).toBeVisible();
     await expect(diff.locator('span').filter({ hasText: /^\+ .*"version": 2/ }).first()).toBeVisible();
+    // The entry names the policy and its version, and shows no id anywhere, the diff included.
+    await expect(update.getByTestId('audit-target')).toHaveText(`policy “${name}” v2`);
+    for (const text of await page.getByTestId('audit-row').allInnerTexts()) {
+      expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+    }
+    // Its link opens the policy.
+    await update.getByTestId('audit-target-link').click();
+    await expect(page).toHaveURL(new RegExp(`/policies/${policy.id}$`));
+    await expect(page.getByRole('heading', { name })).toBeVisible();
+    await page.goBack();
+    await expect(page).toHaveURL(/\/audit$/);
 
     // The action filter keeps policy changes only.
+    await hydrated(page);
     await page.locator('#audit-action').selectOption({ label: 'Policies' });
     await expect(update).toHaveCount(1);
     for (const action of await page.getByTestId('audit-action').allInnerTexts()) expect(action).toMatch(/^policy\./);
@@ -119,8 +138,8 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
     await expect(page).toHaveURL(/\/login$/);
     await signIn(page, DEMO.owner);
     await openNav(page, 'Audit log', /\/audit$/);
-    const tenantEntry = page.getByTestId('audit-row').filter({ hasText: `policy:${policy.id}` }).first();
-    const platformEntry = page.getByTestId('audit-row').filter({ hasText: `policy:${platformId}` });
+    const tenantEntry = page.getByTestId('audit-row').filter({ has: page.locator(`a[href="/policies/${policy.id}"]`) }).first();
+    const platformEntry = page.getByTestId('audit-row').filter({ has: page.locator(`a[href="/policies/${platformId}"]`) });
     await expect(tenantEntry).toContainText('First Meridian Bank');
     await expect(platformEntry).toContainText('by owner@charter.example (platform staff)');
     await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'Platform only' });

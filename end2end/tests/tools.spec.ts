@@ -51,10 +51,33 @@ test('the owner imports an OpenAPI source and switches one of its tools off and 
   expect((await decide(bot, tools[1])).decision).toBe('allow');
 
   try {
-    // Off: the source counts it, and the very next decision denies it.
+    // Off asks first, naming the tenants that called the tool this week and how often.
     const toggle = card.getByRole('switch', { name: `Enable ${tools[1]}` });
     await expect(toggle).toHaveAttribute('aria-checked', 'true');
     await toggle.click();
+    const ask = page.getByRole('dialog', { name: `Switch ${tools[1]} off?` });
+    await expect(ask).toContainText('Every tenant');
+    const impact = ask.getByTestId('tool-impact-row').filter({ hasText: 'Rocketlane Labs' });
+    await expect(impact).toHaveCount(1);
+    await expect(impact.locator('td').nth(1)).toHaveText('1');
+    await expect(ask.getByTestId('tool-impact-summary')).toHaveText('Called 1 time in the last 7 days by 1 tenant:');
+    // Cancel changes nothing.
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await expect(ask).toHaveCount(0);
+    await expect(toggle).toHaveAttribute('aria-checked', 'true');
+    expect((await decide(bot, tools[1])).decision).toBe('allow');
+    // A tool nobody called says so.
+    await card.getByRole('switch', { name: `Enable ${tools[2]}` }).click();
+    const quiet = page.getByRole('dialog', { name: `Switch ${tools[2]} off?` });
+    await expect(quiet.getByTestId('tool-impact-none')).toHaveText('No tenant called it in the last 7 days.');
+    await quiet.getByRole('button', { name: 'Cancel' }).click();
+    await expect(card.getByRole('switch', { name: `Enable ${tools[2]}` })).toHaveAttribute('aria-checked', 'true');
+
+    // Off, confirmed: the source counts it, and the very next decision denies it.
+    await toggle.click();
+    const confirm = page.getByRole('dialog', { name: `Switch ${tools[1]} off?` });
+    await expect(confirm.getByTestId('tool-impact-row').filter({ hasText: 'Rocketlane Labs' }).locator('td').nth(1)).toHaveText('2');
+    await confirm.getByRole('button', { name: 'Switch off' }).click();
     await expect(page.getByTestId('toast').filter({ hasText: `${tools[1]} is now disabled.` })).toBeVisible();
     await expect(card.getByTestId('source-count')).toHaveText('2 of 3 enabled');
     await expect(card.getByRole('switch', { name: `Enable ${tools[1]}` })).toHaveAttribute('aria-checked', 'false');

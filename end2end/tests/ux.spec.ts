@@ -70,22 +70,49 @@ test('a tenant admin signs in, navigates and confirms a delete with the keyboard
 });
 
 for (const who of [DEMO.bankAdmin, DEMO.owner]) {
-  test(`on a phone, every page of ${who}'s console fits the screen and the navigation reaches it`, async ({ page }) => {
-    await page.setViewportSize({ width: 390, height: 844 });
+  test(`on a phone, ${who}'s menu shows every entry and every page fits the screen`, async ({ page }) => {
+    // Every entry, read at desktop width where the sidebar shows them all.
     await signIn(page, who);
+    const labels = await navLabels(page);
+    expect(labels.length).toBeGreaterThan(1);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/');
+    await hydrated(page);
     const nav = page.getByTestId('main-nav');
+    const menu = page.getByRole('button', { name: 'Menu' });
     expect(await fitsTheWindow(page), 'the dashboard fits a phone screen').toBe(true);
+    // Closed, the menu takes no room; the button says so to a screen reader.
+    await expect(nav).toBeHidden();
+    await expect(menu).toHaveAttribute('aria-expanded', 'false');
 
-    // The navigation sits above the page on a phone, not beside it.
-    const navBox = await nav.boundingBox();
-    const mainBox = await page.locator('main').boundingBox();
-    expect(navBox && mainBox && navBox.y + navBox.height <= mainBox.y).toBeTruthy();
-
-    for (const label of await navLabels(page)) {
+    for (const label of labels) {
       await hydrated(page);
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await expect(page.getByRole('button', { name: 'Close menu' })).toHaveAttribute('aria-expanded', 'true');
+      // Open, every entry is on screen at once, none cut off at the edge.
+      for (const entry of labels) {
+        const link = nav.getByRole('link', { name: entry, exact: true });
+        await expect(link).toBeInViewport({ ratio: 1 });
+      }
       await nav.getByRole('link', { name: label, exact: true }).click();
       await expect(page.locator('main h1').first()).toBeVisible();
+      // Choosing an entry closes the menu.
+      await expect(nav).toBeHidden();
       expect(await fitsTheWindow(page), `the ${label} page fits a phone screen`).toBe(true);
     }
   });
 }
+
+test('on a phone, the previewer puts the what-if form right under the agent, above the merged rules', async ({ page }) => {
+  await signIn(page, DEMO.bankAdmin);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/preview');
+  await hydrated(page);
+  const whatIf = (await page.locator('#whatif-tool').boundingBox())!;
+  const agent = (await page.locator('#preview-agent').boundingBox())!;
+  const rules = (await page.getByTestId('effective-rules').boundingBox())!;
+  expect(whatIf.y).toBeGreaterThan(agent.y);
+  expect(whatIf.y, 'the what-if form comes before the merged rules').toBeLessThan(rules.y);
+  expect(whatIf.y, 'the what-if form is within the first two screens').toBeLessThan(2 * 844);
+});

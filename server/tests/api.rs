@@ -40,6 +40,7 @@ async fn a_created_key_shows_its_secret_once_and_lists_never_do() {
         assert_eq!(created["name"], "support-bot production");
         assert_eq!(created["created_by"], BANK_ADMIN);
         assert!(created["revoked_at"].is_null());
+        assert!(created["last_used_at"].is_null(), "a new key has never been used: {created}");
         assert!(created["id"].is_string() && created["created_at"].is_i64(), "{created}");
 
         let list = api.get("/api/v1/keys", &admin).await;
@@ -54,8 +55,12 @@ async fn a_created_key_shows_its_secret_once_and_lists_never_do() {
         assert_eq!(keys[0]["name"], "support-bot production");
         assert!(keys[0].get("secret").is_none(), "{}", keys[0]);
 
-        // The key works.
+        // The key works, and the list then says when it was last used.
+        assert!(keys[0]["last_used_at"].is_null(), "{}", keys[0]);
         api.decide(&key, json!({ "tool": "docs.read" })).await;
+        let used = api.get("/api/v1/keys", &admin).await.expect(OK);
+        let last_used = used[0]["last_used_at"].as_i64().unwrap_or_else(|| panic!("the list says when the key was used: {used}"));
+        assert!(last_used >= created["created_at"].as_i64().unwrap(), "{used}");
     })
     .await;
 }

@@ -301,6 +301,36 @@ async fn platform_data_is_for_platform_roles_only() {
 }
 
 #[tokio::test]
+async fn who_called_a_tool_is_for_platform_staff_and_counts_each_tenant() {
+    let console = console().await;
+    let owner = console.signed_in(OWNER).await;
+    let support = console.signed_in(SUPPORT).await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+    let quiet = console.server_fn("tools/usage", &[("tool", "expense.submit")], Some(&owner)).await;
+    assert_eq!(quiet.status, StatusCode::OK, "{}", quiet.body);
+    assert!(!quiet.body.contains("meridian-bank"), "nobody called it yet: {}", quiet.body);
+
+    console.pending_bank_approval().await;
+    for cookie in [&owner, &support] {
+        let reply = console.server_fn("tools/usage", &[("tool", "expense.submit")], Some(cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let impact: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(impact["days"], 7);
+        let tenants = impact["tenants"].as_array().unwrap();
+        assert_eq!(tenants.len(), 1, "{impact}");
+        assert_eq!(
+            (tenants[0]["tenant_slug"].as_str(), tenants[0]["tenant_name"].as_str(), tenants[0]["calls"].as_i64()),
+            (Some("meridian-bank"), Some("First Meridian Bank"), Some(1))
+        );
+    }
+    let other = console.server_fn("tools/usage", &[("tool", "payments.transfer")], Some(&owner)).await;
+    assert!(!other.body.contains("meridian-bank"), "another tool's calls are not counted: {}", other.body);
+    let refused = console.server_fn("tools/usage", &[("tool", "expense.submit")], Some(&bank_admin)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(!refused.body.contains("First Meridian Bank"), "{}", refused.body);
+}
+
+#[tokio::test]
 async fn a_tenant_user_sees_only_their_own_tenant() {
     let console = console().await;
     let startup = console.signed_in(STARTUP_ADMIN).await;
@@ -479,6 +509,7 @@ async fn every_write(console: &Console) -> Vec<(&'static str, Vec<(&'static str,
         ("tools/delete_source", vec![("id", console.source_id("Finance API").await.to_string())]),
         ("tenants/set_quota", vec![("slug", s("meridian-bank")), ("quota", s("1"))]),
         ("approvals/resolve", vec![("id", approval.to_string()), ("approve", s("true")), ("comment", s("looks fine"))]),
+        ("keys/create", vec![("tenant", s("meridian-bank")), ("name", s("sneaky key")), ("agents", s(""))]),
     ]
 }
 
@@ -577,6 +608,44 @@ async fn a_tenant_admin_loads_and_searches_only_their_own_policies() {
         assert_eq!(names, expected, "{what}");
         assert_eq!(page["total"], expected.len(), "{what}");
     }
+
+    // The address names a tenant by slug; "with the platform's policies" adds those that govern it,
+    // for platform staff only.
+    let by_slug: Vec<(&str, &str, serde_json::Value, Vec<&str>)> = vec![
+        (
+            "platform staff: a tenant with the platform's policies",
+            &owner,
+            serde_json::json!({ "search": { "include_platform": true }, "tenant": "meridian-bank", "offset": 0 }),
+            vec!["Platform guardrails", "Finance controls", "Support bot"],
+        ),
+        (
+            "platform staff: a tenant alone",
+            &owner,
+            serde_json::json!({ "search": {}, "tenant": "meridian-bank", "offset": 0 }),
+            vec!["Finance controls", "Support bot"],
+        ),
+        (
+            "a tenant admin naming another tenant with the platform's policies",
+            &bank_admin,
+            serde_json::json!({ "search": { "include_platform": true }, "tenant": "rocketlane", "offset": 0 }),
+            vec!["Finance controls", "Support bot"],
+        ),
+        (
+            "a tenant admin asking for the platform's policies",
+            &bank_admin,
+            serde_json::json!({ "search": { "include_platform": true, "tenant_id": bank }, "offset": 0 }),
+            vec!["Finance controls", "Support bot"],
+        ),
+    ];
+    for (what, cookie, body, expected) in by_slug {
+        let reply = console.server_fn_json("policies/search", &body, cookie).await;
+        assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, expected, "{what}");
+    }
+    let unknown = console.server_fn_json("policies/search", &serde_json::json!({ "search": {}, "tenant": "no-such-tenant", "offset": 0 }), &owner).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "an unknown tenant in the address: {}", unknown.body);
 }
 
 #[tokio::test]

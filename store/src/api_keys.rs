@@ -48,7 +48,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-const COLUMNS: &str = "id, tenant_id, name, prefix, agents, created_at, created_by, revoked_at";
+const COLUMNS: &str = "id, tenant_id, name, prefix, agents, created_at, created_by, revoked_at, last_used_at";
 
 impl Store {
     /// A new key of the tenant, bound to `agents` (names already in their one spelling) or, when
@@ -74,6 +74,7 @@ impl Store {
             created_at: now_ms(),
             created_by: actor.id.clone(),
             revoked_at: None,
+            last_used_at: None,
         };
         let mut tx = self.pool.begin().await?;
         let agents = serde_json::to_string(&info.agents).map_err(|err| StoreError::Corrupt(err.to_string()))?;
@@ -142,7 +143,8 @@ impl Store {
         Ok(after)
     }
 
-    /// Verifies a presented key. `None` for anything that is not a live key.
+    /// Verifies a presented key. `None` for anything that is not a live key. A key the database
+    /// verifies has its last use recorded.
     pub async fn authenticate_api_key(&self, presented: &str) -> Result<Option<ApiKeyAuth>, StoreError> {
         let hash = hash_key(presented);
         if let Some((auth, at)) = self.api_keys.verified.read().ok().and_then(|v| v.get(&hash).cloned()) {
@@ -165,6 +167,8 @@ impl Store {
         let agents: String = row.try_get("agents")?;
         let agents = BoundAgents::try_from(agents).map_err(|err| StoreError::Corrupt(format!("api key `{prefix}` agents: {err}")))?;
         let auth = ApiKeyAuth { key_id: row.try_get("id")?, tenant_id: row.try_get("tenant_id")?, prefix: prefix.to_owned(), agents };
+        // Verified by the database at most once per cache lifetime, so this write is too.
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now_ms()).bind(&auth.key_id).execute(&self.pool).await?;
         if let Ok(mut verified) = self.api_keys.verified.write() {
             verified.insert(hash, (auth.clone(), Instant::now()));
         }

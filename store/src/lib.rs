@@ -49,7 +49,7 @@ mod users;
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, ImportAction, ImportChange, Owner,
-    Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, User,
+    Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, ToolUsage, User,
 };
 
 #[cfg(feature = "db")]

@@ -261,6 +261,8 @@ pub struct ApiKeyInfo {
     pub created_at: i64,
     pub created_by: String,
     pub revoked_at: Option<i64>,
+    /// When the key last authenticated a call, to within 30 seconds; `None` if it never has.
+    pub last_used_at: Option<i64>,
 }
 
 /// The durable record of one decision.
@@ -410,6 +412,9 @@ impl PolicyLabel {
 pub struct PolicySearch {
     /// The owning tenant's id.
     pub tenant_id: Option<TenantId>,
+    /// With a tenant: its policies and the platform's, which govern it too.
+    #[serde(default)]
+    pub include_platform: bool,
     pub label: Option<PolicyLabel>,
     pub scope: Option<Scope>,
     /// A tool name or part of one, matched against the rules' tool patterns.
@@ -471,6 +476,16 @@ pub struct CatalogEntry {
     pub path: Option<String>,
     pub description: String,
     pub enabled: bool,
+}
+
+/// One tenant's recent calls of one tool, as a platform admin sees them before switching it off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
+pub struct ToolUsage {
+    pub tenant_slug: String,
+    pub tenant_name: String,
+    pub calls: i64,
+    pub last_call_at: i64,
 }
 
 /// An agent of a tenant: named by an agent policy, by decisions, or both.

@@ -24,8 +24,14 @@ fn like_pattern(text: &str) -> String {
 /// Appends the conditions of `search` to a statement that ends in a WHERE clause.
 fn push_filters(sql: &mut Sql<'_>, search: &PolicySearch) {
     sql.push(" 1 = 1");
-    if let Some(tenant_id) = &search.tenant_id {
-        sql.push(" AND p.tenant_id = ").bind(tenant_id.clone());
+    match (&search.tenant_id, search.include_platform) {
+        (Some(tenant_id), false) => {
+            sql.push(" AND p.tenant_id = ").bind(tenant_id.clone());
+        }
+        (Some(tenant_id), true) => {
+            sql.push(" AND (p.tenant_id = ").bind(tenant_id.clone()).push(" OR p.tenant_id IS NULL)");
+        }
+        (None, _) => {}
     }
     match search.label {
         Some(PolicyLabel::PlatformDefault) => {

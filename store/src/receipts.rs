@@ -2,7 +2,7 @@
 //! the agents seen. Writing them is [`crate::receipt_writer`]'s job.
 
 use crate::sql::Sql;
-use crate::{AgentSummary, Receipt, ReceiptId, Store, StoreError, TenantId};
+use crate::{AgentSummary, Receipt, ReceiptId, Store, StoreError, TenantId, ToolUsage};
 
 /// Every column of `receipts`, in the order the writers bind them.
 pub(crate) const RECEIPT_COLUMNS: &str =
@@ -93,5 +93,20 @@ impl Store {
             agent.last_decision_at = Some(last);
         }
         Ok(agents.into_values().collect())
+    }
+
+    /// Which tenants called `tool` since `since_ms`: their decisions and the last one's time, the
+    /// busiest tenant first. Every tenant's receipts are read, so only platform staff get here.
+    pub async fn tool_usage(&self, tool: &str, since_ms: i64) -> Result<Vec<ToolUsage>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT t.slug AS tenant_slug, t.name AS tenant_name, COUNT(*) AS calls, MAX(r.created_at) AS last_call_at \
+             FROM receipts r JOIN tenants t ON t.id = r.tenant_id \
+             WHERE r.tool = $1 AND r.created_at >= $2 \
+             GROUP BY t.slug, t.name ORDER BY calls DESC, t.name",
+        )
+        .bind(tool)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

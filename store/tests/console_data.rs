@@ -86,6 +86,12 @@ async fn policy_search_filters_by_tenant_label_scope_tool_and_text() {
             ("no filter: platform first, then tenants by name, tenant scope before agent scope", search(), EVERY_POLICY.to_vec()),
             ("one tenant", PolicySearch { tenant_id: Some(acme.id.clone()), ..search() }, vec!["Finance controls", "Support bot"]),
             ("another tenant", PolicySearch { tenant_id: Some(zeta.id.clone()), ..search() }, vec!["Zeta reads"]),
+            (
+                "one tenant with the platform's policies that govern it",
+                PolicySearch { tenant_id: Some(acme.id.clone()), include_platform: true, ..search() },
+                vec!["A 100% wipe ban", "B 1000 wipe ban", "Guardrails", "Finance controls", "Support bot"],
+            ),
+            ("including the platform without a tenant filters nothing", PolicySearch { include_platform: true, ..search() }, EVERY_POLICY.to_vec()),
             ("an unknown tenant", PolicySearch { tenant_id: Some("no-such-tenant".into()), ..search() }, vec![]),
             (
                 "platform defaults",

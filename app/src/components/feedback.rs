@@ -87,6 +87,9 @@ pub fn ConfirmDialog(
     #[prop(into)] message: String,
     #[prop(into)] confirm_label: String,
     on_confirm: Callback<()>,
+    /// What the action would affect, shown under the message.
+    #[prop(optional, into)]
+    details: Option<ViewFn>,
 ) -> impl IntoView {
     // Focus goes to "Cancel" when the dialog opens, so Enter never deletes by accident and Escape
     // (handled on the dialog) closes it.
@@ -104,6 +107,7 @@ pub fn ConfirmDialog(
                 <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" class="bg-white rounded-xl shadow-xl max-w-md w-full p-6">
                     <h2 id="confirm-title" class="text-lg font-semibold">{title.clone()}</h2>
                     <p class="mt-2 text-sm text-slate-600">{message.clone()}</p>
+                    {details.clone().map(|details| view! { <div class="mt-3 text-sm">{details.run()}</div> })}
                     <div class="mt-6 flex justify-end gap-2">
                         <button type="button" node_ref=cancel class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500" on:click=move |_| open.set(false)>
                             "Cancel"

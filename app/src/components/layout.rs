@@ -28,6 +28,7 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
             item("Previewer", "/preview"),
             item("Tools & Sources", "/tools"),
             item("Tenants", "/tenants"),
+            item("API keys", "/keys"),
             item("Receipts", "/receipts"),
             item("Audit log", "/audit"),
             item("Users", "/users"),
@@ -36,15 +37,17 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
             item("Overview", "/"),
             item("Policies", "/policies"),
             item("Previewer", "/preview"),
+            item("Approvals", "/approvals"),
             item("Tools", "/tools"),
+            item("API keys", "/keys"),
             item("Receipts", "/receipts"),
             item("Audit log", "/audit"),
             item("Team", &format!("/tenants/{}", tenant.slug)),
         ],
         (Role::TenantAdmin | Role::TenantMember, _) => vec![item("Overview", "/")],
     };
-    // Approvers (tenant users with approver roles) get their queue.
-    if user.tenant.is_some() && !user.approver_roles.is_empty() {
+    // Approvers (tenant users with approver roles) get their queue; tenant admins have it already.
+    if user.tenant.is_some() && !user.approver_roles.is_empty() && user.role != Role::TenantAdmin {
         items.push(item("Approvals", "/approvals"));
     }
     items
@@ -66,6 +69,9 @@ fn Frame(user: SessionUser) -> impl IntoView {
     let read_only = user.is_read_only();
     let scope = user.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "Platform".to_owned());
     provide_context(user.clone());
+    // On a phone the navigation is a menu behind a button, so every entry fits; from `md` up it is
+    // the sidebar and the button is hidden.
+    let menu_open = RwSignal::new(false);
     view! {
         <div class="min-h-screen md:flex">
             <aside class="bg-slate-900 text-slate-100 md:w-60 md:min-h-screen flex flex-col">
@@ -75,8 +81,24 @@ fn Frame(user: SessionUser) -> impl IntoView {
                         <div class="font-semibold tracking-tight">"Charter"</div>
                         <div class="text-xs text-slate-400" data-testid="scope-name">{scope}</div>
                     </div>
+                    <button
+                        type="button"
+                        class="ml-auto md:hidden rounded-md border border-slate-700 px-3 py-1.5 text-sm text-slate-200 hover:bg-slate-800 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+                        aria-controls="main-nav"
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|open| *open = !*open)
+                    >
+                        {move || if menu_open.get() { "Close menu" } else { "Menu" }}
+                    </button>
                 </div>
-                <nav aria-label="Main" class="flex md:flex-col gap-1 p-3 overflow-x-auto" data-testid="main-nav">
+                <nav
+                    id="main-nav"
+                    aria-label="Main"
+                    class=move || if menu_open.get() { "flex flex-col gap-1 p-3" } else { "hidden md:flex md:flex-col gap-1 p-3" }
+                    data-testid="main-nav"
+                    // Choosing an entry closes the menu on a phone.
+                    on:click=move |_| menu_open.set(false)
+                >
                     {items
                         .into_iter()
                         .map(|item| {
@@ -156,6 +178,7 @@ mod tests {
             ("Previewer", "/preview"),
             ("Tools & Sources", "/tools"),
             ("Tenants", "/tenants"),
+            ("API keys", "/keys"),
             ("Receipts", "/receipts"),
             ("Audit log", "/audit"),
             ("Users", "/users"),
@@ -169,7 +192,9 @@ mod tests {
                 ("Overview", "/"),
                 ("Policies", "/policies"),
                 ("Previewer", "/preview"),
+                ("Approvals", "/approvals"),
                 ("Tools", "/tools"),
+                ("API keys", "/keys"),
                 ("Receipts", "/receipts"),
                 ("Audit log", "/audit"),
                 ("Team", "/tenants/bank"),
@@ -179,5 +204,8 @@ mod tests {
         let approver = SessionUser { approver_roles: vec!["manager".into()], ..user(Role::TenantMember, Some("bank")) };
         let actual: Vec<_> = nav_items(&approver).into_iter().map(|i| i.label).collect();
         assert_eq!(actual, ["Overview", "Approvals"], "an approver gets the queue");
+        let approving_admin = SessionUser { approver_roles: vec!["cfo".into()], ..user(Role::TenantAdmin, Some("bank")) };
+        let labels: Vec<_> = nav_items(&approving_admin).into_iter().map(|i| i.label).collect();
+        assert_eq!(labels.iter().filter(|l| **l == "Approvals").count(), 1, "once for an admin who also approves: {labels:?}");
     }
 }

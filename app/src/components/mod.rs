@@ -1,3 +1,4 @@
+pub mod address;
 pub mod feedback;
 pub mod layout;
 pub mod ui;

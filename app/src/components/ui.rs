@@ -100,9 +100,44 @@ pub fn format_date(ms: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// A whole number with thousands separated, e.g. `1,000,000`.
+pub fn format_count(value: impl TryInto<i64>) -> String {
+    let value: i64 = value.try_into().unwrap_or(i64::MAX);
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if value < 0 {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
+/// A count with its noun in the right number, e.g. `1 rule`, `3 rules`, `1,200 calls`.
+pub fn counted(count: impl TryInto<i64>, one: &str, many: &str) -> String {
+    let count: i64 = count.try_into().unwrap_or(i64::MAX);
+    format!("{} {}", format_count(count), if count == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::format_date;
+    use super::{counted, format_count, format_date};
+
+    #[test]
+    fn counts() {
+        for (value, expected) in
+            [(0, "0"), (7, "7"), (999, "999"), (1000, "1,000"), (1_000_000, "1,000,000"), (-12_345, "-12,345"), (i64::MIN, "-9,223,372,036,854,775,808")]
+        {
+            assert_eq!(format_count(value), expected, "{value}");
+        }
+        assert_eq!(counted(1, "rule", "rules"), "1 rule");
+        assert_eq!(counted(0_usize, "rule", "rules"), "0 rules");
+        assert_eq!(counted(2500, "call", "calls"), "2,500 calls");
+    }
 
     #[test]
     fn dates() {

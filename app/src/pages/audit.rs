@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use crate::components::address::{keep_in_address, opened_with};
 use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadMore, LoadingPanel, PageHeader, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
@@ -29,9 +30,52 @@ pub struct AuditRow {
     /// "platform staff", "tenant user", "API key" or "system".
     pub actor_kind: String,
     pub action: String,
-    pub target: String,
+    pub target: TargetView,
     pub created_at: i64,
     pub diff: Vec<DiffLine>,
+}
+
+/// What an entry changed, in words, with a link to it while it exists: never a bare id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetView {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+/// Words for an entry's target (`policy:<id>`, `api_key:<prefix>`, ...), from the entry's own
+/// before and after: a policy by its name and version, a key by its public prefix.
+#[cfg(feature = "ssr")]
+fn describe_target(target: &str, before: Option<&str>, after: Option<&str>, tenant_slug: Option<&str>) -> TargetView {
+    let read = |json: Option<&str>| json.and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok());
+    let (before, after) = (read(before), read(after));
+    let field =
+        |key: &str| after.as_ref().and_then(|a| a.get(key)).or_else(|| before.as_ref().and_then(|b| b.get(key))).and_then(|v| v.as_str().map(str::to_owned));
+    let version = after.as_ref().or(before.as_ref()).and_then(|v| v.get("version")).and_then(serde_json::Value::as_i64);
+    let (kind, name) = target.split_once(':').unwrap_or((target, ""));
+    let plain = |text: String| TargetView { text, href: None };
+    match kind {
+        "policy" => {
+            let title = field("name").map(|n| format!("policy “{n}”")).unwrap_or_else(|| "a policy".to_owned());
+            let version = version.map(|v| format!(" v{v}")).unwrap_or_default();
+            match after {
+                Some(_) => TargetView { text: format!("{title}{version}"), href: Some(format!("/policies/{name}")) },
+                None => plain(format!("{title}{version} (deleted)")),
+            }
+        }
+        "api_key" => TargetView {
+            text: format!("API key chk_{name}…"),
+            href: Some(tenant_slug.map(|slug| format!("/keys?tenant={slug}")).unwrap_or_else(|| "/keys".to_owned())),
+        },
+        "approval" => {
+            let tool = field("tool").map(|t| format!(" of {t}")).unwrap_or_default();
+            TargetView { text: format!("approval{tool}"), href: Some("/approvals".to_owned()) }
+        }
+        "tool" => TargetView { text: format!("tool {name}"), href: Some("/tools".to_owned()) },
+        "tool_source" => TargetView { text: format!("source “{name}”"), href: Some("/tools".to_owned()) },
+        "tenant" => TargetView { text: format!("tenant {}", field("name").unwrap_or_else(|| name.to_owned())), href: Some(format!("/tenants/{name}")) },
+        "platform" => plain("platform settings".to_owned()),
+        _ => plain(target.to_owned()),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +95,8 @@ fn readable(json: Option<&str>) -> String {
         if let Some(document) = object.get("document").and_then(|d| d.as_str()).and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
             object.insert("document".to_owned(), document);
         }
-        for noise in ["updated_at", "created_at"] {
+        // Ids never change and the entry's title names the thing: they are noise in a diff.
+        for noise in ["updated_at", "created_at", "id", "tenant_id"] {
             object.remove(noise);
         }
     }
@@ -94,6 +139,10 @@ pub async fn list_audit(scope: String, action: String, before: Option<String>) -
         entries.last().map(|e| e.id.to_string())
     });
     let tenants = crate::pages::receipts::tenant_names(&core, &access).await?;
+    let slugs: std::collections::HashMap<charter_store::TenantId, String> = match access.is_platform_staff() {
+        true => core.list_tenants(&access).await?.into_iter().map(|s| (s.tenant.id, s.tenant.slug)).collect(),
+        false => std::collections::HashMap::new(),
+    };
     let staff = core.staff_usernames(&access).await?;
     let items = entries
         .into_iter()
@@ -108,10 +157,15 @@ pub async fn list_audit(scope: String, action: String, before: Option<String>) -
                 tenant: entry.tenant_id.as_ref().map(|id| tenants.get(id).cloned().unwrap_or_else(|| id.to_string())).unwrap_or_else(|| "Platform".to_owned()),
                 actor_kind: actor_kind.to_owned(),
                 diff: diff_lines(&readable(entry.before.as_deref()), &readable(entry.after.as_deref())),
+                target: describe_target(
+                    &entry.target,
+                    entry.before.as_deref(),
+                    entry.after.as_deref(),
+                    entry.tenant_id.as_ref().and_then(|id| slugs.get(id)).map(String::as_str),
+                ),
                 id: entry.id.into_string(),
                 actor: entry.actor,
                 action: entry.action,
-                target: entry.target,
                 created_at: entry.created_at,
             }
         })
@@ -124,8 +178,10 @@ pub async fn list_audit(scope: String, action: String, before: Option<String>) -
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let context = Resource::new(|| (), |_| load_editor_context());
-    let scope = RwSignal::new(String::new());
-    let action = RwSignal::new(String::new());
+    // The filters live in the address, so a link or the way back keeps them.
+    let scope = RwSignal::new(opened_with("scope"));
+    let action = RwSignal::new(opened_with("action"));
+    keep_in_address("/audit", move || vec![("scope", scope.get()), ("action", action.get())]);
     let first = Resource::new(move || (scope.get(), action.get()), |(scope, action)| list_audit(scope, action, None));
     // The pages after the first: each "Load more" appends the next cursor.
     let cursors = RwSignal::new(Vec::<Option<String>>::new());
@@ -166,20 +222,24 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
                 <label class="text-sm"><span class="block text-slate-600 mb-1">"Whose changes"</span>
                     <select id="audit-scope" class=INPUT on:change=move |ev| scope.set(event_target_value(&ev))>
                         <option value="all">"Everything"</option>
-                        <option value="platform">"Platform only"</option>
-                        {tenants.into_iter().map(|t| view! { <option value=t.slug>{t.name}</option> }).collect_view()}
+                        <option value="platform" selected=scope.get_untracked() == "platform">"Platform only"</option>
+                        {tenants.into_iter().map(|t| {
+                            let selected = scope.get_untracked() == t.slug;
+                            view! { <option value=t.slug selected=selected>{t.name}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
             })}
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Action"</span>
                 <select id="audit-action" class=INPUT on:change=move |ev| action.set(event_target_value(&ev))>
                     <option value="">"Any action"</option>
-                    <option value="policy.">"Policies"</option>
-                    <option value="tool">"Tools & sources"</option>
-                    <option value="api_key.">"API keys"</option>
-                    <option value="approval.">"Approvals"</option>
-                    <option value="tenant.">"Tenants"</option>
-                    <option value="platform.">"Platform settings"</option>
+                    {[("policy.", "Policies"), ("tool", "Tools & sources"), ("api_key.", "API keys"), ("approval.", "Approvals"), ("tenant.", "Tenants"), ("platform.", "Platform settings")]
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let selected = action.get_untracked() == value;
+                            view! { <option value=value selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
                 </select>
             </label>
         </form>
@@ -223,11 +283,12 @@ fn AuditItem(row: AuditRow) -> impl IntoView {
         <li data-testid="audit-row">
             <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
                 <code class="text-xs font-semibold bg-slate-100 rounded px-1.5 py-0.5" data-testid="audit-action">{action}</code>
-                <span class="text-sm">{target}</span>
+                <span class="text-sm" data-testid="audit-target">{target.text}</span>
                 <span class="text-sm text-slate-600" data-testid="audit-actor">{format!("by {actor} ({actor_kind})")}</span>
                 <span class="text-sm text-slate-500">{tenant}</span>
                 <span class="ml-auto text-xs text-slate-500">{format!("{} · {changed} lines changed", format_time(created_at))}</span>
             </button>
+            {target.href.map(|href| view! { <a href=href class="mx-4 text-xs text-indigo-700 hover:underline" data-testid="audit-target-link">"Open"</a> })}
             <Show when=move || open.get()>
                 <pre class="mx-4 mb-4 rounded-md border border-slate-200 text-xs overflow-x-auto" data-testid="audit-diff">
                     {diff.iter().map(|line| {
@@ -237,5 +298,30 @@ fn AuditItem(row: AuditRow) -> impl IntoView {
                 </pre>
             </Show>
         </li>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::describe_target;
+
+    fn check(target: &str, before: Option<&str>, after: Option<&str>, slug: Option<&str>, text: &str, href: Option<&str>) {
+        let described = describe_target(target, before, after, slug);
+        assert_eq!((described.text.as_str(), described.href.as_deref()), (text, href), "{target}");
+    }
+
+    #[test]
+    fn targets_read_as_names_with_links_never_ids() {
+        let id = "0192f1d2-7a3b-7c4d-8e5f-6a7b8c9d0e1f";
+        let policy = |version: i64| format!(r#"{{"id":"{id}","name":"Finance controls","version":{version}}}"#);
+        check(&format!("policy:{id}"), Some(&policy(2)), Some(&policy(3)), None, "policy “Finance controls” v3", Some(&format!("/policies/{id}")));
+        check(&format!("policy:{id}"), Some(&policy(3)), None, None, "policy “Finance controls” v3 (deleted)", None);
+        check("api_key:ab12cd34ef", None, Some("{}"), Some("meridian-bank"), "API key chk_ab12cd34ef…", Some("/keys?tenant=meridian-bank"));
+        check("api_key:ab12cd34ef", None, Some("{}"), None, "API key chk_ab12cd34ef…", Some("/keys"));
+        check(&format!("approval:{id}"), None, Some(r#"{"tool":"expense.submit"}"#), None, "approval of expense.submit", Some("/approvals"));
+        check("tool:payments.transfer", None, None, None, "tool payments.transfer", Some("/tools"));
+        check("tool_source:Payments API", None, None, None, "source “Payments API”", Some("/tools"));
+        check("tenant:meridian-bank", None, Some(r#"{"name":"First Meridian Bank"}"#), None, "tenant First Meridian Bank", Some("/tenants/meridian-bank"));
+        check("platform", None, None, None, "platform settings", None);
     }
 }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::SessionUser;
-use crate::components::ui::{Card, ErrorPanel, LoadingPanel, PageHeader, Stat};
+use crate::components::ui::{format_count, Card, ErrorPanel, LoadingPanel, PageHeader, Stat};
 use crate::pages::tenant::{tenant_overview, TenantFacts};
 use crate::pages::tenants::TenantTable;
 use crate::AppError;
@@ -25,6 +25,31 @@ pub async fn platform_overview() -> Result<PlatformFacts, AppError> {
     let tenants = core.list_tenants(&access).await?;
     let users = i64::try_from(core.list_users(&access).await?.len()).unwrap_or(i64::MAX);
     Ok(PlatformFacts { tenants, users })
+}
+
+/// What waits in the approvals queue, as a tenant user's overview shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalCounts {
+    /// Requests waiting for one of the caller's approver roles; `None` for a caller with none.
+    pub waiting_for_you: Option<usize>,
+    /// Every pending request of the tenant; `None` unless the caller administers it.
+    pub pending_in_tenant: Option<usize>,
+}
+
+#[server(name = CountApprovals, endpoint = "dashboard/approvals")]
+pub async fn approval_counts() -> Result<ApprovalCounts, AppError> {
+    use crate::auth::server::{access, core};
+    use charter_core::{Action, Target};
+    let (access, core) = (access()?, core()?);
+    let waiting_for_you = match access.approver_roles().is_empty() {
+        true => None,
+        false => Some(core.approval_queue(&access).await?.len()),
+    };
+    let pending_in_tenant = match access.can(Action::WritePolicies) && !access.is_platform_staff() {
+        true => Some(core.list_approvals(&access, Target::Own, true, 500).await?.len()),
+        false => None,
+    };
+    Ok(ApprovalCounts { waiting_for_you, pending_in_tenant })
 }
 
 #[component]
@@ -66,6 +91,7 @@ fn PlatformDashboard(user: SessionUser) -> impl IntoView {
 #[component]
 fn TenantDashboard(user: SessionUser, slug: String) -> impl IntoView {
     let overview = Resource::new(move || slug.clone(), tenant_overview);
+    let counts = Resource::new(|| (), |_| approval_counts());
     view! {
         <Title text="Overview"/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
@@ -78,6 +104,9 @@ fn TenantDashboard(user: SessionUser, slug: String) -> impl IntoView {
                     }
                 })
             }}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move { counts.await.ok().map(|counts| view! { <ApprovalStats counts/> }) })}
         </Transition>
     }
 }
@@ -101,4 +130,21 @@ fn TenantSummaryView(user: SessionUser, overview: TenantFacts) -> impl IntoView 
             <p class="text-sm text-slate-600" data-testid="approver-roles">{approves}</p>
         </Card>
     }
+}
+
+/// The approval counts, each a link to the list it counts.
+#[component]
+fn ApprovalStats(counts: ApprovalCounts) -> impl IntoView {
+    let link = "block rounded-xl focus:outline-none focus:ring-2 focus:ring-indigo-500 hover:ring-2 hover:ring-indigo-200";
+    let any = counts.waiting_for_you.is_some() || counts.pending_in_tenant.is_some();
+    any.then(|| view! {
+        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4 mt-6">
+            {counts.waiting_for_you.map(|n| view! {
+                <a href="/approvals" class=link><Stat label="Waiting for your approval" value=format_count(n) testid="stat-waiting-for-you"/></a>
+            })}
+            {counts.pending_in_tenant.map(|n| view! {
+                <a href="/approvals?status=pending" class=link><Stat label="Pending approvals in your tenant" value=format_count(n) testid="stat-pending-approvals"/></a>
+            })}
+        </div>
+    })
 }

@@ -3,6 +3,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod dashboard;
+pub mod keys;
 pub mod login;
 pub mod not_found;
 pub mod policies;

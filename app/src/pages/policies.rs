@@ -1,14 +1,17 @@
 //! The policy list. Platform staff see every policy of the platform and of every tenant, labelled
 //! "Platform Default" or "Customer Defined", filtered and paged in the database; a tenant admin
-//! sees only their own tenant's and agents' policies. Export and import start here.
+//! sees only their own tenant's and agents' policies. The filters live in the address
+//! (`?tenant=meridian-bank&include_platform=true&scope=agent&tool=payments&q=bot`), so a link,
+//! a reload or the way back from a policy keeps them. Export and import start here.
 
-use charter_store::{Page, PolicyLabel, PolicyListing, PolicySearch, TenantId};
+use charter_store::{Page, PolicyLabel, PolicyListing, PolicySearch};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{format_date, EmptyState, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, ScopeBadge, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::address::{keep_in_address, opened_with};
+use crate::components::ui::{counted, format_date, EmptyState, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, ScopeBadge, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::AppError;
 
 /// Rows per page of the list.
@@ -57,11 +60,18 @@ pub async fn load_policy_context() -> Result<PolicyContext, AppError> {
 }
 
 // JSON: a search with every filter empty has no fields at all, which a URL-encoded body cannot carry.
+/// The policies matching `search`, narrowed to the tenant with the slug `tenant` when one is named.
 #[server(endpoint = "policies/search", input = leptos::server_fn::codec::Json)]
-pub async fn search_policies(search: PolicySearch, offset: i64) -> Result<Page<PolicyListing>, AppError> {
+pub async fn search_policies(search: PolicySearch, tenant: Option<String>, offset: i64) -> Result<Page<PolicyListing>, AppError> {
     use crate::auth::server::{access, core};
-    // A tenant admin's list is their tenant's, whatever the browser asked for (the core sees to it).
-    Ok(core()?.search_policies(&access()?, &search, offset, PAGE_SIZE).await?)
+    let (access, core) = (access()?, core()?);
+    let mut search = search;
+    // The address names a tenant by its slug; the search wants its id. A tenant admin's list is
+    // their tenant's whatever the browser asked for (the core sees to it).
+    if let Some(slug) = tenant.filter(|slug| !slug.trim().is_empty() && access.is_platform_staff()) {
+        search.tenant_id = Some(core.get_tenant(&access, charter_core::Target::Tenant(slug.trim())).await?.id);
+    }
+    Ok(core.search_policies(&access, &search, offset, PAGE_SIZE).await?)
 }
 
 fn non_empty(text: String) -> Option<String> {
@@ -71,19 +81,36 @@ fn non_empty(text: String) -> Option<String> {
 
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
-    let tenant = RwSignal::new(String::new());
-    let label = RwSignal::new(String::new());
-    let scope = RwSignal::new(String::new());
-    let tool = RwSignal::new(String::new());
-    let text = RwSignal::new(String::new());
+    // The address gives the filters once, as the page opens; typing then rewrites the address in
+    // place, so there is one history entry for the list and no race between the two.
+    let initial = opened_with;
+    let platform_view = expect_context::<crate::auth::SessionUser>().role.is_platform_wide();
+    // The tenant's slug.
+    let tenant = RwSignal::new(initial("tenant"));
+    let include_platform = RwSignal::new(initial("include_platform") == "true");
+    let label = RwSignal::new(initial("label"));
+    let scope = RwSignal::new(initial("scope"));
+    let tool = RwSignal::new(initial("tool"));
+    let text = RwSignal::new(initial("q"));
     let offset = RwSignal::new(0_i64);
     let search = move || PolicySearch {
-        tenant_id: non_empty(tenant.get()).map(TenantId::from),
+        tenant_id: None,
+        include_platform: include_platform.get() && !tenant.get().is_empty(),
         label: PolicyLabel::parse(&label.get()),
         scope: scope.get().parse().ok(),
         tool: non_empty(tool.get()),
         text: non_empty(text.get()),
     };
+    keep_in_address("/policies", move || {
+        vec![
+            ("tenant", tenant.get()),
+            ("include_platform", if include_platform.get() && !tenant.get().is_empty() { "true".to_owned() } else { String::new() }),
+            ("label", label.get()),
+            ("scope", scope.get()),
+            ("tool", tool.get()),
+            ("q", text.get()),
+        ]
+    });
     // Any change of a filter starts again at the first page.
     Effect::new(move |previous: Option<PolicySearch>| {
         let current = search();
@@ -93,7 +120,7 @@ pub fn PoliciesPage() -> impl IntoView {
         current
     });
     let context = Resource::new(|| (), |_| load_policy_context());
-    let list = Resource::new(move || (search(), offset.get()), |(search, offset)| search_policies(search, offset));
+    let list = Resource::new(move || (search(), non_empty(tenant.get()), offset.get()), |(search, tenant, offset)| search_policies(search, tenant, offset));
     view! {
         <Title text="Policies"/>
         <div class="flex flex-wrap items-start justify-between gap-3">
@@ -112,19 +139,34 @@ pub fn PoliciesPage() -> impl IntoView {
                         context.platform_view.then(|| {
                             let tenants = context.tenants.clone();
                             view! {
-                                <label class="text-sm">
+                                <div class="text-sm">
+                                <label class="block">
                                     <span class="block text-slate-600 mb-1">"Tenant"</span>
                                     <select class=INPUT prop:value=move || tenant.get() on:change=move |ev| tenant.set(event_target_value(&ev))>
                                         <option value="">"All tenants"</option>
-                                        {tenants.into_iter().map(|t| view! { <option value=t.id.clone()>{t.name}</option> }).collect_view()}
+                                        {tenants.into_iter().map(|t| {
+                                            let selected = t.slug == tenant.get_untracked();
+                                            view! { <option value=t.slug.clone() selected=selected>{t.name}</option> }
+                                        }).collect_view()}
                                     </select>
                                 </label>
+                                    <span class="mt-1 flex items-center gap-2 text-xs text-slate-600">
+                                        <input
+                                            id="include-platform"
+                                            type="checkbox"
+                                            disabled=move || tenant.get().is_empty()
+                                            prop:checked=move || include_platform.get()
+                                            on:change=move |ev| include_platform.set(event_target_checked(&ev))
+                                        />
+                                        <label for="include-platform">"With the platform's policies, which govern it too"</label>
+                                    </span>
+                                </div>
                                 <label class="text-sm">
                                     <span class="block text-slate-600 mb-1">"Label"</span>
                                     <select class=INPUT prop:value=move || label.get() on:change=move |ev| label.set(event_target_value(&ev))>
                                         <option value="">"Any label"</option>
-                                        <option value="platform_default">"Platform Default"</option>
-                                        <option value="customer_defined">"Customer Defined"</option>
+                                        <option value="platform_default" selected=label.get_untracked() == "platform_default">"Platform Default"</option>
+                                        <option value="customer_defined" selected=label.get_untracked() == "customer_defined">"Customer Defined"</option>
                                     </select>
                                 </label>
                             }
@@ -135,9 +177,10 @@ pub fn PoliciesPage() -> impl IntoView {
                     <span class="block text-slate-600 mb-1">"Scope"</span>
                     <select class=INPUT prop:value=move || scope.get() on:change=move |ev| scope.set(event_target_value(&ev))>
                         <option value="">"Any scope"</option>
-                        <option value="platform">"Platform"</option>
-                        <option value="tenant">"Tenant"</option>
-                        <option value="agent">"Agent"</option>
+                        // A tenant admin never sees a platform policy: offering the scope would always show nothing.
+                        {platform_view.then(|| view! { <option value="platform" selected=scope.get_untracked() == "platform">"Platform"</option> })}
+                        <option value="tenant" selected=scope.get_untracked() == "tenant">"Tenant"</option>
+                        <option value="agent" selected=scope.get_untracked() == "agent">"Agent"</option>
                     </select>
                 </label>
                 <label class="text-sm">
@@ -170,7 +213,7 @@ fn PolicyActions(context: PolicyContext, tenant: RwSignal<String>) -> impl IntoV
     let own_slug = StoredValue::new(context.own_slug.clone());
     let tenants = StoredValue::new(context.tenants);
     let export = move |format: &'static str| {
-        let chosen = tenants.with_value(|all| all.iter().find(|t| t.id == tenant.get()).map(|t| (t.slug.clone(), t.name.clone())));
+        let chosen = tenants.with_value(|all| all.iter().find(|t| t.slug == tenant.get()).map(|t| (t.slug.clone(), t.name.clone())));
         match (own_slug.get_value(), chosen) {
             (Some(_), _) => (format!("/api/v1/policies/export?format={format}"), "Your tenant's policies".to_owned()),
             (None, Some((slug, name))) => (format!("/api/v1/tenants/{slug}/policies/export?format={format}"), format!("{name}'s policies")),
@@ -231,7 +274,7 @@ fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, offset: RwSignal<
                                     </td>
                                     {platform_view.then(|| view! { <td class="px-4 py-3"><LabelBadge label=policy.label/></td> })}
                                     <td class="px-4 py-3"><ScopeBadge scope=policy.scope/></td>
-                                    <td class="px-4 py-3 max-w-xs truncate font-mono text-xs" title=tools.clone()>{format!("{} rules · {tools}", policy.rule_count)}</td>
+                                    <td class="px-4 py-3 max-w-xs truncate font-mono text-xs" title=tools.clone()>{format!("{} · {tools}", counted(policy.rule_count, "rule", "rules"))}</td>
                                     <td class="px-4 py-3">{format!("v{}", policy.version)}</td>
                                     <td class="px-4 py-3 text-slate-500 whitespace-nowrap">{format!("{} by {}", format_date(policy.updated_at), policy.updated_by)}</td>
                                 </tr>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
+use crate::components::ui::{format_count, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -68,6 +68,8 @@ pub struct ExplainedRule {
 pub struct WhatIfAnswer {
     pub verdict: Verdict,
     pub reason: String,
+    /// How the rules combined into this verdict, in words.
+    pub combination: String,
     pub matched: Vec<ExplainedRule>,
     pub near_misses: Vec<ExplainedRule>,
     pub limits: Vec<String>,
@@ -79,19 +81,14 @@ pub struct WhatIfAnswer {
 mod server {
     use charter_policy::{EffectiveLimit, RuleRef};
 
-    /// A rule's source as the previewer names it. Tenants see a platform rule as a "Platform
-    /// boundary", never its policy (see `charter_policy`'s tenant view).
-    pub fn source(rule: &RuleRef) -> String {
-        if rule.policy.is_platform_boundary() {
-            return "Platform boundary".to_owned();
-        }
-        let id = rule.rule_id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
-        format!("{} · rule {}{id}", rule.policy.policy_name, rule.rule_index + 1)
-    }
+    pub use crate::wording::source;
 
+    /// A number as people read it: whole numbers with thousands separated (`100,000`).
     pub fn number(value: f64) -> String {
         if value.fract() == 0.0 && value.abs() < 1e15 {
-            format!("{value:.0}")
+            // INVARIANT: a whole number below 1e15 in size converts to i64 exactly.
+            #[allow(clippy::cast_possible_truncation)]
+            crate::components::ui::format_count(value as i64)
         } else {
             value.to_string()
         }
@@ -192,7 +189,7 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
             }
             details.extend(rule.limit.iter().map(|cap| format!("bounds {}", bounds_text(cap.field.as_str(), cap.min, cap.max, cap.required))));
             details.extend(rule.rate_limit.iter().map(|rate| format!("rate limit {rate}")));
-            details.extend(rule.budget.iter().map(|budget| format!("budget {budget}")));
+            details.extend(rule.budget.iter().map(|b| format!("budget {} adding up to {} per {} per {}", b.sum, number(b.max), b.per, b.per_key)));
             if !rule.mask.is_empty() {
                 details.push(format!("mask {}", rule.mask.join(", ")));
             }
@@ -204,7 +201,8 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
                 source: source(&entry.source),
                 tool: rule.tool.to_string(),
                 effect: rule.effect.map(|e| e.to_string()).unwrap_or_else(|| "—".to_owned()),
-                details,
+                // The engine's words, as sentences: values in quotation marks, not code quotes.
+                details: details.iter().map(|detail| crate::readable::sentence(detail)).collect(),
                 reason: rule.reason.clone(),
             }
         })
@@ -307,9 +305,18 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
     };
     // A dry run: rate counters are read but not advanced, and no receipt is written.
     let decision = core.what_if(&access, server::target(&slug), input).await?;
+    let basis = decision.basis;
+    let mut limits: Vec<String> = Vec::new();
+    for limit in decision.limits.iter().map(server::limit_text) {
+        // Two scopes may set the very same cap; it binds once.
+        if !limits.contains(&limit) {
+            limits.push(limit);
+        }
+    }
     Ok(WhatIfAnswer {
         verdict: decision.verdict,
-        reason: decision.reason.clone(),
+        reason: crate::readable::sentence(&decision.reason),
+        combination: combination(basis, decision.verdict, &decision.approvers, decision.matched.iter().filter_map(|m| m.effect).collect()),
         matched: decision
             .matched
             .iter()
@@ -317,18 +324,46 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
                 scope: m.rule.policy.scope,
                 source: source(&m.rule),
                 tool: m.tool.clone(),
-                note: format!("{}{}", m.effect.map(|e| e.to_string()).unwrap_or_else(|| "limits only".into()), if m.decisive { " · decisive" } else { "" }),
+                note: format!("{}{}", m.effect.map(|e| e.to_string()).unwrap_or_else(|| "limits only".into()), crate::wording::decided_by(basis, m.decisive)),
             })
             .collect(),
         near_misses: decision
             .near_misses
             .iter()
-            .map(|n| ExplainedRule { scope: n.rule.policy.scope, source: source(&n.rule), tool: n.tool.clone(), note: n.failed.clone() })
+            .map(|n| ExplainedRule { scope: n.rule.policy.scope, source: source(&n.rule), tool: n.tool.clone(), note: crate::readable::sentence(&n.failed) })
             .collect(),
-        limits: decision.limits.iter().map(server::limit_text).collect(),
+        limits,
         obligations: decision.obligations.iter().map(|o| format!("mask {}", o.field)).collect(),
         approvers: decision.approvers.clone(),
     })
+}
+
+/// How the matching rules combined into the verdict, as a sentence or two.
+#[cfg(feature = "ssr")]
+fn combination(basis: charter_policy::Basis, verdict: Verdict, approvers: &[String], effects: Vec<charter_policy::Effect>) -> String {
+    use charter_policy::{Basis, Effect};
+    let voted_both = effects.contains(&Effect::RequireApproval) && effects.contains(&Effect::Allow);
+    match basis {
+        Basis::ToolDisabled => "The tool is not enabled for this tenant, so it is denied before any rule is read.".to_owned(),
+        Basis::ExplicitDeny => "An explicit deny wins in any scope, whatever other rules allow.".to_owned(),
+        Basis::Requirement => "A matching rule states what a call must meet to go ahead; this call does not, so it is denied.".to_owned(),
+        Basis::Cap => "Caps take the lowest value across scopes; this call is over the cap in force, so it is denied whatever the rules allow.".to_owned(),
+        Basis::RateLimit => "Rate limits take the lowest across scopes; this one is used up, so the call is denied whatever the rules allow.".to_owned(),
+        Basis::Budget => "Budgets take the lowest across scopes; this amount does not fit in what is left, so the call is denied.".to_owned(),
+        Basis::Default => "No rule decided in any scope, so the default behaviour applied.".to_owned(),
+        Basis::Rules => {
+            let mut text = "In each scope the most specific matching rule votes: an explicit priority first, then an exact tool name over a pattern, then a rule whose conditions matched over one without. At equal specificity, and across scopes, the more restrictive vote wins".to_owned();
+            text.push_str(if voted_both { ": require approval over allow." } else { "." });
+            if verdict == Verdict::RequireApproval {
+                match approvers {
+                    [] => {}
+                    [one] => text.push_str(&format!(" The role {one} must approve.")),
+                    several => text.push_str(&format!(" Every named role must approve: {}.", several.join(" and "))),
+                }
+            }
+            text
+        }
+    }
 }
 
 // Resources live at the page's top level: one created inside a `Suspend` body is created again on
@@ -343,8 +378,10 @@ pub fn PreviewPage() -> impl IntoView {
     view! {
         <Title text="Previewer"/>
         <PageHeader title="Effective-policy previewer" subtitle="What governs one agent, merged from every scope, and what it would be told for a call."/>
-        <div class="grid grid-cols-1 lg:grid-cols-3 gap-6">
-            <div class="lg:col-span-2 space-y-4">
+        // On a phone the columns stack in this order: the agent, the what-if form, then the long
+        // list of merged rules; on a wide screen the what-if form stands beside both.
+        <div class="grid grid-cols-1 lg:grid-cols-3 gap-6 lg:items-start">
+            <div class="lg:col-span-2">
                 <Card>
                     <div class="grid grid-cols-1 sm:grid-cols-2 gap-3">
                         <Transition fallback=|| ()>
@@ -367,6 +404,11 @@ pub fn PreviewPage() -> impl IntoView {
                         </label>
                     </div>
                 </Card>
+            </div>
+            <div class="lg:col-start-3 lg:row-start-1 lg:row-span-2">
+                <WhatIfPanel tenant agent effective/>
+            </div>
+            <div class="lg:col-span-2 space-y-4">
                 <Transition fallback=|| view! { <LoadingPanel/> }>
                     {move || Suspend::new(async move {
                         match effective.await {
@@ -375,9 +417,6 @@ pub fn PreviewPage() -> impl IntoView {
                         }
                     })}
                 </Transition>
-            </div>
-            <div>
-                <WhatIfPanel tenant agent effective/>
             </div>
         </div>
     }
@@ -426,7 +465,7 @@ fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
             {contributions.into_iter().map(|c| view! {
                 <div class="bg-white rounded-xl border border-slate-200 shadow-sm px-4 py-3">
                     <ScopeBadge scope=c.scope/>
-                    <div class="mt-2 text-sm"><span class="text-lg font-semibold">{c.rules}</span>" rules"</div>
+                    <div class="mt-2 text-sm"><span class="text-lg font-semibold">{format_count(c.rules)}</span>{if c.rules == 1 { " rule" } else { " rules" }}</div>
                     <div class="text-xs text-slate-500 truncate" title=c.policies.join(", ")>{if c.policies.is_empty() { "no policy".to_owned() } else { c.policies.join(", ") }}</div>
                 </div>
             }).collect_view()}
@@ -494,6 +533,7 @@ fn WhatIfResult(result: WhatIfAnswer) -> impl IntoView {
         <div class="mt-4 border-t border-slate-200 pt-4" data-testid="whatif-result">
             <VerdictBadge verdict=result.verdict/>
             <p class="mt-2 text-sm" data-testid="whatif-reason">{result.reason.clone()}</p>
+            <p class="mt-2 text-xs text-slate-600" data-testid="whatif-combination">{result.combination.clone()}</p>
             {(!result.approvers.is_empty()).then(|| view! { <p class="text-xs text-slate-600 mt-1">{format!("Approvers: {}", result.approvers.join(", "))}</p> })}
             {list("Matched rules", result.matched, "whatif-matched")}
             {list("Near misses", result.near_misses, "whatif-near-misses")}

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use crate::components::address::{keep_in_address, opened_with};
 use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadMore, LoadingPanel, PageHeader, VerdictBadge, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
@@ -26,9 +27,49 @@ pub struct ReceiptRow {
     pub args: String,
     pub principal: String,
     pub matched: Vec<String>,
-    pub policy_versions: Vec<String>,
+    pub policy_versions: Vec<PolicyVersionRef>,
     pub args_digest: String,
     pub approval_id: Option<String>,
+}
+
+/// A policy version a decision used, by name, linked to the policy while the viewer may open it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersionRef {
+    pub name: String,
+    pub version: i64,
+    pub href: Option<String>,
+}
+
+/// Names the policy versions of a page of receipts: from the decisions' own references where they
+/// name the policy, else by opening it as the viewer. A policy the viewer may not open is a
+/// platform boundary (tenants never see the platform's policies), or was deleted since.
+#[cfg(feature = "ssr")]
+async fn name_versions(
+    core: &charter_core::Core,
+    access: &charter_core::Access,
+    receipts: &[(serde_json::Map<String, serde_json::Value>, Option<charter_policy::Decision>)],
+) -> std::collections::HashMap<String, (String, bool)> {
+    let mut names: std::collections::HashMap<String, (String, bool)> = std::collections::HashMap::new();
+    for (_, decision) in receipts {
+        for matched in decision.iter().flat_map(|d| d.matched.iter()) {
+            let policy = &matched.rule.policy;
+            if !policy.is_platform_boundary() {
+                names.entry(policy.policy_id.clone()).or_insert_with(|| (policy.policy_name.clone(), true));
+            }
+        }
+    }
+    for id in receipts.iter().flat_map(|(versions, _)| versions.keys()) {
+        if names.contains_key(id) {
+            continue;
+        }
+        let named = match core.open_policy(access, &id.clone().into()).await {
+            Ok((policy, _)) => (policy.name, true),
+            Err(_) if access.is_platform_staff() => ("a policy deleted since".to_owned(), false),
+            Err(_) => ("a platform boundary or a policy deleted since".to_owned(), false),
+        };
+        names.insert(id.clone(), named);
+    }
+    names
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,36 +113,52 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
         receipts.last().map(|r| r.id.to_string())
     });
     let names = tenant_names(&core, &access).await?;
+    let read: Vec<(serde_json::Map<String, serde_json::Value>, Option<charter_policy::Decision>)> = receipts
+        .iter()
+        .map(|r| (serde_json::from_str(&r.policy_versions).unwrap_or_default(), serde_json::from_str::<charter_policy::Decision>(&r.decision).ok()))
+        .collect();
+    let policy_names = name_versions(&core, &access, &read).await;
     let pretty =
         |text: &str| serde_json::from_str::<serde_json::Value>(text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| text.to_owned());
     let items = receipts
         .into_iter()
-        .map(|r| {
-            let matched = serde_json::from_str::<charter_policy::Decision>(&r.decision)
+        .zip(read)
+        .map(|(r, (versions, decision))| {
+            let matched = decision
                 .map(|decision| {
                     decision
                         .matched
                         .iter()
                         .map(|m| {
                             let effect = m.effect.map(|e| e.to_string()).unwrap_or_else(|| "limits only".to_owned());
-                            let decisive = if m.decisive { " · decisive" } else { "" };
-                            format!("{} · {} · {effect}{decisive}", m.rule.policy.scope, m.rule)
+                            format!(
+                                "{} · {} · {effect}{}",
+                                m.rule.policy.scope,
+                                crate::wording::source(&m.rule),
+                                crate::wording::decided_by(decision.basis, m.decisive)
+                            )
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            let versions: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.policy_versions).unwrap_or_default();
+            let policy_versions = versions
+                .iter()
+                .map(|(id, version)| {
+                    let (name, linked) = policy_names.get(id).cloned().unwrap_or_else(|| ("a policy deleted since".to_owned(), false));
+                    PolicyVersionRef { name, version: version.as_i64().unwrap_or_default(), href: linked.then(|| format!("/policies/{id}")) }
+                })
+                .collect();
             ReceiptRow {
                 tenant: names.get(&r.tenant_id).cloned().unwrap_or_else(|| r.tenant_id.to_string()),
                 args: pretty(&r.args),
                 principal: pretty(&r.principal),
                 matched,
-                policy_versions: versions.iter().map(|(id, v)| format!("{id} v{v}")).collect(),
+                policy_versions,
                 id: r.id.into_string(),
                 agent: r.agent,
                 tool: r.tool,
                 verdict: r.verdict,
-                reason: r.reason,
+                reason: crate::readable::sentence(&r.reason),
                 created_at: r.created_at,
                 latency_us: r.latency_us,
                 args_digest: r.args_digest,
@@ -130,7 +187,16 @@ pub(crate) async fn tenant_names(
 #[component]
 pub fn ReceiptsPage() -> impl IntoView {
     let context = Resource::new(|| (), |_| load_editor_context());
-    let query = RwSignal::new(ReceiptQuery::default());
+    // The filters live in the address, so a link or the way back keeps them.
+    let query = RwSignal::new(ReceiptQuery {
+        tenant_slug: opened_with("tenant"),
+        agent: opened_with("agent"),
+        tool: opened_with("tool"),
+        verdict: opened_with("verdict"),
+    });
+    keep_in_address("/receipts", move || {
+        query.with(|q| vec![("tenant", q.tenant_slug.clone()), ("agent", q.agent.clone()), ("tool", q.tool.clone()), ("verdict", q.verdict.clone())])
+    });
     let first = Resource::new(move || query.get(), |query| list_receipts(query, None));
     // The pages after the first: each "Load more" appends the next cursor.
     let cursors = RwSignal::new(Vec::<Option<String>>::new());
@@ -172,18 +238,22 @@ fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_v
                 <label class="text-sm"><span class="block text-slate-600 mb-1">"Tenant"</span>
                     <select id="receipts-tenant" class=INPUT on:change=set(|q, v| q.tenant_slug = v)>
                         <option value="">"All tenants"</option>
-                        {tenants.into_iter().map(|t| view! { <option value=t.slug>{t.name}</option> }).collect_view()}
+                        {tenants.into_iter().map(|t| {
+                            let selected = query.with_untracked(|q| q.tenant_slug == t.slug);
+                            view! { <option value=t.slug selected=selected>{t.name}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
             })}
-            <label class="text-sm"><span class="block text-slate-600 mb-1">"Agent"</span><input id="receipts-agent" type="search" class=INPUT on:change=set(|q, v| q.agent = v)/></label>
-            <label class="text-sm"><span class="block text-slate-600 mb-1">"Tool"</span><input id="receipts-tool" type="search" class=INPUT on:change=set(|q, v| q.tool = v)/></label>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Agent"</span><input id="receipts-agent" type="search" class=INPUT prop:value=query.with_untracked(|q| q.agent.clone()) on:change=set(|q, v| q.agent = v)/></label>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Tool"</span><input id="receipts-tool" type="search" class=INPUT prop:value=query.with_untracked(|q| q.tool.clone()) on:change=set(|q, v| q.tool = v)/></label>
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Verdict"</span>
                 <select id="receipts-verdict" class=INPUT on:change=set(|q, v| q.verdict = v)>
                     <option value="">"Any verdict"</option>
-                    <option value="allow">"allow"</option>
-                    <option value="deny">"deny"</option>
-                    <option value="require_approval">"require_approval"</option>
+                    {["allow", "deny", "require_approval"].into_iter().map(|verdict| {
+                        let selected = query.with_untracked(|q| q.verdict == verdict);
+                        view! { <option value=verdict selected=selected>{verdict}</option> }
+                    }).collect_view()}
                 </select>
             </label>
         </form>
@@ -245,7 +315,15 @@ fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
                         <h3 class="text-xs uppercase text-slate-500">"Matched rules"</h3>
                         <ul class="text-xs list-disc pl-4">{matched.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
                         <h3 class="text-xs uppercase text-slate-500">"Policy versions"</h3>
-                        <ul class="text-xs font-mono">{policy_versions.iter().map(|v| view! { <li>{v.clone()}</li> }).collect_view()}</ul>
+                        <ul class="text-xs" data-testid="receipt-policy-versions">
+                            {policy_versions.iter().map(|v| {
+                                let label = format!("{} v{}", v.name, v.version);
+                                match v.href.clone() {
+                                    Some(href) => view! { <li><a href=href class="text-indigo-700 hover:underline">{label}</a></li> }.into_any(),
+                                    None => view! { <li>{label}</li> }.into_any(),
+                                }
+                            }).collect_view()}
+                        </ul>
                     </div>
                     <div class="space-y-2">
                         <h3 class="text-xs uppercase text-slate-500">"Arguments"</h3>

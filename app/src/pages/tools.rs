@@ -1,15 +1,18 @@
 //! Tools & Sources. Platform admins add sources (an OpenAPI 3 document or an MCP `tools/list`
 //! answer, pasted or uploaded), see each source's "N of M enabled", and switch single tools on
-//! and off; a disabled tool is denied by the very next decision. Support sees the same, read-only.
+//! and off; a disabled tool is denied by the very next decision, so switching one off first shows
+//! which tenants called it in the last week and asks. Support sees the same, read-only.
 //! Tenant admins see the enabled tools they can write rules for.
 
-use charter_store::{CatalogEntry, ToolSource};
+use charter_store::{CatalogEntry, ToolSource, ToolUsage as TenantCalls};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{Card, EmptyState, ErrorPanel, FileText, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, INPUT};
+use crate::components::ui::{
+    counted, format_count, format_time, Card, EmptyState, ErrorPanel, FileText, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, INPUT,
+};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +42,23 @@ pub async fn add_source(name: String, document: String, enabled: bool) -> Result
 pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
     use crate::auth::server::{access, core};
     Ok(core()?.toggle_tool(&access()?, &id.into(), enabled).await?)
+}
+
+/// Who called a tool lately: what switching it off would stop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolImpact {
+    /// How many days back the calls were counted.
+    pub days: i64,
+    /// The tenants that called it, the busiest first.
+    pub tenants: Vec<TenantCalls>,
+}
+
+/// Which tenants called the tool lately: shown before it is switched off.
+#[server(name = ImpactOf, endpoint = "tools/usage")]
+pub async fn tool_usage(tool: String) -> Result<ToolImpact, AppError> {
+    use crate::auth::server::{access, core};
+    let tenants = core()?.tool_usage(&access()?, &tool).await?;
+    Ok(ToolImpact { days: charter_core::TOOL_USAGE_DAYS, tenants })
 }
 
 #[server(endpoint = "tools/delete_source")]
@@ -104,7 +124,10 @@ fn PlatformCatalog(catalog: CatalogView, add: ServerAction<AddSource>, toggle: S
     let total: i64 = catalog.sources.iter().map(|s| s.tool_count).sum();
     let enabled: i64 = catalog.sources.iter().map(|s| s.enabled_count).sum();
     let tools = StoredValue::new(catalog.tools);
+    let switching_off = RwSignal::new(None::<SwitchOff>);
+    provide_context(switching_off);
     view! {
+        <SwitchOffDialog switching_off toggle/>
         <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {} sources. A disabled tool is denied on the next call.", catalog.sources.len())/>
         <div class="space-y-6">
             {can_write.then(|| view! { <AddSourceForm add/> })}
@@ -193,6 +216,7 @@ fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Option<ServerAct
                         let id = tool.id.clone();
                         let enabled = tool.enabled;
                         let label = format!("Enable {}", tool.name);
+                        let name = StoredValue::new(tool.name.clone());
                         view! {
                             <tr data-testid="tool-row" data-tool=tool.name.clone()>
                                 <td class="px-2 py-2 font-mono text-xs">{tool.name.clone()}</td>
@@ -208,7 +232,14 @@ fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Option<ServerAct
                                                 aria-checked=enabled.to_string()
                                                 aria-label=label
                                                 class=if enabled { "relative inline-flex h-5 w-9 rounded-full bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-indigo-500" } else { "relative inline-flex h-5 w-9 rounded-full bg-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-500" }
-                                                on:click=move |_| if let Some(toggle) = toggle { toggle.dispatch(ToggleTool { id: id.to_string(), enabled: !enabled }); }
+                                                on:click=move |_| {
+                                                    let Some(toggle) = toggle else { return };
+                                                    match (enabled, use_context::<RwSignal<Option<SwitchOff>>>()) {
+                                                        // Off affects every tenant: ask first, showing who would be stopped.
+                                                        (true, Some(switching_off)) => switching_off.set(Some(SwitchOff { id: id.to_string(), name: name.get_value() })),
+                                                        _ => { toggle.dispatch(ToggleTool { id: id.to_string(), enabled: !enabled }); }
+                                                    }
+                                                }
                                             >
                                                 <span class=if enabled { "absolute top-0.5 left-4 h-4 w-4 rounded-full bg-white shadow" } else { "absolute top-0.5 left-0.5 h-4 w-4 rounded-full bg-white shadow" }></span>
                                             </button>
@@ -224,5 +255,78 @@ fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Option<ServerAct
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The tool a platform admin asked to switch off, waiting for their confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SwitchOff {
+    id: String,
+    name: String,
+}
+
+/// Asks before a tool is switched off for every tenant, listing the tenants that called it in the
+/// last week and how often, so the admin sees whom it stops.
+#[component]
+fn SwitchOffDialog(switching_off: RwSignal<Option<SwitchOff>>, toggle: ServerAction<ToggleTool>) -> impl IntoView {
+    let usage = ServerAction::<ImpactOf>::new();
+    let open = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(tool) = switching_off.get() {
+            usage.dispatch(ImpactOf { tool: tool.name });
+            open.set(true);
+        }
+    });
+    // Closing the dialog either way forgets the choice, so the same switch can ask again. Only a
+    // change is written: a signal set notifies even with the same value.
+    Effect::new(move |_| {
+        if !open.get() && switching_off.with_untracked(Option::is_some) {
+            switching_off.set(None);
+        }
+    });
+    let name = move || switching_off.with(|tool| tool.as_ref().map(|t| t.name.clone()).unwrap_or_default());
+    let details = move || match usage.value().get() {
+        _ if usage.pending().get() => view! { <p class="text-slate-500">"Looking up who called it…"</p> }.into_any(),
+        Some(Ok(impact)) if impact.tenants.is_empty() => {
+            view! { <p data-testid="tool-impact-none">{format!("No tenant called it in the last {} days.", impact.days)}</p> }.into_any()
+        }
+        Some(Ok(impact)) => view! { <ImpactTable impact/> }.into_any(),
+        Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
+        None => ().into_any(),
+    };
+    view! {
+        {move || open.get().then(|| view! {
+            <ConfirmDialog
+                open
+                title=format!("Switch {} off?", name())
+                message="Every tenant's calls of this tool are denied from the very next decision."
+                confirm_label="Switch off"
+                details=details
+                on_confirm=Callback::new(move |_| {
+                    if let Some(tool) = switching_off.get_untracked() {
+                        toggle.dispatch(ToggleTool { id: tool.id, enabled: false });
+                    }
+                })
+            />
+        })}
+    }
+}
+
+#[component]
+fn ImpactTable(impact: ToolImpact) -> impl IntoView {
+    let ToolImpact { days, tenants } = impact;
+    let total: i64 = tenants.iter().map(|t| t.calls).sum();
+    view! {
+        <p class="font-medium text-slate-800" data-testid="tool-impact-summary">
+            {format!("Called {} in the last {days} days by {}:", counted(total, "time", "times"), counted(tenants.len(), "tenant", "tenants"))}
+        </p>
+        <table class="mt-2 min-w-full text-sm" data-testid="tool-impact">
+            <thead class="text-left text-xs uppercase text-slate-500"><tr><th class="py-1 pr-3">"Tenant"</th><th class="py-1 pr-3">"Calls"</th><th class="py-1">"Last call"</th></tr></thead>
+            <tbody class="divide-y divide-slate-100">
+                {tenants.into_iter().map(|t| view! {
+                    <tr data-testid="tool-impact-row"><td class="py-1 pr-3">{t.tenant_name}</td><td class="py-1 pr-3">{format_count(t.calls)}</td><td class="py-1 text-slate-500">{format_time(t.last_call_at)}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

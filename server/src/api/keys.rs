@@ -37,6 +37,9 @@ pub struct KeyView {
     pub created_at: i64,
     pub created_by: String,
     pub revoked_at: Option<i64>,
+    /// When the key last authenticated a call (milliseconds since the epoch), to within 30
+    /// seconds; null if it never has.
+    pub last_used_at: Option<i64>,
 }
 
 impl From<ApiKeyInfo> for KeyView {
@@ -49,6 +52,7 @@ impl From<ApiKeyInfo> for KeyView {
             created_at: k.created_at,
             created_by: k.created_by,
             revoked_at: k.revoked_at,
+            last_used_at: k.last_used_at,
         }
     }
 }

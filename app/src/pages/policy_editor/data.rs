@@ -51,9 +51,9 @@ impl Problem {
             text.push_str(": ");
         }
         if let Some(path) = self.path.as_deref().filter(|p| !p.is_empty()) {
-            text.push_str(&format!("`{path}` "));
+            text.push_str(&format!("{}: ", crate::readable::path_in_words(path)));
         }
-        text.push_str(&self.message);
+        text.push_str(&crate::readable::sentence(&self.message));
         text
     }
 }
@@ -139,7 +139,11 @@ pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacin
     Ok(Validation {
         errors: report.errors.iter().map(issue).collect(),
         warnings: report.warnings.iter().map(issue).collect(),
-        summary: Some(format!("{} policy with {count} rule{}", policy.scope, if count == 1 { "" } else { "s" })),
+        summary: Some(match count {
+            0 => format!("{} policy with no rules yet", policy.scope),
+            1 => format!("{} policy with 1 rule", policy.scope),
+            _ => format!("{} policy with {count} rules", policy.scope),
+        }),
     })
 }
 

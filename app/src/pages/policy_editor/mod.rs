@@ -1,10 +1,14 @@
 //! The policy editor: the whole policy as YAML or JSON, validated by the engine as you type (with
 //! the error at its line, and collisions with a parent's rules named), a form that adds common
 //! rules, starter templates, save with optimistic concurrency, and delete after a confirmation.
-//! Support sees the same page read-only; the server refuses its writes regardless.
+//! A new policy starts with a name and no rules, so nothing is allowed until the user says so;
+//! unsaved work is never replaced or left behind without asking. Support sees the same page
+//! read-only; the server refuses its writes regardless.
 
 mod data;
+mod name_field;
 mod rule_builder;
+mod unsaved;
 
 use charter_store::PolicyLabel;
 use leptos::prelude::*;
@@ -15,7 +19,9 @@ use crate::components::feedback::{ConfirmDialog, Toasts};
 use crate::components::ui::{Card, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
 use crate::templates::{BLANK, TEMPLATES};
 pub use data::*;
+use name_field::NameField;
 use rule_builder::RuleBuilder;
+use unsaved::UnsavedGuard;
 
 #[component]
 pub fn NewPolicyPage() -> impl IntoView {
@@ -80,6 +86,18 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
     let id = StoredValue::new(policy.id.clone());
     let version = RwSignal::new(policy.version);
     let text = RwSignal::new(policy.text.clone());
+    // What the server has (or, for a new policy, the blank start): anything else is unsaved work.
+    let saved_text = RwSignal::new(policy.text.clone());
+    let dirty = Signal::derive(move || text.with(|now| saved_text.with(|saved| now != saved)));
+    let saving = StoredValue::new(String::new());
+    let pending_template = RwSignal::new(None::<&'static str>);
+    let confirm_template = RwSignal::new(false);
+    Effect::new(move |_| {
+        let asked = pending_template.with(Option::is_some);
+        if confirm_template.get_untracked() != asked {
+            confirm_template.set(asked);
+        }
+    });
     let read_only = policy.read_only;
     // Where a new policy goes: the tenant admin's tenant, or the platform admin's choice.
     let target = RwSignal::new(policy.tenant_slug.clone().unwrap_or_default());
@@ -121,10 +139,11 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
     let navigate_after_save = navigate.clone();
     Effect::new(move |_| match save.value().get() {
         Some(Ok(saved)) => {
+            saved_text.set(saving.get_value());
             version.set(saved.version);
             let mut message = format!("Saved version {}.", saved.version);
             if !saved.warnings.is_empty() {
-                message.push_str(&format!(" Warnings: {}", saved.warnings.join("; ")));
+                message.push_str(&format!(" Warnings: {}", saved.warnings.iter().map(|w| crate::readable::sentence(w)).collect::<Vec<_>>().join("; ")));
             }
             toasts.success(message);
             if id.get_value().is_none() {
@@ -198,13 +217,16 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                     </Card>
                 })}
                 {(is_new && !read_only).then(|| view! {
+                    <Card><NameField text on_input=Callback::new(on_input)/></Card>
+                })}
+                {(is_new && !read_only).then(|| view! {
                     <Card title="Start from a template">
                         <div class="grid grid-cols-1 sm:grid-cols-3 gap-3">
                             {TEMPLATES.iter().map(|template| {
                                 let yaml = template.yaml;
                                 view! {
                                     <button type="button" class="text-left rounded-lg border border-slate-200 p-3 hover:border-indigo-400 hover:bg-indigo-50 focus:outline-none focus:ring-2 focus:ring-indigo-500"
-                                        on:click=move |_| on_input(yaml.to_owned())>
+                                        on:click=move |_| if dirty.get_untracked() { pending_template.set(Some(yaml)) } else { on_input(yaml.to_owned()) }>
                                         <span class="block font-medium text-sm">{template.name}</span>
                                         <span class="block text-xs text-slate-500 mt-1">{template.description}</span>
                                     </button>
@@ -267,6 +289,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                                 class=BUTTON
                                 disabled=move || has_errors() || save.pending().get()
                                 on:click=move |_| {
+                                    saving.set_value(text.get_untracked());
                                     save.dispatch(SavePolicy { id: id.get_value(), version: version.get_untracked(), tenant_slug: target_slug(), text: text.get_untracked() });
                                 }
                             >
@@ -296,6 +319,20 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                 </Card>
             </div>
         </div>
+        <UnsavedGuard dirty discard=Callback::new(move |_| saved_text.set(text.get_untracked()))/>
+        {move || confirm_template.get().then(|| view! {
+            <ConfirmDialog
+                open=confirm_template
+                title="Replace the document with this template?"
+                message="Your changes in the editor are not saved; the template replaces all of them."
+                confirm_label="Use the template"
+                on_confirm=Callback::new(move |_| {
+                    if let Some(yaml) = pending_template.get_untracked() {
+                        on_input(yaml.to_owned());
+                    }
+                })
+            />
+        })}
         <ConfirmDialog
             open=confirm_delete
             title="Delete this policy?"

@@ -1,0 +1,318 @@
+//! API keys: what an agent presents to the decision API. Tenant admins create their tenant's keys
+//! (the secret is shown once, with a copy button), see each by its public prefix with its last
+//! use, and revoke one after a confirmation. Platform admins pick any tenant (`?tenant=slug`);
+//! support sees the same, read-only.
+
+use charter_store::ApiKeyInfo;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::components::feedback::{ConfirmDialog, Toasts};
+use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
+use crate::AppError;
+
+/// A tenant as the picker offers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantChoice {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysView {
+    /// Whose keys these are; `None` while a platform admin has not picked a tenant.
+    pub tenant: Option<TenantChoice>,
+    /// The tenants platform staff may pick from; empty for a tenant admin.
+    pub tenants: Vec<TenantChoice>,
+    /// The tenant's keys, newest first: never a secret, which is not stored.
+    pub keys: Vec<ApiKeyInfo>,
+    pub can_write: bool,
+    /// The tenant requires every key to be bound to agents.
+    pub bound_keys_required: bool,
+}
+
+/// A key just created: the one time its secret is seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    pub name: String,
+    pub prefix: String,
+    pub secret: String,
+}
+
+/// The agents typed into the form, one per comma.
+#[cfg(any(feature = "ssr", test))]
+fn agent_list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|agent| !agent.is_empty()).map(str::to_owned).collect()
+}
+
+#[server(endpoint = "keys/list")]
+pub async fn list_keys(tenant: Option<String>) -> Result<KeysView, AppError> {
+    use crate::auth::server::{access, core};
+    use charter_core::{Action, Target};
+    let (access, core) = (access()?, core()?);
+    let tenants = if access.is_platform_staff() {
+        core.list_tenants(&access).await?.into_iter().map(|t| TenantChoice { slug: t.tenant.slug, name: t.tenant.name }).collect()
+    } else {
+        Vec::new()
+    };
+    let slug = tenant.filter(|slug| !slug.trim().is_empty());
+    let target = match (&slug, access.is_platform_staff()) {
+        (Some(slug), _) => Target::Tenant(slug.trim()),
+        (None, false) => Target::Own,
+        (None, true) => return Ok(KeysView { tenant: None, tenants, keys: Vec::new(), can_write: false, bound_keys_required: false }),
+    };
+    let tenant = core.get_tenant(&access, target).await?;
+    let keys = core.list_keys(&access, target).await?;
+    let can_write = access.may(Action::WriteKeys, &charter_store::Owner::Tenant(tenant.id.clone())).is_ok();
+    Ok(KeysView {
+        bound_keys_required: tenant.agent_keys == charter_store::AgentKeys::Required,
+        tenant: Some(TenantChoice { slug: tenant.slug, name: tenant.name }),
+        tenants,
+        keys,
+        can_write,
+    })
+}
+
+#[server(endpoint = "keys/create")]
+pub async fn create_key(tenant: String, name: String, agents: String) -> Result<CreatedKey, AppError> {
+    use crate::auth::server::{access, core};
+    let created = core()?.create_key(&access()?, charter_core::Target::Tenant(&tenant), &name, &agent_list(&agents)).await?;
+    Ok(CreatedKey { name: created.info.name, prefix: format!("chk_{}", created.info.prefix), secret: created.secret })
+}
+
+#[server(endpoint = "keys/revoke")]
+pub async fn revoke_key(tenant: String, id: String) -> Result<ApiKeyInfo, AppError> {
+    use crate::auth::server::{access, core};
+    Ok(core()?.revoke_key(&access()?, charter_core::Target::Tenant(&tenant), &id.into()).await?)
+}
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    let query = use_query_map();
+    let tenant = move || query.read().get("tenant");
+    let toasts = expect_context::<Toasts>();
+    let create = ServerAction::<CreateKey>::new();
+    let revoke = ServerAction::<RevokeKey>::new();
+    let created = RwSignal::new(None::<CreatedKey>);
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(key)) => created.set(Some(key)),
+        Some(Err(error)) => toasts.error(format!("Key not created: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(key)) => toasts.success(format!("Revoked {} (chk_{}). Calls with it are refused from now on.", key.name, key.prefix)),
+        Some(Err(error)) => toasts.error(format!("Not revoked: {error}")),
+        None => {}
+    });
+    provide_context(create);
+    provide_context(revoke);
+    let keys = Resource::new(move || (tenant(), create.version().get(), revoke.version().get()), |(tenant, _, _)| list_keys(tenant));
+    view! {
+        <Title text="API keys"/>
+        <PageHeader title="API keys" subtitle="Agents present a key to the decision API. The tenant comes from the key, never from the request."/>
+        <NewSecret created/>
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(view_model) => view! { <KeysPanel view_model/> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn KeysPanel(view_model: KeysView) -> impl IntoView {
+    let KeysView { tenant, tenants, keys, can_write, bound_keys_required } = view_model;
+    let picker = (!tenants.is_empty()).then(|| view! { <TenantPicker tenants current=tenant.as_ref().map(|t| t.slug.clone())/> });
+    let Some(tenant) = tenant else {
+        return view! { {picker}<Card><EmptyState message="Choose a tenant to see its keys."/></Card> }.into_any();
+    };
+    let slug = tenant.slug.clone();
+    view! {
+        {picker}
+        <div class="space-y-6">
+            {can_write.then(|| view! { <CreateKeyForm tenant=tenant.clone() bound_keys_required/> })}
+            <Card title=format!("Keys of {}", tenant.name)>
+                {if keys.is_empty() {
+                    view! { <EmptyState message="No keys yet. Create one for each agent or deployment, so each can be revoked alone."/> }.into_any()
+                } else {
+                    view! { <KeyTable keys slug can_write/> }.into_any()
+                }}
+            </Card>
+        </div>
+    }
+    .into_any()
+}
+
+/// Platform staff pick whose keys to see; the choice goes into the URL so links and back keep it.
+#[component]
+fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl IntoView {
+    let navigate = use_navigate();
+    let current = current.unwrap_or_default();
+    view! {
+        <div class="mb-6 max-w-sm">
+            <label class="text-sm block">
+                <span class="block text-slate-600 mb-1">"Tenant"</span>
+                <select id="keys-tenant" class=INPUT on:change=move |ev| {
+                    let slug = event_target_value(&ev);
+                    navigate(&if slug.is_empty() { "/keys".to_owned() } else { format!("/keys?tenant={slug}") }, Default::default());
+                }>
+                    <option value="" selected=current.is_empty()>"Choose a tenant…"</option>
+                    {tenants.into_iter().map(|t| {
+                        let selected = t.slug == current;
+                        view! { <option value=t.slug selected=selected>{t.name}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+#[component]
+fn CreateKeyForm(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoView {
+    let create = expect_context::<ServerAction<CreateKey>>();
+    let name = RwSignal::new(String::new());
+    let agents = RwSignal::new(String::new());
+    let slug = StoredValue::new(tenant.slug);
+    // A created key clears the form for the next one.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            name.set(String::new());
+            agents.set(String::new());
+        }
+    });
+    let agents_label = if bound_keys_required {
+        "Agents it acts for (required by this tenant; separate with commas)"
+    } else {
+        "Agents it acts for (optional; separate with commas)"
+    };
+    view! {
+        <Card title="Create a key">
+            <form class="grid grid-cols-1 sm:grid-cols-2 gap-3 items-end" on:submit=move |ev| {
+                ev.prevent_default();
+                create.dispatch(CreateKey { tenant: slug.get_value(), name: name.get_untracked(), agents: agents.get_untracked() });
+            }>
+                <label class="text-sm block"><span class="block text-slate-600 mb-1">"Name: what the key is for"</span>
+                    <input id="key-name" class=INPUT placeholder="support-bot production" required prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <label class="text-sm block"><span class="block text-slate-600 mb-1">{agents_label}</span>
+                    <input id="key-agents" class=INPUT placeholder="support-bot" prop:value=move || agents.get() on:input=move |ev| agents.set(event_target_value(&ev))/></label>
+                <p class="text-xs text-slate-500 sm:col-span-2">"A key bound to agents acts for those agents only, whatever a request names. Without agents, each request names its agent."</p>
+                <div><button type="submit" class=BUTTON disabled=move || create.pending().get()>"Create key"</button></div>
+                {move || create.value().get().and_then(|r| r.err()).map(|error| view! { <div class="sm:col-span-2"><ErrorPanel error/></div> })}
+            </form>
+        </Card>
+    }
+}
+
+/// The secret of the key just created, with a copy button: it is never shown again.
+#[component]
+fn NewSecret(created: RwSignal<Option<CreatedKey>>) -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    let copy = move |secret: String| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let promise = window().navigator().clipboard().write_text(&secret);
+            match wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(_) => toasts.success("Key copied to the clipboard."),
+                Err(_) => toasts.error("Could not copy: select the key and copy it yourself."),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (secret, toasts);
+    };
+    view! {
+        {move || created.get().map(|key| {
+            let secret = key.secret.clone();
+            view! {
+                <section role="status" class="mb-6 rounded-xl border border-emerald-300 bg-emerald-50 p-5" data-testid="new-key">
+                    <h2 class="font-semibold text-emerald-900">{format!("Key {} created", key.name)}</h2>
+                    <p class="mt-1 text-sm text-emerald-900">"Copy it now and store it where the agent reads its secrets: it is shown only this once."</p>
+                    <div class="mt-3 flex flex-wrap items-center gap-2">
+                        <code class="flex-1 min-w-0 break-all rounded-md bg-white border border-emerald-200 px-3 py-2 text-xs" data-testid="new-key-secret">{key.secret.clone()}</code>
+                        <button type="button" class=BUTTON on:click=move |_| copy(secret.clone())>"Copy"</button>
+                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| created.set(None)>"Done"</button>
+                    </div>
+                </section>
+            }
+        })}
+    }
+}
+
+#[component]
+fn KeyTable(keys: Vec<ApiKeyInfo>, slug: String, can_write: bool) -> impl IntoView {
+    let slug = StoredValue::new(slug);
+    view! {
+        <div class="overflow-x-auto">
+            <table class="min-w-full text-sm" data-testid="keys-table">
+                <thead class="text-left text-xs uppercase tracking-wide text-slate-500">
+                    <tr>
+                        <th class="py-2 pr-4">"Name"</th>
+                        <th class="py-2 pr-4">"Key"</th>
+                        <th class="py-2 pr-4">"Agents"</th>
+                        <th class="py-2 pr-4">"Created"</th>
+                        <th class="py-2 pr-4">"Last used"</th>
+                        <th class="py-2">"Status"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {keys.into_iter().map(|key| view! { <KeyRowView key slug=slug.get_value() can_write/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn KeyRowView(key: ApiKeyInfo, slug: String, can_write: bool) -> impl IntoView {
+    let revoke = expect_context::<ServerAction<RevokeKey>>();
+    let confirm = RwSignal::new(false);
+    // The public part as a key starts: enough to recognise it, useless to use it.
+    let prefix = format!("chk_{}", key.prefix);
+    let agents = if key.agents.0.is_empty() { "any (named per request)".to_owned() } else { key.agents.0.join(", ") };
+    let last_used = key.last_used_at.map(format_time).unwrap_or_else(|| "never".to_owned());
+    let revoked = key.revoked_at.is_some();
+    let id = StoredValue::new(key.id.to_string());
+    let slug = StoredValue::new(slug);
+    view! {
+        <tr data-testid="key-row" data-prefix=prefix.clone() class=if revoked { "text-slate-400" } else { "" }>
+            <td class="py-2 pr-4 font-medium">{key.name.clone()}</td>
+            <td class="py-2 pr-4 font-mono text-xs">{format!("{prefix}…")}</td>
+            <td class="py-2 pr-4 text-slate-600">{agents}</td>
+            <td class="py-2 pr-4 text-slate-600">{format!("{} by {}", format_date(key.created_at), key.created_by)}</td>
+            <td class="py-2 pr-4 text-slate-600" data-testid="key-last-used">{last_used}</td>
+            <td class="py-2" data-testid="key-status">
+                {match (key.revoked_at, can_write) {
+                    (Some(at), _) => view! { <span>{format!("Revoked {}", format_date(at))}</span> }.into_any(),
+                    (None, true) => view! {
+                        <button type="button" class=BUTTON_DANGER on:click=move |_| confirm.set(true)>"Revoke"</button>
+                        <ConfirmDialog
+                            open=confirm
+                            title=format!("Revoke {}?", key.name)
+                            message=format!("Calls with {prefix}… are refused from the next request on. This cannot be undone; the agent needs a new key.")
+                            confirm_label="Revoke key"
+                            on_confirm=Callback::new(move |_| {
+                                revoke.dispatch(RevokeKey { tenant: slug.get_value(), id: id.get_value() });
+                            })
+                        />
+                    }.into_any(),
+                    (None, false) => view! { <span class="text-emerald-700">"Active"</span> }.into_any(),
+                }}
+            </td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agent_list;
+
+    #[test]
+    fn agents_are_split_on_commas() {
+        assert_eq!(agent_list(" support-bot , billing-bot,, "), ["support-bot", "billing-bot"]);
+        assert!(agent_list("  ").is_empty());
+    }
+}
