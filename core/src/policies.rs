@@ -36,7 +36,7 @@ pub struct Exported {
     pub text: String,
 }
 
-fn label_of(owner: &Owner) -> PolicyLabel {
+pub(crate) fn label_of(owner: &Owner) -> PolicyLabel {
     match owner {
         Owner::Platform => PolicyLabel::PlatformDefault,
         Owner::Tenant(_) => PolicyLabel::CustomerDefined,
@@ -133,7 +133,7 @@ impl Core {
     /// A warning for each approver role of a tenant's policy that no user of the tenant holds: an
     /// approval addressed to it could not be given until someone does (`CFO officer` for `cfo`).
     /// Platform policies govern every tenant, so their roles are not checked against one tenant.
-    async fn approver_warnings(&self, owner: &Owner, policy: &Policy) -> Result<Vec<DelegationIssue>, CoreError> {
+    pub(crate) async fn approver_warnings(&self, owner: &Owner, policy: &Policy) -> Result<Vec<DelegationIssue>, CoreError> {
         if *owner == Owner::Platform || policy.rules.iter().all(|rule| rule.approvers.is_empty()) {
             return Ok(Vec::new());
         }

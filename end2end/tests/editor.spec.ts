@@ -303,3 +303,63 @@ test('a new policy starts with a name to give and no rules, and unsaved work is 
   await expect(page).toHaveURL(/\/receipts$/);
   await expect(page.getByRole('heading', { name: 'Receipts' }).first()).toBeVisible();
 });
+
+test('a tenant admin compares two versions of their policy and restores one', async ({ page }) => {
+  const id = stamp();
+  const name = `E2E history ${id}`;
+  const document = (max: number) => ({
+    name,
+    scope: 'agent',
+    agent: `e2e-history-${id}`,
+    rules: [{ id: 'pay', tool: 'payments.transfer', effect: 'allow', limit: { 'args.amount': { max } } }],
+  });
+  const admin = await apiSession(DEMO.bankAdmin);
+  const created = await admin.post('/api/v1/policies', { data: document(1000) });
+  expect(created.status(), await created.text()).toBe(201);
+  const policyId = (await created.json()).id as string;
+  const updated = await admin.put(`/api/v1/policies/${policyId}`, { data: document(2500), headers: { 'If-Match': '1' } });
+  expect(updated.status(), await updated.text()).toBe(200);
+  try {
+    await signIn(page, DEMO.bankAdmin);
+    await openNav(page, 'Policies', /\/policies$/);
+    await page.getByLabel('Search', { exact: true }).fill(name);
+    await page.getByRole('link', { name, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`/policies/${policyId}$`));
+    await expect(page.getByTestId('policy-version')).toHaveText('version 2');
+
+    // The history: v2 is current, v1 can be compared and restored.
+    const history = page.getByTestId('policy-history');
+    await expect(history.getByTestId('history-version')).toHaveCount(2);
+    await expect(history.locator('[data-version="2"]')).toContainText('current');
+    const first = history.locator('[data-version="1"]');
+    await expect(first).toContainText(DEMO.bankAdmin);
+    await first.getByRole('button', { name: 'Compare' }).click();
+    const diff = page.getByTestId('version-diff');
+    await expect(diff).toContainText('From v1 to v2');
+    await expect(diff.getByTestId('version-changes')).toContainText('rule 1 (pay): limit');
+    await expect(diff.getByTestId('version-changes')).not.toContainText('`');
+    await expect(diff.getByTestId('version-lines').locator('span').filter({ hasText: /^- .*1000/ })).toHaveCount(1);
+    await expect(diff.getByTestId('version-lines').locator('span').filter({ hasText: /^\+ .*2500/ })).toHaveCount(1);
+
+    // Restore asks first; Cancel keeps version 2.
+    await first.getByRole('button', { name: 'Restore' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Restore version 1?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByTestId('policy-version')).toHaveText('version 2');
+    await first.getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('dialog', { name: 'Restore version 1?' }).getByRole('button', { name: 'Restore' }).click();
+    await expect(toast(page, 'Restored as version 3.')).toBeVisible();
+    await expect(page.getByTestId('policy-version')).toHaveText('version 3');
+    await expect(editor(page)).toHaveValue(/max: 1000/);
+    await expect(page.getByTestId('policy-history').getByTestId('history-version')).toHaveCount(3);
+    await expect(page.getByTestId('policy-history').locator('[data-version="3"]')).toContainText('current');
+
+    // The API agrees: version 3 carries version 1's cap.
+    const now = await (await admin.get(`/api/v1/policies/${policyId}`)).json();
+    expect(now.version).toBe(3);
+    expect(now.document.rules[0].limit['args.amount'].max).toBe(1000);
+  } finally {
+    await admin.delete(`/api/v1/policies/${policyId}`);
+    await admin.dispose();
+  }
+});

@@ -24,6 +24,8 @@ test('the owner opens a tenant, reads its facts and changes its policy quota', a
   await expect(page.getByTestId('agents-table')).toContainText(botName);
   await expect(page.getByTestId('recent-decisions').getByRole('listitem').filter({ hasText: botName }).first()).toContainText('patients.read');
   await expect(page.getByTestId('team-table')).toContainText('Dr. Priya Nair');
+  // The tenant's keys are one link away.
+  await expect(page.getByTestId('tenant-keys-link')).toHaveAttribute('href', '/keys?tenant=st-aurelia-health');
 
   const raised = original + 7;
   try {

@@ -1403,6 +1403,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/platform/policies/{id}"),
     ("put", "/api/v1/platform/policies/{id}"),
     ("delete", "/api/v1/platform/policies/{id}"),
+    ("get", "/api/v1/policies/{id}/versions"),
+    ("get", "/api/v1/policies/{id}/versions/{version}"),
+    ("post", "/api/v1/policies/{id}/versions/{version}/restore"),
+    ("get", "/api/v1/policies/{id}/diff"),
+    ("get", "/api/v1/platform/policies/{id}/versions"),
+    ("get", "/api/v1/platform/policies/{id}/versions/{version}"),
+    ("post", "/api/v1/platform/policies/{id}/versions/{version}/restore"),
+    ("get", "/api/v1/platform/policies/{id}/diff"),
     ("get", "/api/v1/keys"),
     ("post", "/api/v1/keys"),
     ("delete", "/api/v1/keys/{id}"),
@@ -1418,6 +1426,10 @@ const TENANT_ROUTES: &[&str] = &[
     "/policies",
     "/policies/export",
     "/policies/{id}",
+    "/policies/{id}/versions",
+    "/policies/{id}/versions/{version}",
+    "/policies/{id}/versions/{version}/restore",
+    "/policies/{id}/diff",
     "/receipts",
     "/receipts/{id}",
     "/approvals",
@@ -1473,7 +1485,7 @@ async fn every_documented_operation_is_routed_and_asks_for_credentials() {
         let documented = openapi_operations(&api).await;
         assert!(!documented.is_empty());
         for (method, path) in &documented {
-            let concrete = path.replace("{id}", NO_SUCH_ID).replace("{slug}", "meridian-bank");
+            let concrete = path.replace("{id}", NO_SUCH_ID).replace("{slug}", "meridian-bank").replace("{version}", "1");
             assert!(!concrete.contains('{'), "every path parameter is substituted: {concrete}");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut call = Call::new(method.clone(), concrete.clone(), &Auth::Anonymous);

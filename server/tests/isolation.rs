@@ -83,7 +83,8 @@ fn api_body(method: &str, path: &str) -> Option<Value> {
 
 /// The id of A's object that `path` names.
 fn id_for<'a>(path: &str, a: &'a TenantA) -> &'a str {
-    let segment = path.split('/').rev().find(|s| !s.starts_with('{') && *s != "resolve").unwrap_or("");
+    // The collection the `{id}` belongs to: the last plain segment that is not an action on it.
+    let segment = path.split('/').rev().find(|s| !s.starts_with('{') && !["resolve", "restore", "versions", "diff"].contains(s)).unwrap_or("");
     match segment {
         "policies" => &a.policy,
         "receipts" => &a.receipt,
@@ -109,7 +110,11 @@ async fn every_api_route_keeps_another_tenants_data_out_of_reach() {
                     continue;
                 }
                 let names_a = path.contains("{id}") || path.contains("{slug}");
-                let concrete = path.replace("{slug}", A_SLUG).replace("{id}", if path.contains("{id}") { id_for(path, &a) } else { "" });
+                let mut concrete =
+                    path.replace("{slug}", A_SLUG).replace("{id}", if path.contains("{id}") { id_for(path, &a) } else { "" }).replace("{version}", "1");
+                if path.ends_with("/diff") {
+                    concrete.push_str("?from=1&to=1");
+                }
                 for (who, auth) in [("B's key", &b_key), ("B's admin", &b_admin), ("C's approver", &c_approver)] {
                     let http = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                     let mut call = Call::new(http, &concrete, auth);
@@ -160,6 +165,9 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/keys/create" => pairs(&[("tenant", A_SLUG), ("name", "planted"), ("agents", "")]),
         "/api/keys/revoke" => pairs(&[("tenant", A_SLUG), ("id", &a.key)]),
         "/api/tools/usage" => pairs(&[("tool", "payments.send")]),
+        "/api/policies/history" => pairs(&[("id", &a.policy), ("tenant_slug", A_SLUG)]),
+        "/api/policies/diff" => pairs(&[("id", &a.policy), ("tenant_slug", A_SLUG), ("from", "1"), ("to", "1")]),
+        "/api/policies/restore" => pairs(&[("id", &a.policy), ("tenant_slug", A_SLUG), ("version", "1"), ("expected", "1")]),
         "/api/policies/add_rule" => pairs(&[("text", &doc), ("form[tool]", "docs.write"), ("form[effect]", "allow")]),
         "/api/policies/convert" => pairs(&[("text", &doc), ("to_json", "true")]),
         "/api/policies/delete" => pairs(&[("id", &a.policy), ("version", "1"), ("tenant_slug", A_SLUG)]),

@@ -26,6 +26,8 @@ mod password;
 #[cfg(feature = "db")]
 mod policies;
 #[cfg(feature = "db")]
+mod policy_history;
+#[cfg(feature = "db")]
 mod policy_search;
 #[cfg(feature = "db")]
 mod policy_sets;
@@ -49,7 +51,7 @@ mod users;
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, ImportAction, ImportChange, Owner,
-    Page, PolicyLabel, PolicyListing, PolicySearch, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, ToolUsage, User,
+    Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, ToolUsage, User,
 };
 
 #[cfg(feature = "db")]

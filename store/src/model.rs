@@ -423,6 +423,25 @@ pub struct PolicySearch {
     pub text: Option<String>,
 }
 
+/// One saved version of a policy: immutable, kept after the policy is deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
+pub struct PolicyVersion {
+    pub policy_id: PolicyId,
+    pub version: i64,
+    /// `None` for platform policies.
+    pub tenant_id: Option<TenantId>,
+    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
+    pub scope: Scope,
+    pub agent: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// The document as saved: canonical JSON without id and version.
+    pub document: String,
+    pub saved_at: i64,
+    pub saved_by: String,
+}
+
 /// A policy as the lists show it: no document, but its owner and a digest of its rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyListing {

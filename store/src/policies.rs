@@ -6,6 +6,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::audit::{record, Change};
 use crate::error::conflict_on_unique;
+use crate::policy_history::record_version;
 use crate::policy_search::tool_index;
 use crate::sql::Sql;
 use crate::{now_ms, Actor, HeavyWork, Owner, PolicyId, Store, StoreError, StoredPolicy, TenantId};
@@ -201,13 +202,23 @@ pub(crate) async fn insert_policy(
         .execute(&mut *conn)
         .await
         .map_err(|err| conflict_on_unique(err, "policy", &stored.name))?;
+    record_version(&mut *conn, &stored).await?;
     let target = format!("policy:{}", stored.id);
     record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action: "policy.create", target: &target, before: None, after: audit_json(&stored) })
         .await?;
     Ok((stored, report))
 }
 
-/// Replaces a policy inside the caller's transaction if it is still at `expected_version`.
+/// Why a policy is written again, as its audit entry says: an edit, or an earlier version restored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SaveAction {
+    Update,
+    Restore { version: i64 },
+}
+
+/// Replaces a policy inside the caller's transaction if it is still at `expected_version`, and
+/// records the new version in its history.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn replace_policy(
     conn: &mut AnyConnection,
     lane: &HeavyWork,
@@ -216,6 +227,7 @@ pub(crate) async fn replace_policy(
     id: &PolicyId,
     expected_version: i64,
     policy: &Policy,
+    action: SaveAction,
 ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
     check_owner(owner, policy)?;
     let before = lock_policy(&mut *conn, owner, id).await?;
@@ -266,13 +278,20 @@ pub(crate) async fn replace_policy(
         let actual = load_policy(&mut *conn, owner, id).await.map(|current| current.version).unwrap_or(-1);
         return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected: expected_version, actual });
     }
+    record_version(&mut *conn, &after).await?;
     let target = format!("policy:{id}");
-    record(
-        &mut *conn,
-        actor,
-        Change { tenant_id: owner.tenant_id(), action: "policy.update", target: &target, before: audit_json(&before), after: audit_json(&after) },
-    )
-    .await?;
+    let (action, after_json) = match action {
+        SaveAction::Update => ("policy.update", audit_json(&after)),
+        // The entry says which version came back.
+        SaveAction::Restore { version } => {
+            let mut restored = serde_json::to_value(&after).ok();
+            if let Some(object) = restored.as_mut().and_then(|v| v.as_object_mut()) {
+                object.insert("restored_from_version".to_owned(), serde_json::json!(version));
+            }
+            ("policy.restore", restored.map(|v| v.to_string()))
+        }
+    };
+    record(&mut *conn, actor, Change { tenant_id: owner.tenant_id(), action, target: &target, before: audit_json(&before), after: after_json }).await?;
     Ok((after, report))
 }
 
@@ -332,7 +351,7 @@ impl Store {
         policy: &Policy,
     ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let updated = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, policy).await?;
+        let updated = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, policy, SaveAction::Update).await?;
         tx.commit().await?;
         self.policy_sets.invalidate(owner);
         Ok(updated)

@@ -6,7 +6,7 @@
 use charter_policy::{Policy, Scope};
 
 use crate::audit::{record, Change};
-use crate::policies::{audit_json, insert_policy, load_policies, remove_policy, replace_policy, to_engine_policy};
+use crate::policies::{audit_json, insert_policy, load_policies, remove_policy, replace_policy, to_engine_policy, SaveAction};
 use crate::{Actor, ImportAction, ImportChange, Owner, Store, StoreError, StoredPolicy};
 
 fn pretty(document: &str) -> Option<String> {
@@ -96,8 +96,9 @@ impl Store {
                     warnings: Vec::new(),
                 },
                 Some(stored) => {
-                    let (after, report) =
-                        replace_policy(&mut tx, self.documents(), actor, owner, &stored.id, stored.version, policy).await.map_err(in_policy(name))?;
+                    let (after, report) = replace_policy(&mut tx, self.documents(), actor, owner, &stored.id, stored.version, policy, SaveAction::Update)
+                        .await
+                        .map_err(in_policy(name))?;
                     ImportChange {
                         action: ImportAction::Update,
                         name: name.to_owned(),

@@ -99,6 +99,10 @@ pub fn TenantDetails(overview: TenantFacts) -> impl IntoView {
             <Stat label="Users" value=users.len().to_string() testid="tenant-user-count"/>
         </div>
         {can_edit_quota.then(|| view! { <QuotaForm slug=tenant.slug.clone() quota=tenant.policy_quota/> })}
+        // Platform staff reach the tenant's keys from here; tenant admins have them in the navigation.
+        {use_context::<crate::auth::SessionUser>().filter(|user| user.role.is_platform_wide()).map(|_| view! {
+            <p class="mb-6 text-sm"><a href=format!("/keys?tenant={}", tenant.slug) class="text-indigo-700 hover:underline" data-testid="tenant-keys-link">"API keys of this tenant"</a></p>
+        })}
         <div class="grid grid-cols-1 lg:grid-cols-2 gap-6 mb-6">
             <AgentsCard agents/>
             <RecentCard recent/>

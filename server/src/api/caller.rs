@@ -45,6 +45,7 @@ impl FromRequestParts<ApiState> for Caller {
 pub struct TenantPath {
     slug: Option<String>,
     raw_id: String,
+    raw_version: Option<String>,
 }
 
 impl TenantPath {
@@ -60,6 +61,15 @@ impl TenantPath {
     pub fn id<I: From<String>>(&self) -> I {
         I::from(self.raw_id.clone())
     }
+
+    /// The `{version}` of the path: a whole number, else a 400 that names it.
+    pub fn version(&self) -> Result<i64, ApiError> {
+        let text = self.raw_version.as_deref().unwrap_or_default();
+        text.parse::<i64>()
+            .ok()
+            .filter(|version| *version > 0)
+            .ok_or_else(|| ApiError::bad_request(Some("version"), format!("the version in the path must be a whole number from 1, not `{text}`")))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
@@ -68,6 +78,6 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<TenantPath, ApiError> {
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::Internal)?;
         let param = |name: &str| params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_owned());
-        Ok(TenantPath { slug: param("slug"), raw_id: param("id").unwrap_or_default() })
+        Ok(TenantPath { slug: param("slug"), raw_id: param("id").unwrap_or_default(), raw_version: param("version") })
     }
 }

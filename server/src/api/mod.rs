@@ -10,6 +10,7 @@ mod body;
 pub mod caller;
 pub mod decide;
 pub mod error;
+mod history;
 mod keys;
 mod platform;
 mod policies;
@@ -55,6 +56,10 @@ const TENANT_PATHS: &[&str] = &[
     "/policies",
     "/policies/export",
     "/policies/{id}",
+    "/policies/{id}/versions",
+    "/policies/{id}/versions/{version}",
+    "/policies/{id}/versions/{version}/restore",
+    "/policies/{id}/diff",
     "/receipts",
     "/receipts/{id}",
     "/approvals",
@@ -71,6 +76,10 @@ fn tenant_routes() -> Router<ApiState> {
         .route("/policies", get(policies::list).post(policies::create))
         .route("/policies/export", get(policies::export))
         .route("/policies/{id}", get(policies::get).put(policies::update).delete(policies::delete))
+        .route("/policies/{id}/versions", get(history::list))
+        .route("/policies/{id}/versions/{version}", get(history::get))
+        .route("/policies/{id}/versions/{version}/restore", post(history::restore))
+        .route("/policies/{id}/diff", get(history::diff))
         .route("/receipts", get(records::list_receipts))
         .route("/receipts/{id}", get(records::get_receipt))
         .route("/approvals", get(records::list_approvals))
@@ -90,6 +99,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/platform/policies", get(policies::list_platform).post(policies::create_platform))
         .route("/platform/policies/export", get(policies::export_platform))
         .route("/platform/policies/{id}", get(policies::get_platform).put(policies::update_platform).delete(policies::delete_platform))
+        .route("/platform/policies/{id}/versions", get(history::list_platform))
+        .route("/platform/policies/{id}/versions/{version}", get(history::get_platform))
+        .route("/platform/policies/{id}/versions/{version}/restore", post(history::restore_platform))
+        .route("/platform/policies/{id}/diff", get(history::diff_platform))
         .route("/platform/settings", get(platform::get_settings).put(platform::put_settings))
         .route("/tenants/{slug}/quota", axum::routing::put(platform::put_quota))
         .merge(tenant_routes())
@@ -148,6 +161,8 @@ impl Modify for PlatformStaffPaths {
         records::list_audit,
         policies::list, policies::export, policies::export_platform, policies::get, policies::create, policies::update, policies::delete,
         policies::list_platform, policies::get_platform, policies::create_platform, policies::update_platform, policies::delete_platform,
+        history::list, history::get, history::diff, history::restore,
+        history::list_platform, history::get_platform, history::diff_platform, history::restore_platform,
         keys::list, keys::create, keys::revoke,
         platform::get_settings, platform::put_settings, platform::put_quota,
         platform::get_tenant_settings, platform::put_tenant_settings,

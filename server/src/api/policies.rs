@@ -79,7 +79,7 @@ impl PolicyView {
         }
     }
 
-    fn saved(saved: Saved) -> PolicyView {
+    pub(super) fn saved(saved: Saved) -> PolicyView {
         PolicyView::new(saved.policy, saved.warnings)
     }
 }
@@ -95,7 +95,7 @@ fn expected_version(headers: &HeaderMap, policy: &Policy) -> Result<i64, ApiErro
     Err(ApiError::PreconditionRequired("send the version you read, as `If-Match: <version>` or `version` in the document, so no update is lost".to_owned()))
 }
 
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
     let text = value.to_str().unwrap_or("").trim().trim_matches('"');
     text.parse().map(Some).map_err(|_| ApiError::bad_request(Some("If-Match"), format!("`If-Match` must be the policy version, got `{text}`")))

@@ -6,6 +6,7 @@
 //! read-only; the server refuses its writes regardless.
 
 mod data;
+mod history;
 mod name_field;
 mod rule_builder;
 mod unsaved;
@@ -19,6 +20,7 @@ use crate::components::feedback::{ConfirmDialog, Toasts};
 use crate::components::ui::{Card, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
 use crate::templates::{BLANK, TEMPLATES};
 pub use data::*;
+use history::HistoryCard;
 use name_field::NameField;
 use rule_builder::RuleBuilder;
 use unsaved::UnsavedGuard;
@@ -64,7 +66,10 @@ pub fn NewPolicyPage() -> impl IntoView {
 pub fn EditPolicyPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let policy = Resource::new(id, load_policy);
+    // Bumped after a version is restored, so the page loads the policy again.
+    let reload = RwSignal::new(0_u64);
+    provide_context(Reload(reload));
+    let policy = Resource::new(move || (id(), reload.get()), |(id, _)| load_policy(id));
     let context = Resource::new(|| (), |_| load_editor_context());
     view! {
         <Transition fallback=|| view! { <LoadingPanel/> }>
@@ -77,6 +82,10 @@ pub fn EditPolicyPage() -> impl IntoView {
         </Transition>
     }
 }
+
+/// Asks the edit page to load its policy again (after a restore).
+#[derive(Clone, Copy)]
+struct Reload(RwSignal<u64>);
 
 #[component]
 fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
@@ -185,6 +194,10 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
     let tenants = context.tenants.clone();
     let show_target = is_new && context.platform_view && !read_only;
     let tenant_slug_for_delete = policy.tenant_slug.clone();
+    let history = match (policy.id.clone(), use_context::<Reload>()) {
+        (Some(id), Some(Reload(reload))) => Some((id, policy.tenant_slug.clone(), reload)),
+        _ => None,
+    };
     let enabled_tools = context.enabled_tools.clone();
     let enabled_for_form = enabled_tools.clone();
 
@@ -306,6 +319,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                 <Show when=move || !read_only>
                     <RuleBuilder text on_input=Callback::new(on_input) tools=enabled_for_form.clone()/>
                 </Show>
+                {history.map(|(id, tenant_slug, reload)| view! { <HistoryCard id tenant_slug current=version read_only reload/> })}
                 <Card title="Enabled tools">
                     {if enabled_tools.is_empty() {
                         view! { <p class="text-sm text-slate-500">"No catalog yet: every tool is enabled."</p> }.into_any()
