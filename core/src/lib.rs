@@ -55,7 +55,9 @@ pub struct Core {
 impl Core {
     /// Starts the receipt writer on the current tokio runtime.
     pub fn new(store: Store) -> Core {
-        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::default(), tenants: Arc::default() }
+        let tenants: Arc<RwLock<HashMap<TenantId, Arc<Tenant>>>> = Arc::default();
+        forget_changed_tenants(store.subscribe_changes(), Arc::downgrade(&tenants));
+        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::default(), tenants }
     }
 
     /// The store of console sessions, for the session layer.
@@ -135,10 +137,54 @@ impl Core {
         Ok(tenant)
     }
 
+    /// Whether this replica can serve, for a load balancer: the database answers, and the replica
+    /// hears the other replicas' changes (on PostgreSQL; a single SQLite node always does).
+    pub async fn readiness(&self) -> Readiness {
+        Readiness { database: self.store.database_answers().await, changes: self.store.hears_changes() }
+    }
+
     /// Forgets a remembered tenant after a change to it.
     pub(crate) fn forget_tenant(&self, tenant_id: &TenantId) {
         if let Ok(mut tenants) = self.tenants.write() {
             tenants.remove(tenant_id);
         }
     }
+}
+
+/// What `/readyz` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Readiness {
+    pub database: bool,
+    pub changes: bool,
+}
+
+impl Readiness {
+    pub fn ready(self) -> bool {
+        self.database && self.changes
+    }
+}
+
+/// Forgets remembered tenants whenever the store applies a change to one, made here or announced by
+/// another replica; everything when announcements were missed. Ends with the core.
+fn forget_changed_tenants(
+    mut changes: tokio::sync::broadcast::Receiver<charter_store::Invalidation>,
+    tenants: std::sync::Weak<RwLock<HashMap<TenantId, Arc<Tenant>>>>,
+) {
+    use charter_store::Invalidation;
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::spawn(async move {
+        loop {
+            let change = changes.recv().await;
+            let Some(tenants) = tenants.upgrade() else { break };
+            let Ok(mut tenants) = tenants.write() else { break };
+            match change {
+                Ok(Invalidation::Tenant(tenant_id)) => {
+                    tenants.remove(&tenant_id);
+                }
+                Ok(Invalidation::Everything) | Err(RecvError::Lagged(_)) => tenants.clear(),
+                Ok(Invalidation::Policies(_) | Invalidation::KeyRevoked(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
 }

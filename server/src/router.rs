@@ -80,6 +80,13 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get({
+                let core = services.core.clone();
+                move || readiness(core.clone())
+            }),
+        )
         .nest("/api/v1", crate::api::router(services.api.clone()))
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
@@ -88,6 +95,19 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
         .layer(middleware::from_fn_with_state(services.proxy.clone(), record_client_address));
     // Outermost, so refusals and errors from the layers above carry the headers too.
     crate::headers::with_security_headers(router, secure_cookies).with_state(leptos_options)
+}
+
+/// For a load balancer: 200 when this replica can serve (its database answers and it hears the
+/// other replicas' changes), else 503 saying which part is missing.
+async fn readiness(core: Core) -> Response {
+    let readiness = core.readiness().await;
+    let status = if readiness.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "ready": readiness.ready(),
+        "database": if readiness.database { "ok" } else { "unreachable" },
+        "changes": if readiness.changes { "listening" } else { "not listening" },
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// Resolves the session's user and access before the console renders a page or runs a server

@@ -724,6 +724,13 @@ async fn every_response_carries_the_security_headers() {
         check("the API", &console.send(get("/api/v1/openapi.json")).await, https, false);
         check("an API refusal", &console.send(get("/api/v1/policies")).await, https, false);
         check("the health check", &console.send(get("/healthz")).await, https, false);
+        let ready = console.send(get("/readyz")).await;
+        assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&ready.body).unwrap(),
+            serde_json::json!({ "ready": true, "database": "ok", "changes": "listening" })
+        );
+        check("the readiness check", &ready, https, false);
         check("a refused sign-in", &console.server_fn("auth/login", &[("username", "nobody@x"), ("password", "wrong")], None).await, https, false);
         let forged = Request::post("/api/v1/keys").header(header::ORIGIN, "https://evil.example").body(Body::empty()).unwrap();
         let forged = console.send(forged).await;

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::audit::{record, Change};
+use crate::changes::Invalidation;
 use crate::{now_ms, Actor, ApiKeyId, ApiKeyInfo, BoundAgents, Store, StoreError, TenantId};
 
 /// A verified key: whose it is, and the agents it acts for (none when it is not bound).
@@ -37,6 +38,21 @@ const VERIFIED_KEY_TTL: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
     verified: RwLock<HashMap<String, (ApiKeyAuth, Instant)>>,
+}
+
+impl KeyCache {
+    /// Forgets one key, revoked here or on another replica.
+    pub(crate) fn forget(&self, key_id: &ApiKeyId) {
+        if let Ok(mut verified) = self.verified.write() {
+            verified.retain(|_, (auth, _)| auth.key_id != *key_id);
+        }
+    }
+
+    pub(crate) fn forget_all(&self) {
+        if let Ok(mut verified) = self.verified.write() {
+            verified.clear();
+        }
+    }
 }
 
 fn hash_key(key: &str) -> String {
@@ -137,9 +153,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        if let Ok(mut verified) = self.api_keys.verified.write() {
-            verified.retain(|_, (auth, _)| auth.key_id != *key_id);
-        }
+        self.changed(Invalidation::KeyRevoked(key_id.clone())).await;
         Ok(after)
     }
 

@@ -9,6 +9,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::OnceCell;
 
 use crate::api_keys::SharedKeyCache;
+use crate::changes::SharedPropagation;
 use crate::heavy::{cores, HeavyWork};
 use crate::policy_sets::PolicySets;
 use crate::StoreError;
@@ -34,6 +35,8 @@ pub struct Store {
     pub(crate) policy_sets: Arc<PolicySets>,
     /// Recently verified API keys, so a decision does not hit the database to authenticate.
     pub(crate) api_keys: SharedKeyCache,
+    /// Telling the other replicas of changes, and hearing theirs (see `changes.rs`).
+    pub(crate) propagation: SharedPropagation,
     /// The database file, for SQLite: the receipt writer opens its own native connection to it.
     sqlite_path: Option<Arc<PathBuf>>,
     /// Reading documents that callers submit (policies, imports): one core fewer than the
@@ -76,13 +79,18 @@ impl Store {
             decoy_hash: Arc::new(OnceCell::new()),
             policy_sets: Arc::default(),
             api_keys: Arc::default(),
+            propagation: Arc::default(),
             sqlite_path,
             documents: HeavyWork::new(cores().saturating_sub(1)),
             compiles: HeavyWork::new(cores()),
         };
         store.migrate().await?;
-        if backend == Backend::Sqlite {
-            tokio::spawn(checkpoint_wal(store.pool.clone()));
+        match backend {
+            Backend::Sqlite => {
+                tokio::spawn(checkpoint_wal(store.pool.clone()));
+            }
+            // Replicas share PostgreSQL: hear the others' changes for as long as the store is open.
+            Backend::Postgres => store.start_listening(url.clone()),
         }
         Ok(store)
     }

@@ -16,6 +16,8 @@ mod approvals;
 #[cfg(feature = "db")]
 mod audit;
 #[cfg(feature = "db")]
+mod changes;
+#[cfg(feature = "db")]
 mod db;
 #[cfg(feature = "db")]
 mod error;
@@ -60,6 +62,8 @@ pub use api_keys::{ApiKeyAuth, NewApiKey};
 pub use approvals::Resolution;
 #[cfg(feature = "db")]
 pub use audit::AuditScope;
+#[cfg(feature = "db")]
+pub use changes::{Invalidation, CHANNEL as CHANGES_CHANNEL};
 #[cfg(feature = "db")]
 pub use db::{now_ms, Backend, Store};
 #[cfg(feature = "db")]

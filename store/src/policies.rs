@@ -5,6 +5,7 @@ use charter_policy::{check_policy, lint, DelegationReport, PlatformSettings, Pol
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{record, Change};
+use crate::changes::Invalidation;
 use crate::error::conflict_on_unique;
 use crate::policy_history::record_version;
 use crate::policy_search::tool_index;
@@ -336,7 +337,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let created = insert_policy(&mut tx, self.documents(), actor, owner, policy).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(owner);
+        self.changed(Invalidation::Policies(owner.clone())).await;
         Ok(created)
     }
 
@@ -353,7 +354,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let updated = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, policy, SaveAction::Update).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(owner);
+        self.changed(Invalidation::Policies(owner.clone())).await;
         Ok(updated)
     }
 
@@ -372,7 +373,7 @@ impl Store {
         record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None })
             .await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(owner);
+        self.changed(Invalidation::Policies(owner.clone())).await;
         Ok(before)
     }
 
@@ -405,7 +406,7 @@ impl Store {
         let before = serde_json::to_string(&before).ok();
         record(&mut tx, actor, Change { tenant_id: None, action: "platform.settings", target: "platform", before, after: Some(text) }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(&Owner::Platform);
+        self.changed(Invalidation::Policies(Owner::Platform)).await;
         Ok(version + 1)
     }
 

@@ -5,6 +5,7 @@
 use charter_policy::{DelegationReport, Policy};
 use sqlx::AnyConnection;
 
+use crate::changes::Invalidation;
 use crate::policies::{replace_policy, SaveAction};
 use crate::sql::Sql;
 use crate::{Actor, Owner, PolicyId, PolicyVersion, Store, StoreError, StoredPolicy};
@@ -74,7 +75,7 @@ impl Store {
         let policy = Policy::from_stored_json(&old.document).map_err(|err| StoreError::Corrupt(format!("policy `{id}` version {version}: {err}")))?;
         let restored = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, &policy, SaveAction::Restore { version }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(owner);
+        self.changed(Invalidation::Policies(owner.clone())).await;
         Ok(restored)
     }
 }

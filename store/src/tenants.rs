@@ -1,6 +1,7 @@
 //! Tenants: the platform's business customers.
 
 use crate::audit::{record, Change};
+use crate::changes::Invalidation;
 use crate::error::{bounded, conflict_on_unique};
 use crate::{now_ms, Actor, AgentKeys, Store, StoreError, Tenant, TenantId, TenantSummary};
 
@@ -125,6 +126,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.changed(Invalidation::Tenant(tenant_id.clone())).await;
         Ok(after)
     }
 
@@ -165,6 +167,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.changed(Invalidation::Tenant(tenant_id.clone())).await;
         Ok(after)
     }
 

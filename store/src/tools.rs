@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 
 use crate::audit::{record, Change};
+use crate::changes::Invalidation;
 use crate::error::conflict_on_unique;
 use crate::policies::load_settings;
 use crate::{now_ms, Actor, CatalogEntry, Owner, SourceId, Store, StoreError, ToolId, ToolSource};
@@ -128,7 +129,7 @@ impl Store {
         let target = format!("tool_source:{name}");
         record(&mut tx, actor, Change { tenant_id: None, action: "tool_source.create", target: &target, before: None, after: Some(after) }).await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(&Owner::Platform);
+        self.changed(Invalidation::Policies(Owner::Platform)).await;
         Ok(source)
     }
 
@@ -160,7 +161,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(&Owner::Platform);
+        self.changed(Invalidation::Policies(Owner::Platform)).await;
         Ok(after)
     }
 
@@ -180,7 +181,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.policy_sets.invalidate(&Owner::Platform);
+        self.changed(Invalidation::Policies(Owner::Platform)).await;
         Ok(source)
     }
 }

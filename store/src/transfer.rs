@@ -6,6 +6,7 @@
 use charter_policy::{Policy, Scope};
 
 use crate::audit::{record, Change};
+use crate::changes::Invalidation;
 use crate::policies::{audit_json, insert_policy, load_policies, remove_policy, replace_policy, to_engine_policy, SaveAction};
 use crate::{Actor, ImportAction, ImportChange, Owner, Store, StoreError, StoredPolicy};
 
@@ -128,7 +129,7 @@ impl Store {
             tx.rollback().await?;
         } else {
             tx.commit().await?;
-            self.policy_sets.invalidate(owner);
+            self.changed(Invalidation::Policies(owner.clone())).await;
         }
         Ok(changes)
     }

@@ -67,6 +67,15 @@ pub async fn databases(prefix: &str) -> Vec<TestDatabase> {
     if only == "sqlite" {
         return databases;
     }
+    if let Some((database, _)) = postgres_database(prefix).await {
+        databases.push(database);
+    }
+    databases
+}
+
+/// A new, migrated PostgreSQL database and its URL; `None`, with a loud banner, when PostgreSQL
+/// cannot be reached outside CI (under CI that fails the test).
+async fn postgres_database(prefix: &str) -> Option<(TestDatabase, String)> {
     let admin_url = std::env::var("CHARTER_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
     let mut admin = match PgConnection::connect(&admin_url).await {
         Ok(conn) => conn,
@@ -76,15 +85,36 @@ pub async fn databases(prefix: &str) -> Vec<TestDatabase> {
             // Straight to stderr: libtest captures `eprintln!` of passing tests, and this must be seen.
             let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
             assert!(!postgres_required(), "PostgreSQL is required here (CI or CHARTER_REQUIRE_POSTGRES=1): {err}");
-            return databases;
+            return None;
         }
     };
     let name = format!("charter_{prefix}_test_{}", unique_suffix());
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
     let (base, _) = admin_url.rsplit_once('/').expect("the admin url has a database part");
-    let store = Store::connect(&format!("{base}/{name}")).await.expect("postgres store opens");
-    databases.push(TestDatabase { backend: "PostgreSQL", store, cleanup: Cleanup::Postgres { admin, name } });
-    databases
+    let url = format!("{base}/{name}");
+    let store = Store::connect(&url).await.expect("postgres store opens");
+    Some((TestDatabase { backend: "PostgreSQL", store, cleanup: Cleanup::Postgres { admin, name } }, url))
+}
+
+/// Two replicas: two stores, each with its own caches and change listener, on one new PostgreSQL
+/// database; and what removes both. `None` outside CI when PostgreSQL cannot be reached.
+pub async fn postgres_replicas(prefix: &str) -> Option<(Store, Store, Replicas)> {
+    let (database, url) = postgres_database(prefix).await?;
+    let second = Store::connect(&url).await.expect("the second replica opens");
+    Some((database.store.clone(), second.clone(), Replicas { database, second }))
+}
+
+/// What [`postgres_replicas`] opened, to close and remove.
+pub struct Replicas {
+    database: TestDatabase,
+    second: Store,
+}
+
+impl Replicas {
+    pub async fn remove(self) {
+        self.second.close().await;
+        self.database.remove().await;
+    }
 }
 
 /// Runs `test` against every database in turn. The body runs as its own task, so a failing

@@ -1,0 +1,99 @@
+//! Two replicas on one PostgreSQL database: a change committed through one is live on the other
+//! within a second, through `LISTEN`/`NOTIFY`, whatever either has cached. PostgreSQL only (one
+//! SQLite node has nobody to tell); under CI a missing PostgreSQL fails these tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use charter_policy::Policy;
+use charter_store::{Actor, BoundAgents, Invalidation, NewTenant, Owner, Store, Tenant};
+use charter_testkit::postgres_replicas;
+
+/// How long a change may take to reach the other replica.
+const BOUND: Duration = Duration::from_secs(1);
+
+/// Polls `check` until it holds, and says how long that took; fails past the bound.
+async fn within_bound<F, Fut>(what: &str, check: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < BOUND, "{what}: still stale after {BOUND:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until both replicas' listeners are connected: a listener that connects forgets every
+/// cache, which must not be what makes a test pass.
+async fn both_listening(a: &Store, b: &Store) {
+    within_bound("both listeners connect", || async { a.hears_changes() && b.hears_changes() }).await;
+}
+
+async fn tenant(store: &Store) -> Tenant {
+    store.create_tenant(NewTenant { slug: "acme".into(), name: "Acme".into(), plan: "enterprise".into(), policy_quota: Some(10) }).await.unwrap()
+}
+
+fn policy(yaml: &str) -> Policy {
+    Policy::from_yaml(yaml).unwrap()
+}
+
+#[tokio::test]
+async fn a_policy_change_through_one_replica_is_live_on_the_other() {
+    let Some((a, b, cleanup)) = postgres_replicas("replicas_policies").await else { return };
+    both_listening(&a, &b).await;
+    let acme = tenant(&a).await;
+    let owner = Owner::Tenant(acme.id.clone());
+    // B compiles and caches the tenant's set, with no policy in it.
+    assert!(b.policy_set(&acme.id).await.unwrap().versions.is_empty());
+    let (created, _) =
+        a.create_policy(&Actor::system(), &owner, &policy("name: Finance\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: deny\n")).await.unwrap();
+    let took =
+        within_bound("a tenant policy created on A, seen by B", || async { b.policy_set(&acme.id).await.unwrap().versions.contains_key(created.id.as_str()) })
+            .await;
+    eprintln!("tenant policy reached the other replica in {took:?}");
+
+    // A platform change drops every tenant's set on B too.
+    let guard = policy("name: Guard\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n");
+    let (platform, _) = a.create_policy(&Actor::system(), &Owner::Platform, &guard).await.unwrap();
+    let marked = format!("platform:{}", platform.id);
+    within_bound("a platform policy created on A, seen by B", || async { b.policy_set(&acme.id).await.unwrap().versions.contains_key(&marked) }).await;
+    cleanup.remove().await;
+}
+
+#[tokio::test]
+async fn a_key_revoked_through_one_replica_is_refused_by_the_other() {
+    let Some((a, b, cleanup)) = postgres_replicas("replicas_keys").await else { return };
+    both_listening(&a, &b).await;
+    let acme = tenant(&a).await;
+    let key = a.create_api_key(&Actor::system(), &acme.id, "bot", BoundAgents::default()).await.unwrap();
+    // B verifies the key once and would trust it for 30 s without hearing of the revocation.
+    assert!(b.authenticate_api_key(&key.secret).await.unwrap().is_some());
+    a.revoke_api_key(&Actor::system(), &acme.id, &key.info.id).await.unwrap();
+    let took = within_bound("a key revoked on A, refused by B", || async { b.authenticate_api_key(&key.secret).await.unwrap().is_none() }).await;
+    eprintln!("revocation reached the other replica in {took:?}");
+    cleanup.remove().await;
+}
+
+#[tokio::test]
+async fn a_tenant_change_reaches_the_other_replicas_subscribers() {
+    let Some((a, b, cleanup)) = postgres_replicas("replicas_tenants").await else { return };
+    both_listening(&a, &b).await;
+    let acme = tenant(&a).await;
+    let mut heard = b.subscribe_changes();
+    a.set_time_zone(&Actor::system(), &acme.id, "Europe/Paris").await.unwrap();
+    let started = Instant::now();
+    loop {
+        let change = tokio::time::timeout(BOUND.saturating_sub(started.elapsed()), heard.recv()).await.expect("B hears within the bound").unwrap();
+        if change == Invalidation::Tenant(acme.id.clone()) {
+            break;
+        }
+    }
+    assert!(b.hears_changes(), "B's listener is connected");
+    cleanup.remove().await;
+}
