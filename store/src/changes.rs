@@ -2,9 +2,13 @@
 //! to this process's caches at once and, on PostgreSQL, announced on the `charter_changes` channel
 //! (`pg_notify`); every replica listens (`LISTEN`) and applies what the others announce, so a change
 //! is live on every replica within a notification's round trip. A listener that loses its
-//! connection forgets every cache once it is back, since it may have missed announcements.
+//! connection forgets every cache once it is back, since it may have missed announcements. Each
+//! announcement also bumps a counter (`change_stamp`) and carries its value; every second each
+//! replica compares the counter with what it heard, and when it stays behind for two readings (a
+//! listener connection that died without saying so) it forgets every cache: stale for at most
+//! about two seconds whatever happens to the notifications.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,11 +66,24 @@ impl Invalidation {
 pub(crate) struct Propagation {
     pub(crate) subscribers: broadcast::Sender<Invalidation>,
     pub(crate) listening: AtomicBool,
+    /// The highest `change_stamp` this replica has heard announced (or caught up to).
+    heard: AtomicI64,
 }
 
 impl Default for Propagation {
     fn default() -> Propagation {
-        Propagation { subscribers: broadcast::channel(1024).0, listening: AtomicBool::new(false) }
+        Propagation { subscribers: broadcast::channel(1024).0, listening: AtomicBool::new(false), heard: AtomicI64::new(0) }
+    }
+}
+
+/// How often a replica reads `change_stamp`.
+const STAMP_EVERY: Duration = Duration::from_secs(1);
+
+/// An announcement's text: the stamp it bumped, a space, the change.
+fn announced(payload: &str) -> (Option<i64>, Invalidation) {
+    match payload.split_once(' ') {
+        Some((seq, change)) if seq.parse::<i64>().is_ok() => (seq.parse().ok(), Invalidation::parse(change)),
+        _ => (None, Invalidation::parse(payload)),
     }
 }
 
@@ -79,7 +96,15 @@ impl Store {
     pub(crate) async fn changed(&self, change: Invalidation) {
         self.apply(&change);
         if self.backend() == Backend::Postgres {
-            let sent = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(change.payload()).execute(&self.pool).await;
+            // One statement bumps the stamp and announces its value with the change.
+            let sent = sqlx::query(
+                "WITH bumped AS (UPDATE change_stamp SET seq = seq + 1 WHERE id = 'changes' RETURNING seq) \
+                 SELECT pg_notify($1, (SELECT seq FROM bumped)::text || ' ' || $2)",
+            )
+            .bind(CHANNEL)
+            .bind(change.payload())
+            .execute(&self.pool)
+            .await;
             if let Err(err) = sent {
                 tracing::warn!(error = %err, change = %change.payload(), "could not announce a change to the other replicas");
             }
@@ -137,11 +162,20 @@ impl Store {
                     continue;
                 }
                 // Whatever happened while not listening is unknown: start from nothing.
+                if let Some(seq) = store.stamp().await {
+                    store.propagation.heard.fetch_max(seq, Ordering::SeqCst);
+                }
                 store.propagation.listening.store(true, Ordering::SeqCst);
                 store.apply(&Invalidation::Everything);
                 loop {
                     match listener.try_recv().await {
-                        Ok(Some(notification)) => store.apply(&Invalidation::parse(notification.payload())),
+                        Ok(Some(notification)) => {
+                            let (seq, change) = announced(notification.payload());
+                            if let Some(seq) = seq {
+                                store.propagation.heard.fetch_max(seq, Ordering::SeqCst);
+                            }
+                            store.apply(&change);
+                        }
                         // The connection dropped; take a fresh one above, which forgets everything.
                         Ok(None) | Err(_) => break,
                     }
@@ -151,6 +185,33 @@ impl Store {
                 }
                 store.propagation.listening.store(false, Ordering::SeqCst);
                 tracing::warn!("the change listener lost its connection; reconnecting");
+            }
+        });
+        self.start_reading_stamp();
+    }
+
+    /// The current `change_stamp`, or `None` when the database cannot say.
+    async fn stamp(&self) -> Option<i64> {
+        sqlx::query_scalar("SELECT seq FROM change_stamp WHERE id = 'changes'").fetch_one(&self.pool).await.ok()
+    }
+
+    /// Every second, reads `change_stamp`; when what the listener heard is still short of the
+    /// value read a second earlier, an announcement is overdue by a whole interval and was missed:
+    /// forget every cache and catch up.
+    fn start_reading_stamp(&self) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut previous: Option<i64> = None;
+            while !store.pool.is_closed() {
+                tokio::time::sleep(STAMP_EVERY).await;
+                let Some(seq) = store.stamp().await else { continue };
+                let heard = store.propagation.heard.load(Ordering::SeqCst);
+                if let Some(due) = previous.filter(|due| heard < *due) {
+                    tracing::warn!(stamp = due, heard, "announcements were missed; forgetting every cache");
+                    store.propagation.heard.fetch_max(due, Ordering::SeqCst);
+                    store.apply(&Invalidation::Everything);
+                }
+                previous = Some(seq);
             }
         });
     }
@@ -172,5 +233,7 @@ mod tests {
             assert_eq!(Invalidation::parse(&change.payload()), change);
         }
         assert_eq!(Invalidation::parse("something:new"), Invalidation::Everything, "an unknown announcement forgets everything");
+        assert_eq!(announced("42 policies:platform"), (Some(42), Invalidation::Policies(Owner::Platform)));
+        assert_eq!(announced("policies:platform"), (None, Invalidation::Policies(Owner::Platform)));
     }
 }

@@ -132,7 +132,7 @@ async fn delegation_report(
 /// statement is a write, so PostgreSQL takes the row lock and SQLite its write lock before the
 /// read: two writers queue instead of both reading the old row (or SQLite failing the second
 /// with "database is locked" when it upgrades a read).
-async fn lock_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId) -> Result<StoredPolicy, StoreError> {
+pub(crate) async fn lock_policy(conn: &mut AnyConnection, owner: &Owner, id: &PolicyId) -> Result<StoredPolicy, StoreError> {
     let mut lock = Sql::new("UPDATE policies SET version = version WHERE id = ");
     lock.bind(id.clone()).push(" AND ").owner("tenant_id", owner);
     let (text, args) = lock.build()?;

@@ -6,7 +6,7 @@ use charter_policy::{DelegationReport, Policy};
 use sqlx::AnyConnection;
 
 use crate::changes::Invalidation;
-use crate::policies::{replace_policy, SaveAction};
+use crate::policies::{lock_policy, replace_policy, SaveAction};
 use crate::sql::Sql;
 use crate::{Actor, Owner, PolicyId, PolicyVersion, Store, StoreError, StoredPolicy};
 
@@ -71,6 +71,9 @@ impl Store {
         expected_version: i64,
     ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Write first, so SQLite takes its write lock before any read (a reading transaction that
+        // later writes fails at once when another writer got there first) and PostgreSQL the row's.
+        lock_policy(&mut tx, owner, id).await?;
         let old = load_version(&mut tx, owner, id, version).await?;
         let policy = Policy::from_stored_json(&old.document).map_err(|err| StoreError::Corrupt(format!("policy `{id}` version {version}: {err}")))?;
         let restored = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, &policy, SaveAction::Restore { version }).await?;

@@ -49,8 +49,12 @@ async fn a_policy_change_through_one_replica_is_live_on_the_other() {
     both_listening(&a, &b).await;
     let acme = tenant(&a).await;
     let owner = Owner::Tenant(acme.id.clone());
-    // B compiles and caches the tenant's set, with no policy in it.
-    assert!(b.policy_set(&acme.id).await.unwrap().versions.is_empty());
+    // B compiles and caches the tenant's set, with no policy in it: two reads give the same set.
+    within_bound("B caches Acme's set", || async {
+        let (first, second) = (b.policy_set(&acme.id).await.unwrap(), b.policy_set(&acme.id).await.unwrap());
+        std::sync::Arc::ptr_eq(&first, &second) && first.versions.is_empty()
+    })
+    .await;
     let (created, _) =
         a.create_policy(&Actor::system(), &owner, &policy("name: Finance\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: deny\n")).await.unwrap();
     let took =
@@ -95,5 +99,46 @@ async fn a_tenant_change_reaches_the_other_replicas_subscribers() {
         }
     }
     assert!(b.hears_changes(), "B's listener is connected");
+    cleanup.remove().await;
+}
+
+#[tokio::test]
+async fn a_change_whose_announcement_was_lost_reaches_the_other_replica_in_about_two_seconds() {
+    let Some((a, b, cleanup)) = postgres_replicas("replicas_lost").await else { return };
+    both_listening(&a, &b).await;
+    let acme = tenant(&a).await;
+    let zeta = a.create_tenant(NewTenant { slug: "zeta".into(), name: "Zeta".into(), plan: "enterprise".into(), policy_quota: Some(10) }).await.unwrap();
+    // A policy of another tenant gives a document in its stored form.
+    let deny = policy("name: Lost\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: deny\n");
+    let (template, _) = a.create_policy(&Actor::system(), &Owner::Tenant(zeta.id.clone()), &deny).await.unwrap();
+    // B caches Acme's empty set: two reads in a row give the very same compiled set.
+    within_bound("B caches Acme's set", || async {
+        let (first, second) = (b.policy_set(&acme.id).await.unwrap(), b.policy_set(&acme.id).await.unwrap());
+        std::sync::Arc::ptr_eq(&first, &second) && first.versions.is_empty()
+    })
+    .await;
+
+    // Written straight into the database, the stamp bumped, and no announcement: as if the NOTIFY
+    // had been lost on the way.
+    sqlx::query(
+        "INSERT INTO policies (id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by, tool_index) \
+         VALUES ($1, $2, 'tenant', NULL, 'Lost', '', 1, $3, 0, 0, 'test', '')",
+    )
+    .bind("lost-policy")
+    .bind(acme.id.as_str())
+    .bind(&template.document)
+    .execute(a.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE change_stamp SET seq = seq + 1 WHERE id = 'changes'").execute(a.pool()).await.unwrap();
+    let started = Instant::now();
+    loop {
+        if b.policy_set(&acme.id).await.unwrap().versions.contains_key("lost-policy") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_millis(2500), "B missed the change for {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("a change without its announcement reached the other replica in {:?}", started.elapsed());
     cleanup.remove().await;
 }
