@@ -21,6 +21,7 @@ pub fn decided_by(basis: Basis, decisive: bool) -> &'static str {
         (true, Basis::Cap) => " · its cap decided: the call is over it",
         (true, Basis::RateLimit) => " · its rate limit decided: it is used up",
         (true, Basis::Budget) => " · its budget decided: the amount does not fit",
+        (true, Basis::CountersUnavailable) => " · its counter could not be reached, so the call was refused",
         (true, Basis::Requirement) => " · its requirement decided: it is not met",
         (true, Basis::ExplicitDeny) => " · decisive: an explicit deny",
         (true, _) => " · decisive",

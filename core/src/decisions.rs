@@ -7,13 +7,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use charter_policy::{
-    normalise_agent, Basis, Decision, DecisionRequest, InMemoryRateCounter, Principal, RateCounter, RateKey, SessionHistory, SessionKey, Spend, Verdict,
+    normalise_agent, Basis, CounterUnavailable, Decision, DecisionRequest, Principal, RateCounter, RateKey, SessionHistory, SessionKey, Spend, Verdict,
 };
 use charter_store::{now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, Tenant};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::access::{Access, Action, AgentKey, Target};
+use crate::counters::Counters;
 use crate::facts::derive_clock;
 use crate::masking::{mask_args, mask_decision, masked_arg_paths};
 use crate::tenant_view;
@@ -69,12 +70,6 @@ pub struct Recorded {
     pub request_id: String,
 }
 
-/// The process's counters of rate limits and budgets.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    counts: InMemoryRateCounter,
-}
-
 /// The counters as one decision sees them: every call it counts is remembered, so the decision can
 /// give them back when its receipt cannot be written.
 struct Tally<'a> {
@@ -99,9 +94,9 @@ impl<'a> Tally<'a> {
         let counted = std::mem::take(&mut *self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         for item in counted {
             match item {
-                Counted::Call(key, window, now_ms) => self.counters.counts.refund(&key, window, now_ms),
-                Counted::Amount(key, amount, window, now_ms) => self.counters.counts.refund_spend(&key, amount, window, now_ms),
-                Counted::SessionCall(key, tool) => self.counters.counts.forget(&key, &tool),
+                Counted::Call(key, window, now_ms) => self.counters.refund(&key, window, now_ms),
+                Counted::Amount(key, amount, window, now_ms) => self.counters.refund_spend(&key, amount, window, now_ms),
+                Counted::SessionCall(key, tool) => self.counters.forget(&key, &tool),
             }
         }
     }
@@ -112,52 +107,61 @@ impl<'a> Tally<'a> {
 }
 
 impl RateCounter for Tally<'_> {
-    fn hit(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
-        let count = self.counters.counts.hit(key, window, now_ms);
-        self.remember_counted(Counted::Call(key.clone(), window, now_ms));
-        count
+    fn hit(&self, key: &RateKey, window: Duration, limit: u64, now_ms: u64) -> Result<u64, CounterUnavailable> {
+        let count = self.counters.hit(key, window, limit, now_ms)?;
+        // A call over the limit was not recorded, so there is nothing to give back.
+        if count <= limit {
+            self.remember_counted(Counted::Call(key.clone(), window, now_ms));
+        }
+        Ok(count)
     }
 
     fn refund(&self, key: &RateKey, window: Duration, now_ms: u64) {
-        self.counters.counts.refund(key, window, now_ms);
-    }
-
-    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
-        self.counters.counts.peek(key, window, now_ms)
-    }
-
-    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Spend {
-        let spent = self.counters.counts.spend(key, amount, max, window, now_ms);
-        if spent.accepted {
-            self.remember_counted(Counted::Amount(key.clone(), amount, window, now_ms));
-        }
-        spent
-    }
-
-    fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64) {
-        self.counters.counts.refund_spend(key, amount, window, now_ms);
-        // What the engine gives back itself must not be given back twice if the receipt fails.
+        self.counters.refund(key, window, now_ms);
         let mut counted = self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(at) = counted.iter().position(|item| matches!(item, Counted::Amount(k, a, _, t) if k == key && *a == amount && *t == now_ms)) {
+        if let Some(at) = counted.iter().position(|item| matches!(item, Counted::Call(k, w, t) if k == key && *w == window && *t == now_ms)) {
             counted.remove(at);
         }
     }
 
-    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> f64 {
-        self.counters.counts.spent(key, window, now_ms)
+    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> Result<u64, CounterUnavailable> {
+        self.counters.peek(key, window, now_ms)
     }
 
-    fn session(&self, key: &SessionKey, now_ms: u64) -> SessionHistory {
-        self.counters.counts.session(key, now_ms)
+    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Result<Spend, CounterUnavailable> {
+        let spent = self.counters.spend(key, amount, max, window, now_ms)?;
+        if spent.accepted {
+            self.remember_counted(Counted::Amount(key.clone(), amount, window, now_ms));
+        }
+        Ok(spent)
     }
 
-    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64) {
-        self.counters.counts.remember(key, tool, now_ms);
+    fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64) {
+        self.counters.refund_spend(key, amount, window, now_ms);
+        let mut counted = self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) =
+            counted.iter().position(|item| matches!(item, Counted::Amount(k, a, w, t) if k == key && *a == amount && *w == window && *t == now_ms))
+        {
+            counted.remove(at);
+        }
+    }
+
+    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> Result<f64, CounterUnavailable> {
+        self.counters.spent(key, window, now_ms)
+    }
+
+    fn session(&self, key: &SessionKey, now_ms: u64) -> Result<SessionHistory, CounterUnavailable> {
+        self.counters.session(key, now_ms)
+    }
+
+    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64) -> Result<(), CounterUnavailable> {
+        self.counters.remember(key, tool, now_ms)?;
         self.remember_counted(Counted::SessionCall(key.clone(), tool.to_owned()));
+        Ok(())
     }
 
     fn forget(&self, key: &SessionKey, tool: &str) {
-        self.counters.counts.forget(key, tool);
+        self.counters.forget(key, tool);
     }
 }
 
@@ -374,6 +378,9 @@ impl Core {
             tracing::error!(error = %err, "could not record a receipt; the call was refunded");
             return Err(CoreError::Unavailable);
         }
+        let figures = charter_store::metrics();
+        figures.decisions.with_label_values(&[tenant.slug.as_str(), decision.verdict.as_str()]).inc();
+        figures.decision_seconds.observe(started.elapsed().as_secs_f64());
         // The agent is a tenant's: it learns of platform rules what a tenant may.
         Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, request_id })
     }
@@ -388,7 +395,7 @@ impl Core {
         let agent = input.agent.as_deref().map(normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
         let request = self.engine_request(&input, agent, &tenant, now, "what-if", &CallFacts::default())?;
         let compiled = self.store.policy_set(&tenant.id).await?;
-        let preview = compiled.set.decide_preview(&request, &self.rate.counts, u64::try_from(now).unwrap_or(0));
+        let preview = compiled.set.decide_preview(&request, &*self.rate, u64::try_from(now).unwrap_or(0));
         Ok(tenant_view::decision_for(access, preview))
     }
 }

@@ -10,6 +10,7 @@
 mod access;
 mod approvals;
 mod catalog;
+mod counters;
 mod decisions;
 mod error;
 mod facts;
@@ -29,6 +30,7 @@ use charter_store::{Owner, ReceiptWriter, Store, Tenant, TenantId, UserId};
 pub use access::{Access, Action, AgentKey, Person, Target};
 pub use approvals::QueueEntry;
 pub use catalog::{Catalog, TOOL_USAGE_DAYS};
+pub use counters::{Counters, RedisCounters, RedisError};
 pub use decisions::{CallFacts, DecideInput, Recorded, SERVER_OWNED_CONTEXT};
 pub use error::CoreError;
 pub use facts::{derive_clock, ClientAddress, Clock};
@@ -46,18 +48,24 @@ pub const APPROVAL_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 pub struct Core {
     store: Store,
     receipts: ReceiptWriter,
-    rate: Arc<decisions::Counters>,
+    rate: Arc<Counters>,
     /// Tenants by id, remembered for the decision path: a tenant's slug and time zone rarely change,
     /// and every change goes through here, which forgets the entry.
     tenants: Arc<RwLock<HashMap<TenantId, Arc<Tenant>>>>,
 }
 
 impl Core {
-    /// Starts the receipt writer on the current tokio runtime.
+    /// Starts the receipt writer on the current tokio runtime; counters in this process.
     pub fn new(store: Store) -> Core {
+        Core::with_counters(store, Counters::default())
+    }
+
+    /// A core whose rate limits, budgets and sessions are counted in `counters` (Redis, for several
+    /// replicas).
+    pub fn with_counters(store: Store, counters: Counters) -> Core {
         let tenants: Arc<RwLock<HashMap<TenantId, Arc<Tenant>>>> = Arc::default();
         forget_changed_tenants(store.subscribe_changes(), Arc::downgrade(&tenants));
-        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::default(), tenants }
+        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::new(counters), tenants }
     }
 
     /// The store of console sessions, for the session layer.
@@ -138,9 +146,17 @@ impl Core {
     }
 
     /// Whether this replica can serve, for a load balancer: the database answers, and the replica
-    /// hears the other replicas' changes (on PostgreSQL; a single SQLite node always does).
+    /// hears the other replicas' changes (on PostgreSQL; a single SQLite node always does), and the
+    /// shared counters answer (when they are in Redis).
     pub async fn readiness(&self) -> Readiness {
-        Readiness { database: self.store.database_answers().await, changes: self.store.hears_changes() }
+        Readiness { database: self.store.database_answers().await, changes: self.store.hears_changes(), counters: self.rate.answer().await }
+    }
+
+    /// Waits, at most `within`, until every receipt handed to the writer is committed: the last step
+    /// of a graceful shutdown, after the server has stopped taking requests. Says whether it got
+    /// there.
+    pub async fn drain(&self, within: std::time::Duration) -> bool {
+        self.receipts.flush(within).await
     }
 
     /// Forgets a remembered tenant after a change to it.
@@ -156,11 +172,14 @@ impl Core {
 pub struct Readiness {
     pub database: bool,
     pub changes: bool,
+    /// Whether Redis answers; absent when the counters are in this process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counters: Option<bool>,
 }
 
 impl Readiness {
     pub fn ready(self) -> bool {
-        self.database && self.changes
+        self.database && self.changes && self.counters != Some(false)
     }
 }
 

@@ -19,7 +19,8 @@ use crate::explain::{
 };
 use crate::index::RuleId;
 use crate::model::{Effect, PolicyRef, RuleRef, Scope, Targets, Window};
-use crate::rate::{RateCounter, RateKey};
+use crate::rate::{CounterUnavailable, RateCounter, RateKey};
+use std::time::Duration;
 
 /// What a decision does with the counters of rate limits and budgets.
 #[derive(Clone, Copy)]
@@ -78,10 +79,19 @@ impl PolicySet {
             .iter()
             .any(|id| self.rules[*id as usize].reads_session);
         let session = req.session_key();
+        // A real decision whose session cannot be read fails closed (below); the preview reads
+        // what it can.
+        let mut unreadable_session: Option<CounterUnavailable> = None;
         if let (true, Some(key), Counting::Count(rate) | Counting::Peek(rate)) =
             (reads_session, &session, counting)
         {
-            facts.set_session(rate.session(key, now_ms));
+            match rate.session(key, now_ms) {
+                Ok(history) => facts.set_session(history),
+                Err(err) if matches!(counting, Counting::Count(_)) => {
+                    unreadable_session = Some(err);
+                }
+                Err(_) => {}
+            }
         }
         let mut matched: Vec<&CompiledRule> = Vec::with_capacity(candidates.len());
         let mut near_misses = Vec::new();
@@ -120,16 +130,32 @@ impl PolicySet {
                 push_closest_miss(&mut outcome.reason, rule, miss);
             }
         }
-        match counting {
-            Counting::Count(rate) if outcome.verdict != Verdict::Deny => {
+        match (counting, unreadable_session) {
+            (Counting::Count(_), Some(err)) if outcome.verdict != Verdict::Deny => {
+                deny_unavailable(
+                    &mut outcome,
+                    format!("{err}: this session's earlier calls cannot be read for a session rule, so the call is refused"),
+                    None,
+                );
+            }
+            (Counting::Count(rate), _) if outcome.verdict != Verdict::Deny => {
                 count_calls(&mut outcome, rate, now_ms);
-                // The session remembers the calls that go ahead.
+                // The session remembers the calls that go ahead. When it cannot, and a rule of
+                // this set reads sessions, a later call could miss this one: refuse it instead.
                 if let (Verdict::Allow, Some(key)) = (outcome.verdict, &session) {
-                    rate.remember(key, &req.tool, now_ms);
+                    if let Err(err) = rate.remember(key, &req.tool, now_ms) {
+                        if self.rules.iter().any(|rule| rule.reads_session) {
+                            deny_unavailable(
+                                &mut outcome,
+                                format!("{err}: the call cannot be recorded in its session for the session rules, so it is refused"),
+                                None,
+                            );
+                        }
+                    }
                 }
             }
-            Counting::Peek(rate) => peek_counters(&mut outcome, rate, now_ms),
-            Counting::Count(_) | Counting::Skip => {}
+            (Counting::Peek(rate), _) => peek_counters(&mut outcome, rate, now_ms),
+            (Counting::Count(_) | Counting::Skip, _) => {}
         }
         let decision_matched = matched
             .iter()
@@ -694,15 +720,24 @@ fn cap_violation(limits: &Limits<'_>, facts: &Facts<'_>) -> Option<(String, Rule
     })
 }
 
+/// Why counting refused a call.
+struct Refusal {
+    basis: Basis,
+    reason: String,
+    source: RuleRef,
+}
+
 /// Counts the call: first against its budgets (the first that cannot take the amount denies the
 /// call, and what the others took is given back), then against its rate limits (the first
-/// exhausted one denies it, and the budgets are given back).
+/// exhausted one denies it, and what the budgets and the other limits took is given back: a
+/// refused call uses no quota). Counters that cannot be reached refuse the call.
 fn count_calls(outcome: &mut Outcome<'_>, rate: &dyn RateCounter, now_ms: u64) {
-    if let Some((reason, source)) = spend_budgets(&mut outcome.limits, rate, now_ms) {
-        deny_by_counter(outcome, Basis::Budget, reason, source);
+    if let Some(refusal) = spend_budgets(&mut outcome.limits, rate, now_ms) {
+        deny_by_counter(outcome, refusal);
         return;
     }
-    let mut exceeded: Option<(String, RuleRef)> = None;
+    let mut recorded: Vec<(RateKey, Duration)> = Vec::new();
+    let mut refused: Option<Refusal> = None;
     for limit in &mut outcome.limits {
         let EffectiveLimit::Rate {
             calls,
@@ -715,22 +750,50 @@ fn count_calls(outcome: &mut Outcome<'_>, rate: &dyn RateCounter, now_ms: u64) {
         else {
             continue;
         };
-        let seen = rate.hit(key, per.duration(), now_ms);
-        *count = Some(seen);
-        if seen > *calls && exceeded.is_none() {
-            let reason = format!(
-                "rate limit of {calls} calls per {per} per {per_key} set by {source} is exhausted ({seen} calls in this window)"
-            );
-            exceeded = Some((reason, source.clone()));
+        if refused.is_some() {
+            continue;
+        }
+        match rate.hit(key, per.duration(), *calls, now_ms) {
+            Ok(seen) if seen <= *calls => {
+                *count = Some(seen);
+                recorded.push((key.clone(), per.duration()));
+            }
+            Ok(seen) => {
+                *count = Some(seen);
+                refused = Some(Refusal {
+                    basis: Basis::RateLimit,
+                    reason: format!(
+                        "rate limit of {calls} calls per {per} per {per_key} set by {source} is exhausted ({seen} calls in this window)"
+                    ),
+                    source: source.clone(),
+                });
+            }
+            Err(err) => {
+                refused = Some(Refusal {
+                    basis: Basis::CountersUnavailable,
+                    reason: format!(
+                        "{err}: the rate limit of {calls} calls per {per} per {per_key} set by {source} cannot be checked, so the call is refused"
+                    ),
+                    source: source.clone(),
+                });
+            }
         }
     }
-    if let Some((reason, source)) = exceeded {
+    if let Some(refusal) = refused {
+        for (key, window) in recorded {
+            rate.refund(&key, window, now_ms);
+        }
         refund_budgets(&outcome.limits, rate, now_ms);
-        deny_by_counter(outcome, Basis::RateLimit, reason, source);
+        deny_by_counter(outcome, refusal);
     }
 }
 
-fn deny_by_counter(outcome: &mut Outcome<'_>, basis: Basis, reason: String, source: RuleRef) {
+fn deny_by_counter(outcome: &mut Outcome<'_>, refusal: Refusal) {
+    let Refusal {
+        basis,
+        reason,
+        source,
+    } = refusal;
     outcome.verdict = Verdict::Deny;
     outcome.basis = basis;
     outcome.reason = reason;
@@ -743,13 +806,34 @@ fn deny_by_counter(outcome: &mut Outcome<'_>, basis: Basis, reason: String, sour
         .collect();
 }
 
-/// Adds the call's amount to each budget; on the first that cannot take it, gives back what the
-/// others took and says why.
+/// Refuses a call because the counters it needed could not be reached.
+fn deny_unavailable(outcome: &mut Outcome<'_>, reason: String, source: Option<RuleRef>) {
+    match source {
+        Some(source) => deny_by_counter(
+            outcome,
+            Refusal {
+                basis: Basis::CountersUnavailable,
+                reason,
+                source,
+            },
+        ),
+        None => {
+            outcome.verdict = Verdict::Deny;
+            outcome.basis = Basis::CountersUnavailable;
+            outcome.reason = reason;
+            outcome.approvers.clear();
+            outcome.decisive.clear();
+        }
+    }
+}
+
+/// Adds the call's amount to each budget; on the first that cannot take it (or cannot be
+/// reached), gives back what the others took and says why.
 fn spend_budgets(
     limits: &mut [EffectiveLimit],
     rate: &dyn RateCounter,
     now_ms: u64,
-) -> Option<(String, RuleRef)> {
+) -> Option<Refusal> {
     let mut taken: Vec<(RateKey, f64, Window)> = Vec::new();
     for limit in limits.iter_mut() {
         let EffectiveLimit::Budget {
@@ -766,24 +850,40 @@ fn spend_budgets(
             continue;
         };
         let amount = amount.unwrap_or(0.0);
-        let outcome = rate.spend(key, amount, *max, per.duration(), now_ms);
-        *spent = Some(outcome.before);
-        if outcome.accepted {
-            taken.push((key.clone(), amount, *per));
-            continue;
-        }
+        let refusal = match rate.spend(key, amount, *max, per.duration(), now_ms) {
+            Ok(outcome) if outcome.accepted => {
+                *spent = Some(outcome.before);
+                taken.push((key.clone(), amount, *per));
+                continue;
+            }
+            Ok(outcome) => {
+                *spent = Some(outcome.before);
+                let left = (*max - outcome.before).max(0.0);
+                Refusal {
+                    basis: Basis::Budget,
+                    reason: format!(
+                        "the budget of {} per {per} per {per_key} on `{field}` set by {source} would be exceeded: {} spent in this window, this call {}, {} left",
+                        number(*max),
+                        number(outcome.before),
+                        number(amount),
+                        number(left)
+                    ),
+                    source: source.clone(),
+                }
+            }
+            Err(err) => Refusal {
+                basis: Basis::CountersUnavailable,
+                reason: format!(
+                    "{err}: the budget of {} per {per} per {per_key} on `{field}` set by {source} cannot be checked, so the call is refused",
+                    number(*max)
+                ),
+                source: source.clone(),
+            },
+        };
         for (key, amount, per) in taken {
             rate.refund_spend(&key, amount, per.duration(), now_ms);
         }
-        let left = (*max - outcome.before).max(0.0);
-        let reason = format!(
-            "the budget of {} per {per} per {per_key} on `{field}` set by {source} would be exceeded: {} spent in this window, this call {}, {} left",
-            number(*max),
-            number(outcome.before),
-            number(amount),
-            number(left)
-        );
-        return Some((reason, source.clone()));
+        return Some(refusal);
     }
     None
 }
@@ -806,10 +906,10 @@ fn peek_counters(outcome: &mut Outcome<'_>, rate: &dyn RateCounter, now_ms: u64)
         match limit {
             EffectiveLimit::Budget {
                 key, per, spent, ..
-            } => *spent = Some(rate.spent(key, per.duration(), now_ms)),
+            } => *spent = rate.spent(key, per.duration(), now_ms).ok(),
             EffectiveLimit::Rate {
                 key, per, count, ..
-            } => *count = Some(rate.peek(key, per.duration(), now_ms) + 1),
+            } => *count = rate.peek(key, per.duration(), now_ms).ok().map(|n| n + 1),
             EffectiveLimit::Cap { .. }
             | EffectiveLimit::Floor { .. }
             | EffectiveLimit::Required { .. } => {}

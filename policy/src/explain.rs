@@ -17,13 +17,20 @@ pub enum Verdict {
     Deny,
 }
 
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Verdict {
+    /// The verdict's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Verdict::Allow => "allow",
             Verdict::RequireApproval => "require_approval",
             Verdict::Deny => "deny",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -43,6 +50,9 @@ pub enum Basis {
     RateLimit,
     /// A budget (a running total) would be exceeded.
     Budget,
+    /// The shared counters (rate limits, budgets, sessions) could not be reached, and the call
+    /// needed them: it is refused rather than let through uncounted.
+    CountersUnavailable,
     /// The scopes' rules decided (the most restrictive scope verdict).
     Rules,
     /// Every scope abstained and the default behaviour applied.

@@ -75,7 +75,7 @@ pub use model::{
 pub use names::UnknownName;
 pub use parse::{detect_format, from_json, from_yaml, WriteError};
 pub use pattern::{GlobPattern, PatternError, RegexPattern};
-pub use rate::{InMemoryRateCounter, RateCounter, RateKey, Spend};
+pub use rate::{CounterUnavailable, InMemoryRateCounter, RateCounter, RateKey, Spend};
 pub use regex_cache::{
     RegexCost, RegexLimit, MAX_REGEXES_PER_POLICY, MAX_REGEXES_PER_TENANT, MAX_REGEX_BYTES,
     MAX_REGEX_BYTES_PER_POLICY, MAX_REGEX_BYTES_PER_TENANT, MAX_REGEX_CHARS,

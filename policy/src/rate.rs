@@ -59,11 +59,26 @@ impl fmt::Display for RateKey {
     }
 }
 
+/// The counters could not be reached (a shared store such as Redis is down or too slow). The
+/// engine fails closed: a call that a rate limit, a budget or a session rule would have counted is
+/// denied, naming this as the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the shared counters are unavailable ({0})")]
+pub struct CounterUnavailable(pub String);
+
 /// Counts calls. Implementations must be safe to share between request handlers.
 pub trait RateCounter: Send + Sync {
-    /// Records one call at `now_ms` (milliseconds since the Unix epoch) and returns the number of
-    /// calls in the current window, this one included.
-    fn hit(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64;
+    /// Records one call at `now_ms` (milliseconds since the Unix epoch) unless the window already
+    /// holds `limit` calls, and returns the number of calls in the window with this one included
+    /// (so more than `limit` means the call was refused and not recorded: a refused call uses no
+    /// quota).
+    fn hit(
+        &self,
+        key: &RateKey,
+        window: Duration,
+        limit: u64,
+        now_ms: u64,
+    ) -> Result<u64, CounterUnavailable>;
 
     /// Takes back one call recorded by [`RateCounter::hit`] at `now_ms`: the decision it counted
     /// for was never answered (its receipt could not be written), so it must not use up quota.
@@ -71,26 +86,40 @@ pub trait RateCounter: Send + Sync {
     fn refund(&self, key: &RateKey, window: Duration, now_ms: u64);
 
     /// The calls counted in the current window, without counting one (for the what-if preview).
-    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64;
+    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64)
+        -> Result<u64, CounterUnavailable>;
 
     /// Adds `amount` to the running total of a budget in the current window, unless that would
     /// take it over `max`; the check and the addition are one step, so two calls at once cannot
     /// both take the last of a budget.
-    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Spend;
+    fn spend(
+        &self,
+        key: &RateKey,
+        amount: f64,
+        max: f64,
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<Spend, CounterUnavailable>;
 
     /// Takes back an amount added by [`RateCounter::spend`] at `now_ms` (its decision was never
     /// answered, or a later limit denied it). Nothing happens when that window has ended.
     fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64);
 
     /// The running total of a budget in the current window (for the what-if preview).
-    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> f64;
+    fn spent(
+        &self,
+        key: &RateKey,
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<f64, CounterUnavailable>;
 
     /// What the session did so far (the calls that went ahead); empty for a session not seen,
     /// or not seen for [`SESSION_TTL_MS`].
-    fn session(&self, key: &SessionKey, now_ms: u64) -> SessionHistory;
+    fn session(&self, key: &SessionKey, now_ms: u64) -> Result<SessionHistory, CounterUnavailable>;
 
     /// Remembers that a call of `tool` went ahead in the session.
-    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64);
+    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64)
+        -> Result<(), CounterUnavailable>;
 
     /// Forgets one call remembered by [`RateCounter::remember`] (its decision was never answered).
     fn forget(&self, key: &SessionKey, tool: &str);
@@ -157,7 +186,13 @@ impl InMemoryRateCounter {
 }
 
 impl RateCounter for InMemoryRateCounter {
-    fn hit(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
+    fn hit(
+        &self,
+        key: &RateKey,
+        window: Duration,
+        limit: u64,
+        now_ms: u64,
+    ) -> Result<u64, CounterUnavailable> {
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         let window_start_ms = now_ms - now_ms % window_ms;
         // A poisoned lock only means another thread panicked mid-update; the counts are still
@@ -185,8 +220,11 @@ impl RateCounter for InMemoryRateCounter {
                 count: 0,
             };
         }
+        if bucket.count >= limit {
+            return Ok(bucket.count.saturating_add(1));
+        }
         bucket.count += 1;
-        bucket.count
+        Ok(bucket.count)
     }
 
     fn refund(&self, key: &RateKey, window: Duration, now_ms: u64) {
@@ -199,16 +237,29 @@ impl RateCounter for InMemoryRateCounter {
         }
     }
 
-    fn peek(&self, key: &RateKey, window: Duration, now_ms: u64) -> u64 {
+    fn peek(
+        &self,
+        key: &RateKey,
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<u64, CounterUnavailable> {
         let (window_start_ms, _) = window_of(window, now_ms);
-        self.buckets()
+        Ok(self
+            .buckets()
             .counts
             .get(key)
             .filter(|bucket| bucket.window_start_ms == window_start_ms)
-            .map_or(0, |bucket| bucket.count)
+            .map_or(0, |bucket| bucket.count))
     }
 
-    fn spend(&self, key: &RateKey, amount: f64, max: f64, window: Duration, now_ms: u64) -> Spend {
+    fn spend(
+        &self,
+        key: &RateKey,
+        amount: f64,
+        max: f64,
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<Spend, CounterUnavailable> {
         let (window_start_ms, window_ms) = window_of(window, now_ms);
         let mut buckets = self.buckets();
         if buckets.totals.len() >= SWEEP_EVERY as usize {
@@ -233,7 +284,7 @@ impl RateCounter for InMemoryRateCounter {
         if accepted {
             total.total = before + amount;
         }
-        Spend { before, accepted }
+        Ok(Spend { before, accepted })
     }
 
     fn refund_spend(&self, key: &RateKey, amount: f64, window: Duration, now_ms: u64) {
@@ -245,16 +296,22 @@ impl RateCounter for InMemoryRateCounter {
         }
     }
 
-    fn session(&self, key: &SessionKey, now_ms: u64) -> SessionHistory {
-        self.buckets()
+    fn session(&self, key: &SessionKey, now_ms: u64) -> Result<SessionHistory, CounterUnavailable> {
+        Ok(self
+            .buckets()
             .sessions
             .get(key)
             .filter(|(last_ms, _)| last_ms.saturating_add(SESSION_TTL_MS) > now_ms)
             .map(|(_, history)| history.clone())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
-    fn remember(&self, key: &SessionKey, tool: &str, now_ms: u64) {
+    fn remember(
+        &self,
+        key: &SessionKey,
+        tool: &str,
+        now_ms: u64,
+    ) -> Result<(), CounterUnavailable> {
         let mut buckets = self.buckets();
         if buckets.sessions.len() >= SWEEP_EVERY as usize && !buckets.sessions.contains_key(key) {
             buckets
@@ -267,6 +324,7 @@ impl RateCounter for InMemoryRateCounter {
         }
         *last_ms = now_ms;
         history.add(tool);
+        Ok(())
     }
 
     fn forget(&self, key: &SessionKey, tool: &str) {
@@ -275,13 +333,19 @@ impl RateCounter for InMemoryRateCounter {
         }
     }
 
-    fn spent(&self, key: &RateKey, window: Duration, now_ms: u64) -> f64 {
+    fn spent(
+        &self,
+        key: &RateKey,
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<f64, CounterUnavailable> {
         let (window_start_ms, _) = window_of(window, now_ms);
-        self.buckets()
+        Ok(self
+            .buckets()
             .totals
             .get(key)
             .filter(|total| total.window_start_ms == window_start_ms)
-            .map_or(0.0, |total| total.total)
+            .map_or(0.0, |total| total.total))
     }
 }
 
@@ -289,32 +353,31 @@ impl RateCounter for InMemoryRateCounter {
 mod tests {
     use super::*;
 
+    fn key(per: RateKeyKind, subject: &str, tool: &str, window_secs: u64) -> RateKey {
+        RateKey {
+            per,
+            subject: subject.into(),
+            tool: tool.into(),
+            window_secs,
+        }
+    }
+
     #[test]
     fn counts_within_a_window_and_resets_after() {
         let counter = InMemoryRateCounter::new();
-        let key = RateKey {
-            per: RateKeyKind::Tenant,
-            subject: "t1".into(),
-            tool: "*".into(),
-            window_secs: 60,
-        };
+        let key = key(RateKeyKind::Tenant, "t1", "*", 60);
         let minute = Duration::from_secs(60);
-        assert_eq!(counter.hit(&key, minute, 60_000), 1);
-        assert_eq!(counter.hit(&key, minute, 119_999), 2);
-        assert_eq!(counter.hit(&key, minute, 120_000), 1);
+        assert_eq!(counter.hit(&key, minute, 100, 60_000).unwrap(), 1);
+        assert_eq!(counter.hit(&key, minute, 100, 119_999).unwrap(), 2);
+        assert_eq!(counter.hit(&key, minute, 100, 120_000).unwrap(), 1);
     }
 
     #[test]
     fn a_budget_adds_up_within_a_window_and_refuses_what_does_not_fit() {
         let counter = InMemoryRateCounter::new();
-        let key = RateKey {
-            per: RateKeyKind::Tenant,
-            subject: "t1".into(),
-            tool: "payments.* sum args.amount".into(),
-            window_secs: 86_400,
-        };
+        let key = key(RateKeyKind::Tenant, "t1", "payments.* sum args.amount", 86_400);
         let day = Duration::from_secs(86_400);
-        let spend = |amount: f64, now: u64| counter.spend(&key, amount, 100.0, day, now);
+        let spend = |amount: f64, now: u64| counter.spend(&key, amount, 100.0, day, now).unwrap();
         assert_eq!(
             spend(60.0, 1_000),
             Spend {
@@ -336,9 +399,9 @@ mod tests {
                 accepted: true
             }
         );
-        assert_eq!(counter.spent(&key, day, 4_000), 100.0);
+        assert_eq!(counter.spent(&key, day, 4_000).unwrap(), 100.0);
         counter.refund_spend(&key, 40.0, day, 3_000);
-        assert_eq!(counter.spent(&key, day, 4_000), 60.0);
+        assert_eq!(counter.spent(&key, day, 4_000).unwrap(), 60.0);
         // The next day starts from nothing.
         assert_eq!(
             spend(100.0, 86_400_000),
@@ -352,20 +415,27 @@ mod tests {
     #[test]
     fn a_refund_takes_back_one_call_of_its_own_window_only() {
         let counter = InMemoryRateCounter::new();
-        let key = RateKey {
-            per: RateKeyKind::Agent,
-            subject: "t1/bot".into(),
-            tool: "*".into(),
-            window_secs: 60,
-        };
+        let key = key(RateKeyKind::Agent, "t1/bot", "*", 60);
         let minute = Duration::from_secs(60);
-        assert_eq!(counter.hit(&key, minute, 60_000), 1);
-        assert_eq!(counter.hit(&key, minute, 60_001), 2);
+        assert_eq!(counter.hit(&key, minute, 100, 60_000).unwrap(), 1);
+        assert_eq!(counter.hit(&key, minute, 100, 60_001).unwrap(), 2);
         counter.refund(&key, minute, 60_001);
-        assert_eq!(counter.hit(&key, minute, 60_002), 2);
+        assert_eq!(counter.hit(&key, minute, 100, 60_002).unwrap(), 2);
         // A refund for a window that has ended leaves the new window alone.
-        assert_eq!(counter.hit(&key, minute, 120_000), 1);
+        assert_eq!(counter.hit(&key, minute, 100, 120_000).unwrap(), 1);
         counter.refund(&key, minute, 60_002);
-        assert_eq!(counter.hit(&key, minute, 120_001), 2);
+        assert_eq!(counter.hit(&key, minute, 100, 120_001).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_call_over_the_limit_is_refused_without_using_quota() {
+        let counter = InMemoryRateCounter::new();
+        let key = key(RateKeyKind::Tenant, "t1", "*", 60);
+        let minute = Duration::from_secs(60);
+        assert_eq!(counter.hit(&key, minute, 2, 60_000).unwrap(), 1);
+        assert_eq!(counter.hit(&key, minute, 2, 60_001).unwrap(), 2);
+        assert_eq!(counter.hit(&key, minute, 2, 60_002).unwrap(), 3);
+        assert_eq!(counter.hit(&key, minute, 2, 60_003).unwrap(), 3);
+        assert_eq!(counter.peek(&key, minute, 60_004).unwrap(), 2);
     }
 }

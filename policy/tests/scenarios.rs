@@ -9,11 +9,12 @@
 )]
 
 use std::path::Path;
+use std::time::Duration;
 
 use charter_policy::{
-    check_policy, Basis, Decision, DecisionRequest, DefaultBehaviour, DelegationReport,
-    EffectiveLimit, EffectivePolicy, InMemoryRateCounter, PlatformSettings, Policy, PolicySet,
-    RuleRef, Verdict,
+    check_policy, Basis, CounterUnavailable, Decision, DecisionRequest, DefaultBehaviour,
+    DelegationReport, EffectiveLimit, EffectivePolicy, InMemoryRateCounter, PlatformSettings,
+    Policy, PolicySet, RateCounter, RateKey, RuleRef, SessionHistory, SessionKey, Spend, Verdict,
 };
 use serde::Deserialize;
 
@@ -42,6 +43,9 @@ struct Case {
     repeat: Option<u32>,
     #[serde(default)]
     dry_run: bool,
+    /// The counters answer nothing (a shared store that is down): every operation fails.
+    #[serde(default)]
+    counters_down: bool,
     /// After `repeat` decisions, preview one more (counters read, not changed).
     #[serde(default)]
     preview: bool,
@@ -147,6 +151,7 @@ fn check(file: &Path) -> Vec<String> {
                 case.repeat.unwrap_or(1),
                 case.dry_run,
                 case.preview,
+                case.counters_down,
             );
             compare_decision(&decision, expect, &mut problems);
             // Decisions cross to the browser: they must survive JSON unchanged.
@@ -305,22 +310,68 @@ fn decide(
     repeat: u32,
     dry_run: bool,
     preview: bool,
+    counters_down: bool,
 ) -> Decision {
     if dry_run {
         return set.decide_dry_run(request, 1_000);
     }
-    let counter = InMemoryRateCounter::new();
+    let counter: Box<dyn RateCounter> = if counters_down {
+        Box::new(DownCounter)
+    } else {
+        Box::new(InMemoryRateCounter::new())
+    };
+    let counter = counter.as_ref();
     for earlier in before {
-        set.decide(earlier, &counter, 1_000);
+        set.decide(earlier, counter, 1_000);
     }
-    let mut decision = set.decide(request, &counter, 1_000);
+    let mut decision = set.decide(request, counter, 1_000);
     for _ in 1..repeat {
-        decision = set.decide(request, &counter, 1_000);
+        decision = set.decide(request, counter, 1_000);
     }
     if preview {
-        decision = set.decide_preview(request, &counter, 1_000);
+        decision = set.decide_preview(request, counter, 1_000);
     }
     decision
+}
+
+/// Counters that cannot be reached, as when Redis is down.
+struct DownCounter;
+
+fn down<T>() -> Result<T, CounterUnavailable> {
+    Err(CounterUnavailable(
+        "Redis refused the connection".to_owned(),
+    ))
+}
+
+impl RateCounter for DownCounter {
+    fn hit(&self, _: &RateKey, _: Duration, _: u64, _: u64) -> Result<u64, CounterUnavailable> {
+        down()
+    }
+    fn refund(&self, _: &RateKey, _: Duration, _: u64) {}
+    fn peek(&self, _: &RateKey, _: Duration, _: u64) -> Result<u64, CounterUnavailable> {
+        down()
+    }
+    fn spend(
+        &self,
+        _: &RateKey,
+        _: f64,
+        _: f64,
+        _: Duration,
+        _: u64,
+    ) -> Result<Spend, CounterUnavailable> {
+        down()
+    }
+    fn refund_spend(&self, _: &RateKey, _: f64, _: Duration, _: u64) {}
+    fn spent(&self, _: &RateKey, _: Duration, _: u64) -> Result<f64, CounterUnavailable> {
+        down()
+    }
+    fn session(&self, _: &SessionKey, _: u64) -> Result<SessionHistory, CounterUnavailable> {
+        down()
+    }
+    fn remember(&self, _: &SessionKey, _: &str, _: u64) -> Result<(), CounterUnavailable> {
+        down()
+    }
+    fn forget(&self, _: &SessionKey, _: &str) {}
 }
 
 fn compare_decision(decision: &Decision, expect: &Expect, problems: &mut Vec<String>) {

@@ -25,6 +25,41 @@ pub struct Config {
     /// `CHARTER_CLIENT_IP_HEADER`: a header a trusted reverse proxy sets to the client's address
     /// (e.g. `X-Forwarded-For`; its last entry is used). Unset: the connection's peer address.
     pub client_ip_header: Option<HeaderName>,
+    /// `CHARTER_REDIS_URL`: where rate limits, budgets and sessions are counted for every replica
+    /// (`redis://host:port/db`). Unset: in this process.
+    pub redis_url: Option<String>,
+    /// `CHARTER_REDIS_PREFIX`: what every key of Charter's in Redis starts with (default `charter`),
+    /// so several deployments can share one Redis.
+    pub redis_prefix: String,
+    /// `CHARTER_METRICS_TOKEN`: what a Prometheus scraper sends as a bearer token to read
+    /// `/metrics`. Unset: only a loopback peer may read them.
+    pub metrics_token: Option<String>,
+    /// `CHARTER_LOG_FORMAT`: `text` (the default) or `json`, one object per line.
+    pub log_format: LogFormat,
+}
+
+/// How the server writes its logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    /// `CHARTER_LOG_FORMAT` from the process environment, read before anything else so that even
+    /// configuration errors are logged in the format asked for.
+    pub fn from_env() -> Result<LogFormat, ConfigError> {
+        LogFormat::parse(std::env::var("CHARTER_LOG_FORMAT").ok().filter(|v| !v.trim().is_empty()).as_deref())
+    }
+
+    fn parse(value: Option<&str>) -> Result<LogFormat, ConfigError> {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(_) => Err(ConfigError::BadLogFormat(value.unwrap_or_default().to_owned())),
+        }
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -37,6 +72,10 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("`CHARTER_CLIENT_IP_HEADER` must be a header name, got `{0}`")]
     BadHeaderName(String),
+    #[error("`CHARTER_REDIS_URL` must start with redis:// or rediss://, got `{0}`")]
+    BadRedisUrl(String),
+    #[error("`CHARTER_LOG_FORMAT` must be text or json, got `{0}`")]
+    BadLogFormat(String),
 }
 
 impl Config {
@@ -66,7 +105,14 @@ impl Config {
             None => None,
             Some(name) => Some(HeaderName::try_from(name.trim()).map_err(|_| ConfigError::BadHeaderName(name.clone()))?),
         };
-        Ok(Config { database_url, seed_demo, demo_password, public_url, secure_cookies, client_ip_header })
+        let redis_url = lookup("CHARTER_REDIS_URL").map(|url| url.trim().to_owned());
+        if let Some(url) = redis_url.as_ref().filter(|url| !url.starts_with("redis://") && !url.starts_with("rediss://")) {
+            return Err(ConfigError::BadRedisUrl(url.clone()));
+        }
+        let redis_prefix = lookup("CHARTER_REDIS_PREFIX").map(|prefix| prefix.trim().to_owned()).unwrap_or_else(|| "charter".to_owned());
+        let metrics_token = lookup("CHARTER_METRICS_TOKEN").map(|token| token.trim().to_owned());
+        let log_format = LogFormat::parse(lookup("CHARTER_LOG_FORMAT").as_deref())?;
+        Ok(Config { database_url, seed_demo, demo_password, public_url, secure_cookies, client_ip_header, redis_url, redis_prefix, metrics_token, log_format })
     }
 }
 
@@ -95,6 +141,10 @@ mod tests {
             public_url: None,
             secure_cookies: false,
             client_ip_header: None,
+            redis_url: None,
+            redis_prefix: "charter".to_owned(),
+            metrics_token: None,
+            log_format: LogFormat::Text,
         }
     }
 
@@ -115,6 +165,16 @@ mod tests {
             Ok(Config { secure_cookies: true, public_url: Some("https://charter.example".into()), ..defaults() }),
         );
         check(&[("CHARTER_PUBLIC_URL", "ftp://x")], Err(ConfigError::BadPublicUrl("ftp://x".into())));
+        check(
+            &[("CHARTER_REDIS_URL", "redis://127.0.0.1:6379/0"), ("CHARTER_REDIS_PREFIX", "eu")],
+            Ok(Config { redis_url: Some("redis://127.0.0.1:6379/0".into()), redis_prefix: "eu".into(), ..defaults() }),
+        );
+        check(&[("CHARTER_REDIS_URL", "127.0.0.1:6379")], Err(ConfigError::BadRedisUrl("127.0.0.1:6379".into())));
+        check(
+            &[("CHARTER_LOG_FORMAT", "JSON"), ("CHARTER_METRICS_TOKEN", "s3cret")],
+            Ok(Config { log_format: LogFormat::Json, metrics_token: Some("s3cret".into()), ..defaults() }),
+        );
+        check(&[("CHARTER_LOG_FORMAT", "xml")], Err(ConfigError::BadLogFormat("xml".into())));
         check(
             &[("CHARTER_CLIENT_IP_HEADER", "X-Forwarded-For")],
             Ok(Config { client_ip_header: Some(HeaderName::from_static("x-forwarded-for")), ..defaults() }),

@@ -5,12 +5,14 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod balance;
 pub mod body_limit;
 pub mod client_address;
 pub mod config;
 pub mod csrf;
 pub mod demo;
 pub mod headers;
+pub mod metrics;
 pub mod router;
 
 pub use config::Config;

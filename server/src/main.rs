@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use charter_core::Core;
+use charter_server::config::LogFormat;
 use charter_server::demo::{login_banner, seed_if_empty};
 use charter_server::{app, Config, Services};
 use charter_store::{SessionRecords, Store};
@@ -26,15 +27,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "usage:
   charter                       serve the console and the API
   charter admin create-owner    create a platform admin (CHARTER_OWNER_EMAIL, CHARTER_OWNER_NAME and
-                                CHARTER_OWNER_PASSWORD, or asked for on the terminal)";
+                                CHARTER_OWNER_PASSWORD, or asked for on the terminal)
+  charter balance LISTEN REPLICA...
+                                a tiny round-robin load balancer for a local cluster (scripts/cluster),
+                                e.g. `charter balance 127.0.0.1:3000 127.0.0.1:3101 127.0.0.1:3102`";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"))).init();
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match LogFormat::from_env() {
+        Ok(LogFormat::Json) => tracing_subscriber::fmt().json().with_current_span(false).with_env_filter(filter()).init(),
+        Ok(LogFormat::Text) => tracing_subscriber::fmt().with_env_filter(filter()).init(),
+        Err(err) => {
+            eprintln!("charter: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["serve"] => serve().await,
         ["admin", "create-owner"] => create_owner().await,
+        ["balance", listen, replicas @ ..] => balance(listen, replicas).await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -69,7 +82,10 @@ async fn serve() -> Result<(), String> {
         }
     }
 
-    let services = Services::new(store.clone(), &config);
+    let services = Services::new(store.clone(), &config).map_err(|err| err.to_string())?;
+    if let Some(url) = &config.redis_url {
+        tracing::info!(redis = %url.split('@').next_back().unwrap_or(url), "rate limits, budgets and sessions are counted in Redis");
+    }
     // Fail closed: nobody could administer a platform without an admin, and no default password
     // is ever created for one.
     if !services.core.has_platform_admin().await.map_err(|err| err.to_string())? {
@@ -92,15 +108,62 @@ async fn serve() -> Result<(), String> {
         }
     });
 
+    let core = services.core.clone();
     let router = app(options.clone(), services, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(options.site_addr).await.map_err(|err| format!("cannot listen on {}: {err}", options.site_addr))?;
     println!("  Charter is listening on {url}");
+    // Graceful: on Ctrl-C or SIGTERM the server stops accepting, lets every request in flight
+    // finish (a decision answers only once its receipt is durable), then waits for the receipts
+    // of decisions whose clients went away before it exits.
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|err| format!("server error: {err}"))
+        .map_err(|err| format!("server error: {err}"))?;
+    if core.drain(SHUTDOWN_DRAIN).await {
+        tracing::info!("every receipt is written; stopped");
+        Ok(())
+    } else {
+        Err(format!("stopped with receipts still unwritten after {} s", SHUTDOWN_DRAIN.as_secs()))
+    }
+}
+
+async fn balance(listen: &str, replicas: &[&str]) -> Result<(), String> {
+    let replicas = replicas
+        .iter()
+        .map(|replica| replica.parse::<SocketAddr>().map_err(|_| format!("`{replica}` is not an address such as 127.0.0.1:3101")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|err| format!("cannot listen on {listen}: {err}"))?;
+    println!("  balancing {listen} over {} replicas", replicas.len());
+    tokio::select! {
+        outcome = charter_server::balance::balance(listener, replicas) => outcome.map_err(|err| format!("balancer: {err}")),
+        () = shutdown_signal() => Ok(()),
+    }
+}
+
+/// How long a shutdown waits for the receipt writer once requests have finished.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(30);
+
+/// Ctrl-C, or SIGTERM (what a container orchestrator sends).
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
 }
 
 /// `CHARTER_<name>`, or the answer to `question` on the terminal.

@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::Router;
 use charter_app::auth::server::{resolve_session, LoginThrottle, SessionAccess};
 use charter_app::{shell, App, SignedIn};
-use charter_core::Core;
+use charter_core::{Core, Counters, RedisCounters};
+
+use crate::metrics::MetricsAccess;
 use charter_store::Store;
 
 use crate::api::ApiState;
@@ -33,19 +35,26 @@ pub struct Services {
     pub api: ApiState,
     pub own_origin: OwnOrigin,
     pub proxy: TrustedProxyHeader,
+    pub metrics: MetricsAccess,
 }
 
 impl Services {
-    /// Must run inside a tokio runtime: the core starts the receipt writer.
-    pub fn new(store: Store, config: &Config) -> Services {
-        let core = Core::new(store);
-        Services {
+    /// Must run inside a tokio runtime: the core starts the receipt writer. Fails only for a Redis
+    /// address that cannot be read.
+    pub fn new(store: Store, config: &Config) -> Result<Services, charter_core::RedisError> {
+        let counters = match &config.redis_url {
+            Some(url) => Counters::Shared(RedisCounters::new(url, &config.redis_prefix)?),
+            None => Counters::default(),
+        };
+        let core = Core::with_counters(store, counters);
+        Ok(Services {
             api: ApiState { core: core.clone() },
             core,
             throttle: LoginThrottle::default(),
             own_origin: OwnOrigin(config.public_url.clone()),
             proxy: TrustedProxyHeader(config.client_ip_header.clone()),
-        }
+            metrics: MetricsAccess::new(config.metrics_token.as_deref()),
+        })
     }
 
     /// Puts the services into the context of a server function or a page render.
@@ -87,6 +96,13 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
                 move || readiness(core.clone())
             }),
         )
+        .route(
+            "/metrics",
+            get({
+                let access = services.metrics.clone();
+                move |request| crate::metrics::metrics(access.clone(), request)
+            }),
+        )
         .nest("/api/v1", crate::api::router(services.api.clone()))
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
@@ -106,6 +122,7 @@ async fn readiness(core: Core) -> Response {
         "ready": readiness.ready(),
         "database": if readiness.database { "ok" } else { "unreachable" },
         "changes": if readiness.changes { "listening" } else { "not listening" },
+        "counters": match readiness.counters { None => "in this process", Some(true) => "ok", Some(false) => "unreachable" },
     });
     (status, axum::Json(body)).into_response()
 }

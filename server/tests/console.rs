@@ -69,7 +69,11 @@ async fn console_configured(secure_cookies: bool, settings: impl Fn(&str) -> Opt
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
     Console {
-        router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(settings).expect("a valid configuration")), secure_cookies),
+        router: app(
+            options,
+            Services::new(store.clone(), &charter_server::Config::from_lookup(settings).expect("a valid configuration")).expect("services start"),
+            secure_cookies,
+        ),
         store,
         _dir: TempDir(dir),
     }
@@ -728,7 +732,7 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&ready.body).unwrap(),
-            serde_json::json!({ "ready": true, "database": "ok", "changes": "listening" })
+            serde_json::json!({ "ready": true, "database": "ok", "changes": "listening", "counters": "in this process" })
         );
         check("the readiness check", &ready, https, false);
         check("a refused sign-in", &console.server_fn("auth/login", &[("username", "nobody@x"), ("password", "wrong")], None).await, https, false);

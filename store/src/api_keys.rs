@@ -152,8 +152,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.changed(Invalidation::KeyRevoked(key_id.clone())).await;
+        self.commit_change(tx, Invalidation::KeyRevoked(key_id.clone())).await?;
         Ok(after)
     }
 

@@ -1,6 +1,7 @@
-//! Change propagation between replicas. Every committed change that decisions depend on is applied
-//! to this process's caches at once and, on PostgreSQL, announced on the `charter_changes` channel
-//! (`pg_notify`); every replica listens (`LISTEN`) and applies what the others announce, so a change
+//! Change propagation between replicas. Every change that decisions depend on is, on PostgreSQL,
+//! announced on the `charter_changes` channel (`pg_notify`) inside its own transaction, so the
+//! announcement goes out exactly when the change commits, and once committed it is applied to this
+//! process's caches at once; every replica listens (`LISTEN`) and applies what the others announce, so a change
 //! is live on every replica within a notification's round trip. A listener that loses its
 //! connection forgets every cache once it is back, since it may have missed announcements. Each
 //! announcement also bumps a counter (`change_stamp`) and carries its value; every second each
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::{ApiKeyId, Backend, Owner, Store, TenantId};
+use crate::{ApiKeyId, Backend, Owner, Store, StoreError, TenantId};
 
 /// The PostgreSQL channel replicas announce changes on.
 pub const CHANNEL: &str = "charter_changes";
@@ -79,36 +80,49 @@ impl Default for Propagation {
 /// How often a replica reads `change_stamp`.
 const STAMP_EVERY: Duration = Duration::from_secs(1);
 
-/// An announcement's text: the stamp it bumped, a space, the change.
-fn announced(payload: &str) -> (Option<i64>, Invalidation) {
-    match payload.split_once(' ') {
-        Some((seq, change)) if seq.parse::<i64>().is_ok() => (seq.parse().ok(), Invalidation::parse(change)),
-        _ => (None, Invalidation::parse(payload)),
+/// What an announcement says: the stamp it bumped, when it was sent (ms since the epoch, on the
+/// sender's clock) and the change.
+#[derive(Debug, PartialEq)]
+struct Announcement {
+    seq: Option<i64>,
+    sent_ms: Option<i64>,
+    change: Invalidation,
+}
+
+/// An announcement's text: the stamp it bumped, `@` and the time it was sent, a space, the change.
+fn announced(payload: &str) -> Announcement {
+    let Some((head, change)) = payload.split_once(' ') else {
+        return Announcement { seq: None, sent_ms: None, change: Invalidation::parse(payload) };
+    };
+    let (seq, sent_ms) = head.split_once('@').unwrap_or((head, ""));
+    match seq.parse::<i64>() {
+        Ok(seq) => Announcement { seq: Some(seq), sent_ms: sent_ms.parse().ok(), change: Invalidation::parse(change) },
+        Err(_) => Announcement { seq: None, sent_ms: None, change: Invalidation::parse(payload) },
     }
 }
 
 pub(crate) type SharedPropagation = Arc<Propagation>;
 
 impl Store {
-    /// Applies a committed change to this process's caches and announces it to the other replicas.
-    /// An announcement that cannot be sent is logged: the others then see the change when their
-    /// cache entries are next dropped (see ARCHITECTURE.md's known limits).
-    pub(crate) async fn changed(&self, change: Invalidation) {
-        self.apply(&change);
+    /// Commits `tx` with the announcement of `change` inside it, then applies the change to this
+    /// process's caches. On PostgreSQL the announcement (`pg_notify`, which bumps `change_stamp`
+    /// in the same statement) is part of the transaction: it is delivered when the change commits
+    /// and never without it, and a change that cannot be announced is not made at all.
+    pub(crate) async fn commit_change(&self, mut tx: sqlx::Transaction<'_, sqlx::Any>, change: Invalidation) -> Result<(), StoreError> {
         if self.backend() == Backend::Postgres {
-            // One statement bumps the stamp and announces its value with the change.
-            let sent = sqlx::query(
+            sqlx::query(
                 "WITH bumped AS (UPDATE change_stamp SET seq = seq + 1 WHERE id = 'changes' RETURNING seq) \
-                 SELECT pg_notify($1, (SELECT seq FROM bumped)::text || ' ' || $2)",
+                 SELECT pg_notify($1, (SELECT seq FROM bumped)::text || '@' || $3 || ' ' || $2)",
             )
             .bind(CHANNEL)
             .bind(change.payload())
-            .execute(&self.pool)
-            .await;
-            if let Err(err) = sent {
-                tracing::warn!(error = %err, change = %change.payload(), "could not announce a change to the other replicas");
-            }
+            .bind(crate::now_ms().to_string())
+            .execute(&mut *tx)
+            .await?;
         }
+        tx.commit().await?;
+        self.apply(&change);
+        Ok(())
     }
 
     /// Drops what `change` makes stale here, and tells the subscribers.
@@ -170,11 +184,15 @@ impl Store {
                 loop {
                     match listener.try_recv().await {
                         Ok(Some(notification)) => {
-                            let (seq, change) = announced(notification.payload());
+                            let Announcement { seq, sent_ms, change } = announced(notification.payload());
                             if let Some(seq) = seq {
                                 store.propagation.heard.fetch_max(seq, Ordering::SeqCst);
                             }
                             store.apply(&change);
+                            if let Some(sent_ms) = sent_ms {
+                                let lag_ms = (crate::now_ms() - sent_ms).max(0);
+                                crate::metrics().propagation_seconds.observe(lag_ms as f64 / 1000.0);
+                            }
                         }
                         // The connection dropped; take a fresh one above, which forgets everything.
                         Ok(None) | Err(_) => break,
@@ -208,6 +226,7 @@ impl Store {
                 let heard = store.propagation.heard.load(Ordering::SeqCst);
                 if let Some(due) = previous.filter(|due| heard < *due) {
                     tracing::warn!(stamp = due, heard, "announcements were missed; forgetting every cache");
+                    crate::metrics().changes_missed.inc();
                     store.propagation.heard.fetch_max(due, Ordering::SeqCst);
                     store.apply(&Invalidation::Everything);
                 }
@@ -233,7 +252,9 @@ mod tests {
             assert_eq!(Invalidation::parse(&change.payload()), change);
         }
         assert_eq!(Invalidation::parse("something:new"), Invalidation::Everything, "an unknown announcement forgets everything");
-        assert_eq!(announced("42 policies:platform"), (Some(42), Invalidation::Policies(Owner::Platform)));
-        assert_eq!(announced("policies:platform"), (None, Invalidation::Policies(Owner::Platform)));
+        let platform = || Invalidation::Policies(Owner::Platform);
+        assert_eq!(announced("42@1764800000000 policies:platform"), Announcement { seq: Some(42), sent_ms: Some(1_764_800_000_000), change: platform() });
+        assert_eq!(announced("42 policies:platform"), Announcement { seq: Some(42), sent_ms: None, change: platform() });
+        assert_eq!(announced("policies:platform"), Announcement { seq: None, sent_ms: None, change: platform() });
     }
 }

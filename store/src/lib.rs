@@ -24,6 +24,8 @@ mod error;
 #[cfg(feature = "db")]
 mod heavy;
 #[cfg(feature = "db")]
+mod metrics;
+#[cfg(feature = "db")]
 mod password;
 #[cfg(feature = "db")]
 mod policies;
@@ -70,6 +72,8 @@ pub use db::{now_ms, Backend, Store};
 pub use error::StoreError;
 #[cfg(feature = "db")]
 pub use heavy::HeavyWork;
+#[cfg(feature = "db")]
+pub use metrics::{metrics, render_metrics, Metrics};
 #[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]

@@ -336,8 +336,7 @@ impl Store {
     pub async fn create_policy(&self, actor: &Actor, owner: &Owner, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
         let created = insert_policy(&mut tx, self.documents(), actor, owner, policy).await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(owner.clone())).await;
+        self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(created)
     }
 
@@ -353,8 +352,7 @@ impl Store {
     ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
         let updated = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, policy, SaveAction::Update).await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(owner.clone())).await;
+        self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(updated)
     }
 
@@ -372,8 +370,7 @@ impl Store {
         let target = format!("policy:{id}");
         record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None })
             .await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(owner.clone())).await;
+        self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(before)
     }
 
@@ -405,8 +402,7 @@ impl Store {
         .await?;
         let before = serde_json::to_string(&before).ok();
         record(&mut tx, actor, Change { tenant_id: None, action: "platform.settings", target: "platform", before, after: Some(text) }).await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(Owner::Platform)).await;
+        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
         Ok(version + 1)
     }
 

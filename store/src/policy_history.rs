@@ -77,8 +77,7 @@ impl Store {
         let old = load_version(&mut tx, owner, id, version).await?;
         let policy = Policy::from_stored_json(&old.document).map_err(|err| StoreError::Corrupt(format!("policy `{id}` version {version}: {err}")))?;
         let restored = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, &policy, SaveAction::Restore { version }).await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(owner.clone())).await;
+        self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(restored)
     }
 }

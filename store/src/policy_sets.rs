@@ -52,6 +52,7 @@ impl Store {
     /// The tenant's compiled policy set: from memory, or compiled from the database on a miss.
     pub async fn policy_set(&self, tenant_id: &TenantId) -> Result<Arc<CompiledTenant>, StoreError> {
         if let Some(hit) = self.policy_sets.get(tenant_id) {
+            crate::metrics().policy_cache_hits.inc();
             return Ok(hit);
         }
         let generation = self.policy_sets.generation.load(Ordering::SeqCst);
@@ -72,6 +73,7 @@ impl Store {
                 }))
             })
             .await??;
+        crate::metrics().policy_recompiles.inc();
         if let Ok(mut tenants) = self.policy_sets.tenants.write() {
             if self.policy_sets.generation.load(Ordering::SeqCst) == generation {
                 tenants.insert(tenant_id.clone(), compiled.clone());

@@ -11,6 +11,10 @@
 mod postgres;
 mod sqlite;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{Approval, Receipt, Store, StoreError};
@@ -28,6 +32,25 @@ struct Job {
     receipt: Receipt,
     approval: Option<Approval>,
     done: oneshot::Sender<Result<(), String>>,
+    /// Counts the job as unwritten until the writer is done with it (and drops it).
+    _pending: Pending,
+}
+
+/// One receipt handed to the writer and not yet committed (or failed): the count goes down when
+/// the job is dropped, after its batch, or at once if the writer has stopped.
+struct Pending(Arc<AtomicUsize>);
+
+impl Pending {
+    fn new(count: &Arc<AtomicUsize>) -> Pending {
+        count.fetch_add(1, Ordering::SeqCst);
+        Pending(count.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Job {
@@ -40,6 +63,7 @@ impl std::fmt::Debug for Job {
 #[derive(Clone, Debug)]
 pub struct ReceiptWriter {
     jobs: mpsc::Sender<Job>,
+    pending: Arc<AtomicUsize>,
 }
 
 impl ReceiptWriter {
@@ -53,13 +77,35 @@ impl ReceiptWriter {
                 tokio::spawn(postgres::write_batches(store, queue));
             }
         }
-        ReceiptWriter { jobs }
+        ReceiptWriter { jobs, pending: Arc::default() }
+    }
+
+    /// Waits until every receipt handed to the writer so far is committed (or has failed), at
+    /// most `within`; says whether it got there. For a graceful shutdown: a decision whose client
+    /// went away is still written, and this waits for it too.
+    pub async fn flush(&self, within: Duration) -> bool {
+        let started = Instant::now();
+        while self.pending.load(Ordering::SeqCst) > 0 {
+            if started.elapsed() >= within {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
+    /// Receipts handed to the writer and not yet committed.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
     }
 
     /// Returns once the receipt (and approval) are committed.
     pub async fn write(&self, receipt: Receipt, approval: Option<Approval>) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
-        self.jobs.send(Job { receipt, approval, done }).await.map_err(|_| StoreError::Corrupt("the receipt writer has stopped".to_owned()))?;
+        self.jobs
+            .send(Job { receipt, approval, done, _pending: Pending::new(&self.pending) })
+            .await
+            .map_err(|_| StoreError::Corrupt("the receipt writer has stopped".to_owned()))?;
         match committed.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(StoreError::Corrupt(format!("receipt batch failed: {message}"))),
@@ -77,10 +123,16 @@ fn gather(first: Job, queue: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
             Err(_) => break,
         }
     }
+    let figures = crate::metrics();
+    figures.receipt_batch.observe(batch.len() as f64);
+    figures.receipt_queue.set(i64::try_from(queue.len()).unwrap_or(i64::MAX));
 }
 
 /// Tells every decision of the batch how its commit went, and empties the batch.
 fn acknowledge(batch: &mut Vec<Job>, outcome: &Result<(), String>) {
+    if outcome.is_err() {
+        crate::metrics().receipt_failures.inc();
+    }
     for job in batch.drain(..) {
         // A decision whose client went away no longer listens; its receipt is written anyway.
         let _ = job.done.send(outcome.clone());

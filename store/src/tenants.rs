@@ -125,8 +125,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Tenant(tenant_id.clone())).await;
+        self.commit_change(tx, Invalidation::Tenant(tenant_id.clone())).await?;
         Ok(after)
     }
 
@@ -166,8 +165,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Tenant(tenant_id.clone())).await;
+        self.commit_change(tx, Invalidation::Tenant(tenant_id.clone())).await?;
         Ok(after)
     }
 

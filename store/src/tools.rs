@@ -128,8 +128,7 @@ impl Store {
         let after = serde_json::json!({ "source": &source, "tools": tools }).to_string();
         let target = format!("tool_source:{name}");
         record(&mut tx, actor, Change { tenant_id: None, action: "tool_source.create", target: &target, before: None, after: Some(after) }).await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(Owner::Platform)).await;
+        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
         Ok(source)
     }
 
@@ -160,8 +159,7 @@ impl Store {
             Change { tenant_id: None, action, target: &target, before: serde_json::to_string(&before).ok(), after: serde_json::to_string(&after).ok() },
         )
         .await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(Owner::Platform)).await;
+        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
         Ok(after)
     }
 
@@ -180,8 +178,7 @@ impl Store {
             Change { tenant_id: None, action: "tool_source.delete", target: &target, before: serde_json::to_string(&source).ok(), after: None },
         )
         .await?;
-        tx.commit().await?;
-        self.changed(Invalidation::Policies(Owner::Platform)).await;
+        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
         Ok(source)
     }
 }

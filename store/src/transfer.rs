@@ -128,8 +128,7 @@ impl Store {
         if dry_run {
             tx.rollback().await?;
         } else {
-            tx.commit().await?;
-            self.changed(Invalidation::Policies(owner.clone())).await;
+            self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         }
         Ok(changes)
     }

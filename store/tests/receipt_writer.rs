@@ -138,3 +138,30 @@ async fn the_sqlite_write_ahead_log_stays_small_under_a_steady_stream_of_receipt
     sqlite.remove().await;
     outcome.unwrap();
 }
+
+#[tokio::test]
+async fn flushing_waits_for_receipts_whose_decisions_were_abandoned() {
+    each_database("writer_flush", |store: Store| async move {
+        let acme = tenant(&store, "acme").await;
+        let writer = ReceiptWriter::start(store.clone());
+        let mut handed = Vec::new();
+        let mut abandoned = 0;
+        // Twenty, so that the test task's cooperative budget (128 operations a poll) never makes
+        // a hand-over itself wait.
+        for n in 0..20 {
+            let receipt = receipt(&acme.id, n);
+            handed.push(receipt.id.to_string());
+            // The decision hands its receipt over and is dropped before the commit (its client went
+            // away, or the server is shutting down): the receipt is written all the same.
+            if tokio::time::timeout(std::time::Duration::ZERO, writer.write(receipt, None)).await.is_err() {
+                abandoned += 1;
+            }
+        }
+        assert!(abandoned > 0, "some decisions were dropped before their commit");
+        assert!(writer.flush(std::time::Duration::from_secs(20)).await, "every handed receipt is committed within the time");
+        assert_eq!(writer.pending(), 0);
+        handed.sort();
+        assert_eq!(ids(&store, "receipts").await, handed);
+    })
+    .await;
+}

@@ -157,3 +157,22 @@ pub fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
         created_at,
     }
 }
+
+/// The Redis server for tests (127.0.0.1:6379, or `CHARTER_TEST_REDIS_URL`) and a key prefix no
+/// other test uses; `None`, with a loud banner, when it cannot be reached outside CI (under CI, or
+/// with `CHARTER_REQUIRE_POSTGRES=1`, that fails the test: CI never skips the shared counters).
+pub fn redis() -> Option<(String, String)> {
+    let url = std::env::var("CHARTER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
+    let address = url.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379").to_owned();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(address.as_str())
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .and_then(|address| std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1)).ok());
+    if reachable.is_none() {
+        let banner = format!("\n{bar}\n!! REDIS TESTS SKIPPED: cannot reach {url}\n!! The shared counters were not tested.\n{bar}\n", bar = "!".repeat(78));
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+        assert!(!postgres_required(), "Redis is required here (CI or CHARTER_REQUIRE_POSTGRES=1): cannot reach {url}");
+        return None;
+    }
+    Some((url, format!("charter-test-{}", unique_suffix())))
+}

@@ -350,6 +350,7 @@ fn combination(basis: charter_policy::Basis, verdict: Verdict, approvers: &[Stri
         Basis::Cap => "Caps take the lowest value across scopes; this call is over the cap in force, so it is denied whatever the rules allow.".to_owned(),
         Basis::RateLimit => "Rate limits take the lowest across scopes; this one is used up, so the call is denied whatever the rules allow.".to_owned(),
         Basis::Budget => "Budgets take the lowest across scopes; this amount does not fit in what is left, so the call is denied.".to_owned(),
+        Basis::CountersUnavailable => "The shared counters of rate limits, budgets and sessions could not be reached; a call they would count is refused rather than let through uncounted.".to_owned(),
         Basis::Default => "No rule decided in any scope, so the default behaviour applied.".to_owned(),
         Basis::Rules => {
             let mut text = "In each scope the most specific matching rule votes: an explicit priority first, then an exact tool name over a pattern, then a rule whose conditions matched over one without. At equal specificity, and across scopes, the more restrictive vote wins".to_owned();

@@ -204,8 +204,15 @@ impl Call {
 impl Api {
     /// Must run inside a tokio runtime (the receipt writer starts).
     pub fn new(store: Store) -> Api {
+        Api::with_settings(store, &[])
+    }
+
+    /// An API configured as `CHARTER_*` settings would (a Redis for the counters, say).
+    pub fn with_settings(store: Store, settings: &[(&str, &str)]) -> Api {
         let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
-        Api { router: app(options, Services::new(store.clone(), &charter_server::Config::from_lookup(|_| None).expect("default configuration")), false), store }
+        let lookup = |name: &str| settings.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned());
+        let config = charter_server::Config::from_lookup(lookup).expect("a valid configuration");
+        Api { router: app(options, Services::new(store.clone(), &config).expect("services start"), false), store }
     }
 
     pub async fn send(&self, call: Call) -> Reply {

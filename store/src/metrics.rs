@@ -1,0 +1,110 @@
+//! The process's operating figures, for `/metrics` in Prometheus's text format: decisions by
+//! tenant and verdict and how long they took, the receipt writer's batches and queue, the policy
+//! cache, how long changes take to reach this replica, and failures of the shared counters.
+
+use std::sync::LazyLock;
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+/// Every figure, registered once per process.
+pub struct Metrics {
+    registry: Registry,
+    /// `charter_decisions_total{tenant, verdict}`: answered decisions.
+    pub decisions: IntCounterVec,
+    /// `charter_decision_duration_seconds`: from the request reaching the core to the durable
+    /// receipt.
+    pub decision_seconds: Histogram,
+    /// `charter_receipt_batch_size`: receipts committed per transaction.
+    pub receipt_batch: Histogram,
+    /// `charter_receipt_queue_depth`: receipts waiting for the writer after the last batch left.
+    pub receipt_queue: IntGauge,
+    /// `charter_receipt_write_failures_total`: batches that could not be committed.
+    pub receipt_failures: IntCounter,
+    /// `charter_policy_cache_hits_total`: decisions served from a compiled policy set in memory.
+    pub policy_cache_hits: IntCounter,
+    /// `charter_policy_recompiles_total`: policy sets compiled (a first use, or after a change).
+    pub policy_recompiles: IntCounter,
+    /// `charter_change_propagation_seconds`: from a change's announcement on another replica to
+    /// this replica applying it (includes the replicas' clock difference).
+    pub propagation_seconds: Histogram,
+    /// `charter_changes_missed_total`: times this replica found an announcement overdue and forgot
+    /// every cache.
+    pub changes_missed: IntCounter,
+    /// `charter_redis_errors_total`: operations on the shared counters that failed.
+    pub redis_errors: IntCounter,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::register);
+
+/// The process's figures.
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+/// Every figure in Prometheus's text exposition format.
+pub fn render_metrics() -> String {
+    TextEncoder::new().encode_to_string(&METRICS.registry.gather()).unwrap_or_default()
+}
+
+fn seconds(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).unwrap_or_else(|_| unreachable_metric())
+}
+
+/// The names and labels below are constants that Prometheus accepts; a metric that cannot be
+/// created is a programming error caught by the tests the first time they render.
+#[allow(clippy::panic)]
+fn unreachable_metric() -> ! {
+    panic!("a metric's constant name or labels were refused")
+}
+
+impl Metrics {
+    fn register() -> Metrics {
+        let latency = vec![0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+        let metrics = Metrics {
+            registry: Registry::new(),
+            decisions: IntCounterVec::new(Opts::new("charter_decisions_total", "Answered decisions, by tenant and verdict."), &["tenant", "verdict"])
+                .unwrap_or_else(|_| unreachable_metric()),
+            decision_seconds: seconds("charter_decision_duration_seconds", "Time from a decision request reaching the core to its durable receipt.", latency),
+            receipt_batch: Histogram::with_opts(
+                HistogramOpts::new("charter_receipt_batch_size", "Receipts committed per transaction by the receipt writer.")
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            )
+            .unwrap_or_else(|_| unreachable_metric()),
+            receipt_queue: IntGauge::new("charter_receipt_queue_depth", "Receipts waiting for the writer when its last batch left.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            receipt_failures: IntCounter::new("charter_receipt_write_failures_total", "Receipt batches that could not be committed.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            policy_cache_hits: IntCounter::new("charter_policy_cache_hits_total", "Decisions served from a compiled policy set in memory.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            policy_recompiles: IntCounter::new("charter_policy_recompiles_total", "Tenant policy sets compiled (first use, or after a change).")
+                .unwrap_or_else(|_| unreachable_metric()),
+            propagation_seconds: seconds(
+                "charter_change_propagation_seconds",
+                "Time from a change announced by another replica to this replica applying it.",
+                vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+            ),
+            changes_missed: IntCounter::new("charter_changes_missed_total", "Announcements found overdue, after which every cache was forgotten.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            redis_errors: IntCounter::new("charter_redis_errors_total", "Operations on the shared counters in Redis that failed.")
+                .unwrap_or_else(|_| unreachable_metric()),
+        };
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+            Box::new(metrics.decisions.clone()),
+            Box::new(metrics.decision_seconds.clone()),
+            Box::new(metrics.receipt_batch.clone()),
+            Box::new(metrics.receipt_queue.clone()),
+            Box::new(metrics.receipt_failures.clone()),
+            Box::new(metrics.policy_cache_hits.clone()),
+            Box::new(metrics.policy_recompiles.clone()),
+            Box::new(metrics.propagation_seconds.clone()),
+            Box::new(metrics.changes_missed.clone()),
+            Box::new(metrics.redis_errors.clone()),
+        ];
+        for collector in collectors {
+            if metrics.registry.register(collector).is_err() {
+                unreachable_metric();
+            }
+        }
+        metrics
+    }
+}
