@@ -4,6 +4,12 @@
 
 /// A field path in words: `rules[3].effect` is "rule 4, effect"; indexes count from 1.
 pub fn path_in_words(path: &str) -> String {
+    // The API's names of a tenant's numbers, said the way the console labels them.
+    match path {
+        "policy_quota" => return "policy quota".to_owned(),
+        "receipt_retention_days" => return "receipt retention".to_owned(),
+        _ => {}
+    }
     let mut parts: Vec<String> = Vec::new();
     for segment in path.split('.').filter(|s| !s.is_empty()) {
         let (name, indexes) = segment.split_once('[').map_or((segment, ""), |(name, rest)| (name, rest));
@@ -106,6 +112,7 @@ mod tests {
             ("rules[0].limit.args.amount.max", "rule 1, limit args.amount.max"),
             ("agents[0]", "agent 1"),
             ("rules[2].approvers[1]", "rule 3, approver 2"),
+            ("receipt_retention_days", "receipt retention"),
         ] {
             assert_eq!(path_in_words(path), words, "{path}");
         }

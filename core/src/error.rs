@@ -44,6 +44,9 @@ pub enum CoreError {
     /// A decision whose receipt could not be made durable: nothing was decided.
     #[error("the decision could not be recorded; nothing was decided, try again")]
     Unavailable,
+    /// The database did not answer (down, restarting, or out of connections for too long).
+    #[error("the database cannot be reached; nothing was decided or changed, try again shortly")]
+    DatabaseUnavailable,
     #[error("something went wrong on our side; it has been logged")]
     Internal,
 }
@@ -82,6 +85,10 @@ impl From<StoreError> for CoreError {
             StoreError::QuotaExceeded { quota } => CoreError::QuotaExceeded { quota },
             StoreError::Delegation(report) => CoreError::Delegation(report),
             StoreError::InPolicy { name, source } => CoreError::InPolicy { name, source: Box::new(CoreError::from(*source)) },
+            err if err.is_unreachable() => {
+                tracing::warn!(error = %err, "the database cannot be reached");
+                CoreError::DatabaseUnavailable
+            }
             other => CoreError::internal("store failure", other),
         }
     }

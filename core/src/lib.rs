@@ -149,7 +149,12 @@ impl Core {
     /// hears the other replicas' changes (on PostgreSQL; a single SQLite node always does), and the
     /// shared counters answer (when they are in Redis).
     pub async fn readiness(&self) -> Readiness {
-        Readiness { database: self.store.database_answers().await, changes: self.store.hears_changes(), counters: self.rate.answer().await }
+        Readiness {
+            database: self.store.database_answers().await,
+            changes: self.store.hears_changes(),
+            current: self.store.confirmed_current(),
+            counters: self.rate.answer().await,
+        }
     }
 
     /// Waits, at most `within`, until every receipt handed to the writer is committed: the last step
@@ -171,7 +176,10 @@ impl Core {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Readiness {
     pub database: bool,
+    /// The change listener is connected.
     pub changes: bool,
+    /// This replica confirmed lately that it missed no change (see `Store::confirmed_current`).
+    pub current: bool,
     /// Whether Redis answers; absent when the counters are in this process.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counters: Option<bool>,
@@ -179,7 +187,7 @@ pub struct Readiness {
 
 impl Readiness {
     pub fn ready(self) -> bool {
-        self.database && self.changes && self.counters != Some(false)
+        self.database && self.changes && self.current && self.counters != Some(false)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Tenants and people: the platform's customers, their quota and settings, and the console users.
 
-use charter_store::{AgentKeys, AgentSummary, Owner, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, Tenant, TenantSummary, User};
+use charter_store::{AgentKeys, AgentSummary, Owner, PolicySearch, Receipt, ReceiptFilter, ReceiptScope, RetentionReport, Tenant, TenantSummary, User};
 
 use crate::access::{Access, Action, Target};
 use crate::facts::time_zone;
@@ -46,11 +46,31 @@ impl Core {
 
     /// Sets how many policies the tenant with `slug` may keep.
     pub async fn set_quota(&self, access: &Access, slug: &str, quota: i64) -> Result<Tenant, CoreError> {
-        access.may(Action::ManageTenants, &Owner::Platform)?;
-        let tenant = self.store.tenant_by_slug(slug).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: slug.to_owned() })?;
+        let tenant = self.managed_tenant(access, slug).await?;
         let tenant = self.store.set_policy_quota(&access.actor(), &tenant.id, quota).await?;
         self.forget_tenant(&tenant.id);
         Ok(tenant)
+    }
+
+    /// Sets how many days the receipts of the tenant with `slug` are kept (platform admins): a
+    /// compliance promise the platform makes, so the tenant cannot shorten its own audit trail.
+    pub async fn set_receipt_retention(&self, access: &Access, slug: &str, days: i64) -> Result<Tenant, CoreError> {
+        let tenant = self.managed_tenant(access, slug).await?;
+        let tenant = self.store.set_receipt_retention(&access.actor(), &tenant.id, days).await?;
+        self.forget_tenant(&tenant.id);
+        Ok(tenant)
+    }
+
+    /// Deletes every tenant's receipts past its retention (on PostgreSQL, whole weeks at once)
+    /// and makes the weeks ahead: the server runs it every hour. Not an operation anyone calls.
+    pub async fn enforce_retention(&self) -> Result<RetentionReport, CoreError> {
+        Ok(self.store.enforce_retention(charter_store::now_ms()).await?)
+    }
+
+    /// The tenant with `slug`, for a platform admin who manages tenants.
+    async fn managed_tenant(&self, access: &Access, slug: &str) -> Result<Tenant, CoreError> {
+        access.may(Action::ManageTenants, &Owner::Platform)?;
+        self.store.tenant_by_slug(slug).await?.ok_or_else(|| CoreError::NotFound { what: "tenant", id: slug.to_owned() })
     }
 
     /// Sets the time zone the named tenant's clock facts are read in. Tenant admins set their own;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use charter_core::{Access, CallFacts, Core, DecideInput, Target};
 use charter_policy::{Policy, Verdict};
-use charter_store::{Actor, BoundAgents, NewTenant, NewUser, Role};
+use charter_store::{Actor, BoundAgents, NewTenant};
 use charter_testkit::postgres_replicas;
 
 const BOUND: Duration = Duration::from_secs(1);
@@ -26,17 +26,7 @@ async fn an_edit_through_replica_a_changes_the_next_decision_on_replica_b() {
     }
     let (a, b) = (Core::new(store_a.clone()), Core::new(store_b.clone()));
     let acme = store_a.create_tenant(NewTenant { slug: "acme".into(), name: "Acme".into(), plan: "enterprise".into(), policy_quota: Some(10) }).await.unwrap();
-    let admin = store_a
-        .create_user(NewUser {
-            username: "admin@acme".into(),
-            display_name: "Admin".into(),
-            role: Role::TenantAdmin,
-            tenant_id: Some(acme.id.clone()),
-            approver_roles: vec![],
-            password: "correct horse battery".into(),
-        })
-        .await
-        .unwrap();
+    let admin = charter_testkit::tenant_admin(&store_a, &acme.id, "admin@acme").await;
     let allow = Policy::from_yaml("name: Expenses\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n").unwrap();
     let admin_access = Access::for_user(&admin).unwrap();
     a.create_policy(&admin_access, Target::Own, &allow).await.unwrap();

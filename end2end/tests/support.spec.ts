@@ -41,13 +41,15 @@ test.describe('support sees everything and changes nothing', () => {
     await expect(page.getByRole('button', { name: 'Remove' })).toHaveCount(0);
   });
 
-  test('a tenant page has no quota form', async ({ page }) => {
+  test('a tenant page has no quota or retention form', async ({ page }) => {
     await openNav(page, 'Tenants', /\/tenants$/);
     await page.getByRole('link', { name: 'First Meridian Bank' }).click();
     await expect(page).toHaveURL(/\/tenants\/meridian-bank$/);
     await expect(page.getByTestId('tenant-quota')).toBeVisible();
     await expect(page.locator('#quota-input')).toHaveCount(0);
     await expect(page.getByRole('button', { name: 'Save quota' })).toHaveCount(0);
+    await expect(page.getByTestId('tenant-retention')).toHaveText('90 days');
+    await expect(page.locator('#retention-input')).toHaveCount(0);
   });
 
   test('typing the new-policy address gives the read-only notice instead of an editor', async ({ page }) => {
@@ -68,5 +70,7 @@ test('the server refuses support’s writes too', async () => {
   expect(created.status()).toBe(403);
   const quota = await support.put('/api/v1/tenants/rocketlane/quota', { data: { policy_quota: 5 } });
   expect(quota.status()).toBe(403);
+  const retention = await support.put('/api/v1/tenants/rocketlane/retention', { data: { receipt_retention_days: 1 } });
+  expect(retention.status()).toBe(403);
   await support.dispose();
 });

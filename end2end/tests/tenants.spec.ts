@@ -56,3 +56,35 @@ test('the owner opens a tenant, reads its facts and changes its policy quota', a
     await owner.dispose();
   }
 });
+
+test('the owner sets how long a tenant keeps its receipts', async ({ page }) => {
+  // Zero days is refused with a 422, which the browser logs.
+  expectConsoleError(page, /status of 422 .*\/api\/tenants\/set_retention/);
+  const owner = await apiSession(DEMO.owner);
+  await signIn(page, DEMO.owner);
+  await page.goto('/tenants/rocketlane');
+  await expect(page.getByTestId('tenant-retention')).toHaveText('90 days');
+  try {
+    await page.locator('#retention-input').fill('30');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'Receipts are now kept 30 days.' })).toBeVisible();
+    await expect(page.getByTestId('tenant-retention')).toHaveText('30 days');
+    // The tenant reads it in its settings.
+    const admin = await apiSession(DEMO.startupAdmin);
+    expect((await (await admin.get('/api/v1/settings')).json()).receipt_retention_days).toBe(30);
+    await admin.dispose();
+
+    // Out of range: an error naming the field and the value, and the retention stays.
+    await page.locator('#retention-input').fill('0');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    const error = page.getByTestId('toast').filter({ hasText: 'Retention not changed' });
+    await expect(error).toBeVisible();
+    await expect(error).toContainText('receipt retention must be 1-3650 days');
+    await expect(error).toContainText('"0"');
+    await expect(page.getByTestId('tenant-retention')).toHaveText('30 days');
+  } finally {
+    const restored = await owner.put('/api/v1/tenants/rocketlane/retention', { data: { receipt_retention_days: 90 } });
+    expect(restored.ok()).toBeTruthy();
+    await owner.dispose();
+  }
+});

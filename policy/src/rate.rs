@@ -375,7 +375,12 @@ mod tests {
     #[test]
     fn a_budget_adds_up_within_a_window_and_refuses_what_does_not_fit() {
         let counter = InMemoryRateCounter::new();
-        let key = key(RateKeyKind::Tenant, "t1", "payments.* sum args.amount", 86_400);
+        let key = key(
+            RateKeyKind::Tenant,
+            "t1",
+            "payments.* sum args.amount",
+            86_400,
+        );
         let day = Duration::from_secs(86_400);
         let spend = |amount: f64, now: u64| counter.spend(&key, amount, 100.0, day, now).unwrap();
         assert_eq!(

@@ -98,14 +98,15 @@ async fn serve() -> Result<(), String> {
 
     // Expired sessions are refused on load anyway; this only keeps the table small.
     let expired = SessionRecords::new(store);
-    tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every_hour.tick().await;
-            if let Err(err) = expired.delete_expired().await {
-                tracing::warn!(error = %err, "could not delete expired sessions");
-            }
-        }
+    every_hour("could not delete expired sessions", move || {
+        let expired = expired.clone();
+        async move { expired.delete_expired().await.map(drop).map_err(|err| err.to_string()) }
+    });
+    // Receipts past their tenant's retention go within the hour.
+    let retention = services.core.clone();
+    every_hour("could not delete receipts past their retention", move || {
+        let retention = retention.clone();
+        async move { retention.enforce_retention().await.map(drop).map_err(|err| err.to_string()) }
     });
 
     let core = services.core.clone();
@@ -125,6 +126,23 @@ async fn serve() -> Result<(), String> {
     } else {
         Err(format!("stopped with receipts still unwritten after {} s", SHUTDOWN_DRAIN.as_secs()))
     }
+}
+
+/// Runs `job` now and then every hour for as long as the process lives, logging its failures.
+fn every_hour<F, Fut>(failure: &'static str, job: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            if let Err(error) = job().await {
+                tracing::warn!(%error, "{failure}");
+            }
+        }
+    });
 }
 
 async fn balance(listen: &str, replicas: &[&str]) -> Result<(), String> {

@@ -121,7 +121,11 @@ async fn readiness(core: Core) -> Response {
     let body = serde_json::json!({
         "ready": readiness.ready(),
         "database": if readiness.database { "ok" } else { "unreachable" },
-        "changes": if readiness.changes { "listening" } else { "not listening" },
+        "changes": match (readiness.changes, readiness.current) {
+            (false, _) => "not listening",
+            (true, false) => "not confirmed current",
+            (true, true) => "listening",
+        },
         "counters": match readiness.counters { None => "in this process", Some(true) => "ok", Some(false) => "unreachable" },
     });
     (status, axum::Json(body)).into_response()

@@ -1417,6 +1417,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/platform/settings"),
     ("put", "/api/v1/platform/settings"),
     ("put", "/api/v1/tenants/{slug}/quota"),
+    ("put", "/api/v1/tenants/{slug}/retention"),
     ("get", "/api/v1/settings"),
     ("put", "/api/v1/settings"),
 ];

@@ -59,7 +59,7 @@ async fn snapshot(api: &Api, a: &TenantA) -> Value {
         .await
         .unwrap();
     let policies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(&tenant.id).fetch_one(api.store.pool()).await.unwrap();
-    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "zone": tenant.time_zone, "keys": keys, "policies": policies })
+    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies })
 }
 
 fn shows_a(body: &str) -> bool {
@@ -76,6 +76,7 @@ fn api_body(method: &str, path: &str) -> Option<Value> {
         ("put", p) if p.ends_with("/settings") && p.contains("platform") => json!({ "default": "allow" }),
         ("put", p) if p.ends_with("/settings") => json!({ "time_zone": "Asia/Tokyo" }),
         ("put", p) if p.ends_with("/quota") => json!({ "policy_quota": 1 }),
+        ("put", p) if p.ends_with("/retention") => json!({ "receipt_retention_days": 1 }),
         ("get" | "delete", _) => return None,
         other => panic!("no sweep case for {other:?}: add one to isolation.rs"),
     })
@@ -184,6 +185,7 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/receipts/list" => pairs(&[("query[tenant_slug]", A_SLUG), ("query[agent]", ""), ("query[tool]", ""), ("query[verdict]", "")]),
         "/api/tenants/overview" => pairs(&[("slug", A_SLUG)]),
         "/api/tenants/set_quota" => pairs(&[("slug", A_SLUG), ("quota", "1")]),
+        "/api/tenants/set_retention" => pairs(&[("slug", A_SLUG), ("days", "1")]),
         "/api/tools/add_source" => pairs(&[("name", "planted"), ("document", "{\"tools\": []}"), ("enabled", "true")]),
         "/api/tools/delete_source" | "/api/tools/toggle" => pairs(&[("id", NO_SUCH_ID), ("enabled", "false")]),
         other => panic!("no sweep case for the server function {other}: add one to isolation.rs"),

@@ -69,16 +69,24 @@ pub(crate) struct Propagation {
     pub(crate) listening: AtomicBool,
     /// The highest `change_stamp` this replica has heard announced (or caught up to).
     heard: AtomicI64,
+    /// When this replica last confirmed it is current (ms since the epoch): its listener connected,
+    /// or a reading of `change_stamp` found nothing missed while the listener was connected.
+    confirmed_ms: AtomicI64,
 }
 
 impl Default for Propagation {
     fn default() -> Propagation {
-        Propagation { subscribers: broadcast::channel(1024).0, listening: AtomicBool::new(false), heard: AtomicI64::new(0) }
+        Propagation { subscribers: broadcast::channel(1024).0, listening: AtomicBool::new(false), heard: AtomicI64::new(0), confirmed_ms: AtomicI64::new(0) }
     }
 }
 
 /// How often a replica reads `change_stamp`.
 const STAMP_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a confirmation that this replica is current holds: three readings of `change_stamp`
+/// and a half. Past it, the database or the listener has not answered for that long and the
+/// replica cannot say it is current.
+pub const CURRENT_WITHIN_MS: i64 = 3_500;
 
 /// What an announcement says: the stamp it bumped, when it was sent (ms since the epoch, on the
 /// sender's clock) and the change.
@@ -157,6 +165,17 @@ impl Store {
         self.backend() == Backend::Sqlite || self.propagation.listening.load(Ordering::SeqCst)
     }
 
+    /// Whether this replica has lately confirmed it misses no change (see [`CURRENT_WITHIN_MS`]):
+    /// always on SQLite; on PostgreSQL, while the listener is connected and `change_stamp` was read
+    /// within the bound. A replica that cannot read the stamp cannot tell a missed announcement.
+    pub fn confirmed_current(&self) -> bool {
+        if self.backend() == Backend::Sqlite {
+            return true;
+        }
+        let confirmed = self.propagation.confirmed_ms.load(Ordering::SeqCst);
+        self.hears_changes() && crate::now_ms() - confirmed <= CURRENT_WITHIN_MS
+    }
+
     /// On PostgreSQL, listens for the other replicas' announcements until the store is closed.
     pub(crate) fn start_listening(&self, url: String) {
         let store = self.clone();
@@ -181,6 +200,7 @@ impl Store {
                 }
                 store.propagation.listening.store(true, Ordering::SeqCst);
                 store.apply(&Invalidation::Everything);
+                store.propagation.confirmed_ms.store(crate::now_ms(), Ordering::SeqCst);
                 loop {
                     match listener.try_recv().await {
                         Ok(Some(notification)) => {
@@ -231,6 +251,9 @@ impl Store {
                     store.apply(&Invalidation::Everything);
                 }
                 previous = Some(seq);
+                if store.propagation.listening.load(Ordering::SeqCst) {
+                    store.propagation.confirmed_ms.store(crate::now_ms(), Ordering::SeqCst);
+                }
             }
         });
     }

@@ -117,6 +117,10 @@ impl Store {
     /// Applies every migration not yet applied. Safe to call on every start.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        if self.backend == Backend::Postgres {
+            self.partition_receipts().await?;
+            self.make_partitions_ahead(now_ms()).await?;
+        }
         self.fill_tool_index().await
     }
 
@@ -159,11 +163,11 @@ async fn checkpoint_wal(pool: AnyPool) {
 }
 
 fn pool_options(backend: Backend) -> AnyPoolOptions {
-    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    let options = AnyPoolOptions::new();
     match backend {
         // SQLite serialises writers anyway; WAL lets readers go on while one writes, and the busy
         // timeout makes a second writer wait instead of failing with `database is locked`.
-        Backend::Sqlite => options.max_connections(8).after_connect(|conn, _meta| {
+        Backend::Sqlite => options.max_connections(8).acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
@@ -179,7 +183,9 @@ fn pool_options(backend: Backend) -> AnyPoolOptions {
                 Ok(())
             })
         }),
-        Backend::Postgres => options.max_connections(16),
+        // A PostgreSQL that does not answer within 3 s is down or restarting: a decision answers
+        // 503 then rather than keep its caller waiting (see `StoreError::is_unreachable`).
+        Backend::Postgres => options.max_connections(16).acquire_timeout(Duration::from_secs(3)),
     }
 }
 

@@ -33,6 +33,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database is out of reach (down, restarting, no connection to be had in time),
+    /// rather than a query having failed: the caller may try again shortly.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_)) => {
+                true
+            }
+            // PostgreSQL shutting down or starting up: admin_shutdown, crash_shutdown, cannot_connect_now.
+            StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
+    }
+
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
         StoreError::Invalid { field, message: message.into() }
     }

@@ -40,6 +40,8 @@ mod receipt_writer;
 #[cfg(feature = "db")]
 mod receipts;
 #[cfg(feature = "db")]
+mod retention;
+#[cfg(feature = "db")]
 mod sessions;
 #[cfg(feature = "db")]
 mod sql;
@@ -86,6 +88,8 @@ pub use policy_sets::{CompiledTenant, PLATFORM_VERSION_PREFIX};
 pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]
 pub use receipts::{ReceiptFilter, ReceiptScope};
+#[cfg(feature = "db")]
+pub use retention::{ReceiptPartition, RetentionReport, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
 #[cfg(feature = "db")]
 pub use sessions::{parse_session_id, SessionRecords};
 #[cfg(feature = "db")]

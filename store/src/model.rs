@@ -76,6 +76,8 @@ pub struct Tenant {
     /// Whether the tenant's API keys must be bound to agents.
     #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
     pub agent_keys: AgentKeys,
+    /// How many days the tenant's receipts are kept (90 unless the platform sets otherwise).
+    pub receipt_retention_days: i64,
     pub created_at: i64,
 }
 

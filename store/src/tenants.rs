@@ -16,12 +16,27 @@ pub struct NewTenant {
     pub policy_quota: Option<i64>,
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, agent_keys, created_at";
+const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, agent_keys, receipt_retention_days, created_at";
 
-/// The tenant's own settings, one column each (the names are fixed here, never the caller's).
-enum TenantSetting {
-    TimeZone,
-    AgentKeys,
+/// A tenant's settings, one column each (the names are fixed here, never the caller's), with the
+/// value to set.
+enum TenantSetting<'a> {
+    TimeZone(&'a str),
+    AgentKeys(AgentKeys),
+    PolicyQuota(i64),
+    ReceiptRetention(i64),
+}
+
+impl TenantSetting<'_> {
+    /// The column it is kept in, and the audit entry's action.
+    fn column_and_action(&self) -> (&'static str, &'static str) {
+        match self {
+            TenantSetting::TimeZone(_) => ("time_zone", "tenant.time_zone"),
+            TenantSetting::AgentKeys(_) => ("agent_keys", "tenant.agent_keys"),
+            TenantSetting::PolicyQuota(_) => ("policy_quota", "tenant.quota"),
+            TenantSetting::ReceiptRetention(_) => ("receipt_retention_days", "tenant.receipt_retention"),
+        }
+    }
 }
 
 /// A slug is part of console URLs, so it is kept to lowercase letters, digits and dashes.
@@ -61,6 +76,7 @@ impl Store {
             policy_quota: quota,
             time_zone: "UTC".to_owned(),
             agent_keys: AgentKeys::Optional,
+            receipt_retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
             created_at: now_ms(),
         };
         sqlx::query("INSERT INTO tenants (id, slug, name, plan, policy_quota, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -89,7 +105,7 @@ impl Store {
     /// Every tenant with its user counts, ordered by name.
     pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
         let summaries = sqlx::query_as(
-            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.time_zone, t.agent_keys, t.created_at,
+            "SELECT t.id, t.slug, t.name, t.plan, t.policy_quota, t.time_zone, t.agent_keys, t.receipt_retention_days, t.created_at,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_admin') AS admins,
                     (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id AND u.role = 'tenant_member') AS members
              FROM tenants t ORDER BY t.name, t.id",
@@ -105,52 +121,44 @@ impl Store {
         if !(0..=100_000).contains(&quota) {
             return Err(StoreError::invalid("policy_quota", format!("must be 0-100000, got `{quota}`")));
         }
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tenants SET policy_quota = policy_quota WHERE id = $1").bind(tenant_id).execute(&mut *tx).await?;
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
-        let before: Option<Tenant> = sqlx::query_as(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
-        let before = before.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
-        sqlx::query("UPDATE tenants SET policy_quota = $1 WHERE id = $2").bind(quota).bind(tenant_id).execute(&mut *tx).await?;
-        let after = Tenant { policy_quota: quota, ..before.clone() };
-        let target = format!("tenant:{}", before.slug);
-        record(
-            &mut tx,
-            actor,
-            Change {
-                tenant_id: Some(tenant_id),
-                action: "tenant.quota",
-                target: &target,
-                before: serde_json::to_string(&before).ok(),
-                after: serde_json::to_string(&after).ok(),
-            },
-        )
-        .await?;
-        self.commit_change(tx, Invalidation::Tenant(tenant_id.clone())).await?;
-        Ok(after)
+        self.set_tenant_setting(actor, tenant_id, TenantSetting::PolicyQuota(quota)).await
+    }
+
+    /// Sets how many days the tenant's receipts are kept, with an audit entry. Receipts older than
+    /// that go at the next retention run (see [`Store::enforce_retention`]).
+    pub async fn set_receipt_retention(&self, actor: &Actor, tenant_id: &TenantId, days: i64) -> Result<Tenant, StoreError> {
+        let allowed = crate::retention::MIN_RETENTION_DAYS..=crate::retention::MAX_RETENTION_DAYS;
+        if !allowed.contains(&days) {
+            return Err(StoreError::invalid("receipt_retention_days", format!("must be {}-{} days, got `{days}`", allowed.start(), allowed.end())));
+        }
+        self.set_tenant_setting(actor, tenant_id, TenantSetting::ReceiptRetention(days)).await
     }
 
     /// Sets the time zone a tenant's clock facts are read in (checked by the caller), audited.
     pub async fn set_time_zone(&self, actor: &Actor, tenant_id: &TenantId, time_zone: &str) -> Result<Tenant, StoreError> {
-        self.set_tenant_setting(actor, tenant_id, TenantSetting::TimeZone, time_zone).await
+        self.set_tenant_setting(actor, tenant_id, TenantSetting::TimeZone(time_zone)).await
     }
 
     /// Sets whether the tenant's API keys must be bound to agents, audited.
     pub async fn set_agent_keys(&self, actor: &Actor, tenant_id: &TenantId, agent_keys: AgentKeys) -> Result<Tenant, StoreError> {
-        self.set_tenant_setting(actor, tenant_id, TenantSetting::AgentKeys, agent_keys.as_str()).await
+        self.set_tenant_setting(actor, tenant_id, TenantSetting::AgentKeys(agent_keys)).await
     }
 
-    async fn set_tenant_setting(&self, actor: &Actor, tenant_id: &TenantId, setting: TenantSetting, value: &str) -> Result<Tenant, StoreError> {
-        let (column, action) = match setting {
-            TenantSetting::TimeZone => ("time_zone", "tenant.time_zone"),
-            TenantSetting::AgentKeys => ("agent_keys", "tenant.agent_keys"),
-        };
+    async fn set_tenant_setting(&self, actor: &Actor, tenant_id: &TenantId, setting: TenantSetting<'_>) -> Result<Tenant, StoreError> {
+        let (column, action) = setting.column_and_action();
         let mut tx = self.pool.begin().await?;
         // Write first, so that PostgreSQL takes the row lock and SQLite its write lock before the read.
         sqlx::query(&format!("UPDATE tenants SET {column} = {column} WHERE id = $1")).bind(tenant_id).execute(&mut *tx).await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
         let before: Option<Tenant> = sqlx::query_as(&sql).bind(tenant_id).fetch_optional(&mut *tx).await?;
         let before = before.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
-        sqlx::query(&format!("UPDATE tenants SET {column} = $1 WHERE id = $2")).bind(value).bind(tenant_id).execute(&mut *tx).await?;
+        let update = format!("UPDATE tenants SET {column} = $1 WHERE id = $2");
+        let update = match setting {
+            TenantSetting::TimeZone(zone) => sqlx::query(&update).bind(zone),
+            TenantSetting::AgentKeys(keys) => sqlx::query(&update).bind(keys.as_str()),
+            TenantSetting::PolicyQuota(number) | TenantSetting::ReceiptRetention(number) => sqlx::query(&update).bind(number),
+        };
+        update.bind(tenant_id).execute(&mut *tx).await?;
         let after: Tenant = sqlx::query_as(&sql).bind(tenant_id).fetch_one(&mut *tx).await?;
         let target = format!("tenant:{}", before.slug);
         record(

@@ -142,3 +142,27 @@ async fn a_change_whose_announcement_was_lost_reaches_the_other_replica_in_about
     eprintln!("a change without its announcement reached the other replica in {:?}", started.elapsed());
     cleanup.remove().await;
 }
+
+#[tokio::test]
+async fn a_replica_that_cannot_read_the_change_stamp_stops_saying_it_is_current() {
+    let Some((a, b, cleanup)) = postgres_replicas("replicas_current").await else { return };
+    both_listening(&a, &b).await;
+    assert!(b.confirmed_current(), "a listener that just connected is current");
+    // The stamp cannot be read: B cannot tell whether it missed an announcement.
+    sqlx::query("ALTER TABLE change_stamp RENAME TO change_stamp_away").execute(a.pool()).await.unwrap();
+    let started = Instant::now();
+    while b.confirmed_current() {
+        assert!(started.elapsed() < Duration::from_secs(6), "B still says it is current after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("B stopped saying it is current after {:?}", started.elapsed());
+    assert!(b.hears_changes(), "the listener itself is still connected");
+
+    sqlx::query("ALTER TABLE change_stamp_away RENAME TO change_stamp").execute(a.pool()).await.unwrap();
+    let started = Instant::now();
+    while !b.confirmed_current() {
+        assert!(started.elapsed() < Duration::from_secs(3), "B is not current again after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cleanup.remove().await;
+}

@@ -13,6 +13,9 @@ use charter_policy::Verdict;
 use charter_store::{Receipt, ReceiptId, Store, TenantId};
 use sqlx::{Connection, Executor, PgConnection};
 
+mod proxy;
+pub use proxy::Proxy;
+
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn postgres_required() -> bool {
@@ -96,6 +99,12 @@ async fn postgres_database(prefix: &str) -> Option<(TestDatabase, String)> {
     Some((TestDatabase { backend: "PostgreSQL", store, cleanup: Cleanup::Postgres { admin, name } }, url))
 }
 
+/// A new, migrated PostgreSQL database alone, for what only PostgreSQL has (partitions, replicas,
+/// restarts), and its URL; `None` outside CI when PostgreSQL cannot be reached.
+pub async fn postgres(prefix: &str) -> Option<(TestDatabase, String)> {
+    postgres_database(prefix).await
+}
+
 /// Two replicas: two stores, each with its own caches and change listener, on one new PostgreSQL
 /// database; and what removes both. `None` outside CI when PostgreSQL cannot be reached.
 pub async fn postgres_replicas(prefix: &str) -> Option<(Store, Store, Replicas)> {
@@ -156,6 +165,19 @@ pub fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
         latency_us: 1,
         created_at,
     }
+}
+
+/// A tenant admin of `tenant_id` named `username`, with a password nobody needs.
+pub async fn tenant_admin(store: &Store, tenant_id: &TenantId, username: &str) -> charter_store::User {
+    let admin = charter_store::NewUser {
+        username: username.into(),
+        display_name: "Admin".into(),
+        role: charter_store::Role::TenantAdmin,
+        tenant_id: Some(tenant_id.clone()),
+        approver_roles: vec![],
+        password: "correct horse battery".into(),
+    };
+    store.create_user(admin).await.expect("the tenant admin is created")
 }
 
 /// The Redis server for tests (127.0.0.1:6379, or `CHARTER_TEST_REDIS_URL`) and a key prefix no

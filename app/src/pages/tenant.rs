@@ -61,6 +61,17 @@ pub async fn set_quota(slug: String, quota: String) -> Result<i64, AppError> {
     Ok(core()?.set_quota(&access, &slug, quota).await?.policy_quota)
 }
 
+#[server(endpoint = "tenants/set_retention")]
+pub async fn set_retention(slug: String, days: String) -> Result<i64, AppError> {
+    use crate::auth::server::{access, core};
+    let access = access()?;
+    let days: i64 = days
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid { field: "receipt retention".into(), message: format!("must be a whole number of days, not `{}`", days.trim()) })?;
+    Ok(core()?.set_receipt_retention(&access, &slug, days).await?.receipt_retention_days)
+}
+
 #[component]
 pub fn TenantPage() -> impl IntoView {
     let params = use_params_map();
@@ -72,8 +83,15 @@ pub fn TenantPage() -> impl IntoView {
         Some(Err(error)) => toasts.error(format!("Quota not changed: {error}")),
         None => {}
     });
+    let save_retention = ServerAction::<SetRetention>::new();
+    Effect::new(move |_| match save_retention.value().get() {
+        Some(Ok(days)) => toasts.success(format!("Receipts are now kept {days} days.")),
+        Some(Err(error)) => toasts.error(format!("Retention not changed: {error}")),
+        None => {}
+    });
     provide_context(save_quota);
-    let overview = Resource::new(move || (slug(), save_quota.version().get()), |(slug, _)| tenant_overview(slug));
+    provide_context(save_retention);
+    let overview = Resource::new(move || (slug(), save_quota.version().get(), save_retention.version().get()), |(slug, _, _)| tenant_overview(slug));
     view! {
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
@@ -92,13 +110,19 @@ pub fn TenantDetails(overview: TenantFacts) -> impl IntoView {
     view! {
         <Title text=tenant.name.clone()/>
         <PageHeader title=tenant.name.clone() subtitle=format!("Tenant `{}` · since {}", tenant.slug, format_date(tenant.created_at))/>
-        <div class="grid grid-cols-1 sm:grid-cols-4 gap-4 mb-6">
+        <div class="grid grid-cols-1 sm:grid-cols-5 gap-4 mb-6">
             <Stat label="Plan" value=tenant.plan.clone() testid="tenant-plan"/>
             <Stat label="Policy quota" value=tenant.policy_quota.to_string() testid="tenant-quota"/>
             <Stat label="Policies" value=format!("{policy_count} of {}", tenant.policy_quota) testid="tenant-policy-count"/>
             <Stat label="Users" value=users.len().to_string() testid="tenant-user-count"/>
+            <Stat label="Receipts kept" value=format!("{} days", tenant.receipt_retention_days) testid="tenant-retention"/>
         </div>
-        {can_edit_quota.then(|| view! { <QuotaForm slug=tenant.slug.clone() quota=tenant.policy_quota/> })}
+        {can_edit_quota.then(|| view! {
+            <div class="grid grid-cols-1 lg:grid-cols-2 gap-6 mb-6">
+                <QuotaForm slug=tenant.slug.clone() quota=tenant.policy_quota/>
+                <RetentionForm slug=tenant.slug.clone() days=tenant.receipt_retention_days/>
+            </div>
+        })}
         // Platform staff reach the tenant's keys from here; tenant admins have them in the navigation.
         {use_context::<crate::auth::SessionUser>().filter(|user| user.role.is_platform_wide()).map(|_| view! {
             <p class="mb-6 text-sm"><a href=format!("/keys?tenant={}", tenant.slug) class="text-indigo-700 hover:underline" data-testid="tenant-keys-link">"API keys of this tenant"</a></p>
@@ -114,18 +138,47 @@ pub fn TenantDetails(overview: TenantFacts) -> impl IntoView {
 #[component]
 fn QuotaForm(slug: String, quota: i64) -> impl IntoView {
     let save = expect_context::<ServerAction<SetQuota>>();
-    let value = RwSignal::new(quota.to_string());
-    let slug = StoredValue::new(slug);
+    let on_save = Callback::new(move |quota: String| {
+        save.dispatch(SetQuota { slug: slug.clone(), quota });
+    });
     view! {
-        <div class="mb-6">
-            <Card title="Policy quota">
-                <form class="flex flex-wrap items-end gap-3" on:submit=move |ev| { ev.prevent_default(); save.dispatch(SetQuota { slug: slug.get_value(), quota: value.get_untracked() }); }>
-                    <label class="text-sm"><span class="block text-slate-600 mb-1">"Most policies this tenant may keep"</span>
-                        <input id="quota-input" inputmode="numeric" class=INPUT prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/></label>
-                    <button type="submit" class=BUTTON disabled=move || save.pending().get()>"Save quota"</button>
-                </form>
-            </Card>
-        </div>
+        <NumberSetting title="Policy quota" label="Most policies this tenant may keep" input_id="quota-input" button="Save quota"
+            value=quota pending=save.pending().into() on_save/>
+    }
+}
+
+#[component]
+fn RetentionForm(slug: String, days: i64) -> impl IntoView {
+    let save = expect_context::<ServerAction<SetRetention>>();
+    let on_save = Callback::new(move |days: String| {
+        save.dispatch(SetRetention { slug: slug.clone(), days });
+    });
+    view! {
+        <NumberSetting title="Receipt retention" label="Days this tenant's receipts are kept (1 to 3650)" input_id="retention-input" button="Save retention"
+            value=days pending=save.pending().into() on_save/>
+    }
+}
+
+/// A card with one number the platform sets for a tenant, and its save button.
+#[component]
+fn NumberSetting(
+    title: &'static str,
+    label: &'static str,
+    input_id: &'static str,
+    button: &'static str,
+    value: i64,
+    pending: Signal<bool>,
+    on_save: Callback<String>,
+) -> impl IntoView {
+    let text = RwSignal::new(value.to_string());
+    view! {
+        <Card title=title>
+            <form class="flex flex-wrap items-end gap-3" on:submit=move |ev| { ev.prevent_default(); on_save.run(text.get_untracked()); }>
+                <label class="text-sm"><span class="block text-slate-600 mb-1">{label}</span>
+                    <input id=input_id inputmode="numeric" class=INPUT prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/></label>
+                <button type="submit" class=BUTTON disabled=move || pending.get()>{button}</button>
+            </form>
+        </Card>
     }
 }
 

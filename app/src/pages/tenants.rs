@@ -120,6 +120,7 @@ mod tests {
                 policy_quota: 100,
                 time_zone: "UTC".into(),
                 agent_keys: charter_store::AgentKeys::Optional,
+                receipt_retention_days: 90,
                 created_at: 0,
             },
             admins: 1,

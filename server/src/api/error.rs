@@ -19,7 +19,7 @@ pub enum ApiError {
     PreconditionRequired(String),
     PayloadTooLarge,
     UnsupportedMediaType(String),
-    Unavailable,
+    Unavailable(String),
     Internal,
 }
 
@@ -58,7 +58,7 @@ impl From<CoreError> for ApiError {
                 ApiError::Conflict { code, message } => ApiError::Conflict { code, message: format!("policy `{name}`: {message}") },
                 other => other,
             },
-            CoreError::Unavailable => ApiError::Unavailable,
+            CoreError::Unavailable | CoreError::DatabaseUnavailable => ApiError::Unavailable(message),
             CoreError::Internal => ApiError::Internal,
         }
     }
@@ -84,7 +84,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {} bytes", super::MAX_BODY_BYTES), None, None)
             }
             ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, None, None),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", CoreError::Unavailable.to_string(), None, None),
+            ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None, None),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", CoreError::Internal.to_string(), None, None),
         };
         let mut error = serde_json::Map::new();

@@ -105,6 +105,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/platform/policies/{id}/diff", get(history::diff_platform))
         .route("/platform/settings", get(platform::get_settings).put(platform::put_settings))
         .route("/tenants/{slug}/quota", axum::routing::put(platform::put_quota))
+        .route("/tenants/{slug}/retention", axum::routing::put(platform::put_retention))
         .merge(tenant_routes())
         .nest("/tenants/{slug}", tenant_routes())
         .fallback(|| async { ApiError::NotFound("no such API route".to_owned()) })
@@ -164,7 +165,7 @@ impl Modify for PlatformStaffPaths {
         history::list, history::get, history::diff, history::restore,
         history::list_platform, history::get_platform, history::diff_platform, history::restore_platform,
         keys::list, keys::create, keys::revoke,
-        platform::get_settings, platform::put_settings, platform::put_quota,
+        platform::get_settings, platform::put_settings, platform::put_quota, platform::put_retention,
         platform::get_tenant_settings, platform::put_tenant_settings,
     ),
     modifiers(&BearerKey, &PlatformStaffPaths)

@@ -65,6 +65,26 @@ pub async fn put_quota(
     Ok(Json(QuotaView { policy_quota: tenant.policy_quota }))
 }
 
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionView {
+    /// How many days the tenant's receipts are kept (1-3650; 90 by default). Older receipts are
+    /// deleted within the hour.
+    pub receipt_retention_days: i64,
+}
+
+#[utoipa::path(put, path = "/api/v1/tenants/{slug}/retention", tag = "platform", operation_id = "put_tenant_retention", params(("slug" = String, Path)), request_body = RetentionView,
+    responses((status = 200, body = RetentionView), (status = 403), (status = 404), (status = 422)))]
+pub async fn put_retention(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    JsonBody(body): JsonBody<RetentionView>,
+) -> Result<Json<RetentionView>, ApiError> {
+    let tenant = state.core.set_receipt_retention(&access, &slug, body.receipt_retention_days).await?;
+    Ok(Json(RetentionView { receipt_retention_days: tenant.receipt_retention_days }))
+}
+
 /// A tenant's own settings.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +96,8 @@ pub struct TenantSettingsView {
     /// refused, and get no decisions); `optional` (the default) otherwise.
     #[schema(value_type = String, example = "optional")]
     pub agent_keys: AgentKeys,
+    /// How many days the tenant's receipts are kept; the platform sets it.
+    pub receipt_retention_days: i64,
 }
 
 /// A change of a tenant's settings: the fields left out stay as they are.
@@ -91,7 +113,7 @@ pub struct TenantSettingsChange {
 
 impl From<Tenant> for TenantSettingsView {
     fn from(tenant: Tenant) -> TenantSettingsView {
-        TenantSettingsView { time_zone: tenant.time_zone, agent_keys: tenant.agent_keys }
+        TenantSettingsView { time_zone: tenant.time_zone, agent_keys: tenant.agent_keys, receipt_retention_days: tenant.receipt_retention_days }
     }
 }
 

@@ -58,19 +58,23 @@ where
     F: Fn(Api) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let api = demo_api(store).await;
+    tokio::spawn(test(api)).await.map_err(|err| if err.is_panic() { err.into_panic() } else { Box::new(err.to_string()) })
+}
+
+/// The router over `store` with the demo's people, tenants and platform settings (default `deny`)
+/// and nothing else: its policies, its tool catalog and their audit entries go, so that each test
+/// states every policy it relies on and every tool is enabled (no catalog). No decision has run
+/// yet, so no compiled policy set is cached.
+pub async fn demo_api(store: &Store) -> Api {
     seed_if_empty(store, PASSWORD).await.expect("seeding works").expect("an empty database gets the demo");
-    // The demo's people, tenants and platform settings (default `deny`) stay; its policies, its
-    // tool catalog and their audit entries go, so that each test states every policy it relies on
-    // and every tool is enabled (no catalog). No decision has run yet, so no compiled policy set
-    // is cached.
     for sql in ["DELETE FROM policies", "DELETE FROM tools", "DELETE FROM tool_sources"] {
         sqlx::query(sql).execute(store.pool()).await.expect("clearing the demo policies and catalog");
     }
     let no_catalog = PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None };
     store.set_platform_settings(&Actor::system(), &no_catalog).await.expect("every tool is enabled without a catalog");
     sqlx::query("DELETE FROM audit_log").execute(store.pool()).await.expect("clearing the demo's audit entries");
-    let api = Api::new(store.clone());
-    tokio::spawn(test(api)).await.map_err(|err| if err.is_panic() { err.into_panic() } else { Box::new(err.to_string()) })
+    Api::new(store.clone())
 }
 
 // ---------------------------------------------------------------------------------------------
