@@ -80,7 +80,7 @@ test('the owner sets how long a tenant keeps its receipts', async ({ page }) => 
     const error = page.getByTestId('toast').filter({ hasText: 'Retention not changed' });
     await expect(error).toBeVisible();
     await expect(error).toContainText('receipt retention must be 1-3650 days');
-    await expect(error).toContainText('"0"');
+    await expect(error).toContainText('got “0”');
     await expect(page.getByTestId('tenant-retention')).toHaveText('30 days');
   } finally {
     const restored = await owner.put('/api/v1/tenants/rocketlane/retention', { data: { receipt_retention_days: 90 } });
