@@ -13,6 +13,8 @@ pub struct Person {
     pub username: String,
     /// The approver roles they hold in their tenant (e.g. `manager`); empty for most.
     pub approver_roles: Vec<String>,
+    /// The channel they act through when it is not the console, e.g. `MCP (Claude)`.
+    pub via: Option<String>,
 }
 
 /// An agent's API key: its tenant is the key's, never one a request names.
@@ -23,6 +25,8 @@ pub struct AgentKey {
     pub tenant_id: TenantId,
     /// The agents the key acts for; empty when it is not bound.
     pub agents: BoundAgents,
+    /// The channel the key is used through when it is not the HTTP API, e.g. `MCP (Claude)`.
+    pub via: Option<String>,
 }
 
 /// The caller of an operation, with the standing that decides what they may do.
@@ -99,7 +103,7 @@ impl Action {
 impl Access {
     /// The access of a console user, as loaded from the database for this request.
     pub fn for_user(user: &User) -> Result<Access, CoreError> {
-        let person = Person { user_id: user.id.clone(), username: user.username.clone(), approver_roles: user.approver_roles.clone() };
+        let person = Person { user_id: user.id.clone(), username: user.username.clone(), approver_roles: user.approver_roles.clone(), via: None };
         let tenant_id = || user.tenant_id.clone().ok_or_else(|| CoreError::internal("a tenant user without a tenant", &user.username));
         Ok(match user.role {
             Role::PlatformAdmin => Access::PlatformAdmin(person),
@@ -111,7 +115,19 @@ impl Access {
 
     /// The access of a verified API key.
     pub fn for_key(key: ApiKeyAuth) -> Access {
-        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id, agents: key.agents })
+        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id, agents: key.agents, via: None })
+    }
+
+    /// The same caller acting through `channel` (such as `MCP (Claude)`), which the audit log
+    /// names beside them.
+    pub fn via(mut self, channel: impl Into<String>) -> Access {
+        let channel = Some(channel.into());
+        match &mut self {
+            Access::PlatformAdmin(person) | Access::Support(person) => person.via = channel,
+            Access::TenantAdmin { person, .. } | Access::TenantMember { person, .. } => person.via = channel,
+            Access::Agent(key) => key.via = channel,
+        }
+        self
     }
 
     /// The caller's own tenant; `None` for platform staff.
@@ -161,12 +177,18 @@ impl Access {
     /// Who the audit log names for the caller's changes. A platform admin's change to a tenant's
     /// policy is recorded as the platform's (no tenant on the actor).
     pub fn actor(&self) -> Actor {
+        let named = |id: String, via: &Option<String>| match via {
+            Some(channel) => format!("{id} via {channel}"),
+            None => id,
+        };
         match self {
-            Access::PlatformAdmin(person) | Access::Support(person) => Actor { id: person.username.clone(), kind: ActorKind::User, tenant_id: None },
-            Access::TenantAdmin { person, tenant_id } | Access::TenantMember { person, tenant_id } => {
-                Actor { id: person.username.clone(), kind: ActorKind::User, tenant_id: Some(tenant_id.clone()) }
+            Access::PlatformAdmin(person) | Access::Support(person) => {
+                Actor { id: named(person.username.clone(), &person.via), kind: ActorKind::User, tenant_id: None }
             }
-            Access::Agent(key) => Actor { id: format!("key:{}", key.prefix), kind: ActorKind::ApiKey, tenant_id: Some(key.tenant_id.clone()) },
+            Access::TenantAdmin { person, tenant_id } | Access::TenantMember { person, tenant_id } => {
+                Actor { id: named(person.username.clone(), &person.via), kind: ActorKind::User, tenant_id: Some(tenant_id.clone()) }
+            }
+            Access::Agent(key) => Actor { id: named(format!("key:{}", key.prefix), &key.via), kind: ActorKind::ApiKey, tenant_id: Some(key.tenant_id.clone()) },
         }
     }
 
@@ -232,7 +254,7 @@ mod tests {
     use super::*;
 
     fn person(roles: &[&str]) -> Person {
-        Person { user_id: "u".into(), username: "u@x".into(), approver_roles: roles.iter().map(|r| (*r).to_owned()).collect() }
+        Person { user_id: "u".into(), username: "u@x".into(), approver_roles: roles.iter().map(|r| (*r).to_owned()).collect(), via: None }
     }
 
     fn tenant() -> Owner {
@@ -306,7 +328,7 @@ mod tests {
         check(&owner, &tenant(), &[(WritePolicies, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden)]);
         check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes)]);
 
-        let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into(), agents: BoundAgents::default() });
+        let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into(), agents: BoundAgents::default(), via: None });
         check(
             &agent,
             &tenant(),

@@ -29,14 +29,17 @@ pub struct DecisionRequest {
 
 /// On whose behalf the agent calls the tool.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Principal {
+    /// The end user's id.
     #[serde(default)]
     pub user: Option<String>,
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Other facts about the user, such as `department` or `plan`.
     #[serde(default)]
     pub attributes: Map<String, Value>,
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod csrf;
 pub mod demo;
 pub mod headers;
+pub mod mcp;
 pub mod metrics;
 pub mod router;
 

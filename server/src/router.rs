@@ -104,6 +104,7 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
             }),
         )
         .nest("/api/v1", crate::api::router(services.api.clone()))
+        .merge(crate::mcp::router(services.core.clone()))
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .layer(middleware::from_fn_with_state(services.own_origin.clone(), same_origin_only))

@@ -14,7 +14,7 @@ mod history;
 mod keys;
 mod platform;
 mod policies;
-mod records;
+pub(crate) mod records;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
 use axum::http::request::Parts;

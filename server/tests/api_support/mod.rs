@@ -188,7 +188,10 @@ impl Call {
     }
 
     fn build(self) -> Request<Body> {
-        let mut request = Request::builder().method(self.method).uri(self.path).header(header::ACCEPT, "application/json");
+        let mut request = Request::builder().method(self.method).uri(self.path);
+        if !self.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
+            request = request.header(header::ACCEPT, "application/json");
+        }
         match self.auth {
             Auth::Anonymous => {}
             Auth::Key(key) => request = request.header(header::AUTHORIZATION, format!("Bearer {key}")),

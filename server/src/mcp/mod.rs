@@ -1,0 +1,73 @@
+//! Charter's own MCP server at `/mcp`: a tenant's AI assistant (or a script) manages the tenant's
+//! policies, previews and what-ifs, reads its tool catalog, approvals and receipts, in
+//! conversation. It is an edge like the HTTP API: every tool is a thin adapter over one core
+//! operation, with the caller's access; nothing here decides who may do what.
+//!
+//! Transport: MCP's Streamable HTTP through the official SDK (`rmcp`), stateless (no MCP session
+//! is kept between requests), so any replica answers any request. Answers are plain JSON, not an
+//! event stream, since every tool answers at once.
+//!
+//! The caller authenticates as on the API: `Authorization: Bearer <tenant API key>`. A request
+//! without it, or with a key that is not valid, gets 401 before MCP sees it.
+
+mod tools;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use charter_core::{Access, Core};
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+pub use tools::CharterTools;
+
+/// The caller of one MCP request, as its bearer key authenticated it.
+#[derive(Clone, Debug)]
+pub(crate) struct McpCaller(pub Access);
+
+/// `/mcp`, ready to merge into the application router.
+pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
+    let tools_core = core.clone();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        // rmcp checks `Host` against loopback names by default, against DNS rebinding of a local
+        // server that trusts whoever reaches it. Every call here carries a key, and the console's
+        // own origin checks apply, so the public host name must be accepted.
+        .disable_allowed_hosts();
+    let service = StreamableHttpService::new(move || Ok(CharterTools::new(tools_core.clone())), Arc::new(NeverSessionManager::default()), config);
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(core, authenticate))
+}
+
+/// Resolves the bearer key into the caller's access, or answers 401 saying how to authenticate.
+async fn authenticate(State(core): State<Core>, mut request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let Some(presented) = presented else {
+        return unauthorised("send `Authorization: Bearer <tenant API key>`");
+    };
+    match core.access_for_key(&presented).await {
+        Ok(access) => {
+            request.extensions_mut().insert(McpCaller(access));
+            next.run(request).await
+        }
+        Err(charter_core::CoreError::Unauthenticated(message)) => unauthorised(message),
+        Err(err) => crate::api::error::ApiError::from(err).into_response(),
+    }
+}
+
+fn unauthorised(message: &str) -> Response {
+    let body = axum::Json(serde_json::json!({ "error": { "code": "unauthenticated", "message": message } }));
+    (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, r#"Bearer realm="charter""#)], body).into_response()
+}
