@@ -99,7 +99,9 @@ async fn an_assistant_adds_two_approval_tiers_in_conversation() {
         assert_eq!(big["decision"], "require_approval");
         let approvers = big["approvers"].as_array().unwrap();
         assert!(approvers.contains(&json!("cfo")) && approvers.contains(&json!("manager")), "both tiers ask: {big}");
-        let what_if = tool(&api, &key, "what_if", json!({ "tool": "expense.submit", "args": { "amount": 6000 }, "principal": { "user": "u-1", "roles": ["employee"] } })).await;
+        let what_if =
+            tool(&api, &key, "what_if", json!({ "tool": "expense.submit", "args": { "amount": 6000 }, "principal": { "user": "u-1", "roles": ["employee"] } }))
+                .await;
         assert_eq!(what_if["structuredContent"]["verdict"], "require_approval", "{what_if}");
         assert!(text(&what_if).contains("held for approval") && text(&what_if).contains("$5,000"), "{what_if}");
 
