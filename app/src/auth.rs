@@ -71,8 +71,8 @@ pub mod server {
     use tower_sessions::Session;
 
     use super::{SessionUser, TenantRef};
-    pub use crate::throttle::{LoginAttempt, LoginThrottle};
     use crate::AppError;
+    pub use charter_core::{LoginAttempt, LoginThrottle, Refusal};
 
     /// The session key under which the signed-in user's id is kept.
     pub const USER_ID_KEY: &str = "user_id";
@@ -124,15 +124,22 @@ pub mod server {
     pub async fn login(username: &str, password: &str) -> Result<(), AppError> {
         let throttle = use_context::<LoginThrottle>().ok_or(AppError::Internal)?;
         let attempt = LoginAttempt::new(username, &client_address());
-        if let Err(wait) = throttle.check(&attempt, std::time::Instant::now()) {
-            return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        let now_ms = || u64::try_from(charter_store::now_ms()).unwrap_or(0);
+        match throttle.check(&attempt, now_ms()) {
+            Ok(()) => {}
+            Err(Refusal::Wait(wait)) => return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) }),
+            // Fail closed: an attempt that cannot be counted could be one of a million guesses.
+            Err(Refusal::Unavailable(why)) => {
+                tracing::warn!(%why, "sign-in refused: the throttle's shared records cannot be reached");
+                return Err(AppError::Unavailable);
+            }
         }
         let Some(user) = core()?.sign_in(username, password).await? else {
-            throttle.record_failure(&attempt, std::time::Instant::now());
+            throttle.record_failure(&attempt, now_ms());
             tracing::info!(username = %username.trim().to_lowercase(), address = %client_address(), "failed sign-in");
             return Err(AppError::BadCredentials);
         };
-        throttle.record_success(&attempt, std::time::Instant::now());
+        throttle.record_success(&attempt, now_ms());
         let session = session().await?;
         // A new id at sign-in defeats session fixation: an id planted before sign-in is worthless.
         session.cycle_id().await.map_err(|_| AppError::Internal)?;

@@ -26,6 +26,8 @@ pub enum AppError {
     /// The change was refused as a whole: a stale version, the quota, a parent's rule.
     #[error("{}", crate::readable::sentence(.0))]
     Rejected(String),
+    #[error("signing in is paused for a moment on our side; try again shortly")]
+    Unavailable,
     #[error("something went wrong on our side; it has been logged")]
     Internal,
     #[error("could not reach the server: {0}")]
@@ -44,6 +46,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Throttled { .. } => 429,
             AppError::Internal => 500,
+            AppError::Unavailable => 503,
             AppError::Transport(_) => 502,
         }
     }

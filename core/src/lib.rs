@@ -21,6 +21,7 @@ mod policies;
 mod records;
 mod tenant_view;
 mod tenants;
+mod throttle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -39,6 +40,7 @@ pub use masking::MASKED;
 pub use policies::{Exported, Saved, Validation};
 pub use records::{AuditOf, ReceiptsOf};
 pub use tenants::TenantOverview;
+pub use throttle::{InProcessSignIns, LoginAttempt, LoginThrottle, Refusal, SignInRecords};
 
 /// How long a pending approval waits for its approvers.
 pub const APPROVAL_TTL_MS: i64 = 24 * 60 * 60 * 1000;

@@ -106,3 +106,36 @@ async fn an_unreachable_redis_says_so_at_once_and_is_not_ready() {
     assert_eq!(counters.errors(), 1);
     assert!(!counters.ping().await);
 }
+
+#[test]
+fn the_sign_in_throttle_counts_failures_made_on_any_replica() {
+    use charter_core::{LoginAttempt, LoginThrottle, Refusal};
+    let Some((a, b)) = replicas() else { return };
+    let (on_a, on_b) = (LoginThrottle::new(std::sync::Arc::new(a)), LoginThrottle::new(std::sync::Arc::new(b)));
+    let now = u64::try_from(charter_store::now_ms()).unwrap();
+    let guess = LoginAttempt::new("alice@x", "10.0.0.66");
+    // Five wrong passwords spread over both replicas: the sixth attempt waits, wherever it lands.
+    for n in 0..5 {
+        if n % 2 == 0 { &on_a } else { &on_b }.record_failure(&guess, now);
+    }
+    assert_eq!(on_a.check(&guess, now), Err(Refusal::Wait(Duration::from_secs(30))));
+    assert_eq!(on_b.check(&guess, now + 10_000), Err(Refusal::Wait(Duration::from_secs(20))));
+    assert_eq!(on_b.check(&guess, now + 30_000), Ok(()), "the delay runs out");
+    // A sign-in through one replica makes the address usual for the other.
+    let alice_home = LoginAttempt::new("alice@x", "192.0.2.1");
+    on_a.record_success(&alice_home, now);
+    for n in 0..15 {
+        on_b.record_failure(&LoginAttempt::new("alice@x", &format!("10.1.0.{n}")), now);
+    }
+    assert!(matches!(on_a.check(&LoginAttempt::new("alice@x", "198.51.100.7"), now), Err(Refusal::Wait(_))), "ten failures for the name slow it elsewhere");
+    assert_eq!(on_b.check(&alice_home, now), Ok(()), "but not at her usual address");
+}
+
+#[test]
+fn sign_ins_are_refused_while_redis_is_unreachable() {
+    use charter_core::{LoginAttempt, LoginThrottle, Refusal};
+    let down = LoginThrottle::new(std::sync::Arc::new(RedisCounters::new("redis://127.0.0.1:1/", "down").unwrap()));
+    let attempt = LoginAttempt::new("bob", "10.0.0.1");
+    assert!(matches!(down.check(&attempt, 1_000), Err(Refusal::Unavailable(_))), "fail closed");
+    down.record_failure(&attempt, 1_000);
+}

@@ -6,8 +6,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use charter_app::auth::server::{resolve_session, LoginThrottle, SessionAccess};
+use charter_app::auth::server::{resolve_session, SessionAccess};
 use charter_app::{shell, App, SignedIn};
+use charter_core::LoginThrottle;
 use charter_core::{Core, Counters, RedisCounters};
 
 use crate::metrics::MetricsAccess;
@@ -43,14 +44,15 @@ impl Services {
     /// address that cannot be read.
     pub fn new(store: Store, config: &Config) -> Result<Services, charter_core::RedisError> {
         let counters = match &config.redis_url {
-            Some(url) => Counters::Shared(RedisCounters::new(url, &config.redis_prefix)?),
+            Some(url) => Counters::Shared(std::sync::Arc::new(RedisCounters::new(url, &config.redis_prefix)?)),
             None => Counters::default(),
         };
+        let throttle = counters.login_throttle();
         let core = Core::with_counters(store, counters);
         Ok(Services {
             api: ApiState { core: core.clone() },
             core,
-            throttle: LoginThrottle::default(),
+            throttle,
             own_origin: OwnOrigin(config.public_url.clone()),
             proxy: TrustedProxyHeader(config.client_ip_header.clone()),
             metrics: MetricsAccess::new(config.metrics_token.as_deref()),

@@ -15,7 +15,7 @@ pub enum Counters {
     /// In this process: fixed windows aligned to the epoch; a restart forgets them.
     Local(InMemoryRateCounter),
     /// In Redis: every replica counts against the same limits (rate limits in sliding windows).
-    Shared(RedisCounters),
+    Shared(std::sync::Arc<RedisCounters>),
 }
 
 impl Default for Counters {
@@ -36,7 +36,16 @@ impl Counters {
     fn counter(&self) -> &dyn RateCounter {
         match self {
             Counters::Local(local) => local,
-            Counters::Shared(redis) => redis,
+            Counters::Shared(redis) => &**redis,
+        }
+    }
+
+    /// The sign-in throttle that counts where these counters do: in this process, or in Redis
+    /// for every replica.
+    pub fn login_throttle(&self) -> crate::LoginThrottle {
+        match self {
+            Counters::Local(_) => crate::LoginThrottle::default(),
+            Counters::Shared(redis) => crate::LoginThrottle::new(redis.clone()),
         }
     }
 }

@@ -18,6 +18,8 @@ use std::time::Duration;
 use charter_policy::{CounterUnavailable, RateCounter, RateKey, SessionHistory, SessionKey, Spend, MAX_SESSION_TOOLS, SESSION_TTL_MS};
 use redis::{Connection, RedisResult, Script};
 
+use crate::throttle::{self, Failures, SignInRecords};
+
 /// How long one connection attempt, read or write may take.
 const TIMEOUT: Duration = Duration::from_millis(250);
 /// After a failure, how long the counters answer "unavailable" without trying.
@@ -297,5 +299,57 @@ impl RateCounter for RedisCounters {
     fn forget(&self, key: &SessionKey, tool: &str) {
         let redis_key = self.key("session", key);
         self.run_quietly("forget a session call", |connection| FORGET.key(&redis_key).arg(tool).invoke::<i64>(connection).map(drop));
+    }
+}
+
+/// The sign-in throttle's counts, shared by every replica. Keys are hashed: no username or
+/// address is written to Redis as it is.
+impl SignInRecords for RedisCounters {
+    fn failures(&self, keys: &[String], _now_ms: u64) -> Result<Vec<Option<Failures>>, CounterUnavailable> {
+        let redis_keys: Vec<String> = keys.iter().map(|key| self.sign_in_key("signin-failures", key)).collect();
+        let rows: Vec<(Option<u32>, Option<u64>)> = self.run(|connection| {
+            let mut pipe = redis::pipe();
+            for key in &redis_keys {
+                pipe.cmd("HMGET").arg(key).arg("count").arg("last");
+            }
+            pipe.query(connection)
+        })?;
+        Ok(rows.into_iter().map(|(count, last_ms)| Some(Failures { count: count?, last_ms: last_ms? })).collect())
+    }
+
+    fn fail(&self, keys: &[String], now_ms: u64) -> Result<(), CounterUnavailable> {
+        let redis_keys: Vec<String> = keys.iter().map(|key| self.sign_in_key("signin-failures", key)).collect();
+        self.run(|connection| {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for key in &redis_keys {
+                pipe.cmd("HINCRBY").arg(key).arg("count").arg(1).ignore();
+                pipe.cmd("HSET").arg(key).arg("last").arg(now_ms).ignore();
+                pipe.cmd("PEXPIRE").arg(key).arg(window_ms(throttle::WINDOW)).ignore();
+            }
+            pipe.query::<()>(connection)
+        })
+    }
+
+    fn clear(&self, key: &str) -> Result<(), CounterUnavailable> {
+        let redis_key = self.sign_in_key("signin-failures", key);
+        self.run(|connection| redis::cmd("DEL").arg(&redis_key).query::<i64>(connection).map(drop))
+    }
+
+    fn is_usual(&self, pair: &str, _now_ms: u64) -> Result<bool, CounterUnavailable> {
+        let redis_key = self.sign_in_key("signin-usual", pair);
+        self.run(|connection| redis::cmd("EXISTS").arg(&redis_key).query::<i64>(connection).map(|found| found == 1))
+    }
+
+    fn mark_usual(&self, pair: &str, now_ms: u64) -> Result<(), CounterUnavailable> {
+        let redis_key = self.sign_in_key("signin-usual", pair);
+        self.run(|connection| redis::cmd("SET").arg(&redis_key).arg(now_ms).arg("PX").arg(window_ms(throttle::USUAL_FOR)).query::<()>(connection))
+    }
+}
+
+impl RedisCounters {
+    fn sign_in_key(&self, kind: &str, key: &str) -> String {
+        use sha2::Digest;
+        self.key(kind, &hex::encode(sha2::Sha256::digest(key.as_bytes())))
     }
 }

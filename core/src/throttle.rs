@@ -13,17 +13,23 @@
 //! usual address): someone guessing at a username from elsewhere cannot keep its owner out of their
 //! usual place, nor can a busy shared address keep out the people who sign in there every day.
 //! The client address is the one the server worked out (the peer, or the trusted proxy's header).
+//!
+//! The counts live where the rate counters do ([`SignInRecords`]): in this process, or in Redis,
+//! where every replica counts the same failures. When Redis cannot be reached, sign-ins are
+//! refused for the moment rather than let through unthrottled.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use charter_policy::CounterUnavailable;
 
 /// How long failures are remembered after the last one.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 const FIRST_DELAY: Duration = Duration::from_secs(30);
 const LONGEST_DELAY: Duration = Duration::from_secs(15 * 60);
 /// How long a successful sign-in makes an address the user's usual one.
-const USUAL_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+pub const USUAL_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 const PAIR_ALLOWANCE: u32 = 5;
 const ADDRESS_ALLOWANCE: u32 = 20;
 const USERNAME_ALLOWANCE: u32 = 10;
@@ -55,77 +61,160 @@ impl LoginAttempt {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Failures {
-    count: u32,
-    last: Instant,
+/// The failures counted under one key within the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failures {
+    pub count: u32,
+    /// When the last one was, in milliseconds since the epoch.
+    pub last_ms: u64,
+}
+
+/// Where the throttle keeps its counts: failures per key, and each user's usual addresses. Keys are
+/// opaque text; entries older than [`WINDOW`] (failures) or [`USUAL_FOR`] (usual addresses) are
+/// as good as gone.
+pub trait SignInRecords: Send + Sync {
+    /// The failures under each of `keys`, in order.
+    fn failures(&self, keys: &[String], now_ms: u64) -> Result<Vec<Option<Failures>>, CounterUnavailable>;
+    /// Counts one failure against each of `keys`.
+    fn fail(&self, keys: &[String], now_ms: u64) -> Result<(), CounterUnavailable>;
+    /// Forgets the failures under `key`.
+    fn clear(&self, key: &str) -> Result<(), CounterUnavailable>;
+    /// Whether `pair` signed in within [`USUAL_FOR`].
+    fn is_usual(&self, pair: &str, now_ms: u64) -> Result<bool, CounterUnavailable>;
+    /// Makes `pair` usual from `now_ms`.
+    fn mark_usual(&self, pair: &str, now_ms: u64) -> Result<(), CounterUnavailable>;
+}
+
+fn ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The counts in this process: a restart forgets them, and each replica counts its own.
+#[derive(Debug, Default)]
+pub struct InProcessSignIns {
+    state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     failures: HashMap<String, Failures>,
     /// Username and address pairs that signed in, and when they last did.
-    usual: HashMap<String, Instant>,
+    usual: HashMap<String, u64>,
 }
 
-impl State {
-    fn is_usual(&self, attempt: &LoginAttempt, now: Instant) -> bool {
-        self.usual.get(&attempt.pair()).is_some_and(|at| now.saturating_duration_since(*at) < USUAL_FOR)
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct LoginThrottle {
-    state: Arc<Mutex<State>>,
-}
-
-impl LoginThrottle {
+impl InProcessSignIns {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// `Err(wait)` when the attempt must wait that long before it may be tried.
-    pub fn check(&self, attempt: &LoginAttempt, now: Instant) -> Result<(), Duration> {
+impl SignInRecords for InProcessSignIns {
+    fn failures(&self, keys: &[String], now_ms: u64) -> Result<Vec<Option<Failures>>, CounterUnavailable> {
         let state = self.state();
-        let usual = state.is_usual(attempt, now);
-        let longest_wait = attempt.keys(usual).iter().filter_map(|(key, allowance)| state.failures.get(key).and_then(|f| delay_left(f, *allowance, now))).max();
+        Ok(keys.iter().map(|key| state.failures.get(key).copied().filter(|f| now_ms.saturating_sub(f.last_ms) < ms(WINDOW))).collect())
+    }
+
+    fn fail(&self, keys: &[String], now_ms: u64) -> Result<(), CounterUnavailable> {
+        let mut state = self.state();
+        // Forget stale entries here, so the map cannot grow without bound under a spray of names.
+        state.failures.retain(|_, f| now_ms.saturating_sub(f.last_ms) < ms(WINDOW));
+        for key in keys {
+            let entry = state.failures.entry(key.clone()).or_insert(Failures { count: 0, last_ms: now_ms });
+            entry.count = entry.count.saturating_add(1);
+            entry.last_ms = now_ms;
+        }
+        Ok(())
+    }
+
+    fn clear(&self, key: &str) -> Result<(), CounterUnavailable> {
+        self.state().failures.remove(key);
+        Ok(())
+    }
+
+    fn is_usual(&self, pair: &str, now_ms: u64) -> Result<bool, CounterUnavailable> {
+        Ok(self.state().usual.get(pair).is_some_and(|at| now_ms.saturating_sub(*at) < ms(USUAL_FOR)))
+    }
+
+    fn mark_usual(&self, pair: &str, now_ms: u64) -> Result<(), CounterUnavailable> {
+        let mut state = self.state();
+        state.usual.retain(|_, at| now_ms.saturating_sub(*at) < ms(USUAL_FOR));
+        state.usual.insert(pair.to_owned(), now_ms);
+        Ok(())
+    }
+}
+
+/// Why an attempt may not be tried now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many failures: wait this long.
+    Wait(Duration),
+    /// The shared records cannot be reached, so the attempt cannot be throttled.
+    Unavailable(String),
+}
+
+#[derive(Clone)]
+pub struct LoginThrottle {
+    records: Arc<dyn SignInRecords>,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle").finish_non_exhaustive()
+    }
+}
+
+impl Default for LoginThrottle {
+    fn default() -> LoginThrottle {
+        LoginThrottle::new(Arc::new(InProcessSignIns::default()))
+    }
+}
+
+impl LoginThrottle {
+    pub fn new(records: Arc<dyn SignInRecords>) -> LoginThrottle {
+        LoginThrottle { records }
+    }
+
+    /// `Err` when the attempt may not be tried now: how long to wait, or that it cannot be told.
+    pub fn check(&self, attempt: &LoginAttempt, now_ms: u64) -> Result<(), Refusal> {
+        let unavailable = |err: CounterUnavailable| Refusal::Unavailable(err.0);
+        let usual = self.records.is_usual(&attempt.pair(), now_ms).map_err(unavailable)?;
+        let keys = attempt.keys(usual);
+        let names: Vec<String> = keys.iter().map(|(key, _)| key.clone()).collect();
+        let failures = self.records.failures(&names, now_ms).map_err(unavailable)?;
+        let longest_wait = keys.iter().zip(failures).filter_map(|((_, allowance), failures)| failures.and_then(|f| delay_left(&f, *allowance, now_ms))).max();
         match longest_wait {
-            Some(wait) => Err(wait),
+            Some(wait) => Err(Refusal::Wait(wait)),
             None => Ok(()),
         }
     }
 
     /// A wrong password: counts against every key, including those a usual address is spared, so
     /// that guesses from the usual address still slow down the guesser elsewhere.
-    pub fn record_failure(&self, attempt: &LoginAttempt, now: Instant) {
-        let mut state = self.state();
-        // Forget stale entries here, so the map cannot grow without bound under a spray of names.
-        state.failures.retain(|_, f| now.saturating_duration_since(f.last) < WINDOW);
-        for (key, _) in attempt.keys(false) {
-            let entry = state.failures.entry(key).or_insert(Failures { count: 0, last: now });
-            entry.count += 1;
-            entry.last = now;
+    pub fn record_failure(&self, attempt: &LoginAttempt, now_ms: u64) {
+        let keys: Vec<String> = attempt.keys(false).into_iter().map(|(key, _)| key).collect();
+        if let Err(err) = self.records.fail(&keys, now_ms) {
+            tracing::warn!(error = %err.0, "a failed sign-in could not be counted");
         }
     }
 
     /// A right password: clears the failures at this address for this user and makes the address
     /// their usual one. The address's and the username's counts stay: they belong to others too.
-    pub fn record_success(&self, attempt: &LoginAttempt, now: Instant) {
-        let mut state = self.state();
-        state.failures.remove(&attempt.pair());
-        state.usual.retain(|_, at| now.saturating_duration_since(*at) < USUAL_FOR);
-        state.usual.insert(attempt.pair(), now);
+    pub fn record_success(&self, attempt: &LoginAttempt, now_ms: u64) {
+        let pair = attempt.pair();
+        if let Err(err) = self.records.clear(&pair).and_then(|()| self.records.mark_usual(&pair, now_ms)) {
+            tracing::warn!(error = %err.0, "a sign-in could not be recorded");
+        }
     }
 }
 
-fn delay_left(failures: &Failures, allowance: u32, now: Instant) -> Option<Duration> {
-    if failures.count < allowance || now.saturating_duration_since(failures.last) >= WINDOW {
+fn delay_left(failures: &Failures, allowance: u32, now_ms: u64) -> Option<Duration> {
+    if failures.count < allowance || now_ms.saturating_sub(failures.last_ms) >= ms(WINDOW) {
         return None;
     }
     let doublings = (failures.count - allowance).min(10);
     let delay = FIRST_DELAY.saturating_mul(1 << doublings).min(LONGEST_DELAY);
-    let ends_at = failures.last + delay;
-    (ends_at > now).then(|| ends_at - now)
+    let ends_at = failures.last_ms.saturating_add(ms(delay));
+    (ends_at > now_ms).then(|| Duration::from_millis(ends_at - now_ms))
 }
 
 #[cfg(test)]
@@ -143,8 +232,8 @@ mod tests {
 
     fn check(scenario: &[Step]) {
         let throttle = LoginThrottle::default();
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
+        let start = 1_796_000_000_000_u64;
+        let at = |secs: u64| start + secs * 1000;
         for (index, step) in scenario.iter().enumerate() {
             match step {
                 Fail(user, address, secs, times) => {
@@ -154,7 +243,10 @@ mod tests {
                 }
                 Succeed(user, address, secs) => throttle.record_success(&LoginAttempt::new(user, address), at(*secs)),
                 Check(user, address, secs, expected) => {
-                    let actual = throttle.check(&LoginAttempt::new(user, address), at(*secs)).map_err(|wait| wait.as_secs());
+                    let actual = throttle.check(&LoginAttempt::new(user, address), at(*secs)).map_err(|refusal| match refusal {
+                        Refusal::Wait(wait) => wait.as_secs(),
+                        Refusal::Unavailable(why) => panic!("the records in this process answer: {why}"),
+                    });
                     assert_eq!(actual, *expected, "step {index}: {user} from {address} at {secs}s");
                 }
             }
