@@ -108,6 +108,16 @@ async fn receipt_retention_is_set_by_platform_admins_audited_and_enforced_per_te
         let saved = set(&owner, "meridian-bank", json!({ "receipt_retention_days": 30 })).await.expect(StatusCode::OK);
         assert_eq!(saved["receipt_retention_days"], 30);
         assert_eq!(api.get("/api/v1/settings", &admin).await.expect(StatusCode::OK)["receipt_retention_days"], 30);
+        // What a tenant reads it may send back; a different retention refuses the whole change.
+        let read = api.get("/api/v1/settings", &admin).await.expect(StatusCode::OK);
+        api.send(Call::new(Method::PUT, "/api/v1/settings", &admin).json(&read)).await.expect(StatusCode::OK);
+        let shorter = json!({ "time_zone": "Europe/Paris", "receipt_retention_days": 1 });
+        api.send(Call::new(Method::PUT, "/api/v1/settings", &admin).json(&shorter)).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        assert_eq!(api.get("/api/v1/settings", &admin).await.expect(StatusCode::OK), read, "nothing was written");
+        let through_settings = json!({ "receipt_retention_days": 45 });
+        let changed = api.send(Call::new(Method::PUT, "/api/v1/tenants/meridian-bank/settings", &owner).json(&through_settings)).await.expect(StatusCode::OK);
+        assert_eq!(changed["receipt_retention_days"], 45);
+        set(&owner, "meridian-bank", json!({ "receipt_retention_days": 30 })).await.expect(StatusCode::OK);
         for (days, shown) in [(json!(0), "`0`"), (json!(3651), "`3651`")] {
             let refused =
                 set(&owner, "meridian-bank", json!({ "receipt_retention_days": days })).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
@@ -122,7 +132,12 @@ async fn receipt_retention_is_set_by_platform_admins_audited_and_enforced_per_te
             set(refused, "meridian-bank", json!({ "receipt_retention_days": 1 })).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
         }
         set(&owner, "no-such-tenant", json!({ "receipt_retention_days": 5 })).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-        let change = api.audit(&admin).await.into_iter().find(|e| e["action"] == "tenant.receipt_retention").expect("the change is audited");
+        let change = api
+            .audit(&admin)
+            .await
+            .into_iter()
+            .find(|e| e["action"] == "tenant.receipt_retention" && e["before"]["receipt_retention_days"] == 90)
+            .expect("the change is audited");
         assert_eq!((change["before"]["receipt_retention_days"].clone(), change["after"]["receipt_retention_days"].clone()), (json!(90), json!(30)));
 
         // A receipt of 40 days ago is past the bank's 30 days; the startup keeps its own for 90.

@@ -83,10 +83,11 @@ impl Default for Propagation {
 /// How often a replica reads `change_stamp`.
 const STAMP_EVERY: Duration = Duration::from_secs(1);
 
-/// How long a confirmation that this replica is current holds: three readings of `change_stamp`
-/// and a half. Past it, the database or the listener has not answered for that long and the
-/// replica cannot say it is current.
-pub const CURRENT_WITHIN_MS: i64 = 3_500;
+/// How long a confirmation that this replica is current holds: a reading of `change_stamp` every
+/// second may wait up to 3 s for a pooled connection under load, so 5 s passes only when the
+/// database or the listener has not answered for that long, and the replica cannot say it is
+/// current.
+pub const CURRENT_WITHIN_MS: i64 = 5_000;
 
 /// What an announcement says: the stamp it bumped, when it was sent (ms since the epoch, on the
 /// sender's clock) and the change.

@@ -37,11 +37,14 @@ impl StoreError {
     /// rather than a query having failed: the caller may try again shortly.
     pub fn is_unreachable(&self) -> bool {
         match self {
-            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_)) => {
-                true
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)) => true,
+            // PostgreSQL shutting down or starting up (admin_shutdown, crash_shutdown,
+            // cannot_connect_now), out of connections while replicas reconnect (too_many_connections),
+            // or a connection exception (class 08).
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                let code = db.code();
+                matches!(code.as_deref(), Some("57P01" | "57P02" | "57P03" | "53300")) || code.is_some_and(|code| code.starts_with("08"))
             }
-            // PostgreSQL shutting down or starting up: admin_shutdown, crash_shutdown, cannot_connect_now.
-            StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03")),
             _ => false,
         }
     }

@@ -152,7 +152,7 @@ async fn a_replica_that_cannot_read_the_change_stamp_stops_saying_it_is_current(
     sqlx::query("ALTER TABLE change_stamp RENAME TO change_stamp_away").execute(a.pool()).await.unwrap();
     let started = Instant::now();
     while b.confirmed_current() {
-        assert!(started.elapsed() < Duration::from_secs(6), "B still says it is current after {:?}", started.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(8), "B still says it is current after {:?}", started.elapsed());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("B stopped saying it is current after {:?}", started.elapsed());

@@ -17,7 +17,8 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Forwards connections on a free local port to `target` (`host:port`) until dropped.
+    /// Forwards connections on a free local port to `target` (`host:port`) for as long as the test
+    /// runs (the task ends with the test's runtime).
     pub async fn start(target: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("the proxy binds a local port");
         let addr = listener.local_addr().expect("the proxy has an address");
@@ -26,12 +27,15 @@ impl Proxy {
         let (target, accepting, cut_signal) = (target.to_owned(), up.clone(), cuts.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                // Subscribed before looking whether the proxy is up, so a cut in between still
+                // ends this connection.
+                let mut cut = cut_signal.subscribe();
                 // While cut, a connection is accepted and dropped at once: the client reads EOF,
                 // as from a server that is shutting down.
                 if !accepting.load(Ordering::SeqCst) {
                     continue;
                 }
-                let (target, mut cut) = (target.clone(), cut_signal.subscribe());
+                let target = target.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(&target).await else { return };
                     let (mut client, mut server) = (client, server);

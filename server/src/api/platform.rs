@@ -109,6 +109,10 @@ pub struct TenantSettingsChange {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "required")]
     pub agent_keys: Option<AgentKeys>,
+    /// Accepted so that what was read can be sent back; only platform admins may change it (here
+    /// at `/api/v1/tenants/{slug}/settings`, or at `.../retention`).
+    #[serde(default)]
+    pub receipt_retention_days: Option<i64>,
 }
 
 impl From<Tenant> for TenantSettingsView {
@@ -131,6 +135,13 @@ pub async fn put_tenant_settings(
     JsonBody(body): JsonBody<TenantSettingsChange>,
 ) -> Result<Json<TenantSettingsView>, ApiError> {
     let mut tenant = None;
+    // First, so a change the caller may not make refuses the whole request before anything is written.
+    if let Some(days) = body.receipt_retention_days {
+        let current = state.core.get_tenant(&access, path.target()).await?;
+        if days != current.receipt_retention_days {
+            tenant = Some(state.core.set_receipt_retention(&access, &current.slug, days).await?);
+        }
+    }
     if let Some(zone) = &body.time_zone {
         tenant = Some(state.core.set_time_zone(&access, path.target(), zone).await?);
     }

@@ -7,7 +7,7 @@
 use axum::http::request::Parts;
 use charter_core::{Access, Core, CoreError, DecideInput, ReceiptsOf, Target, Validation};
 use charter_policy::{DelegationIssue, Principal, Verdict};
-use charter_store::{ApprovalId, PolicyId, ReceiptFilter, Resolution, StoredPolicy};
+use charter_store::{PolicyId, ReceiptFilter, StoredPolicy};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -113,18 +113,6 @@ pub struct ApprovalsRequest {
 
 fn yes() -> bool {
     true
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveRequest {
-    /// The approval's id, as `list_approvals` gives it.
-    pub approval_id: String,
-    /// `approve` or `reject`.
-    pub resolution: String,
-    /// Why, for the record (optional).
-    #[serde(default)]
-    pub comment: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -337,23 +325,6 @@ impl CharterTools {
         }
     }
 
-    #[tool(description = "Approve or reject a pending approval, as one of the approver roles it asks for. Only a person holding such a role may.")]
-    async fn resolve_approval(&self, Parameters(request): Parameters<ResolveRequest>, context: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
-        let access = caller(&context)?;
-        let resolution = match request.resolution.trim() {
-            "approve" => Resolution::Approve,
-            "reject" => Resolution::Reject,
-            other => return Ok(refused(CoreError::Invalid { field: "resolution".into(), message: format!("must be `approve` or `reject`, got `{other}`") })),
-        };
-        match self.core.resolve_approval(&access, Target::Own, &ApprovalId::from(request.approval_id), resolution, request.comment).await {
-            Ok(approval) => {
-                let text = format!("Approval {} is now {}.", approval.id, approval.status.as_str());
-                Ok(answer(text, serde_json::to_value(crate::api::records::ApprovalView::from(approval)).unwrap_or(Value::Null)))
-            }
-            Err(err) => Ok(refused(err)),
-        }
-    }
-
     #[tool(description = "List the tenant's recent decisions (receipts), newest first: tool, agent, verdict and reason.", annotations(read_only_hint = true))]
     async fn list_receipts(&self, Parameters(request): Parameters<ReceiptsRequest>, context: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
         let access = caller(&context)?;
@@ -403,7 +374,8 @@ impl ServerHandler for CharterTools {
     }
 }
 
-/// The caller of this request, acting through MCP (named with the client when it said who it is).
+/// The caller of this request, acting through MCP. The client's own name is not added: served
+/// statelessly, a request does not carry the name the client gave at `initialize`.
 fn caller(context: &RequestContext<RoleServer>) -> Result<Access, McpError> {
     let access = context
         .extensions
@@ -411,11 +383,7 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<Access, McpError> {
         .and_then(|parts| parts.extensions.get::<McpCaller>())
         .map(|McpCaller(access)| access.clone())
         .ok_or_else(|| McpError::internal_error("the request reached a tool without its caller", None))?;
-    let client = context.peer.peer_info().map(|info| info.client_info.name.trim().to_owned()).filter(|name| !name.is_empty());
-    Ok(access.via(match client {
-        Some(name) => format!("MCP ({})", name.chars().take(60).collect::<String>()),
-        None => "MCP".to_owned(),
-    }))
+    Ok(access.via("MCP"))
 }
 
 fn answer(text: String, structured: Value) -> CallToolResult {
