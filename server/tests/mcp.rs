@@ -160,6 +160,9 @@ async fn bad_input_gets_a_refusal_that_names_it_and_nothing_is_written() {
         assert!(refused(&limit).contains("limit") && refused(&limit).contains("1000"));
         assert!(api.policies(&admin).await.is_empty(), "nothing was written");
 
+        // A body past the API's 256 KiB is refused before anything reads it.
+        let huge = rpc(&api, &key, "tools/call", json!({ "name": "validate_policy", "arguments": { "document": "#".repeat(300 * 1024) } })).await;
+        assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", huge.body);
         // Arguments that do not fit the schema are refused naming the field, for the assistant to fix.
         let missing = tool(&api, &key, "get_policy", json!({})).await;
         assert!(refused(&missing).contains("missing field `policy_id`"), "{missing}");

@@ -26,6 +26,9 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 pub use tools::CharterTools;
 
+/// The largest request body `/mcp` reads, as for the HTTP API: a policy document and more.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// The caller of one MCP request, as its bearer key authenticated it.
 #[derive(Clone, Debug)]
 pub(crate) struct McpCaller(pub Access);
@@ -40,7 +43,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         // rmcp checks `Host` against loopback names by default, against DNS rebinding of a local
         // server that trusts whoever reaches it. Every call here carries a key, and the console's
         // own origin checks apply, so the public host name must be accepted.
-        .disable_allowed_hosts();
+        .disable_allowed_hosts()
+        .with_max_request_body_bytes(MAX_BODY_BYTES);
     let service = StreamableHttpService::new(move || Ok(CharterTools::new(tools_core.clone())), Arc::new(NeverSessionManager::default()), config);
     Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(core, authenticate))
 }
