@@ -36,11 +36,21 @@ impl SessionUser {
     }
 }
 
+/// `next` is where to go once signed in (the consent page an assistant sent the user to); only a
+/// path on this site is followed.
 #[server(endpoint = "auth/login")]
-pub async fn login(username: String, password: String) -> Result<(), AppError> {
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     server::login(&username, &password).await?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(next.as_deref().and_then(local_path).unwrap_or("/"));
     Ok(())
+}
+
+/// `next` when it is a path on this site, never another site's address (`//evil.example`,
+/// `https://…`, `/\evil.example`), so the sign-in page cannot be used to send people elsewhere.
+pub fn local_path(next: &str) -> Option<&str> {
+    let next = next.trim();
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']);
+    local.then_some(next)
 }
 
 #[server(endpoint = "auth/logout")]
@@ -92,6 +102,25 @@ pub mod server {
             }
             AppError::Internal
         })
+    }
+
+    /// This server's public base URL for the current request (see `charter_core::PublicUrl`).
+    pub fn public_base() -> String {
+        public_url().base(request_host().as_deref())
+    }
+
+    /// Charter's MCP server URL, the resource assistants' tokens are for.
+    pub fn mcp_resource() -> String {
+        public_url().mcp_resource(request_host().as_deref())
+    }
+
+    fn public_url() -> charter_core::PublicUrl {
+        use_context::<charter_core::PublicUrl>().unwrap_or_default()
+    }
+
+    fn request_host() -> Option<String> {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.headers.get(axum::http::header::HOST).and_then(|host| host.to_str().ok()).map(str::to_owned))
     }
 
     /// The signed-in caller's access, or "please sign in".

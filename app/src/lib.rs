@@ -28,7 +28,9 @@ use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
 use pages::approvals::ApprovalsPage;
+use pages::assistant::AssistantPage;
 use pages::audit::AuditPage;
+use pages::consent::ConsentPage;
 use pages::dashboard::DashboardPage;
 use pages::keys::KeysPage;
 use pages::login::LoginPage;
@@ -119,6 +121,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/oauth/consent") view=ConsentPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("tenants") view=TenantsPage ssr=SsrMode::Async/>
@@ -134,6 +137,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("keys") view=KeysPage ssr=SsrMode::Async/>
                     <Route path=path!("receipts") view=ReceiptsPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("assistant") view=AssistantPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

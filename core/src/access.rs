@@ -2,7 +2,7 @@
 //! or from the session's user, and every operation of the core takes one: it is the only way to
 //! reach tenant data. The rules of who may do what live in [`Access::may`], and nowhere else.
 
-use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, BoundAgents, Owner, Role, TenantId, User, UserId};
+use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, BoundAgents, OAuthScope, Owner, Role, ScopeSet, TenantId, User, UserId};
 
 use crate::CoreError;
 
@@ -15,6 +15,18 @@ pub struct Person {
     pub approver_roles: Vec<String>,
     /// The channel they act through when it is not the console, e.g. `MCP (Claude)`.
     pub via: Option<String>,
+    /// What they may do through this channel: everything their role allows in the console, or,
+    /// for an assistant they connected, only what the scopes they granted it cover.
+    pub grant: Grant,
+}
+
+/// How much of a person's standing a request carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// The person themselves, signed in to the console.
+    Full,
+    /// An assistant acting for them with an OAuth token: the person's role, narrowed to these scopes.
+    Scoped(ScopeSet),
 }
 
 /// An agent's API key: its tenant is the key's, never one a request names.
@@ -71,6 +83,10 @@ pub enum Action {
     WriteSettings,
     /// Every console user of the platform.
     ReadUsers,
+    /// The AI assistants connected to a tenant.
+    ReadConnections,
+    /// Disconnecting an assistant.
+    RevokeConnections,
 }
 
 impl Action {
@@ -84,7 +100,18 @@ impl Action {
                 | Action::WriteCatalog
                 | Action::WriteSettings
                 | Action::Decide
+                | Action::RevokeConnections
         )
+    }
+
+    /// The scope an assistant needs to do this for its user; `None` for what no assistant does.
+    fn scope_needed(self) -> Option<OAuthScope> {
+        match self {
+            Action::ReadPolicies | Action::ReadCatalog | Action::ReadRecords | Action::ReadTenant => Some(OAuthScope::PoliciesRead),
+            Action::WritePolicies => Some(OAuthScope::PoliciesWrite),
+            Action::ReadApprovals | Action::ResolveApprovals => Some(OAuthScope::Approvals),
+            _ => None,
+        }
     }
 
     /// Actions on the platform as a whole, for platform staff only.
@@ -103,7 +130,8 @@ impl Action {
 impl Access {
     /// The access of a console user, as loaded from the database for this request.
     pub fn for_user(user: &User) -> Result<Access, CoreError> {
-        let person = Person { user_id: user.id.clone(), username: user.username.clone(), approver_roles: user.approver_roles.clone(), via: None };
+        let person =
+            Person { user_id: user.id.clone(), username: user.username.clone(), approver_roles: user.approver_roles.clone(), via: None, grant: Grant::Full };
         let tenant_id = || user.tenant_id.clone().ok_or_else(|| CoreError::internal("a tenant user without a tenant", &user.username));
         Ok(match user.role {
             Role::PlatformAdmin => Access::PlatformAdmin(person),
@@ -128,6 +156,26 @@ impl Access {
             Access::Agent(key) => key.via = channel,
         }
         self
+    }
+
+    /// The same person with only `grant` of their standing (an assistant's token). An agent's key
+    /// is unchanged.
+    pub fn granted(mut self, grant: Grant) -> Access {
+        match &mut self {
+            Access::PlatformAdmin(person) | Access::Support(person) => person.grant = grant,
+            Access::TenantAdmin { person, .. } | Access::TenantMember { person, .. } => person.grant = grant,
+            Access::Agent(_) => {}
+        }
+        self
+    }
+
+    /// The channel the caller acts through when it is not the console or the HTTP API.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Access::PlatformAdmin(person) | Access::Support(person) => person.via.as_deref(),
+            Access::TenantAdmin { person, .. } | Access::TenantMember { person, .. } => person.via.as_deref(),
+            Access::Agent(key) => key.via.as_deref(),
+        }
     }
 
     /// The caller's own tenant; `None` for platform staff.
@@ -197,6 +245,13 @@ impl Access {
     /// table of who may do what, for every edge.
     pub fn may(&self, action: Action, owner: &Owner) -> Result<(), CoreError> {
         use Action::*;
+        if let Some(Grant::Scoped(scopes)) = self.person().map(|person| &person.grant) {
+            match action.scope_needed() {
+                Some(scope) if scopes.contains(scope) => {}
+                Some(scope) => return Err(CoreError::Forbidden(format!("this assistant was not granted `{}`; reconnect it to grant more", scope.as_str()))),
+                None => return Err(CoreError::forbidden("a connected assistant cannot do this; use the console")),
+            }
+        }
         match self {
             Access::PlatformAdmin(_) => match action {
                 Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
@@ -215,13 +270,15 @@ impl Access {
             _ if action.platform_wide() => Err(CoreError::forbidden("only platform staff may do this")),
             Access::TenantAdmin { person, .. } => match action {
                 ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadKeys | WriteKeys | ReadTenant | ReadCatalog => Ok(()),
+                ReadConnections | RevokeConnections => Ok(()),
                 ResolveApprovals if !person.approver_roles.is_empty() => Ok(()),
                 ResolveApprovals => Err(CoreError::forbidden("you hold no approver role")),
                 Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
                 _ => Err(CoreError::forbidden("your role does not allow this")),
             },
             Access::TenantMember { person, .. } => match action {
-                ReadTenant => Ok(()),
+                // Their own connections only; the operation filters.
+                ReadTenant | ReadConnections | RevokeConnections => Ok(()),
                 ReadApprovals | ResolveApprovals if !person.approver_roles.is_empty() => Ok(()),
                 ReadApprovals | ResolveApprovals => Err(CoreError::forbidden("you hold no approver role")),
                 Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
@@ -230,7 +287,9 @@ impl Access {
             // A tenant's own systems: decisions, polling approvals, and its policies as code.
             Access::Agent(_) => match action {
                 Decide | ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadCatalog => Ok(()),
-                ReadKeys | WriteKeys | ResolveApprovals => Err(CoreError::forbidden("this call needs a signed-in person, not an API key")),
+                ReadKeys | WriteKeys | ResolveApprovals | ReadConnections | RevokeConnections => {
+                    Err(CoreError::forbidden("this call needs a signed-in person, not an API key"))
+                }
                 _ => Err(CoreError::forbidden("an API key does not allow this")),
             },
         }
@@ -254,7 +313,7 @@ mod tests {
     use super::*;
 
     fn person(roles: &[&str]) -> Person {
-        Person { user_id: "u".into(), username: "u@x".into(), approver_roles: roles.iter().map(|r| (*r).to_owned()).collect(), via: None }
+        Person { user_id: "u".into(), username: "u@x".into(), approver_roles: roles.iter().map(|r| (*r).to_owned()).collect(), via: None, grant: Grant::Full }
     }
 
     fn tenant() -> Owner {
@@ -335,5 +394,26 @@ mod tests {
             &[(Decide, Yes), (ReadPolicies, Yes), (WritePolicies, Yes), (ReadApprovals, Yes), (ResolveApprovals, Forbidden), (ReadKeys, Forbidden)],
         );
         check(&agent, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound)]);
+
+        // An assistant has its user's role, narrowed to the scopes it was granted.
+        let reader =
+            Access::TenantAdmin { person: person(&["manager"]), tenant_id: "t".into() }.granted(Grant::Scoped(ScopeSet::new([OAuthScope::PoliciesRead])));
+        check(
+            &reader,
+            &tenant(),
+            &[
+                (ReadPolicies, Yes),
+                (ReadCatalog, Yes),
+                (ReadRecords, Yes),
+                (WritePolicies, Forbidden),
+                (ReadApprovals, Forbidden),
+                (ReadKeys, Forbidden),
+                (ReadConnections, Forbidden),
+            ],
+        );
+        let writer = Access::TenantMember { person: person(&[]), tenant_id: "t".into() }.granted(Grant::Scoped(ScopeSet::new(OAuthScope::ALL)));
+        check(&writer, &tenant(), &[(ReadPolicies, Forbidden), (WritePolicies, Forbidden), (ReadApprovals, Forbidden)]);
+        let approver = Access::TenantMember { person: person(&["cfo"]), tenant_id: "t".into() }.granted(Grant::Scoped(ScopeSet::new([OAuthScope::Approvals])));
+        check(&approver, &tenant(), &[(ReadApprovals, Yes), (ResolveApprovals, Yes), (ReadPolicies, Forbidden)]);
     }
 }

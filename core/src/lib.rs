@@ -17,6 +17,7 @@ mod facts;
 mod history;
 mod keys;
 mod masking;
+mod oauth;
 mod policies;
 mod records;
 mod tenant_view;
@@ -28,7 +29,7 @@ use std::sync::{Arc, RwLock};
 
 use charter_store::{Owner, ReceiptWriter, Store, Tenant, TenantId, UserId};
 
-pub use access::{Access, Action, AgentKey, Person, Target};
+pub use access::{Access, Action, AgentKey, Grant, Person, Target};
 pub use approvals::QueueEntry;
 pub use catalog::{Catalog, TOOL_USAGE_DAYS};
 pub use counters::{Counters, RedisCounters, RedisError};
@@ -37,6 +38,7 @@ pub use error::CoreError;
 pub use facts::{derive_clock, ClientAddress, Clock};
 pub use history::{DiffLine, PolicyDiff};
 pub use masking::MASKED;
+pub use oauth::{is_access_token, AuthorizationRefusal, AuthorizationRequest, ClientMetadata, OAuthError, PendingConsent, PublicUrl, TokenRequest};
 pub use policies::{Exported, Saved, Validation};
 pub use records::{AuditOf, ReceiptsOf};
 pub use tenants::TenantOverview;

@@ -41,9 +41,14 @@ fn forged(headers: &HeaderMap, own: &OwnOrigin) -> Option<String> {
     (!expected.iter().any(|own| own.eq_ignore_ascii_case(origin))).then(|| format!("the request comes from `{origin}`, not from the console"))
 }
 
+/// The OAuth endpoints clients call from their own origin; none of them reads the session.
+fn cookie_free(path: &str) -> bool {
+    matches!(path, "/oauth/register" | "/oauth/token" | "/oauth/revoke")
+}
+
 /// Refuses forged state-changing requests with a 403 in the API's error shape; nothing runs.
 pub async fn same_origin_only(State(own): State<OwnOrigin>, request: Request, next: Next) -> Response {
-    if changes_state(request.method()) {
+    if changes_state(request.method()) && !cookie_free(request.uri().path()) {
         if let Some(reason) = forged(request.headers(), &own) {
             tracing::warn!(uri = %request.uri(), %reason, "refused a cross-site request");
             return ApiError::Forbidden(format!("cross-site request refused: {reason}")).into_response();

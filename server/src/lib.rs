@@ -14,6 +14,7 @@ pub mod demo;
 pub mod headers;
 pub mod mcp;
 pub mod metrics;
+pub mod oauth;
 pub mod router;
 
 pub use config::Config;

@@ -108,6 +108,12 @@ async fn serve() -> Result<(), String> {
         let retention = retention.clone();
         async move { retention.enforce_retention().await.map(drop).map_err(|err| err.to_string()) }
     });
+    // Expired OAuth codes and tokens, and clients nobody connected, go within the hour.
+    let oauth = services.core.clone();
+    every_hour("could not delete expired OAuth records", move || {
+        let oauth = oauth.clone();
+        async move { oauth.purge_expired_oauth().await.map(drop).map_err(|err| err.to_string()) }
+    });
 
     let core = services.core.clone();
     let router = app(options.clone(), services, config.secure_cookies);

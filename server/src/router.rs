@@ -9,7 +9,7 @@ use axum::Router;
 use charter_app::auth::server::{resolve_session, SessionAccess};
 use charter_app::{shell, App, SignedIn};
 use charter_core::LoginThrottle;
-use charter_core::{Core, Counters, RedisCounters};
+use charter_core::{Core, Counters, PublicUrl, RedisCounters};
 
 use crate::metrics::MetricsAccess;
 use charter_store::Store;
@@ -37,6 +37,7 @@ pub struct Services {
     pub own_origin: OwnOrigin,
     pub proxy: TrustedProxyHeader,
     pub metrics: MetricsAccess,
+    pub public_url: PublicUrl,
 }
 
 impl Services {
@@ -56,6 +57,7 @@ impl Services {
             own_origin: OwnOrigin(config.public_url.clone()),
             proxy: TrustedProxyHeader(config.client_ip_header.clone()),
             metrics: MetricsAccess::new(config.metrics_token.as_deref()),
+            public_url: PublicUrl(config.public_url.clone()),
         })
     }
 
@@ -63,6 +65,7 @@ impl Services {
     fn provide(&self) {
         provide_context(self.core.clone());
         provide_context(self.throttle.clone());
+        provide_context(self.public_url.clone());
     }
 }
 
@@ -106,7 +109,8 @@ pub fn app(leptos_options: LeptosOptions, services: Services, secure_cookies: bo
             }),
         )
         .nest("/api/v1", crate::api::router(services.api.clone()))
-        .merge(crate::mcp::router(services.core.clone()))
+        .merge(crate::mcp::router(services.core.clone(), services.public_url.clone()))
+        .merge(crate::oauth::router(crate::oauth::OAuthState { core: services.core.clone(), public_url: services.public_url.clone() }))
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .layer(middleware::from_fn_with_state(services.own_origin.clone(), same_origin_only))

@@ -26,6 +26,10 @@ struct TenantA {
     approval: String,
     key: String,
     key_auth: Auth,
+    /// An assistant A's admin connected (its client is named with the marker).
+    connection: String,
+    /// The query of an authorisation request by a client of no tenant, for the consent sweep.
+    consent_query: String,
 }
 
 async fn tenant_a(api: &Api) -> TenantA {
@@ -39,7 +43,30 @@ async fn tenant_a(api: &Api) -> TenantA {
         .await;
     let asked = api.decide(&key_auth, json!({ "tool": "payments.send", "agent": MARKER, "args": { "memo": MARKER } })).await;
     assert_eq!(asked["decision"], "require_approval", "{asked}");
+    let redirect = "http://127.0.0.1:33418/callback".to_owned();
+    let client = api.store.register_oauth_client(&format!("{MARKER} assistant"), std::slice::from_ref(&redirect)).await.unwrap();
+    let tenant = api.store.tenant_by_slug(A_SLUG).await.unwrap().unwrap();
+    let users = api.store.list_users(&charter_store::Owner::Tenant(tenant.id.clone())).await.unwrap();
+    let user = users.into_iter().find(|user| user.username == BANK_ADMIN).unwrap();
+    let new = charter_store::NewConnection {
+        tenant_id: tenant.id,
+        user_id: user.id,
+        client_id: client.id,
+        scopes: charter_store::ScopeSet::new(charter_store::OAuthScope::ALL),
+        resource: "http://localhost/mcp".into(),
+        redirect_uri: redirect.clone(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+    };
+    let (connection, _) = api.store.approve_connection(&charter_store::Actor::system(), &new).await.unwrap();
+    let neutral = api.store.register_oauth_client("Neutral assistant", std::slice::from_ref(&redirect)).await.unwrap();
+    let consent_query = format!(
+        "response_type=code&client_id={}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=s",
+        neutral.id,
+        urlencode(&redirect)
+    );
     TenantA {
+        connection: connection.id.to_string(),
+        consent_query,
         policy: policy["id"].as_str().unwrap().to_owned(),
         receipt: asked["receipt_id"].as_str().unwrap().to_owned(),
         approval: asked["approval_id"].as_str().unwrap().to_owned(),
@@ -59,7 +86,8 @@ async fn snapshot(api: &Api, a: &TenantA) -> Value {
         .await
         .unwrap();
     let policies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(&tenant.id).fetch_one(api.store.pool()).await.unwrap();
-    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies })
+    let connections = api.store.list_connections(&tenant.id).await.unwrap().len();
+    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections })
 }
 
 fn shows_a(body: &str) -> bool {
@@ -188,6 +216,11 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/tenants/set_retention" => pairs(&[("slug", A_SLUG), ("days", "1")]),
         "/api/tools/add_source" => pairs(&[("name", "planted"), ("document", "{\"tools\": []}"), ("enabled", "true")]),
         "/api/tools/delete_source" | "/api/tools/toggle" => pairs(&[("id", NO_SUCH_ID), ("enabled", "false")]),
+        "/api/assistant/view" => pairs(&[]),
+        "/api/assistant/disconnect" => pairs(&[("id", &a.connection)]),
+        // Consent is always for the caller's own tenant; there is no tenant to name.
+        "/api/oauth/consent" => pairs(&[("query", &a.consent_query)]),
+        "/api/oauth/answer" => pairs(&[]),
         other => panic!("no sweep case for the server function {other}: add one to isolation.rs"),
     }
 }
@@ -207,6 +240,9 @@ const OWN_DATA: &[&str] = &[
     "/api/policies/convert",
     "/api/policies/search",
     "/api/tools/catalog",
+    "/api/assistant/view",
+    "/api/oauth/consent",
+    "/api/oauth/answer",
 ];
 
 #[tokio::test]
@@ -222,7 +258,9 @@ async fn every_server_function_keeps_another_tenants_data_out_of_reach() {
                 // A fresh session each time: `logout` ends the one it is called with.
                 let auth = api.sign_in(who).await;
                 let args = server_fn_args(path, &a);
-                let reply = if path == "/api/policies/search" {
+                let reply = if path == "/api/oauth/answer" {
+                    api.send(Call::new(Method::POST, path, &auth).json(&json!({ "query": a.consent_query, "allow": false, "scopes": [] }))).await
+                } else if path == "/api/policies/search" {
                     api.send(
                         Call::new(Method::POST, path, &auth)
                             .json(&json!({ "search": { "tenant_id": api.store.tenant_by_slug(A_SLUG).await.unwrap().unwrap().id }, "offset": 0 })),

@@ -8,35 +8,11 @@
 mod api_support;
 
 use api_support::*;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 const MANAGER_TIER: &str = "name: Expenses over 5K\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n  - tool: expense.submit\n    when: { args.amount: { gt: 5000 } }\n    effect: require_approval\n    approvers: [manager]\n    reason: expenses over $5,000 need a manager\n";
 const CFO_TIER: &str = "name: Expenses over 25K\nscope: tenant\nrules:\n  - tool: expense.submit\n    when: { args.amount: { gt: 25000 } }\n    effect: require_approval\n    approvers: [cfo]\n    reason: expenses over $25,000 need the CFO\n";
-
-/// One JSON-RPC request to `/mcp`; the whole HTTP reply.
-async fn rpc(api: &Api, auth: &Auth, method: &str, params: Value) -> Reply {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let call = Call::new(Method::POST, "/mcp", auth)
-        .json(&body)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .header("host", "charter.example");
-    api.send(call).await
-}
-
-/// Calls a tool and returns its result (`content`, `structuredContent`, `isError`).
-async fn tool(api: &Api, auth: &Auth, name: &str, arguments: Value) -> Value {
-    let reply = rpc(api, auth, "tools/call", json!({ "name": name, "arguments": arguments })).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let message = reply.json();
-    assert!(message.get("error").is_none(), "{name} is a protocol error: {message}");
-    message["result"].clone()
-}
-
-fn text(result: &Value) -> String {
-    result["content"].as_array().unwrap().iter().filter_map(|block| block["text"].as_str()).collect::<Vec<_>>().join("\n")
-}
 
 fn refused(result: &Value) -> String {
     assert_eq!(result["isError"], true, "a refusal: {result}");

@@ -115,3 +115,11 @@ id_type!(
     /// An audit entry's id.
     AuditEntryId
 );
+id_type!(
+    /// A registered OAuth client's id (its public `client_id`).
+    OAuthClientId
+);
+id_type!(
+    /// One connection of an AI assistant: a user's approval of an OAuth client.
+    ConnectionId
+);

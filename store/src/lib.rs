@@ -6,6 +6,7 @@
 //! the same migrations and the same queries; that is why every query here sticks to the SQL both
 //! understand and why times are plain millisecond integers.
 
+pub mod assistant;
 pub mod ids;
 pub mod model;
 
@@ -25,6 +26,8 @@ mod error;
 mod heavy;
 #[cfg(feature = "db")]
 mod metrics;
+#[cfg(feature = "db")]
+mod oauth;
 #[cfg(feature = "db")]
 mod password;
 #[cfg(feature = "db")]
@@ -54,7 +57,8 @@ mod transfer;
 #[cfg(feature = "db")]
 mod users;
 
-pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
+pub use assistant::{Connection, ConsentView, OAuthScope, ScopeSet};
+pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, ConnectionId, OAuthClientId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, ImportAction, ImportChange, Owner,
     Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, ToolUsage, User,
@@ -76,6 +80,11 @@ pub use error::StoreError;
 pub use heavy::HeavyWork;
 #[cfg(feature = "db")]
 pub use metrics::{metrics, render_metrics, Metrics};
+#[cfg(feature = "db")]
+pub use oauth::{
+    AccessGrant, AuthorizationCode, IssuedTokens, NewConnection, OAuthClient, TokenRefusal, ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL_MS, CODE_TTL_MS,
+    REFRESH_TOKEN_TTL_MS,
+};
 #[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]

@@ -19,6 +19,7 @@ async fn everything(store: &Store) -> String {
         "SELECT id || ':' || tenant_id || ':' || status || ':' || votes FROM approvals ORDER BY id",
         "SELECT id || ':' || tenant_id || ':' || COALESCE(CAST(revoked_at AS TEXT), 'live') FROM api_keys ORDER BY id",
         "SELECT id || ':' || tenant_id FROM receipts ORDER BY id",
+        "SELECT id || ':' || tenant_id || ':' || scopes || ':' || COALESCE(CAST(revoked_at AS TEXT), 'live') FROM oauth_grants ORDER BY id",
     ] {
         let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(store.pool()).await.unwrap();
         all.push_str(&rows.join("\n"));
@@ -68,6 +69,29 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
             votes: "[]".into(),
         };
         ReceiptWriter::start(store.clone()).write(receipt_a.clone(), Some(approval_a.clone())).await.unwrap();
+        // And an assistant A's admin connected.
+        let admin_a = store
+            .create_user(charter_store::NewUser {
+                username: "admin@a".into(),
+                display_name: "A's admin".into(),
+                password: "a-long-password".into(),
+                role: charter_store::Role::TenantAdmin,
+                tenant_id: Some(a.id.clone()),
+                approver_roles: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let client = store.register_oauth_client("Assistant", &["https://app.example/cb".to_owned()]).await.unwrap();
+        let new = charter_store::NewConnection {
+            tenant_id: a.id.clone(),
+            user_id: admin_a.id,
+            client_id: client.id,
+            scopes: charter_store::ScopeSet::new(charter_store::OAuthScope::ALL),
+            resource: "https://charter.example/mcp".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        };
+        let (connection_a, _) = store.approve_connection(&Actor::system(), &new).await.unwrap();
         let before = everything(&store).await;
 
         // Each function that takes an id, asked with B's tenant for A's id.
@@ -80,6 +104,9 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
         check_not_found("get_approval", store.get_approval(&b.id, &approval_a.id).await);
         check_not_found("resolve_approval", store.resolve_approval(&actor_b, &b.id, &approval_a.id, &["manager".to_owned()], Resolution::Approve, None).await);
         check_not_found("revoke_api_key", store.revoke_api_key(&actor_b, &b.id, &key_a.info.id).await);
+        check_not_found("revoke_connection", store.revoke_connection(&actor_b, &b.id, &connection_a.id).await);
+        assert!(store.connection(&b.id, &connection_a.id).await.unwrap().is_none(), "connection");
+        assert!(store.list_connections(&b.id).await.unwrap().is_empty(), "list_connections");
         // An import into B that names A's policy creates B's own; A's stays.
         store.import_policies(&actor_b, &owner_b, &[policy("A's")], true, true).await.unwrap();
         assert!(store.list_policies(&owner_b).await.unwrap().is_empty(), "a dry run writes nothing");
@@ -89,6 +116,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
         assert_eq!(store.get_policy(&owner_a, &policy_a.id).await.unwrap().id, policy_a.id);
         assert_eq!(store.get_receipt(&a.id, &receipt_a.id).await.unwrap().id, receipt_a.id);
         assert_eq!(store.get_approval(&a.id, &approval_a.id).await.unwrap().id, approval_a.id);
+        assert_eq!(store.connection(&a.id, &connection_a.id).await.unwrap().unwrap().id, connection_a.id);
         assert_eq!(store.policy_owner(&policy_a.id).await.unwrap(), owner_a, "platform staff find the owner of any policy");
     })
     .await;

@@ -42,6 +42,7 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
             item("API keys", "/keys"),
             item("Receipts", "/receipts"),
             item("Audit log", "/audit"),
+            item("AI assistant", "/assistant"),
             item("Team", &format!("/tenants/{}", tenant.slug)),
         ],
         (Role::TenantAdmin | Role::TenantMember, _) => vec![item("Overview", "/")],
@@ -49,6 +50,8 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
     // Approvers (tenant users with approver roles) get their queue; tenant admins have it already.
     if user.tenant.is_some() && !user.approver_roles.is_empty() && user.role != Role::TenantAdmin {
         items.push(item("Approvals", "/approvals"));
+        // They may connect an assistant to resolve their approvals in conversation.
+        items.push(item("AI assistant", "/assistant"));
     }
     items
 }
@@ -197,13 +200,14 @@ mod tests {
                 ("API keys", "/keys"),
                 ("Receipts", "/receipts"),
                 ("Audit log", "/audit"),
+                ("AI assistant", "/assistant"),
                 ("Team", "/tenants/bank"),
             ],
         );
         check(Role::TenantMember, Some("bank"), &[("Overview", "/")]);
         let approver = SessionUser { approver_roles: vec!["manager".into()], ..user(Role::TenantMember, Some("bank")) };
         let actual: Vec<_> = nav_items(&approver).into_iter().map(|i| i.label).collect();
-        assert_eq!(actual, ["Overview", "Approvals"], "an approver gets the queue");
+        assert_eq!(actual, ["Overview", "Approvals", "AI assistant"], "an approver gets the queue, and may connect an assistant to it");
         let approving_admin = SessionUser { approver_roles: vec!["cfo".into()], ..user(Role::TenantAdmin, Some("bank")) };
         let labels: Vec<_> = nav_items(&approving_admin).into_iter().map(|i| i.label).collect();
         assert_eq!(labels.iter().filter(|l| **l == "Approvals").count(), 1, "once for an admin who also approves: {labels:?}");

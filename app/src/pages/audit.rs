@@ -74,6 +74,7 @@ fn describe_target(target: &str, before: Option<&str>, after: Option<&str>, tena
         "tool_source" => TargetView { text: format!("source “{name}”"), href: Some("/tools".to_owned()) },
         "tenant" => TargetView { text: format!("tenant {}", field("name").unwrap_or_else(|| name.to_owned())), href: Some(format!("/tenants/{name}")) },
         "platform" => plain("platform settings".to_owned()),
+        "assistant" => TargetView { text: format!("AI assistant “{name}”"), href: Some("/assistant".to_owned()) },
         _ => plain(target.to_owned()),
     }
 }
@@ -233,7 +234,7 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Action"</span>
                 <select id="audit-action" class=INPUT on:change=move |ev| action.set(event_target_value(&ev))>
                     <option value="">"Any action"</option>
-                    {[("policy.", "Policies"), ("tool", "Tools & sources"), ("api_key.", "API keys"), ("approval.", "Approvals"), ("tenant.", "Tenants"), ("platform.", "Platform settings")]
+                    {[("policy.", "Policies"), ("tool", "Tools & sources"), ("api_key.", "API keys"), ("approval.", "Approvals"), ("tenant.", "Tenants"), ("platform.", "Platform settings"), ("assistant.", "AI assistants")]
                         .into_iter()
                         .map(|(value, label)| {
                             let selected = action.get_untracked() == value;
@@ -323,5 +324,6 @@ mod tests {
         check("tool_source:Payments API", None, None, None, "source “Payments API”", Some("/tools"));
         check("tenant:meridian-bank", None, Some(r#"{"name":"First Meridian Bank"}"#), None, "tenant First Meridian Bank", Some("/tenants/meridian-bank"));
         check("platform", None, None, None, "platform settings", None);
+        check("assistant:Claude", None, Some("{}"), None, "AI assistant “Claude”", Some("/assistant"));
     }
 }

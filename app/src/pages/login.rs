@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 use crate::SessionContext;
 
@@ -12,11 +13,14 @@ pub fn LoginPage() -> impl IntoView {
     let login = session.login;
     let show_password = RwSignal::new(false);
     let error = move || login.value().get().and_then(Result::err).map(|err| err.to_string());
+    // Where to return once signed in, e.g. the consent page an assistant sent the user to.
+    let next = use_query_map().get_untracked().get("next").filter(|next| crate::auth::local_path(next).is_some());
+    let home = next.clone().unwrap_or_else(|| "/".to_owned());
 
     view! {
         <Title text="Sign in"/>
         // Someone already signed in has nothing to do here.
-        {session.user.is_some().then(|| view! { <Redirect path="/"/> })}
+        {session.user.is_some().then(|| view! { <Redirect path=home/> })}
         <main class="min-h-screen grid place-items-center px-4">
             <div class="w-full max-w-sm">
                 <div class="flex items-center gap-2 justify-center mb-6">
@@ -27,6 +31,7 @@ pub fn LoginPage() -> impl IntoView {
                     <h1 class="text-lg font-semibold mb-1">"Sign in"</h1>
                     <p class="text-sm text-slate-500 mb-5">"Governance for your agents' tool calls."</p>
                     <ActionForm action=login attr:class="space-y-4" attr:aria-label="Sign in">
+                        {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
                         <div>
                             <label for="username" class="block text-sm font-medium text-slate-700">"Email"</label>
                             <input

@@ -1,7 +1,9 @@
 //! One file per route.
 
 pub mod approvals;
+pub mod assistant;
 pub mod audit;
+pub mod consent;
 pub mod dashboard;
 pub mod keys;
 pub mod login;

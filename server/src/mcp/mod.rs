@@ -7,8 +7,11 @@
 //! is kept between requests), so any replica answers any request. Answers are plain JSON, not an
 //! event stream, since every tool answers at once.
 //!
-//! The caller authenticates as on the API: `Authorization: Bearer <tenant API key>`. A request
-//! without it, or with a key that is not valid, gets 401 before MCP sees it.
+//! The caller authenticates with `Authorization: Bearer <token>`: an OAuth access token of an
+//! assistant a tenant user connected (see `crate::oauth`; the user's role applies, narrowed to the
+//! scopes they granted), or a tenant API key for scripts. A request without one, or with one that
+//! is not valid, gets 401 before MCP sees it, with a `WWW-Authenticate` header pointing at the
+//! protected resource metadata, from which a client finds how to get a token.
 
 mod tools;
 
@@ -20,7 +23,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use charter_core::{Access, Core};
+use charter_core::{is_access_token, Access, Core, PublicUrl};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
@@ -33,8 +36,15 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Clone, Debug)]
 pub(crate) struct McpCaller(pub Access);
 
+/// What the authentication layer needs.
+#[derive(Clone, Debug)]
+struct Gate {
+    core: Core,
+    public_url: PublicUrl,
+}
+
 /// `/mcp`, ready to merge into the application router.
-pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(core: Core, public_url: PublicUrl) -> Router<S> {
     let tools_core = core.clone();
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -46,11 +56,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .disable_allowed_hosts()
         .with_max_request_body_bytes(MAX_BODY_BYTES);
     let service = StreamableHttpService::new(move || Ok(CharterTools::new(tools_core.clone())), Arc::new(NeverSessionManager::default()), config);
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(core, authenticate))
+    // CORS outermost: a browser's preflight carries no credential. Tokens are bearer headers, never
+    // cookies, so any origin may call.
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(Gate { core, public_url }, authenticate)).layer(crate::oauth::cors())
 }
 
-/// Resolves the bearer key into the caller's access, or answers 401 saying how to authenticate.
-async fn authenticate(State(core): State<Core>, mut request: Request, next: Next) -> Response {
+/// Resolves the bearer token or key into the caller's access, or answers 401 saying how to
+/// authenticate.
+async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", gate.public_url.base(crate::oauth::host(request.headers())));
+    let resource = gate.public_url.mcp_resource(crate::oauth::host(request.headers()));
     let presented = request
         .headers()
         .get(AUTHORIZATION)
@@ -59,19 +74,24 @@ async fn authenticate(State(core): State<Core>, mut request: Request, next: Next
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned());
     let Some(presented) = presented else {
-        return unauthorised("send `Authorization: Bearer <tenant API key>`");
+        let challenge = format!(r#"Bearer realm="charter", resource_metadata="{metadata}""#);
+        return unauthorised(challenge, "connect with OAuth (see the resource metadata) or send `Authorization: Bearer <tenant API key>`");
     };
-    match core.access_for_key(&presented).await {
+    let access = if is_access_token(&presented) { gate.core.access_for_token(&presented, &resource).await } else { gate.core.access_for_key(&presented).await };
+    match access {
         Ok(access) => {
             request.extensions_mut().insert(McpCaller(access));
             next.run(request).await
         }
-        Err(charter_core::CoreError::Unauthenticated(message)) => unauthorised(message),
+        Err(charter_core::CoreError::Unauthenticated(message)) => {
+            let challenge = format!(r#"Bearer realm="charter", error="invalid_token", resource_metadata="{metadata}""#);
+            unauthorised(challenge, message)
+        }
         Err(err) => crate::api::error::ApiError::from(err).into_response(),
     }
 }
 
-fn unauthorised(message: &str) -> Response {
+fn unauthorised(challenge: String, message: &str) -> Response {
     let body = axum::Json(serde_json::json!({ "error": { "code": "unauthenticated", "message": message } }));
-    (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, r#"Bearer realm="charter""#)], body).into_response()
+    (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, challenge)], body).into_response()
 }

@@ -5,12 +5,14 @@
 //! assistant can tell the person or fix its own call.
 
 use axum::http::request::Parts;
-use charter_core::{Access, Core, CoreError, DecideInput, ReceiptsOf, Target, Validation};
+use charter_core::{Access, Action, Core, CoreError, DecideInput, ReceiptsOf, Target, Validation};
 use charter_policy::{DelegationIssue, Principal, Verdict};
-use charter_store::{PolicyId, ReceiptFilter, StoredPolicy};
+use charter_store::{ApprovalId, PolicyId, ReceiptFilter, Resolution, StoredPolicy};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CacheScope, CallToolResult, ContentBlock, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+};
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
 use schemars::JsonSchema;
@@ -113,6 +115,18 @@ pub struct ApprovalsRequest {
 
 fn yes() -> bool {
     true
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// The approval's id, as `list_approvals` gives it.
+    pub approval_id: String,
+    /// `approve` or `reject`.
+    pub resolution: String,
+    /// Why, for the record (optional).
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -325,6 +339,25 @@ impl CharterTools {
         }
     }
 
+    #[tool(
+        description = "Approve or reject a pending approval, as one of the approver roles it asks for. Only a person holding such a role may (connected with the `approvals` scope); an API key may not."
+    )]
+    async fn resolve_approval(&self, Parameters(request): Parameters<ResolveRequest>, context: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
+        let access = caller(&context)?;
+        let resolution = match request.resolution.trim() {
+            "approve" => Resolution::Approve,
+            "reject" => Resolution::Reject,
+            other => return Ok(refused(CoreError::Invalid { field: "resolution".into(), message: format!("must be `approve` or `reject`, got `{other}`") })),
+        };
+        match self.core.resolve_approval(&access, Target::Own, &ApprovalId::from(request.approval_id), resolution, request.comment).await {
+            Ok(approval) => {
+                let text = format!("Approval {} is now {}.", approval.id, approval.status.as_str());
+                Ok(answer(text, serde_json::to_value(crate::api::records::ApprovalView::from(approval)).unwrap_or(Value::Null)))
+            }
+            Err(err) => Ok(refused(err)),
+        }
+    }
+
     #[tool(description = "List the tenant's recent decisions (receipts), newest first: tool, agent, verdict and reason.", annotations(read_only_hint = true))]
     async fn list_receipts(&self, Parameters(request): Parameters<ReceiptsRequest>, context: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
         let access = caller(&context)?;
@@ -359,8 +392,35 @@ impl CharterTools {
     }
 }
 
+/// What each tool does, for offering it only to callers who may: a token granted
+/// `policies:read` alone is not shown the tools that change policies, and an API key is not shown
+/// `resolve_approval`. The core checks again on every call.
+fn action_of(tool: &str) -> Option<Action> {
+    Some(match tool {
+        "list_policies" | "get_policy" | "validate_policy" | "effective_policy" | "what_if" => Action::ReadPolicies,
+        "create_policy" | "update_policy" | "delete_policy" => Action::WritePolicies,
+        "list_catalog_tools" => Action::ReadCatalog,
+        "list_approvals" => Action::ReadApprovals,
+        "resolve_approval" => Action::ResolveApprovals,
+        "list_receipts" => Action::ReadRecords,
+        _ => return None,
+    })
+}
+
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CharterTools {
+    /// The tools this caller may use; the list differs between callers, so it is not to be
+    /// cached for anyone else.
+    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+        let access = caller(&context)?;
+        let tools = self.tool_router.list_all().into_iter().filter(|tool| action_of(&tool.name).is_some_and(|action| access.can(action))).collect();
+        let mut result = ListToolsResult::with_all_items(tools);
+        let cache_hints = context.protocol_version().is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+        result.ttl_ms = cache_hints.then_some(0);
+        result.cache_scope = cache_hints.then_some(CacheScope::Private);
+        Ok(result)
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("charter", env!("CARGO_PKG_VERSION")))
@@ -374,8 +434,9 @@ impl ServerHandler for CharterTools {
     }
 }
 
-/// The caller of this request, acting through MCP. The client's own name is not added: served
-/// statelessly, a request does not carry the name the client gave at `initialize`.
+/// The caller of this request, acting through MCP. An assistant connected with OAuth is named
+/// with the client it registered as (`MCP (Claude)`); an API key's request is served statelessly
+/// and carries no client name, so it acts "via MCP".
 fn caller(context: &RequestContext<RoleServer>) -> Result<Access, McpError> {
     let access = context
         .extensions
@@ -383,7 +444,10 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<Access, McpError> {
         .and_then(|parts| parts.extensions.get::<McpCaller>())
         .map(|McpCaller(access)| access.clone())
         .ok_or_else(|| McpError::internal_error("the request reached a tool without its caller", None))?;
-    Ok(access.via("MCP"))
+    Ok(match access.channel() {
+        Some(_) => access,
+        None => access.via("MCP"),
+    })
 }
 
 fn answer(text: String, structured: Value) -> CallToolResult {

@@ -316,3 +316,31 @@ pub fn allow_policy(name: &str, tools: &[&str]) -> String {
     let rules: String = tools.iter().map(|tool| format!("  - tool: \"{tool}\"\n    effect: allow\n")).collect();
     format!("name: {name}\nscope: tenant\nrules:\n{rules}")
 }
+
+// ---------------------------------------------------------------------------------------------
+// MCP
+// ---------------------------------------------------------------------------------------------
+
+/// One JSON-RPC request to `/mcp`; the whole HTTP reply.
+pub async fn rpc(api: &Api, auth: &Auth, method: &str, params: Value) -> Reply {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let call = Call::new(Method::POST, "/mcp", auth)
+        .json(&body)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("host", "charter.example");
+    api.send(call).await
+}
+
+/// Calls a tool and returns its result (`content`, `structuredContent`, `isError`).
+pub async fn tool(api: &Api, auth: &Auth, name: &str, arguments: Value) -> Value {
+    let reply = rpc(api, auth, "tools/call", json!({ "name": name, "arguments": arguments })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let message = reply.json();
+    assert!(message.get("error").is_none(), "{name} is a protocol error: {message}");
+    message["result"].clone()
+}
+
+pub fn text(result: &Value) -> String {
+    result["content"].as_array().unwrap().iter().filter_map(|block| block["text"].as_str()).collect::<Vec<_>>().join("\n")
+}
