@@ -27,15 +27,20 @@ CREATE TABLE oauth_grants (
     revoked_at   BIGINT
 );
 CREATE INDEX oauth_grants_by_tenant ON oauth_grants (tenant_id, created_at);
-CREATE INDEX oauth_grants_by_user_client ON oauth_grants (user_id, client_id);
+-- One live connection per user, client and resource: approving again updates it.
+CREATE UNIQUE INDEX oauth_grants_live ON oauth_grants (tenant_id, user_id, client_id, resource) WHERE revoked_at IS NULL;
 
--- Authorisation codes between consent and the token request: single use, one minute.
+-- Authorisation codes between consent and the token request: single use, one minute. A used code
+-- is kept until it expires, so that presenting it again revokes what it was exchanged for.
 CREATE TABLE oauth_codes (
     code_hash      TEXT PRIMARY KEY,
     grant_id       TEXT NOT NULL REFERENCES oauth_grants (id) ON DELETE CASCADE,
-    redirect_uri   TEXT NOT NULL,
+    -- The redirect URI the authorisation request named (the token request must repeat it); NULL
+    -- when it named none and the client's one registered URI was used.
+    redirect_uri   TEXT,
     code_challenge TEXT NOT NULL,
-    expires_at     BIGINT NOT NULL
+    expires_at     BIGINT NOT NULL,
+    used_at        BIGINT
 );
 
 -- Access tokens (an hour) and refresh tokens (30 days, rotated: each is exchanged once).
@@ -43,8 +48,11 @@ CREATE TABLE oauth_tokens (
     token_hash TEXT PRIMARY KEY,
     grant_id   TEXT NOT NULL REFERENCES oauth_grants (id) ON DELETE CASCADE,
     kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+    -- Space-separated: what this token may do, within its connection's scopes (a refresh may ask
+    -- for fewer).
+    scopes     TEXT NOT NULL,
     expires_at BIGINT NOT NULL,
-    -- When a refresh token was exchanged; presenting it again revokes the whole grant.
+    -- When a refresh token was exchanged; presenting it again revokes the whole connection.
     used_at    BIGINT
 );
 CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);

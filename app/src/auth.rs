@@ -49,8 +49,26 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 /// `https://…`, `/\evil.example`), so the sign-in page cannot be used to send people elsewhere.
 pub fn local_path(next: &str) -> Option<&str> {
     let next = next.trim();
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']);
+    // Printable ASCII only: a browser drops a tab or newline, so `/<tab>/evil.example` would be
+    // `//evil.example`; a path's other characters arrive percent-encoded, and a redirect must be
+    // a valid header.
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.bytes().all(|byte| byte.is_ascii_graphic());
     local.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed() {
+        for ok in ["/", "/oauth/consent?client_id=a&state=b%20c", "/policies/123"] {
+            assert_eq!(local_path(ok), Some(ok), "{ok}");
+        }
+        for elsewhere in ["//evil.example", "https://evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/é", "evil.example", "/a b"] {
+            assert_eq!(local_path(elsewhere), None, "{elsewhere:?}");
+        }
+    }
 }
 
 #[server(endpoint = "auth/logout")]

@@ -87,6 +87,8 @@ pub enum Action {
     ReadConnections,
     /// Disconnecting an assistant.
     RevokeConnections,
+    /// A tenant switching off (or on again) a tool the platform exposes to it.
+    SwitchTools,
 }
 
 impl Action {
@@ -101,6 +103,7 @@ impl Action {
                 | Action::WriteSettings
                 | Action::Decide
                 | Action::RevokeConnections
+                | Action::SwitchTools
         )
     }
 
@@ -270,7 +273,7 @@ impl Access {
             _ if action.platform_wide() => Err(CoreError::forbidden("only platform staff may do this")),
             Access::TenantAdmin { person, .. } => match action {
                 ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadKeys | WriteKeys | ReadTenant | ReadCatalog => Ok(()),
-                ReadConnections | RevokeConnections => Ok(()),
+                ReadConnections | RevokeConnections | SwitchTools => Ok(()),
                 ResolveApprovals if !person.approver_roles.is_empty() => Ok(()),
                 ResolveApprovals => Err(CoreError::forbidden("you hold no approver role")),
                 Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
@@ -287,7 +290,7 @@ impl Access {
             // A tenant's own systems: decisions, polling approvals, and its policies as code.
             Access::Agent(_) => match action {
                 Decide | ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadCatalog => Ok(()),
-                ReadKeys | WriteKeys | ResolveApprovals | ReadConnections | RevokeConnections => {
+                ReadKeys | WriteKeys | ResolveApprovals | ReadConnections | RevokeConnections | SwitchTools => {
                     Err(CoreError::forbidden("this call needs a signed-in person, not an API key"))
                 }
                 _ => Err(CoreError::forbidden("an API key does not allow this")),
@@ -362,6 +365,7 @@ mod tests {
                 (Decide, Forbidden),
                 (ManageTenants, Forbidden),
                 (ListTenants, Forbidden),
+                (SwitchTools, Yes),
             ],
         );
         check(&admin, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound), (ReadCatalog, Yes), (WriteCatalog, Forbidden)]);
@@ -373,7 +377,7 @@ mod tests {
             &[(ReadApprovals, Yes), (ResolveApprovals, Yes), (ReadRecords, Forbidden), (ReadPolicies, Forbidden), (ReadKeys, Forbidden), (ReadTenant, Yes)],
         );
         let member = Access::TenantMember { person: person(&[]), tenant_id: "t".into() };
-        check(&member, &tenant(), &[(ReadApprovals, Forbidden), (ResolveApprovals, Forbidden)]);
+        check(&member, &tenant(), &[(ReadApprovals, Forbidden), (ResolveApprovals, Forbidden), (SwitchTools, Forbidden)]);
 
         let support = Access::Support(person(&[]));
         check(&support, &tenant(), &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteKeys, ReadOnly), (ResolveApprovals, Forbidden), (ReadRecords, Yes)]);

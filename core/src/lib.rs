@@ -31,14 +31,14 @@ use charter_store::{Owner, ReceiptWriter, Store, Tenant, TenantId, UserId};
 
 pub use access::{Access, Action, AgentKey, Grant, Person, Target};
 pub use approvals::QueueEntry;
-pub use catalog::{Catalog, TOOL_USAGE_DAYS};
+pub use catalog::{Catalog, ExposureChoice, CHARTER_SOURCE, CHARTER_TOOL_PREFIX, TOOL_USAGE_DAYS};
 pub use counters::{Counters, RedisCounters, RedisError};
 pub use decisions::{CallFacts, DecideInput, Recorded, SERVER_OWNED_CONTEXT};
 pub use error::CoreError;
 pub use facts::{derive_clock, ClientAddress, Clock};
 pub use history::{DiffLine, PolicyDiff};
 pub use masking::MASKED;
-pub use oauth::{is_access_token, AuthorizationRefusal, AuthorizationRequest, ClientMetadata, OAuthError, PendingConsent, PublicUrl, TokenRequest};
+pub use oauth::{is_access_token, AuthorizationRefused, AuthorizationRequest, ClientMetadata, OAuthError, PendingConsent, PublicUrl, TokenRequest};
 pub use policies::{Exported, Saved, Validation};
 pub use records::{AuditOf, ReceiptsOf};
 pub use tenants::TenantOverview;

@@ -10,11 +10,16 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use charter_store::{Actor, ActorKind, Connection, ConnectionId, ConsentView, IssuedTokens, NewConnection, OAuthClient, OAuthScope, ScopeSet, TokenRefusal};
+use charter_policy::{RateCounter, RateKey, RateKeyKind};
+use charter_store::{
+    AccessGrant, Actor, ActorKind, Connection, ConnectionId, ConsentView, IssuedTokens, NewConnection, OAuthClient, OAuthScope, Redemption, ScopeSet,
+    TokenRefusal,
+};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::access::{Access, Action, Grant, Target};
+use crate::facts::ClientAddress;
 use crate::{Core, CoreError};
 
 /// The most redirect URIs one client registers.
@@ -24,6 +29,9 @@ const MAX_CLIENT_NAME: usize = 100;
 /// Registration needs no credential, so the platform takes at most this many an hour; clients
 /// nobody connects are forgotten after a day, which bounds what strangers can store.
 const MAX_REGISTRATIONS_PER_HOUR: i64 = 1000;
+/// How many clients one address registers in an hour: a person's few assistants, with room for
+/// reconnecting, but not a script that would use up the platform's cap.
+pub const MAX_REGISTRATIONS_PER_ADDRESS: u64 = 20;
 
 /// An OAuth error as RFC 6749 names them; the edge answers `{ "error": code, "error_description" }`.
 #[derive(Debug, Error)]
@@ -44,8 +52,11 @@ pub enum OAuthError {
     InvalidScope(String),
     #[error("{0}")]
     InvalidTarget(String),
-    #[error("too many clients registered in the last hour; try again later")]
+    #[error("too many clients registered in the last hour from here or in all; try again later")]
     TooManyRegistrations,
+    /// The shared counts cannot be reached, so a registration cannot be counted.
+    #[error("registration is paused for a moment on our side; try again shortly")]
+    RegistrationPaused,
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -62,7 +73,7 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::InvalidTarget(_) => "invalid_target",
-            OAuthError::TooManyRegistrations => "temporarily_unavailable",
+            OAuthError::TooManyRegistrations | OAuthError::RegistrationPaused => "temporarily_unavailable",
             OAuthError::Core(CoreError::DatabaseUnavailable | CoreError::Unavailable) => "temporarily_unavailable",
             OAuthError::Core(_) => "server_error",
         }
@@ -103,20 +114,21 @@ pub struct AuthorizationRequest {
     pub resource: Option<String>,
 }
 
-/// Why an authorisation request cannot go ahead.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuthorizationRefusal {
-    /// The client or its redirect URI cannot be trusted, so the user is told and not sent back.
-    Shown(String),
-    /// Sent back to the client: this URL carries the error.
-    Redirect(String),
-}
+/// Why an authorisation request cannot go ahead, in words for the person on the consent page.
+/// It is shown there and never sent to the client's redirect URI: anyone can register a client
+/// with any redirect URI, so redirecting before the person has answered would make Charter an
+/// open redirector (RFC 9700, 4.11.2).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct AuthorizationRefused(pub String);
 
 /// A valid authorisation request, waiting for the user's consent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingConsent {
     pub client: OAuthClient,
     pub redirect_uri: String,
+    /// Whether the request named the redirect URI (the token request must then repeat it).
+    pub redirect_uri_named: bool,
     /// What the client asked for (everything when it named nothing).
     pub scopes: ScopeSet,
     pub code_challenge: String,
@@ -151,7 +163,11 @@ impl PendingConsent {
     /// Where the browser goes once the user has answered: the client's redirect URI with these
     /// parameters and the request's `state`.
     fn answer(&self, params: &[(&str, &str)]) -> String {
-        redirect_with(&self.redirect_uri, params, self.state.as_deref())
+        // RFC 9207: the issuer, so a client talking to several servers cannot be mixed up.
+        let issuer = self.resource.strip_suffix("/mcp").unwrap_or(&self.resource);
+        let mut params = params.to_vec();
+        params.push(("iss", issuer));
+        redirect_with(&self.redirect_uri, &params, self.state.as_deref())
     }
 }
 
@@ -171,7 +187,12 @@ pub struct TokenRequest {
 impl Core {
     /// Registers a public client (RFC 7591). Its redirect URIs must be HTTPS, or HTTP on this
     /// machine's loopback address, or an app's own scheme; nothing else is ever redirected to.
-    pub async fn register_client(&self, metadata: ClientMetadata) -> Result<OAuthClient, OAuthError> {
+    ///
+    /// Registration needs no credential, so each client address registers at most
+    /// [`MAX_REGISTRATIONS_PER_ADDRESS`] clients an hour (counted where the rate limits are, so
+    /// across replicas with Redis), under a platform-wide cap.
+    pub async fn register_client(&self, metadata: ClientMetadata, address: &ClientAddress) -> Result<OAuthClient, OAuthError> {
+        self.count_registration(address)?;
         if metadata.redirect_uris.is_empty() {
             return Err(OAuthError::InvalidRedirectUri("`redirect_uris` must name at least one URI".into()));
         }
@@ -196,7 +217,10 @@ impl Core {
                 "`token_endpoint_auth_method` must be `none` (clients here are public and prove themselves with PKCE), not `{method}`"
             )));
         }
-        let name: String = metadata.client_name.as_deref().unwrap_or("").chars().filter(|c| !c.is_control()).take(MAX_CLIENT_NAME).collect();
+        // The name is the client's own choice and is shown to people: no control or invisible
+        // formatting characters (a bidi override could make one name read as another).
+        let name: String =
+            metadata.client_name.as_deref().unwrap_or("").chars().filter(|c| !c.is_control() && !is_invisible(*c)).take(MAX_CLIENT_NAME).collect();
         let name = match name.trim() {
             "" => "Unnamed client".to_owned(),
             name => name.to_owned(),
@@ -208,48 +232,73 @@ impl Core {
         Ok(self.store.register_oauth_client(&name, &metadata.redirect_uris).await?)
     }
 
+    /// Counts one registration from `address`, or refuses it past the hour's allowance. When the
+    /// counts cannot be reached, registration is refused (fail closed).
+    fn count_registration(&self, address: &ClientAddress) -> Result<(), OAuthError> {
+        let key = RateKey {
+            per: RateKeyKind::Key,
+            subject: format!("oauth-registration/{}", address.0.as_deref().unwrap_or("unknown")),
+            tool: "oauth.register".to_owned(),
+            window_secs: 3600,
+        };
+        let now = u64::try_from(charter_store::now_ms()).unwrap_or(0);
+        match self.rate.hit(&key, std::time::Duration::from_secs(3600), MAX_REGISTRATIONS_PER_ADDRESS, now) {
+            Ok(count) if count <= MAX_REGISTRATIONS_PER_ADDRESS => Ok(()),
+            Ok(_) => Err(OAuthError::TooManyRegistrations),
+            Err(_) => Err(OAuthError::RegistrationPaused),
+        }
+    }
+
     /// Checks an authorisation request for `resource` (Charter's MCP URL).
-    pub async fn check_authorization(&self, request: &AuthorizationRequest, resource: &str) -> Result<PendingConsent, AuthorizationRefusal> {
+    pub async fn check_authorization(&self, request: &AuthorizationRequest, resource: &str) -> Result<PendingConsent, AuthorizationRefused> {
+        let refuse = |message: String| Err(AuthorizationRefused(message));
         let client_id = request.client_id.as_deref().unwrap_or("");
         let client = match self.store.oauth_client(client_id).await {
             Ok(Some(client)) => client,
-            Ok(None) => {
-                return Err(AuthorizationRefusal::Shown(format!("the application asking to connect (client `{client_id}`) is not registered with Charter")))
-            }
-            Err(err) => return Err(AuthorizationRefusal::Shown(CoreError::from(err).to_string())),
+            Ok(None) => return refuse(format!("the application asking to connect (client `{client_id}`) is not registered with Charter")),
+            Err(err) => return refuse(CoreError::from(err).to_string()),
         };
         let redirect_uri = match (&request.redirect_uri, client.redirect_uris.as_slice()) {
             (Some(uri), registered) if registered.contains(uri) => uri.clone(),
-            (Some(uri), _) => return Err(AuthorizationRefusal::Shown(format!("`{uri}` is not a redirect URI `{}` registered", client.name))),
+            (Some(uri), _) => return refuse(format!("`{uri}` is not a redirect URI `{}` registered", client.name)),
             (None, [only]) => only.clone(),
-            (None, _) => return Err(AuthorizationRefusal::Shown("the request names no `redirect_uri`".into())),
-        };
-        let refuse = |error: &str, description: &str| {
-            AuthorizationRefusal::Redirect(redirect_with(&redirect_uri, &[("error", error), ("error_description", description)], request.state.as_deref()))
+            (None, _) => return refuse("the request names no `redirect_uri`".into()),
         };
         if request.response_type.as_deref() != Some("code") {
-            return Err(refuse("unsupported_response_type", "response_type must be `code`"));
+            return refuse(format!(
+                "`{}` asked for response_type `{}`; Charter answers `code` only",
+                client.name,
+                request.response_type.as_deref().unwrap_or("")
+            ));
         }
         let code_challenge = match request.code_challenge.as_deref() {
             Some(challenge) if is_pkce_value(challenge) => challenge.to_owned(),
-            _ => return Err(refuse("invalid_request", "a PKCE code_challenge is required")),
+            _ => return refuse(format!("`{}` sent no valid PKCE code_challenge, which Charter requires", client.name)),
         };
         if request.code_challenge_method.as_deref() != Some("S256") {
-            return Err(refuse("invalid_request", "code_challenge_method must be `S256`"));
+            return refuse(format!("`{}` must use the PKCE code_challenge_method `S256`", client.name));
         }
         let scopes = match request.scope.as_deref().map(str::trim).filter(|scope| !scope.is_empty()) {
             None => ScopeSet::new(OAuthScope::ALL),
             Some(text) => match ScopeSet::parse(text) {
                 Ok(scopes) => scopes,
-                Err(unknown) => return Err(refuse("invalid_scope", &format!("unknown scope `{unknown}`"))),
+                Err(unknown) => return refuse(format!("`{}` asked for the unknown scope `{unknown}`", client.name)),
             },
         };
         if let Some(asked) = &request.resource {
             if !same_resource(asked, resource) {
-                return Err(refuse("invalid_target", &format!("this server grants tokens for `{resource}` only")));
+                return refuse(format!("`{}` asked for access to `{asked}`; this server grants access to `{resource}` only", client.name));
             }
         }
-        Ok(PendingConsent { client, redirect_uri, scopes, code_challenge, state: request.state.clone(), resource: resource.to_owned() })
+        Ok(PendingConsent {
+            client,
+            redirect_uri,
+            redirect_uri_named: request.redirect_uri.is_some(),
+            scopes,
+            code_challenge,
+            state: request.state.clone(),
+            resource: resource.to_owned(),
+        })
     }
 
     /// What the consent page shows the signed-in user about a pending request.
@@ -288,7 +337,7 @@ impl Core {
             client_id: pending.client.id.clone(),
             scopes,
             resource: pending.resource.clone(),
-            redirect_uri: pending.redirect_uri.clone(),
+            named_redirect_uri: pending.redirect_uri_named.then(|| pending.redirect_uri.clone()),
             code_challenge: pending.code_challenge.clone(),
         };
         let (_, code) = self.store.approve_connection(&access.actor(), &new).await?;
@@ -312,21 +361,18 @@ impl Core {
             Some("authorization_code") => self.redeem_code(request, client_id).await,
             Some("refresh_token") => {
                 let presented = required(&request.refresh_token, "refresh_token")?;
-                let (grant, tokens) = match self.store.refresh_tokens(presented, client_id).await? {
-                    Ok(answer) => answer,
-                    Err(TokenRefusal::Unknown) => return Err(OAuthError::InvalidGrant("the refresh token is not valid or its connection was revoked")),
-                    Err(TokenRefusal::Expired) => return Err(OAuthError::InvalidGrant("the refresh token has expired; connect again")),
-                    Err(TokenRefusal::Reused) => {
-                        return Err(OAuthError::InvalidGrant("the refresh token was used before; the connection is revoked, connect again"))
-                    }
+                // Checked before the token is spent: a refused request leaves it usable.
+                let asked = match request.scope.as_deref().map(str::trim).filter(|scope| !scope.is_empty()) {
+                    Some(text) => Some(ScopeSet::parse(text).map_err(|unknown| OAuthError::InvalidScope(format!("unknown scope `{unknown}`")))?),
+                    None => None,
                 };
-                if let Some(scope) = request.scope.as_deref().filter(|scope| !scope.trim().is_empty()) {
-                    let asked = ScopeSet::parse(scope).map_err(|unknown| OAuthError::InvalidScope(format!("unknown scope `{unknown}`")))?;
-                    if asked.iter().any(|scope| !grant.scopes.contains(scope)) {
-                        return Err(OAuthError::InvalidScope(format!("the connection was granted `{}` only", grant.scopes)));
-                    }
+                match self.store.refresh_tokens(presented, client_id, asked.as_ref()).await? {
+                    Ok((_, tokens)) => Ok(tokens),
+                    Err(TokenRefusal::Unknown) => Err(OAuthError::InvalidGrant("the refresh token is not valid or its connection was revoked")),
+                    Err(TokenRefusal::Expired) => Err(OAuthError::InvalidGrant("the refresh token has expired; connect again")),
+                    Err(TokenRefusal::Reused) => Err(OAuthError::InvalidGrant("the refresh token was used before; the connection is revoked, connect again")),
+                    Err(TokenRefusal::WiderScope(carried)) => Err(OAuthError::InvalidScope(format!("the refresh token carries `{carried}` only"))),
                 }
-                Ok(tokens)
             }
             Some(other) => Err(OAuthError::UnsupportedGrantType(other.to_owned())),
             None => Err(OAuthError::InvalidRequest("`grant_type` is missing".into())),
@@ -336,19 +382,22 @@ impl Core {
     async fn redeem_code(&self, request: &TokenRequest, client_id: &str) -> Result<IssuedTokens, OAuthError> {
         let code = required(&request.code, "code")?;
         let verifier = required(&request.code_verifier, "code_verifier")?;
-        let redeemed = self
-            .store
-            .take_authorization_code(code)
-            .await?
-            .ok_or(OAuthError::InvalidGrant("the code is not valid, was used already, or its connection was revoked"))?;
+        let redeemed = match self.store.redeem_authorization_code(code).await? {
+            Redemption::Fresh(redeemed) => redeemed,
+            Redemption::Replayed => return Err(OAuthError::InvalidGrant("the code was used already; the connection it made is revoked, connect again")),
+            Redemption::Unknown => return Err(OAuthError::InvalidGrant("the code is not valid or its connection was revoked")),
+        };
         if redeemed.expires_at <= charter_store::now_ms() {
             return Err(OAuthError::InvalidGrant("the code has expired; authorise again"));
         }
         if redeemed.grant.client_id != *client_id {
             return Err(OAuthError::InvalidGrant("the code was issued to another client"));
         }
-        if request.redirect_uri.as_deref().is_some_and(|uri| uri != redeemed.redirect_uri) {
-            return Err(OAuthError::InvalidGrant("`redirect_uri` differs from the authorisation request's"));
+        // OAuth 2.1, 4.1.3: a redirect URI the authorisation request named is repeated here.
+        if let Some(named) = &redeemed.named_redirect_uri {
+            if request.redirect_uri.as_deref() != Some(named.as_str()) {
+                return Err(OAuthError::InvalidGrant("`redirect_uri` must repeat the authorisation request's"));
+            }
         }
         if !is_pkce_value(verifier) || URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != redeemed.code_challenge {
             return Err(OAuthError::InvalidGrant("the code_verifier does not match the code_challenge"));
@@ -368,7 +417,7 @@ impl Core {
         if user.tenant_id.as_ref() != Some(&grant.tenant_id) {
             return Err(invalid);
         }
-        Ok(Access::for_user(&user)?.granted(Grant::Scoped(grant.scopes.clone())).via(format!("MCP ({})", grant.client_name)))
+        Ok(Access::for_user(&user)?.granted(Grant::Scoped(grant.scopes.clone())).via(channel(&grant)))
     }
 
     /// Revokes the connection a token belongs to, at the client's request (RFC 7009). An unknown
@@ -379,15 +428,15 @@ impl Core {
             return Ok(());
         }
         let username = self.store.user_by_id(&grant.user_id).await?.map(|user| user.username).unwrap_or_else(|| grant.user_id.to_string());
-        let actor = Actor { id: format!("{username} via MCP ({})", grant.client_name), kind: ActorKind::User, tenant_id: Some(grant.tenant_id.clone()) };
+        let actor = Actor { id: format!("{username} via {}", channel(&grant)), kind: ActorKind::User, tenant_id: Some(grant.tenant_id.clone()) };
         match self.store.revoke_connection(&actor, &grant.tenant_id, &grant.connection_id).await {
             Ok(_) | Err(charter_store::StoreError::NotFound { .. }) => Ok(()),
             Err(err) => Err(err.into()),
         }
     }
 
-    /// The assistants connected to the caller's tenant: all of them for its admins (and platform
-    /// staff naming the tenant), a member's own for a member.
+    /// The assistants connected to the tenant `target` names: all of them for its admins (and
+    /// platform staff naming it), a member's own for a member.
     pub async fn list_connections(&self, access: &Access, target: Target<'_>) -> Result<Vec<Connection>, CoreError> {
         let owner = self.owner(access, target, Action::ReadConnections).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
@@ -417,6 +466,13 @@ impl Core {
     }
 }
 
+/// How the audit log names an assistant's channel: its name, which the client chose itself, and
+/// the start of its client id, which tells two clients of one name apart.
+fn channel(grant: &AccessGrant) -> String {
+    let id: String = grant.client_id.as_str().chars().take(16).collect();
+    format!("MCP ({}, client {id})", grant.client_name)
+}
+
 /// Only a tenant's own people connect an assistant: the connection acts in one tenant, as them.
 fn connecting_person(access: &Access) -> Result<(&crate::Person, &charter_store::TenantId), CoreError> {
     match access {
@@ -435,6 +491,12 @@ fn grantable_scopes(access: &Access) -> ScopeSet {
         OAuthScope::Approvals => Action::ReadApprovals,
     };
     ScopeSet::new(OAuthScope::ALL.into_iter().filter(|scope| access.can(needs(*scope))))
+}
+
+/// Unicode's invisible formatting characters: zero-width ones, bidi embeddings, overrides and
+/// isolates, and the byte order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, OAuthError> {

@@ -27,7 +27,7 @@ test.describe('signing in', () => {
 
   test('a tenant admin lands on their own tenant and sees only tenant navigation', async ({ page }) => {
     await signIn(page, DEMO.bankAdmin);
-    expect(await navLabels(page)).toEqual(['Overview', 'Policies', 'Previewer', 'Approvals', 'Tools', 'API keys', 'Receipts', 'Audit log', 'Team']);
+    expect(await navLabels(page)).toEqual(['Overview', 'Policies', 'Previewer', 'Approvals', 'Tools', 'API keys', 'Receipts', 'Audit log', 'AI assistant', 'Team']);
     await expect(page.getByTestId('scope-name')).toHaveText('First Meridian Bank');
     await expect(page.getByRole('heading', { name: 'First Meridian Bank' })).toBeVisible();
     await expect(page.getByTestId('tenant-quota')).toHaveText('250');
@@ -39,7 +39,7 @@ test.describe('signing in', () => {
 
   test('an approver sees the roles they approve as', async ({ page }) => {
     await signIn(page, DEMO.bankManager);
-    expect(await navLabels(page)).toEqual(['Overview', 'Approvals']);
+    expect(await navLabels(page)).toEqual(['Overview', 'Approvals', 'AI assistant']);
     await expect(page.getByTestId('approver-roles')).toHaveText('You approve requests addressed to: manager.');
   });
 

@@ -160,7 +160,7 @@ test('a tenant admin connects an assistant with OAuth, it adds two tiers, and th
       for (const name of [manager, cfo]) await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
       await openNav(page, 'Audit log', /\/audit/);
       const created = page.getByTestId('audit-row').filter({ hasText: manager }).first();
-      await expect(created.getByTestId('audit-actor')).toContainText(`${DEMO.hospitalAdmin} via MCP (${assistantName})`);
+      await expect(created.getByTestId('audit-actor')).toContainText(`${DEMO.hospitalAdmin} via MCP (${assistantName}, client mcp_`);
       await openNav(page, 'AI assistant', /\/assistant$/);
       await expect(page.getByTestId('mcp-url')).toHaveText(`${BASE}/mcp`);
       const row = page.getByTestId('connection-row').filter({ hasText: assistantName });
@@ -215,7 +215,9 @@ test('an approver grants only what they chose, and another tenant’s assistant 
       expect(theirs.isError).toBe(true);
       expect(text(theirs)).toContain('not found');
       const approvals = await startup.callTool({ name: 'list_approvals', arguments: {} });
-      expect(JSON.stringify(approvals.structuredContent ?? {})).not.toContain('meridian');
+      expect(approvals.isError, text(approvals)).toBeFalsy();
+      expect(approvals.structuredContent).toBeDefined();
+      expect(JSON.stringify(approvals.structuredContent)).not.toContain('meridian');
     } finally {
       await startup.close();
     }

@@ -91,9 +91,29 @@ test('the owner imports an OpenAPI source and switches one of its tools off and 
     await expect(page.getByTestId('toast').filter({ hasText: `${tools[1]} is now enabled.` })).toBeVisible();
     await expect(card.getByTestId('source-count')).toHaveText('3 of 3 enabled');
     expect((await decide(bot, tools[1])).decision).toBe('allow');
+
+    // Exposed to one tenant only: Rocketlane's agents are denied it; back to every tenant, allowed.
+    const readRow = card.getByTestId('tool-row').filter({ hasText: tools[0] });
+    await expect(readRow.getByTestId('tool-exposure')).toHaveText('every tenant');
+    await readRow.getByRole('button', { name: `Choose who gets ${tools[0]}` }).click();
+    const who = page.getByRole('dialog', { name: `Who gets ${tools[0]}?` });
+    await who.getByRole('radio', { name: 'Only the tenants and plans chosen here' }).check();
+    await who.getByRole('checkbox', { name: 'First Meridian Bank' }).check();
+    await who.getByLabel('Plans (every tenant on them; separate with commas)').fill('healthcare');
+    await who.getByRole('button', { name: 'Save' }).click();
+    await expect(who).toHaveCount(0);
+    await expect(readRow.getByTestId('tool-exposure')).toHaveText('First Meridian Bank, plan healthcare');
+    const hidden = await decide(bot, tools[0]);
+    expect(hidden.decision).toBe('deny');
+    expect(hidden.reason).toContain('not enabled for this tenant');
+    await readRow.getByRole('button', { name: `Choose who gets ${tools[0]}` }).click();
+    await who.getByRole('radio', { name: 'Every tenant' }).check();
+    await who.getByRole('button', { name: 'Save' }).click();
+    await expect(readRow.getByTestId('tool-exposure')).toHaveText('every tenant');
+    expect((await decide(bot, tools[0])).decision).toBe('allow');
   } finally {
     // Leave the catalog as it was: remove the source, after a confirmation.
-    await card.getByRole('button', { name: 'Remove' }).click();
+    await card.getByRole('button', { name: 'Remove', exact: true }).click();
     await page.getByRole('dialog', { name: `Remove ${sourceName}?` }).getByRole('button', { name: 'Remove source' }).click();
     await expect(page.getByTestId('toast').filter({ hasText: 'Source removed.' })).toBeVisible();
     await expect(page.getByTestId('source-card').filter({ hasText: sourceName })).toHaveCount(0);
@@ -124,16 +144,40 @@ test('a document that is not OpenAPI 3 or MCP is refused with a clear error', as
   await expect(page.getByTestId('source-card')).toHaveCount(cards);
 });
 
-test('a tenant admin sees the enabled tools, read-only', async ({ page }) => {
-  await signIn(page, DEMO.bankAdmin);
-  await openNav(page, 'Tools', /\/tools$/);
-  await expect(page.getByRole('heading', { name: 'Tools', exact: true })).toBeVisible();
-  const rows = page.getByTestId('tool-row');
-  await expect(rows.filter({ hasText: 'get_balance' }).getByTestId('tool-state')).toHaveText('Enabled');
-  await expect(rows.filter({ hasText: 'expense.submit' })).toHaveCount(1);
-  await expect(rows.filter({ hasText: 'system.exec' })).toHaveCount(0);
-  await expect(rows.filter({ hasText: 'crm.export' })).toHaveCount(0);
+test('a tenant admin switches a tool off for their tenant and on again; Charter’s own tools are there too', async ({ page }) => {
+  const bot = await agent(await tenantKey(DEMO.bankAdmin));
+  try {
+    await signIn(page, DEMO.bankAdmin);
+    await openNav(page, 'Tools', /\/tools$/);
+    await expect(page.getByRole('heading', { name: 'Tools', exact: true })).toBeVisible();
+    const rows = page.getByTestId('tool-row');
+    await expect(rows.filter({ hasText: 'expense.submit' })).toHaveCount(1);
+    await expect(rows.filter({ hasText: 'system.exec' })).toHaveCount(0);
+    await expect(rows.filter({ hasText: 'charter.create_policy' })).toHaveCount(1);
+    await expect(page.getByTestId('source-card')).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Import tools' })).toHaveCount(0);
+    expect((await decide(bot, 'get_balance')).reason).not.toContain('not enabled');
+
+    const balance = page.getByRole('switch', { name: 'Use get_balance' });
+    await expect(balance).toHaveAttribute('aria-checked', 'true');
+    await balance.click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'get_balance is switched off for your tenant.' })).toBeVisible();
+    await expect(page.getByRole('switch', { name: 'Use get_balance' })).toHaveAttribute('aria-checked', 'false');
+    const denied = await decide(bot, 'get_balance');
+    expect(denied.decision).toBe('deny');
+    expect(denied.reason).toContain('not enabled for this tenant');
+  } finally {
+    const balance = page.getByRole('switch', { name: 'Use get_balance' });
+    if ((await balance.getAttribute('aria-checked')) === 'false') await balance.click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'get_balance is on for your tenant.' })).toBeVisible();
+  }
+  expect((await decide(bot, 'get_balance')).reason).not.toContain('not enabled');
+  // Support sees the platform's catalog, and changes nothing.
+  await page.context().clearCookies();
+  await signIn(page, DEMO.support);
+  await openNav(page, 'Tools & Sources', /\/tools$/);
+  await expect(page.getByTestId('source-card').filter({ hasText: 'Charter policy tools' })).toBeVisible();
   await expect(page.getByRole('switch')).toHaveCount(0);
-  await expect(page.getByTestId('source-card')).toHaveCount(0);
-  await expect(page.getByRole('button', { name: 'Import tools' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /^Choose who gets/ })).toHaveCount(0);
+  await bot.dispose();
 });

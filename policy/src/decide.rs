@@ -60,7 +60,7 @@ impl PolicySet {
     fn evaluate(&self, req: &DecisionRequest, counting: Counting<'_>, now_ms: u64) -> Decision {
         if !self.settings.is_enabled(&req.tool) {
             return Decision::refused(
-                format!("tool `{}` is not enabled on this platform", req.tool),
+                format!("tool `{}` is not enabled for this tenant: the platform has not made it available to the tenant, or the tenant switched it off", req.tool),
                 Basis::ToolDisabled,
             );
         }

@@ -115,6 +115,8 @@ async fn serve() -> Result<(), String> {
         async move { oauth.purge_expired_oauth().await.map(drop).map_err(|err| err.to_string()) }
     });
 
+    // Charter's own MCP tools, in the catalog for the platform to expose and tenants to switch.
+    charter_server::mcp::register_tools(&services.core).await.map_err(|err| format!("cannot register Charter's MCP tools in the catalog: {err}"))?;
     let core = services.core.clone();
     let router = app(options.clone(), services, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(options.site_addr).await.map_err(|err| format!("cannot listen on {}: {err}", options.site_addr))?;

@@ -13,8 +13,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
-use charter_core::{AuthorizationRefusal, AuthorizationRequest, ClientMetadata, Core, CoreError, OAuthError, PublicUrl, TokenRequest};
+use axum::{Extension, Form, Json, Router};
+use charter_core::{ClientAddress, ClientMetadata, Core, CoreError, OAuthError, PublicUrl, TokenRequest};
 use charter_store::OAuthScope;
 use serde_json::json;
 use tower_http::cors::{Any, CorsLayer};
@@ -34,7 +34,6 @@ pub(crate) fn host(headers: &HeaderMap) -> Option<&str> {
 /// The metadata, registration, authorisation, token and revocation endpoints.
 pub fn router<S: Clone + Send + Sync + 'static>(state: OAuthState) -> Router<S> {
     Router::new()
-        .route("/.well-known/oauth-protected-resource", get(protected_resource))
         .route("/.well-known/oauth-protected-resource/mcp", get(protected_resource))
         .route("/.well-known/oauth-authorization-server", get(authorization_server))
         .route("/oauth/register", post(register))
@@ -92,19 +91,21 @@ async fn authorization_server(State(state): State<OAuthState>, headers: HeaderMa
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
     }))
     .into_response()
 }
 
 /// RFC 7591: a client registers itself and gets its public id.
-async fn register(State(state): State<OAuthState>, body: Result<Json<ClientMetadata>, JsonRejection>) -> Response {
+async fn register(State(state): State<OAuthState>, address: Option<Extension<ClientAddress>>, body: Result<Json<ClientMetadata>, JsonRejection>) -> Response {
     let metadata = match body {
         Ok(Json(metadata)) => metadata,
         Err(rejection) => {
             return oauth_error(&OAuthError::InvalidClientMetadata(format!("the body is not client metadata as JSON: {}", rejection.body_text())))
         }
     };
-    match state.core.register_client(metadata).await {
+    let address = address.map(|Extension(address)| address).unwrap_or_default();
+    match state.core.register_client(metadata, &address).await {
         Ok(client) => (
             StatusCode::CREATED,
             no_store(),
@@ -123,17 +124,12 @@ async fn register(State(state): State<OAuthState>, body: Result<Json<ClientMetad
     }
 }
 
-/// The authorisation endpoint: a valid request goes on to the console's consent page (which asks
-/// the user to sign in first if need be); a request with a bad client or redirect URI is shown
-/// there too, never redirected; any other error goes back to the client.
-async fn authorize(State(state): State<OAuthState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
-    let request = AuthorizationRequest::from_query(&query);
-    let resource = state.public_url.mcp_resource(host(&headers));
-    match state.core.check_authorization(&request, &resource).await {
-        Err(AuthorizationRefusal::Redirect(location)) => found(&location),
-        Ok(_) | Err(AuthorizationRefusal::Shown(_)) => found(&format!("/oauth/consent?{query}")),
-    }
+/// The authorisation endpoint hands every request to the console's consent page, which asks the
+/// person to sign in if need be, checks the request and shows what is wrong with it. Nothing is
+/// redirected to the client before the person has answered (RFC 9700, 4.11.2): anyone may
+/// register a client with any redirect URI.
+async fn authorize(RawQuery(query): RawQuery) -> Response {
+    found(&format!("/oauth/consent?{}", query.unwrap_or_default()))
 }
 
 /// The token endpoint: a code with its PKCE verifier, or a refresh token, for a new pair.
@@ -197,6 +193,7 @@ fn oauth_error(err: &OAuthError) -> Response {
     let status = match err {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
         OAuthError::TooManyRegistrations => StatusCode::TOO_MANY_REQUESTS,
+        OAuthError::RegistrationPaused => StatusCode::SERVICE_UNAVAILABLE,
         OAuthError::Core(CoreError::DatabaseUnavailable | CoreError::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
         OAuthError::Core(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,

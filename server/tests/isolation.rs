@@ -54,7 +54,7 @@ async fn tenant_a(api: &Api) -> TenantA {
         client_id: client.id,
         scopes: charter_store::ScopeSet::new(charter_store::OAuthScope::ALL),
         resource: "http://localhost/mcp".into(),
-        redirect_uri: redirect.clone(),
+        named_redirect_uri: Some(redirect.clone()),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
     };
     let (connection, _) = api.store.approve_connection(&charter_store::Actor::system(), &new).await.unwrap();
@@ -217,6 +217,10 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/tools/add_source" => pairs(&[("name", "planted"), ("document", "{\"tools\": []}"), ("enabled", "true")]),
         "/api/tools/delete_source" | "/api/tools/toggle" => pairs(&[("id", NO_SUCH_ID), ("enabled", "false")]),
         "/api/assistant/view" => pairs(&[]),
+        // Exposure is the platform's: another tenant's admin is refused.
+        "/api/tools/expose" => pairs(&[]),
+        // A tenant switches only its own tools; there is no tenant to name.
+        "/api/tools/switch" => pairs(&[("tool", "docs.read"), ("on", "false")]),
         "/api/assistant/disconnect" => pairs(&[("id", &a.connection)]),
         // Consent is always for the caller's own tenant; there is no tenant to name.
         "/api/oauth/consent" => pairs(&[("query", &a.consent_query)]),
@@ -243,6 +247,7 @@ const OWN_DATA: &[&str] = &[
     "/api/assistant/view",
     "/api/oauth/consent",
     "/api/oauth/answer",
+    "/api/tools/switch",
 ];
 
 #[tokio::test]
@@ -258,7 +263,9 @@ async fn every_server_function_keeps_another_tenants_data_out_of_reach() {
                 // A fresh session each time: `logout` ends the one it is called with.
                 let auth = api.sign_in(who).await;
                 let args = server_fn_args(path, &a);
-                let reply = if path == "/api/oauth/answer" {
+                let reply = if path == "/api/tools/expose" {
+                    api.send(Call::new(Method::POST, path, &auth).json(&json!({ "id": NO_SUCH_ID, "everyone": false, "tenants": [A_SLUG], "plans": [] }))).await
+                } else if path == "/api/oauth/answer" {
                     api.send(Call::new(Method::POST, path, &auth).json(&json!({ "query": a.consent_query, "allow": false, "scopes": [] }))).await
                 } else if path == "/api/policies/search" {
                     api.send(

@@ -148,12 +148,14 @@ async fn an_assistant_finds_how_to_connect_from_the_401() {
         let challenge = refused.headers.get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap().to_owned();
         let metadata_url = format!("http://{HOST}/.well-known/oauth-protected-resource/mcp");
         assert!(challenge.starts_with("Bearer ") && challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")), "{challenge}");
+        assert!(challenge.contains("scope=\"policies:read policies:write approvals\""), "{challenge}");
 
         let resource = get(&api, "/.well-known/oauth-protected-resource/mcp", &Auth::Anonymous).await.expect(StatusCode::OK);
         assert_eq!(resource["resource"], RESOURCE);
         assert_eq!(resource["authorization_servers"], json!([format!("http://{HOST}")]));
         assert_eq!(resource["scopes_supported"], json!(["policies:read", "policies:write", "approvals"]));
-        assert_eq!(get(&api, "/.well-known/oauth-protected-resource", &Auth::Anonymous).await.expect(StatusCode::OK), resource);
+        // RFC 9728: the metadata of `/mcp` lives at the path with `/mcp`, and only there.
+        assert_eq!(get(&api, "/.well-known/oauth-protected-resource", &Auth::Anonymous).await.status, StatusCode::NOT_FOUND);
 
         let server = get(&api, "/.well-known/oauth-authorization-server", &Auth::Anonymous).await.expect(StatusCode::OK);
         assert_eq!(server["issuer"], format!("http://{HOST}"));
@@ -164,6 +166,7 @@ async fn an_assistant_finds_how_to_connect_from_the_401() {
         }
         assert_eq!(server["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(server["token_endpoint_auth_methods_supported"], json!(["none"]));
+        assert_eq!(server["authorization_response_iss_parameter_supported"], true);
 
         // A browser-based client reads the metadata from its own origin.
         let cors = api
@@ -209,6 +212,10 @@ async fn a_tenant_admin_connects_an_assistant_that_acts_as_them_within_its_scope
         let body = form(&[("username", BANK_ADMIN), ("password", PASSWORD), ("next", "//evil.example/steal")]);
         let elsewhere = api.send(Call::new(Method::POST, "/api/auth/login", &Auth::Anonymous).raw(Some("application/x-www-form-urlencoded"), body)).await;
         assert_eq!(location(&elsewhere), "/");
+        // A browser drops a tab: `/<tab>/evil.example` would be `//evil.example`.
+        let body = form(&[("username", BANK_ADMIN), ("password", PASSWORD), ("next", "/\t/evil.example")]);
+        let tabbed = api.send(Call::new(Method::POST, "/api/auth/login", &Auth::Anonymous).raw(Some("application/x-www-form-urlencoded"), body)).await;
+        assert_eq!(location(&tabbed), "/");
 
         let admin = api.sign_in(BANK_ADMIN).await;
         let asked = consent_request(&api, &admin, &query).await;
@@ -223,6 +230,7 @@ async fn a_tenant_admin_connects_an_assistant_that_acts_as_them_within_its_scope
         let back = location(&answer(&api, &admin, &query, true, &["policies:read", "policies:write"]).await);
         let code = param(&back, "code").unwrap();
         assert_eq!(param(&back, "state").as_deref(), Some("st-42"));
+        assert_eq!(param(&back, "iss").as_deref(), Some("http://charter.example"), "RFC 9207: the issuer comes back");
         let exchange = |code: String, verifier: &'static str| {
             let (api, client_id) = (api.clone(), client_id.clone());
             async move {
@@ -241,8 +249,18 @@ async fn a_tenant_admin_connects_an_assistant_that_acts_as_them_within_its_scope
         };
         let wrong = exchange(code.clone(), "a-verifier-that-is-long-enough-but-not-the-one-sent-0123").await;
         assert!(oauth_error(&wrong, StatusCode::BAD_REQUEST, "invalid_grant").contains("code_verifier"));
-        // A code is used once, whatever became of it.
+        // A code is used once, whatever became of it; presented again, what it made is revoked.
         assert!(oauth_error(&exchange(code, VERIFIER).await, StatusCode::BAD_REQUEST, "invalid_grant").contains("used already"));
+        let unknown = exchange("chac_never-issued".into(), VERIFIER).await;
+        assert!(!oauth_error(&unknown, StatusCode::BAD_REQUEST, "invalid_grant").contains("used already"));
+        // The redirect URI the request named must be repeated.
+        let back = location(&answer(&api, &admin, &query, true, &["policies:read"]).await);
+        let unrepeated = token(
+            &api,
+            &[("grant_type", "authorization_code"), ("code", &param(&back, "code").unwrap()), ("code_verifier", VERIFIER), ("client_id", &client_id)],
+        )
+        .await;
+        assert!(oauth_error(&unrepeated, StatusCode::BAD_REQUEST, "invalid_grant").contains("redirect_uri"));
 
         let back = location(&answer(&api, &admin, &query, true, &["policies:read", "policies:write"]).await);
         let tokens = exchange(param(&back, "code").unwrap(), VERIFIER).await.expect(StatusCode::OK);
@@ -256,7 +274,7 @@ async fn a_tenant_admin_connects_an_assistant_that_acts_as_them_within_its_scope
         assert_eq!(created["isError"], false, "{created}");
         let audit = api.audit(&admin).await;
         let entry = audit.iter().find(|entry| entry["action"] == "policy.create").unwrap();
-        assert_eq!(entry["actor"], format!("{BANK_ADMIN} via MCP (Test assistant)"), "{entry}");
+        assert_eq!(entry["actor"], format!("{BANK_ADMIN} via MCP (Test assistant, client {})", &client_id[..16]), "{entry}");
         let connect = audit.iter().find(|entry| entry["action"] == "assistant.connect").expect("the connection is audited");
         assert_eq!(connect["actor"], BANK_ADMIN);
         let listed = tool(&api, &assistant, "list_policies", json!({})).await;
@@ -277,7 +295,21 @@ async fn a_tenant_admin_connects_an_assistant_that_acts_as_them_within_its_scope
         assert_eq!(connections[0]["client_name"], "Test assistant");
         assert!(connections[0]["last_used_at"].is_i64(), "{view}");
         let refresh = tokens["refresh_token"].as_str().unwrap();
+        // A refresh asking for more than was granted is refused, and the token stays usable.
+        let wider =
+            token(&api, &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", &client_id), ("scope", "policies:read approvals")]).await;
+        assert!(oauth_error(&wider, StatusCode::BAD_REQUEST, "invalid_scope").contains("policies:read policies:write"));
+        // Asking for fewer gives a token that carries fewer.
+        let narrower = token(&api, &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", &client_id), ("scope", "policies:read")])
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(narrower["scope"], "policies:read");
+        let reader = bearer(&narrower, "access_token");
+        let write = tool(&api, &reader, "create_policy", json!({ "document": allow_policy("Read only", &["crm.read"]) })).await;
+        assert!(text(&write).contains("not granted `policies:write`"), "{write}");
+        let refresh = narrower["refresh_token"].as_str().unwrap();
         let renewed = token(&api, &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", &client_id)]).await.expect(StatusCode::OK);
+        assert_eq!(renewed["scope"], "policies:read", "a refreshed token carries what the one it replaces did");
         assert_ne!(renewed["access_token"], tokens["access_token"]);
         assert_eq!(tool(&api, &bearer(&renewed, "access_token"), "list_policies", json!({})).await["isError"], false);
         let other_client =
@@ -368,7 +400,9 @@ async fn connections_are_revoked_by_the_client_and_from_the_console() {
         assert_eq!(disconnect(support, admins).await.status, StatusCode::FORBIDDEN, "support is read-only");
         let audit = api.audit(&admin).await;
         assert!(audit.iter().any(|entry| entry["action"] == "assistant.revoke" && entry["actor"] == BANK_ADMIN), "{audit:?}");
-        assert!(audit.iter().any(|entry| entry["action"] == "assistant.revoke" && entry["actor"].as_str().unwrap().contains("via MCP (Test assistant)")));
+        assert!(audit
+            .iter()
+            .any(|entry| entry["action"] == "assistant.revoke" && entry["actor"].as_str().unwrap().contains("via MCP (Test assistant, client mcp_")));
     })
     .await;
 }
@@ -395,34 +429,28 @@ async fn bad_registrations_and_requests_are_refused_in_words() {
         let client =
             register(&api, json!({ "client_name": "Test assistant", "redirect_uris": [REDIRECT, "https://app.example/cb"] })).await.expect(StatusCode::CREATED);
         let client_id = client["client_id"].as_str().unwrap().to_owned();
-        // Errors about the request go back to the client, with the state...
-        for (extra, error) in [
-            (vec![("code_challenge", "")], "invalid_request"),
-            (vec![("code_challenge_method", "plain")], "invalid_request"),
-            (vec![("response_type", "token")], "unsupported_response_type"),
-            (vec![("scope", "policies:read everything")], "invalid_scope"),
-            (vec![("resource", "https://other.example/mcp")], "invalid_target"),
-        ] {
-            let query = authorization_query(&client_id, &extra);
-            let back = location(&get(&api, &format!("/oauth/authorize?{query}"), &Auth::Anonymous).await);
-            assert!(back.starts_with(REDIRECT), "{extra:?}: {back}");
-            assert_eq!(param(&back, "error").as_deref(), Some(error), "{extra:?}: {back}");
-            assert_eq!(param(&back, "state").as_deref(), Some("st-42"));
-        }
-        // ...but a client or redirect URI that cannot be trusted is told to the person, never followed.
+        // Whatever is wrong with a request is told to the person on the consent page, and nothing
+        // is redirected: anyone can register any redirect URI, so Charter redirects nobody to one
+        // before a signed-in person has answered a valid request.
         let admin = api.sign_in(BANK_ADMIN).await;
         for (extra, words) in [
+            (vec![("code_challenge", "")], "PKCE code_challenge"),
+            (vec![("code_challenge_method", "plain")], "`S256`"),
+            (vec![("response_type", "token")], "response_type `token`"),
+            (vec![("scope", "policies:read everything")], "unknown scope `everything`"),
+            (vec![("resource", "https://other.example/mcp")], "grants access to `http://charter.example/mcp` only"),
             (vec![("client_id", "mcp_nobody")], "not registered"),
             (vec![("redirect_uri", "https://evil.example/cb")], "not a redirect URI"),
             (vec![("redirect_uri", "")], "no `redirect_uri`"),
         ] {
             let query = authorization_query(&client_id, &extra);
             let handed = location(&get(&api, &format!("/oauth/authorize?{query}"), &Auth::Anonymous).await);
-            assert!(handed.starts_with("/oauth/consent?"), "{extra:?}: {handed}");
+            assert_eq!(handed, format!("/oauth/consent?{query}"), "{extra:?}");
             let shown = consent_request(&api, &admin, &query).await;
             assert!(shown["Refused"].as_str().unwrap().contains(words), "{extra:?}: {shown}");
             let answered = answer(&api, &admin, &query, true, &["policies:read"]).await;
             assert_eq!(answered.status, StatusCode::CONFLICT, "{extra:?}: nothing is approved: {}", answered.body);
+            assert!(answered.headers.get(header::LOCATION).is_none(), "{extra:?}: and nobody is redirected");
         }
         // Nothing ticked is not an approval.
         let nothing = answer(&api, &admin, &authorization_query(&client_id, &[]), true, &[]).await;
@@ -504,20 +532,45 @@ async fn who_may_connect_and_what_another_tenants_token_sees() {
         let read = tool(&api, &assistant, "get_policy", json!({ "policy_id": theirs["id"] })).await;
         assert_eq!(read["isError"], true);
         assert!(text(&read).contains("not found"), "{read}");
-        let deleted = tool(&api, &assistant, "delete_policy", json!({ "policy_id": theirs["id"] })).await;
-        assert_eq!(deleted["isError"], true);
+        let deleted = tool(&api, &assistant, "delete_policy", json!({ "policy_id": theirs["id"], "expected_version": 1 })).await;
+        assert!(text(&deleted).contains("not found"), "{deleted}");
         let listed = tool(&api, &assistant, "list_policies", json!({})).await;
         assert!(!text(&listed).contains("Startup only"), "{listed}");
-        // The bank's token cannot disconnect or list the startup's assistants (the console's only).
-        let startup_view = api
-            .send(Call::new(Method::POST, "/api/assistant/view", &startup_admin).raw(Some("application/x-www-form-urlencoded"), "").header("host", HOST))
-            .await
-            .expect(StatusCode::OK);
-        assert!(startup_view["connections"].as_array().unwrap().is_empty(), "{startup_view}");
+        // A token is not a console session: the console's server functions do not take it.
+        let console =
+            api.send(Call::new(Method::POST, "/api/assistant/view", &assistant).raw(Some("application/x-www-form-urlencoded"), "").header("host", HOST)).await;
+        assert_eq!(console.status, StatusCode::UNAUTHORIZED, "{}", console.body);
+        // A token is for this server's MCP URL only: presented to another host, it is refused.
+        let elsewhere = api
+            .send(
+                Call::new(Method::POST, "/mcp", &assistant)
+                    .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {} }))
+                    .header("accept", "application/json, text/event-stream")
+                    .header("host", "other.example"),
+            )
+            .await;
+        assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED, "{}", elsewhere.body);
         // An API key is not a token: it never passes for one.
         let key = api.tenant_key(BANK_ADMIN).await;
         let Auth::Key(secret) = key else { unreachable!() };
         assert_eq!(rpc(&api, &Auth::Key(format!("chat_{secret}")), "tools/list", json!({})).await.status, StatusCode::UNAUTHORIZED);
+        // The user's role applies on every call: demoted to member, their assistant writes nothing.
+        sqlx::query("UPDATE users SET role = 'tenant_member' WHERE username = $1").bind(BANK_ADMIN).execute(api.store.pool()).await.unwrap();
+        let demoted = tool(&api, &assistant, "create_policy", json!({ "document": allow_policy("After demotion", &["crm.read"]) })).await;
+        assert_eq!(demoted["isError"], true, "{demoted}");
+        assert!(tool_names(&api, &assistant).await.is_empty(), "a member without approver roles is offered nothing");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_address_registers_a_bounded_number_of_clients() {
+    each_database(|api| async move {
+        for _ in 0..20 {
+            register(&api, json!({ "client_name": "Assistant", "redirect_uris": [REDIRECT] })).await.expect(StatusCode::CREATED);
+        }
+        let refused = register(&api, json!({ "client_name": "One too many", "redirect_uris": [REDIRECT] })).await;
+        assert!(oauth_error(&refused, StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable").contains("too many clients"));
     })
     .await;
 }

@@ -60,8 +60,9 @@ mod users;
 pub use assistant::{Connection, ConsentView, OAuthScope, ScopeSet};
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, ConnectionId, OAuthClientId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
-    Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, ImportAction, ImportChange, Owner,
-    Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant, TenantSummary, ToolSource, ToolUsage, User,
+    Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, Exposure, ImportAction,
+    ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant, TenantSummary, TenantTool,
+    ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
 };
 
 #[cfg(feature = "db")]
@@ -82,7 +83,7 @@ pub use heavy::HeavyWork;
 pub use metrics::{metrics, render_metrics, Metrics};
 #[cfg(feature = "db")]
 pub use oauth::{
-    AccessGrant, AuthorizationCode, IssuedTokens, NewConnection, OAuthClient, TokenRefusal, ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL_MS, CODE_TTL_MS,
+    AccessGrant, AuthorizationCode, IssuedTokens, NewConnection, OAuthClient, Redemption, TokenRefusal, ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL_MS, CODE_TTL_MS,
     REFRESH_TOKEN_TTL_MS,
 };
 #[cfg(feature = "db")]

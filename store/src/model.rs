@@ -475,16 +475,16 @@ pub struct Page<T> {
 
 /// A source of tools in the catalog: an OpenAPI document or an MCP `tools/list` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
 pub struct ToolSource {
     pub id: SourceId,
     pub name: String,
-    #[cfg_attr(feature = "db", sqlx(try_from = "String"))]
     pub kind: SourceKind,
     pub created_at: i64,
     pub created_by: String,
     pub tool_count: i64,
     pub enabled_count: i64,
+    /// Charter's own policy tools for assistants: always there, never deleted.
+    pub builtin: bool,
 }
 
 /// One tool of the catalog.
@@ -496,7 +496,45 @@ pub struct CatalogEntry {
     pub method: Option<String>,
     pub path: Option<String>,
     pub description: String,
+    /// The platform's switch: off, and no tenant gets the tool.
     pub enabled: bool,
+    /// Which tenants the platform exposes the tool to.
+    pub exposure: Exposure,
+}
+
+/// How Charter's own MCP tools are named in the catalog (`charter.create_policy`): a prefix no
+/// imported tool may use.
+pub const CHARTER_TOOL_PREFIX: &str = "charter.";
+
+/// Which tenants the platform exposes a tool to. A tenant's admin may switch off, for their
+/// tenant, a tool exposed to it; never switch on one that is not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "to")]
+pub enum Exposure {
+    #[default]
+    Everyone,
+    /// The tenants named, and every tenant on one of the plans named.
+    Chosen { tenants: Vec<TenantId>, plans: Vec<String> },
+}
+
+impl Exposure {
+    /// Whether a tenant with this id and plan gets the tool.
+    pub fn includes(&self, tenant_id: &TenantId, plan: &str) -> bool {
+        match self {
+            Exposure::Everyone => true,
+            Exposure::Chosen { tenants, plans } => tenants.contains(tenant_id) || plans.iter().any(|chosen| chosen == plan),
+        }
+    }
+}
+
+/// A tool as a tenant sees it: exposed to it by the platform, and on or switched off by the
+/// tenant itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantTool {
+    #[serde(flatten)]
+    pub tool: CatalogEntry,
+    /// The tenant's own switch.
+    pub on: bool,
 }
 
 /// One tenant's recent calls of one tool, as a platform admin sees them before switching it off.

@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::api_keys::hash_key;
 use crate::audit::{record, Change};
+use crate::error::conflict_on_unique;
 use crate::{now_ms, Actor, Connection, ConnectionId, OAuthClientId, ScopeSet, Store, StoreError, TenantId, UserId};
 
 /// An authorisation code is exchanged within a minute of consent, or never.
@@ -39,7 +40,9 @@ pub struct NewConnection {
     pub scopes: ScopeSet,
     /// The MCP server URL the tokens will be for.
     pub resource: String,
-    pub redirect_uri: String,
+    /// The redirect URI the authorisation request named, which the token request must repeat;
+    /// `None` when it named none (the client's one registered URI was used).
+    pub named_redirect_uri: Option<String>,
     /// The PKCE challenge (S256) the client sent with its authorisation request.
     pub code_challenge: String,
 }
@@ -61,9 +64,21 @@ pub struct AccessGrant {
 #[derive(Clone, Debug)]
 pub struct AuthorizationCode {
     pub grant: AccessGrant,
-    pub redirect_uri: String,
+    /// The redirect URI the authorisation request named, if it named one.
+    pub named_redirect_uri: Option<String>,
     pub code_challenge: String,
     pub expires_at: i64,
+}
+
+/// What presenting an authorisation code came to.
+#[derive(Clone, Debug)]
+pub enum Redemption {
+    /// Its first use: it is spent now, whatever the caller concludes.
+    Fresh(Box<AuthorizationCode>),
+    /// Used before: someone else holds it too, so the connection it made was revoked.
+    Replayed,
+    /// Not a code of a live connection, or never one at all.
+    Unknown,
 }
 
 /// A fresh pair of tokens. The secrets are in this answer and nowhere else.
@@ -76,13 +91,15 @@ pub struct IssuedTokens {
 }
 
 /// Why a refresh token was not exchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenRefusal {
     /// Not a refresh token of a live connection of this client (or never one at all).
     Unknown,
     Expired,
     /// Exchanged before: someone else holds it too, so the whole connection was revoked.
     Reused,
+    /// More than the token carries was asked for: it carries these.
+    WiderScope(ScopeSet),
 }
 
 const GRANT_COLUMNS: &str = "g.id AS connection_id, g.tenant_id, g.user_id, g.client_id, c.name AS client_name, g.scopes, g.resource";
@@ -139,45 +156,58 @@ impl Store {
     /// approves the same client again keeps one connection, with the scopes of this approval.
     /// Audited as `assistant.connect`.
     pub async fn approve_connection(&self, actor: &Actor, new: &NewConnection) -> Result<(Connection, String), StoreError> {
+        match self.try_approve_connection(actor, new).await {
+            // Two approvals at once: the other made the connection; this one updates it.
+            Err(StoreError::Conflict { .. }) => self.try_approve_connection(actor, new).await,
+            other => other,
+        }
+    }
+
+    async fn try_approve_connection(&self, actor: &Actor, new: &NewConnection) -> Result<(Connection, String), StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT id FROM oauth_grants WHERE user_id = $1 AND client_id = $2 AND tenant_id = $3 AND resource = $4 AND revoked_at IS NULL")
+        // Write first, so a concurrent approval waits here (and SQLite takes its write lock now).
+        let live = "user_id = $2 AND client_id = $3 AND tenant_id = $4 AND resource = $5 AND revoked_at IS NULL";
+        let updated = sqlx::query(&format!("UPDATE oauth_grants SET scopes = $1 WHERE {live}"))
+            .bind(new.scopes.to_string())
+            .bind(&new.user_id)
+            .bind(&new.client_id)
+            .bind(&new.tenant_id)
+            .bind(&new.resource)
+            .execute(&mut *tx)
+            .await?;
+        let (id, before) = if updated.rows_affected() > 0 {
+            let id: String = sqlx::query_scalar(&format!("SELECT id FROM oauth_grants WHERE scopes = $1 AND {live}"))
+                .bind(new.scopes.to_string())
                 .bind(&new.user_id)
                 .bind(&new.client_id)
                 .bind(&new.tenant_id)
                 .bind(&new.resource)
-                .fetch_optional(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-        let before = match &existing {
-            Some(id) => connection_in(&mut tx, &new.tenant_id, &ConnectionId::new(id.clone())).await?,
-            None => None,
-        };
-        let id = match existing {
-            Some(id) => {
-                sqlx::query("UPDATE oauth_grants SET scopes = $1 WHERE id = $2").bind(new.scopes.to_string()).bind(&id).execute(&mut *tx).await?;
-                ConnectionId::new(id)
-            }
-            None => {
-                let id = ConnectionId::new(uuid::Uuid::now_v7().to_string());
-                sqlx::query("INSERT INTO oauth_grants (id, tenant_id, user_id, client_id, scopes, resource, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&id)
-                    .bind(&new.tenant_id)
-                    .bind(&new.user_id)
-                    .bind(&new.client_id)
-                    .bind(new.scopes.to_string())
-                    .bind(&new.resource)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                id
-            }
+            let id = ConnectionId::new(id);
+            let before = connection_in(&mut tx, &new.tenant_id, &id).await?;
+            (id, before)
+        } else {
+            let id = ConnectionId::new(uuid::Uuid::now_v7().to_string());
+            sqlx::query("INSERT INTO oauth_grants (id, tenant_id, user_id, client_id, scopes, resource, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&id)
+                .bind(&new.tenant_id)
+                .bind(&new.user_id)
+                .bind(&new.client_id)
+                .bind(new.scopes.to_string())
+                .bind(&new.resource)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|err| conflict_on_unique(err, "connection", new.client_id.as_str()))?;
+            (id, None)
         };
         let code = secret("chac");
         sqlx::query("INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(hash_key(&code))
             .bind(&id)
-            .bind(&new.redirect_uri)
+            .bind(&new.named_redirect_uri)
             .bind(&new.code_challenge)
             .bind(now + CODE_TTL_MS)
             .execute(&mut *tx)
@@ -197,40 +227,67 @@ impl Store {
         Ok((connection, code))
     }
 
-    /// Redeems an authorisation code: it is gone afterwards, whatever the caller concludes.
-    pub async fn take_authorization_code(&self, code: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+    /// Redeems an authorisation code: spent from now on, whatever the caller concludes. A spent
+    /// code presented again revokes the connection it was exchanged for (someone else has it).
+    pub async fn redeem_authorization_code(&self, code: &str) -> Result<Redemption, StoreError> {
+        let hash = hash_key(code);
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("DELETE FROM oauth_codes WHERE code_hash = $1 RETURNING grant_id, redirect_uri, code_challenge, expires_at")
-            .bind(hash_key(code))
+        // Write first: two redemptions at once take turns, and only one finds the code unspent.
+        let spent =
+            sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL").bind(now_ms()).bind(&hash).execute(&mut *tx).await?;
+        let row = sqlx::query("SELECT grant_id, redirect_uri, code_challenge, expires_at FROM oauth_codes WHERE code_hash = $1")
+            .bind(&hash)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let grant_id: String = row.try_get("grant_id")?;
-        let redirect_uri: String = row.try_get("redirect_uri")?;
-        let code_challenge: String = row.try_get("code_challenge")?;
-        let expires_at: i64 = row.try_get("expires_at")?;
+        let Some(row) = row else { return Ok(Redemption::Unknown) };
+        let grant_id = ConnectionId::new(row.try_get::<String, _>("grant_id")?);
         let sql = format!("SELECT {GRANT_COLUMNS} FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE g.id = $1 AND g.revoked_at IS NULL");
         let grant: Option<AccessGrant> = sqlx::query_as(&sql).bind(&grant_id).fetch_optional(&mut *tx).await?;
+        let Some(grant) = grant else { return Ok(Redemption::Unknown) };
+        if spent.rows_affected() == 0 {
+            revoke_with_audit(&mut tx, &grant, "an authorisation code was presented again").await?;
+            tx.commit().await?;
+            return Ok(Redemption::Replayed);
+        }
+        let code = AuthorizationCode {
+            grant,
+            named_redirect_uri: row.try_get("redirect_uri")?,
+            code_challenge: row.try_get("code_challenge")?,
+            expires_at: row.try_get("expires_at")?,
+        };
         tx.commit().await?;
-        Ok(grant.map(|grant| AuthorizationCode { grant, redirect_uri, code_challenge, expires_at }))
+        Ok(Redemption::Fresh(Box::new(code)))
     }
 
-    /// A new access and refresh token for a live connection.
+    /// A new access and refresh token for a live connection, carrying its scopes.
     pub async fn issue_tokens(&self, grant: &AccessGrant) -> Result<IssuedTokens, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let tokens = issue_in(&mut tx, grant).await?;
+        let tokens = issue_in(&mut tx, grant, &grant.scopes).await?;
         tx.commit().await?;
         Ok(tokens)
     }
 
-    /// Exchanges a refresh token of `client_id` for a new pair; the old one is spent. A spent token
-    /// presented again means two parties hold it: the connection is revoked.
-    pub async fn refresh_tokens(&self, refresh_token: &str, client_id: &str) -> Result<Result<(AccessGrant, IssuedTokens), TokenRefusal>, StoreError> {
+    /// Exchanges a refresh token of `client_id` for a new pair carrying `asked` (its own scopes
+    /// when `None`); the old one is spent. A spent token presented again means two parties hold
+    /// it: the connection is revoked.
+    pub async fn refresh_tokens(
+        &self,
+        refresh_token: &str,
+        client_id: &str,
+        asked: Option<&ScopeSet>,
+    ) -> Result<Result<(AccessGrant, IssuedTokens), TokenRefusal>, StoreError> {
         let now = now_ms();
         let hash = hash_key(refresh_token);
         let mut tx = self.pool.begin().await?;
+        // Write first: two exchanges at once take turns (SQLite's write lock, PostgreSQL's row
+        // lock), and only one finds the token unspent. Anything refused below rolls it back.
+        let spent = sqlx::query("UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL")
+            .bind(now)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
         let sql = format!(
-            "SELECT {GRANT_COLUMNS}, t.expires_at, t.used_at FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN oauth_clients c ON c.id = g.client_id
+            "SELECT {GRANT_COLUMNS}, t.expires_at, t.scopes AS token_scopes FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN oauth_clients c ON c.id = g.client_id
              WHERE t.token_hash = $1 AND t.kind = 'refresh' AND g.revoked_at IS NULL"
         );
         let Some(row) = sqlx::query(&sql).bind(&hash).fetch_optional(&mut *tx).await? else { return Ok(Err(TokenRefusal::Unknown)) };
@@ -238,20 +295,21 @@ impl Store {
         if grant.client_id != *client_id {
             return Ok(Err(TokenRefusal::Unknown));
         }
-        let used_at: Option<i64> = row.try_get("used_at")?;
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at <= now {
-            return Ok(Err(TokenRefusal::Expired));
-        }
-        let spent =
-            sqlx::query("UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL").bind(now).bind(&hash).execute(&mut *tx).await?;
-        if used_at.is_some() || spent.rows_affected() != 1 {
-            revoke_in(&mut tx, &grant.connection_id, now).await?;
+        if spent.rows_affected() != 1 {
+            revoke_with_audit(&mut tx, &grant, "a spent refresh token was presented again").await?;
             tx.commit().await?;
-            tracing::warn!(connection = %grant.connection_id, client = %grant.client_name, "a spent refresh token was presented again; the connection is revoked");
             return Ok(Err(TokenRefusal::Reused));
         }
-        let tokens = issue_in(&mut tx, &grant).await?;
+        if row.try_get::<i64, _>("expires_at")? <= now {
+            return Ok(Err(TokenRefusal::Expired));
+        }
+        let carried = token_scopes(&row, &grant)?;
+        let scopes = match asked {
+            Some(asked) if asked.iter().any(|scope| !carried.contains(scope)) => return Ok(Err(TokenRefusal::WiderScope(carried))),
+            Some(asked) => asked.clone(),
+            None => carried,
+        };
+        let tokens = issue_in(&mut tx, &grant, &scopes).await?;
         tx.commit().await?;
         Ok(Ok((grant, tokens)))
     }
@@ -260,10 +318,18 @@ impl Store {
     pub async fn verify_access_token(&self, token: &str) -> Result<Option<AccessGrant>, StoreError> {
         let now = now_ms();
         let sql = format!(
-            "SELECT {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN oauth_clients c ON c.id = g.client_id
+            "SELECT {GRANT_COLUMNS}, t.scopes AS token_scopes FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN oauth_clients c ON c.id = g.client_id
              WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at IS NULL"
         );
-        let grant: Option<AccessGrant> = sqlx::query_as(&sql).bind(hash_key(token)).bind(now).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql).bind(hash_key(token)).bind(now).fetch_optional(&self.pool).await?;
+        let grant = match row {
+            Some(row) => {
+                let grant = <AccessGrant as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?;
+                // What this token carries, within what the connection holds now.
+                Some(AccessGrant { scopes: token_scopes(&row, &grant)?, ..grant })
+            }
+            None => None,
+        };
         if let Some(grant) = &grant {
             sqlx::query("UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
                 .bind(now)
@@ -345,19 +411,20 @@ async fn connection_in(conn: &mut AnyConnection, tenant_id: &TenantId, id: &Conn
     Ok(sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(conn).await?)
 }
 
-async fn issue_in(conn: &mut AnyConnection, grant: &AccessGrant) -> Result<IssuedTokens, StoreError> {
+async fn issue_in(conn: &mut AnyConnection, grant: &AccessGrant, scopes: &ScopeSet) -> Result<IssuedTokens, StoreError> {
     let now = now_ms();
     let tokens = IssuedTokens {
         access_token: secret(ACCESS_TOKEN_PREFIX.trim_end_matches('_')),
         refresh_token: secret("chrt"),
         expires_in_ms: ACCESS_TOKEN_TTL_MS,
-        scopes: grant.scopes.clone(),
+        scopes: scopes.clone(),
     };
     for (token, kind, ttl) in [(&tokens.access_token, "access", ACCESS_TOKEN_TTL_MS), (&tokens.refresh_token, "refresh", REFRESH_TOKEN_TTL_MS)] {
-        sqlx::query("INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO oauth_tokens (token_hash, grant_id, kind, scopes, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(hash_key(token))
             .bind(&grant.connection_id)
             .bind(kind)
+            .bind(scopes.to_string())
             .bind(now + ttl)
             .execute(&mut *conn)
             .await?;
@@ -370,4 +437,31 @@ async fn revoke_in(conn: &mut AnyConnection, id: &ConnectionId, now: i64) -> Res
     sqlx::query("DELETE FROM oauth_tokens WHERE grant_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM oauth_codes WHERE grant_id = $1").bind(id).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// What a token row carries, within what its connection holds now (approving again with fewer
+/// scopes narrows the tokens already out).
+fn token_scopes(row: &sqlx::any::AnyRow, grant: &AccessGrant) -> Result<ScopeSet, StoreError> {
+    let text: String = row.try_get("token_scopes")?;
+    let carried = ScopeSet::parse(&text).map_err(|unknown| StoreError::Corrupt(format!("a token carries the unknown scope `{unknown}`")))?;
+    Ok(carried.intersection(&grant.scopes))
+}
+
+/// Revokes a connection because one of its credentials turned up twice, with its audit entry.
+async fn revoke_with_audit(conn: &mut AnyConnection, grant: &AccessGrant, why: &str) -> Result<(), StoreError> {
+    let before = connection_in(&mut *conn, &grant.tenant_id, &grant.connection_id).await?;
+    let now = now_ms();
+    revoke_in(&mut *conn, &grant.connection_id, now).await?;
+    tracing::warn!(connection = %grant.connection_id, client = %grant.client_name, "{why}; the connection is revoked");
+    let actor = Actor { id: format!("system ({why})"), kind: crate::ActorKind::System, tenant_id: Some(grant.tenant_id.clone()) };
+    let target = format!("assistant:{}", grant.client_name);
+    let after = before.clone().map(|connection| Connection { revoked_at: Some(now), ..connection });
+    let change = Change {
+        tenant_id: Some(&grant.tenant_id),
+        action: "assistant.revoke",
+        target: &target,
+        before: before.as_ref().and_then(|before| serde_json::to_string(before).ok()),
+        after: after.as_ref().and_then(|after| serde_json::to_string(after).ok()),
+    };
+    record(conn, &actor, change).await
 }

@@ -386,7 +386,7 @@ impl Store {
         sqlx::query("UPDATE platform_settings SET version = version WHERE id = 'platform'").execute(&mut *tx).await?;
         let (before, version) = load_settings(&mut tx).await?;
         // Once the tool catalog has tools, it alone says which are enabled (Tools & Sources).
-        let catalog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tools").fetch_one(&mut *tx).await?;
+        let catalog: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", crate::tools::AGENT_TOOLS)).fetch_one(&mut *tx).await?;
         if catalog > 0 && settings.enabled_tools != before.enabled_tools {
             return Err(StoreError::invalid("enabled_tools", "is managed by the tool catalog once it has tools; enable or disable tools there"));
         }
@@ -410,8 +410,12 @@ impl Store {
     /// policies and the tenant's own (tenant and agent scope). Reading the documents is left to
     /// [`EngineRows::into_engine_inputs`], off the async workers.
     pub(crate) async fn load_engine_rows(&self, tenant_id: &TenantId) -> Result<EngineRows, StoreError> {
+        let tenant_row = self.tenant_by_id(tenant_id).await?.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
         let mut conn = self.pool.acquire().await?;
-        let (settings, _) = load_settings(&mut conn).await?;
+        let (mut settings, _) = load_settings(&mut conn).await?;
+        // The tools this tenant has: the platform's enabled ones it exposes to the tenant, less
+        // those the tenant switched off.
+        settings.enabled_tools = crate::tools::enabled_for_tenant(&mut conn, &tenant_row, settings.enabled_tools.take()).await?;
         let platform = load_policies(&mut conn, &Owner::Platform).await?;
         let tenant = load_policies(&mut conn, &Owner::Tenant(tenant_id.clone())).await?;
         Ok(EngineRows { settings, platform, tenant })

@@ -13,19 +13,42 @@ use crate::audit::{record, Change};
 use crate::changes::Invalidation;
 use crate::error::conflict_on_unique;
 use crate::policies::load_settings;
-use crate::{now_ms, Actor, CatalogEntry, Owner, SourceId, Store, StoreError, ToolId, ToolSource};
+use crate::{now_ms, Actor, CatalogEntry, Exposure, Owner, SourceId, Store, StoreError, Tenant, TenantId, TenantTool, ToolId, ToolSource};
 
-const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.created_by,
+const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.created_by, s.builtin,
         (SELECT COUNT(*) FROM tools t WHERE t.source_id = s.id) AS tool_count,
         (SELECT COUNT(*) FROM tools t WHERE t.source_id = s.id AND t.enabled = 1) AS enabled_count
     FROM tool_sources s";
 
-const TOOL_COLUMNS: &str = "id, source_id, name, method, path, description, enabled";
+const TOOL_COLUMNS: &str = "id, source_id, name, method, path, description, enabled, exposed_to";
 
-/// Written by hand for one column: `enabled` is an integer in both databases (`sqlx`'s `Any`
-/// driver decodes no integer as a bool).
+/// How `tools.exposed_to` keeps a chosen exposure (NULL is every tenant).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Chosen {
+    tenants: Vec<TenantId>,
+    plans: Vec<String>,
+}
+
+fn stored_exposure(exposure: &Exposure) -> Result<Option<String>, StoreError> {
+    match exposure {
+        Exposure::Everyone => Ok(None),
+        Exposure::Chosen { tenants, plans } => {
+            serde_json::to_string(&Chosen { tenants: tenants.clone(), plans: plans.clone() }).map(Some).map_err(|err| StoreError::Corrupt(err.to_string()))
+        }
+    }
+}
+
+/// Written by hand: `enabled` is an integer in both databases (`sqlx`'s `Any` driver decodes no
+/// integer as a bool), and the exposure is JSON or NULL.
 impl FromRow<'_, AnyRow> for CatalogEntry {
     fn from_row(row: &AnyRow) -> Result<CatalogEntry, sqlx::Error> {
+        let exposure = match row.try_get::<Option<String>, _>("exposed_to")? {
+            None => Exposure::Everyone,
+            Some(text) => {
+                let chosen: Chosen = serde_json::from_str(&text).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+                Exposure::Chosen { tenants: chosen.tenants, plans: chosen.plans }
+            }
+        };
         Ok(CatalogEntry {
             id: row.try_get("id")?,
             source_id: row.try_get("source_id")?,
@@ -34,6 +57,23 @@ impl FromRow<'_, AnyRow> for CatalogEntry {
             path: row.try_get("path")?,
             description: row.try_get("description")?,
             enabled: row.try_get::<i64, _>("enabled")? != 0,
+            exposure,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for ToolSource {
+    fn from_row(row: &AnyRow) -> Result<ToolSource, sqlx::Error> {
+        let kind: String = row.try_get("kind")?;
+        Ok(ToolSource {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            kind: SourceKind::try_from(kind).map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
+            created_at: row.try_get("created_at")?,
+            created_by: row.try_get("created_by")?,
+            tool_count: row.try_get("tool_count")?,
+            enabled_count: row.try_get("enabled_count")?,
+            builtin: row.try_get::<i64, _>("builtin")? != 0,
         })
     }
 }
@@ -44,13 +84,17 @@ async fn load_source(conn: &mut AnyConnection, id: &SourceId) -> Result<ToolSour
     source.ok_or_else(|| StoreError::NotFound { what: "tool source", id: id.to_string() })
 }
 
+/// The tools agents call: every source's but the platform's own (Charter's policy tools, which
+/// assistants use over MCP and no decision is asked about).
+pub(crate) const AGENT_TOOLS: &str = "tools t JOIN tool_sources s ON s.id = t.source_id WHERE s.builtin = 0";
+
 /// Rewrites the platform settings' enabled tools from the catalog: every tool enabled when the
-/// catalog is empty (no catalog yet), otherwise exactly the catalog's enabled tools.
+/// catalog has no agent tools (no catalog yet), otherwise exactly the catalog's enabled ones.
 async fn sync_enabled_tools(conn: &mut AnyConnection) -> Result<(), StoreError> {
     sqlx::query("UPDATE platform_settings SET version = version WHERE id = 'platform'").execute(&mut *conn).await?;
     let (mut settings, version) = load_settings(&mut *conn).await?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tools").fetch_one(&mut *conn).await?;
-    let enabled: Vec<String> = sqlx::query_scalar("SELECT name FROM tools WHERE enabled = 1").fetch_all(&mut *conn).await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {AGENT_TOOLS}")).fetch_one(&mut *conn).await?;
+    let enabled: Vec<String> = sqlx::query_scalar(&format!("SELECT t.name FROM {AGENT_TOOLS} AND t.enabled = 1")).fetch_all(&mut *conn).await?;
     settings.enabled_tools = (total > 0).then(|| enabled.into_iter().collect::<BTreeSet<_>>());
     let text = serde_json::to_string(&settings).map_err(|err| StoreError::Corrupt(err.to_string()))?;
     sqlx::query(
@@ -135,14 +179,8 @@ impl Store {
     /// Enables or disables one tool, with its audit entry; the next decision sees it.
     pub async fn set_tool_enabled(&self, actor: &Actor, tool_id: &ToolId, enabled: bool) -> Result<CatalogEntry, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // A no-op write first takes the row lock (on SQLite the write lock), so the `before` read
-        // next is the state this change replaces even when two admins toggle the same tool at once.
-        let locked = sqlx::query("UPDATE tools SET name = name WHERE id = $1").bind(tool_id).execute(&mut *tx).await?;
-        if locked.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "tool", id: tool_id.to_string() });
-        }
+        let before = lock_tool(&mut tx, tool_id).await?;
         let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE id = $1");
-        let before: CatalogEntry = sqlx::query_as(&sql).bind(tool_id).fetch_one(&mut *tx).await?;
         sqlx::query("UPDATE tools SET enabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(enabled))
             .bind(now_ms())
@@ -168,6 +206,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tool_sources SET name = name WHERE id = $1").bind(source_id).execute(&mut *tx).await?;
         let source = load_source(&mut tx, source_id).await?;
+        if source.builtin {
+            return Err(StoreError::invalid("source", "Charter's own tools cannot be removed; switch single tools off instead"));
+        }
         sqlx::query("DELETE FROM tools WHERE source_id = $1").bind(source_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM tool_sources WHERE id = $1").bind(source_id).execute(&mut *tx).await?;
         sync_enabled_tools(&mut tx).await?;
@@ -181,4 +222,181 @@ impl Store {
         self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
         Ok(source)
     }
+
+    /// Sets which tenants the platform exposes a tool to, with its audit entry; the next decision
+    /// of every tenant sees it. The caller has checked that the chosen tenants exist.
+    pub async fn set_tool_exposure(&self, actor: &Actor, tool_id: &ToolId, exposure: &Exposure) -> Result<CatalogEntry, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before = lock_tool(&mut tx, tool_id).await?;
+        let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE id = $1");
+        sqlx::query("UPDATE tools SET exposed_to = $1, updated_at = $2 WHERE id = $3")
+            .bind(stored_exposure(exposure)?)
+            .bind(now_ms())
+            .bind(tool_id)
+            .execute(&mut *tx)
+            .await?;
+        let after: CatalogEntry = sqlx::query_as(&sql).bind(tool_id).fetch_one(&mut *tx).await?;
+        let target = format!("tool:{}", after.name);
+        let change = Change {
+            tenant_id: None,
+            action: "tool.expose",
+            target: &target,
+            before: serde_json::to_string(&before).ok(),
+            after: serde_json::to_string(&after).ok(),
+        };
+        record(&mut tx, actor, change).await?;
+        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
+        Ok(after)
+    }
+
+    /// The tools the platform enabled and exposes to `tenant`, each with the tenant's own switch,
+    /// by name.
+    pub async fn tenant_tools(&self, tenant: &Tenant) -> Result<Vec<TenantTool>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let off = switched_off(&mut conn, &tenant.id).await?;
+        let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE enabled = 1 ORDER BY name");
+        let tools: Vec<CatalogEntry> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
+        Ok(tools
+            .into_iter()
+            .filter(|tool| tool.exposure.includes(&tenant.id, &tenant.plan))
+            .map(|tool| TenantTool { on: !off.contains(&tool.name), tool })
+            .collect())
+    }
+
+    /// A tenant's admin switches a tool off (or on again) for their tenant, with its audit entry;
+    /// the tenant's next decision sees it. Only a tool the platform enabled and exposes to the
+    /// tenant can be switched: another is not found.
+    pub async fn switch_tenant_tool(&self, actor: &Actor, tenant: &Tenant, tool_name: &str, on: bool) -> Result<TenantTool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The tenant row first: two admins switching at once take turns.
+        sqlx::query("UPDATE tenants SET name = name WHERE id = $1").bind(&tenant.id).execute(&mut *tx).await?;
+        let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE name = $1 AND enabled = 1");
+        let tool: Option<CatalogEntry> = sqlx::query_as(&sql).bind(tool_name).fetch_optional(&mut *tx).await?;
+        let tool = tool
+            .filter(|tool| tool.exposure.includes(&tenant.id, &tenant.plan))
+            .ok_or_else(|| StoreError::NotFound { what: "tool", id: tool_name.to_owned() })?;
+        let was_on = !switched_off(&mut tx, &tenant.id).await?.contains(&tool.name);
+        if was_on != on {
+            if on {
+                sqlx::query("DELETE FROM tenant_tool_switches WHERE tenant_id = $1 AND tool_name = $2")
+                    .bind(&tenant.id)
+                    .bind(&tool.name)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("INSERT INTO tenant_tool_switches (tenant_id, tool_name, switched_at, switched_by) VALUES ($1, $2, $3, $4)")
+                    .bind(&tenant.id)
+                    .bind(&tool.name)
+                    .bind(now_ms())
+                    .bind(&actor.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let target = format!("tool:{}", tool.name);
+            let action = if on { "tool.switch_on" } else { "tool.switch_off" };
+            let state = |on: bool| serde_json::json!({ "tool": tool.name, "on": on }).to_string();
+            let change = Change { tenant_id: Some(&tenant.id), action, target: &target, before: Some(state(was_on)), after: Some(state(on)) };
+            record(&mut tx, actor, change).await?;
+        }
+        self.commit_change(tx, Invalidation::Policies(Owner::Tenant(tenant.id.clone()))).await?;
+        Ok(TenantTool { tool, on })
+    }
+
+    /// Makes sure the platform's own source `name` holds exactly `tools` (enabled when new; the
+    /// switches and exposure of tools it already has are kept). Run at start: the tools are
+    /// Charter's own, so a new version's tools appear and removed ones go.
+    pub async fn ensure_builtin_source(&self, name: &str, tools: &[CatalogTool]) -> Result<ToolSource, StoreError> {
+        match self.try_ensure_builtin_source(name, tools).await {
+            // Another replica starting at the same moment made it first: now it is there.
+            Err(StoreError::Conflict { .. }) => self.try_ensure_builtin_source(name, tools).await,
+            other => other,
+        }
+    }
+
+    async fn try_ensure_builtin_source(&self, name: &str, tools: &[CatalogTool]) -> Result<ToolSource, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT id FROM tool_sources WHERE name = $1 AND builtin = 1").bind(name).fetch_optional(&mut *tx).await?;
+        let now = now_ms();
+        let id = match existing {
+            Some(id) => SourceId::new(id),
+            None => {
+                let id = SourceId::new(uuid::Uuid::now_v7().to_string());
+                sqlx::query("INSERT INTO tool_sources (id, name, kind, created_at, created_by, builtin) VALUES ($1, $2, $3, $4, $5, 1)")
+                    .bind(&id)
+                    .bind(name)
+                    .bind(SourceKind::Mcp.as_str())
+                    .bind(now)
+                    .bind(&Actor::system().id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|err| conflict_on_unique(err, "source", name))?;
+                id
+            }
+        };
+        let have: Vec<String> = sqlx::query_scalar("SELECT name FROM tools WHERE source_id = $1").bind(&id).fetch_all(&mut *tx).await?;
+        for tool in tools.iter().filter(|tool| !have.contains(&tool.name)) {
+            sqlx::query("INSERT INTO tools (id, source_id, name, method, path, description, enabled, updated_at) VALUES ($1, $2, $3, NULL, NULL, $4, 1, $5)")
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(&id)
+                .bind(&tool.name)
+                .bind(&tool.description)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|err| conflict_on_unique(err, "tool", &tool.name))?;
+        }
+        for gone in have.iter().filter(|name| !tools.iter().any(|tool| tool.name == **name)) {
+            sqlx::query("DELETE FROM tools WHERE source_id = $1 AND name = $2").bind(&id).bind(gone).execute(&mut *tx).await?;
+        }
+        let source = load_source(&mut tx, &id).await?;
+        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
+        Ok(source)
+    }
+
+    /// Of the platform's own source `name`, the tools `tenant` has: enabled by the platform,
+    /// exposed to it, and not switched off by it.
+    pub async fn builtin_tools_for(&self, name: &str, tenant: &Tenant) -> Result<BTreeSet<String>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let off = switched_off(&mut conn, &tenant.id).await?;
+        let sql = format!(
+            "SELECT t.{} FROM tools t JOIN tool_sources s ON s.id = t.source_id WHERE s.name = $1 AND s.builtin = 1 AND t.enabled = 1",
+            TOOL_COLUMNS.replace(", ", ", t.")
+        );
+        let tools: Vec<CatalogEntry> = sqlx::query_as(&sql).bind(name).fetch_all(&mut *conn).await?;
+        Ok(tools.into_iter().filter(|tool| tool.exposure.includes(&tenant.id, &tenant.plan) && !off.contains(&tool.name)).map(|tool| tool.name).collect())
+    }
+}
+
+/// Locks one tool for a change and reads it as it is. A no-op write first takes the row lock (on
+/// SQLite the write lock), so the read is the state this change replaces even when two admins
+/// change the same tool at once.
+async fn lock_tool(conn: &mut AnyConnection, tool_id: &ToolId) -> Result<CatalogEntry, StoreError> {
+    let locked = sqlx::query("UPDATE tools SET name = name WHERE id = $1").bind(tool_id).execute(&mut *conn).await?;
+    if locked.rows_affected() == 0 {
+        return Err(StoreError::NotFound { what: "tool", id: tool_id.to_string() });
+    }
+    let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(tool_id).fetch_one(&mut *conn).await?)
+}
+
+/// The names of the tools `tenant_id` switched off.
+async fn switched_off(conn: &mut AnyConnection, tenant_id: &TenantId) -> Result<BTreeSet<String>, StoreError> {
+    let names: Vec<String> = sqlx::query_scalar("SELECT tool_name FROM tenant_tool_switches WHERE tenant_id = $1").bind(tenant_id).fetch_all(conn).await?;
+    Ok(names.into_iter().collect())
+}
+
+/// Narrows the platform's enabled tools to what `tenant` has: exposed to it and not switched off
+/// by it. The decision path compiles each tenant's set with this.
+pub(crate) async fn enabled_for_tenant(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    enabled: Option<BTreeSet<String>>,
+) -> Result<Option<BTreeSet<String>>, StoreError> {
+    let Some(mut enabled) = enabled else { return Ok(None) };
+    let off = switched_off(&mut *conn, &tenant.id).await?;
+    let sql = format!("SELECT t.{} FROM {AGENT_TOOLS} AND t.enabled = 1 AND t.exposed_to IS NOT NULL", TOOL_COLUMNS.replace(", ", ", t."));
+    let chosen: Vec<CatalogEntry> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
+    enabled.retain(|name| !off.contains(name) && chosen.iter().filter(|tool| tool.name == *name).all(|tool| tool.exposure.includes(&tenant.id, &tenant.plan)));
+    Ok(Some(enabled))
 }

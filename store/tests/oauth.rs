@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use charter_store::{
-    now_ms, AccessGrant, Actor, NewConnection, NewTenant, NewUser, OAuthClient, OAuthScope, Role, ScopeSet, Store, TokenRefusal, ACCESS_TOKEN_TTL_MS,
-    REFRESH_TOKEN_TTL_MS,
+    now_ms, AccessGrant, Actor, NewConnection, NewTenant, NewUser, OAuthClient, OAuthScope, Redemption, Role, ScopeSet, Store, TokenRefusal,
+    ACCESS_TOKEN_TTL_MS, REFRESH_TOKEN_TTL_MS,
 };
 use charter_testkit::each_database;
 
@@ -33,25 +33,37 @@ async fn setup(store: &Store) -> (NewConnection, OAuthClient) {
         client_id: client.id.clone(),
         scopes: ScopeSet::new([OAuthScope::PoliciesRead]),
         resource: "https://charter.example/mcp".into(),
-        redirect_uri: REDIRECT.into(),
+        named_redirect_uri: Some(REDIRECT.into()),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
     };
     (new, client)
 }
 
 async fn grant_of(store: &Store, code: &str) -> AccessGrant {
-    store.take_authorization_code(code).await.unwrap().expect("a fresh code is redeemed").grant
+    match store.redeem_authorization_code(code).await.unwrap() {
+        Redemption::Fresh(redeemed) => redeemed.grant,
+        other => panic!("a fresh code is redeemed: {other:?}"),
+    }
 }
 
 #[tokio::test]
 async fn codes_tokens_and_connections_live_as_long_as_they_should() {
     each_database("oauth", |store: Store| async move {
         let (new, client) = setup(&store).await;
-        let (first, code) = store.approve_connection(&Actor::system(), &new).await.unwrap();
-        let redeemed = store.take_authorization_code(&code).await.unwrap().unwrap();
-        assert_eq!(redeemed.redirect_uri, REDIRECT);
+        let (_, code) = store.approve_connection(&Actor::system(), &new).await.unwrap();
+        let Redemption::Fresh(redeemed) = store.redeem_authorization_code(&code).await.unwrap() else { panic!("a fresh code") };
+        assert_eq!(redeemed.named_redirect_uri.as_deref(), Some(REDIRECT));
         assert!(redeemed.expires_at > now_ms());
-        assert!(store.take_authorization_code(&code).await.unwrap().is_none(), "a code is redeemed once");
+        assert!(matches!(store.redeem_authorization_code("chac_never-issued").await.unwrap(), Redemption::Unknown));
+        // A code presented twice: someone else has it, so the connection it made is revoked, audited.
+        assert!(matches!(store.redeem_authorization_code(&code).await.unwrap(), Redemption::Replayed), "a code is redeemed once");
+        assert!(store.list_connections(&new.tenant_id).await.unwrap().is_empty());
+        let revoked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'assistant.revoke' AND actor LIKE 'system (%'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(revoked, 1);
+        let (first, _) = store.approve_connection(&Actor::system(), &new).await.unwrap();
 
         // Approving again, with other scopes, keeps the one connection.
         let wider = NewConnection { scopes: ScopeSet::new([OAuthScope::PoliciesRead, OAuthScope::Approvals]), ..new.clone() };
@@ -73,10 +85,19 @@ async fn codes_tokens_and_connections_live_as_long_as_they_should() {
         let purged = store.purge_expired_oauth(now_ms() + ACCESS_TOKEN_TTL_MS + 1).await.unwrap();
         assert!(purged >= 1, "{purged}");
         assert!(store.verify_access_token(&tokens.access_token).await.unwrap().is_none());
-        let (_, renewed) = store.refresh_tokens(&tokens.refresh_token, client.id.as_str()).await.unwrap().unwrap();
+        // A refresh may ask for fewer scopes, never more; a refused one leaves the token unspent.
+        let wider = ScopeSet::new(OAuthScope::ALL);
+        assert_eq!(
+            store.refresh_tokens(&tokens.refresh_token, client.id.as_str(), Some(&wider)).await.unwrap().err(),
+            Some(TokenRefusal::WiderScope(second.scopes.clone()))
+        );
+        let fewer = ScopeSet::new([OAuthScope::Approvals]);
+        let (_, renewed) = store.refresh_tokens(&tokens.refresh_token, client.id.as_str(), Some(&fewer)).await.unwrap().unwrap();
+        assert_eq!(renewed.scopes, fewer);
+        assert_eq!(store.verify_access_token(&renewed.access_token).await.unwrap().unwrap().scopes, fewer, "the new token carries what was asked");
         assert!(store.verify_access_token(&renewed.access_token).await.unwrap().is_some());
-        assert_eq!(store.refresh_tokens(&renewed.refresh_token, "mcp_other").await.unwrap().err(), Some(TokenRefusal::Unknown));
-        assert_eq!(store.refresh_tokens(&tokens.refresh_token, client.id.as_str()).await.unwrap().err(), Some(TokenRefusal::Reused));
+        assert_eq!(store.refresh_tokens(&renewed.refresh_token, "mcp_other", None).await.unwrap().err(), Some(TokenRefusal::Unknown));
+        assert_eq!(store.refresh_tokens(&tokens.refresh_token, client.id.as_str(), None).await.unwrap().err(), Some(TokenRefusal::Reused));
         assert!(store.verify_access_token(&renewed.access_token).await.unwrap().is_none(), "a reused refresh token ends the connection");
         assert!(store.list_connections(&new.tenant_id).await.unwrap().is_empty());
 
@@ -86,7 +107,7 @@ async fn codes_tokens_and_connections_live_as_long_as_they_should() {
         let tokens = store.issue_tokens(&grant_of(&store, &code).await).await.unwrap();
         store.revoke_connection(&Actor::system(), &new.tenant_id, &third.id).await.unwrap();
         assert!(store.verify_access_token(&tokens.access_token).await.unwrap().is_none());
-        assert_eq!(store.refresh_tokens(&tokens.refresh_token, client.id.as_str()).await.unwrap().err(), Some(TokenRefusal::Unknown));
+        assert_eq!(store.refresh_tokens(&tokens.refresh_token, client.id.as_str(), None).await.unwrap().err(), Some(TokenRefusal::Unknown));
 
         // Refresh tokens expire after 30 days; clients nobody connected go after a day, others stay.
         let (_, code) = store.approve_connection(&Actor::system(), &new).await.unwrap();
@@ -95,7 +116,7 @@ async fn codes_tokens_and_connections_live_as_long_as_they_should() {
         store.purge_expired_oauth(now_ms() + 2 * DAY_MS).await.unwrap();
         assert!(store.oauth_client(stranger.id.as_str()).await.unwrap().is_none(), "an unused client is forgotten");
         assert!(store.oauth_client(client.id.as_str()).await.unwrap().is_some(), "a connected client stays");
-        assert!(store.refresh_tokens(&tokens.refresh_token, client.id.as_str()).await.unwrap().is_ok(), "a refresh token outlives its access token");
+        assert!(store.refresh_tokens(&tokens.refresh_token, client.id.as_str(), None).await.unwrap().is_ok(), "a refresh token outlives its access token");
         store.purge_expired_oauth(now_ms() + REFRESH_TOKEN_TTL_MS + DAY_MS).await.unwrap();
         let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_tokens").fetch_one(store.pool()).await.unwrap();
         assert_eq!(left, 0, "every token has expired by then");

@@ -88,7 +88,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
             client_id: client.id,
             scopes: charter_store::ScopeSet::new(charter_store::OAuthScope::ALL),
             resource: "https://charter.example/mcp".into(),
-            redirect_uri: "https://app.example/cb".into(),
+            named_redirect_uri: Some("https://app.example/cb".into()),
             code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         };
         let (connection_a, _) = store.approve_connection(&Actor::system(), &new).await.unwrap();

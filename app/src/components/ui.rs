@@ -235,3 +235,20 @@ pub fn LoadMore(next: String, cursors: RwSignal<Vec<Option<String>>>) -> impl In
         </Show>
     }
 }
+
+/// An on/off switch (`role="switch"`), named by `label` for assistive technology and tests.
+#[component]
+pub fn Toggle(on: bool, #[prop(into)] label: String, on_click: Callback<()>) -> impl IntoView {
+    let track = if on {
+        "relative inline-flex h-5 w-9 rounded-full bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+    } else {
+        "relative inline-flex h-5 w-9 rounded-full bg-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+    };
+    let knob =
+        if on { "absolute top-0.5 left-4 h-4 w-4 rounded-full bg-white shadow" } else { "absolute top-0.5 left-0.5 h-4 w-4 rounded-full bg-white shadow" };
+    view! {
+        <button type="button" role="switch" aria-checked=on.to_string() aria-label=label class=track on:click=move |_| on_click.run(())>
+            <span class=knob></span>
+        </button>
+    }
+}

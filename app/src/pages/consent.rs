@@ -25,15 +25,11 @@ pub enum Consent {
 #[server(endpoint = "oauth/consent")]
 pub async fn consent_request(query: String) -> Result<Consent, AppError> {
     use crate::auth::server::{access, core, mcp_resource};
-    use charter_core::{AuthorizationRefusal, AuthorizationRequest, CoreError};
+    use charter_core::{AuthorizationRequest, CoreError};
     let (access, core) = (access()?, core()?);
     let pending = match core.check_authorization(&AuthorizationRequest::from_query(&query), &mcp_resource()).await {
         Ok(pending) => pending,
-        Err(AuthorizationRefusal::Shown(why)) => return Ok(Consent::Refused(why)),
-        // `/oauth/authorize` sends these back to the client; a request that reaches the page anyway says why.
-        Err(AuthorizationRefusal::Redirect(_)) => {
-            return Ok(Consent::Refused("the assistant's request is incomplete; start connecting again from the assistant".into()))
-        }
+        Err(refused) => return Ok(Consent::Refused(refused.0)),
     };
     match core.consent_view(&access, &pending).await {
         Ok(view) => Ok(Consent::Ask(view)),
@@ -43,20 +39,14 @@ pub async fn consent_request(query: String) -> Result<Consent, AppError> {
 }
 
 /// The user's answer. Both answers send the browser back to the assistant, with a code or with
-/// `access_denied`.
+/// `access_denied`; a request that is not valid sends it nowhere.
 #[server(endpoint = "oauth/answer", input = leptos::server_fn::codec::Json)]
 pub async fn answer_consent(query: String, allow: bool, scopes: Vec<String>) -> Result<(), AppError> {
     use crate::auth::server::{access, core, mcp_resource};
-    use charter_core::{AuthorizationRefusal, AuthorizationRequest};
+    use charter_core::AuthorizationRequest;
     let (access, core) = (access()?, core()?);
-    let pending = match core.check_authorization(&AuthorizationRequest::from_query(&query), &mcp_resource()).await {
-        Ok(pending) => pending,
-        Err(AuthorizationRefusal::Shown(why)) => return Err(AppError::Rejected(why)),
-        Err(AuthorizationRefusal::Redirect(location)) => {
-            leptos_axum::redirect(&location);
-            return Ok(());
-        }
-    };
+    let pending =
+        core.check_authorization(&AuthorizationRequest::from_query(&query), &mcp_resource()).await.map_err(|refused| AppError::Rejected(refused.0))?;
     let location = if allow {
         let chosen = charter_store::ScopeSet::parse(&scopes.join(" "))
             .map_err(|unknown| AppError::Invalid { field: "scopes".into(), message: format!("has no scope `{unknown}`") })?;
@@ -145,7 +135,10 @@ fn ConsentForm(details: ConsentView, query: String) -> impl IntoView {
                     {format!("Not offered, as your role does not allow it: {}.", withheld.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(", "))}
                 </p>
             })}
-            <p class="mt-4 text-xs text-slate-500">{format!("After you answer, you return to {redirect_host}.")}</p>
+            <p class="mt-4 rounded-md bg-amber-50 border border-amber-200 px-3 py-2 text-sm text-amber-900" data-testid="consent-return">
+                "After you answer, you return to "<strong class="font-semibold">{redirect_host}</strong>". "
+                {format!("Allow only if you started connecting {client_name} there yourself: the name is the application's own choice.")}
+            </p>
             {move || answer.value().get().and_then(Result::err).map(|error| view! {
                 <p role="alert" class="mt-4 rounded-md bg-red-50 border border-red-200 px-3 py-2 text-sm text-red-800">{capitalised(&error.to_string())}</p>
             })}

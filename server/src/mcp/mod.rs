@@ -41,6 +41,15 @@ pub(crate) struct McpCaller(pub Access);
 struct Gate {
     core: Core,
     public_url: PublicUrl,
+    /// Set once Charter's tools are in the catalog (see [`register_tools`]).
+    registered: Arc<tokio::sync::OnceCell<()>>,
+}
+
+/// Puts the tools this server serves into the catalog as the "Charter policy tools" source, so
+/// the platform can expose them and tenants switch them off. `main` runs it at start; the first
+/// MCP request of a process makes sure of it too.
+pub async fn register_tools(core: &Core) -> Result<(), charter_core::CoreError> {
+    core.ensure_charter_tools(&CharterTools::catalog()).await.map(drop)
 }
 
 /// `/mcp`, ready to merge into the application router.
@@ -58,7 +67,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core, public_url: PublicUr
     let service = StreamableHttpService::new(move || Ok(CharterTools::new(tools_core.clone())), Arc::new(NeverSessionManager::default()), config);
     // CORS outermost: a browser's preflight carries no credential. Tokens are bearer headers, never
     // cookies, so any origin may call.
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(Gate { core, public_url }, authenticate)).layer(crate::oauth::cors())
+    Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(Gate { core, public_url, registered: Arc::default() }, authenticate))
+        .layer(crate::oauth::cors())
 }
 
 /// Resolves the bearer token or key into the caller's access, or answers 401 saying how to
@@ -74,9 +86,12 @@ async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned());
     let Some(presented) = presented else {
-        let challenge = format!(r#"Bearer realm="charter", resource_metadata="{metadata}""#);
+        let challenge = format!(r#"Bearer realm="charter", resource_metadata="{metadata}", scope="{}""#, all_scopes());
         return unauthorised(challenge, "connect with OAuth (see the resource metadata) or send `Authorization: Bearer <tenant API key>`");
     };
+    if let Err(err) = gate.registered.get_or_try_init(|| register_tools(&gate.core)).await {
+        return crate::api::error::ApiError::from(err).into_response();
+    }
     let access = if is_access_token(&presented) { gate.core.access_for_token(&presented, &resource).await } else { gate.core.access_for_key(&presented).await };
     match access {
         Ok(access) => {
@@ -89,6 +104,11 @@ async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next
         }
         Err(err) => crate::api::error::ApiError::from(err).into_response(),
     }
+}
+
+/// Every scope, as a client should ask for them when it knows nothing else (MCP, 2025-11-25).
+fn all_scopes() -> String {
+    charter_store::ScopeSet::new(charter_store::OAuthScope::ALL).to_string()
 }
 
 fn unauthorised(challenge: String, message: &str) -> Response {

@@ -9,9 +9,11 @@ use charter_core::{Access, Action, Core, CoreError, DecideInput, ReceiptsOf, Tar
 use charter_policy::{DelegationIssue, Principal, Verdict};
 use charter_store::{ApprovalId, PolicyId, ReceiptFilter, Resolution, StoredPolicy};
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CacheScope, CallToolResult, ContentBlock, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
@@ -150,6 +152,22 @@ pub struct ReceiptsRequest {
 impl CharterTools {
     pub fn new(core: Core) -> CharterTools {
         CharterTools { core, tool_router: Self::tool_router() }
+    }
+
+    /// Every tool's name and description, for the catalog's "Charter policy tools" source.
+    pub fn catalog() -> Vec<(String, String)> {
+        Self::tool_router()
+            .list_all()
+            .into_iter()
+            .map(|tool| (tool.name.to_string(), tool.description.map(|text| text.to_string()).unwrap_or_default()))
+            .collect()
+    }
+
+    /// The tools this caller may use: what its access allows, of the Charter tools its tenant has
+    /// (enabled by the platform, exposed to the tenant, not switched off by it).
+    async fn offered(&self, access: &Access) -> Result<std::collections::BTreeSet<String>, McpError> {
+        let has = self.core.charter_tools(access).await.map_err(|err| McpError::internal_error(err.to_string(), None))?;
+        Ok(has.into_iter().filter(|tool| action_of(tool).is_some_and(|action| access.can(action))).collect())
     }
 
     #[tool(
@@ -309,13 +327,18 @@ impl CharterTools {
         let access = caller(&context)?;
         match self.core.catalog(&access).await {
             Ok(catalog) => {
-                let lines: Vec<String> = catalog.tools.iter().map(|tool| format!("- {}: {}", tool.name, tool.description)).collect();
+                // The tools agents call, which rules are written for; Charter's own are these.
+                let own: Vec<_> = catalog.own.iter().filter(|tool| !tool.tool.name.starts_with(charter_core::CHARTER_TOOL_PREFIX)).collect();
+                let lines: Vec<String> = own
+                    .iter()
+                    .map(|tool| format!("- {}{}: {}", tool.tool.name, if tool.on { "" } else { " (switched off by the tenant)" }, tool.tool.description))
+                    .collect();
                 let text = if lines.is_empty() {
                     "No tool catalog: every tool is governed by the policies alone.".to_owned()
                 } else {
                     format!("{} tools:\n{}", lines.len(), lines.join("\n"))
                 };
-                Ok(answer(text, json!({ "tools": catalog.tools })))
+                Ok(answer(text, json!({ "tools": own })))
             }
             Err(err) => Ok(refused(err)),
         }
@@ -412,13 +435,32 @@ impl ServerHandler for CharterTools {
     /// The tools this caller may use; the list differs between callers, so it is not to be
     /// cached for anyone else.
     async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
-        let access = caller(&context)?;
-        let tools = self.tool_router.list_all().into_iter().filter(|tool| action_of(&tool.name).is_some_and(|action| access.can(action))).collect();
+        let offered = self.offered(&caller(&context)?).await?;
+        let tools = self.tool_router.list_all().into_iter().filter(|tool| offered.contains(tool.name.as_ref())).collect();
         let mut result = ListToolsResult::with_all_items(tools);
         let cache_hints = context.protocol_version().is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
         result.ttl_ms = cache_hints.then_some(0);
         result.cache_scope = cache_hints.then_some(CacheScope::Private);
         Ok(result)
+    }
+
+    /// A tool the caller's tenant does not have (the platform has not enabled or exposed it, or
+    /// the tenant switched it off) is refused before it runs, as a tool that is not there. One
+    /// the tenant has but the caller's access does not allow runs into the core's refusal, a tool
+    /// error that says what is missing (a scope to grant, a role).
+    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+        let access = caller(&context)?;
+        let has = self.core.charter_tools(&access).await.map_err(|err| McpError::internal_error(err.to_string(), None))?;
+        if !has.contains(request.name.as_ref()) {
+            let message = match action_of(&request.name) {
+                Some(_) => {
+                    format!("tool `{}` is not available to your tenant: the platform has not enabled it for you, or your tenant switched it off", request.name)
+                }
+                None => format!("there is no tool `{}`", request.name),
+            };
+            return Err(McpError::invalid_params(message, None));
+        }
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
     }
 
     fn get_info(&self) -> ServerConfig {

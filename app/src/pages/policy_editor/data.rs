@@ -82,7 +82,7 @@ pub async fn load_editor_context() -> Result<EditorContext, AppError> {
     access.may(Action::ReadPolicies, &access.home())?;
     let platform_view = access.is_platform_staff();
     let tenants = tenant_options(&core, &access).await?;
-    let enabled_tools = core.catalog(&access).await?.tools.into_iter().filter(|t| t.enabled).map(|t| t.name).collect();
+    let enabled_tools = core.catalog(&access).await?.agent_tools();
     let own_slug = session_user().await?.and_then(|user| user.tenant).map(|t| t.slug);
     Ok(EditorContext { platform_view, tenants, own_slug, can_write: access.can(Action::WritePolicies), enabled_tools })
 }

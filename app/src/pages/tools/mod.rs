@@ -1,0 +1,160 @@
+//! Tools & Sources. Platform admins add sources (an OpenAPI 3 document or an MCP `tools/list`
+//! answer, pasted or uploaded), see each source's "N of M enabled", switch single tools on and
+//! off, and choose which tenants (by name or plan) each tool is exposed to; a disabled tool is
+//! denied by the very next decision, so switching one off first shows which tenants called it in
+//! the last week and asks. "Charter policy tools" is the platform's own source: the tools
+//! assistants use over MCP. Support sees the same, read-only. Tenant admins see the tools the
+//! platform exposes to their tenant and switch off, for their tenant, those they do not want.
+
+mod impact;
+mod platform;
+mod tenant;
+
+use charter_store::{CatalogEntry, TenantTool, ToolSource, ToolUsage as TenantCalls};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::feedback::Toasts;
+use crate::components::ui::{ErrorPanel, LoadingPanel};
+use crate::AppError;
+use platform::PlatformCatalog;
+use tenant::TenantCatalog;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogView {
+    pub sources: Vec<ToolSource>,
+    pub tools: Vec<CatalogEntry>,
+    /// For a tenant: the tools the platform exposes to it, each with the tenant's own switch.
+    pub own: Vec<TenantTool>,
+    /// Every tenant, for platform staff choosing whom a tool is exposed to.
+    pub tenants: Vec<crate::pages::policies::TenantOption>,
+    pub platform_view: bool,
+    pub can_write: bool,
+    /// A tenant admin may switch their tenant's tools.
+    pub can_switch: bool,
+}
+
+#[server(endpoint = "tools/catalog")]
+pub async fn tool_catalog() -> Result<CatalogView, AppError> {
+    use crate::auth::server::{access, core};
+    use charter_core::Action;
+    let (access, core) = (access()?, core()?);
+    let catalog = core.catalog(&access).await?;
+    let can_write = access.may(Action::WriteCatalog, &charter_store::Owner::Platform).is_ok();
+    let tenants = crate::pages::policies::tenant_options(&core, &access).await?;
+    Ok(CatalogView {
+        sources: catalog.sources,
+        tools: catalog.tools,
+        own: catalog.own,
+        tenants,
+        platform_view: access.is_platform_staff(),
+        can_write,
+        can_switch: !access.is_platform_staff() && access.can(Action::SwitchTools),
+    })
+}
+
+/// Whom a platform admin exposes a tool to: everyone, or the tenants (by slug) and plans named.
+#[server(endpoint = "tools/expose", input = leptos::server_fn::codec::Json)]
+pub async fn expose_tool(id: String, everyone: bool, tenants: Vec<String>, plans: Vec<String>) -> Result<CatalogEntry, AppError> {
+    use crate::auth::server::{access, core};
+    use charter_core::ExposureChoice;
+    let choice = if everyone { ExposureChoice::Everyone } else { ExposureChoice::Chosen { tenants, plans } };
+    Ok(core()?.set_tool_exposure(&access()?, &id.into(), choice).await?)
+}
+
+/// A tenant admin switches a tool off for their tenant, or on again.
+#[server(endpoint = "tools/switch")]
+pub async fn switch_tool(tool: String, on: bool) -> Result<TenantTool, AppError> {
+    use crate::auth::server::{access, core};
+    Ok(core()?.switch_tool(&access()?, charter_core::Target::Own, &tool, on).await?)
+}
+
+#[server(endpoint = "tools/add_source")]
+pub async fn add_source(name: String, document: String, enabled: bool) -> Result<ToolSource, AppError> {
+    use crate::auth::server::{access, core};
+    Ok(core()?.add_source(&access()?, &name, &document, enabled).await?)
+}
+
+#[server(endpoint = "tools/toggle")]
+pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
+    use crate::auth::server::{access, core};
+    Ok(core()?.toggle_tool(&access()?, &id.into(), enabled).await?)
+}
+
+/// Who called a tool lately: what switching it off would stop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolImpact {
+    /// How many days back the calls were counted.
+    pub days: i64,
+    /// The tenants that called it, the busiest first.
+    pub tenants: Vec<TenantCalls>,
+}
+
+/// Which tenants called the tool lately: shown before it is switched off.
+#[server(name = ImpactOf, endpoint = "tools/usage")]
+pub async fn tool_usage(tool: String) -> Result<ToolImpact, AppError> {
+    use crate::auth::server::{access, core};
+    let tenants = core()?.tool_usage(&access()?, &tool).await?;
+    Ok(ToolImpact { days: charter_core::TOOL_USAGE_DAYS, tenants })
+}
+
+#[server(endpoint = "tools/delete_source")]
+pub async fn delete_source(id: String) -> Result<(), AppError> {
+    use crate::auth::server::{access, core};
+    core()?.delete_source(&access()?, &id.into()).await?;
+    Ok(())
+}
+
+#[component]
+pub fn ToolsPage() -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    let add = ServerAction::<AddSource>::new();
+    let toggle = ServerAction::<ToggleTool>::new();
+    let remove = ServerAction::<DeleteSource>::new();
+    Effect::new(move |_| match add.value().get() {
+        Some(Ok(source)) => toasts.success(format!("Added {} with {} tools.", source.name, source.tool_count)),
+        Some(Err(error)) => toasts.error(format!("Source not added: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match toggle.value().get() {
+        Some(Ok(tool)) => toasts.success(format!("{} is now {}.", tool.name, if tool.enabled { "enabled" } else { "disabled" })),
+        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(())) => toasts.success("Source removed."),
+        Some(Err(error)) => toasts.error(format!("Not removed: {error}")),
+        None => {}
+    });
+    let expose = ServerAction::<ExposeTool>::new();
+    let switch = ServerAction::<SwitchTool>::new();
+    Effect::new(move |_| match expose.value().get() {
+        Some(Ok(tool)) => toasts.success(format!("{} is now exposed to {}.", tool.name, platform::exposure_words(&tool.exposure, &[]))),
+        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match switch.value().get() {
+        Some(Ok(tool)) => toasts.success(format!("{} is {} for your tenant.", tool.tool.name, if tool.on { "on" } else { "switched off" })),
+        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
+        None => {}
+    });
+    provide_context(expose);
+    provide_context(switch);
+    let catalog = Resource::new(
+        move || (add.version().get(), toggle.version().get(), remove.version().get(), expose.version().get(), switch.version().get()),
+        |_| tool_catalog(),
+    );
+    view! {
+        <Title text="Tools & Sources"/>
+        <Transition fallback=|| view! { <LoadingPanel/> }>
+            {move || Suspend::new(async move {
+                match catalog.await {
+                    Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog add toggle remove/> }.into_any(),
+                    Ok(catalog) => view! { <TenantCatalog tools=catalog.own can_switch=catalog.can_switch/> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
