@@ -36,6 +36,9 @@ pub struct Catalog {
     pub tools: Vec<CatalogEntry>,
     /// For a tenant: the tools the platform enabled and exposes to it, each with its own switch.
     pub own: Vec<TenantTool>,
+    /// Whether a catalog of agents' tools decides which tools may be called at all; without one
+    /// (`false`) every tool is enabled and the policies alone decide.
+    pub governed: bool,
 }
 
 impl Catalog {
@@ -52,8 +55,9 @@ impl Catalog {
 impl Core {
     pub async fn catalog(&self, access: &Access) -> Result<Catalog, CoreError> {
         access.may(Action::ReadCatalog, &Owner::Platform)?;
+        let governed = self.store.platform_settings().await?.0.enabled_tools.is_some();
         if access.is_platform_staff() {
-            return Ok(Catalog { sources: self.store.list_tool_sources().await?, tools: self.store.list_catalog(None).await?, own: Vec::new() });
+            return Ok(Catalog { sources: self.store.list_tool_sources().await?, tools: self.store.list_catalog(None).await?, own: Vec::new(), governed });
         }
         // Tenants see the tools they have, not the platform's sources or whom else it exposes to.
         let owner = self.owner(access, Target::Own, Action::ReadCatalog).await?;
@@ -62,7 +66,7 @@ impl Core {
         for tool in &mut own {
             tool.tool.exposure = Exposure::Everyone;
         }
-        Ok(Catalog { sources: Vec::new(), tools: Vec::new(), own })
+        Ok(Catalog { sources: Vec::new(), tools: Vec::new(), own, governed })
     }
 
     /// Sets which tenants the platform exposes a tool to (platform admins); the next decision of

@@ -120,7 +120,7 @@ fn check_enabled(
             report.warnings.push(DelegationIssue {
                 path: format!("rules[{index}].tool"),
                 message: format!(
-                    "rule {} names tool `{name}`, which is not enabled on the platform, so it is denied anyway",
+                    "rule {} names tool `{name}`, which is not enabled for this tenant, so it is denied anyway",
                     index + 1
                 ),
                 parent: None,

@@ -200,3 +200,44 @@ async fn mcp_tools(api: &Api, auth: &Auth) -> Vec<String> {
     let listed = rpc(api, auth, "tools/list", json!({})).await.expect(StatusCode::OK);
     listed["result"]["tools"].as_array().unwrap().iter().map(|tool| tool["name"].as_str().unwrap().to_owned()).collect()
 }
+
+#[tokio::test]
+async fn warnings_speak_of_the_tenants_own_tools_and_a_removed_source_takes_its_switches() {
+    each_database(|api| async move {
+        let owner = api.sign_in(OWNER).await;
+        console(&api, &owner, "tools/add_source", &[("name", "CRM"), ("document", CRM), ("enabled", "true")]).await.expect(StatusCode::OK);
+        let delete = tool_id(&api, &owner, "crm.delete").await;
+        expose(&api, &owner, &delete, false, &["meridian-bank"], &[]).await.expect(StatusCode::OK);
+        // A rule naming crm.delete is warned about where the tenant does not have it, and only there:
+        // the warning tells nobody whom else the platform exposes it to.
+        let naming = allow_policy("Deletes", &["crm.delete"]);
+        let warned = |admin: &'static str| {
+            let (api, naming) = (api.clone(), naming.clone());
+            async move {
+                let session = api.sign_in(admin).await;
+                let saved = api.create_policy(&session, &naming).await;
+                // Warnings are left out of the answer when there are none.
+                saved["warnings"]
+                    .as_array()
+                    .is_some_and(|warnings| warnings.iter().any(|warning| warning["message"].as_str().unwrap_or("").contains("not enabled for this tenant")))
+            }
+        };
+        assert!(warned(STARTUP_ADMIN).await, "the startup does not have crm.delete");
+        assert!(!warned(BANK_ADMIN).await, "the bank does");
+
+        // The bank switches crm.read off; the platform removes the source and adds it again: the
+        // new tools carry no old switch.
+        let bank_admin = api.sign_in(BANK_ADMIN).await;
+        console(&api, &bank_admin, "tools/switch", &[("tool", "crm.read"), ("on", "false")]).await.expect(StatusCode::OK);
+        let view = catalog(&api, &owner).await;
+        let source = view["sources"].as_array().unwrap().iter().find(|source| source["name"] == "CRM").unwrap()["id"].as_str().unwrap().to_owned();
+        console(&api, &owner, "tools/delete_source", &[("id", &source)]).await.expect(StatusCode::OK);
+        console(&api, &owner, "tools/add_source", &[("name", "CRM"), ("document", CRM), ("enabled", "true")]).await.expect(StatusCode::OK);
+        let own = catalog(&api, &bank_admin).await;
+        let read = own["own"].as_array().unwrap().iter().find(|tool| tool["name"] == "crm.read").unwrap().clone();
+        assert_eq!(read["on"], true, "{read}");
+        let switches: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenant_tool_switches").fetch_one(api.store.pool()).await.unwrap();
+        assert_eq!(switches, 0);
+    })
+    .await;
+}

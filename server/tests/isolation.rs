@@ -43,6 +43,12 @@ async fn tenant_a(api: &Api) -> TenantA {
         .await;
     let asked = api.decide(&key_auth, json!({ "tool": "payments.send", "agent": MARKER, "args": { "memo": MARKER } })).await;
     assert_eq!(asked["decision"], "require_approval", "{asked}");
+    // A catalog, so that another tenant's switch of a tool is a real switch (of its own tenant).
+    let tool = |name: &str| charter_policy::CatalogTool { name: name.into(), method: None, path: None, description: String::new() };
+    api.store
+        .add_tool_source(&charter_store::Actor::system(), "Sweep tools", charter_policy::SourceKind::Mcp, &[tool("docs.read"), tool("payments.send")], true)
+        .await
+        .unwrap();
     let redirect = "http://127.0.0.1:33418/callback".to_owned();
     let client = api.store.register_oauth_client(&format!("{MARKER} assistant"), std::slice::from_ref(&redirect)).await.unwrap();
     let tenant = api.store.tenant_by_slug(A_SLUG).await.unwrap().unwrap();
@@ -87,7 +93,8 @@ async fn snapshot(api: &Api, a: &TenantA) -> Value {
         .unwrap();
     let policies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(&tenant.id).fetch_one(api.store.pool()).await.unwrap();
     let connections = api.store.list_connections(&tenant.id).await.unwrap().len();
-    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections })
+    let switched: Vec<bool> = api.store.tenant_tools(&tenant).await.unwrap().into_iter().map(|tool| tool.on).collect();
+    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections, "switched": switched })
 }
 
 fn shows_a(body: &str) -> bool {

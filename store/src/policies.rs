@@ -95,9 +95,17 @@ async fn delegation_report(
     policy: &Policy,
     replacing: Option<&PolicyId>,
 ) -> Result<DelegationReport, StoreError> {
-    let (settings, _) = load_settings(&mut *conn).await?;
-    if *owner == Owner::Platform {
-        return Ok(DelegationReport { errors: Vec::new(), warnings: lint(policy, &[], &settings) });
+    let (mut settings, _) = load_settings(&mut *conn).await?;
+    let tenant_id = match owner {
+        Owner::Platform => return Ok(DelegationReport { errors: Vec::new(), warnings: lint(policy, &[], &settings) }),
+        Owner::Tenant(tenant_id) => tenant_id,
+    };
+    // A tenant's warnings about tools it cannot call speak of the tools it has, and so say
+    // nothing about the tools exposed to other tenants only.
+    let sql = format!("SELECT {} FROM tenants WHERE id = $1", crate::tenants::TENANT_COLUMNS);
+    let tenant: Option<crate::Tenant> = sqlx::query_as(&sql).bind(tenant_id).fetch_optional(&mut *conn).await?;
+    if let Some(tenant) = tenant {
+        settings.enabled_tools = crate::tools::enabled_for_tenant(&mut *conn, &tenant, settings.enabled_tools.take()).await?;
     }
     let platform = load_policies(&mut *conn, &Owner::Platform).await?;
     let own: Vec<StoredPolicy> = load_policies(&mut *conn, owner).await?.into_iter().filter(|stored| Some(&stored.id) != replacing).collect();

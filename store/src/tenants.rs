@@ -16,7 +16,7 @@ pub struct NewTenant {
     pub policy_quota: Option<i64>,
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, agent_keys, receipt_retention_days, created_at";
+pub(crate) const TENANT_COLUMNS: &str = "id, slug, name, plan, policy_quota, time_zone, agent_keys, receipt_retention_days, created_at";
 
 /// A tenant's settings, one column each (the names are fixed here, never the caller's), with the
 /// value to set.

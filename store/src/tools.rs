@@ -209,6 +209,12 @@ impl Store {
         if source.builtin {
             return Err(StoreError::invalid("source", "Charter's own tools cannot be removed; switch single tools off instead"));
         }
+        // Tenants' switches of these tools go with them: a tool of the same name added later is a
+        // new tool, which every tenant it is exposed to has until it switches it off.
+        sqlx::query("DELETE FROM tenant_tool_switches WHERE tool_name IN (SELECT name FROM tools WHERE source_id = $1)")
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM tools WHERE source_id = $1").bind(source_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM tool_sources WHERE id = $1").bind(source_id).execute(&mut *tx).await?;
         sync_enabled_tools(&mut tx).await?;
@@ -315,9 +321,13 @@ impl Store {
 
     async fn try_ensure_builtin_source(&self, name: &str, tools: &[CatalogTool]) -> Result<ToolSource, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Write first (SQLite's write lock, PostgreSQL's row lock on the settings), so two
+        // replicas starting at once take turns instead of one failing to upgrade a read.
+        sqlx::query("UPDATE platform_settings SET version = version WHERE id = 'platform'").execute(&mut *tx).await?;
         let existing: Option<String> =
             sqlx::query_scalar("SELECT id FROM tool_sources WHERE name = $1 AND builtin = 1").bind(name).fetch_optional(&mut *tx).await?;
         let now = now_ms();
+        let created = existing.is_none();
         let id = match existing {
             Some(id) => SourceId::new(id),
             None => {
@@ -334,8 +344,11 @@ impl Store {
                 id
             }
         };
+        // Tools this build does not serve stay: a newer replica of a rolling deploy may serve them,
+        // and their switches and exposure are the platform's choices.
         let have: Vec<String> = sqlx::query_scalar("SELECT name FROM tools WHERE source_id = $1").bind(&id).fetch_all(&mut *tx).await?;
-        for tool in tools.iter().filter(|tool| !have.contains(&tool.name)) {
+        let added: Vec<&CatalogTool> = tools.iter().filter(|tool| !have.contains(&tool.name)).collect();
+        for tool in &added {
             sqlx::query("INSERT INTO tools (id, source_id, name, method, path, description, enabled, updated_at) VALUES ($1, $2, $3, NULL, NULL, $4, 1, $5)")
                 .bind(uuid::Uuid::now_v7().to_string())
                 .bind(&id)
@@ -346,11 +359,16 @@ impl Store {
                 .await
                 .map_err(|err| conflict_on_unique(err, "tool", &tool.name))?;
         }
-        for gone in have.iter().filter(|name| !tools.iter().any(|tool| tool.name == **name)) {
-            sqlx::query("DELETE FROM tools WHERE source_id = $1 AND name = $2").bind(&id).bind(gone).execute(&mut *tx).await?;
-        }
         let source = load_source(&mut tx, &id).await?;
-        self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
+        if !added.is_empty() {
+            let target = format!("tool_source:{name}");
+            let after = serde_json::json!({ "source": &source, "added": added.iter().map(|tool| &tool.name).collect::<Vec<_>>() }).to_string();
+            let action = if created { "tool_source.create" } else { "tool_source.update" };
+            record(&mut tx, &Actor::system(), Change { tenant_id: None, action, target: &target, before: None, after: Some(after) }).await?;
+        }
+        // No announcement: these tools are not in any tenant's compiled set (see `AGENT_TOOLS`),
+        // and MCP reads them from the database on every request.
+        tx.commit().await?;
         Ok(source)
     }
 
@@ -397,6 +415,8 @@ pub(crate) async fn enabled_for_tenant(
     let off = switched_off(&mut *conn, &tenant.id).await?;
     let sql = format!("SELECT t.{} FROM {AGENT_TOOLS} AND t.enabled = 1 AND t.exposed_to IS NOT NULL", TOOL_COLUMNS.replace(", ", ", t."));
     let chosen: Vec<CatalogEntry> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
-    enabled.retain(|name| !off.contains(name) && chosen.iter().filter(|tool| tool.name == *name).all(|tool| tool.exposure.includes(&tenant.id, &tenant.plan)));
+    // Tool names are unique in the catalog: one exposure each.
+    let hidden: BTreeSet<String> = chosen.into_iter().filter(|tool| !tool.exposure.includes(&tenant.id, &tenant.plan)).map(|tool| tool.name).collect();
+    enabled.retain(|name| !off.contains(name) && !hidden.contains(name));
     Ok(Some(enabled))
 }

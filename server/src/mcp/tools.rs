@@ -333,8 +333,10 @@ impl CharterTools {
                     .iter()
                     .map(|tool| format!("- {}{}: {}", tool.tool.name, if tool.on { "" } else { " (switched off by the tenant)" }, tool.tool.description))
                     .collect();
-                let text = if lines.is_empty() {
-                    "No tool catalog: every tool is governed by the policies alone.".to_owned()
+                let text = if !catalog.governed {
+                    "No tool catalog: every tool is enabled, and the policies alone decide.".to_owned()
+                } else if lines.is_empty() {
+                    "The platform makes none of its tools available to this tenant: every call is denied, whatever the policies say.".to_owned()
                 } else {
                     format!("{} tools:\n{}", lines.len(), lines.join("\n"))
                 };

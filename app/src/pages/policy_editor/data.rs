@@ -27,8 +27,10 @@ pub struct EditorContext {
     pub tenants: Vec<TenantOption>,
     pub own_slug: Option<String>,
     pub can_write: bool,
-    /// The enabled tools of the catalog; empty when there is no catalog (every tool enabled).
+    /// The tools the caller's rules can name: the catalog's enabled ones (a tenant's: those it has).
     pub enabled_tools: Vec<String>,
+    /// Whether a catalog decides which tools may be called; without one, every tool may.
+    pub governed: bool,
 }
 
 /// One problem found by the engine, located as precisely as it can be.
@@ -82,9 +84,10 @@ pub async fn load_editor_context() -> Result<EditorContext, AppError> {
     access.may(Action::ReadPolicies, &access.home())?;
     let platform_view = access.is_platform_staff();
     let tenants = tenant_options(&core, &access).await?;
-    let enabled_tools = core.catalog(&access).await?.agent_tools();
+    let catalog = core.catalog(&access).await?;
+    let (enabled_tools, governed) = (catalog.agent_tools(), catalog.governed);
     let own_slug = session_user().await?.and_then(|user| user.tenant).map(|t| t.slug);
-    Ok(EditorContext { platform_view, tenants, own_slug, can_write: access.can(Action::WritePolicies), enabled_tools })
+    Ok(EditorContext { platform_view, tenants, own_slug, can_write: access.can(Action::WritePolicies), enabled_tools, governed })
 }
 
 #[server(endpoint = "policies/load")]

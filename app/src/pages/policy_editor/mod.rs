@@ -199,6 +199,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
         _ => None,
     };
     let enabled_tools = context.enabled_tools.clone();
+    let governed = context.governed;
     let enabled_for_form = enabled_tools.clone();
 
     view! {
@@ -321,8 +322,10 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                 </Show>
                 {history.map(|(id, tenant_slug, reload)| view! { <HistoryCard id tenant_slug current=version read_only reload/> })}
                 <Card title="Enabled tools">
-                    {if enabled_tools.is_empty() {
+                    {if !governed {
                         view! { <p class="text-sm text-slate-500">"No catalog yet: every tool is enabled."</p> }.into_any()
+                    } else if enabled_tools.is_empty() {
+                        view! { <p class="text-sm text-slate-500">"No tool is available: every call is denied, whatever the rules say."</p> }.into_any()
                     } else {
                         view! {
                             <ul class="flex flex-wrap gap-1" data-testid="enabled-tools">

@@ -33,6 +33,8 @@ pub struct CatalogView {
     pub can_write: bool,
     /// A tenant admin may switch their tenant's tools.
     pub can_switch: bool,
+    /// A catalog of agents' tools decides which may be called; without one, every tool may.
+    pub governed: bool,
 }
 
 #[server(endpoint = "tools/catalog")]
@@ -51,6 +53,7 @@ pub async fn tool_catalog() -> Result<CatalogView, AppError> {
         platform_view: access.is_platform_staff(),
         can_write,
         can_switch: !access.is_platform_staff() && access.can(Action::SwitchTools),
+        governed: catalog.governed,
     })
 }
 
@@ -151,7 +154,7 @@ pub fn ToolsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match catalog.await {
                     Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog add toggle remove/> }.into_any(),
-                    Ok(catalog) => view! { <TenantCatalog tools=catalog.own can_switch=catalog.can_switch/> }.into_any(),
+                    Ok(catalog) => view! { <TenantCatalog tools=catalog.own can_switch=catalog.can_switch governed=catalog.governed/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}

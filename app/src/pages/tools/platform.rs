@@ -17,8 +17,11 @@ pub(super) fn PlatformCatalog(
     remove: ServerAction<DeleteSource>,
 ) -> impl IntoView {
     let can_write = catalog.can_write;
-    let total: i64 = catalog.sources.iter().map(|s| s.tool_count).sum();
-    let enabled: i64 = catalog.sources.iter().map(|s| s.enabled_count).sum();
+    // The header counts the tools agents call; Charter's own are counted on their own card.
+    let agents_sources = || catalog.sources.iter().filter(|s| !s.builtin);
+    let total: i64 = agents_sources().map(|s| s.tool_count).sum();
+    let enabled: i64 = agents_sources().map(|s| s.enabled_count).sum();
+    let imported = agents_sources().count();
     let tools = StoredValue::new(catalog.tools);
     let switching_off = RwSignal::new(None::<SwitchOff>);
     provide_context(switching_off);
@@ -28,17 +31,14 @@ pub(super) fn PlatformCatalog(
     view! {
         <SwitchOffDialog switching_off toggle/>
         <ExposureDialog exposing/>
-        <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {} sources. A disabled tool is denied on the next call.", catalog.sources.len())/>
+        <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {imported} sources. A disabled tool is denied on the next call.")/>
         <div class="space-y-6">
             {can_write.then(|| view! { <AddSourceForm add/> })}
-            {if catalog.sources.is_empty() {
-                view! { <Card><EmptyState message="No sources yet: every tool is enabled until a catalog exists."/></Card> }.into_any()
-            } else {
-                catalog.sources.into_iter().map(|source| {
-                    let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
-                    view! { <SourceCard source tools=source_tools can_write toggle remove/> }
-                }).collect_view().into_any()
-            }}
+            {(imported == 0).then(|| view! { <Card><EmptyState message="No sources of agents' tools yet: every tool is enabled until a catalog exists."/></Card> })}
+            {catalog.sources.into_iter().map(|source| {
+                let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
+                view! { <SourceCard source tools=source_tools can_write toggle remove/> }
+            }).collect_view()}
         </div>
     }
 }
@@ -97,7 +97,7 @@ fn SourceCard(
                 </div>
             </div>
             <div class="p-3"><ToolTable tools can_write toggle=Some(toggle)/></div>
-            <ConfirmDialog open=confirm title=format!("Remove {}?", source.name) message="Its tools leave the catalog and are denied on the next call." confirm_label="Remove source"
+            <ConfirmDialog open=confirm title=format!("Remove {}?", source.name) message="Its tools leave the catalog and are denied on the next call. Added again later, they are new tools: enabled or not as you choose then, exposed to every tenant, and no tenant's switch is kept." confirm_label="Remove source"
                 on_confirm=Callback::new(move |_| { remove.dispatch(DeleteSource { id: id.to_string() }); })/>
         </section>
     }

@@ -9,14 +9,16 @@ use super::SwitchTool;
 use crate::components::ui::{Card, EmptyState, PageHeader, Toggle};
 
 #[component]
-pub(super) fn TenantCatalog(tools: Vec<TenantTool>, can_switch: bool) -> impl IntoView {
+pub(super) fn TenantCatalog(tools: Vec<TenantTool>, can_switch: bool, governed: bool) -> impl IntoView {
     let (ours, agents): (Vec<TenantTool>, Vec<TenantTool>) = tools.into_iter().partition(|tool| tool.tool.name.starts_with(CHARTER_TOOL_PREFIX));
     view! {
         <PageHeader title="Tools" subtitle="The tools the platform makes available to your tenant. Switch off what your tenant should not use: its calls are denied from the next one."/>
         <div class="space-y-6">
             <Card title="Tools your agents call">
-                {if agents.is_empty() {
+                {if !governed {
                     view! { <EmptyState message="The platform has no tool catalog yet: every tool is enabled, and your rules decide."/> }.into_any()
+                } else if agents.is_empty() {
+                    view! { <EmptyState message="The platform makes none of its tools available to your tenant: every call is denied."/> }.into_any()
                 } else {
                     view! { <SwitchTable tools=agents can_switch/> }.into_any()
                 }}
