@@ -100,7 +100,7 @@ impl From<charter_core::CoreError> for AppError {
                 AppError::NotFound => AppError::Rejected(format!("policy `{name}`: not found")),
                 inner => AppError::Rejected(format!("policy `{name}`: {inner}")),
             },
-            CoreError::DatabaseUnavailable => AppError::Rejected(message),
+            CoreError::DatabaseUnavailable | CoreError::Upstream(_) => AppError::Rejected(message),
             CoreError::Unavailable | CoreError::Internal => AppError::Internal,
         }
     }

@@ -66,8 +66,23 @@ pub struct Recorded {
     pub decision: Decision,
     pub receipt_id: ReceiptId,
     pub approval_id: Option<ApprovalId>,
+    /// Where the approval stands: pending when this decision asked for it; what an earlier
+    /// identical call's approval is when this one found it (see [`SameCall`]).
+    pub approval_status: Option<ApprovalStatus>,
     /// `context.request_id` of this decision, for the caller's logs.
     pub request_id: String,
+    /// When it was decided (the receipt's time).
+    pub decided_at: i64,
+}
+
+/// Whether a decision that asks for approval looks for one an identical earlier call asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SameCall {
+    /// Every such decision asks anew (the decision API: the agent polls the approval it got).
+    AskAnew,
+    /// An approval of the same tenant, agent, principal, tool and arguments that is pending or
+    /// approved and unused serves instead (the MCP gateway: the agent repeats the call).
+    Reuse,
 }
 
 /// The counters as one decision sees them: every call it counts is remembered, so the decision can
@@ -181,7 +196,7 @@ pub fn canonical_json(value: &Value) -> String {
     sorted(value).to_string()
 }
 
-fn digest(text: &str) -> String {
+pub(crate) fn digest(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -204,7 +219,7 @@ fn foreign_tenant(input: &DecideInput, tenant: &Tenant) -> Option<String> {
 }
 
 /// For whom a call is made, as the key allows it.
-enum CallAgent {
+pub(crate) enum CallAgent {
     /// The agent of the call, in its one spelling; `None` when an unbound key names none.
     Agent(Option<String>),
     /// The request names an agent the key is not bound to.
@@ -214,7 +229,7 @@ enum CallAgent {
 /// The agent a call is made for: the key's when the key is bound to agents (whatever the request
 /// says), otherwise the one the request names; always in its one spelling, so that `Support-Bot`
 /// and `support-bot ` meet the policies and rate limits of `support-bot`.
-fn agent_of_call(key: &AgentKey, tenant: &Tenant, named: Option<&str>) -> Result<CallAgent, CoreError> {
+pub(crate) fn agent_of_call(key: &AgentKey, tenant: &Tenant, named: Option<&str>) -> Result<CallAgent, CoreError> {
     let named = named.map(normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
     if !key.agents.is_bound() {
         if tenant.agent_keys == AgentKeys::Required {
@@ -290,6 +305,10 @@ impl Core {
     /// When the write fails nothing was decided: the answer is [`CoreError::Unavailable`] and the
     /// call has not used up any rate limit.
     pub async fn decide(&self, access: &Access, input: DecideInput, facts: CallFacts) -> Result<Recorded, CoreError> {
+        self.decide_and_record(access, input, facts, SameCall::AskAnew).await
+    }
+
+    pub(crate) async fn decide_and_record(&self, access: &Access, input: DecideInput, facts: CallFacts, same_call: SameCall) -> Result<Recorded, CoreError> {
         let started = Instant::now();
         let Access::Agent(key) = access else {
             return Err(CoreError::forbidden("decisions are asked with a tenant API key"));
@@ -332,7 +351,21 @@ impl Core {
         let policy_versions = serde_json::to_string(&compiled.versions).map_err(|err| CoreError::internal("serialising policy versions", err))?;
         let principal = serde_json::to_string(&request.principal).map_err(|err| CoreError::internal("serialising a principal", err))?;
         let receipt_id = ReceiptId::new(uuid::Uuid::now_v7().to_string());
-        let approval = (decision.verdict == Verdict::RequireApproval).then(|| Approval {
+        let earlier = match (same_call, decision.verdict) {
+            (SameCall::Reuse, Verdict::RequireApproval) => {
+                let call = charter_store::SameCall {
+                    tenant_id: &tenant.id,
+                    agent: request.agent.as_deref(),
+                    principal: &principal,
+                    tool: &request.tool,
+                    args_digest: &args_digest,
+                };
+                self.store.approval_for_call(&call, now, APPROVAL_TTL_MS).await?
+            }
+            _ => None,
+        };
+        let asks = decision.verdict == Verdict::RequireApproval && earlier.is_none();
+        let approval = asks.then(|| Approval {
             id: ApprovalId::new(uuid::Uuid::now_v7().to_string()),
             tenant_id: tenant.id.clone(),
             receipt_id: receipt_id.clone(),
@@ -352,8 +385,13 @@ impl Core {
             resolved_by: None,
             comment: None,
             votes: "[]".to_owned(),
+            consumed_at: None,
         });
-        let approval_id = approval.as_ref().map(|a| a.id.clone());
+        let (approval_id, approval_status) = match (&approval, &earlier) {
+            (Some(asked), _) => (Some(asked.id.clone()), Some(ApprovalStatus::Pending)),
+            (None, Some(found)) => (Some(found.id.clone()), Some(found.status)),
+            (None, None) => (None, None),
+        };
         let receipt = Receipt {
             id: receipt_id.clone(),
             tenant_id: tenant.id.clone(),
@@ -370,6 +408,7 @@ impl Core {
             approval_id: approval_id.clone(),
             latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
             created_at: now,
+            result_digest: None,
         };
         // The answer waits for durability: an acknowledged decision always has its receipt, and an
         // unanswered one gives back what it counted.
@@ -382,7 +421,7 @@ impl Core {
         figures.decisions.with_label_values(&[tenant.slug.as_str(), decision.verdict.as_str()]).inc();
         figures.decision_seconds.observe(started.elapsed().as_secs_f64());
         // The agent is a tenant's: it learns of platform rules what a tenant may.
-        Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, request_id })
+        Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, approval_status, request_id, decided_at: now })
     }
 
     /// What the engine would decide for `input` in the named tenant, now, without recording or

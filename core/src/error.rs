@@ -47,6 +47,10 @@ pub enum CoreError {
     /// The database did not answer (down, restarting, or out of connections for too long).
     #[error("the database cannot be reached; nothing was decided or changed, try again shortly")]
     DatabaseUnavailable,
+    /// An upstream MCP server behind the gateway failed, refused or did not answer in time; the
+    /// message names it and says which.
+    #[error("{0}")]
+    Upstream(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
 }

@@ -14,6 +14,7 @@ mod counters;
 mod decisions;
 mod error;
 mod facts;
+mod gateway;
 mod history;
 mod keys;
 mod masking;
@@ -36,6 +37,7 @@ pub use counters::{Counters, RedisCounters, RedisError};
 pub use decisions::{CallFacts, DecideInput, Recorded, SERVER_OWNED_CONTEXT};
 pub use error::CoreError;
 pub use facts::{derive_clock, ClientAddress, Clock};
+pub use gateway::{GatewayCall, GatewayOutcome, NewUpstream, DEFAULT_UPSTREAM_TIMEOUT};
 pub use history::{DiffLine, PolicyDiff};
 pub use masking::MASKED;
 pub use oauth::{is_access_token, AuthorizationRefused, AuthorizationRequest, ClientMetadata, OAuthError, PendingConsent, PublicUrl, TokenRequest};
@@ -56,6 +58,8 @@ pub struct Core {
     /// Tenants by id, remembered for the decision path: a tenant's slug and time zone rarely change,
     /// and every change goes through here, which forgets the entry.
     tenants: Arc<RwLock<HashMap<TenantId, Arc<Tenant>>>>,
+    /// The connections to the MCP gateway's upstream servers.
+    upstreams: Arc<gateway::Upstreams>,
 }
 
 impl Core {
@@ -69,7 +73,14 @@ impl Core {
     pub fn with_counters(store: Store, counters: Counters) -> Core {
         let tenants: Arc<RwLock<HashMap<TenantId, Arc<Tenant>>>> = Arc::default();
         forget_changed_tenants(store.subscribe_changes(), Arc::downgrade(&tenants));
-        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::new(counters), tenants }
+        let upstreams = Arc::new(gateway::Upstreams::new(DEFAULT_UPSTREAM_TIMEOUT));
+        Core { receipts: ReceiptWriter::start(store.clone()), store, rate: Arc::new(counters), tenants, upstreams }
+    }
+
+    /// The same core, waiting at most `timeout` for an upstream MCP server behind the gateway.
+    pub fn with_upstream_timeout(mut self, timeout: std::time::Duration) -> Core {
+        self.upstreams = Arc::new(gateway::Upstreams::new(timeout));
+        self
     }
 
     /// The store of console sessions, for the session layer.

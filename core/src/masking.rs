@@ -18,6 +18,16 @@ pub(crate) fn masked_arg_paths(decision: &Decision) -> Vec<&str> {
         .collect()
 }
 
+/// The `result.` paths (without the prefix) the decision asks to mask in the tool's answer.
+pub(crate) fn masked_result_paths(decision: &Decision) -> Vec<&str> {
+    decision
+        .obligations
+        .iter()
+        .filter(|obligation| obligation.kind == ObligationKind::Mask)
+        .filter_map(|obligation| obligation.field.strip_prefix("result."))
+        .collect()
+}
+
 /// `args` with every masked path replaced by [`MASKED`]. A path through a list applies to the
 /// index it names (`items.0.card`), or to every element when the segment is not a number
 /// (`items.card` masks the card of each item), so nothing slips through a list.

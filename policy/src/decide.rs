@@ -349,7 +349,7 @@ fn could_have_decided(rule: &CompiledRule) -> bool {
         )
 }
 
-fn targeted(targets: &Targets, principal: &Principal) -> bool {
+pub(crate) fn targeted(targets: &Targets, principal: &Principal) -> bool {
     targets
         .roles
         .iter()

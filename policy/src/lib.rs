@@ -47,6 +47,7 @@ mod names;
 mod parse;
 mod pattern;
 mod rate;
+mod reach;
 mod regex_cache;
 mod request;
 mod session;

@@ -36,6 +36,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// `CHARTER_LOG_FORMAT`: `text` (the default) or `json`, one object per line.
     pub log_format: LogFormat,
+    /// `CHARTER_UPSTREAM_TIMEOUT_MS`: how long the MCP gateway waits for an upstream MCP server to
+    /// connect or answer a call (default 30,000).
+    pub upstream_timeout: std::time::Duration,
 }
 
 /// How the server writes its logs.
@@ -76,6 +79,8 @@ pub enum ConfigError {
     BadRedisUrl(String),
     #[error("`CHARTER_LOG_FORMAT` must be text or json, got `{0}`")]
     BadLogFormat(String),
+    #[error("`CHARTER_UPSTREAM_TIMEOUT_MS` must be a number of milliseconds from 1 to 600000, got `{0}`")]
+    BadUpstreamTimeout(String),
 }
 
 impl Config {
@@ -112,7 +117,26 @@ impl Config {
         let redis_prefix = lookup("CHARTER_REDIS_PREFIX").map(|prefix| prefix.trim().to_owned()).unwrap_or_else(|| "charter".to_owned());
         let metrics_token = lookup("CHARTER_METRICS_TOKEN").map(|token| token.trim().to_owned());
         let log_format = LogFormat::parse(lookup("CHARTER_LOG_FORMAT").as_deref())?;
-        Ok(Config { database_url, seed_demo, demo_password, public_url, secure_cookies, client_ip_header, redis_url, redis_prefix, metrics_token, log_format })
+        let upstream_timeout = match lookup("CHARTER_UPSTREAM_TIMEOUT_MS") {
+            None => charter_core::DEFAULT_UPSTREAM_TIMEOUT,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(ms @ 1..=600_000) => std::time::Duration::from_millis(ms),
+                _ => return Err(ConfigError::BadUpstreamTimeout(text)),
+            },
+        };
+        Ok(Config {
+            database_url,
+            seed_demo,
+            demo_password,
+            public_url,
+            secure_cookies,
+            client_ip_header,
+            redis_url,
+            redis_prefix,
+            metrics_token,
+            log_format,
+            upstream_timeout,
+        })
     }
 }
 
@@ -145,6 +169,7 @@ mod tests {
             redis_prefix: "charter".to_owned(),
             metrics_token: None,
             log_format: LogFormat::Text,
+            upstream_timeout: charter_core::DEFAULT_UPSTREAM_TIMEOUT,
         }
     }
 
@@ -174,6 +199,9 @@ mod tests {
             &[("CHARTER_LOG_FORMAT", "JSON"), ("CHARTER_METRICS_TOKEN", "s3cret")],
             Ok(Config { log_format: LogFormat::Json, metrics_token: Some("s3cret".into()), ..defaults() }),
         );
+        check(&[("CHARTER_UPSTREAM_TIMEOUT_MS", "2500")], Ok(Config { upstream_timeout: std::time::Duration::from_millis(2500), ..defaults() }));
+        check(&[("CHARTER_UPSTREAM_TIMEOUT_MS", "0")], Err(ConfigError::BadUpstreamTimeout("0".into())));
+        check(&[("CHARTER_UPSTREAM_TIMEOUT_MS", "soon")], Err(ConfigError::BadUpstreamTimeout("soon".into())));
         check(&[("CHARTER_LOG_FORMAT", "xml")], Err(ConfigError::BadLogFormat("xml".into())));
         check(
             &[("CHARTER_CLIENT_IP_HEADER", "X-Forwarded-For")],

@@ -49,7 +49,7 @@ impl Services {
             None => Counters::default(),
         };
         let throttle = counters.login_throttle();
-        let core = Core::with_counters(store, counters);
+        let core = Core::with_counters(store, counters).with_upstream_timeout(config.upstream_timeout);
         Ok(Services {
             api: ApiState { core: core.clone() },
             core,

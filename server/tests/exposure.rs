@@ -16,19 +16,6 @@ const CRM: &str = r#"{"tools": [
   {"name": "crm.delete", "description": "Delete a customer record"}
 ]}"#;
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{name}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Calls a console server function with form arguments.
-async fn console(api: &Api, session: &Auth, path: &str, pairs: &[(&str, &str)]) -> Reply {
-    api.send(Call::new(Method::POST, format!("/api/{path}"), session).raw(Some("application/x-www-form-urlencoded"), form(pairs))).await
-}
-
 async fn catalog(api: &Api, session: &Auth) -> Value {
     console(api, session, "tools/catalog", &[]).await.expect(StatusCode::OK)
 }

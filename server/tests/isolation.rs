@@ -223,6 +223,12 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/tenants/set_retention" => pairs(&[("slug", A_SLUG), ("days", "1")]),
         "/api/tools/add_source" => pairs(&[("name", "planted"), ("document", "{\"tools\": []}"), ("enabled", "true")]),
         "/api/tools/delete_source" | "/api/tools/toggle" => pairs(&[("id", NO_SUCH_ID), ("enabled", "false")]),
+        // Upstream MCP servers are the platform's: another tenant's admin is refused before Charter
+        // connects anywhere.
+        "/api/tools/connect_upstream" => {
+            pairs(&[("name", "planted"), ("endpoint", "http://127.0.0.1:9/mcp"), ("token", ""), ("tool_prefix", ""), ("enabled", "true")])
+        }
+        "/api/tools/refresh_upstream" => pairs(&[("id", NO_SUCH_ID)]),
         "/api/assistant/view" => pairs(&[]),
         // Exposure is the platform's: another tenant's admin is refused.
         "/api/tools/expose" => pairs(&[]),

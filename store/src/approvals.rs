@@ -10,6 +10,9 @@ use crate::{now_ms, Actor, Approval, ApprovalId, ApprovalStatus, Store, StoreErr
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, tenant_id, receipt_id, agent, principal, tool, args, args_digest, approvers, matched, policy_versions, reason, status, requested_at, expires_at, resolved_at, resolved_by, comment, votes";
 
+/// What is read back: the written columns, and when the gateway used the approval.
+pub(crate) const APPROVAL_READ: &str = "id, tenant_id, receipt_id, agent, principal, tool, args, args_digest, approvers, matched, policy_versions, reason, status, requested_at, expires_at, resolved_at, resolved_by, comment, votes, consumed_at";
+
 /// What an approver decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,7 +63,7 @@ pub(crate) async fn insert_approvals(conn: &mut AnyConnection, approvals: &[&App
 impl Store {
     /// One approval of the tenant; another tenant's id is not found.
     pub async fn get_approval(&self, tenant_id: &TenantId, id: &ApprovalId) -> Result<Approval, StoreError> {
-        let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
+        let sql = format!("SELECT {APPROVAL_READ} FROM approvals WHERE id = $1 AND tenant_id = $2");
         let approval: Option<Approval> = sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
         let approval = approval.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_string() })?;
         Ok(approval.expire_if_due(now_ms()))
@@ -71,10 +74,10 @@ impl Store {
         let now = now_ms();
         let approvals: Vec<Approval> = if pending_only {
             let sql =
-                format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
+                format!("SELECT {APPROVAL_READ} FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id DESC LIMIT $3");
             sqlx::query_as(&sql).bind(tenant_id).bind(now).bind(limit).fetch_all(&self.pool).await?
         } else {
-            let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
+            let sql = format!("SELECT {APPROVAL_READ} FROM approvals WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
             sqlx::query_as(&sql).bind(tenant_id).bind(limit).fetch_all(&self.pool).await?
         };
         Ok(approvals.into_iter().map(|approval| approval.expire_if_due(now)).collect())
@@ -96,7 +99,7 @@ impl Store {
         // Write first, so concurrent votes queue on the row (PostgreSQL) or the write lock (SQLite)
         // and each reads the votes the previous one committed.
         sqlx::query("UPDATE approvals SET votes = votes WHERE id = $1 AND tenant_id = $2").bind(id).bind(tenant_id).execute(&mut *tx).await?;
-        let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1 AND tenant_id = $2");
+        let sql = format!("SELECT {APPROVAL_READ} FROM approvals WHERE id = $1 AND tenant_id = $2");
         let before: Option<Approval> = sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(&mut *tx).await?;
         let before = before.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.to_string() })?.expire_if_due(now);
         if before.status != ApprovalStatus::Pending {

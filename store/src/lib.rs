@@ -23,6 +23,8 @@ mod db;
 #[cfg(feature = "db")]
 mod error;
 #[cfg(feature = "db")]
+mod gateway;
+#[cfg(feature = "db")]
 mod heavy;
 #[cfg(feature = "db")]
 mod metrics;
@@ -77,6 +79,8 @@ pub use changes::{Invalidation, CHANNEL as CHANGES_CHANNEL};
 pub use db::{now_ms, Backend, Store};
 #[cfg(feature = "db")]
 pub use error::StoreError;
+#[cfg(feature = "db")]
+pub use gateway::{GatewayTool, RefreshReport, SameCall, UpstreamServer, UpstreamTool};
 #[cfg(feature = "db")]
 pub use heavy::HeavyWork;
 #[cfg(feature = "db")]

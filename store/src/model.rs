@@ -292,6 +292,11 @@ pub struct Receipt {
     pub approval_id: Option<ApprovalId>,
     pub latency_us: i64,
     pub created_at: i64,
+    /// For a call the MCP gateway forwarded: SHA-256 of the canonical JSON of the upstream's
+    /// answer, recorded once it came back (the writers never set it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub result_digest: Option<String>,
 }
 
 /// A request waiting for (or resolved by) a person.
@@ -322,6 +327,10 @@ pub struct Approval {
     pub comment: Option<String>,
     /// JSON array of the votes cast so far, one per approver role.
     pub votes: String,
+    /// When the MCP gateway forwarded the approved call: an approval is used once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub consumed_at: Option<i64>,
 }
 
 impl Approval {
@@ -485,6 +494,16 @@ pub struct ToolSource {
     pub enabled_count: i64,
     /// Charter's own policy tools for assistants: always there, never deleted.
     pub builtin: bool,
+    /// The upstream MCP server (Streamable HTTP) the MCP gateway forwards this source's tools to;
+    /// `None` for a document.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Put before each upstream tool's name in the catalog (`crm.`), or empty.
+    #[serde(default)]
+    pub tool_prefix: String,
+    /// Whether Charter sends the upstream an authorisation header (which is never shown again).
+    #[serde(default)]
+    pub authenticated: bool,
 }
 
 /// One tool of the catalog.
@@ -648,6 +667,7 @@ mod tests {
             resolved_by: None,
             comment: None,
             votes: "[]".into(),
+            consumed_at: None,
         };
         assert_eq!(approval(ApprovalStatus::Pending).expire_if_due(99).status, ApprovalStatus::Pending);
         assert_eq!(approval(ApprovalStatus::Pending).expire_if_due(100).status, ApprovalStatus::Expired);

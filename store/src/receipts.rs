@@ -8,6 +8,10 @@ use crate::{AgentSummary, Receipt, ReceiptId, Store, StoreError, TenantId, ToolU
 pub(crate) const RECEIPT_COLUMNS: &str =
     "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at";
 
+/// What is read back: the written columns, and the digest of an upstream's answer (MCP gateway).
+const RECEIPT_READ: &str =
+    "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at, result_digest";
+
 /// Which receipts to list. Every field narrows the list; `None` means "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReceiptFilter {
@@ -32,7 +36,7 @@ pub enum ReceiptScope {
 impl Store {
     /// Receipts of `scope`, newest first, at most `limit`.
     pub async fn list_receipts(&self, scope: &ReceiptScope, filter: &ReceiptFilter, limit: i64) -> Result<Vec<Receipt>, StoreError> {
-        let mut sql = Sql::new(&format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE 1 = 1"));
+        let mut sql = Sql::new(&format!("SELECT {RECEIPT_READ} FROM receipts WHERE 1 = 1"));
         if let ReceiptScope::Tenant(tenant_id) = scope {
             sql.push(" AND tenant_id = ").bind(tenant_id.clone());
         }
@@ -61,7 +65,7 @@ impl Store {
 
     /// One receipt of the tenant; another tenant's id is not found.
     pub async fn get_receipt(&self, tenant_id: &TenantId, id: &ReceiptId) -> Result<Receipt, StoreError> {
-        let sql = format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1 AND tenant_id = $2");
+        let sql = format!("SELECT {RECEIPT_READ} FROM receipts WHERE id = $1 AND tenant_id = $2");
         let receipt: Option<Receipt> = sqlx::query_as(&sql).bind(id).bind(tenant_id).fetch_optional(&self.pool).await?;
         receipt.ok_or_else(|| StoreError::NotFound { what: "receipt", id: id.to_string() })
     }

@@ -15,12 +15,13 @@ use crate::error::conflict_on_unique;
 use crate::policies::load_settings;
 use crate::{now_ms, Actor, CatalogEntry, Exposure, Owner, SourceId, Store, StoreError, Tenant, TenantId, TenantTool, ToolId, ToolSource};
 
-const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.created_by, s.builtin,
+const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.kind, s.created_at, s.created_by, s.builtin, s.endpoint, s.tool_prefix,
+        CASE WHEN s.upstream_auth IS NULL THEN 0 ELSE 1 END AS authenticated,
         (SELECT COUNT(*) FROM tools t WHERE t.source_id = s.id) AS tool_count,
         (SELECT COUNT(*) FROM tools t WHERE t.source_id = s.id AND t.enabled = 1) AS enabled_count
     FROM tool_sources s";
 
-const TOOL_COLUMNS: &str = "id, source_id, name, method, path, description, enabled, exposed_to";
+pub(crate) const TOOL_COLUMNS: &str = "id, source_id, name, method, path, description, enabled, exposed_to";
 
 /// How `tools.exposed_to` keeps a chosen exposure (NULL is every tenant).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -74,11 +75,14 @@ impl FromRow<'_, AnyRow> for ToolSource {
             tool_count: row.try_get("tool_count")?,
             enabled_count: row.try_get("enabled_count")?,
             builtin: row.try_get::<i64, _>("builtin")? != 0,
+            endpoint: row.try_get("endpoint")?,
+            tool_prefix: row.try_get("tool_prefix")?,
+            authenticated: row.try_get::<i64, _>("authenticated")? != 0,
         })
     }
 }
 
-async fn load_source(conn: &mut AnyConnection, id: &SourceId) -> Result<ToolSource, StoreError> {
+pub(crate) async fn load_source(conn: &mut AnyConnection, id: &SourceId) -> Result<ToolSource, StoreError> {
     let sql = format!("{SOURCE_SELECT} WHERE s.id = $1");
     let source: Option<ToolSource> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
     source.ok_or_else(|| StoreError::NotFound { what: "tool source", id: id.to_string() })
@@ -90,7 +94,7 @@ pub(crate) const AGENT_TOOLS: &str = "tools t JOIN tool_sources s ON s.id = t.so
 
 /// Rewrites the platform settings' enabled tools from the catalog: every tool enabled when the
 /// catalog has no agent tools (no catalog yet), otherwise exactly the catalog's enabled ones.
-async fn sync_enabled_tools(conn: &mut AnyConnection) -> Result<(), StoreError> {
+pub(crate) async fn sync_enabled_tools(conn: &mut AnyConnection) -> Result<(), StoreError> {
     sqlx::query("UPDATE platform_settings SET version = version WHERE id = 'platform'").execute(&mut *conn).await?;
     let (mut settings, version) = load_settings(&mut *conn).await?;
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {AGENT_TOOLS}")).fetch_one(&mut *conn).await?;
@@ -399,7 +403,7 @@ async fn lock_tool(conn: &mut AnyConnection, tool_id: &ToolId) -> Result<Catalog
 }
 
 /// The names of the tools `tenant_id` switched off.
-async fn switched_off(conn: &mut AnyConnection, tenant_id: &TenantId) -> Result<BTreeSet<String>, StoreError> {
+pub(crate) async fn switched_off(conn: &mut AnyConnection, tenant_id: &TenantId) -> Result<BTreeSet<String>, StoreError> {
     let names: Vec<String> = sqlx::query_scalar("SELECT tool_name FROM tenant_tool_switches WHERE tenant_id = $1").bind(tenant_id).fetch_all(conn).await?;
     Ok(names.into_iter().collect())
 }

@@ -36,6 +36,7 @@ fn approval_for(receipt: &Receipt, tenant_id: &TenantId) -> Approval {
         resolved_by: None,
         comment: None,
         votes: "[]".into(),
+        consumed_at: None,
     }
 }
 

@@ -67,6 +67,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
             resolved_by: None,
             comment: None,
             votes: "[]".into(),
+            consumed_at: None,
         };
         ReceiptWriter::start(store.clone()).write(receipt_a.clone(), Some(approval_a.clone())).await.unwrap();
         // And an assistant A's admin connected.

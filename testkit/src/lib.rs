@@ -164,6 +164,7 @@ pub fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
         approval_id: None,
         latency_us: 1,
         created_at,
+        result_digest: None,
     }
 }
 

@@ -111,7 +111,7 @@ pub fn KeysPage() -> impl IntoView {
     let keys = Resource::new(move || (tenant(), create.version().get(), revoke.version().get()), |(tenant, _, _)| list_keys(tenant));
     view! {
         <Title text="API keys"/>
-        <PageHeader title="API keys" subtitle="Agents present a key to the decision API. The tenant comes from the key, never from the request."/>
+        <PageHeader title="API keys" subtitle="Agents present a key to the decision API (/api/v1/decide), or connect with it to the MCP gateway (/mcp/gateway), which decides every tool call before it reaches the tool. The tenant comes from the key, never from the request."/>
         <NewSecret created/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {

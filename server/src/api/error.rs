@@ -58,7 +58,7 @@ impl From<CoreError> for ApiError {
                 ApiError::Conflict { code, message } => ApiError::Conflict { code, message: format!("policy `{name}`: {message}") },
                 other => other,
             },
-            CoreError::Unavailable | CoreError::DatabaseUnavailable => ApiError::Unavailable(message),
+            CoreError::Unavailable | CoreError::DatabaseUnavailable | CoreError::Upstream(_) => ApiError::Unavailable(message),
             CoreError::Internal => ApiError::Internal,
         }
     }

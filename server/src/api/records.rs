@@ -68,6 +68,10 @@ pub struct ReceiptView {
     pub approval_id: Option<String>,
     pub latency_us: i64,
     pub created_at: i64,
+    /// For a call the MCP gateway forwarded: SHA-256 of the canonical JSON of the upstream's
+    /// answer (before masking).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_digest: Option<String>,
 }
 
 impl From<Receipt> for ReceiptView {
@@ -86,6 +90,7 @@ impl From<Receipt> for ReceiptView {
             approval_id: r.approval_id.map(|id| id.into_string()),
             latency_us: r.latency_us,
             created_at: r.created_at,
+            result_digest: r.result_digest,
         }
     }
 }
@@ -143,6 +148,9 @@ pub struct ApprovalView {
     pub comment: Option<String>,
     #[schema(value_type = Vec<Object>)]
     pub votes: Value,
+    /// When the MCP gateway let the approved call through (an approval serves one call).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_at: Option<i64>,
 }
 
 impl From<Approval> for ApprovalView {
@@ -165,6 +173,7 @@ impl From<Approval> for ApprovalView {
             resolved_at: a.resolved_at,
             resolved_by: a.resolved_by,
             comment: a.comment,
+            consumed_at: a.consumed_at,
         }
     }
 }

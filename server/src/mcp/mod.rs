@@ -13,6 +13,7 @@
 //! is not valid, gets 401 before MCP sees it, with a `WWW-Authenticate` header pointing at the
 //! protected resource metadata, from which a client finds how to get a token.
 
+mod gateway;
 mod tools;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use charter_core::{is_access_token, Access, Core, PublicUrl};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+pub use gateway::Gateway;
 pub use tools::CharterTools;
 
 /// The largest request body `/mcp` reads, as for the HTTP API: a policy document and more.
@@ -64,13 +66,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core, public_url: PublicUr
         // own origin checks apply, so the public host name must be accepted.
         .disable_allowed_hosts()
         .with_max_request_body_bytes(MAX_BODY_BYTES);
-    let service = StreamableHttpService::new(move || Ok(CharterTools::new(tools_core.clone())), Arc::new(NeverSessionManager::default()), config);
+    let service = StreamableHttpService::new(move || Ok(CharterTools::new(tools_core.clone())), Arc::new(NeverSessionManager::default()), config.clone());
+    let gateway_core = core.clone();
+    let gateway = StreamableHttpService::new(move || Ok(Gateway::new(gateway_core.clone())), Arc::new(NeverSessionManager::default()), config);
+    let gate = Gate { core, public_url, registered: Arc::default() };
     // CORS outermost: a browser's preflight carries no credential. Tokens are bearer headers, never
     // cookies, so any origin may call.
-    Router::new()
-        .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(Gate { core, public_url, registered: Arc::default() }, authenticate))
-        .layer(crate::oauth::cors())
+    let tools = Router::new().route_service("/mcp", service).layer(middleware::from_fn_with_state(gate.clone(), authenticate));
+    let gateway = Router::new().route_service("/mcp/gateway", gateway).layer(middleware::from_fn_with_state(gate, authenticate_agent));
+    tools.merge(gateway).layer(crate::oauth::cors())
 }
 
 /// Resolves the bearer token or key into the caller's access, or answers 401 saying how to
@@ -102,6 +106,30 @@ async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next
             let challenge = format!(r#"Bearer realm="charter", error="invalid_token", resource_metadata="{metadata}""#);
             unauthorised(challenge, message)
         }
+        Err(err) => crate::api::error::ApiError::from(err).into_response(),
+    }
+}
+
+/// Resolves the tenant API key of an agent calling through the gateway, or answers 401. The
+/// gateway serves agents only: an assistant's OAuth token is for `/mcp`.
+async fn authenticate_agent(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    let challenge = r#"Bearer realm="charter-gateway""#.to_owned();
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim().to_owned());
+    let Some(presented) = presented.filter(|key| !is_access_token(key)) else {
+        return unauthorised(challenge, "the MCP gateway serves agents: send `Authorization: Bearer <tenant API key>`");
+    };
+    match gate.core.access_for_key(&presented).await {
+        Ok(access) => {
+            request.extensions_mut().insert(McpCaller(access));
+            next.run(request).await
+        }
+        Err(charter_core::CoreError::Unauthenticated(message)) => unauthorised(format!(r#"{challenge}, error="invalid_token""#), message),
         Err(err) => crate::api::error::ApiError::from(err).into_response(),
     }
 }

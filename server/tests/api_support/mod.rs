@@ -323,8 +323,13 @@ pub fn allow_policy(name: &str, tools: &[&str]) -> String {
 
 /// One JSON-RPC request to `/mcp`; the whole HTTP reply.
 pub async fn rpc(api: &Api, auth: &Auth, method: &str, params: Value) -> Reply {
+    rpc_at(api, "/mcp", auth, method, params).await
+}
+
+/// One JSON-RPC request to the MCP endpoint at `path`; the whole HTTP reply.
+pub async fn rpc_at(api: &Api, path: &str, auth: &Auth, method: &str, params: Value) -> Reply {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let call = Call::new(Method::POST, "/mcp", auth)
+    let call = Call::new(Method::POST, path, auth)
         .json(&body)
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2025-06-18")
@@ -343,4 +348,22 @@ pub async fn tool(api: &Api, auth: &Auth, name: &str, arguments: Value) -> Value
 
 pub fn text(result: &Value) -> String {
     result["content"].as_array().unwrap().iter().filter_map(|block| block["text"].as_str()).collect::<Vec<_>>().join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Console server functions
+// ---------------------------------------------------------------------------------------------
+
+/// Form arguments, URL-encoded.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Calls a console server function (`tools/catalog`) with form arguments.
+pub async fn console(api: &Api, session: &Auth, path: &str, pairs: &[(&str, &str)]) -> Reply {
+    api.send(Call::new(Method::POST, format!("/api/{path}"), session).raw(Some("application/x-www-form-urlencoded"), form(pairs))).await
 }

@@ -9,6 +9,7 @@
 mod impact;
 mod platform;
 mod tenant;
+mod upstream;
 
 use charter_store::{CatalogEntry, TenantTool, ToolSource, ToolUsage as TenantCalls};
 use leptos::prelude::*;
@@ -79,6 +80,32 @@ pub async fn add_source(name: String, document: String, enabled: bool) -> Result
     Ok(core()?.add_source(&access()?, &name, &document, enabled).await?)
 }
 
+/// Connects an upstream MCP server (Streamable HTTP) as a source: its tools join the catalog, and
+/// agents call them through the MCP gateway.
+#[server(endpoint = "tools/connect_upstream")]
+pub async fn connect_upstream(name: String, endpoint: String, token: String, tool_prefix: String, enabled: bool) -> Result<ToolSource, AppError> {
+    use crate::auth::server::{access, core};
+    let token = Some(token).filter(|token| !token.trim().is_empty());
+    Ok(core()?.add_upstream(&access()?, charter_core::NewUpstream { name, endpoint, token, tool_prefix, enabled }).await?)
+}
+
+/// What refreshing an upstream's tools changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refreshed {
+    pub source: ToolSource,
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Reads an upstream's tools again: new ones arrive switched off.
+#[server(endpoint = "tools/refresh_upstream")]
+pub async fn refresh_upstream(id: String) -> Result<Refreshed, AppError> {
+    use crate::auth::server::{access, core};
+    let (source, report) = core()?.refresh_upstream(&access()?, &id.into()).await?;
+    Ok(Refreshed { source, added: report.added, updated: report.updated, removed: report.removed })
+}
+
 #[server(endpoint = "tools/toggle")]
 pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
     use crate::auth::server::{access, core};
@@ -107,6 +134,25 @@ pub async fn delete_source(id: String) -> Result<(), AppError> {
     use crate::auth::server::{access, core};
     core()?.delete_source(&access()?, &id.into()).await?;
     Ok(())
+}
+
+/// What a refresh changed, in a sentence.
+fn refreshed_words(refreshed: &Refreshed) -> String {
+    let name = &refreshed.source.name;
+    if refreshed.added.is_empty() && refreshed.updated.is_empty() && refreshed.removed.is_empty() {
+        return format!("{name}: its tools are as they were.");
+    }
+    let mut parts = Vec::new();
+    if !refreshed.added.is_empty() {
+        parts.push(format!("added {} (switched off until you enable them)", refreshed.added.join(", ")));
+    }
+    if !refreshed.updated.is_empty() {
+        parts.push(format!("updated {}", refreshed.updated.join(", ")));
+    }
+    if !refreshed.removed.is_empty() {
+        parts.push(format!("removed {}", refreshed.removed.join(", ")));
+    }
+    format!("{name}: {}.", parts.join("; "))
 }
 
 #[component]
@@ -142,10 +188,34 @@ pub fn ToolsPage() -> impl IntoView {
         Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
         None => {}
     });
+    let connect = ServerAction::<ConnectUpstream>::new();
+    let refresh = ServerAction::<RefreshUpstream>::new();
+    Effect::new(move |_| match connect.value().get() {
+        Some(Ok(source)) => toasts.success(format!("Connected {} with {} tools.", source.name, source.tool_count)),
+        Some(Err(error)) => toasts.error(format!("Not connected: {error}")),
+        None => {}
+    });
+    Effect::new(move |_| match refresh.value().get() {
+        Some(Ok(refreshed)) => toasts.success(refreshed_words(&refreshed)),
+        Some(Err(error)) => toasts.error(format!("Not read again: {error}")),
+        None => {}
+    });
     provide_context(expose);
     provide_context(switch);
+    provide_context(connect);
+    provide_context(refresh);
     let catalog = Resource::new(
-        move || (add.version().get(), toggle.version().get(), remove.version().get(), expose.version().get(), switch.version().get()),
+        move || {
+            (
+                add.version().get(),
+                toggle.version().get(),
+                remove.version().get(),
+                expose.version().get(),
+                switch.version().get(),
+                connect.version().get(),
+                refresh.version().get(),
+            )
+        },
         |_| tool_catalog(),
     );
     view! {

@@ -33,7 +33,7 @@ pub(super) fn PlatformCatalog(
         <ExposureDialog exposing/>
         <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {imported} sources. A disabled tool is denied on the next call.")/>
         <div class="space-y-6">
-            {can_write.then(|| view! { <AddSourceForm add/> })}
+            {can_write.then(|| view! { <AddSourceForm add/> <super::upstream::ConnectUpstreamForm/> })}
             {(imported == 0).then(|| view! { <Card><EmptyState message="No sources of agents' tools yet: every tool is enabled until a catalog exists."/></Card> })}
             {catalog.sources.into_iter().map(|source| {
                 let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
@@ -83,7 +83,11 @@ fn SourceCard(
 ) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let id = source.id.clone();
-    let kind = if source.builtin { "Charter's own MCP tools, for assistants" } else { source.kind.label() };
+    let kind = match (source.builtin, source.endpoint.is_some()) {
+        (true, _) => "Charter's own MCP tools, for assistants",
+        (false, true) => "MCP server, through the gateway",
+        (false, false) => source.kind.label(),
+    };
     view! {
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm" data-testid="source-card">
             <div class="flex flex-wrap items-center justify-between gap-2 px-5 py-3 border-b border-slate-200">
@@ -96,6 +100,7 @@ fn SourceCard(
                     {(can_write && !source.builtin).then(|| view! { <button type="button" class=BUTTON_DANGER on:click=move |_| confirm.set(true)>"Remove"</button> })}
                 </div>
             </div>
+            {source.endpoint.is_some().then(|| view! { <super::upstream::UpstreamLine source=source.clone() can_write/> })}
             <div class="p-3"><ToolTable tools can_write toggle=Some(toggle)/></div>
             <ConfirmDialog open=confirm title=format!("Remove {}?", source.name) message="Its tools leave the catalog and are denied on the next call. Added again later, they are new tools: enabled or not as you choose then, exposed to every tenant, and no tenant's switch is kept." confirm_label="Remove source"
                 on_confirm=Callback::new(move |_| { remove.dispatch(DeleteSource { id: id.to_string() }); })/>
