@@ -48,7 +48,7 @@ async fn main() {
     let admin = charter_testkit::tenant_admin(&stores[0], &acme.id, "admin@acme").await;
     let admin = Access::for_user(&admin).unwrap();
     let mut policy = cores[0].create_policy(&admin, Target::Own, &cap(100_000)).await.unwrap().policy;
-    let key = stores[0].create_api_key(&Actor::system(), &acme.id, "bench", BoundAgents::default()).await.unwrap();
+    let key = stores[0].create_api_key(&Actor::system(), &acme.id, "bench", BoundAgents::default(), charter_store::KeyScopes::all()).await.unwrap();
     let mut agents = Vec::new();
     for core in &cores {
         agents.push(core.access_for_key(&key.secret).await.unwrap());

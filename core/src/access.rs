@@ -2,7 +2,7 @@
 //! or from the session's user, and every operation of the core takes one: it is the only way to
 //! reach tenant data. The rules of who may do what live in [`Access::may`], and nowhere else.
 
-use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, BoundAgents, OAuthScope, Owner, Role, ScopeSet, TenantId, User, UserId};
+use charter_store::{Actor, ActorKind, ApiKeyAuth, ApiKeyId, BoundAgents, KeyScope, KeyScopes, OAuthScope, Owner, Role, ScopeSet, TenantId, User, UserId};
 
 use crate::CoreError;
 
@@ -39,6 +39,8 @@ pub struct AgentKey {
     pub agents: BoundAgents,
     /// The channel the key is used through when it is not the HTTP API, e.g. `MCP (Claude)`.
     pub via: Option<String>,
+    /// What the key may do.
+    pub scopes: KeyScopes,
 }
 
 /// The caller of an operation, with the standing that decides what they may do.
@@ -146,7 +148,7 @@ impl Access {
 
     /// The access of a verified API key.
     pub fn for_key(key: ApiKeyAuth) -> Access {
-        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id, agents: key.agents, via: None })
+        Access::Agent(AgentKey { key_id: key.key_id, prefix: key.prefix, tenant_id: key.tenant_id, agents: key.agents, via: None, scopes: key.scopes })
     }
 
     /// The same caller acting through `channel` (such as `MCP (Claude)`), which the audit log
@@ -287,15 +289,37 @@ impl Access {
                 Decide => Err(CoreError::forbidden("decisions are asked with a tenant API key")),
                 _ => Err(CoreError::forbidden("your role does not allow this")),
             },
-            // A tenant's own systems: decisions, polling approvals, and its policies as code.
-            Access::Agent(_) => match action {
-                Decide | ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadCatalog => Ok(()),
+            // A tenant's own systems: decisions, polling approvals, and its policies as code, as far
+            // as the key's scopes go.
+            Access::Agent(key) => match action {
+                Decide | ReadPolicies | WritePolicies | ReadRecords | ReadApprovals | ReadCatalog => {
+                    let allowed = key_scopes_for(action);
+                    if allowed.iter().any(|scope| key.scopes.contains(*scope)) {
+                        Ok(())
+                    } else {
+                        let names: Vec<&str> = allowed.iter().map(|scope| scope.as_str()).collect();
+                        Err(CoreError::Forbidden(format!("this API key was not given `{}`; create a key with that scope", names.join("` or `"))))
+                    }
+                }
                 ReadKeys | WriteKeys | ResolveApprovals | ReadConnections | RevokeConnections | SwitchTools => {
                     Err(CoreError::forbidden("this call needs a signed-in person, not an API key"))
                 }
                 _ => Err(CoreError::forbidden("an API key does not allow this")),
             },
         }
+    }
+}
+
+/// The key scopes any one of which allows `action` (the actions an API key may do at all).
+fn key_scopes_for(action: Action) -> &'static [KeyScope] {
+    match action {
+        Action::Decide => &[KeyScope::Decide],
+        // An agent polls the approvals its decisions asked for; a script reads them as records.
+        Action::ReadApprovals => &[KeyScope::Decide, KeyScope::RecordsRead],
+        Action::ReadPolicies | Action::ReadCatalog => &[KeyScope::PoliciesRead, KeyScope::PoliciesWrite],
+        Action::WritePolicies => &[KeyScope::PoliciesWrite],
+        Action::ReadRecords => &[KeyScope::RecordsRead],
+        _ => &[],
     }
 }
 
@@ -391,13 +415,26 @@ mod tests {
         check(&owner, &tenant(), &[(WritePolicies, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden)]);
         check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes)]);
 
-        let agent = Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into(), agents: BoundAgents::default(), via: None });
+        let key = |scopes: &[KeyScope]| {
+            let scopes = KeyScopes::new(scopes.iter().copied());
+            Access::Agent(AgentKey { key_id: "k".into(), prefix: "p".into(), tenant_id: "t".into(), agents: BoundAgents::default(), via: None, scopes })
+        };
+        let agent = key(&KeyScope::ALL);
         check(
             &agent,
             &tenant(),
             &[(Decide, Yes), (ReadPolicies, Yes), (WritePolicies, Yes), (ReadApprovals, Yes), (ResolveApprovals, Forbidden), (ReadKeys, Forbidden)],
         );
         check(&agent, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound)]);
+        // A key does what its scopes name, and nothing else.
+        let deciding = key(&[KeyScope::Decide]);
+        check(&deciding, &tenant(), &[(Decide, Yes), (ReadApprovals, Yes), (ReadPolicies, Forbidden), (WritePolicies, Forbidden), (ReadRecords, Forbidden)]);
+        let reading = key(&[KeyScope::PoliciesRead]);
+        check(&reading, &tenant(), &[(ReadPolicies, Yes), (ReadCatalog, Yes), (WritePolicies, Forbidden), (Decide, Forbidden), (ReadApprovals, Forbidden)]);
+        let writing = key(&[KeyScope::PoliciesWrite]);
+        check(&writing, &tenant(), &[(ReadPolicies, Yes), (WritePolicies, Yes), (Decide, Forbidden), (ReadRecords, Forbidden)]);
+        let auditing = key(&[KeyScope::RecordsRead]);
+        check(&auditing, &tenant(), &[(ReadRecords, Yes), (ReadApprovals, Yes), (ReadPolicies, Forbidden), (Decide, Forbidden)]);
 
         // An assistant has its user's role, narrowed to the scopes it was granted.
         let reader =

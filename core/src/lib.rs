@@ -83,6 +83,12 @@ impl Core {
         self
     }
 
+    /// Every change this replica applies or hears of from the others, for the edges that tell
+    /// clients (MCP's `tools/list_changed`).
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<charter_store::Invalidation> {
+        self.store.subscribe_changes()
+    }
+
     /// The store of console sessions, for the session layer.
     pub fn sessions(&self) -> charter_store::SessionRecords {
         charter_store::SessionRecords::new(self.store.clone())

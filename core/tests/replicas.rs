@@ -30,7 +30,7 @@ async fn an_edit_through_replica_a_changes_the_next_decision_on_replica_b() {
     let allow = Policy::from_yaml("name: Expenses\nscope: tenant\nrules:\n  - tool: expense.submit\n    effect: allow\n").unwrap();
     let admin_access = Access::for_user(&admin).unwrap();
     a.create_policy(&admin_access, Target::Own, &allow).await.unwrap();
-    let key = store_a.create_api_key(&Actor::system(), &acme.id, "bot", BoundAgents::default()).await.unwrap();
+    let key = store_a.create_api_key(&Actor::system(), &acme.id, "bot", BoundAgents::default(), charter_store::KeyScopes::all()).await.unwrap();
     let agent_on_b = b.access_for_key(&key.secret).await.unwrap();
 
     // B decides (and caches the tenant's compiled set): allowed.

@@ -12,6 +12,10 @@ test('a tenant admin creates a key, copies its secret shown once, sees its last 
 
   await page.locator('#key-name').fill(name);
   await page.locator('#key-agents').fill(bot);
+  // An agent's key asks for decisions; this one may read policies too.
+  await expect(page.getByLabel('Ask for decisions and call tools through the gateway')).toBeChecked();
+  await expect(page.getByLabel('Write policies', { exact: true })).not.toBeChecked();
+  await page.getByLabel('Read policies', { exact: true }).check();
   await page.getByRole('button', { name: 'Create key' }).click();
   const shown = page.getByTestId('new-key');
   await expect(shown).toContainText('shown only this once');
@@ -30,6 +34,7 @@ test('a tenant admin creates a key, copies its secret shown once, sees its last 
   await expect(row).toContainText(`${prefix}…`);
   await expect(row).toContainText(bot);
   await expect(row.getByTestId('key-last-used')).toHaveText('never');
+  await expect(row.getByTestId('key-scopes')).toHaveText('decide, policies:read');
 
   // Once dismissed, the secret is nowhere on the page, nor after a reload.
   await shown.getByRole('button', { name: 'Done' }).click();
@@ -43,6 +48,11 @@ test('a tenant admin creates a key, copies its secret shown once, sees its last 
   const client = await agent(secret);
   const decided = await client.post('/api/v1/decide', { data: { tool: 'docs.read', agent: bot } });
   expect(decided.status(), await decided.text()).toBe(200);
+  // It reads policies, and may not change them.
+  expect((await client.get('/api/v1/policies')).status()).toBe(200);
+  const write = await client.post('/api/v1/policies', { data: { name: `e2e refused ${id}`, scope: 'tenant', rules: [{ tool: 'docs.read', effect: 'allow' }] } });
+  expect(write.status()).toBe(403);
+  expect(await write.text()).toContain('policies:write');
   await page.reload();
   await hydrated(page);
   await expect(row.getByTestId('key-last-used')).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);

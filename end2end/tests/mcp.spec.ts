@@ -1,7 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { expect, test } from './fixtures';
-import { BASE, DEMO, apiSession, hydrated, signIn, stamp, tenantKey } from './helpers';
+import { BASE, DEMO, apiSession, hydrated, openNav, signIn, stamp, tenantKey } from './helpers';
 
 // Charter's MCP server driven by the official TypeScript SDK, as an AI assistant connects to it:
 // the conversation of the product's sources, then the console shows what the assistant did.
@@ -92,4 +93,33 @@ test('another tenant’s key sees none of it, and no key gets no MCP', async () 
     await startup.close();
   }
   await expect(connect('not-a-key', 'e2e-nobody')).rejects.toThrow();
+});
+
+test('a connected client hears tools/list_changed when its tenant switches one of Charter’s tools off, and on again', async ({ page }) => {
+  const client = await connect(await tenantKey(DEMO.startupAdmin), 'e2e-listening');
+  let heard = 0;
+  client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    heard += 1;
+  });
+  const names = async () => (await client.listTools()).tools.map((tool) => tool.name);
+  try {
+    expect(await names()).toContain('list_receipts');
+    await signIn(page, DEMO.startupAdmin);
+    await openNav(page, 'Tools', /\/tools$/);
+    const receipts = page.getByRole('switch', { name: 'Use charter.list_receipts' });
+    await receipts.click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'charter.list_receipts is switched off for your tenant.' })).toBeVisible();
+    // No reconnecting: the notification arrives on the open stream, and the list follows.
+    await expect.poll(() => heard, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    expect(await names()).not.toContain('list_receipts');
+    const before = heard;
+    await page.getByRole('switch', { name: 'Use charter.list_receipts' }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'charter.list_receipts is on for your tenant.' })).toBeVisible();
+    await expect.poll(() => heard, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(await names()).toContain('list_receipts');
+  } finally {
+    const receipts = page.getByRole('switch', { name: 'Use charter.list_receipts' });
+    if ((await receipts.count()) > 0 && (await receipts.getAttribute('aria-checked')) === 'false') await receipts.click();
+    await client.close();
+  }
 });

@@ -121,11 +121,14 @@ async fn serve() -> Result<(), String> {
     let router = app(options.clone(), services, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(options.site_addr).await.map_err(|err| format!("cannot listen on {}: {err}", options.site_addr))?;
     println!("  Charter is listening on {url}");
-    // Graceful: on Ctrl-C or SIGTERM the server stops accepting, lets every request in flight
-    // finish (a decision answers only once its receipt is durable), then waits for the receipts
-    // of decisions whose clients went away before it exits.
+    // Graceful: on Ctrl-C or SIGTERM the server stops accepting, ends the MCP notification streams,
+    // lets every request in flight finish (a decision answers only once its receipt is durable),
+    // then waits for the receipts of decisions whose clients went away before it exits.
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async {
+            shutdown_signal().await;
+            charter_server::mcp::close_streams();
+        })
         .await
         .map_err(|err| format!("server error: {err}"))?;
     if core.drain(SHUTDOWN_DRAIN).await {

@@ -462,7 +462,12 @@ impl Console {
     async fn pending_bank_approval(&self) -> charter_store::ApprovalId {
         let bank = self.tenant_id("meridian-bank").await;
         let system = charter_store::Actor::system();
-        let key = self.store.create_api_key(&system, &bank, "console tests", charter_store::BoundAgents::default()).await.unwrap().secret;
+        let key = self
+            .store
+            .create_api_key(&system, &bank, "console tests", charter_store::BoundAgents::default(), charter_store::KeyScopes::all())
+            .await
+            .unwrap()
+            .secret;
         let request = Request::post("/api/v1/decide")
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::AUTHORIZATION, format!("Bearer {key}"))
@@ -513,7 +518,7 @@ async fn every_write(console: &Console) -> Vec<(&'static str, Vec<(&'static str,
         ("tools/delete_source", vec![("id", console.source_id("Finance API").await.to_string())]),
         ("tenants/set_quota", vec![("slug", s("meridian-bank")), ("quota", s("1"))]),
         ("approvals/resolve", vec![("id", approval.to_string()), ("approve", s("true")), ("comment", s("looks fine"))]),
-        ("keys/create", vec![("tenant", s("meridian-bank")), ("name", s("sneaky key")), ("agents", s(""))]),
+        ("keys/create", vec![("tenant", s("meridian-bank")), ("name", s("sneaky key")), ("agents", s("")), ("scopes", s("decide"))]),
     ]
 }
 

@@ -133,6 +133,10 @@ async fn the_gateway_forwards_what_is_allowed_masks_answers_and_holds_for_approv
         // The upstream's own failure is an MCP error naming it.
         let failed = call(&api, &key, "crm.broken", json!({})).await.unwrap_err();
         assert!(failed["message"].as_str().unwrap().contains("Test CRM") && failed["message"].as_str().unwrap().contains("database is down"), "{failed}");
+        // The operating figures count the upstream's calls by how they ended.
+        let calls = &charter_store::metrics().upstream_calls;
+        assert!(calls.with_label_values(&["Test CRM", "answered"]).get() >= 3);
+        assert!(calls.with_label_values(&["Test CRM", "failed"]).get() >= 1);
     })
     .await;
 }
@@ -151,6 +155,7 @@ async fn an_upstream_that_does_not_answer_in_time_is_an_error_not_a_hang() {
         let late = call(&api, &key, "crm.slow", json!({})).await.unwrap_err();
         assert!(started.elapsed() < std::time::Duration::from_secs(4), "waited {:?}", started.elapsed());
         assert!(late["message"].as_str().unwrap().contains("did not answer within 0.5 s"), "{late}");
+        assert!(charter_store::metrics().upstream_calls.with_label_values(&["Test CRM", "timeout"]).get() >= 1);
         // The decision was made and kept.
         assert_eq!(api.receipts(&key, "tool=crm.slow").await[0]["verdict"], "allow");
     })

@@ -198,7 +198,7 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/approvals/history" => pairs(&[("pending_only", "false")]),
         "/api/dashboard/approvals" => pairs(&[]),
         "/api/keys/list" => pairs(&[("tenant", A_SLUG)]),
-        "/api/keys/create" => pairs(&[("tenant", A_SLUG), ("name", "planted"), ("agents", "")]),
+        "/api/keys/create" => pairs(&[("tenant", A_SLUG), ("name", "planted"), ("agents", ""), ("scopes", "decide")]),
         "/api/keys/revoke" => pairs(&[("tenant", A_SLUG), ("id", &a.key)]),
         "/api/tools/usage" => pairs(&[("tool", "payments.send")]),
         "/api/policies/history" => pairs(&[("id", &a.policy), ("tenant_slug", A_SLUG)]),

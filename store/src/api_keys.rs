@@ -13,15 +13,17 @@ use sqlx::Row;
 
 use crate::audit::{record, Change};
 use crate::changes::Invalidation;
-use crate::{now_ms, Actor, ApiKeyId, ApiKeyInfo, BoundAgents, Store, StoreError, TenantId};
+use crate::{now_ms, Actor, ApiKeyId, ApiKeyInfo, BoundAgents, KeyScopes, Store, StoreError, TenantId};
 
-/// A verified key: whose it is, and the agents it acts for (none when it is not bound).
+/// A verified key: whose it is, the agents it acts for (none when it is not bound) and what it
+/// may do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKeyAuth {
     pub key_id: ApiKeyId,
     pub tenant_id: TenantId,
     pub prefix: String,
     pub agents: BoundAgents,
+    pub scopes: KeyScopes,
 }
 
 #[derive(Clone, Debug)]
@@ -64,15 +66,25 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-const COLUMNS: &str = "id, tenant_id, name, prefix, agents, created_at, created_by, revoked_at, last_used_at";
+const COLUMNS: &str = "id, tenant_id, name, prefix, agents, created_at, created_by, revoked_at, last_used_at, scopes";
 
 impl Store {
     /// A new key of the tenant, bound to `agents` (names already in their one spelling) or, when
-    /// empty, to none.
-    pub async fn create_api_key(&self, actor: &Actor, tenant_id: &TenantId, name: &str, agents: BoundAgents) -> Result<NewApiKey, StoreError> {
+    /// empty, to none, that may do what `scopes` allow.
+    pub async fn create_api_key(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        name: &str,
+        agents: BoundAgents,
+        scopes: KeyScopes,
+    ) -> Result<NewApiKey, StoreError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(StoreError::invalid("name", "must be 1-100 characters"));
+        }
+        if scopes.is_empty() {
+            return Err(StoreError::invalid("scopes", "must name at least one of decide, policies:read, policies:write, records:read"));
         }
         if self.tenant_by_id(tenant_id).await?.is_none() {
             return Err(StoreError::NotFound { what: "tenant", id: tenant_id.to_string() });
@@ -91,10 +103,14 @@ impl Store {
             created_by: actor.id.clone(),
             revoked_at: None,
             last_used_at: None,
+            scopes,
         };
         let mut tx = self.pool.begin().await?;
         let agents = serde_json::to_string(&info.agents).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-        sqlx::query("INSERT INTO api_keys (id, tenant_id, name, prefix, agents, secret_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        let scopes = serde_json::to_string(&info.scopes).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, agents, secret_hash, created_at, created_by, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
             .bind(&info.id)
             .bind(&info.tenant_id)
             .bind(&info.name)
@@ -103,6 +119,7 @@ impl Store {
             .bind(hash_key(&secret))
             .bind(info.created_at)
             .bind(&info.created_by)
+            .bind(scopes)
             .execute(&mut *tx)
             .await?;
         let target = format!("api_key:{}", info.prefix);
@@ -168,7 +185,7 @@ impl Store {
         let Some(prefix) = presented.strip_prefix("chk_").and_then(|rest| rest.split_once('_')).map(|(prefix, _)| prefix) else {
             return Ok(None);
         };
-        let row = sqlx::query("SELECT id, tenant_id, agents, secret_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL")
+        let row = sqlx::query("SELECT id, tenant_id, agents, secret_hash, scopes FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL")
             .bind(prefix)
             .fetch_optional(&self.pool)
             .await?;
@@ -179,7 +196,9 @@ impl Store {
         }
         let agents: String = row.try_get("agents")?;
         let agents = BoundAgents::try_from(agents).map_err(|err| StoreError::Corrupt(format!("api key `{prefix}` agents: {err}")))?;
-        let auth = ApiKeyAuth { key_id: row.try_get("id")?, tenant_id: row.try_get("tenant_id")?, prefix: prefix.to_owned(), agents };
+        let scopes: Option<String> = row.try_get("scopes")?;
+        let scopes = KeyScopes::try_from(scopes).map_err(|err| StoreError::Corrupt(format!("api key `{prefix}` scopes: {err}")))?;
+        let auth = ApiKeyAuth { key_id: row.try_get("id")?, tenant_id: row.try_get("tenant_id")?, prefix: prefix.to_owned(), agents, scopes };
         // Verified by the database at most once per cache lifetime, so this write is too.
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now_ms()).bind(&auth.key_id).execute(&self.pool).await?;
         if let Ok(mut verified) = self.api_keys.verified.write() {

@@ -63,8 +63,8 @@ pub use assistant::{Connection, ConsentView, OAuthScope, ScopeSet};
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, ConnectionId, OAuthClientId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, Exposure, ImportAction,
-    ImportChange, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant, TenantSummary, TenantTool,
-    ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
+    ImportChange, KeyScope, KeyScopes, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant,
+    TenantSummary, TenantTool, ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
 };
 
 #[cfg(feature = "db")]

@@ -1,6 +1,7 @@
 //! The process's operating figures, for `/metrics` in Prometheus's text format: decisions by
 //! tenant and verdict and how long they took, the receipt writer's batches and queue, the policy
-//! cache, how long changes take to reach this replica, and failures of the shared counters.
+//! cache, how long changes take to reach this replica, failures of the shared counters, and the
+//! MCP gateway's calls to upstreams.
 
 use std::sync::LazyLock;
 
@@ -32,6 +33,12 @@ pub struct Metrics {
     pub changes_missed: IntCounter,
     /// `charter_redis_errors_total`: operations on the shared counters that failed.
     pub redis_errors: IntCounter,
+    /// `charter_gateway_upstream_calls_total{source, outcome}`: calls the MCP gateway forwarded,
+    /// by upstream and how they ended (`answered`, `tool_error`, `failed`, `timeout`).
+    pub upstream_calls: IntCounterVec,
+    /// `charter_gateway_upstream_duration_seconds`: how long upstreams took to answer forwarded
+    /// calls.
+    pub upstream_seconds: Histogram,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::register);
@@ -87,8 +94,18 @@ impl Metrics {
                 .unwrap_or_else(|_| unreachable_metric()),
             redis_errors: IntCounter::new("charter_redis_errors_total", "Operations on the shared counters in Redis that failed.")
                 .unwrap_or_else(|_| unreachable_metric()),
+            upstream_calls: IntCounterVec::new(
+                Opts::new("charter_gateway_upstream_calls_total", "Calls the MCP gateway forwarded to an upstream, by upstream and outcome."),
+                &["source", "outcome"],
+            )
+            .unwrap_or_else(|_| unreachable_metric()),
+            upstream_seconds: seconds(
+                "charter_gateway_upstream_duration_seconds",
+                "Time upstream MCP servers took to answer calls the gateway forwarded.",
+                vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+            ),
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 12] = [
             Box::new(metrics.decisions.clone()),
             Box::new(metrics.decision_seconds.clone()),
             Box::new(metrics.receipt_batch.clone()),
@@ -99,6 +116,8 @@ impl Metrics {
             Box::new(metrics.propagation_seconds.clone()),
             Box::new(metrics.changes_missed.clone()),
             Box::new(metrics.redis_errors.clone()),
+            Box::new(metrics.upstream_calls.clone()),
+            Box::new(metrics.upstream_seconds.clone()),
         ];
         for collector in collectors {
             if metrics.registry.register(collector).is_err() {

@@ -132,6 +132,99 @@ impl TryFrom<String> for BoundAgents {
     }
 }
 
+/// What a tenant API key may do. A script that manages policies needs no decisions, and an
+/// agent that asks for decisions needs no policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum KeyScope {
+    /// Ask for decisions, poll the approvals they asked for, call tools through the MCP gateway.
+    #[serde(rename = "decide")]
+    Decide,
+    /// Read the tenant's policies, its effective policy and the tool catalog.
+    #[serde(rename = "policies:read")]
+    PoliciesRead,
+    /// Create, change and delete the tenant's policies (reading them too).
+    #[serde(rename = "policies:write")]
+    PoliciesWrite,
+    /// Read receipts, approvals and the audit log.
+    #[serde(rename = "records:read")]
+    RecordsRead,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 4] = [KeyScope::Decide, KeyScope::PoliciesRead, KeyScope::PoliciesWrite, KeyScope::RecordsRead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Decide => "decide",
+            KeyScope::PoliciesRead => "policies:read",
+            KeyScope::PoliciesWrite => "policies:write",
+            KeyScope::RecordsRead => "records:read",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<KeyScope> {
+        KeyScope::ALL.into_iter().find(|scope| scope.as_str() == name.trim())
+    }
+
+    /// What the scope allows, in words for the console.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyScope::Decide => "Ask for decisions and call tools through the gateway",
+            KeyScope::PoliciesRead => "Read policies",
+            KeyScope::PoliciesWrite => "Write policies",
+            KeyScope::RecordsRead => "Read receipts, approvals and the audit log",
+        }
+    }
+}
+
+/// The scopes of a key, each once, in [`KeyScope::ALL`]'s order. Stored as a JSON array; a key
+/// made before scopes existed has every scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyScopes(Vec<KeyScope>);
+
+impl KeyScopes {
+    pub fn new(scopes: impl IntoIterator<Item = KeyScope>) -> KeyScopes {
+        let mut scopes: Vec<KeyScope> = scopes.into_iter().collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        KeyScopes(scopes)
+    }
+
+    pub fn all() -> KeyScopes {
+        KeyScopes(KeyScope::ALL.to_vec())
+    }
+
+    pub fn contains(&self, scope: KeyScope) -> bool {
+        self.0.contains(&scope)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = KeyScope> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl Default for KeyScopes {
+    fn default() -> KeyScopes {
+        KeyScopes::all()
+    }
+}
+
+impl TryFrom<Option<String>> for KeyScopes {
+    type Error = serde_json::Error;
+
+    fn try_from(text: Option<String>) -> Result<KeyScopes, serde_json::Error> {
+        match text {
+            None => Ok(KeyScopes::all()),
+            Some(text) => serde_json::from_str::<Vec<KeyScope>>(&text).map(KeyScopes::new),
+        }
+    }
+}
+
 /// Whose data something is: the platform's own (platform policies and settings), or one tenant's.
 /// A query on owned data always says which, so one tenant's rows can never answer for another's.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -265,6 +358,10 @@ pub struct ApiKeyInfo {
     pub revoked_at: Option<i64>,
     /// When the key last authenticated a call, to within 30 seconds; `None` if it never has.
     pub last_used_at: Option<i64>,
+    /// What the key may do.
+    #[serde(default)]
+    #[cfg_attr(feature = "db", sqlx(try_from = "Option<String>"))]
+    pub scopes: KeyScopes,
 }
 
 /// The durable record of one decision.

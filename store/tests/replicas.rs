@@ -75,7 +75,7 @@ async fn a_key_revoked_through_one_replica_is_refused_by_the_other() {
     let Some((a, b, cleanup)) = postgres_replicas("replicas_keys").await else { return };
     both_listening(&a, &b).await;
     let acme = tenant(&a).await;
-    let key = a.create_api_key(&Actor::system(), &acme.id, "bot", BoundAgents::default()).await.unwrap();
+    let key = a.create_api_key(&Actor::system(), &acme.id, "bot", BoundAgents::default(), charter_store::KeyScopes::all()).await.unwrap();
     // B verifies the key once and would trust it for 30 s without hearing of the revocation.
     assert!(b.authenticate_api_key(&key.secret).await.unwrap().is_some());
     a.revoke_api_key(&Actor::system(), &acme.id, &key.info.id).await.unwrap();

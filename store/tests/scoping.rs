@@ -45,7 +45,8 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
 
         // A's data: a policy, a key, a receipt with its pending approval.
         let (policy_a, _) = store.create_policy(&Actor::system(), &owner_a, &policy("A's")).await.unwrap();
-        let key_a = store.create_api_key(&Actor::system(), &a.id, "A's key", charter_store::BoundAgents::default()).await.unwrap();
+        let key_a =
+            store.create_api_key(&Actor::system(), &a.id, "A's key", charter_store::BoundAgents::default(), charter_store::KeyScopes::all()).await.unwrap();
         let receipt_a = Receipt { verdict: Verdict::RequireApproval, ..charter_testkit::receipt(&a.id, 1) };
         let approval_a = Approval {
             id: ApprovalId::new(uuid::Uuid::now_v7().to_string()),

@@ -3,7 +3,7 @@
 //! use, and revoke one after a confirmation. Platform admins pick any tenant (`?tenant=slug`);
 //! support sees the same, read-only.
 
-use charter_store::ApiKeyInfo;
+use charter_store::{ApiKeyInfo, KeyScope};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -75,10 +75,12 @@ pub async fn list_keys(tenant: Option<String>) -> Result<KeysView, AppError> {
     })
 }
 
+/// `scopes` are the names of what the key may do, comma-separated (`decide,policies:read`).
 #[server(endpoint = "keys/create")]
-pub async fn create_key(tenant: String, name: String, agents: String) -> Result<CreatedKey, AppError> {
+pub async fn create_key(tenant: String, name: String, agents: String, scopes: String) -> Result<CreatedKey, AppError> {
     use crate::auth::server::{access, core};
-    let created = core()?.create_key(&access()?, charter_core::Target::Tenant(&tenant), &name, &agent_list(&agents)).await?;
+    let scopes: Vec<String> = scopes.split(',').map(str::trim).filter(|scope| !scope.is_empty()).map(str::to_owned).collect();
+    let created = core()?.create_key(&access()?, charter_core::Target::Tenant(&tenant), &name, &agent_list(&agents), Some(&scopes)).await?;
     Ok(CreatedKey { name: created.info.name, prefix: format!("chk_{}", created.info.prefix), secret: created.secret })
 }
 
@@ -177,12 +179,15 @@ fn CreateKeyForm(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoVi
     let create = expect_context::<ServerAction<CreateKey>>();
     let name = RwSignal::new(String::new());
     let agents = RwSignal::new(String::new());
+    // An agent's key asks for decisions and nothing more; a script is given what it needs.
+    let scopes = RwSignal::new(vec![KeyScope::Decide]);
     let slug = StoredValue::new(tenant.slug);
     // A created key clears the form for the next one.
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             name.set(String::new());
             agents.set(String::new());
+            scopes.set(vec![KeyScope::Decide]);
         }
     });
     let agents_label = if bound_keys_required {
@@ -194,13 +199,29 @@ fn CreateKeyForm(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoVi
         <Card title="Create a key">
             <form class="grid grid-cols-1 sm:grid-cols-2 gap-3 items-end" on:submit=move |ev| {
                 ev.prevent_default();
-                create.dispatch(CreateKey { tenant: slug.get_value(), name: name.get_untracked(), agents: agents.get_untracked() });
+                let scopes = scopes.get_untracked().iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(",");
+                create.dispatch(CreateKey { tenant: slug.get_value(), name: name.get_untracked(), agents: agents.get_untracked(), scopes });
             }>
                 <label class="text-sm block"><span class="block text-slate-600 mb-1">"Name: what the key is for"</span>
                     <input id="key-name" class=INPUT placeholder="support-bot production" required prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
                 <label class="text-sm block"><span class="block text-slate-600 mb-1">{agents_label}</span>
                     <input id="key-agents" class=INPUT placeholder="support-bot" prop:value=move || agents.get() on:input=move |ev| agents.set(event_target_value(&ev))/></label>
                 <p class="text-xs text-slate-500 sm:col-span-2">"A key bound to agents acts for those agents only, whatever a request names. Without agents, each request names its agent."</p>
+                <fieldset class="sm:col-span-2 text-sm">
+                    <legend class="text-slate-600 mb-1">"What it may do"</legend>
+                    <div class="flex flex-wrap gap-x-5 gap-y-1">
+                        {KeyScope::ALL.into_iter().map(|scope| view! {
+                            <label class="flex items-center gap-2">
+                                <input type="checkbox" prop:checked=move || scopes.with(|chosen| chosen.contains(&scope))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        scopes.update(|chosen| if on { if !chosen.contains(&scope) { chosen.push(scope) } } else { chosen.retain(|s| *s != scope) });
+                                    }/>
+                                {scope.label()}
+                            </label>
+                        }).collect_view()}
+                    </div>
+                </fieldset>
                 <div><button type="submit" class=BUTTON disabled=move || create.pending().get()>"Create key"</button></div>
                 {move || create.value().get().and_then(|r| r.err()).map(|error| view! { <div class="sm:col-span-2"><ErrorPanel error/></div> })}
             </form>
@@ -253,6 +274,7 @@ fn KeyTable(keys: Vec<ApiKeyInfo>, slug: String, can_write: bool) -> impl IntoVi
                         <th class="py-2 pr-4">"Name"</th>
                         <th class="py-2 pr-4">"Key"</th>
                         <th class="py-2 pr-4">"Agents"</th>
+                        <th class="py-2 pr-4">"May"</th>
                         <th class="py-2 pr-4">"Created"</th>
                         <th class="py-2 pr-4">"Last used"</th>
                         <th class="py-2">"Status"</th>
@@ -282,6 +304,7 @@ fn KeyRowView(key: ApiKeyInfo, slug: String, can_write: bool) -> impl IntoView {
             <td class="py-2 pr-4 font-medium">{key.name.clone()}</td>
             <td class="py-2 pr-4 font-mono text-xs">{format!("{prefix}…")}</td>
             <td class="py-2 pr-4 text-slate-600">{agents}</td>
+            <td class="py-2 pr-4 text-slate-600 text-xs" data-testid="key-scopes">{key.scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(", ")}</td>
             <td class="py-2 pr-4 text-slate-600">{format!("{} by {}", format_date(key.created_at), key.created_by)}</td>
             <td class="py-2 pr-4 text-slate-600" data-testid="key-last-used">{last_used}</td>
             <td class="py-2" data-testid="key-status">

@@ -61,6 +61,21 @@ impl Upstreams {
     /// Calls `tool` (its upstream name) with `args`; a connection that fails is opened again
     /// once, and the answer comes within the timeout or the call fails.
     pub(crate) async fn call(&self, server: &UpstreamServer, tool: &str, args: JsonObject) -> Result<CallToolResult, CoreError> {
+        let started = std::time::Instant::now();
+        let answer = self.call_once_more_on_failure(server, tool, args).await;
+        let figures = charter_store::metrics();
+        let outcome = match &answer {
+            Ok(result) if result.is_error == Some(true) => "tool_error",
+            Ok(_) => "answered",
+            Err(CoreError::Upstream(message)) if message.contains("did not answer within") => "timeout",
+            Err(_) => "failed",
+        };
+        figures.upstream_calls.with_label_values(&[server.source_name.as_str(), outcome]).inc();
+        figures.upstream_seconds.observe(started.elapsed().as_secs_f64());
+        answer
+    }
+
+    async fn call_once_more_on_failure(&self, server: &UpstreamServer, tool: &str, args: JsonObject) -> Result<CallToolResult, CoreError> {
         let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(args);
         let connection = self.connection(server).await?;
         match tokio::time::timeout(self.timeout, connection.peer().call_tool(params.clone())).await {

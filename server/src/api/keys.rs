@@ -23,6 +23,11 @@ pub struct CreateKey {
     /// requires bound keys.
     #[serde(default)]
     pub agents: Vec<String>,
+    /// What the key may do: `decide` (decisions, polling the approvals they asked for, the MCP
+    /// gateway), `policies:read`, `policies:write`, `records:read` (receipts, approvals, audit).
+    /// Left out: every scope. Give an agent `decide` alone, and a script only what it needs.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -40,6 +45,8 @@ pub struct KeyView {
     /// When the key last authenticated a call (milliseconds since the epoch), to within 30
     /// seconds; null if it never has.
     pub last_used_at: Option<i64>,
+    /// What the key may do.
+    pub scopes: Vec<String>,
 }
 
 impl From<ApiKeyInfo> for KeyView {
@@ -53,6 +60,7 @@ impl From<ApiKeyInfo> for KeyView {
             created_by: k.created_by,
             revoked_at: k.revoked_at,
             last_used_at: k.last_used_at,
+            scopes: k.scopes.iter().map(|scope| scope.as_str().to_owned()).collect(),
         }
     }
 }
@@ -77,7 +85,7 @@ pub async fn create(
     path: TenantPath,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let created = state.core.create_key(&access, path.target(), &body.name, &body.agents).await?;
+    let created = state.core.create_key(&access, path.target(), &body.name, &body.agents, body.scopes.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key: created.info.into(), secret: created.secret })))
 }
 

@@ -138,7 +138,7 @@ impl ServerHandler for Gateway {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_server_info(Implementation::new("charter-gateway", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Charter governs these tools: every call is decided by your organisation's policies before it reaches the tool. \

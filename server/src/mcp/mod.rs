@@ -5,7 +5,11 @@
 //!
 //! Transport: MCP's Streamable HTTP through the official SDK (`rmcp`), stateless (no MCP session
 //! is kept between requests), so any replica answers any request. Answers are plain JSON, not an
-//! event stream, since every tool answers at once.
+//! event stream, since every tool answers at once. A client's `GET` opens the stream on which
+//! `notifications/tools/list_changed` arrives (see `changes`).
+//!
+//! `/mcp/gateway` is the MCP gateway (see `gateway`): agents, with their tenant API key, call the
+//! tools of the upstream MCP servers the platform connected, every call decided by Charter.
 //!
 //! The caller authenticates with `Authorization: Bearer <token>`: an OAuth access token of an
 //! assistant a tenant user connected (see `crate::oauth`; the user's role applies, narrowed to the
@@ -13,6 +17,7 @@
 //! is not valid, gets 401 before MCP sees it, with a `WWW-Authenticate` header pointing at the
 //! protected resource metadata, from which a client finds how to get a token.
 
+mod changes;
 mod gateway;
 mod tools;
 
@@ -23,11 +28,14 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
-use charter_core::{is_access_token, Access, Core, PublicUrl};
+use changes::Offer;
+use charter_core::{is_access_token, Access, Core, CoreError, PublicUrl};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+pub use changes::close_streams;
 pub use gateway::Gateway;
 pub use tools::CharterTools;
 
@@ -45,6 +53,32 @@ struct Gate {
     public_url: PublicUrl,
     /// Set once Charter's tools are in the catalog (see [`register_tools`]).
     registered: Arc<tokio::sync::OnceCell<()>>,
+}
+
+/// What the gateway says to a credential it does not take.
+const AGENTS_ONLY: &str = "the MCP gateway serves agents: send `Authorization: Bearer <tenant API key>`";
+
+impl Gate {
+    /// The access a credential gives at `offer`'s endpoint: an assistant's OAuth access token (at
+    /// `/mcp` only) or a tenant API key.
+    async fn access_of(&self, presented: &str, resource: &str, offer: Offer) -> Result<Access, CoreError> {
+        match (is_access_token(presented), offer) {
+            (true, Offer::CharterTools) => self.core.access_for_token(presented, resource).await,
+            (true, Offer::Gateway) => Err(CoreError::Unauthenticated(AGENTS_ONLY)),
+            (false, _) => self.core.access_for_key(presented).await,
+        }
+    }
+}
+
+/// The bearer credential a request carries, if any.
+fn bearer(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credential)| credential.trim().to_owned())
 }
 
 /// Puts the tools this server serves into the catalog as the "Charter policy tools" source, so
@@ -72,8 +106,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core, public_url: PublicUr
     let gate = Gate { core, public_url, registered: Arc::default() };
     // CORS outermost: a browser's preflight carries no credential. Tokens are bearer headers, never
     // cookies, so any origin may call.
-    let tools = Router::new().route_service("/mcp", service).layer(middleware::from_fn_with_state(gate.clone(), authenticate));
-    let gateway = Router::new().route_service("/mcp/gateway", gateway).layer(middleware::from_fn_with_state(gate, authenticate_agent));
+    // GET opens the stream of `tools/list_changed` notifications; the rest is the SDK's.
+    let tools = Router::new()
+        .route("/mcp", get(changes::stream).fallback_service(service).with_state((gate.clone(), Offer::CharterTools)))
+        .layer(middleware::from_fn_with_state(gate.clone(), authenticate));
+    let gateway = Router::new()
+        .route("/mcp/gateway", get(changes::stream).fallback_service(gateway).with_state((gate.clone(), Offer::Gateway)))
+        .layer(middleware::from_fn_with_state(gate, authenticate_agent));
     tools.merge(gateway).layer(crate::oauth::cors())
 }
 
@@ -82,22 +121,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core, public_url: PublicUr
 async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", gate.public_url.base(crate::oauth::host(request.headers())));
     let resource = gate.public_url.mcp_resource(crate::oauth::host(request.headers()));
-    let presented = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    let Some(presented) = presented else {
+    let Some(presented) = bearer(&request) else {
         let challenge = format!(r#"Bearer realm="charter", resource_metadata="{metadata}", scope="{}""#, all_scopes());
         return unauthorised(challenge, "connect with OAuth (see the resource metadata) or send `Authorization: Bearer <tenant API key>`");
     };
     if let Err(err) = gate.registered.get_or_try_init(|| register_tools(&gate.core)).await {
         return crate::api::error::ApiError::from(err).into_response();
     }
-    let access = if is_access_token(&presented) { gate.core.access_for_token(&presented, &resource).await } else { gate.core.access_for_key(&presented).await };
-    match access {
+    match gate.access_of(&presented, &resource, Offer::CharterTools).await {
         Ok(access) => {
             request.extensions_mut().insert(McpCaller(access));
             next.run(request).await
@@ -114,17 +145,11 @@ async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next
 /// gateway serves agents only: an assistant's OAuth token is for `/mcp`.
 async fn authenticate_agent(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let challenge = r#"Bearer realm="charter-gateway""#.to_owned();
-    let presented = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim().to_owned());
-    let Some(presented) = presented.filter(|key| !is_access_token(key)) else {
-        return unauthorised(challenge, "the MCP gateway serves agents: send `Authorization: Bearer <tenant API key>`");
+    let Some(presented) = bearer(&request) else {
+        return unauthorised(challenge, AGENTS_ONLY);
     };
-    match gate.core.access_for_key(&presented).await {
+    let resource = gate.public_url.mcp_resource(crate::oauth::host(request.headers()));
+    match gate.access_of(&presented, &resource, Offer::Gateway).await {
         Ok(access) => {
             request.extensions_mut().insert(McpCaller(access));
             next.run(request).await

@@ -165,7 +165,7 @@ impl CharterTools {
 
     /// The tools this caller may use: what its access allows, of the Charter tools its tenant has
     /// (enabled by the platform, exposed to the tenant, not switched off by it).
-    async fn offered(&self, access: &Access) -> Result<std::collections::BTreeSet<String>, McpError> {
+    pub(super) async fn offered(&self, access: &Access) -> Result<std::collections::BTreeSet<String>, McpError> {
         let has = self.core.charter_tools(access).await.map_err(|err| McpError::internal_error(err.to_string(), None))?;
         Ok(has.into_iter().filter(|tool| action_of(tool).is_some_and(|action| access.can(action))).collect())
     }
@@ -466,7 +466,7 @@ impl ServerHandler for CharterTools {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_server_info(Implementation::new("charter", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Charter governs the tool calls of this tenant's AI agents. Use these tools to read and change the tenant's \
