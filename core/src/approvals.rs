@@ -1,6 +1,6 @@
 //! Approvals: a tenant's pending requests, polled by its agents and resolved by its approvers.
 
-use charter_store::{Approval, ApprovalId, Resolution};
+use charter_store::{ApiKeyId, Approval, ApprovalId, KeyScope, Resolution};
 use serde::Deserialize;
 
 use crate::access::{Access, Action, Target};
@@ -28,6 +28,15 @@ fn roles_of(approval: &Approval) -> (Vec<String>, Vec<String>) {
     (approvers, votes.into_iter().map(|vote| vote.role).collect())
 }
 
+/// The key of an agent that may see only the approvals its own decisions asked for: one given
+/// `decide` without `records:read`.
+fn polling_key(access: &Access) -> Option<&ApiKeyId> {
+    match access {
+        Access::Agent(key) if !key.scopes.contains(KeyScope::RecordsRead) => Some(&key.key_id),
+        _ => None,
+    }
+}
+
 /// The longest comment an approver may leave with a vote.
 pub const MAX_COMMENT_CHARS: usize = 2_000;
 
@@ -37,6 +46,11 @@ impl Core {
     pub async fn list_approvals(&self, access: &Access, target: Target<'_>, pending_only: bool, limit: i64) -> Result<Vec<Approval>, CoreError> {
         let owner = self.owner(access, target, Action::ReadApprovals).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
+        if polling_key(access).is_some() {
+            return Err(CoreError::forbidden(
+                "listing approvals needs `records:read`; a key with `decide` polls the approvals its own decisions asked for, by id",
+            ));
+        }
         let mut approvals = self.store.list_approvals(tenant_id, pending_only, limit).await?;
         if let Access::TenantMember { person, .. } = access {
             approvals.retain(|approval| roles_of(approval).0.iter().any(|role| person.approver_roles.contains(role)));
@@ -65,7 +79,15 @@ impl Core {
     pub async fn get_approval(&self, access: &Access, target: Target<'_>, id: &ApprovalId) -> Result<Approval, CoreError> {
         let owner = self.owner(access, target, Action::ReadApprovals).await?;
         let tenant_id = owner.tenant_id().ok_or(CoreError::TenantRequired)?;
-        tenant_view::approval_for(access, self.store.get_approval(tenant_id, id).await?)
+        let approval = self.store.get_approval(tenant_id, id).await?;
+        if let Some(key_id) = polling_key(access) {
+            // Another key's approval is not this one's to see: not found, as for another tenant's.
+            let asked_by = self.store.get_receipt(tenant_id, &approval.receipt_id).await.ok().and_then(|receipt| receipt.api_key_id);
+            if asked_by.as_ref() != Some(key_id) {
+                return Err(CoreError::NotFound { what: "approval", id: id.to_string() });
+            }
+        }
+        tenant_view::approval_for(access, approval)
     }
 
     /// Records the caller's vote for each of their approver roles the approval asks for.

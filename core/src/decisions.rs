@@ -355,12 +355,19 @@ impl Core {
             (SameCall::Reuse, Verdict::RequireApproval) => {
                 let call = charter_store::SameCall {
                     tenant_id: &tenant.id,
+                    api_key_id: &key.key_id,
                     agent: request.agent.as_deref(),
                     principal: &principal,
                     tool: &request.tool,
                     args_digest: &args_digest,
                 };
-                self.store.approval_for_call(&call, now, APPROVAL_TTL_MS).await?
+                // An approval asked of fewer roles than the policies now name (they were tightened
+                // since) lets nothing through: the call asks anew.
+                let found = self.store.approval_for_call(&call, now, APPROVAL_TTL_MS).await?;
+                found.filter(|approval| {
+                    let asked: Vec<String> = serde_json::from_str(&approval.approvers).unwrap_or_default();
+                    decision.approvers.iter().all(|role| asked.contains(role))
+                })
             }
             _ => None,
         };

@@ -288,3 +288,67 @@ async fn other_tenants_keys_tokens_and_switches_are_respected() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_approval_serves_its_own_key_and_the_roles_it_was_asked_of() {
+    each_database(|api| async move {
+        let upstream = start_upstream().await;
+        let owner = api.sign_in(OWNER).await;
+        connect(&api, &owner, &upstream, "Test CRM").await.expect(StatusCode::OK);
+        let admin = api.sign_in(BANK_ADMIN).await;
+        let policy = api.create_policy(&admin, BANK_GATEWAY_POLICY).await;
+        let (first, second) = (api.tenant_key(BANK_ADMIN).await, api.tenant_key(BANK_ADMIN).await);
+        let payment = json!({ "amount": 5000, "to": "acme" });
+        let held = call(&api, &first, "crm.send", payment.clone()).await.unwrap();
+        let approval_id = held["structuredContent"]["approval_id"].as_str().unwrap().to_owned();
+        let manager = api.sign_in(BANK_MANAGER).await;
+        api.post(&format!("/api/v1/approvals/{approval_id}/resolve"), &manager, &json!({ "resolution": "approve" })).await.expect(StatusCode::OK);
+
+        // Another key of the same tenant, the same call: its own approval is asked for.
+        let other = call(&api, &second, "crm.send", payment.clone()).await.unwrap();
+        assert!(other["structuredContent"]["approval_id"].as_str().is_some_and(|id| id != approval_id), "{other}");
+        // The policy now also wants the CFO: the manager's approval is not enough any more.
+        let tightened = BANK_GATEWAY_POLICY.replace("approvers: [manager]", "approvers: [manager, cfo]");
+        let id = policy["id"].as_str().unwrap();
+        api.update_policy(&admin, id, policy["version"].as_i64().unwrap(), &tightened).await.expect(StatusCode::OK);
+        let again = call(&api, &first, "crm.send", payment.clone()).await.unwrap();
+        assert!(again["structuredContent"]["approval_id"].as_str().is_some_and(|id| id != approval_id), "{again}");
+        assert!(upstream.calls_of("send").is_empty(), "nothing went through");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_tell_the_agent_what_it_needs_and_nothing_masked_or_internal() {
+    each_database(|api| async move {
+        let upstream = start_upstream().await;
+        let owner = api.sign_in(OWNER).await;
+        connect(&api, &owner, &upstream, "Test CRM").await.expect(StatusCode::OK);
+        let admin = api.sign_in(BANK_ADMIN).await;
+        api.create_policy(
+            &admin,
+            &BANK_GATEWAY_POLICY.replace("  - tool: crm.broken\n    effect: allow\n", "  - tool: crm.broken\n    effect: allow\n    mask: [result.detail]\n"),
+        )
+        .await;
+        let key = api.tenant_key(BANK_ADMIN).await;
+        // The upstream's own message could quote a masked field: withheld.
+        let refused = call(&api, &key, "crm.broken", json!({})).await.unwrap_err();
+        let message = refused["message"].as_str().unwrap();
+        assert!(message.contains("Test CRM") && message.contains("withheld") && !message.contains("database is down"), "{refused}");
+
+        // The upstream goes away: the agent learns that, not where it lives.
+        call(&api, &key, "crm.lookup", json!({ "id": "c-1" })).await.unwrap();
+        upstream.stop();
+        for _ in 0..2 {
+            let failed = call(&api, &key, "crm.lookup", json!({ "id": "c-2" })).await.unwrap_err();
+            let message = failed["message"].as_str().unwrap();
+            assert!(message.contains("Test CRM") && !message.contains("127.0.0.1"), "{failed}");
+        }
+        // The platform admin, reading its tools again, is told where it was looked for.
+        let catalog = console(&api, &owner, "tools/catalog", &[]).await.expect(StatusCode::OK);
+        let id = catalog["sources"].as_array().unwrap().iter().find(|source| source["name"] == "Test CRM").unwrap()["id"].as_str().unwrap().to_owned();
+        let refresh = console(&api, &owner, "tools/refresh_upstream", &[("id", &id)]).await;
+        assert!(refresh.body.contains("cannot be reached") && refresh.body.contains("127.0.0.1"), "{}", refresh.body);
+    })
+    .await;
+}

@@ -97,3 +97,26 @@ async fn mcp_offers_a_key_the_tools_its_scopes_allow() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agents_key_polls_the_approvals_it_asked_for_and_no_others() {
+    each_database(|api| async move {
+        let admin = api.sign_in(BANK_ADMIN).await;
+        let held = "name: Held\nscope: tenant\nrules:\n  - tool: payments.send\n    effect: require_approval\n    approvers: [manager]\n";
+        api.create_policy(&admin, held).await;
+        let (_, mine) = key_with(&api, &admin, json!(["decide"])).await;
+        let (_, theirs) = key_with(&api, &admin, json!(["decide"])).await;
+        let (_, auditor) = key_with(&api, &admin, json!(["records:read"])).await;
+        let asked = api.decide(&mine, json!({ "tool": "payments.send", "args": { "amount": 10 } })).await;
+        let id = asked["approval_id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/approvals/{id}");
+        assert_eq!(api.get(&path, &mine).await.expect(StatusCode::OK)["status"], "pending");
+        api.get(&path, &theirs).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+        refused_for_want_of(&api.get("/api/v1/approvals", &mine).await, "records:read");
+        // A key given the records reads them all.
+        api.get(&path, &auditor).await.expect(StatusCode::OK);
+        let listed = api.get("/api/v1/approvals", &auditor).await.expect(StatusCode::OK);
+        assert!(listed.as_array().unwrap().iter().any(|approval| approval["id"] == id.as_str()), "{listed}");
+    })
+    .await;
+}

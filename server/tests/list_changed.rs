@@ -103,6 +103,22 @@ async fn list_changed_arrives_when_the_offered_tools_change_and_only_then() {
         let next = stream.next(SOON).await;
         assert!(is_list_changed(&next), "{next:?}");
 
+        // One credential holds a few streams at most.
+        let mut more = Vec::new();
+        for _ in 1..5 {
+            more.push(Stream::open(&api, "/mcp", &key).await);
+        }
+        let Auth::Key(secret) = &key else { unreachable!() };
+        let sixth = Request::builder()
+            .method(Method::GET)
+            .uri("/mcp")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .header(header::HOST, "charter.example")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(api.router.clone().oneshot(sixth).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        drop(more);
+
         // The key is revoked: the stream ends.
         api.delete(&format!("/api/v1/keys/{}", created["id"].as_str().unwrap()), &admin).await.expect(StatusCode::OK);
         assert_eq!(stream.next(SOON).await, Next::Ended);

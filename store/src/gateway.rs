@@ -12,7 +12,7 @@ use crate::audit::{record, Change};
 use crate::changes::Invalidation;
 use crate::error::conflict_on_unique;
 use crate::tools::{load_source, switched_off, sync_enabled_tools, TOOL_COLUMNS};
-use crate::{now_ms, Actor, Approval, ApprovalId, CatalogEntry, Owner, ReceiptId, SourceId, Store, StoreError, Tenant, TenantId, ToolSource};
+use crate::{now_ms, Actor, ApiKeyId, Approval, ApprovalId, CatalogEntry, Owner, ReceiptId, SourceId, Store, StoreError, Tenant, TenantId, ToolSource};
 
 /// A tool an upstream MCP server lists, as the catalog keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,11 +91,14 @@ impl RefreshReport {
     }
 }
 
-/// The approval a repeated gateway call finds: the same tenant, agent, principal, tool and
-/// arguments.
+/// The approval a repeated gateway call finds: the same tenant, API key, agent, principal, tool
+/// and arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SameCall<'a> {
     pub tenant_id: &'a TenantId,
+    /// The key whose decision asked for the approval: another key's approval (even of the same
+    /// tenant and agent) lets nothing through.
+    pub api_key_id: &'a ApiKeyId,
     pub agent: Option<&'a str>,
     pub principal: &'a str,
     pub tool: &'a str,
@@ -273,15 +276,16 @@ impl Store {
             .collect())
     }
 
-    /// The approval an earlier identical gateway call asked for that can still serve: approved
-    /// within `usable_ms` and not used yet, or still pending; the newest first.
+    /// The approval an earlier identical gateway call (same key) asked for that can still serve:
+    /// approved within `usable_ms` and not used yet, or still pending; the newest first.
     pub async fn approval_for_call(&self, call: &SameCall<'_>, now: i64, usable_ms: i64) -> Result<Option<Approval>, StoreError> {
+        let columns = crate::approvals::APPROVAL_READ.split(", ").map(|column| format!("a.{column}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
-            "SELECT {} FROM approvals
-             WHERE tenant_id = $1 AND args_digest = $2 AND tool = $3 AND principal = $4 AND agent IS NOT DISTINCT FROM $5 AND consumed_at IS NULL
-               AND ((status = 'approved' AND resolved_at > $6) OR (status = 'pending' AND expires_at > $7))
-             ORDER BY CASE WHEN status = 'approved' THEN 0 ELSE 1 END, requested_at DESC LIMIT 1",
-            crate::approvals::APPROVAL_READ
+            "SELECT {columns} FROM approvals a JOIN receipts r ON r.id = a.receipt_id AND r.tenant_id = a.tenant_id
+             WHERE a.tenant_id = $1 AND a.args_digest = $2 AND a.tool = $3 AND a.principal = $4 AND a.agent IS NOT DISTINCT FROM $5
+               AND r.api_key_id = $6 AND a.consumed_at IS NULL
+               AND ((a.status = 'approved' AND a.resolved_at > $7) OR (a.status = 'pending' AND a.expires_at > $8))
+             ORDER BY CASE WHEN a.status = 'approved' THEN 0 ELSE 1 END, a.requested_at DESC LIMIT 1"
         );
         Ok(sqlx::query_as(&sql)
             .bind(call.tenant_id)
@@ -289,6 +293,7 @@ impl Store {
             .bind(call.tool)
             .bind(call.principal)
             .bind(call.agent)
+            .bind(call.api_key_id)
             .bind(now - usable_ms)
             .bind(now)
             .fetch_optional(&self.pool)

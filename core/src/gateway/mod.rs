@@ -95,7 +95,7 @@ impl Core {
     }
 
     async fn upstream_tools(&self, server: &UpstreamServer) -> Result<Vec<UpstreamTool>, CoreError> {
-        let listed = self.upstreams.list_tools(server).await?;
+        let listed = self.upstreams.list_tools(server).await.map_err(|err| err.for_admin(server))?;
         let mut tools = Vec::with_capacity(listed.len());
         for tool in listed {
             let name = format!("{}{}", server.tool_prefix, tool.name);
@@ -178,11 +178,19 @@ impl Core {
             (Verdict::RequireApproval, None, _) => return Err(CoreError::internal("a held gateway call", "an approval decision without an approval")),
             (Verdict::Allow, _, _) => {}
         }
-        let answer = self.upstreams.call(&tool.upstream, &tool.upstream_name, call.args).await?;
+        let paths = masked_result_paths(&decision);
+        let answer = self
+            .upstreams
+            .call(&tool.upstream, &tool.upstream_name, call.args)
+            .await
+            .map_err(|err| err.for_agent(&tool.upstream.source_name, !paths.is_empty()))?;
         let as_received = serde_json::to_value(&answer).map_err(|err| CoreError::internal("serialising an upstream answer", err))?;
         let result_digest = digest(&canonical_json(&as_received));
-        self.store.record_result_digest(&tenant.id, &recorded.receipt_id, recorded.decided_at, &result_digest).await?;
-        let paths = masked_result_paths(&decision);
+        // The upstream has acted: the agent gets its answer even when the digest cannot be kept
+        // (a "nothing happened, try again" would make it act twice).
+        if let Err(err) = self.store.record_result_digest(&tenant.id, &recorded.receipt_id, recorded.decided_at, &result_digest).await {
+            tracing::error!(error = %err, receipt = %recorded.receipt_id, "could not record the digest of an upstream's answer on its receipt");
+        }
         let masked: Vec<String> = paths.iter().map(|path| format!("result.{path}")).collect();
         Ok(GatewayOutcome::Answered { result: mask_result(answer, &paths), receipt_id: recorded.receipt_id, masked })
     }
@@ -203,6 +211,8 @@ fn mask_result(mut result: CallToolResult, paths: &[&str]) -> CallToolResult {
     if let Some(structured) = &result.structured_content {
         result.structured_content = Some(mask_args(structured, paths));
     }
+    // `_meta` is the upstream's own to fill (some servers put whole records there): withheld.
+    result.meta = None;
     let withheld = || format!("[withheld: Charter masks {} of this tool's answer, and this part is not JSON it can search]", fields(paths));
     result.content = result
         .content
@@ -271,7 +281,9 @@ mod tests {
             ContentBlock::text("Ada's SSN is 123-45-6789"),
         ]);
         answer.structured_content = Some(json!({"name": "Ada", "ssn": "123-45-6789"}));
+        answer.meta = Some(rmcp::model::MetaObject(json!({"record": {"ssn": "123-45-6789"}}).as_object().unwrap().clone()));
         let masked = mask_result(answer.clone(), &["ssn"]);
+        assert_eq!(masked.meta, None, "the upstream's `_meta` is withheld");
         assert_eq!(masked.structured_content, Some(json!({"name": "Ada", "ssn": MASKED})));
         let texts = text_of(&masked);
         assert_eq!(serde_json::from_str::<Value>(&texts[0]).unwrap(), json!({"name": "Ada", "ssn": MASKED}));

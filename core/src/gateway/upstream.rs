@@ -1,9 +1,11 @@
 //! Charter as an MCP client of the upstream servers behind the gateway: one connection per
-//! upstream, opened on first use and opened again when it fails, every request bounded in time.
+//! upstream, opened on first use and again once it is found closed, each call bounded as a whole
+//! by the timeout. A call that failed after it was sent is not sent again: the upstream may have
+//! acted on it (a payment made twice under one receipt is worse than an error).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use charter_store::{SourceId, UpstreamServer};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject, Tool};
@@ -11,21 +13,74 @@ use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceError, ServiceExt};
-use tokio::sync::Mutex;
 
 use crate::CoreError;
 
-/// How long an upstream may take to answer one call (and to connect), unless configured.
+/// How long an upstream may take to answer one call (connecting included), unless configured.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Connection = Arc<RunningService<RoleClient, ClientConfig>>;
+
+/// One upstream's connection, opened by one caller at a time.
+type Slot = Arc<tokio::sync::Mutex<Option<(UpstreamServer, Connection)>>>;
+
+/// How an upstream failed. Platform admins are told the details; agents only what they need,
+/// since the endpoint and a transport's error may name internal addresses.
+#[derive(Debug)]
+pub(crate) enum UpstreamError {
+    Unreachable(String),
+    TooSlow(Duration),
+    /// The upstream answered with an MCP error; its message.
+    Refused(String),
+    /// The connection failed during the exchange.
+    Broken(String),
+}
+
+impl UpstreamError {
+    /// For the platform admin who connects or refreshes the upstream.
+    pub(crate) fn for_admin(&self, server: &UpstreamServer) -> CoreError {
+        let name = &server.source_name;
+        CoreError::Upstream(match self {
+            UpstreamError::Unreachable(detail) => format!("the upstream MCP server `{name}` at {} cannot be reached: {detail}", server.endpoint),
+            UpstreamError::TooSlow(limit) => format!("the upstream MCP server `{name}` did not answer within {} s", limit.as_secs_f64()),
+            UpstreamError::Refused(message) => format!("the upstream MCP server `{name}` refused: {message}"),
+            UpstreamError::Broken(detail) => format!("the upstream MCP server `{name}` failed: {detail}"),
+        })
+    }
+
+    /// For an agent calling through the gateway. An upstream's own message is passed on unless
+    /// the call's answer is masked (it could quote a masked field).
+    pub(crate) fn for_agent(&self, name: &str, masked: bool) -> CoreError {
+        tracing::warn!(upstream = %name, error = ?self, "a call through the MCP gateway failed");
+        CoreError::Upstream(match self {
+            UpstreamError::Unreachable(_) => format!("the upstream MCP server `{name}` cannot be reached; try again later"),
+            UpstreamError::TooSlow(limit) => format!("the upstream MCP server `{name}` did not answer within {} s", limit.as_secs_f64()),
+            UpstreamError::Refused(_) if masked => {
+                format!("the upstream MCP server `{name}` refused the call; its message is withheld because this tool's answers are masked")
+            }
+            UpstreamError::Refused(message) => format!("the upstream MCP server `{name}` refused the call: {message}"),
+            UpstreamError::Broken(_) => {
+                format!("the upstream MCP server `{name}` failed during the call; it may or may not have acted on it, so check before calling again")
+            }
+        })
+    }
+
+    fn outcome(&self) -> &'static str {
+        match self {
+            UpstreamError::TooSlow(_) => "timeout",
+            UpstreamError::Refused(_) => "refused",
+            UpstreamError::Unreachable(_) | UpstreamError::Broken(_) => "failed",
+        }
+    }
+}
 
 /// The open connections to upstream MCP servers, by source.
 #[derive(Debug)]
 pub(crate) struct Upstreams {
     timeout: Duration,
-    /// Each with the endpoint and credential it was opened with: a changed source opens anew.
-    open: Mutex<HashMap<SourceId, (UpstreamServer, Connection)>>,
+    /// Each with the endpoint and credential it was opened with: a changed source opens anew. The
+    /// map's lock is held only to find a slot; a slow connect holds its own upstream's slot.
+    open: Mutex<HashMap<SourceId, Slot>>,
 }
 
 impl Upstreams {
@@ -43,103 +98,84 @@ impl Upstreams {
     }
 
     /// Every tool the upstream lists, over a connection of its own (the source may not exist
-    /// yet).
-    pub(crate) async fn list_tools(&self, server: &UpstreamServer) -> Result<Vec<Tool>, CoreError> {
-        let connection = self.connect(server).await?;
-        let listed = tokio::time::timeout(self.timeout, connection.peer().list_all_tools()).await;
-        let tools = match listed {
-            Err(_) => Err(self.too_slow(server)),
-            Ok(Err(err)) => Err(failed(server, "listing its tools", &err)),
-            Ok(Ok(tools)) => Ok(tools),
+    /// yet), within the timeout.
+    pub(crate) async fn list_tools(&self, server: &UpstreamServer) -> Result<Vec<Tool>, UpstreamError> {
+        let listing = async {
+            let connection = connect(server).await?;
+            let tools = connection.peer().list_all_tools().await.map_err(|err| match err {
+                ServiceError::McpError(err) => UpstreamError::Refused(err.message.to_string()),
+                other => UpstreamError::Broken(other.to_string()),
+            });
+            if let Ok(connection) = Arc::try_unwrap(connection) {
+                let _ = connection.cancel().await;
+            }
+            tools
         };
-        if let Ok(connection) = Arc::try_unwrap(connection) {
-            let _ = connection.cancel().await;
-        }
-        tools
+        tokio::time::timeout(self.timeout, listing).await.unwrap_or(Err(UpstreamError::TooSlow(self.timeout)))
     }
 
-    /// Calls `tool` (its upstream name) with `args`; a connection that fails is opened again
-    /// once, and the answer comes within the timeout or the call fails.
-    pub(crate) async fn call(&self, server: &UpstreamServer, tool: &str, args: JsonObject) -> Result<CallToolResult, CoreError> {
-        let started = std::time::Instant::now();
-        let answer = self.call_once_more_on_failure(server, tool, args).await;
-        let figures = charter_store::metrics();
+    /// Calls `tool` (its upstream name) with `args`, connecting first if need be, all within the
+    /// timeout. Counted and timed in the metrics by outcome.
+    pub(crate) async fn call(&self, server: &UpstreamServer, tool: &str, args: JsonObject) -> Result<CallToolResult, UpstreamError> {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(self.timeout, self.call_within(server, tool, args)).await.unwrap_or(Err(UpstreamError::TooSlow(self.timeout)));
         let outcome = match &answer {
             Ok(result) if result.is_error == Some(true) => "tool_error",
             Ok(_) => "answered",
-            Err(CoreError::Upstream(message)) if message.contains("did not answer within") => "timeout",
-            Err(_) => "failed",
+            Err(err) => err.outcome(),
         };
+        let figures = charter_store::metrics();
         figures.upstream_calls.with_label_values(&[server.source_name.as_str(), outcome]).inc();
         figures.upstream_seconds.observe(started.elapsed().as_secs_f64());
         answer
     }
 
-    async fn call_once_more_on_failure(&self, server: &UpstreamServer, tool: &str, args: JsonObject) -> Result<CallToolResult, CoreError> {
-        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(args);
+    async fn call_within(&self, server: &UpstreamServer, tool: &str, args: JsonObject) -> Result<CallToolResult, UpstreamError> {
         let connection = self.connection(server).await?;
-        match tokio::time::timeout(self.timeout, connection.peer().call_tool(params.clone())).await {
-            Err(_) => Err(self.too_slow(server)),
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(ServiceError::McpError(err))) => {
-                Err(CoreError::Upstream(format!("the upstream MCP server `{}` refused the call: {}", server.source_name, err.message)))
-            }
-            Ok(Err(_)) => {
-                // The connection broke (the upstream restarted, or dropped its session): once more
-                // on a new one.
+        match connection.peer().call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args)).await {
+            Ok(result) => Ok(result),
+            Err(ServiceError::McpError(err)) => Err(UpstreamError::Refused(err.message.to_string())),
+            Err(other) => {
+                // The next call opens a new connection; this one is not sent again.
                 self.forget(&server.source_id).await;
-                let connection = self.connection(server).await?;
-                match tokio::time::timeout(self.timeout, connection.peer().call_tool(params)).await {
-                    Err(_) => Err(self.too_slow(server)),
-                    Ok(Ok(result)) => Ok(result),
-                    Ok(Err(err)) => {
-                        self.forget(&server.source_id).await;
-                        Err(failed(server, "calling a tool", &err))
-                    }
-                }
+                Err(UpstreamError::Broken(other.to_string()))
             }
         }
     }
 
-    async fn connection(&self, server: &UpstreamServer) -> Result<Connection, CoreError> {
-        let mut open = self.open.lock().await;
-        if let Some((opened_for, connection)) = open.get(&server.source_id) {
-            if opened_for == server && !connection.is_closed() {
+    fn slot(&self, source_id: &SourceId) -> Slot {
+        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.entry(source_id.clone()).or_default().clone()
+    }
+
+    async fn connection(&self, server: &UpstreamServer) -> Result<Connection, UpstreamError> {
+        let slot = self.slot(&server.source_id);
+        let mut slot = slot.lock().await;
+        if let Some((opened_for, connection)) = &*slot {
+            if opened_for == server && !connection.peer().is_transport_closed() && !connection.is_closed() {
                 return Ok(connection.clone());
             }
         }
-        let connection = self.connect(server).await?;
-        open.insert(server.source_id.clone(), (server.clone(), connection.clone()));
+        let connection = connect(server).await?;
+        *slot = Some((server.clone(), connection.clone()));
         Ok(connection)
     }
 
     async fn forget(&self, source_id: &SourceId) {
-        self.open.lock().await.remove(source_id);
-    }
-
-    async fn connect(&self, server: &UpstreamServer) -> Result<Connection, CoreError> {
-        let mut config = StreamableHttpClientTransportConfig::with_uri(server.endpoint.clone());
-        if let Some(token) = &server.auth {
-            config = config.auth_header(token.clone());
-        }
-        let transport = StreamableHttpClientTransport::from_config(config);
-        let identity = ClientConfig::new(ClientCapabilities::default(), Implementation::new("charter-gateway", env!("CARGO_PKG_VERSION")));
-        match tokio::time::timeout(self.timeout, identity.serve(transport)).await {
-            Err(_) => Err(self.too_slow(server)),
-            Ok(Err(err)) => {
-                tracing::warn!(upstream = %server.source_name, error = %err, "could not connect to an upstream MCP server");
-                Err(CoreError::Upstream(format!("the upstream MCP server `{}` at {} cannot be reached: {err}", server.source_name, server.endpoint)))
-            }
-            Ok(Ok(connection)) => Ok(Arc::new(connection)),
-        }
-    }
-
-    fn too_slow(&self, server: &UpstreamServer) -> CoreError {
-        CoreError::Upstream(format!("the upstream MCP server `{}` did not answer within {} s", server.source_name, self.timeout.as_secs_f64()))
+        let slot = self.slot(source_id);
+        *slot.lock().await = None;
     }
 }
 
-fn failed(server: &UpstreamServer, doing: &str, err: &ServiceError) -> CoreError {
-    tracing::warn!(upstream = %server.source_name, error = %err, "an upstream MCP server failed while {doing}");
-    CoreError::Upstream(format!("the upstream MCP server `{}` failed while {doing}: {err}", server.source_name))
+async fn connect(server: &UpstreamServer) -> Result<Connection, UpstreamError> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(server.endpoint.clone());
+    if let Some(token) = &server.auth {
+        config = config.auth_header(token.clone());
+    }
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let identity = ClientConfig::new(ClientCapabilities::default(), Implementation::new("charter-gateway", env!("CARGO_PKG_VERSION")));
+    match identity.serve(transport).await {
+        Ok(connection) => Ok(Arc::new(connection)),
+        Err(err) => Err(UpstreamError::Unreachable(err.to_string())),
+    }
 }

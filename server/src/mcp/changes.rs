@@ -16,7 +16,6 @@ use axum::extract::{Request, State};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use charter_core::{Access, Core};
-use charter_policy::Principal;
 use charter_store::{Invalidation, Owner, TenantId};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
@@ -49,16 +48,49 @@ pub(super) enum Offer {
     Gateway,
 }
 
-/// What the caller is offered, as far as a client can tell: each tool's name, description and
-/// input schema. `None` when it cannot be read now (the stream then waits for the next change).
+/// The most streams one credential holds open at once (an assistant needs one per connection).
+const MAX_STREAMS_PER_CREDENTIAL: usize = 5;
+
+/// Open streams by credential (its SHA-256), for [`MAX_STREAMS_PER_CREDENTIAL`].
+static OPEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, usize>>> = std::sync::LazyLock::new(Default::default);
+
+/// One open stream of a credential, counted while it lives.
+struct Opened(String);
+
+impl Opened {
+    fn try_new(credential: &str) -> Option<Opened> {
+        use sha2::Digest;
+        let key = hex::encode(sha2::Sha256::digest(credential.as_bytes()));
+        let mut open = OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(key.clone()).or_default();
+        if *count >= MAX_STREAMS_PER_CREDENTIAL {
+            return None;
+        }
+        *count += 1;
+        Some(Opened(key))
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        let mut open = OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.0) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// What the caller is offered of Charter's own tools; `None` when it cannot be read now (the
+/// stream then waits for the next change). The gateway's tools depend on the agent and the
+/// principal each request names, so a gateway stream is told of every change that may alter
+/// them instead (its tenant's policies and tools, the platform's).
 async fn offered(core: &Core, access: &Access, offer: Offer) -> Option<Vec<String>> {
     match offer {
         Offer::CharterTools => CharterTools::new(core.clone()).offered(access).await.ok().map(|names| names.into_iter().collect()),
-        Offer::Gateway => core
-            .gateway_tools(access, None, &Principal::default())
-            .await
-            .ok()
-            .map(|tools| tools.into_iter().map(|tool| format!("{}\n{}\n{}", tool.name, tool.description, tool.input_schema.unwrap_or_default())).collect()),
+        Offer::Gateway => None,
     }
 }
 
@@ -77,9 +109,15 @@ pub(super) async fn stream(State((gate, offer)): State<(Gate, Offer)>, request: 
         return axum::http::StatusCode::UNAUTHORIZED.into_response();
     };
     let credential = bearer(&request).unwrap_or_default();
+    let Some(opened) = Opened::try_new(&credential) else {
+        let message = format!("at most {MAX_STREAMS_PER_CREDENTIAL} notification streams per credential are open at once; close one first");
+        let body = axum::Json(serde_json::json!({ "error": { "code": "too_many_streams", "message": message } }));
+        return (axum::http::StatusCode::TOO_MANY_REQUESTS, body).into_response();
+    };
     let resource = gate.public_url.mcp_resource(crate::oauth::host(request.headers()));
     let (sender, receiver) = mpsc::channel::<Result<Event, Infallible>>(4);
     tokio::spawn(async move {
+        let _counted = opened;
         let core = gate.core.clone();
         let tenant = access.own_tenant().cloned();
         let mut changes = core.subscribe_changes();
@@ -104,6 +142,7 @@ pub(super) async fn stream(State((gate, offer)): State<(Gate, Offer)>, request: 
             let Ok(access) = gate.access_of(&credential, &resource, offer).await else { break };
             let event = match change {
                 None => Event::default().comment("keep-alive"),
+                Some(_) if offer == Offer::Gateway => Event::default().event("message").data(TOOL_LIST_CHANGED),
                 Some(_) => {
                     let now = offered(&core, &access, offer).await;
                     if now.is_none() || now == last {

@@ -32,6 +32,7 @@ pub struct Upstream {
     pub extra: Arc<Mutex<Vec<String>>>,
     /// The `Authorization` headers of the HTTP requests it received.
     pub authorizations: Arc<Mutex<Vec<String>>>,
+    stop: Arc<tokio::sync::Notify>,
 }
 
 impl Upstream {
@@ -42,6 +43,11 @@ impl Upstream {
 
     pub fn total(&self) -> usize {
         self.received.lock().unwrap().len()
+    }
+
+    /// Stops serving: the port is closed from then on.
+    pub fn stop(&self) {
+        self.stop.notify_one();
     }
 }
 
@@ -113,6 +119,13 @@ pub async fn start_upstream() -> Upstream {
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Upstream { endpoint: format!("http://{address}/mcp"), received, extra, authorizations }
+    let stop: Arc<tokio::sync::Notify> = Arc::default();
+    let stopped = stop.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = axum::serve(listener, router) => {}
+            () = stopped.notified() => {}
+        }
+    });
+    Upstream { endpoint: format!("http://{address}/mcp"), received, extra, authorizations, stop }
 }
