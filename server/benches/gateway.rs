@@ -141,6 +141,18 @@ async fn main() {
         println!("  {label}: upstream directly {:>8}, through the gateway {:>8}, added {:>8}", micros(a), micros(b), micros(b.saturating_sub(a)));
     }
 
+    // Where the time goes: the decision with its durable receipt alone, in process.
+    let agent = core.access_for_key(&key).await.unwrap();
+    let mut decided = Vec::with_capacity(500);
+    for n in 0..500 {
+        let input = charter_core::DecideInput { tool: "bench.echo".into(), args: json!({ "n": n }), ..charter_core::DecideInput::default() };
+        let started = Instant::now();
+        core.decide(&agent, input, charter_core::CallFacts::default()).await.unwrap();
+        decided.push(started.elapsed());
+    }
+    decided.sort_unstable();
+    println!("  the decision alone (in process, durable receipt): p50 {}, p99 {}", micros(percentile(&decided, 0.5)), micros(percentile(&decided, 0.99)));
+
     let mut lists = Vec::new();
     let mut listed = 0;
     for _ in 0..50 {

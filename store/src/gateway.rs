@@ -2,8 +2,9 @@
 //! tenant's agents reach them, the approvals that gateway calls use (once each), and the digest of
 //! what an upstream answered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use charter_policy::{CatalogTool, SourceKind};
 use sqlx::{AnyConnection, FromRow};
@@ -51,13 +52,14 @@ impl fmt::Debug for UpstreamServer {
 
 /// A tool the gateway serves to one tenant: enabled by the platform, exposed to the tenant, not
 /// switched off by it, and served by an upstream.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GatewayTool {
     pub name: String,
     pub description: String,
     pub upstream_name: String,
-    /// JSON Schema of the input; `None` when the upstream gave none.
-    pub input_schema: Option<String>,
+    /// JSON Schema of the input, read once; `None` when the upstream gave none (or none that
+    /// reads as a JSON object).
+    pub input_schema: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
     pub upstream: UpstreamServer,
 }
 
@@ -240,7 +242,16 @@ impl Store {
     }
 
     /// The tools the gateway serves `tenant`, by name: enabled by the platform, exposed to the
-    /// tenant, not switched off by it, and served by an upstream MCP server.
+    /// tenant, not switched off by it, and served by an upstream MCP server. Kept beside the
+    /// tenant's compiled policy set (and dropped with it on every change that could alter them),
+    /// with that set.
+    pub async fn gateway_offer(&self, tenant: &Tenant) -> Result<(Arc<crate::CompiledTenant>, Arc<Vec<GatewayTool>>), StoreError> {
+        let compiled = self.policy_set(&tenant.id).await?;
+        let tools = compiled.gateway.get_or_try_init(|| async { self.gateway_tools(tenant).await.map(Arc::new) }).await?.clone();
+        Ok((compiled, tools))
+    }
+
+    /// The tools the gateway serves `tenant`, read from the database (see [`Store::gateway_offer`]).
     pub async fn gateway_tools(&self, tenant: &Tenant) -> Result<Vec<GatewayTool>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let off = switched_off(&mut conn, &tenant.id).await?;
@@ -256,15 +267,15 @@ impl Store {
         // in this list.
         let sql = format!("SELECT {TOOL_COLUMNS} FROM tools WHERE enabled = 1 AND exposed_to IS NOT NULL");
         let chosen: Vec<CatalogEntry> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
-        let hidden: Vec<&str> = chosen.iter().filter(|tool| !tool.exposure.includes(&tenant.id, &tenant.plan)).map(|tool| tool.name.as_str()).collect();
-        Ok(rows
+        let hidden: HashSet<&str> = chosen.iter().filter(|tool| !tool.exposure.includes(&tenant.id, &tenant.plan)).map(|tool| tool.name.as_str()).collect();
+        let mut tools: Vec<GatewayTool> = rows
             .into_iter()
             .filter(|row| !off.contains(&row.name) && !hidden.contains(&row.name.as_str()))
             .map(|row| GatewayTool {
                 upstream_name: row.upstream_name.unwrap_or_else(|| row.name.strip_prefix(row.tool_prefix.as_str()).unwrap_or(&row.name).to_owned()),
                 name: row.name,
                 description: row.description,
-                input_schema: row.input_schema,
+                input_schema: row.input_schema.as_deref().and_then(|text| serde_json::from_str(text).ok()).map(Arc::new),
                 upstream: UpstreamServer {
                     source_id: row.source_id,
                     source_name: row.source_name,
@@ -273,7 +284,11 @@ impl Store {
                     auth: row.upstream_auth,
                 },
             })
-            .collect())
+            .collect();
+        // By name as Rust orders strings (the database's collation may differ), so a name can be
+        // looked up by binary search.
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(tools)
     }
 
     /// The approval an earlier identical gateway call (same key) asked for that can still serve:

@@ -22,6 +22,10 @@ pub const PLATFORM_VERSION_PREFIX: &str = "platform:";
 pub struct CompiledTenant {
     pub set: PolicySet,
     pub versions: BTreeMap<String, u64>,
+    /// The tools the MCP gateway serves this tenant, read on first use. They change with the
+    /// catalog (a platform change) and the tenant's switches (a change of the tenant), which drop
+    /// this whole entry, so they are kept as long as the compiled set.
+    pub(crate) gateway: tokio::sync::OnceCell<Arc<Vec<crate::GatewayTool>>>,
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +74,7 @@ impl Store {
                 Ok::<_, StoreError>(Arc::new(CompiledTenant {
                     set: PolicySet::compile(&inputs.settings, &inputs.platform, &inputs.tenant, &inputs.agents),
                     versions,
+                    gateway: tokio::sync::OnceCell::new(),
                 }))
             })
             .await??;

@@ -129,9 +129,8 @@ impl Core {
             CallAgent::Agent(agent) => agent,
             CallAgent::NotTheKeys(_) => return Ok(Vec::new()),
         };
-        let compiled = self.store.policy_set(&tenant.id).await?;
-        let tools = self.store.gateway_tools(&tenant).await?;
-        Ok(tools.into_iter().filter(|tool| compiled.set.could_allow(&tool.name, agent.as_deref(), principal)).collect())
+        let (compiled, tools) = self.store.gateway_offer(&tenant).await?;
+        Ok(tools.iter().filter(|tool| compiled.set.could_allow(&tool.name, agent.as_deref(), principal)).cloned().collect())
     }
 
     /// Decides an agent's call through the gateway and, when it is allowed or approved, forwards
@@ -145,8 +144,14 @@ impl Core {
         access.may(Action::Decide, &Owner::Tenant(key.tenant_id.clone()))?;
         let tenant = self.tenant(&key.tenant_id).await?;
         let name = call.tool.trim();
-        let tools = self.store.gateway_tools(&tenant).await?;
-        let tool = tools.into_iter().find(|tool| tool.name == name).ok_or_else(|| CoreError::NotFound { what: "tool", id: name.to_owned() })?;
+        let (_, tools) = self.store.gateway_offer(&tenant).await?;
+        // The list is sorted by name.
+        let tool = tools
+            .binary_search_by(|tool| tool.name.as_str().cmp(name))
+            .ok()
+            .and_then(|at| tools.get(at))
+            .cloned()
+            .ok_or_else(|| CoreError::NotFound { what: "tool", id: name.to_owned() })?;
         let input = DecideInput {
             tool: tool.name.clone(),
             args: Value::Object(call.args.clone()),
@@ -186,11 +191,15 @@ impl Core {
             .map_err(|err| err.for_agent(&tool.upstream.source_name, !paths.is_empty()))?;
         let as_received = serde_json::to_value(&answer).map_err(|err| CoreError::internal("serialising an upstream answer", err))?;
         let result_digest = digest(&canonical_json(&as_received));
-        // The upstream has acted: the agent gets its answer even when the digest cannot be kept
-        // (a "nothing happened, try again" would make it act twice).
-        if let Err(err) = self.store.record_result_digest(&tenant.id, &recorded.receipt_id, recorded.decided_at, &result_digest).await {
-            tracing::error!(error = %err, receipt = %recorded.receipt_id, "could not record the digest of an upstream's answer on its receipt");
-        }
+        // The upstream has acted: the agent gets its answer without waiting for the digest to be
+        // written (a write of its own), and even when it cannot be (a "nothing happened, try
+        // again" would make it act twice).
+        let (store, tenant_id, receipt_id, decided_at) = (self.store.clone(), tenant.id.clone(), recorded.receipt_id.clone(), recorded.decided_at);
+        tokio::spawn(async move {
+            if let Err(err) = store.record_result_digest(&tenant_id, &receipt_id, decided_at, &result_digest).await {
+                tracing::error!(error = %err, receipt = %receipt_id, "could not record the digest of an upstream's answer on its receipt");
+            }
+        });
         let masked: Vec<String> = paths.iter().map(|path| format!("result.{path}")).collect();
         Ok(GatewayOutcome::Answered { result: mask_result(answer, &paths), receipt_id: recorded.receipt_id, masked })
     }

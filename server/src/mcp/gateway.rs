@@ -111,12 +111,12 @@ impl ServerHandler for Gateway {
         let listed = tools
             .into_iter()
             .map(|tool| {
-                let schema: JsonObject = tool.input_schema.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_else(|| {
+                let schema = tool.input_schema.unwrap_or_else(|| {
                     let mut object = JsonObject::new();
                     object.insert("type".into(), json!("object"));
-                    object
+                    Arc::new(object)
                 });
-                Tool::new(tool.name, tool.description, Arc::new(schema))
+                Tool::new(tool.name, tool.description, schema)
             })
             .collect();
         Ok(ListToolsResult::with_all_items(listed))
