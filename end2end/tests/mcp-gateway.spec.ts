@@ -123,6 +123,16 @@ test('agents call an upstream MCP server through the gateway: allowed, masked, d
     expect(JSON.stringify(lookup)).not.toContain('123-45-6789');
     expect(upstream.received).toEqual([{ tool: 'lookup', args: { id: 'c-42' } }]);
 
+    // The receipt of the lookup, in the console, keeps the digest of what the upstream answered.
+    await page.context().clearCookies();
+    await signIn(page, DEMO.bankAdmin);
+    await page.goto(`/receipts?tool=${encodeURIComponent(`${prefix}lookup`)}`);
+    await hydrated(page);
+    const receipt = page.getByTestId('receipt-row').first();
+    await receipt.getByRole('button').first().click();
+    await expect(receipt.getByTestId('receipt-result-digest')).toHaveText(/^[0-9a-f]{64}$/);
+    await expect(receipt).not.toContainText('123-45-6789');
+
     const erase = await client.callTool({ name: `${prefix}erase`, arguments: { id: 'c-42' } });
     expect(erase.isError).toBe(true);
     expect(text(erase)).toContain('agents never erase customers');

@@ -30,6 +30,8 @@ pub struct ReceiptRow {
     pub policy_versions: Vec<PolicyVersionRef>,
     pub args_digest: String,
     pub approval_id: Option<String>,
+    /// For a call the MCP gateway forwarded: the digest of what the upstream answered.
+    pub result_digest: Option<String>,
 }
 
 /// A policy version a decision used, by name, linked to the policy while the viewer may open it.
@@ -163,6 +165,7 @@ pub async fn list_receipts(query: ReceiptQuery, before: Option<String>) -> Resul
                 latency_us: r.latency_us,
                 args_digest: r.args_digest,
                 approval_id: r.approval_id.map(|id| id.into_string()),
+                result_digest: r.result_digest,
             }
         })
         .collect();
@@ -291,8 +294,23 @@ fn ReceiptChunk(page: Resource<Result<ReceiptPage, AppError>>, is_first: bool, c
 #[component]
 fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
     let open = RwSignal::new(false);
-    let ReceiptRow { id, tenant, agent, tool, verdict, reason, created_at, latency_us, args, principal, matched, policy_versions, args_digest, approval_id } =
-        row;
+    let ReceiptRow {
+        id,
+        tenant,
+        agent,
+        tool,
+        verdict,
+        reason,
+        created_at,
+        latency_us,
+        args,
+        principal,
+        matched,
+        policy_versions,
+        args_digest,
+        approval_id,
+        result_digest,
+    } = row;
     view! {
         <li data-testid="receipt-row">
             <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
@@ -311,6 +329,10 @@ fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
                             <dt class="text-slate-500">"Args digest"</dt><dd class="col-span-2 font-mono break-all">{args_digest.clone()}</dd>
                             <dt class="text-slate-500">"Latency"</dt><dd class="col-span-2">{format!("{latency_us} µs")}</dd>
                             <dt class="text-slate-500">"Approval"</dt><dd class="col-span-2 font-mono break-all">{approval_id.clone().unwrap_or_else(|| "—".into())}</dd>
+                            {result_digest.clone().map(|digest| view! {
+                                <dt class="text-slate-500">"Upstream answer digest"</dt>
+                                <dd class="col-span-2 font-mono break-all" data-testid="receipt-result-digest">{digest}</dd>
+                            })}
                         </dl>
                         <h3 class="text-xs uppercase text-slate-500">"Matched rules"</h3>
                         <ul class="text-xs list-disc pl-4">{matched.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
