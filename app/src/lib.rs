@@ -40,10 +40,12 @@ use pages::policy_editor::{EditPolicyPage, NewPolicyPage};
 use pages::policy_import::ImportPage;
 use pages::preview::PreviewPage;
 use pages::receipts::ReceiptsPage;
+use pages::releases::ReleasesPage;
 use pages::tenant::TenantPage;
 use pages::tenants::TenantsPage;
 use pages::tools::ToolsPage;
 use pages::users::UsersPage;
+use pages::versions::VersionsPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -138,6 +140,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("receipts") view=ReceiptsPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("assistant") view=AssistantPage ssr=SsrMode::Async/>
+                    <Route path=path!("releases") view=ReleasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("versions") view=VersionsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

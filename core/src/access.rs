@@ -91,6 +91,10 @@ pub enum Action {
     RevokeConnections,
     /// A tenant switching off (or on again) a tool the platform exposes to it.
     SwitchTools,
+    /// The platform's releases, and which release each tenant runs.
+    ReadReleases,
+    /// Publishing, promoting and pinning platform releases.
+    ManageReleases,
 }
 
 impl Action {
@@ -106,6 +110,7 @@ impl Action {
                 | Action::Decide
                 | Action::RevokeConnections
                 | Action::SwitchTools
+                | Action::ManageReleases
         )
     }
 
@@ -121,7 +126,17 @@ impl Action {
 
     /// Actions on the platform as a whole, for platform staff only.
     fn platform_wide(self) -> bool {
-        matches!(self, Action::ListTenants | Action::ManageTenants | Action::WriteCatalog | Action::ReadSettings | Action::WriteSettings | Action::ReadUsers)
+        matches!(
+            self,
+            Action::ListTenants
+                | Action::ManageTenants
+                | Action::WriteCatalog
+                | Action::ReadSettings
+                | Action::WriteSettings
+                | Action::ReadUsers
+                | Action::ReadReleases
+                | Action::ManageReleases
+        )
     }
 
     /// The platform's own data (its policies and settings), which does not exist for tenant
@@ -390,6 +405,8 @@ mod tests {
                 (ManageTenants, Forbidden),
                 (ListTenants, Forbidden),
                 (SwitchTools, Yes),
+                (ReadReleases, Forbidden),
+                (ManageReleases, Forbidden),
             ],
         );
         check(&admin, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound), (ReadCatalog, Yes), (WriteCatalog, Forbidden)]);
@@ -408,12 +425,20 @@ mod tests {
         check(
             &support,
             &Owner::Platform,
-            &[(ReadPolicies, Yes), (WritePolicies, ReadOnly), (WriteCatalog, ReadOnly), (ManageTenants, ReadOnly), (ReadUsers, Yes)],
+            &[
+                (ReadPolicies, Yes),
+                (WritePolicies, ReadOnly),
+                (WriteCatalog, ReadOnly),
+                (ManageTenants, ReadOnly),
+                (ReadUsers, Yes),
+                (ReadReleases, Yes),
+                (ManageReleases, ReadOnly),
+            ],
         );
 
         let owner = Access::PlatformAdmin(person(&[]));
         check(&owner, &tenant(), &[(WritePolicies, Yes), (WriteKeys, Yes), (ResolveApprovals, Forbidden), (Decide, Forbidden)]);
-        check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes)]);
+        check(&owner, &Owner::Platform, &[(WritePolicies, Yes), (WriteCatalog, Yes), (WriteSettings, Yes), (ManageTenants, Yes), (ManageReleases, Yes)]);
 
         let key = |scopes: &[KeyScope]| {
             let scopes = KeyScopes::new(scopes.iter().copied());
@@ -425,7 +450,7 @@ mod tests {
             &tenant(),
             &[(Decide, Yes), (ReadPolicies, Yes), (WritePolicies, Yes), (ReadApprovals, Yes), (ResolveApprovals, Forbidden), (ReadKeys, Forbidden)],
         );
-        check(&agent, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound)]);
+        check(&agent, &Owner::Platform, &[(ReadPolicies, NotFound), (ReadSettings, NotFound), (ReadReleases, Forbidden), (ManageReleases, Forbidden)]);
         // A key does what its scopes name, and nothing else.
         let deciding = key(&[KeyScope::Decide]);
         check(&deciding, &tenant(), &[(Decide, Yes), (ReadApprovals, Yes), (ReadPolicies, Forbidden), (WritePolicies, Forbidden), (ReadRecords, Forbidden)]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use charter_policy::{
     normalise_agent, Basis, CounterUnavailable, Decision, DecisionRequest, Principal, RateCounter, RateKey, SessionHistory, SessionKey, Spend, Verdict,
 };
-use charter_store::{now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, Tenant};
+use charter_store::{now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, ReleaseChoice, Selection, StoreError, Tenant};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -18,7 +18,7 @@ use crate::counters::Counters;
 use crate::facts::derive_clock;
 use crate::masking::{mask_args, mask_decision, masked_arg_paths};
 use crate::tenant_view;
-use crate::{Core, CoreError, APPROVAL_TTL_MS};
+use crate::{Core, CoreError, Shown, APPROVAL_TTL_MS};
 
 /// The keys of `context` that the server sets. A request that supplies one is refused: a
 /// platform rule on business hours must hold whatever the caller sends.
@@ -37,6 +37,9 @@ pub struct DecideInput {
     pub tenant_id: Option<String>,
     /// The agent runtime's session, for `session.*` conditions.
     pub session: Option<String>,
+    /// A revision of the tenant's own policies to decide with instead of the one it runs (the
+    /// platform's rules are always those of the release the tenant runs).
+    pub policy_version: Option<i64>,
 }
 
 /// The most characters a session id may have.
@@ -73,6 +76,8 @@ pub struct Recorded {
     pub request_id: String,
     /// When it was decided (the receipt's time).
     pub decided_at: i64,
+    /// The platform release and tenant revision it ran.
+    pub ran: Shown,
 }
 
 /// Whether a decision that asks for approval looks for one an identical earlier call asked for.
@@ -328,7 +333,15 @@ impl Core {
         let facts = CallFacts { api_key: Some(format!("chk_{}", key.prefix)), ..facts };
         let request = self.engine_request(&input, agent, &tenant, now, &request_id, &facts)?;
 
-        let compiled = self.store.policy_set(&tenant.id).await?;
+        let compiled = match input.policy_version {
+            None => self.store.policy_set(&tenant.id).await?,
+            Some(revision) => self.store.policy_set_at(&tenant.id, Selection { release: None, revision: Some(revision) }).await.map_err(|err| match err {
+                StoreError::NotFound { what: "revision", .. } => {
+                    CoreError::invalid("policy_version", format!("`{revision}` is not a revision of this tenant's policies"))
+                }
+                other => other.into(),
+            })?,
+        };
         let tally = Tally::new(&self.rate);
         let decision = match (foreign_tenant(&input, &tenant), refusal) {
             (Some(reason), _) => cross_tenant_denial(reason),
@@ -415,6 +428,9 @@ impl Core {
             approval_id: approval_id.clone(),
             latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
             created_at: now,
+            platform_release: compiled.release,
+            tenant_revision: Some(compiled.revision),
+            context: serde_json::to_string(&request.context).ok(),
             result_digest: None,
         };
         // The answer waits for durability: an acknowledged decision always has its receipt, and an
@@ -428,21 +444,32 @@ impl Core {
         figures.decisions.with_label_values(&[tenant.slug.as_str(), decision.verdict.as_str()]).inc();
         figures.decision_seconds.observe(started.elapsed().as_secs_f64());
         // The agent is a tenant's: it learns of platform rules what a tenant may.
-        Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, approval_status, request_id, decided_at: now })
+        let ran = Shown { release: compiled.release, revision: compiled.revision };
+        Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, approval_status, request_id, decided_at: now, ran })
     }
 
     /// What the engine would decide for `input` in the named tenant, now, without recording or
     /// counting anything: the console's what-if.
-    pub async fn what_if(&self, access: &Access, target: Target<'_>, input: DecideInput) -> Result<Decision, CoreError> {
+    /// `release` names a platform release or the draft (platform staff only); the tenant's revision
+    /// is `input.policy_version`, or the one it runs.
+    pub async fn what_if(
+        &self,
+        access: &Access,
+        target: Target<'_>,
+        input: DecideInput,
+        release: Option<ReleaseChoice>,
+    ) -> Result<(Decision, Shown), CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        let selection = Selection { release, revision: input.policy_version };
+        crate::releases::check_selection(access, selection)?;
         check_input(&input)?;
         let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
         let now = now_ms();
         let agent = input.agent.as_deref().map(normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
         let request = self.engine_request(&input, agent, &tenant, now, "what-if", &CallFacts::default())?;
-        let compiled = self.store.policy_set(&tenant.id).await?;
+        let compiled = self.store.policy_set_at(&tenant.id, selection).await.map_err(crate::releases::selection_error)?;
         let preview = compiled.set.decide_preview(&request, &*self.rate, u64::try_from(now).unwrap_or(0));
-        Ok(tenant_view::decision_for(access, preview))
+        Ok((tenant_view::decision_for(access, preview), Shown { release: compiled.release, revision: compiled.revision }))
     }
 }
 

@@ -21,6 +21,7 @@ mod masking;
 mod oauth;
 mod policies;
 mod records;
+mod releases;
 mod tenant_view;
 mod tenants;
 mod throttle;
@@ -41,8 +42,9 @@ pub use gateway::{GatewayCall, GatewayOutcome, NewUpstream, DEFAULT_UPSTREAM_TIM
 pub use history::{DiffLine, PolicyDiff};
 pub use masking::MASKED;
 pub use oauth::{is_access_token, AuthorizationRefused, AuthorizationRequest, ClientMetadata, OAuthError, PendingConsent, PublicUrl, TokenRequest};
-pub use policies::{Exported, Saved, Validation};
+pub use policies::{Exported, Saved, Shown, Validation};
 pub use records::{AuditOf, ReceiptsOf};
+pub use releases::{describe_release, PromoteTo};
 pub use tenants::TenantOverview;
 pub use throttle::{InProcessSignIns, LoginAttempt, LoginThrottle, Refusal, SignInRecords};
 

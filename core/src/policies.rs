@@ -3,7 +3,7 @@
 //! scopes and written with its audit entry in one transaction (the store's job).
 
 use charter_policy::{DefaultBehaviour, DelegationIssue, DelegationReport, Format, ParseError, PlatformSettings, Policy, PolicyBundle};
-use charter_store::{ImportChange, Owner, Page, PolicyId, PolicyLabel, PolicyListing, PolicySearch, StoreError, StoredPolicy, Tenant};
+use charter_store::{ImportChange, Owner, Page, PolicyId, PolicyLabel, PolicyListing, PolicySearch, Selection, StoreError, StoredPolicy, Tenant};
 
 use crate::access::{Access, Action, Target};
 use crate::{Core, CoreError};
@@ -226,16 +226,37 @@ impl Core {
 impl Core {
     /// The merged policy of one agent of the named tenant: every rule with the scope it came from,
     /// the caps and rate limits in force with the scope that set each, and the default.
+    /// `selection` names a platform release (platform staff only) or a revision of the tenant's
+    /// own policies; the answer says which it showed.
     pub async fn effective_policy(
         &self,
         access: &Access,
         target: Target<'_>,
         agent: Option<&str>,
-    ) -> Result<(Tenant, charter_policy::EffectivePolicy), CoreError> {
+        selection: Selection,
+    ) -> Result<(Tenant, charter_policy::EffectivePolicy, Shown), CoreError> {
         let owner = self.owner(access, target, Action::ReadPolicies).await?;
+        crate::releases::check_selection(access, selection)?;
         let agent = agent.map(charter_policy::normalise_agent).transpose().map_err(|err| CoreError::invalid("agent", err.to_string()))?;
         let tenant = self.tenant_of(&owner).await?.ok_or(CoreError::TenantRequired)?;
-        let compiled = self.store.policy_set(&tenant.id).await?;
-        Ok(((*tenant).clone(), crate::tenant_view::effective_for(access, compiled.set.effective_for_agent(agent.as_deref()))))
+        let compiled = self.store.policy_set_at(&tenant.id, selection).await.map_err(crate::releases::selection_error)?;
+        let shown = Shown { release: compiled.release, revision: compiled.revision };
+        Ok(((*tenant).clone(), crate::tenant_view::effective_for(access, compiled.set.effective_for_agent(agent.as_deref())), shown))
+    }
+}
+
+/// Which policies a preview ran: the platform release (`None` for the draft) and the tenant's
+/// revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown {
+    pub release: Option<i64>,
+    pub revision: i64,
+}
+
+impl Shown {
+    /// `release 4, revision 7`, or `the draft, revision 7`.
+    pub fn describe(self) -> String {
+        let release = self.release.map_or_else(|| "the platform's draft".to_owned(), |number| format!("platform release {number}"));
+        format!("{release}, revision {} of the tenant's policies", self.revision)
     }
 }

@@ -3,7 +3,7 @@
 //! hospital that must mask PHI.
 
 use charter_policy::{DefaultBehaviour, PlatformSettings, Policy};
-use charter_store::{Actor, NewTenant, NewUser, Owner, Role, Store, StoreError, TenantId};
+use charter_store::{Actor, NewTenant, NewUser, Owner, Promotion, Role, Store, StoreError, TenantId};
 
 /// A login to print for the person starting the demo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +77,9 @@ pub async fn seed_if_empty(store: &Store, password: &str) -> Result<Option<Vec<D
     // Fail closed: a call no rule decides is denied. Tenants allow what they need.
     store.set_platform_settings(&system, &PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None }).await?;
     store.create_policy(&system, &Owner::Platform, &demo_policy(PLATFORM_POLICY)?).await?;
+    // Platform edits are a draft until published and promoted: the demo runs them everywhere.
+    let release = store.publish_release(&system, "the demo's platform boundaries").await?;
+    store.promote_release(&system, release.number, &Promotion::All).await?;
     seed_catalog(store, &system).await?;
     let mut logins = Vec::new();
     for (username, name, role) in PLATFORM_PEOPLE {

@@ -1421,6 +1421,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/tenants/{slug}/retention"),
     ("get", "/api/v1/settings"),
     ("put", "/api/v1/settings"),
+    ("get", "/api/v1/platform/releases"),
+    ("post", "/api/v1/platform/releases"),
+    ("get", "/api/v1/platform/releases/draft"),
+    ("get", "/api/v1/platform/releases/{number}"),
+    ("post", "/api/v1/platform/releases/{number}/promote"),
+    ("get", "/api/v1/platform/rollout"),
+    ("put", "/api/v1/tenants/{slug}/release"),
+    ("get", "/api/v1/rollout"),
+    ("put", "/api/v1/rollout"),
+    ("get", "/api/v1/revisions"),
+    ("get", "/api/v1/revisions/{version}"),
 ];
 
 /// The paths of one tenant's data, which exist at `/api/v1/...` and `/api/v1/tenants/{slug}/...`.
@@ -1441,6 +1452,9 @@ const TENANT_ROUTES: &[&str] = &[
     "/keys/{id}",
     "/audit",
     "/settings",
+    "/rollout",
+    "/revisions",
+    "/revisions/{version}",
 ];
 
 fn expected_operations() -> BTreeSet<(String, String)> {
@@ -1487,7 +1501,7 @@ async fn every_documented_operation_is_routed_and_asks_for_credentials() {
         let documented = openapi_operations(&api).await;
         assert!(!documented.is_empty());
         for (method, path) in &documented {
-            let concrete = path.replace("{id}", NO_SUCH_ID).replace("{slug}", "meridian-bank").replace("{version}", "1");
+            let concrete = path.replace("{id}", NO_SUCH_ID).replace("{slug}", "meridian-bank").replace("{version}", "1").replace("{number}", "1");
             assert!(!concrete.contains('{'), "every path parameter is substituted: {concrete}");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut call = Call::new(method.clone(), concrete.clone(), &Auth::Anonymous);

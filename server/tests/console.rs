@@ -672,7 +672,7 @@ async fn what_if_answers_without_writing_a_receipt() {
         ("", "system.exec", "{}", "deny", "not enabled"),
     ];
     for (agent, tool, args, verdict, reason) in checks {
-        let fields = [("tenant_slug", "meridian-bank"), ("agent", agent), ("tool", tool), ("args", args), ("user", ""), ("roles", "")];
+        let fields = [("tenant_slug", "meridian-bank"), ("agent", agent), ("tool", tool), ("args", args), ("user", ""), ("roles", ""), ("release", "")];
         let reply = console.server_fn("preview/what_if", &fields, Some(&bank_admin)).await;
         assert_eq!(reply.status, StatusCode::OK, "{tool}: {}", reply.body);
         let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
@@ -685,7 +685,7 @@ async fn what_if_answers_without_writing_a_receipt() {
     assert_eq!(console.snapshot().await, before, "nor an approval, an audit entry or anything else");
 
     // Another tenant's rules are not the tenant admin's to try.
-    let fields = [("tenant_slug", "rocketlane"), ("agent", ""), ("tool", "deploy.production"), ("args", "{}"), ("user", ""), ("roles", "")];
+    let fields = [("tenant_slug", "rocketlane"), ("agent", ""), ("tool", "deploy.production"), ("args", "{}"), ("user", ""), ("roles", ""), ("release", "")];
     let foreign = console.server_fn("preview/what_if", &fields, Some(&bank_admin)).await;
     assert!(foreign.body.contains("NotFound"), "{}", foreign.body);
 }

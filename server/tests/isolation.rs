@@ -94,7 +94,8 @@ async fn snapshot(api: &Api, a: &TenantA) -> Value {
     let policies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE tenant_id = $1").bind(&tenant.id).fetch_one(api.store.pool()).await.unwrap();
     let connections = api.store.list_connections(&tenant.id).await.unwrap().len();
     let switched: Vec<bool> = api.store.tenant_tools(&tenant).await.unwrap().into_iter().map(|tool| tool.on).collect();
-    json!({ "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections, "switched": switched })
+    let rollout = api.store.tenant_rollout(&tenant.id).await.unwrap();
+    json!({ "release": rollout.release, "release_pin": rollout.release_pin.map(|pin| pin.kind.as_str()), "revision": rollout.revision(), "revision_pin": rollout.revision_pin, "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections, "switched": switched })
 }
 
 fn shows_a(body: &str) -> bool {
@@ -112,6 +113,10 @@ fn api_body(method: &str, path: &str) -> Option<Value> {
         ("put", p) if p.ends_with("/settings") => json!({ "time_zone": "Asia/Tokyo" }),
         ("put", p) if p.ends_with("/quota") => json!({ "policy_quota": 1 }),
         ("put", p) if p.ends_with("/retention") => json!({ "receipt_retention_days": 1 }),
+        ("post", "/api/v1/platform/releases") => json!({ "note": "planted" }),
+        ("post", p) if p.ends_with("/promote") => json!({ "tenants": [A_SLUG] }),
+        ("put", p) if p.ends_with("/release") => json!({ "release": 1 }),
+        ("put", p) if p.ends_with("/rollout") => json!({ "revision": 1 }),
         ("get" | "delete", _) => return None,
         other => panic!("no sweep case for {other:?}: add one to isolation.rs"),
     })
@@ -146,8 +151,11 @@ async fn every_api_route_keeps_another_tenants_data_out_of_reach() {
                     continue;
                 }
                 let names_a = path.contains("{id}") || path.contains("{slug}");
-                let mut concrete =
-                    path.replace("{slug}", A_SLUG).replace("{id}", if path.contains("{id}") { id_for(path, &a) } else { "" }).replace("{version}", "1");
+                let mut concrete = path
+                    .replace("{slug}", A_SLUG)
+                    .replace("{id}", if path.contains("{id}") { id_for(path, &a) } else { "" })
+                    .replace("{version}", "1")
+                    .replace("{number}", "1");
                 if path.ends_with("/diff") {
                     concrete.push_str("?from=1&to=1");
                 }
@@ -215,8 +223,17 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/policies/save" => pairs(&[("id", &a.policy), ("version", "1"), ("tenant_slug", A_SLUG), ("text", &doc)]),
         "/api/policies/search" => pairs(&[]),
         "/api/policies/validate" => pairs(&[("text", &doc), ("tenant_slug", A_SLUG), ("replacing", &a.policy)]),
-        "/api/preview/effective" => pairs(&[("tenant_slug", A_SLUG), ("agent", MARKER)]),
-        "/api/preview/what_if" => pairs(&[("tenant_slug", A_SLUG), ("agent", MARKER), ("tool", "payments.send"), ("args", "{}"), ("user", ""), ("roles", "")]),
+        "/api/preview/effective" => pairs(&[("tenant_slug", A_SLUG), ("agent", MARKER), ("release", "")]),
+        "/api/preview/what_if" => {
+            pairs(&[("tenant_slug", A_SLUG), ("agent", MARKER), ("tool", "payments.send"), ("args", "{}"), ("user", ""), ("roles", ""), ("release", "")])
+        }
+        // Releases are the platform's: another tenant's people are refused.
+        "/api/releases/overview" | "/api/releases/options" => pairs(&[]),
+        "/api/releases/publish" => pairs(&[("note", "planted")]),
+        "/api/releases/promote" => pairs(&[("number", "1"), ("tenant", A_SLUG)]),
+        "/api/releases/pin" => pairs(&[("tenant", A_SLUG), ("release", "1")]),
+        "/api/versions/overview" => pairs(&[("tenant", A_SLUG)]),
+        "/api/versions/pin" => pairs(&[("tenant", A_SLUG), ("revision", "1")]),
         "/api/receipts/list" => pairs(&[("query[tenant_slug]", A_SLUG), ("query[agent]", ""), ("query[tool]", ""), ("query[verdict]", "")]),
         "/api/tenants/overview" => pairs(&[("slug", A_SLUG)]),
         "/api/tenants/set_quota" => pairs(&[("slug", A_SLUG), ("quota", "1")]),
@@ -261,6 +278,8 @@ const OWN_DATA: &[&str] = &[
     "/api/oauth/consent",
     "/api/oauth/answer",
     "/api/tools/switch",
+    // Empty for anyone but platform staff.
+    "/api/releases/options",
 ];
 
 #[tokio::test]

@@ -121,7 +121,8 @@ impl Store {
             self.partition_receipts().await?;
             self.make_partitions_ahead(now_ms()).await?;
         }
-        self.fill_tool_index().await
+        self.fill_tool_index().await?;
+        self.ensure_first_release().await
     }
 
     /// Fills `policies.tool_index` for rows written before that column existed.

@@ -9,6 +9,7 @@
 pub mod assistant;
 pub mod ids;
 pub mod model;
+pub mod rollout;
 
 #[cfg(feature = "db")]
 mod api_keys;
@@ -45,7 +46,11 @@ mod receipt_writer;
 #[cfg(feature = "db")]
 mod receipts;
 #[cfg(feature = "db")]
+mod releases;
+#[cfg(feature = "db")]
 mod retention;
+#[cfg(feature = "db")]
+mod revisions;
 #[cfg(feature = "db")]
 mod sessions;
 #[cfg(feature = "db")]
@@ -66,6 +71,7 @@ pub use model::{
     ImportChange, KeyScope, KeyScopes, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant,
     TenantSummary, TenantTool, ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
 };
+pub use rollout::{DraftChanges, PinKind, Release, ReleaseChoice, ReleasePin, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection, TenantRollout};
 
 #[cfg(feature = "db")]
 pub use api_keys::{ApiKeyAuth, NewApiKey};
@@ -103,7 +109,11 @@ pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]
 pub use receipts::{ReceiptFilter, ReceiptScope};
 #[cfg(feature = "db")]
+pub use releases::{Promotion, MAX_NOTE_CHARS};
+#[cfg(feature = "db")]
 pub use retention::{ReceiptPartition, RetentionReport, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+#[cfg(feature = "db")]
+pub use revisions::REVISION_PAGE;
 #[cfg(feature = "db")]
 pub use sessions::{parse_session_id, SessionRecords};
 #[cfg(feature = "db")]

@@ -284,6 +284,24 @@ pub struct StoredPolicy {
     pub updated_by: String,
 }
 
+impl StoredPolicy {
+    /// The policy as the version it is: its document, saved by whoever saved it last.
+    pub fn into_version(self) -> PolicyVersion {
+        PolicyVersion {
+            policy_id: self.id,
+            version: self.version,
+            tenant_id: self.tenant_id,
+            scope: self.scope,
+            agent: self.agent,
+            name: self.name,
+            description: self.description,
+            document: self.document,
+            saved_at: self.updated_at,
+            saved_by: self.updated_by,
+        }
+    }
+}
+
 /// Who made a change, for the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -389,6 +407,19 @@ pub struct Receipt {
     pub approval_id: Option<ApprovalId>,
     pub latency_us: i64,
     pub created_at: i64,
+    /// The platform release the decision ran (`None` on receipts written before releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub platform_release: Option<i64>,
+    /// The tenant's revision the decision ran (`None` on receipts written before revisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub tenant_revision: Option<i64>,
+    /// JSON of the request's context as the engine saw it, the server's facts included, for
+    /// replaying the request against another policy set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub context: Option<String>,
     /// For a call the MCP gateway forwarded: SHA-256 of the canonical JSON of the upstream's
     /// answer, recorded once it came back (the writers never set it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

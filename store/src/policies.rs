@@ -9,8 +9,9 @@ use crate::changes::Invalidation;
 use crate::error::conflict_on_unique;
 use crate::policy_history::record_version;
 use crate::policy_search::tool_index;
+use crate::revisions::{lock_revisions, record_revision};
 use crate::sql::Sql;
-use crate::{now_ms, Actor, HeavyWork, Owner, PolicyId, Store, StoreError, StoredPolicy, TenantId};
+use crate::{now_ms, Actor, HeavyWork, Owner, PolicyId, ReleaseChoice, Selection, Store, StoreError, StoredPolicy, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
 
@@ -95,11 +96,16 @@ async fn delegation_report(
     policy: &Policy,
     replacing: Option<&PolicyId>,
 ) -> Result<DelegationReport, StoreError> {
-    let (mut settings, _) = load_settings(&mut *conn).await?;
     let tenant_id = match owner {
-        Owner::Platform => return Ok(DelegationReport { errors: Vec::new(), warnings: lint(policy, &[], &settings) }),
+        Owner::Platform => {
+            let (settings, _) = load_settings(&mut *conn).await?;
+            return Ok(DelegationReport { errors: Vec::new(), warnings: lint(policy, &[], &settings) });
+        }
         Owner::Tenant(tenant_id) => tenant_id,
     };
+    // The platform's rules as this tenant runs them: those of its release, not the draft.
+    let release = crate::releases::load_tenant_rollout(&mut *conn, tenant_id).await?.release;
+    let (mut settings, platform) = crate::releases::platform_at_release(&mut *conn, release).await?;
     // A tenant's warnings about tools it cannot call speak of the tools it has, and so say
     // nothing about the tools exposed to other tenants only.
     let sql = format!("SELECT {} FROM tenants WHERE id = $1", crate::tenants::TENANT_COLUMNS);
@@ -107,7 +113,6 @@ async fn delegation_report(
     if let Some(tenant) = tenant {
         settings.enabled_tools = crate::tools::enabled_for_tenant(&mut *conn, &tenant, settings.enabled_tools.take()).await?;
     }
-    let platform = load_policies(&mut *conn, &Owner::Platform).await?;
     let own: Vec<StoredPolicy> = load_policies(&mut *conn, owner).await?.into_iter().filter(|stored| Some(&stored.id) != replacing).collect();
     let policy = policy.clone();
     // Reading every parent is CPU work that grows with the tenant: off the async workers.
@@ -344,6 +349,7 @@ impl Store {
     pub async fn create_policy(&self, actor: &Actor, owner: &Owner, policy: &Policy) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
         let created = insert_policy(&mut tx, self.documents(), actor, owner, policy).await?;
+        record_revision(&mut tx, owner, actor, &format!("created `{}`", created.0.name)).await?;
         self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(created)
     }
@@ -359,7 +365,9 @@ impl Store {
         policy: &Policy,
     ) -> Result<(StoredPolicy, DelegationReport), StoreError> {
         let mut tx = self.pool.begin().await?;
+        lock_revisions(&mut tx, owner).await?;
         let updated = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, policy, SaveAction::Update).await?;
+        record_revision(&mut tx, owner, actor, &format!("updated `{}` to version {}", updated.0.name, updated.0.version)).await?;
         self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(updated)
     }
@@ -367,6 +375,7 @@ impl Store {
     /// Deletes a policy; with `expected_version`, only if it is still at that version.
     pub async fn delete_policy(&self, actor: &Actor, owner: &Owner, id: &PolicyId, expected_version: Option<i64>) -> Result<StoredPolicy, StoreError> {
         let mut tx = self.pool.begin().await?;
+        lock_revisions(&mut tx, owner).await?;
         let before = lock_policy(&mut tx, owner, id).await?;
         let expected = expected_version.unwrap_or(before.version);
         if before.version != expected {
@@ -378,6 +387,7 @@ impl Store {
         let target = format!("policy:{id}");
         record(&mut tx, actor, Change { tenant_id: owner.tenant_id(), action: "policy.delete", target: &target, before: audit_json(&before), after: None })
             .await?;
+        record_revision(&mut tx, owner, actor, &format!("deleted `{}`", before.name)).await?;
         self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(before)
     }
@@ -414,19 +424,27 @@ impl Store {
         Ok(version + 1)
     }
 
-    /// Everything the engine needs for one tenant, as stored: the platform settings, platform
-    /// policies and the tenant's own (tenant and agent scope). Reading the documents is left to
-    /// [`EngineRows::into_engine_inputs`], off the async workers.
-    pub(crate) async fn load_engine_rows(&self, tenant_id: &TenantId) -> Result<EngineRows, StoreError> {
+    /// Everything the engine needs for one tenant, as stored: the platform's settings and policies
+    /// at the release `selection` names (the one the tenant runs when it names none) and the
+    /// tenant's own (tenant and agent scope) at the revision it names (the one the tenant runs).
+    /// Reading the documents is left to [`EngineRows::into_engine_inputs`], off the async workers.
+    pub(crate) async fn load_engine_rows(&self, tenant_id: &TenantId, selection: Selection) -> Result<EngineRows, StoreError> {
         let tenant_row = self.tenant_by_id(tenant_id).await?.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
         let mut conn = self.pool.acquire().await?;
-        let (mut settings, _) = load_settings(&mut conn).await?;
+        let rollout = crate::releases::load_tenant_rollout(&mut conn, tenant_id).await?;
+        let (live, _) = load_settings(&mut conn).await?;
+        let (release, (mut settings, platform)) = match selection.release.unwrap_or(ReleaseChoice::Number(rollout.release)) {
+            ReleaseChoice::Draft => (None, (live.clone(), load_policies(&mut conn, &Owner::Platform).await?)),
+            ReleaseChoice::Number(number) => (Some(number), crate::releases::platform_at_release(&mut conn, number).await?),
+        };
         // The tools this tenant has: the platform's enabled ones it exposes to the tenant, less
         // those the tenant switched off.
-        settings.enabled_tools = crate::tools::enabled_for_tenant(&mut conn, &tenant_row, settings.enabled_tools.take()).await?;
-        let platform = load_policies(&mut conn, &Owner::Platform).await?;
-        let tenant = load_policies(&mut conn, &Owner::Tenant(tenant_id.clone())).await?;
-        Ok(EngineRows { settings, platform, tenant })
+        settings.enabled_tools = crate::tools::enabled_for_tenant(&mut conn, &tenant_row, live.enabled_tools).await?;
+        // Read by number even for the newest revision: its rows never change, so what is read is
+        // exactly the revision the receipts will name.
+        let revision = selection.revision.unwrap_or(rollout.revision());
+        let tenant = crate::revisions::revision_policies(&mut conn, tenant_id, revision).await?;
+        Ok(EngineRows { settings, platform, tenant, release, revision })
     }
 }
 
@@ -434,6 +452,9 @@ pub(crate) struct EngineRows {
     settings: PlatformSettings,
     platform: Vec<StoredPolicy>,
     tenant: Vec<StoredPolicy>,
+    /// The platform release read; `None` for the draft.
+    pub(crate) release: Option<i64>,
+    pub(crate) revision: i64,
 }
 
 impl EngineRows {

@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 
 use crate::changes::Invalidation;
 use crate::policies::{lock_policy, replace_policy, SaveAction};
+use crate::revisions::{lock_revisions, record_revision};
 use crate::sql::Sql;
 use crate::{Actor, Owner, PolicyId, PolicyVersion, Store, StoreError, StoredPolicy};
 
@@ -73,10 +74,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Write first, so SQLite takes its write lock before any read (a reading transaction that
         // later writes fails at once when another writer got there first) and PostgreSQL the row's.
+        lock_revisions(&mut tx, owner).await?;
         lock_policy(&mut tx, owner, id).await?;
         let old = load_version(&mut tx, owner, id, version).await?;
         let policy = Policy::from_stored_json(&old.document).map_err(|err| StoreError::Corrupt(format!("policy `{id}` version {version}: {err}")))?;
         let restored = replace_policy(&mut tx, self.documents(), actor, owner, id, expected_version, &policy, SaveAction::Restore { version }).await?;
+        let change = format!("restored `{}` to version {version} (saved as version {})", restored.0.name, restored.0.version);
+        record_revision(&mut tx, owner, actor, &change).await?;
         self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         Ok(restored)
     }

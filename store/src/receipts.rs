@@ -5,12 +5,12 @@ use crate::sql::Sql;
 use crate::{AgentSummary, Receipt, ReceiptId, Store, StoreError, TenantId, ToolUsage};
 
 /// Every column of `receipts`, in the order the writers bind them.
-pub(crate) const RECEIPT_COLUMNS: &str =
-    "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at";
+pub(crate) const RECEIPT_COLUMNS: &str = "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, \
+     approval_id, latency_us, created_at, platform_release, tenant_revision, context";
 
 /// What is read back: the written columns, and the digest of an upstream's answer (MCP gateway).
-const RECEIPT_READ: &str =
-    "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, approval_id, latency_us, created_at, result_digest";
+pub(crate) const RECEIPT_READ: &str = "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, \
+     approval_id, latency_us, created_at, platform_release, tenant_revision, context, result_digest";
 
 /// Which receipts to list. Every field narrows the list; `None` means "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

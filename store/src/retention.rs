@@ -116,7 +116,7 @@ impl Store {
                 create_partition(&mut tx, &week).await?;
             }
         }
-        sqlx::query(&format!("INSERT INTO receipts ({columns}) SELECT {columns} FROM receipts_unpartitioned", columns = crate::receipts::RECEIPT_COLUMNS))
+        sqlx::query(&format!("INSERT INTO receipts ({columns}) SELECT {columns} FROM receipts_unpartitioned", columns = crate::receipts::RECEIPT_READ))
             .execute(&mut *tx)
             .await?;
         sqlx::query("DROP TABLE receipts_unpartitioned").execute(&mut *tx).await?;

@@ -79,6 +79,7 @@ impl Store {
             receipt_retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
             created_at: now_ms(),
         };
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO tenants (id, slug, name, plan, policy_quota, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&tenant.id)
             .bind(&tenant.slug)
@@ -86,9 +87,16 @@ impl Store {
             .bind(&tenant.plan)
             .bind(tenant.policy_quota)
             .bind(tenant.created_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|err| conflict_on_unique(err, "tenant", &new.slug))?;
+        // Its first revision: no policies yet.
+        sqlx::query("INSERT INTO tenant_revisions (tenant_id, number, saved_at, saved_by, change) VALUES ($1, 1, $2, 'system', 'the tenant was created')")
+            .bind(&tenant.id)
+            .bind(tenant.created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(tenant)
     }
 

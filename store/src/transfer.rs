@@ -8,6 +8,7 @@ use charter_policy::{Policy, Scope};
 use crate::audit::{record, Change};
 use crate::changes::Invalidation;
 use crate::policies::{audit_json, insert_policy, load_policies, remove_policy, replace_policy, to_engine_policy, SaveAction};
+use crate::revisions::{lock_revisions, record_revision};
 use crate::{Actor, ImportAction, ImportChange, Owner, Store, StoreError, StoredPolicy};
 
 fn pretty(document: &str) -> Option<String> {
@@ -60,6 +61,7 @@ impl Store {
         // write later fails with "database is locked" when another writer got there in between),
         // and two imports on PostgreSQL queue instead of both reading the same policies.
         sqlx::query("UPDATE change_stamp SET seq = seq WHERE id = 'changes'").execute(&mut *tx).await?;
+        lock_revisions(&mut tx, owner).await?;
         let existing = load_policies(&mut tx, owner).await?;
         let mut changes = Vec::new();
         // Deletions first, so that they free quota for what the file adds.
@@ -132,6 +134,12 @@ impl Store {
         if dry_run {
             tx.rollback().await?;
         } else {
+            let count = |action: ImportAction| changes.iter().filter(|change| change.action == action).count();
+            let (created, updated, deleted) = (count(ImportAction::Create), count(ImportAction::Update), count(ImportAction::Delete));
+            if created + updated + deleted > 0 {
+                let summary = format!("imported a file: {created} created, {updated} updated, {deleted} deleted");
+                record_revision(&mut tx, owner, actor, &summary).await?;
+            }
             self.commit_change(tx, Invalidation::Policies(owner.clone())).await?;
         }
         Ok(changes)

@@ -464,6 +464,7 @@ const GUARDRAILS: &str = "name: Guardrails\nscope: platform\nrules:\n  - tool: \
 /// The platform denies `system.*`; the tenant (quota `quota`) has Finance controls v1 and Old rules.
 async fn import_fixture(store: &Store, quota: i64) -> Tenant {
     store.create_policy(&staff("owner@platform"), &Owner::Platform, &policy(GUARDRAILS)).await.unwrap();
+    charter_testkit::release_platform(store).await;
     let acme = tenant(store, "acme", "Acme Corp", quota).await;
     for yaml in [FINANCE_V1, OLD_RULES] {
         store.create_policy(&member("admin@acme", &acme), &Owner::Tenant(acme.id.clone()), &policy(yaml)).await.unwrap();

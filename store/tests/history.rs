@@ -82,6 +82,7 @@ async fn a_restored_version_is_checked_like_any_save() {
         // The platform then caps payments at 10,000: version 1's cap of 50,000 would loosen it.
         let platform = policy("name: Guardrails\nscope: platform\nrules:\n  - tool: \"payments.*\"\n    limit: { args.amount: { max: 10000 } }\n");
         store.create_policy(&Actor::system(), &Owner::Platform, &platform).await.unwrap();
+        charter_testkit::release_platform(&store).await;
         let refused = store.restore_policy_version(&alice, &owner, &created.id, 1, 2).await;
         assert!(matches!(refused, Err(StoreError::Delegation(_))), "{refused:?}");
         assert_eq!(store.get_policy(&owner, &created.id).await.unwrap().version, 2, "nothing was written");

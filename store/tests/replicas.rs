@@ -65,6 +65,7 @@ async fn a_policy_change_through_one_replica_is_live_on_the_other() {
     // A platform change drops every tenant's set on B too.
     let guard = policy("name: Guard\nscope: platform\nrules:\n  - tool: \"system.*\"\n    effect: deny\n");
     let (platform, _) = a.create_policy(&Actor::system(), &Owner::Platform, &guard).await.unwrap();
+    charter_testkit::release_platform(&a).await;
     let marked = format!("platform:{}", platform.id);
     within_bound("a platform policy created on A, seen by B", || async { b.policy_set(&acme.id).await.unwrap().versions.contains_key(&marked) }).await;
     cleanup.remove().await;
@@ -130,6 +131,19 @@ async fn a_change_whose_announcement_was_lost_reaches_the_other_replica_in_about
     .execute(a.pool())
     .await
     .unwrap();
+    // With its version and the tenant's next revision, as a save writes them.
+    for statement in [
+        "INSERT INTO policy_versions (policy_id, version, tenant_id, scope, agent, name, description, document, saved_at, saved_by) \
+         SELECT id, version, tenant_id, scope, agent, name, description, document, updated_at, updated_by FROM policies WHERE id = 'lost-policy'",
+        "UPDATE tenants SET revision = revision + 1 WHERE id = $1",
+        "INSERT INTO tenant_revisions (tenant_id, number, saved_at, saved_by, change) SELECT id, revision, 0, 'test', 'lost' FROM tenants WHERE id = $1",
+        "INSERT INTO tenant_revision_policies (tenant_id, revision, policy_id, version) \
+         SELECT p.tenant_id, t.revision, p.id, p.version FROM policies p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1",
+    ] {
+        let query = sqlx::query(statement);
+        let query = if statement.contains("$1") { query.bind(acme.id.as_str()) } else { query };
+        query.execute(a.pool()).await.unwrap();
+    }
     sqlx::query("UPDATE change_stamp SET seq = seq + 1 WHERE id = 'changes'").execute(a.pool()).await.unwrap();
     let started = Instant::now();
     loop {

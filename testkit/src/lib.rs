@@ -164,8 +164,19 @@ pub fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
         approval_id: None,
         latency_us: 1,
         created_at,
+        platform_release: None,
+        tenant_revision: None,
+        context: None,
         result_digest: None,
     }
+}
+
+/// Publishes the platform's draft and promotes the release to every tenant, as a platform admin
+/// would after editing platform policies or settings: until then, tenants do not run the edits.
+pub async fn release_platform(store: &Store) {
+    let system = charter_store::Actor::system();
+    let release = store.publish_release(&system, "test").await.expect("the draft holds a change to publish");
+    store.promote_release(&system, release.number, &charter_store::Promotion::All).await.expect("promoting to all");
 }
 
 /// A tenant admin of `tenant_id` named `username`, with a password nobody needs.

@@ -25,6 +25,7 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
         (Role::PlatformAdmin | Role::Support, _) => vec![
             item("Dashboard", "/"),
             item("Policies", "/policies"),
+            item("Releases", "/releases"),
             item("Previewer", "/preview"),
             item("Tools & Sources", "/tools"),
             item("Tenants", "/tenants"),
@@ -36,6 +37,7 @@ pub fn nav_items(user: &SessionUser) -> Vec<NavItem> {
         (Role::TenantAdmin, Some(tenant)) => vec![
             item("Overview", "/"),
             item("Policies", "/policies"),
+            item("Versions", "/versions"),
             item("Previewer", "/preview"),
             item("Approvals", "/approvals"),
             item("Tools", "/tools"),
@@ -178,6 +180,7 @@ mod tests {
         let platform = [
             ("Dashboard", "/"),
             ("Policies", "/policies"),
+            ("Releases", "/releases"),
             ("Previewer", "/preview"),
             ("Tools & Sources", "/tools"),
             ("Tenants", "/tenants"),
@@ -194,6 +197,7 @@ mod tests {
             &[
                 ("Overview", "/"),
                 ("Policies", "/policies"),
+                ("Versions", "/versions"),
                 ("Previewer", "/preview"),
                 ("Approvals", "/approvals"),
                 ("Tools", "/tools"),

@@ -74,6 +74,8 @@ fn describe_target(target: &str, before: Option<&str>, after: Option<&str>, tena
         "tool_source" => TargetView { text: format!("source “{name}”"), href: Some("/tools".to_owned()) },
         "tenant" => TargetView { text: format!("tenant {}", field("name").unwrap_or_else(|| name.to_owned())), href: Some(format!("/tenants/{name}")) },
         "platform" => plain("platform settings".to_owned()),
+        "release" => plain(format!("platform release {name}")),
+        "revision" => TargetView { text: format!("revision {name} of the tenant's policies"), href: Some("/versions".to_owned()) },
         "assistant" => TargetView { text: format!("AI assistant “{name}”"), href: Some("/assistant".to_owned()) },
         _ => plain(target.to_owned()),
     }

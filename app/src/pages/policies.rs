@@ -131,6 +131,17 @@ pub fn PoliciesPage() -> impl IntoView {
                 })}
             </Transition>
         </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let context = context.await.ok()?;
+                context.platform_view.then(|| view! {
+                    <p class="mb-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="draft-notice">
+                        "Edits to platform policies are a draft: tenants run them once they are published and promoted on "
+                        <a class="underline" href="/releases">"Releases"</a>"."
+                    </p>
+                })
+            })}
+        </Transition>
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
             <form class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-5 gap-3 border-b border-slate-200" on:submit=|ev| ev.prevent_default() role="search">
                 <Transition fallback=|| ()>

@@ -54,6 +54,8 @@ pub struct EffectiveView {
     pub agents: Vec<String>,
     /// The tenant shown (the first one when none was chosen).
     pub tenant_slug: String,
+    /// Which policies are shown: the platform release and the tenant's revision, in words.
+    pub shown: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +160,22 @@ mod server {
         Ok(Some(first.map(|summary| summary.tenant.slug).ok_or(crate::AppError::Invalid { field: "tenant".into(), message: "there is no tenant yet".into() })?))
     }
 
+    /// The platform release a preview names: empty for the one the tenant runs, `draft`, or a
+    /// number.
+    pub fn release_choice(text: &str) -> Result<Option<charter_store::ReleaseChoice>, crate::AppError> {
+        use charter_store::ReleaseChoice;
+        match text.trim() {
+            "" => Ok(None),
+            "draft" => Ok(Some(ReleaseChoice::Draft)),
+            number => {
+                number.parse::<i64>().ok().filter(|n| *n > 0).map(|n| Some(ReleaseChoice::Number(n))).ok_or_else(|| crate::AppError::Invalid {
+                    field: "release".into(),
+                    message: format!("must be `draft` or a release number, not `{number}`"),
+                })
+            }
+        }
+    }
+
     pub fn target(slug: &Option<String>) -> charter_core::Target<'_> {
         match slug {
             Some(slug) => charter_core::Target::Tenant(slug),
@@ -167,13 +185,14 @@ mod server {
 }
 
 #[server(endpoint = "preview/effective")]
-pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<EffectiveView, AppError> {
+pub async fn effective_policy(tenant_slug: String, agent: String, release: String) -> Result<EffectiveView, AppError> {
     use crate::auth::server::{access, core};
     use server::{bounds_text, number, source};
     let (access, core) = (access()?, core()?);
     let slug = server::tenant_in_view(&access, &tenant_slug).await?;
     let agent = Some(agent.trim()).filter(|a| !a.is_empty());
-    let (tenant, effective) = core.effective_policy(&access, server::target(&slug), agent).await?;
+    let selection = charter_store::Selection { release: server::release_choice(&release)?, revision: None };
+    let (tenant, effective, shown) = core.effective_policy(&access, server::target(&slug), agent, selection).await?;
     let rules: Vec<RuleRow> = effective
         .rules
         .iter()
@@ -272,11 +291,29 @@ pub async fn effective_policy(tenant_slug: String, agent: String) -> Result<Effe
         None => "platform settings".to_owned(),
     };
     let agents = core.list_agents(&access, server::target(&slug)).await?.into_iter().map(|a| a.name).collect();
-    Ok(EffectiveView { rules, limits, default: effective.default.to_string(), default_source, contributions, agents, tenant_slug: tenant.slug })
+    Ok(EffectiveView {
+        rules,
+        limits,
+        default: effective.default.to_string(),
+        default_source,
+        contributions,
+        agents,
+        tenant_slug: tenant.slug,
+        shown: shown.describe(),
+    })
 }
 
 #[server(endpoint = "preview/what_if")]
-pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: String, user: String, roles: String) -> Result<WhatIfAnswer, AppError> {
+#[allow(clippy::too_many_arguments)]
+pub async fn what_if(
+    tenant_slug: String,
+    agent: String,
+    tool: String,
+    args: String,
+    user: String,
+    roles: String,
+    release: String,
+) -> Result<WhatIfAnswer, AppError> {
     use crate::auth::server::{access, core};
     use charter_policy::Principal;
     use server::source;
@@ -304,7 +341,7 @@ pub async fn what_if(tenant_slug: String, agent: String, tool: String, args: Str
         ..Default::default()
     };
     // A dry run: rate counters are read but not advanced, and no receipt is written.
-    let decision = core.what_if(&access, server::target(&slug), input).await?;
+    let (decision, _) = core.what_if(&access, server::target(&slug), input, server::release_choice(&release)?).await?;
     let basis = decision.basis;
     let mut limits: Vec<String> = Vec::new();
     for limit in decision.limits.iter().map(server::limit_text) {
@@ -375,7 +412,10 @@ pub fn PreviewPage() -> impl IntoView {
     // Empty until chosen: the server then shows the user's own tenant, or the first one.
     let tenant = RwSignal::new(String::new());
     let agent = RwSignal::new(String::new());
-    let effective = Resource::new(move || (tenant.get(), agent.get()), |(tenant, agent)| effective_policy(tenant, agent));
+    // Empty: the release the tenant runs. Platform staff may choose another, or the draft.
+    let release = RwSignal::new(String::new());
+    let releases = Resource::new(|| (), |_| crate::pages::releases::release_options());
+    let effective = Resource::new(move || (tenant.get(), agent.get(), release.get()), |(tenant, agent, release)| effective_policy(tenant, agent, release));
     view! {
         <Title text="Previewer"/>
         <PageHeader title="Effective-policy previewer" subtitle="What governs one agent, merged from every scope, and what it would be told for a call."/>
@@ -398,6 +438,21 @@ pub fn PreviewPage() -> impl IntoView {
                                 })
                             })}
                         </Transition>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let options = releases.await.ok().filter(|options| !options.is_empty())?;
+                                Some(view! {
+                                    <label class="text-sm block">
+                                        <span class="block text-slate-600 mb-1">"Platform release"</span>
+                                        <select id="preview-release" class=INPUT on:change=move |ev| release.set(event_target_value(&ev))>
+                                            <option value="">"The one the tenant runs"</option>
+                                            <option value="draft">"The draft (unpublished)"</option>
+                                            {options.into_iter().map(|n| view! { <option value=n.to_string()>{format!("Release {n}")}</option> }).collect_view()}
+                                        </select>
+                                    </label>
+                                })
+                            })}
+                        </Transition>
                         <label class="text-sm block">
                             <span class="block text-slate-600 mb-1">"Agent"</span>
                             <input id="preview-agent" list="agent-options" class=INPUT placeholder="Any agent (tenant rules only)"
@@ -407,7 +462,7 @@ pub fn PreviewPage() -> impl IntoView {
                 </Card>
             </div>
             <div class="lg:col-start-3 lg:row-start-1 lg:row-span-2">
-                <WhatIfPanel tenant agent effective/>
+                <WhatIfPanel tenant agent release effective/>
             </div>
             <div class="lg:col-span-2 space-y-4">
                 <Transition fallback=|| view! { <LoadingPanel/> }>
@@ -424,7 +479,12 @@ pub fn PreviewPage() -> impl IntoView {
 }
 
 #[component]
-fn WhatIfPanel(tenant: RwSignal<String>, agent: RwSignal<String>, effective: Resource<Result<EffectiveView, AppError>>) -> impl IntoView {
+fn WhatIfPanel(
+    tenant: RwSignal<String>,
+    agent: RwSignal<String>,
+    release: RwSignal<String>,
+    effective: Resource<Result<EffectiveView, AppError>>,
+) -> impl IntoView {
     let tool = RwSignal::new(String::new());
     let args = RwSignal::new("{}".to_owned());
     let user = RwSignal::new(String::new());
@@ -436,7 +496,7 @@ fn WhatIfPanel(tenant: RwSignal<String>, agent: RwSignal<String>, effective: Res
                 ev.prevent_default();
                 // The tenant actually shown, so the answer matches the rules on screen.
                 let shown = effective.get_untracked().and_then(|r| r.ok()).map(|v| v.tenant_slug).unwrap_or_else(|| tenant.get_untracked());
-                run.dispatch(WhatIf { tenant_slug: shown, agent: agent.get_untracked(), tool: tool.get_untracked(), args: args.get_untracked(), user: user.get_untracked(), roles: roles.get_untracked() });
+                run.dispatch(WhatIf { tenant_slug: shown, agent: agent.get_untracked(), tool: tool.get_untracked(), args: args.get_untracked(), user: user.get_untracked(), roles: roles.get_untracked(), release: release.get_untracked() });
             }>
                 <label class="block text-sm"><span class="block text-slate-600 mb-1">"Tool"</span>
                     <input id="whatif-tool" class=INPUT placeholder="expense.submit" prop:value=move || tool.get() on:input=move |ev| tool.set(event_target_value(&ev))/></label>
@@ -459,8 +519,9 @@ fn WhatIfPanel(tenant: RwSignal<String>, agent: RwSignal<String>, effective: Res
 
 #[component]
 fn EffectivePanel(view_model: EffectiveView) -> impl IntoView {
-    let EffectiveView { rules, limits, default, default_source, contributions, agents, .. } = view_model;
+    let EffectiveView { rules, limits, default, default_source, contributions, agents, shown, .. } = view_model;
     view! {
+        <p class="text-sm text-slate-600" data-testid="preview-shown">{format!("Showing {shown}.")}</p>
         <datalist id="agent-options">{agents.into_iter().map(|a| view! { <option value=a/> }).collect_view()}</datalist>
         <div class="grid grid-cols-1 sm:grid-cols-3 gap-3" data-testid="contributions">
             {contributions.into_iter().map(|c| view! {

@@ -160,6 +160,7 @@ impl Core {
             context: call.context,
             tenant_id: None,
             session: call.session,
+            policy_version: None,
         };
         let recorded = self.decide_and_record(access, input, facts, SameCall::Reuse).await?;
         let decision = recorded.decision;

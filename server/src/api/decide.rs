@@ -42,6 +42,12 @@ pub struct DecideRequest {
     /// `session.count` conditions read what earlier calls of this session did.
     #[serde(default)]
     pub session: Option<String>,
+    /// A revision of the tenant's own policies to decide with instead of the one the tenant runs
+    /// (every answer names the revision it ran in `policy_version`). Honoured only if the key's
+    /// tenant has that revision, else 422. The platform's boundaries are always those of the
+    /// release the tenant runs.
+    #[serde(default)]
+    pub policy_version: Option<i64>,
 }
 
 /// The answer as sent; [`DecideResponse`] documents the same shape for the OpenAPI document.
@@ -58,6 +64,8 @@ struct DecideAnswer<'a> {
     receipt_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     approval_id: Option<&'a str>,
+    policy_version: i64,
+    platform_release: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -80,6 +88,10 @@ pub struct DecideResponse {
     pub receipt_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
+    /// The revision of the tenant's own policies the decision ran.
+    pub policy_version: i64,
+    /// The platform release the decision ran.
+    pub platform_release: Option<i64>,
 }
 
 #[utoipa::path(
@@ -93,7 +105,7 @@ pub struct DecideResponse {
         (status = 400, description = "Malformed body or unknown field"),
         (status = 401, description = "Missing or invalid API key"),
         (status = 413, description = "Body too large"),
-        (status = 422, description = "A field the server owns (such as `context.time`) was sent, or `tool` is empty"),
+        (status = 422, description = "A field the server owns (such as `context.time`) was sent, `tool` is empty, or `policy_version` is not a revision of the key's tenant"),
         (status = 503, description = "The receipt could not be recorded; nothing was decided"),
     ),
     security(("api_key" = []))
@@ -113,6 +125,7 @@ pub async fn decide(
         context: body.context,
         tenant_id: body.tenant_id,
         session: body.session,
+        policy_version: body.policy_version,
     };
     let recorded = state.core.decide(&access, input, facts).await?;
     let decision = &recorded.decision;
@@ -128,6 +141,8 @@ pub async fn decide(
         approvers: &decision.approvers,
         receipt_id: recorded.receipt_id.as_str(),
         approval_id: recorded.approval_id.as_ref().map(|id| id.as_str()),
+        policy_version: recorded.ran.revision,
+        platform_release: recorded.ran.release,
     };
     let body = serde_json::to_vec(&answer).map_err(|_| ApiError::Internal)?;
     let request_id = HeaderValue::from_str(&recorded.request_id).map_err(|_| ApiError::Internal)?;

@@ -15,6 +15,7 @@ mod keys;
 mod platform;
 mod policies;
 pub(crate) mod records;
+mod releases;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -69,6 +70,9 @@ const TENANT_PATHS: &[&str] = &[
     "/keys/{id}",
     "/audit",
     "/settings",
+    "/rollout",
+    "/revisions",
+    "/revisions/{version}",
 ];
 
 fn tenant_routes() -> Router<ApiState> {
@@ -89,6 +93,9 @@ fn tenant_routes() -> Router<ApiState> {
         .route("/keys/{id}", axum::routing::delete(keys::revoke))
         .route("/audit", get(records::list_audit))
         .route("/settings", get(platform::get_tenant_settings).put(platform::put_tenant_settings))
+        .route("/rollout", get(releases::rollout).put(releases::pin_revision))
+        .route("/revisions", get(releases::revisions))
+        .route("/revisions/{version}", get(releases::revision))
 }
 
 /// The `/api/v1` router, with its state applied.
@@ -106,6 +113,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/platform/settings", get(platform::get_settings).put(platform::put_settings))
         .route("/tenants/{slug}/quota", axum::routing::put(platform::put_quota))
         .route("/tenants/{slug}/retention", axum::routing::put(platform::put_retention))
+        .route("/tenants/{slug}/release", axum::routing::put(releases::pin_release))
+        .route("/platform/releases", get(releases::list).post(releases::publish))
+        .route("/platform/releases/draft", get(releases::draft))
+        .route("/platform/releases/{number}", get(releases::get))
+        .route("/platform/releases/{number}/promote", post(releases::promote))
+        .route("/platform/rollout", get(releases::rollouts))
         .merge(tenant_routes())
         .nest("/tenants/{slug}", tenant_routes())
         .fallback(|| async { ApiError::NotFound("no such API route".to_owned()) })
@@ -167,6 +180,8 @@ impl Modify for PlatformStaffPaths {
         keys::list, keys::create, keys::revoke,
         platform::get_settings, platform::put_settings, platform::put_quota, platform::put_retention,
         platform::get_tenant_settings, platform::put_tenant_settings,
+        releases::list, releases::publish, releases::draft, releases::get, releases::promote, releases::rollouts, releases::pin_release,
+        releases::rollout, releases::pin_revision, releases::revisions, releases::revision,
     ),
     modifiers(&BearerKey, &PlatformStaffPaths)
 )]

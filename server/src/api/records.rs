@@ -68,6 +68,13 @@ pub struct ReceiptView {
     pub approval_id: Option<String>,
     pub latency_us: i64,
     pub created_at: i64,
+    /// The platform release the decision ran (absent on receipts from before releases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_release: Option<i64>,
+    /// The revision of the tenant's own policies the decision ran (absent on receipts from before
+    /// revisions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<i64>,
     /// For a call the MCP gateway forwarded: SHA-256 of the canonical JSON of the upstream's
     /// answer (before masking).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,6 +97,8 @@ impl From<Receipt> for ReceiptView {
             approval_id: r.approval_id.map(|id| id.into_string()),
             latency_us: r.latency_us,
             created_at: r.created_at,
+            platform_release: r.platform_release,
+            policy_version: r.tenant_revision,
             result_digest: r.result_digest,
         }
     }

@@ -7,7 +7,7 @@
 use axum::http::request::Parts;
 use charter_core::{Access, Action, Core, CoreError, DecideInput, ReceiptsOf, Target, Validation};
 use charter_policy::{DelegationIssue, Principal, Verdict};
-use charter_store::{ApprovalId, PolicyId, ReceiptFilter, Resolution, StoredPolicy};
+use charter_store::{ApprovalId, PolicyId, ReceiptFilter, Resolution, Selection, StoredPolicy};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
@@ -286,8 +286,8 @@ impl CharterTools {
     )]
     async fn effective_policy(&self, Parameters(request): Parameters<AgentRef>, context: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
         let access = caller(&context)?;
-        match self.core.effective_policy(&access, Target::Own, request.agent.as_deref()).await {
-            Ok((tenant, effective)) => {
+        match self.core.effective_policy(&access, Target::Own, request.agent.as_deref(), Selection::default()).await {
+            Ok((tenant, effective, _)) => {
                 let structured = serde_json::to_value(&effective).unwrap_or(Value::Null);
                 let rules = structured.get("rules").and_then(Value::as_array).map_or(0, Vec::len);
                 let whom = request.agent.map_or_else(|| format!("tenant {}", tenant.name), |agent| format!("agent {agent} of {}", tenant.name));
@@ -310,8 +310,8 @@ impl CharterTools {
             principal: request.principal,
             ..DecideInput::default()
         };
-        match self.core.what_if(&access, Target::Own, input).await {
-            Ok(decision) => {
+        match self.core.what_if(&access, Target::Own, input, None).await {
+            Ok((decision, _)) => {
                 let text = format!("{}: {} would be {}. {}", decision.verdict, request.tool, verdict_in_words(decision.verdict), decision.reason);
                 Ok(answer(text, serde_json::to_value(&decision).unwrap_or(Value::Null)))
             }

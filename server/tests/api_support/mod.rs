@@ -68,7 +68,15 @@ where
 /// yet, so no compiled policy set is cached.
 pub async fn demo_api(store: &Store) -> Api {
     seed_if_empty(store, PASSWORD).await.expect("seeding works").expect("an empty database gets the demo");
-    for sql in ["DELETE FROM policies", "DELETE FROM tools", "DELETE FROM tool_sources"] {
+    // The demo's policies go from the draft, from every release and from every tenant revision, so
+    // that nothing of them runs anywhere.
+    for sql in [
+        "DELETE FROM policies",
+        "DELETE FROM platform_release_policies",
+        "DELETE FROM tenant_revision_policies",
+        "DELETE FROM tools",
+        "DELETE FROM tool_sources",
+    ] {
         sqlx::query(sql).execute(store.pool()).await.expect("clearing the demo policies and catalog");
     }
     let no_catalog = PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None };
@@ -281,9 +289,20 @@ impl Api {
         self.send(Call::new(Method::POST, "/api/v1/policies", auth).yaml(yaml)).await.expect(StatusCode::CREATED)
     }
 
-    /// Creates a platform policy from YAML, expecting 201.
+    /// Creates a platform policy from YAML, expecting 201, and releases it to every tenant
+    /// (publishes the draft and promotes the release to all), as a platform admin would.
     pub async fn create_platform_policy(&self, auth: &Auth, yaml: &str) -> Value {
-        self.send(Call::new(Method::POST, "/api/v1/platform/policies", auth).yaml(yaml)).await.expect(StatusCode::CREATED)
+        let created = self.send(Call::new(Method::POST, "/api/v1/platform/policies", auth).yaml(yaml)).await.expect(StatusCode::CREATED);
+        self.release_to_all(auth).await;
+        created
+    }
+
+    /// Publishes the platform's draft and promotes the release to all.
+    pub async fn release_to_all(&self, auth: &Auth) -> i64 {
+        let release = self.post("/api/v1/platform/releases", auth, &serde_json::json!({ "note": "test" })).await.expect(StatusCode::CREATED);
+        let number = release["number"].as_i64().expect("a release number");
+        self.post(&format!("/api/v1/platform/releases/{number}/promote"), auth, &serde_json::json!({ "all": true })).await.expect(StatusCode::OK);
+        number
     }
 
     pub async fn update_policy(&self, auth: &Auth, id: &str, version: i64, yaml: &str) -> Reply {

@@ -13,6 +13,8 @@ use crate::{Receipt, Store, StoreError};
 /// How many receipts one INSERT statement carries. Every statement is a round trip to the
 /// server, so rows are grouped.
 const ROWS_PER_INSERT: usize = 64;
+/// How many columns each receipt binds (as many as `RECEIPT_COLUMNS` names).
+const COLUMNS: usize = 18;
 
 pub(super) async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -52,7 +54,7 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &[Job]) -> Result<(), Sto
 async fn insert_receipts(conn: &mut AnyConnection, receipts: &[&Receipt]) -> Result<(), StoreError> {
     for chunk in receipts.chunks(ROWS_PER_INSERT) {
         let value_lists = (0..chunk.len())
-            .map(|row| format!("({})", (1..=15).map(|col| format!("${}", row * 15 + col)).collect::<Vec<_>>().join(", ")))
+            .map(|row| format!("({})", (1..=COLUMNS).map(|col| format!("${}", row * COLUMNS + col)).collect::<Vec<_>>().join(", ")))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {value_lists}");
@@ -73,7 +75,10 @@ async fn insert_receipts(conn: &mut AnyConnection, receipts: &[&Receipt]) -> Res
                 .bind(&r.policy_versions)
                 .bind(&r.approval_id)
                 .bind(r.latency_us)
-                .bind(r.created_at);
+                .bind(r.created_at)
+                .bind(r.platform_release)
+                .bind(r.tenant_revision)
+                .bind(&r.context);
         }
         query.execute(&mut *conn).await?;
     }

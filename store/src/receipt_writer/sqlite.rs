@@ -69,8 +69,9 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
     // wait (up to the busy timeout) instead of failing halfway.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
-        let mut insert =
-            tx.prepare_cached(&format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"))?;
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        ))?;
         for Job { receipt: r, .. } in batch {
             insert.execute(params![
                 r.id.as_str(),
@@ -87,7 +88,10 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
                 r.policy_versions,
                 r.approval_id.as_ref().map(|id| id.as_str()),
                 r.latency_us,
-                r.created_at
+                r.created_at,
+                r.platform_release,
+                r.tenant_revision,
+                r.context
             ])?;
         }
     }
