@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use charter_policy::{
     normalise_agent, Basis, CounterUnavailable, Decision, DecisionRequest, Principal, RateCounter, RateKey, SessionHistory, SessionKey, Spend, Verdict,
 };
-use charter_store::{now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, ReleaseChoice, Selection, StoreError, Tenant};
+use charter_store::{
+    now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, ReleaseChoice, Selection, ShadowVerdict, StoreError, Tenant,
+};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -343,10 +345,16 @@ impl Core {
             })?,
         };
         let tally = Tally::new(&self.rate);
-        let decision = match (foreign_tenant(&input, &tenant), refusal) {
-            (Some(reason), _) => cross_tenant_denial(reason),
-            (None, Some(refusal)) => refusal,
-            (None, None) => compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)),
+        let (decision, consulted) = match (foreign_tenant(&input, &tenant), refusal) {
+            (Some(reason), _) => (cross_tenant_denial(reason), false),
+            (None, Some(refusal)) => (refusal, false),
+            (None, None) => (compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)), true),
+        };
+        // A candidate in shadow decides the same request too (counting nothing); the answer is
+        // the enforced decision's. A request refused before any policy has nothing to compare.
+        let shadow = match compiled.shadow.filter(|_| consulted && input.policy_version.is_none()) {
+            Some(selection) => self.shadow_decision(&tenant.id, selection, &request, now).await,
+            None => None,
         };
 
         // What is stored never holds a masked field in the clear; the digest is of the call as made.
@@ -431,6 +439,9 @@ impl Core {
             platform_release: compiled.release,
             tenant_revision: Some(compiled.revision),
             context: serde_json::to_string(&request.context).ok(),
+            shadow_of: shadow.as_ref().map(|(of, _, _)| of.clone()),
+            shadow_verdict: ShadowVerdict(shadow.as_ref().map(|(_, verdict, _)| *verdict)),
+            shadow_rule: shadow.map(|(_, _, rule)| rule),
             result_digest: None,
         };
         // The answer waits for durability: an acknowledged decision always has its receipt, and an
@@ -446,6 +457,29 @@ impl Core {
         // The agent is a tenant's: it learns of platform rules what a tenant may.
         let ran = Shown { release: compiled.release, revision: compiled.revision };
         Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, approval_status, request_id, decided_at: now, ran })
+    }
+
+    /// What `selection` decides for `request`, counting nothing: the candidate's words, verdict
+    /// and the rule that settled it (as a tenant may read it, since it goes on the tenant's
+    /// receipt). A candidate that cannot be compiled is logged and skipped: a shadow never stops a
+    /// decision.
+    async fn shadow_decision(
+        &self,
+        tenant_id: &charter_store::TenantId,
+        selection: Selection,
+        request: &DecisionRequest,
+        now: i64,
+    ) -> Option<(String, Verdict, String)> {
+        match self.store.policy_set_at(tenant_id, selection).await {
+            Ok(candidate) => {
+                let decided = candidate.set.decide_dry_run(request, u64::try_from(now).unwrap_or(0)).into_seen_by_tenant();
+                Some((charter_store::describe_selection(selection), decided.verdict, crate::replay::responsible(&decided)))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the candidate in shadow could not be compiled; the decision goes on without it");
+                None
+            }
+        }
     }
 
     /// What the engine would decide for `input` in the named tenant, now, without recording or

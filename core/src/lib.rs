@@ -22,6 +22,7 @@ mod oauth;
 mod policies;
 mod records;
 mod releases;
+mod replay;
 mod tenant_view;
 mod tenants;
 mod throttle;
@@ -45,6 +46,7 @@ pub use oauth::{is_access_token, AuthorizationRefused, AuthorizationRequest, Cli
 pub use policies::{Exported, Saved, Shown, Validation};
 pub use records::{AuditOf, ReceiptsOf};
 pub use releases::{describe_release, PromoteTo};
+pub use replay::{Candidate, FlipExample, FlipGroup, ReplayReport, ReplayRequest, MAX_REPLAY_DAYS};
 pub use tenants::TenantOverview;
 pub use throttle::{InProcessSignIns, LoginAttempt, LoginThrottle, Refusal, SignInRecords};
 

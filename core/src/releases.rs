@@ -3,7 +3,8 @@
 //! step in the transaction that makes it.
 
 use charter_store::{
-    DraftChanges, Owner, Promotion, Release, ReleaseChoice, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection, StoreError, TenantId, TenantRollout,
+    DraftChanges, Owner, Promotion, Release, ReleaseChoice, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection, ShadowDiff, StoreError, TenantId,
+    TenantRollout,
 };
 
 use crate::access::{Access, Action, Target};
@@ -66,17 +67,7 @@ impl Core {
         access.may(Action::ManageReleases, &Owner::Platform)?;
         let promotion = match to {
             PromoteTo::All => Promotion::All,
-            PromoteTo::Tenants(slugs) => {
-                let mut tenants: Vec<TenantId> = Vec::with_capacity(slugs.len());
-                for slug in slugs {
-                    let tenant = self.store.tenant_by_slug(slug.trim()).await?;
-                    let tenant = tenant.ok_or_else(|| CoreError::invalid("tenants", format!("`{slug}` is not a tenant")))?;
-                    if !tenants.contains(&tenant.id) {
-                        tenants.push(tenant.id);
-                    }
-                }
-                Promotion::Tenants(tenants)
-            }
+            PromoteTo::Tenants(slugs) => Promotion::Tenants(self.tenants_named(slugs).await?),
         };
         Ok(self.store.promote_release(&access.actor(), number, &promotion).await?)
     }
@@ -118,8 +109,44 @@ impl Core {
         Ok(self.store.pin_revision(&access.actor(), &tenant_id, revision).await?)
     }
 
+    /// Runs a platform release (or the draft; `None`: nothing) in shadow for the named tenants.
+    pub async fn set_release_shadow(&self, access: &Access, slugs: &[String], release: Option<ReleaseChoice>) -> Result<Vec<TenantRollout>, CoreError> {
+        access.may(Action::ManageReleases, &Owner::Platform)?;
+        let tenants = self.tenants_named(slugs).await?;
+        Ok(self.store.set_release_shadow(&access.actor(), &tenants, release).await?)
+    }
+
+    /// Runs a revision of the named tenant's own policies (`None`: none) in shadow.
+    pub async fn set_revision_shadow(&self, access: &Access, target: Target<'_>, revision: Option<i64>) -> Result<TenantRollout, CoreError> {
+        let tenant_id = self.tenant_target(access, target, Action::WritePolicies).await?;
+        Ok(self.store.set_revision_shadow(&access.actor(), &tenant_id, revision).await?)
+    }
+
+    /// How the named tenant's decisions of the last `days` would differ under what ran in shadow.
+    pub async fn shadow_diff(&self, access: &Access, target: Target<'_>, days: u32) -> Result<ShadowDiff, CoreError> {
+        if days == 0 || days > crate::replay::MAX_REPLAY_DAYS {
+            return Err(CoreError::invalid("days", format!("must be 1 to {}, not `{days}`", crate::replay::MAX_REPLAY_DAYS)));
+        }
+        let tenant_id = self.tenant_target(access, target, Action::ReadRecords).await?;
+        let since_ms = charter_store::now_ms() - i64::from(days) * 24 * 60 * 60 * 1000;
+        Ok(self.store.shadow_diff(&tenant_id, since_ms).await?)
+    }
+
+    /// The tenants `slugs` name, each once; a slug that names none is a mistake in `tenants`.
+    async fn tenants_named(&self, slugs: &[String]) -> Result<Vec<TenantId>, CoreError> {
+        let mut tenants: Vec<TenantId> = Vec::with_capacity(slugs.len());
+        for slug in slugs {
+            let tenant = self.store.tenant_by_slug(slug.trim()).await?;
+            let tenant = tenant.ok_or_else(|| CoreError::invalid("tenants", format!("`{slug}` is not a tenant")))?;
+            if !tenants.contains(&tenant.id) {
+                tenants.push(tenant.id);
+            }
+        }
+        Ok(tenants)
+    }
+
     /// The tenant `target` names, if the caller may do `action` there.
-    async fn tenant_target(&self, access: &Access, target: Target<'_>, action: Action) -> Result<TenantId, CoreError> {
+    pub(crate) async fn tenant_target(&self, access: &Access, target: Target<'_>, action: Action) -> Result<TenantId, CoreError> {
         match self.owner(access, target, action).await? {
             Owner::Tenant(tenant_id) => Ok(tenant_id),
             Owner::Platform => Err(CoreError::TenantRequired),

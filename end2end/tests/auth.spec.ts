@@ -4,7 +4,7 @@ import { DEMO, hydrated, navLabels, signIn, stamp } from './helpers';
 test.describe('signing in', () => {
   test('a platform admin lands on the platform dashboard with full navigation', async ({ page }) => {
     await signIn(page, DEMO.owner);
-    expect(await navLabels(page)).toEqual(['Dashboard', 'Policies', 'Previewer', 'Tools & Sources', 'Tenants', 'API keys', 'Receipts', 'Audit log', 'Users']);
+    expect(await navLabels(page)).toEqual(['Dashboard', 'Policies', 'Releases', 'Previewer', 'Tools & Sources', 'Tenants', 'API keys', 'Receipts', 'Audit log', 'Users']);
     await expect(page.getByTestId('role-badge').first()).toHaveText('Platform admin');
     await expect(page.getByRole('heading', { name: 'Platform dashboard' })).toBeVisible();
     await expect(page.getByTestId('stat-tenants')).toHaveText('3');
@@ -16,7 +16,7 @@ test.describe('signing in', () => {
 
   test('support sees the platform navigation and is marked read-only', async ({ page }) => {
     await signIn(page, DEMO.support);
-    expect(await navLabels(page)).toEqual(['Dashboard', 'Policies', 'Previewer', 'Tools & Sources', 'Tenants', 'API keys', 'Receipts', 'Audit log', 'Users']);
+    expect(await navLabels(page)).toEqual(['Dashboard', 'Policies', 'Releases', 'Previewer', 'Tools & Sources', 'Tenants', 'API keys', 'Receipts', 'Audit log', 'Users']);
     await expect(page.getByTestId('read-only-badge')).toBeVisible();
     await expect(page.getByTestId('stat-access')).toHaveText('Read-only');
     await page.getByTestId('main-nav').getByRole('link', { name: 'Users' }).click();
@@ -27,7 +27,7 @@ test.describe('signing in', () => {
 
   test('a tenant admin lands on their own tenant and sees only tenant navigation', async ({ page }) => {
     await signIn(page, DEMO.bankAdmin);
-    expect(await navLabels(page)).toEqual(['Overview', 'Policies', 'Previewer', 'Approvals', 'Tools', 'API keys', 'Receipts', 'Audit log', 'AI assistant', 'Team']);
+    expect(await navLabels(page)).toEqual(['Overview', 'Policies', 'Versions', 'Previewer', 'Approvals', 'Tools', 'API keys', 'Receipts', 'Audit log', 'AI assistant', 'Team']);
     await expect(page.getByTestId('scope-name')).toHaveText('First Meridian Bank');
     await expect(page.getByRole('heading', { name: 'First Meridian Bank' })).toBeVisible();
     await expect(page.getByTestId('tenant-quota')).toHaveText('250');

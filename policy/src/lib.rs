@@ -49,6 +49,7 @@ mod pattern;
 mod rate;
 mod reach;
 mod regex_cache;
+mod replay;
 mod request;
 mod session;
 mod tenant_view;

@@ -1432,6 +1432,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/rollout"),
     ("get", "/api/v1/revisions"),
     ("get", "/api/v1/revisions/{version}"),
+    ("post", "/api/v1/platform/releases/replay"),
+    ("post", "/api/v1/revisions/replay"),
+    ("put", "/api/v1/platform/shadow"),
+    ("get", "/api/v1/shadow"),
+    ("put", "/api/v1/shadow"),
 ];
 
 /// The paths of one tenant's data, which exist at `/api/v1/...` and `/api/v1/tenants/{slug}/...`.
@@ -1455,6 +1460,8 @@ const TENANT_ROUTES: &[&str] = &[
     "/rollout",
     "/revisions",
     "/revisions/{version}",
+    "/revisions/replay",
+    "/shadow",
 ];
 
 fn expected_operations() -> BTreeSet<(String, String)> {

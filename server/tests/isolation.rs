@@ -95,7 +95,7 @@ async fn snapshot(api: &Api, a: &TenantA) -> Value {
     let connections = api.store.list_connections(&tenant.id).await.unwrap().len();
     let switched: Vec<bool> = api.store.tenant_tools(&tenant).await.unwrap().into_iter().map(|tool| tool.on).collect();
     let rollout = api.store.tenant_rollout(&tenant.id).await.unwrap();
-    json!({ "release": rollout.release, "release_pin": rollout.release_pin.map(|pin| pin.kind.as_str()), "revision": rollout.revision(), "revision_pin": rollout.revision_pin, "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections, "switched": switched })
+    json!({ "release": rollout.release, "release_pin": rollout.release_pin.map(|pin| pin.kind.as_str()), "revision": rollout.revision(), "revision_pin": rollout.revision_pin, "shadow": rollout.shadow().map(charter_store::describe_selection), "policy_version": policy["version"], "approval": approval["status"], "votes": approval["votes"], "quota": tenant.policy_quota, "retention": tenant.receipt_retention_days, "zone": tenant.time_zone, "keys": keys, "policies": policies, "connections": connections, "switched": switched })
 }
 
 fn shows_a(body: &str) -> bool {
@@ -114,6 +114,10 @@ fn api_body(method: &str, path: &str) -> Option<Value> {
         ("put", p) if p.ends_with("/quota") => json!({ "policy_quota": 1 }),
         ("put", p) if p.ends_with("/retention") => json!({ "receipt_retention_days": 1 }),
         ("post", "/api/v1/platform/releases") => json!({ "note": "planted" }),
+        ("post", "/api/v1/platform/releases/replay") => json!({ "release": "draft", "tenant": A_SLUG }),
+        ("post", p) if p.ends_with("/revisions/replay") => json!({ "revision": 1 }),
+        ("put", "/api/v1/platform/shadow") => json!({ "tenants": [A_SLUG], "release": "draft" }),
+        ("put", p) if p.ends_with("/shadow") => json!({ "revision": 1 }),
         ("post", p) if p.ends_with("/promote") => json!({ "tenants": [A_SLUG] }),
         ("put", p) if p.ends_with("/release") => json!({ "release": 1 }),
         ("put", p) if p.ends_with("/rollout") => json!({ "revision": 1 }),
@@ -230,6 +234,9 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         // Releases are the platform's: another tenant's people are refused.
         "/api/releases/overview" | "/api/releases/options" => pairs(&[]),
         "/api/releases/publish" => pairs(&[("note", "planted")]),
+        "/api/releases/replay" => pairs(&[("release", "draft"), ("days", "7")]),
+        "/api/releases/shadow" => pairs(&[("tenant", A_SLUG), ("release", "draft")]),
+        "/api/versions/shadow" => pairs(&[("tenant", A_SLUG), ("revision", "1")]),
         "/api/releases/promote" => pairs(&[("number", "1"), ("tenant", A_SLUG)]),
         "/api/releases/pin" => pairs(&[("tenant", A_SLUG), ("release", "1")]),
         "/api/versions/overview" => pairs(&[("tenant", A_SLUG)]),

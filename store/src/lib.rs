@@ -54,6 +54,8 @@ mod revisions;
 #[cfg(feature = "db")]
 mod sessions;
 #[cfg(feature = "db")]
+mod shadow;
+#[cfg(feature = "db")]
 mod sql;
 #[cfg(feature = "db")]
 mod tenants;
@@ -68,10 +70,13 @@ pub use assistant::{Connection, ConsentView, OAuthScope, ScopeSet};
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, ConnectionId, OAuthClientId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, Exposure, ImportAction,
-    ImportChange, KeyScope, KeyScopes, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, StoredPolicy, Tenant,
-    TenantSummary, TenantTool, ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
+    ImportChange, KeyScope, KeyScopes, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, ShadowVerdict, StoredPolicy,
+    Tenant, TenantSummary, TenantTool, ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
 };
-pub use rollout::{DraftChanges, PinKind, Release, ReleaseChoice, ReleasePin, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection, TenantRollout};
+pub use rollout::{
+    describe_selection, DraftChanges, PinKind, Release, ReleaseChoice, ReleasePin, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection, ShadowDiff,
+    ShadowGroup, ShadowSample, TenantRollout,
+};
 
 #[cfg(feature = "db")]
 pub use api_keys::{ApiKeyAuth, NewApiKey};
@@ -107,7 +112,7 @@ pub use policy_sets::{CompiledTenant, PLATFORM_VERSION_PREFIX};
 #[cfg(feature = "db")]
 pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]
-pub use receipts::{ReceiptFilter, ReceiptScope};
+pub use receipts::{ReceiptFilter, ReceiptScope, ReplayWindow, StoredCall};
 #[cfg(feature = "db")]
 pub use releases::{Promotion, MAX_NOTE_CHARS};
 #[cfg(feature = "db")]

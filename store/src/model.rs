@@ -420,11 +420,43 @@ pub struct Receipt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "db", sqlx(default))]
     pub context: Option<String>,
+    /// The candidate that ran in shadow beside the enforced policies, in words (`the draft`,
+    /// `release 5`, `revision 7`); `None` when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub shadow_of: Option<String>,
+    /// The candidate's verdict (the answer was the enforced one).
+    #[serde(default, skip_serializing_if = "ShadowVerdict::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default, try_from = "Option<String>"))]
+    pub shadow_verdict: ShadowVerdict,
+    /// The rule that settled the candidate's verdict (or its default), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "db", sqlx(default))]
+    pub shadow_rule: Option<String>,
     /// For a call the MCP gateway forwarded: SHA-256 of the canonical JSON of the upstream's
     /// answer, recorded once it came back (the writers never set it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "db", sqlx(default))]
     pub result_digest: Option<String>,
+}
+
+/// The verdict a candidate gave in shadow, if one ran (a column that may be NULL).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ShadowVerdict(pub Option<Verdict>);
+
+impl ShadowVerdict {
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl TryFrom<Option<String>> for ShadowVerdict {
+    type Error = UnknownName;
+
+    fn try_from(name: Option<String>) -> Result<ShadowVerdict, UnknownName> {
+        name.map(Verdict::try_from).transpose().map(ShadowVerdict)
+    }
 }
 
 /// A request waiting for (or resolved by) a person.

@@ -444,7 +444,9 @@ impl Store {
         // exactly the revision the receipts will name.
         let revision = selection.revision.unwrap_or(rollout.revision());
         let tenant = crate::revisions::revision_policies(&mut conn, tenant_id, revision).await?;
-        Ok(EngineRows { settings, platform, tenant, release, revision })
+        // What runs in shadow runs beside what the tenant enforces, not beside a preview.
+        let shadow = if selection == Selection::default() { rollout.shadow() } else { None };
+        Ok(EngineRows { settings, platform, tenant, release, revision, shadow })
     }
 }
 
@@ -455,6 +457,7 @@ pub(crate) struct EngineRows {
     /// The platform release read; `None` for the draft.
     pub(crate) release: Option<i64>,
     pub(crate) revision: i64,
+    pub(crate) shadow: Option<Selection>,
 }
 
 impl EngineRows {

@@ -26,6 +26,8 @@ pub struct CompiledTenant {
     pub release: Option<i64>,
     /// The tenant's revision compiled in.
     pub revision: i64,
+    /// The candidate that runs in shadow beside this set, if any.
+    pub shadow: Option<Selection>,
     /// The tools the MCP gateway serves this tenant, read on first use. They change with the
     /// catalog (a platform change) and the tenant's switches (a change of the tenant), which drop
     /// this whole entry, so they are kept as long as the compiled set.
@@ -112,7 +114,7 @@ impl Store {
         let compiled = self
             .compiles
             .run(move || {
-                let (release, revision) = (stored.release, stored.revision);
+                let (release, revision, shadow) = (stored.release, stored.revision, stored.shadow);
                 let inputs = stored.into_engine_inputs()?;
                 // Platform policies are recorded as `platform:<id>`, so that a tenant's view of a
                 // receipt can leave them out (a tenant does not learn the platform's policy ids).
@@ -124,6 +126,7 @@ impl Store {
                     versions,
                     release,
                     revision,
+                    shadow,
                     gateway: tokio::sync::OnceCell::new(),
                 }))
             })

@@ -6,11 +6,14 @@ use crate::{AgentSummary, Receipt, ReceiptId, Store, StoreError, TenantId, ToolU
 
 /// Every column of `receipts`, in the order the writers bind them.
 pub(crate) const RECEIPT_COLUMNS: &str = "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, \
-     approval_id, latency_us, created_at, platform_release, tenant_revision, context";
+     approval_id, latency_us, created_at, platform_release, tenant_revision, context, shadow_of, shadow_verdict, shadow_rule";
+
+/// How many columns [`RECEIPT_COLUMNS`] names: each writer binds that many values per receipt.
+pub(crate) const RECEIPT_COLUMN_COUNT: usize = 21;
 
 /// What is read back: the written columns, and the digest of an upstream's answer (MCP gateway).
 pub(crate) const RECEIPT_READ: &str = "id, tenant_id, api_key_id, agent, principal, tool, args, args_digest, verdict, reason, decision, policy_versions, \
-     approval_id, latency_us, created_at, platform_release, tenant_revision, context, result_digest";
+     approval_id, latency_us, created_at, platform_release, tenant_revision, context, shadow_of, shadow_verdict, shadow_rule, result_digest";
 
 /// Which receipts to list. Every field narrows the list; `None` means "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,5 +115,64 @@ impl Store {
         .bind(since_ms)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// A decided call as a replay reads it back: the request as stored (masked arguments masked) and
+/// what was decided.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredCall {
+    pub id: ReceiptId,
+    pub agent: Option<String>,
+    /// JSON of the principal.
+    pub principal: String,
+    pub tool: String,
+    /// JSON of the arguments, masked fields as `[masked]`.
+    pub args: String,
+    #[sqlx(try_from = "String")]
+    pub verdict: charter_policy::Verdict,
+    /// JSON of the decision as it was made.
+    pub decision: String,
+    /// JSON of the context the engine saw; `None` on receipts written before it was kept.
+    pub context: Option<String>,
+    pub created_at: i64,
+}
+
+/// Which of a tenant's receipts a replay reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayWindow {
+    pub tenant_id: TenantId,
+    /// Receipts from this time on (milliseconds since the epoch).
+    pub since_ms: i64,
+    /// Only receipts of decisions that ran this platform release.
+    pub ran_release: Option<i64>,
+}
+
+impl Store {
+    /// One page of the receipts `window` names, oldest first, after `after` (the time and id of
+    /// the last call of the previous page).
+    pub async fn calls_to_replay(&self, window: &ReplayWindow, after: Option<&(i64, ReceiptId)>, limit: i64) -> Result<Vec<StoredCall>, StoreError> {
+        let mut sql = Sql::new("SELECT id, agent, principal, tool, args, verdict, decision, context, created_at FROM receipts WHERE tenant_id = ");
+        sql.bind(window.tenant_id.clone()).push(" AND created_at >= ").bind(window.since_ms);
+        if let Some(release) = window.ran_release {
+            sql.push(" AND platform_release = ").bind(release);
+        }
+        if let Some((at, id)) = after {
+            // A row-value comparison, which both databases answer from the (tenant, time, id) index.
+            sql.push(" AND (created_at, id) > (").bind(*at).push(", ").bind(id.clone()).push(")");
+        }
+        sql.push(" ORDER BY created_at, id LIMIT ").bind(limit);
+        let (text, args) = sql.build()?;
+        Ok(sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_column_count_is_the_columns_named() {
+        assert_eq!(RECEIPT_COLUMNS.split(',').count(), RECEIPT_COLUMN_COUNT);
     }
 }

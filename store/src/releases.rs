@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use crate::audit::{record, Change};
 use crate::changes::Invalidation;
 use crate::policies::{load_policies, load_settings};
-use crate::rollout::{DraftChanges, PinKind, Release, ReleasePin, ReleaseSummary, Rollout, TenantRollout};
+use crate::rollout::{DraftChanges, PinKind, Release, ReleaseChoice, ReleasePin, ReleaseSummary, Rollout, TenantRollout};
 use crate::{now_ms, Actor, Owner, Store, StoreError, StoredPolicy, TenantId};
 
 const SUMMARY: &str = "SELECT r.number, r.note, r.published_at, r.published_by, \
@@ -41,6 +41,8 @@ struct RolloutRow {
     release_pin_kind: Option<String>,
     latest_revision: i64,
     revision_pin: Option<i64>,
+    shadow_release: Option<String>,
+    shadow_revision: Option<i64>,
     general: i64,
 }
 
@@ -60,12 +62,17 @@ impl TryFrom<RolloutRow> for TenantRollout {
             release_pin,
             latest_revision: row.latest_revision,
             revision_pin: row.revision_pin,
+            shadow_release: match row.shadow_release {
+                Some(text) => Some(ReleaseChoice::parse_stored(&text).ok_or_else(|| StoreError::Corrupt(format!("a shadow release `{text}`")))?),
+                None => None,
+            },
+            shadow_revision: row.shadow_revision,
         })
     }
 }
 
 const ROLLOUT_ROWS: &str = "SELECT t.id AS tenant_id, t.slug, t.name, t.release_pin, t.release_pin_kind, t.revision AS latest_revision, \
-     t.revision_pin, r.general FROM tenants t CROSS JOIN platform_rollout r WHERE r.id = 'platform'";
+     t.revision_pin, t.shadow_release, t.shadow_revision, r.general FROM tenants t CROSS JOIN platform_rollout r WHERE r.id = 'platform'";
 
 pub(crate) async fn load_rollout(conn: &mut AnyConnection) -> Result<Rollout, StoreError> {
     let rollout: Option<Rollout> = sqlx::query_as("SELECT latest, general FROM platform_rollout WHERE id = 'platform'").fetch_optional(conn).await?;

@@ -91,6 +91,10 @@ pub struct TenantRollout {
     pub latest_revision: i64,
     /// `None`: it runs its newest revision.
     pub revision_pin: Option<i64>,
+    /// The platform release (or draft) a platform admin runs in shadow for it.
+    pub shadow_release: Option<ReleaseChoice>,
+    /// The revision of its own policies it runs in shadow.
+    pub shadow_revision: Option<i64>,
 }
 
 impl TenantRollout {
@@ -98,6 +102,77 @@ impl TenantRollout {
     pub fn revision(&self) -> i64 {
         self.revision_pin.unwrap_or(self.latest_revision)
     }
+
+    /// What runs in shadow beside what it enforces, if anything.
+    pub fn shadow(&self) -> Option<Selection> {
+        (self.shadow_release.is_some() || self.shadow_revision.is_some()).then_some(Selection { release: self.shadow_release, revision: self.shadow_revision })
+    }
+}
+
+/// A candidate in words: `the draft and revision 7`, `release 5`.
+pub fn describe_selection(selection: Selection) -> String {
+    let release = selection.release.map(|choice| match choice {
+        ReleaseChoice::Draft => "the platform's draft".to_owned(),
+        ReleaseChoice::Number(number) => format!("platform release {number}"),
+    });
+    let revision = selection.revision.map(|number| format!("revision {number}"));
+    match (release, revision) {
+        (Some(release), Some(revision)) => format!("{release} with {revision}"),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => "what runs now".to_owned(),
+    }
+}
+
+impl ReleaseChoice {
+    /// As stored in `tenants.shadow_release`: `draft` or the number.
+    pub fn stored(self) -> String {
+        match self {
+            ReleaseChoice::Draft => "draft".to_owned(),
+            ReleaseChoice::Number(number) => number.to_string(),
+        }
+    }
+
+    pub fn parse_stored(text: &str) -> Option<ReleaseChoice> {
+        match text {
+            "draft" => Some(ReleaseChoice::Draft),
+            number => number.parse().ok().map(ReleaseChoice::Number),
+        }
+    }
+}
+
+/// How a candidate running in shadow differs from what a tenant enforces.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShadowDiff {
+    /// Decisions with a shadow verdict in the window.
+    pub shadowed: i64,
+    /// Of those, the ones whose shadow verdict differs.
+    pub differing: i64,
+    /// By tool and verdict pair, largest first.
+    pub groups: Vec<ShadowGroup>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
+pub struct ShadowGroup {
+    pub tool: String,
+    pub verdict: String,
+    pub shadow_verdict: String,
+    /// The rule that settled the candidate's verdict, in words.
+    pub shadow_rule: Option<String>,
+    pub shadow_of: Option<String>,
+    pub count: i64,
+    #[cfg_attr(feature = "db", sqlx(skip))]
+    pub samples: Vec<ShadowSample>,
+}
+
+/// One request whose shadow verdict differs, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "db", derive(sqlx::FromRow))]
+pub struct ShadowSample {
+    pub id: String,
+    pub agent: Option<String>,
+    pub args: String,
+    pub created_at: i64,
 }
 
 /// One revision of a tenant's policies: the whole set as one save left it.

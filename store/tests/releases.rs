@@ -27,6 +27,19 @@ async fn runs(store: &Store, tenant_id: &TenantId, platform_policy: &str) -> (Op
     (compiled.release, compiled.versions.get(&format!("platform:{platform_policy}")).copied())
 }
 
+/// How the tenant's compiled set settles a transfer of `amount`.
+async fn basis(store: &Store, tenant_id: &TenantId, amount: u32) -> charter_policy::Basis {
+    let request = charter_policy::DecisionRequest {
+        tool: "payments.transfer".into(),
+        args: serde_json::json!({ "amount": amount }),
+        agent: None,
+        principal: charter_policy::Principal::default(),
+        context: serde_json::Map::new(),
+        session: None,
+    };
+    store.policy_set(tenant_id).await.unwrap().set.decide_dry_run(&request, 0).basis
+}
+
 async fn actions(store: &Store) -> Vec<String> {
     store.search_audit(&AuditScope::Everything, Some("release."), None, 100).await.unwrap().into_iter().rev().map(|e| e.action).collect()
 }
@@ -75,6 +88,9 @@ async fn platform_edits_reach_tenants_only_through_published_promoted_releases()
         assert_eq!((back.release, back.release_pin.map(|p| p.kind)), (2, Some(PinKind::Pinned)));
         assert_eq!(runs(&store, &beta.id, &id).await, (Some(2), Some(1)), "beta runs release 2's version of the policy");
         assert_eq!(runs(&store, &acme.id, &id).await, (Some(3), Some(2)), "acme is untouched");
+        // And decides by exactly its rules: 600 is over release 3's cap, under release 2's.
+        assert_eq!(basis(&store, &acme.id, 600).await, charter_policy::Basis::Cap);
+        assert_eq!(basis(&store, &beta.id, 600).await, charter_policy::Basis::Default);
         // A pinned tenant stays where it is when a release is promoted to all.
         store.update_policy(&admin, &Owner::Platform, &spending.id, 2, &boundary(400)).await.unwrap();
         store.publish_release(&admin, "lower still").await.unwrap();

@@ -167,6 +167,9 @@ pub fn receipt(tenant_id: &TenantId, created_at: i64) -> Receipt {
         platform_release: None,
         tenant_revision: None,
         context: None,
+        shadow_of: None,
+        shadow_verdict: charter_store::ShadowVerdict(None),
+        shadow_rule: None,
         result_digest: None,
     }
 }

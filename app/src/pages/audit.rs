@@ -75,6 +75,7 @@ fn describe_target(target: &str, before: Option<&str>, after: Option<&str>, tena
         "tenant" => TargetView { text: format!("tenant {}", field("name").unwrap_or_else(|| name.to_owned())), href: Some(format!("/tenants/{name}")) },
         "platform" => plain("platform settings".to_owned()),
         "release" => plain(format!("platform release {name}")),
+        "shadow" => plain("shadow mode".to_owned()),
         "revision" => TargetView { text: format!("revision {name} of the tenant's policies"), href: Some("/versions".to_owned()) },
         "assistant" => TargetView { text: format!("AI assistant “{name}”"), href: Some("/assistant".to_owned()) },
         _ => plain(target.to_owned()),
@@ -236,7 +237,7 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Action"</span>
                 <select id="audit-action" class=INPUT on:change=move |ev| action.set(event_target_value(&ev))>
                     <option value="">"Any action"</option>
-                    {[("policy.", "Policies"), ("tool", "Tools & sources"), ("api_key.", "API keys"), ("approval.", "Approvals"), ("tenant.", "Tenants"), ("platform.", "Platform settings"), ("assistant.", "AI assistants")]
+                    {[("policy.", "Policies"), ("tool", "Tools & sources"), ("api_key.", "API keys"), ("approval.", "Approvals"), ("tenant.", "Tenants"), ("platform.", "Platform settings"), ("release.", "Releases"), ("revision.", "Revisions"), ("shadow.", "Shadows"), ("assistant.", "AI assistants")]
                         .into_iter()
                         .map(|(value, label)| {
                             let selected = action.get_untracked() == value;

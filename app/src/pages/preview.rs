@@ -80,7 +80,7 @@ pub struct WhatIfAnswer {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use charter_policy::{EffectiveLimit, RuleRef};
 
     pub use crate::wording::source;

@@ -33,6 +33,8 @@ pub struct TenantRow {
     pub standing: String,
     pub revision: i64,
     pub revision_pinned: bool,
+    /// What runs in shadow for it, in words.
+    pub shadow: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +87,7 @@ pub async fn releases_overview() -> Result<ReleasesView, AppError> {
             },
             revision: t.revision(),
             revision_pinned: t.revision_pin.is_some(),
+            shadow: t.shadow().map(charter_store::describe_selection),
             slug: t.slug,
             name: t.name,
             release: t.release,
@@ -136,13 +139,74 @@ pub async fn pin_tenant_release(tenant: String, release: String) -> Result<i64, 
     use crate::auth::server::{access, core};
     use charter_core::Target;
     let access = access()?;
-    let release = match release.trim() {
-        "" => None,
-        text => {
-            Some(text.parse::<i64>().map_err(|_| AppError::Invalid { field: "release".into(), message: format!("must be a release number, not `{text}`") })?)
-        }
-    };
+    let release = crate::pages::versions::server::optional_number("release", &release)?;
     Ok(core()?.pin_release(&access, Target::Tenant(tenant.trim()), release).await?.release)
+}
+
+/// A replay's findings as the page shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayShown {
+    /// One sentence: what was replayed and what it found.
+    pub summary: String,
+    pub groups: Vec<FlipRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlipRow {
+    pub tenant: String,
+    pub tool: String,
+    pub change: String,
+    pub count: u64,
+    pub rule: String,
+    /// Example requests: the agent and the arguments as stored.
+    pub examples: Vec<String>,
+}
+
+/// Replays the last `days` of every tenant's receipts against `release` (`draft` or a number).
+#[server(endpoint = "releases/replay")]
+pub async fn replay_release(release: String, days: u32) -> Result<ReplayShown, AppError> {
+    use crate::auth::server::{access, core};
+    use charter_core::{Candidate, ReplayRequest};
+    let access = access()?;
+    let choice = crate::pages::preview::server::release_choice(&release)?
+        .ok_or_else(|| AppError::Invalid { field: "release".into(), message: "choose the draft or a release".into() })?;
+    let report = core()?.replay(&access, ReplayRequest { candidate: Candidate::Release(choice), tenant: None, days, ran_release: None }).await?;
+    let summary = format!(
+        "{} against {} of {} over the last {}: {} would change, {} stay the same, {} unknown (a rule reads a masked argument), {} set aside (settled by counts, refused before any policy, or a tool switched since). Took {} ms.",
+        report.candidate,
+        counted(report.replayed, "decision", "decisions"),
+        counted(report.tenants, "tenant", "tenants"),
+        counted(report.days, "day", "days"),
+        report.flipped,
+        report.unchanged,
+        report.unknown,
+        report.set_aside,
+        report.elapsed_ms
+    );
+    let groups = report
+        .groups
+        .into_iter()
+        .map(|g| FlipRow {
+            change: format!("{} → {}", g.from, g.to),
+            examples: g.examples.into_iter().map(|e| format!("{}{}", e.agent.map(|a| format!("{a}: ")).unwrap_or_default(), e.args)).collect(),
+            tenant: g.tenant,
+            tool: g.tool,
+            count: g.count,
+            rule: g.rule,
+        })
+        .collect();
+    Ok(ReplayShown { summary, groups })
+}
+
+/// Runs `release` (`draft` or a number) in shadow for one tenant, or with an empty `release`
+/// stops it.
+#[server(endpoint = "releases/shadow")]
+pub async fn shadow_release(tenant: String, release: String) -> Result<Option<String>, AppError> {
+    use crate::auth::server::{access, core};
+    let access = access()?;
+    let release = crate::pages::preview::server::release_choice(&release)?;
+    let changed = core()?.set_release_shadow(&access, &[tenant.trim().to_owned()], release).await?;
+    Ok(changed.into_iter().next().and_then(|t| t.shadow()).map(charter_store::describe_selection))
 }
 
 #[component]
@@ -151,7 +215,16 @@ pub fn ReleasesPage() -> impl IntoView {
     let publish = ServerAction::<PublishRelease>::new();
     let promote = ServerAction::<PromoteRelease>::new();
     let pin = ServerAction::<PinTenantRelease>::new();
-    let overview = Resource::new(move || (publish.version().get(), promote.version().get(), pin.version().get()), |_| releases_overview());
+    let shadow = ServerAction::<ShadowRelease>::new();
+    provide_context(shadow);
+    let overview =
+        Resource::new(move || (publish.version().get(), promote.version().get(), pin.version().get(), shadow.version().get()), |_| releases_overview());
+    Effect::new(move |_| match shadow.value().get() {
+        Some(Ok(Some(candidate))) => toasts.success(format!("Running {candidate} in shadow for the tenant.")),
+        Some(Ok(None)) => toasts.success("Nothing runs in shadow for the tenant any more."),
+        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
+        None => {}
+    });
     Effect::new(move |_| match publish.value().get() {
         Some(Ok(number)) => toasts.success(format!("Published release {number}. It runs nowhere until you promote it.")),
         Some(Err(error)) => toasts.error(format!("Not published: {error}")),
@@ -233,6 +306,7 @@ fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool, publish: ServerA
                     </ul>
                 }.into_any()
             }}
+            {(!empty).then(|| view! { <ReplayForm/> })}
             {(can_manage && !empty).then(|| view! {
                 <form class="mt-4 flex flex-wrap items-end gap-2" on:submit=move |ev| {
                     ev.prevent_default();
@@ -296,15 +370,22 @@ fn ReleaseItem(release: ReleaseRow, general: i64, can_manage: bool, promote: Ser
 
 #[component]
 fn TenantItem(tenant: TenantRow, can_manage: bool, pin: ServerAction<PinTenantRelease>, releases: Vec<i64>) -> impl IntoView {
-    let TenantRow { slug, name, release, standing, revision, revision_pinned } = tenant;
+    let TenantRow { slug, name, release, standing, revision, revision_pinned, shadow: candidate } = tenant;
+    let shadow = expect_context::<ServerAction<ShadowRelease>>();
     let chosen = RwSignal::new(release.to_string());
+    let shadow_choice = RwSignal::new("draft".to_owned());
+    let shadowing = candidate.is_some();
     let slug = StoredValue::new(slug);
     let following = standing.starts_with("follows");
     view! {
         <tr data-testid="tenant-release" data-tenant=slug.get_value()>
             <td class="py-2 pr-3">{name}</td>
             <td class="py-2 pr-3"><span class="font-medium" data-testid="tenant-runs">{format!("Release {release}")}</span>" "<span class="text-xs text-slate-500">{standing}</span></td>
-            <td class="py-2 pr-3 text-xs text-slate-600">{format!("revision {revision}{}", if revision_pinned { " (pinned)" } else { "" })}</td>
+            <td class="py-2 pr-3 text-xs text-slate-600">
+                <div>{format!("revision {revision}{}", if revision_pinned { " (pinned)" } else { "" })}</div>
+                <div data-testid="tenant-shadow">{candidate.map(|c| format!("in shadow: {c}"))}</div>
+                <a class="underline" href=format!("/versions?tenant={}", slug.get_value())>"Versions and shadow diff"</a>
+            </td>
             <td class="py-2">
                 {can_manage.then(|| view! {
                     <div class="flex flex-wrap items-center gap-2">
@@ -317,9 +398,71 @@ fn TenantItem(tenant: TenantRow, can_manage: bool, pin: ServerAction<PinTenantRe
                         {(!following).then(|| view! {
                             <button type="button" class=BUTTON_SECONDARY on:click=move |_| { pin.dispatch(PinTenantRelease { tenant: slug.get_value(), release: String::new() }); }>"Follow the general release"</button>
                         })}
+                        <select class=format!("{INPUT} w-auto") aria-label=format!("Shadow for {}", slug.get_value()) on:change=move |ev| shadow_choice.set(event_target_value(&ev))>
+                            <option value="draft">"The draft"</option>
+                            {releases.iter().map(|n| view! { <option value=n.to_string()>{format!("Release {n}")}</option> }).collect_view()}
+                        </select>
+                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| { shadow.dispatch(ShadowRelease { tenant: slug.get_value(), release: shadow_choice.get_untracked() }); }>"Run in shadow"</button>
+                        {shadowing.then(|| view! {
+                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { shadow.dispatch(ShadowRelease { tenant: slug.get_value(), release: String::new() }); }>"Stop the shadow"</button>
+                        })}
                     </div>
                 })}
             </td>
         </tr>
+    }
+}
+
+/// Replays the draft against recent receipts and shows which decisions would change.
+#[component]
+fn ReplayForm() -> impl IntoView {
+    let days = RwSignal::new("7".to_owned());
+    let replay = ServerAction::<ReplayRelease>::new();
+    view! {
+        <form class="mt-4 flex flex-wrap items-end gap-2" on:submit=move |ev| {
+            ev.prevent_default();
+            let days = days.get_untracked().trim().parse::<u32>().unwrap_or(0);
+            replay.dispatch(ReplayRelease { release: "draft".to_owned(), days });
+        }>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Days of receipts"</span>
+                <input id="replay-days" type="number" min="1" max="90" class=format!("{INPUT} w-24") prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev))/>
+            </label>
+            <button type="submit" class=BUTTON_SECONDARY disabled=move || replay.pending().get()>"Replay the draft"</button>
+        </form>
+        {move || replay.value().get().map(|result| match result {
+            Ok(shown) => view! { <ReplayResult shown/> }.into_any(),
+            Err(error) => view! { <div class="mt-3"><ErrorPanel error/></div> }.into_any(),
+        })}
+    }
+}
+
+#[component]
+fn ReplayResult(shown: ReplayShown) -> impl IntoView {
+    let ReplayShown { summary, groups } = shown;
+    view! {
+        <div class="mt-3 border-t border-slate-200 pt-3" data-testid="replay-report">
+            <p class="text-sm" data-testid="replay-summary">{summary}</p>
+            {(!groups.is_empty()).then(|| view! {
+                <table class="mt-2 min-w-full text-sm">
+                    <thead class="text-left text-xs uppercase text-slate-500">
+                        <tr><th class="py-1 pr-3">"Tenant"</th><th class="py-1 pr-3">"Tool"</th><th class="py-1 pr-3">"Change"</th><th class="py-1 pr-3">"Decisions"</th><th class="py-1">"Now decided by"</th></tr>
+                    </thead>
+                    <tbody class="divide-y divide-slate-100">
+                        {groups.into_iter().map(|g| view! {
+                            <tr data-testid="replay-group" data-tenant=g.tenant.clone()>
+                                <td class="py-2 pr-3">{g.tenant.clone()}</td>
+                                <td class="py-2 pr-3 font-mono text-xs">{g.tool.clone()}</td>
+                                <td class="py-2 pr-3">{g.change.clone()}</td>
+                                <td class="py-2 pr-3">{g.count}</td>
+                                <td class="py-2">
+                                    <div>{g.rule.clone()}</div>
+                                    {g.examples.iter().map(|e| view! { <div class="text-xs font-mono text-slate-500 truncate" title=e.clone()>{e.clone()}</div> }).collect_view()}
+                                </td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </div>
     }
 }

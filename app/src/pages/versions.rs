@@ -21,6 +21,18 @@ pub struct RevisionRow {
     pub policies: i64,
 }
 
+/// The decisions a candidate in shadow decided otherwise, by tool and verdict pair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShadowRow {
+    pub tool: String,
+    /// E.g. "allow → deny".
+    pub change: String,
+    pub count: i64,
+    pub rule: String,
+    /// Sample requests: the agent and the arguments as stored.
+    pub samples: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionsView {
     pub tenant: String,
@@ -32,6 +44,35 @@ pub struct VersionsView {
     pub pinned: bool,
     pub revisions: Vec<RevisionRow>,
     pub can_pin: bool,
+    /// What runs in shadow, in words; `None` when nothing does.
+    pub shadow: Option<String>,
+    /// The revision the tenant runs in shadow, if one.
+    pub shadow_revision: Option<i64>,
+    /// Decisions of the last 7 days that also ran in shadow, and how many of them differ.
+    pub shadowed: i64,
+    pub differing: i64,
+    pub shadow_rows: Vec<ShadowRow>,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod server {
+    use crate::AppError;
+
+    /// The tenant a page names (`?tenant=slug`, for platform staff), or the caller's own.
+    pub fn target_of(tenant: &Option<String>) -> charter_core::Target<'_> {
+        match tenant.as_deref().map(str::trim).filter(|slug| !slug.is_empty()) {
+            Some(slug) => charter_core::Target::Tenant(slug),
+            None => charter_core::Target::Own,
+        }
+    }
+
+    /// A number typed into `field`, or `None` when it is empty.
+    pub fn optional_number(field: &str, text: &str) -> Result<Option<i64>, AppError> {
+        match text.trim() {
+            "" => Ok(None),
+            text => text.parse::<i64>().map(Some).map_err(|_| AppError::Invalid { field: field.into(), message: format!("must be a number, not `{text}`") }),
+        }
+    }
 }
 
 #[server(endpoint = "versions/overview")]
@@ -50,7 +91,24 @@ pub async fn versions_overview(tenant: Option<String>) -> Result<VersionsView, A
     let rollout = core.tenant_rollout(&access, target).await?;
     let revisions = core.list_revisions(&access, target, None).await?;
     let can_pin = access.may(Action::WritePolicies, &charter_store::Owner::Tenant(rollout.tenant_id.clone())).is_ok();
+    let diff = core.shadow_diff(&access, target, 7).await?;
+    let shadow_rows = diff
+        .groups
+        .into_iter()
+        .map(|g| ShadowRow {
+            change: format!("{} → {}", g.verdict, g.shadow_verdict),
+            rule: g.shadow_rule.unwrap_or_default(),
+            samples: g.samples.into_iter().map(|s| format!("{}{}", s.agent.map(|a| format!("{a}: ")).unwrap_or_default(), s.args)).collect(),
+            tool: g.tool,
+            count: g.count,
+        })
+        .collect();
     Ok(VersionsView {
+        shadow: rollout.shadow().map(charter_store::describe_selection),
+        shadow_revision: rollout.shadow_revision,
+        shadowed: diff.shadowed,
+        differing: diff.differing,
+        shadow_rows,
         tenant: rollout.name.clone(),
         slug,
         release: rollout.release,
@@ -69,19 +127,18 @@ pub async fn versions_overview(tenant: Option<String>) -> Result<VersionsView, A
 #[server(endpoint = "versions/pin")]
 pub async fn pin_revision(tenant: Option<String>, revision: String) -> Result<i64, AppError> {
     use crate::auth::server::{access, core};
-    use charter_core::Target;
     let access = access()?;
-    let target = match tenant.as_deref().map(str::trim).filter(|slug| !slug.is_empty()) {
-        Some(slug) => Target::Tenant(slug),
-        None => Target::Own,
-    };
-    let revision = match revision.trim() {
-        "" => None,
-        text => {
-            Some(text.parse::<i64>().map_err(|_| AppError::Invalid { field: "revision".into(), message: format!("must be a revision number, not `{text}`") })?)
-        }
-    };
+    let (target, revision) = (server::target_of(&tenant), server::optional_number("revision", &revision)?);
     Ok(core()?.pin_revision(&access, target, revision).await?.revision())
+}
+
+/// Runs `revision` of the tenant's policies in shadow, or with an empty `revision` stops it.
+#[server(endpoint = "versions/shadow")]
+pub async fn shadow_revision(tenant: Option<String>, revision: String) -> Result<Option<String>, AppError> {
+    use crate::auth::server::{access, core};
+    let access = access()?;
+    let (target, revision) = (server::target_of(&tenant), server::optional_number("revision", &revision)?);
+    Ok(core()?.set_revision_shadow(&access, target, revision).await?.shadow().map(charter_store::describe_selection))
 }
 
 #[component]
@@ -95,14 +152,23 @@ pub fn VersionsPage() -> impl IntoView {
         Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
         None => {}
     });
-    let overview = Resource::new(move || (tenant(), pin.version().get()), |(tenant, _)| versions_overview(tenant));
+    let shadow = ServerAction::<ShadowRevision>::new();
+    Effect::new(move |_| match shadow.value().get() {
+        Some(Ok(Some(candidate))) => {
+            toasts.success(format!("Running {candidate} in shadow: decisions are unchanged, their receipts show what it would decide."))
+        }
+        Some(Ok(None)) => toasts.success("Nothing runs in shadow any more."),
+        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
+        None => {}
+    });
+    let overview = Resource::new(move || (tenant(), pin.version().get(), shadow.version().get()), |(tenant, _, _)| versions_overview(tenant));
     view! {
         <Title text="Versions"/>
         <PageHeader title="Versions" subtitle="Every save of your policies is a revision. Decisions run the newest unless you pin an earlier one; saves go on while pinned and are enforced once you run the newest again."/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(view_model) => view! { <VersionsPanel view_model pin/> }.into_any(),
+                    Ok(view_model) => view! { <VersionsPanel view_model pin shadow/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
@@ -111,8 +177,22 @@ pub fn VersionsPage() -> impl IntoView {
 }
 
 #[component]
-fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>) -> impl IntoView {
-    let VersionsView { tenant, slug, release, revision, latest, pinned, revisions, can_pin } = view_model;
+fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>, shadow: ServerAction<ShadowRevision>) -> impl IntoView {
+    let VersionsView {
+        tenant,
+        slug,
+        release,
+        revision,
+        latest,
+        pinned,
+        revisions,
+        can_pin,
+        shadow: candidate,
+        shadow_revision,
+        shadowed,
+        differing,
+        shadow_rows,
+    } = view_model;
     let slug = StoredValue::new(slug);
     let chosen = RwSignal::new(None::<i64>);
     let confirm = RwSignal::new(false);
@@ -131,6 +211,35 @@ fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>) -> im
                     </button>
                 })}
             </Card>
+            <Card title="Shadow">
+                <p class="text-sm" data-testid="shadow-standing">{match &candidate {
+                    Some(candidate) => format!("{candidate} runs in shadow: every decision is also decided by it, and its receipt shows what it would have decided. In the last 7 days {shadowed} decisions ran in shadow; {differing} would have been decided otherwise."),
+                    None => "Nothing runs in shadow. Try a revision in shadow to see, on live decisions, what it would change before you pin it.".to_owned(),
+                }}</p>
+                {(shadow_revision.is_some() && can_pin).then(|| view! {
+                    <button type="button" class=format!("{BUTTON_SECONDARY} mt-2") on:click=move |_| { shadow.dispatch(ShadowRevision { tenant: slug.get_value(), revision: String::new() }); }>"Stop the shadow"</button>
+                })}
+                {(!shadow_rows.is_empty()).then(|| view! {
+                    <table class="mt-3 min-w-full text-sm" data-testid="shadow-diff">
+                        <thead class="text-left text-xs uppercase text-slate-500">
+                            <tr><th class="py-1 pr-3">"Tool"</th><th class="py-1 pr-3">"Enforced → in shadow"</th><th class="py-1 pr-3">"Decisions"</th><th class="py-1">"Decided in shadow by"</th></tr>
+                        </thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {shadow_rows.into_iter().map(|row| view! {
+                                <tr data-testid="shadow-row">
+                                    <td class="py-2 pr-3 font-mono text-xs">{row.tool.clone()}</td>
+                                    <td class="py-2 pr-3">{row.change.clone()}</td>
+                                    <td class="py-2 pr-3">{row.count}</td>
+                                    <td class="py-2">
+                                        <div>{row.rule.clone()}</div>
+                                        {row.samples.iter().map(|sample| view! { <div class="text-xs font-mono text-slate-500 truncate" title=sample.clone()>{sample.clone()}</div> }).collect_view()}
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })}
+            </Card>
             <Card title="Revisions">
                 <ul class="divide-y divide-slate-100 text-sm" data-testid="revisions">
                     {revisions.into_iter().map(|row| {
@@ -144,8 +253,14 @@ fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>) -> im
                                 {if running {
                                     view! { <span class="ml-auto text-xs text-emerald-700">"enforced"</span> }.into_any()
                                 } else if can_pin {
+                                    let shadowing = shadow_revision == Some(number);
                                     view! {
-                                        <button type="button" class=format!("{BUTTON_SECONDARY} ml-auto") on:click=move |_| { chosen.set(Some(number)); confirm.set(true); }>"Pin"</button>
+                                        <span class="ml-auto flex gap-1">
+                                            {(!shadowing).then(|| view! {
+                                                <button type="button" class=BUTTON_SECONDARY on:click=move |_| { shadow.dispatch(ShadowRevision { tenant: slug.get_value(), revision: number.to_string() }); }>"Try in shadow"</button>
+                                            })}
+                                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { chosen.set(Some(number)); confirm.set(true); }>"Pin"</button>
+                                        </span>
                                     }.into_any()
                                 } else {
                                     ().into_any()

@@ -73,6 +73,8 @@ const TENANT_PATHS: &[&str] = &[
     "/rollout",
     "/revisions",
     "/revisions/{version}",
+    "/revisions/replay",
+    "/shadow",
 ];
 
 fn tenant_routes() -> Router<ApiState> {
@@ -96,6 +98,8 @@ fn tenant_routes() -> Router<ApiState> {
         .route("/rollout", get(releases::rollout).put(releases::pin_revision))
         .route("/revisions", get(releases::revisions))
         .route("/revisions/{version}", get(releases::revision))
+        .route("/revisions/replay", post(releases::replay_revision))
+        .route("/shadow", get(releases::shadow_diff).put(releases::set_revision_shadow))
 }
 
 /// The `/api/v1` router, with its state applied.
@@ -116,9 +120,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/tenants/{slug}/release", axum::routing::put(releases::pin_release))
         .route("/platform/releases", get(releases::list).post(releases::publish))
         .route("/platform/releases/draft", get(releases::draft))
+        .route("/platform/releases/replay", post(releases::replay_release))
         .route("/platform/releases/{number}", get(releases::get))
         .route("/platform/releases/{number}/promote", post(releases::promote))
         .route("/platform/rollout", get(releases::rollouts))
+        .route("/platform/shadow", axum::routing::put(releases::set_release_shadow))
         .merge(tenant_routes())
         .nest("/tenants/{slug}", tenant_routes())
         .fallback(|| async { ApiError::NotFound("no such API route".to_owned()) })
@@ -181,7 +187,8 @@ impl Modify for PlatformStaffPaths {
         platform::get_settings, platform::put_settings, platform::put_quota, platform::put_retention,
         platform::get_tenant_settings, platform::put_tenant_settings,
         releases::list, releases::publish, releases::draft, releases::get, releases::promote, releases::rollouts, releases::pin_release,
-        releases::rollout, releases::pin_revision, releases::revisions, releases::revision,
+        releases::rollout, releases::pin_revision, releases::revisions, releases::revision, releases::replay_release, releases::replay_revision,
+        releases::set_release_shadow, releases::set_revision_shadow, releases::shadow_diff,
     ),
     modifiers(&BearerKey, &PlatformStaffPaths)
 )]

@@ -1,6 +1,7 @@
 //! Settings: the platform's (default behaviour, enabled tools) for platform staff, each tenant's
-//! quota for platform admins, and a tenant's own settings (its time zone). Changes are audited and
-//! apply to the next decision.
+//! quota for platform admins, and a tenant's own settings (its time zone). Changes are audited. A
+//! tenant's apply to its next decision; the platform's default behaviour is part of its draft and
+//! reaches tenants in a release (see `releases.rs`).
 
 use std::collections::BTreeSet;
 

@@ -75,10 +75,22 @@ pub struct ReceiptView {
     /// revisions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<i64>,
+    /// What a candidate running in shadow decided, beside the enforced verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowView>,
     /// For a call the MCP gateway forwarded: SHA-256 of the canonical JSON of the upstream's
     /// answer (before masking).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_digest: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShadowView {
+    /// The candidate, in words.
+    pub candidate: Option<String>,
+    pub verdict: String,
+    /// The rule that settled it, in words.
+    pub rule: Option<String>,
 }
 
 impl From<Receipt> for ReceiptView {
@@ -99,6 +111,7 @@ impl From<Receipt> for ReceiptView {
             created_at: r.created_at,
             platform_release: r.platform_release,
             policy_version: r.tenant_revision,
+            shadow: r.shadow_verdict.0.map(|verdict| ShadowView { candidate: r.shadow_of, verdict: verdict.to_string(), rule: r.shadow_rule }),
             result_digest: r.result_digest,
         }
     }

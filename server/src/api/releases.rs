@@ -5,8 +5,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use charter_core::PromoteTo;
-use charter_store::{DraftChanges, ReleaseSummary, RevisionSummary, TenantRollout};
+use charter_core::{Candidate, PromoteTo, ReplayRequest, Target};
+use charter_store::{DraftChanges, ReleaseChoice, ReleaseSummary, RevisionSummary, TenantRollout};
 use serde::{Deserialize, Serialize};
 
 use super::body::JsonBody;
@@ -117,12 +117,16 @@ pub struct TenantRolloutView {
     pub latest_revision: i64,
     /// Whether it is pinned to `revision` rather than running its newest.
     pub revision_pinned: bool,
+    /// What runs in shadow beside what it enforces, in words; absent when nothing does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<String>,
 }
 
 impl From<TenantRollout> for TenantRolloutView {
     fn from(t: TenantRollout) -> TenantRolloutView {
         TenantRolloutView {
             revision: t.revision(),
+            shadow: t.shadow().map(charter_store::describe_selection),
             tenant: t.slug,
             name: t.name,
             release: t.release,
@@ -303,4 +307,263 @@ pub async fn revisions(
 pub async fn revision(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<RevisionDetailView>, ApiError> {
     let revision = state.core.revision(&access, path.target(), path.version()?).await?;
     Ok(Json(RevisionDetailView { revision: revision.summary.into(), policies: revision.policies.into_iter().map(VersionView::from).collect() }))
+}
+
+/// A platform release by number, or `"draft"`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ReleaseField {
+    Number(i64),
+    Name(String),
+}
+
+impl ReleaseField {
+    fn choice(&self) -> Result<ReleaseChoice, ApiError> {
+        match self {
+            ReleaseField::Number(number) if *number > 0 => Ok(ReleaseChoice::Number(*number)),
+            ReleaseField::Name(name) if name == "draft" => Ok(ReleaseChoice::Draft),
+            _ => Err(invalid("release", "must be a release number or `draft`")),
+        }
+    }
+}
+
+fn default_days() -> u32 {
+    7
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseReplayRequest {
+    /// The candidate: a release number, or `"draft"`.
+    #[schema(value_type = Object)]
+    pub release: ReleaseField,
+    /// How many days of receipts to replay (1-90, 7 unless given).
+    #[serde(default = "default_days")]
+    pub days: u32,
+    /// One tenant (by slug); every tenant when absent.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Only receipts of decisions that ran this release.
+    #[serde(default)]
+    pub ran_release: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionReplayRequest {
+    /// The candidate revision of the tenant's own policies; its newest when absent.
+    #[serde(default)]
+    pub revision: Option<i64>,
+    /// How many days of receipts to replay (1-90, 7 unless given).
+    #[serde(default = "default_days")]
+    pub days: u32,
+    /// Only receipts of decisions that ran this platform release.
+    #[serde(default)]
+    pub ran_release: Option<i64>,
+}
+
+/// One request as its receipt keeps it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SampleView {
+    pub receipt_id: String,
+    pub agent: Option<String>,
+    /// The arguments as stored (masked fields masked).
+    #[schema(value_type = Object)]
+    pub args: serde_json::Value,
+    pub created_at: i64,
+}
+
+impl SampleView {
+    fn new(receipt_id: String, agent: Option<String>, args: &str, created_at: i64) -> SampleView {
+        SampleView { receipt_id, agent, args: serde_json::from_str(args).unwrap_or_default(), created_at }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FlipGroupView {
+    pub tenant: String,
+    pub tool: String,
+    /// The verdict given at the time.
+    pub from: String,
+    /// The candidate's verdict.
+    pub to: String,
+    pub count: u64,
+    /// The rule that decides under the candidate (or its default), in words.
+    pub rule: String,
+    pub examples: Vec<SampleView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReplayView {
+    pub candidate: String,
+    pub days: u32,
+    pub tenants: usize,
+    pub replayed: u64,
+    pub unchanged: u64,
+    pub flipped: u64,
+    /// A rule that could apply reads an argument the receipt keeps masked.
+    pub unknown: u64,
+    /// Settled by rate limits, budgets or unreachable counters, refused before any policy, or the
+    /// tool was switched on or off since.
+    pub set_aside: u64,
+    /// Largest first.
+    pub groups: Vec<FlipGroupView>,
+    pub elapsed_ms: u64,
+}
+
+impl From<charter_core::ReplayReport> for ReplayView {
+    fn from(r: charter_core::ReplayReport) -> ReplayView {
+        ReplayView {
+            candidate: r.candidate,
+            days: r.days,
+            tenants: r.tenants,
+            replayed: r.replayed,
+            unchanged: r.unchanged,
+            flipped: r.flipped,
+            unknown: r.unknown,
+            set_aside: r.set_aside,
+            groups: r
+                .groups
+                .into_iter()
+                .map(|g| FlipGroupView {
+                    tenant: g.tenant,
+                    tool: g.tool,
+                    from: g.from.to_string(),
+                    to: g.to.to_string(),
+                    count: g.count,
+                    rule: g.rule,
+                    examples: g.examples.into_iter().map(|e| SampleView::new(e.receipt_id.into_string(), e.agent, &e.args, e.created_at)).collect(),
+                })
+                .collect(),
+            elapsed_ms: r.elapsed_ms,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/releases/replay", tag = "releases", operation_id = "replay_release", request_body = ReleaseReplayRequest,
+    responses((status = 200, body = ReplayView, description = "Which decisions of which tenants the candidate would change"), (status = 403), (status = 404), (status = 422)))]
+pub async fn replay_release(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    JsonBody(body): JsonBody<ReleaseReplayRequest>,
+) -> Result<Json<ReplayView>, ApiError> {
+    let request = ReplayRequest {
+        candidate: Candidate::Release(body.release.choice()?),
+        tenant: body.tenant.as_deref().map(Target::Tenant),
+        days: body.days,
+        ran_release: body.ran_release,
+    };
+    Ok(Json(state.core.replay(&access, request).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/revisions/replay", tag = "releases", operation_id = "replay_revision", request_body = RevisionReplayRequest,
+    responses((status = 200, body = ReplayView, description = "Which of the tenant's decisions the revision would change"), (status = 403), (status = 404), (status = 422)))]
+pub async fn replay_revision(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    JsonBody(body): JsonBody<RevisionReplayRequest>,
+) -> Result<Json<ReplayView>, ApiError> {
+    let request = ReplayRequest { candidate: Candidate::Revision(body.revision), tenant: Some(path.target()), days: body.days, ran_release: body.ran_release };
+    Ok(Json(state.core.replay(&access, request).await?.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseShadowRequest {
+    /// The tenants (by slug) the candidate runs in shadow for.
+    pub tenants: Vec<String>,
+    /// A release number or `"draft"`; null stops the shadow.
+    #[schema(value_type = Object)]
+    pub release: Option<ReleaseField>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionShadowRequest {
+    /// A revision of the tenant's own policies; null stops the shadow.
+    pub revision: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowQuery {
+    /// How many days of decisions (1-90, 7 unless given).
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShadowGroupView {
+    pub tool: String,
+    /// The enforced verdict.
+    pub verdict: String,
+    /// What the candidate decided.
+    pub shadow_verdict: String,
+    /// The rule that settled the candidate's verdict, in words.
+    pub rule: Option<String>,
+    /// The candidate, in words.
+    pub candidate: Option<String>,
+    pub count: i64,
+    pub samples: Vec<SampleView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShadowDiffView {
+    /// Decisions that also ran in shadow.
+    pub shadowed: i64,
+    /// Of those, the ones the candidate decided otherwise.
+    pub differing: i64,
+    pub groups: Vec<ShadowGroupView>,
+}
+
+#[utoipa::path(put, path = "/api/v1/platform/shadow", tag = "releases", operation_id = "set_release_shadow", request_body = ReleaseShadowRequest,
+    responses((status = 200, body = Vec<TenantRolloutView>), (status = 403), (status = 404, description = "No such release"), (status = 422)))]
+pub async fn set_release_shadow(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    JsonBody(body): JsonBody<ReleaseShadowRequest>,
+) -> Result<Json<Vec<TenantRolloutView>>, ApiError> {
+    let release = body.release.as_ref().map(ReleaseField::choice).transpose()?;
+    let changed = state.core.set_release_shadow(&access, &body.tenants, release).await?;
+    Ok(Json(changed.into_iter().map(TenantRolloutView::from).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/shadow", tag = "releases", operation_id = "set_revision_shadow", request_body = RevisionShadowRequest,
+    responses((status = 200, body = TenantRolloutView), (status = 403), (status = 404, description = "No such revision of this tenant")))]
+pub async fn set_revision_shadow(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    JsonBody(body): JsonBody<RevisionShadowRequest>,
+) -> Result<Json<TenantRolloutView>, ApiError> {
+    Ok(Json(state.core.set_revision_shadow(&access, path.target(), body.revision).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/shadow", tag = "releases", operation_id = "shadow_diff", params(ShadowQuery),
+    responses((status = 200, body = ShadowDiffView, description = "The decisions the candidate in shadow decided otherwise, by tool and verdict pair"), (status = 404), (status = 422)))]
+pub async fn shadow_diff(
+    State(state): State<ApiState>,
+    Caller(access): Caller,
+    path: TenantPath,
+    QueryParams(query): QueryParams<ShadowQuery>,
+) -> Result<Json<ShadowDiffView>, ApiError> {
+    let diff = state.core.shadow_diff(&access, path.target(), query.days.unwrap_or(7)).await?;
+    Ok(Json(ShadowDiffView {
+        shadowed: diff.shadowed,
+        differing: diff.differing,
+        groups: diff
+            .groups
+            .into_iter()
+            .map(|g| ShadowGroupView {
+                tool: g.tool,
+                verdict: g.verdict,
+                shadow_verdict: g.shadow_verdict,
+                rule: g.shadow_rule,
+                candidate: g.shadow_of,
+                count: g.count,
+                samples: g.samples.into_iter().map(|s| SampleView::new(s.id, s.agent, &s.args, s.created_at)).collect(),
+            })
+            .collect(),
+    }))
 }

@@ -7,14 +7,12 @@ use tokio::sync::mpsc;
 
 use super::{acknowledge, gather, Job, MAX_BATCH};
 use crate::approvals::insert_approvals;
-use crate::receipts::RECEIPT_COLUMNS;
+use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 use crate::{Receipt, Store, StoreError};
 
 /// How many receipts one INSERT statement carries. Every statement is a round trip to the
 /// server, so rows are grouped.
 const ROWS_PER_INSERT: usize = 64;
-/// How many columns each receipt binds (as many as `RECEIPT_COLUMNS` names).
-const COLUMNS: usize = 18;
 
 pub(super) async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -54,7 +52,7 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &[Job]) -> Result<(), Sto
 async fn insert_receipts(conn: &mut AnyConnection, receipts: &[&Receipt]) -> Result<(), StoreError> {
     for chunk in receipts.chunks(ROWS_PER_INSERT) {
         let value_lists = (0..chunk.len())
-            .map(|row| format!("({})", (1..=COLUMNS).map(|col| format!("${}", row * COLUMNS + col)).collect::<Vec<_>>().join(", ")))
+            .map(|row| format!("({})", (1..=RECEIPT_COLUMN_COUNT).map(|col| format!("${}", row * RECEIPT_COLUMN_COUNT + col)).collect::<Vec<_>>().join(", ")))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES {value_lists}");
@@ -78,7 +76,10 @@ async fn insert_receipts(conn: &mut AnyConnection, receipts: &[&Receipt]) -> Res
                 .bind(r.created_at)
                 .bind(r.platform_release)
                 .bind(r.tenant_revision)
-                .bind(&r.context);
+                .bind(&r.context)
+                .bind(&r.shadow_of)
+                .bind(r.shadow_verdict.0.map(|verdict| verdict.to_string()))
+                .bind(&r.shadow_rule);
         }
         query.execute(&mut *conn).await?;
     }

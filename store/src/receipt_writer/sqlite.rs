@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::{acknowledge, gather, Job, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
 use crate::approvals::APPROVAL_COLUMNS;
-use crate::receipts::RECEIPT_COLUMNS;
+use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 
 /// Starts the writer thread. Should the thread fail to start, the queue is dropped with it and
 /// every write reports that the writer has stopped: decisions are refused rather than answered
@@ -70,7 +70,8 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut insert = tx.prepare_cached(&format!(
-            "INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            "INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES ({})",
+            (1..=RECEIPT_COLUMN_COUNT).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ")
         ))?;
         for Job { receipt: r, .. } in batch {
             insert.execute(params![
@@ -91,7 +92,10 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
                 r.created_at,
                 r.platform_release,
                 r.tenant_revision,
-                r.context
+                r.context,
+                r.shadow_of,
+                r.shadow_verdict.0.map(|verdict| verdict.to_string()),
+                r.shadow_rule
             ])?;
         }
     }
