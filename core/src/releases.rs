@@ -132,6 +132,13 @@ impl Core {
         Ok(self.store.shadow_diff(&tenant_id, since_ms).await?)
     }
 
+    /// The baselines the named tenant's policies may extend: those of the release it runs. Their
+    /// documents are for the tenant to read, since their rules apply in its own scopes.
+    pub async fn baselines(&self, access: &Access, target: Target<'_>) -> Result<Vec<charter_store::Baseline>, CoreError> {
+        let tenant_id = self.tenant_target(access, target, Action::ReadPolicies).await?;
+        Ok(self.store.baselines_for(&tenant_id).await?)
+    }
+
     /// The tenants `slugs` name, each once; a slug that names none is a mistake in `tenants`.
     async fn tenants_named(&self, slugs: &[String]) -> Result<Vec<TenantId>, CoreError> {
         let mut tenants: Vec<TenantId> = Vec::with_capacity(slugs.len());

@@ -71,8 +71,8 @@ pub use explain::{
 pub use lint::{check_policy, lint};
 pub use locate::locate;
 pub use model::{
-    Budget, Cap, DefaultBehaviour, Effect, PlatformSettings, Policy, PolicyRef, RateKeyKind,
-    RateLimit, Rule, RuleRef, Scope, Targets, Window,
+    is_baseline_name, Budget, Cap, DefaultBehaviour, Effect, PlatformSettings, Policy, PolicyRef,
+    RateKeyKind, RateLimit, Rule, RuleRef, Scope, Targets, Window, MAX_EXTENDS,
 };
 pub use names::UnknownName;
 pub use parse::{detect_format, from_json, from_yaml, WriteError};

@@ -122,8 +122,32 @@ pub struct Policy {
     /// (without even the tool match and effect that other platform rules show them).
     #[serde(skip_serializing_if = "is_false")]
     pub confidential: bool,
+    /// On a platform policy: the name tenant and agent policies `extends` it by. A baseline is not
+    /// enforced as a platform policy; its rules apply in the scope of each policy that extends it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// On a tenant or agent policy: the baselines whose rules apply in this policy's scope as if
+    /// written here. They are not the tenant's to change: they change with the platform's releases.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extends: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+}
+
+/// The most baselines one policy extends.
+pub const MAX_EXTENDS: usize = 16;
+
+/// Whether `name` can name a baseline: 1 to 64 lower-case letters, digits and hyphens, starting
+/// with a letter or digit (`tenant-isolation`, `hipaa-phi`).
+pub fn is_baseline_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Policy {

@@ -18,8 +18,8 @@ use crate::condition::{Condition, FieldPath, Root};
 use crate::condition_syntax::Block;
 use crate::error::{custom, FieldError};
 use crate::model::{
-    Budget, Cap, DefaultBehaviour, Effect, Policy, RateKeyKind, RateLimit, Rule, Scope, Targets,
-    Window,
+    is_baseline_name, Budget, Cap, DefaultBehaviour, Effect, Policy, RateKeyKind, RateLimit, Rule,
+    Scope, Targets, Window, MAX_EXTENDS,
 };
 use crate::regex_cache::BudgetScope;
 use crate::tool::ToolMatch;
@@ -140,6 +140,10 @@ pub(crate) struct RawPolicy {
     default: Option<DefaultBehaviour>,
     #[serde(default)]
     confidential: bool,
+    #[serde(default)]
+    baseline: Option<String>,
+    #[serde(default)]
+    extends: Vec<String>,
     #[serde(default, deserialize_with = "rules_at_most_the_limit")]
     rules: Vec<Rule>,
 }
@@ -195,6 +199,48 @@ impl Validate for Policy {
                 "only a platform policy can be confidential",
             ));
         }
+        match &raw.baseline {
+            Some(_) if raw.scope != Scope::Platform => {
+                return Err(FieldError::new(
+                    "baseline",
+                    "only a platform policy can be a baseline",
+                ));
+            }
+            Some(name) if !is_baseline_name(name) => {
+                return Err(FieldError::new(
+                    "baseline",
+                    format!("`{name}` cannot name a baseline: use 1 to 64 lower-case letters, digits and hyphens"),
+                ));
+            }
+            _ => {}
+        }
+        if !raw.extends.is_empty() && raw.scope == Scope::Platform {
+            return Err(FieldError::new(
+                "extends",
+                "only a tenant or agent policy extends baselines",
+            ));
+        }
+        if raw.extends.len() > MAX_EXTENDS {
+            return Err(FieldError::new(
+                "extends",
+                format!("a policy extends at most {MAX_EXTENDS} baselines"),
+            ));
+        }
+        let mut named = HashSet::new();
+        for (index, name) in raw.extends.iter().enumerate() {
+            if !is_baseline_name(name) {
+                return Err(FieldError::new(
+                    format!("extends[{index}]"),
+                    format!("`{name}` cannot name a baseline: use 1 to 64 lower-case letters, digits and hyphens"),
+                ));
+            }
+            if !named.insert(name.as_str()) {
+                return Err(FieldError::new(
+                    format!("extends[{index}]"),
+                    format!("baseline `{name}` is named twice"),
+                ));
+            }
+        }
         let mut ids = HashSet::new();
         for (index, rule) in raw.rules.iter().enumerate() {
             if let Some(id) = &rule.id {
@@ -213,6 +259,8 @@ impl Validate for Policy {
             scope: raw.scope,
             agent,
             confidential: raw.confidential,
+            baseline: raw.baseline,
+            extends: raw.extends,
             version: raw.version.unwrap_or(0),
             default: raw.default,
             rules: raw.rules,

@@ -456,3 +456,47 @@ fn size_limits_are_refused_naming_the_field() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn baselines_are_named_on_platform_policies_and_extended_by_the_others() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("name: b\nscope: platform\nbaseline: hipaa-phi\n", None),
+        (
+            "name: t\nscope: tenant\nextends: [hipaa-phi, tenant-isolation]\n",
+            None,
+        ),
+        (
+            "name: a\nscope: agent\nagent: bot\nextends: [hipaa-phi]\n",
+            None,
+        ),
+        (
+            "name: t\nscope: tenant\nbaseline: hipaa-phi\n",
+            Some("`baseline`: only a platform policy can be a baseline"),
+        ),
+        (
+            "name: b\nscope: platform\nbaseline: HIPAA\n",
+            Some("`baseline`: `HIPAA` cannot name a baseline"),
+        ),
+        (
+            "name: p\nscope: platform\nextends: [hipaa-phi]\n",
+            Some("`extends`: only a tenant or agent policy extends baselines"),
+        ),
+        (
+            "name: t\nscope: tenant\nextends: [hipaa-phi, hipaa-phi]\n",
+            Some("`extends[1]`: baseline `hipaa-phi` is named twice"),
+        ),
+        (
+            "name: t\nscope: tenant\nextends: [\"no way\"]\n",
+            Some("`extends[0]`: `no way` cannot name a baseline"),
+        ),
+    ];
+    for (input, expected) in cases {
+        match (Policy::parse_auto(input), expected) {
+            (Ok(policy), None) => {
+                round_trip(&policy).unwrap_or_else(|err| panic!("{input}: {err}"))
+            }
+            (Err(err), Some(text)) => assert!(err.to_string().contains(text), "{input}: {err}"),
+            (result, expected) => panic!("{input}: expected {expected:?}, got {result:?}"),
+        }
+    }
+}

@@ -162,6 +162,8 @@ fn policies(scope: Scope, count: std::ops::Range<usize>) -> impl Strategy<Value 
                 version: 1,
                 default,
                 confidential: false,
+                baseline: None,
+                extends: Vec::new(),
                 rules,
             })
             .collect()

@@ -1437,6 +1437,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/platform/shadow"),
     ("get", "/api/v1/shadow"),
     ("put", "/api/v1/shadow"),
+    ("get", "/api/v1/baselines"),
 ];
 
 /// The paths of one tenant's data, which exist at `/api/v1/...` and `/api/v1/tenants/{slug}/...`.
@@ -1462,6 +1463,7 @@ const TENANT_ROUTES: &[&str] = &[
     "/revisions/{version}",
     "/revisions/replay",
     "/shadow",
+    "/baselines",
 ];
 
 fn expected_operations() -> BTreeSet<(String, String)> {

@@ -254,3 +254,33 @@ async fn the_previewer_shows_any_release_to_platform_staff_only() {
 fn uuid_like() -> String {
     charter_testkit::unique_suffix()
 }
+
+#[tokio::test]
+async fn a_tenant_policy_extends_a_baseline_of_its_release() {
+    each_database(|api| async move {
+        let owner = api.sign_in(OWNER).await;
+        let bank_admin = api.sign_in(BANK_ADMIN).await;
+        let bank = api.tenant_key(BANK_ADMIN).await;
+        let isolation = "name: Tenant isolation\ndescription: Queries stay in the caller's tenant\nscope: platform\nbaseline: tenant-isolation\nrules:\n  - tool: \"db.*\"\n    when:\n      not: { args.query: { contains: \"${context.tenant_id}\" } }\n    effect: deny\n    reason: queries must name the tenant\n";
+        api.create_platform_policy(&owner, isolation).await;
+        let listed = api.get("/api/v1/baselines", &bank).await.expect(OK);
+        assert_eq!((listed[0]["name"].as_str(), listed[0]["title"].as_str()), (Some("tenant-isolation"), Some("Tenant isolation")));
+        assert_eq!(listed[0]["document"]["rules"].as_array().map(Vec::len), Some(1), "a tenant reads the baseline it may extend");
+
+        let unknown = api.send(Call::new(Method::POST, "/api/v1/policies", &bank_admin).yaml("name: Data\nscope: tenant\nextends: [tenant-isolaton]\n")).await;
+        assert_eq!(unknown.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "delegation")["field"], "extends[0]");
+        api.create_policy(&bank_admin, "name: Data\nscope: tenant\nextends: [tenant-isolation]\nrules:\n  - tool: \"db.*\"\n    effect: allow\n").await;
+        let tenant_id = api.store.tenant_by_slug("meridian-bank").await.unwrap().unwrap().id;
+        let outside = api.decide(&bank, json!({ "tool": "db.query", "args": { "query": "select * from t" } })).await;
+        assert_eq!(
+            (outside["decision"].as_str(), outside["reason"].as_str()),
+            (Some("deny"), Some("denied by tenant policy `baseline tenant-isolation (extended by Data)` rule 1 (`db.*` deny): queries must name the tenant"))
+        );
+        let decisive = outside["matched"].as_array().unwrap().iter().find(|m| m["decisive"] == true).unwrap();
+        assert!(decisive["rule"]["policy_name"].as_str().unwrap().starts_with("baseline tenant-isolation"), "{outside}");
+        let inside = api.decide(&bank, json!({ "tool": "db.query", "args": { "query": format!("select * from t where tenant_id = '{tenant_id}'") } })).await;
+        assert_eq!(inside["decision"], "allow", "a query in the tenant's own data goes ahead: {inside}");
+        api.get("/api/v1/tenants/meridian-bank/baselines", &api.sign_in(STARTUP_ADMIN).await).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+    })
+    .await;
+}

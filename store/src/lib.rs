@@ -74,8 +74,8 @@ pub use model::{
     Tenant, TenantSummary, TenantTool, ToolSource, ToolUsage, User, CHARTER_TOOL_PREFIX,
 };
 pub use rollout::{
-    describe_selection, DraftChanges, PinKind, Release, ReleaseChoice, ReleasePin, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection, ShadowDiff,
-    ShadowGroup, ShadowSample, TenantRollout,
+    describe_selection, Baseline, DraftChanges, PinKind, Release, ReleaseChoice, ReleasePin, ReleaseSummary, Revision, RevisionSummary, Rollout, Selection,
+    ShadowDiff, ShadowGroup, ShadowSample, TenantRollout,
 };
 
 #[cfg(feature = "db")]
@@ -104,7 +104,7 @@ pub use oauth::{
 #[cfg(feature = "db")]
 pub use password::{hash_password, verify_password};
 #[cfg(feature = "db")]
-pub use policies::to_engine_policy;
+pub use policies::{to_engine_policy, BASELINE_PREFIX};
 #[cfg(feature = "db")]
 pub use policy_search::MAX_PAGE;
 #[cfg(feature = "db")]

@@ -1,7 +1,9 @@
 //! Policies: validated by the engine, checked against their parents, counted against the tenant's
 //! quota, versioned for optimistic concurrency, and written together with their audit entry.
 
-use charter_policy::{check_policy, lint, DelegationReport, PlatformSettings, Policy, Scope};
+use std::collections::HashMap;
+
+use charter_policy::{check_policy, lint, DelegationIssue, DelegationReport, PlatformSettings, Policy, Scope};
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{record, Change};
@@ -98,6 +100,14 @@ async fn delegation_report(
 ) -> Result<DelegationReport, StoreError> {
     let tenant_id = match owner {
         Owner::Platform => {
+            if let Some(name) = &policy.baseline {
+                // One baseline of each name in the draft (and so in every release).
+                for stored in load_policies(&mut *conn, &Owner::Platform).await? {
+                    if Some(&stored.id) != replacing && to_engine_policy(&stored)?.baseline.as_ref() == Some(name) {
+                        return Err(StoreError::Conflict { what: "baseline", key: name.clone() });
+                    }
+                }
+            }
             let (settings, _) = load_settings(&mut *conn).await?;
             return Ok(DelegationReport { errors: Vec::new(), warnings: lint(policy, &[], &settings) });
         }
@@ -119,9 +129,29 @@ async fn delegation_report(
     let report = lane
         .run(move || {
             let mut parents = Vec::with_capacity(platform.len() + own.len());
+            let mut baselines = Vec::new();
             for stored in &platform {
-                parents.push(to_engine_policy(stored)?);
+                let parent = to_engine_policy(stored)?;
+                // A baseline is not enforced as a platform policy, so it is no parent.
+                match parent.baseline {
+                    Some(name) => baselines.push(name),
+                    None => parents.push(parent),
+                }
             }
+            // A baseline the tenant's release lacks is an error beside its line, as a collision is.
+            let known = if baselines.is_empty() { "it has none".to_owned() } else { format!("it has {}", baselines.join(", ")) };
+            let unknown: Vec<DelegationIssue> = policy
+                .extends
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| !baselines.contains(name))
+                .map(|(index, name)| DelegationIssue {
+                    path: format!("extends[{index}]"),
+                    message: format!("`{name}` is not a baseline of the platform release this tenant runs; {known}"),
+                    parent: None,
+                    parent_rule_index: None,
+                })
+                .collect();
             let mut regexes = policy.regex_cost();
             for stored in &own {
                 let parent = to_engine_policy(stored)?;
@@ -131,7 +161,9 @@ async fn delegation_report(
             if let Some(excess) = regexes.tenant_excess() {
                 return Err(StoreError::invalid("rules", excess));
             }
-            Ok(check_policy(&policy, &parents, &settings))
+            let mut report = check_policy(&policy, &parents, &settings);
+            report.errors.splice(0..0, unknown);
+            Ok(report)
         })
         .await??;
     if report.is_ok() {
@@ -461,21 +493,53 @@ pub(crate) struct EngineRows {
 }
 
 impl EngineRows {
+    /// The engine's policies. A platform baseline is not a platform policy: its rules join, as a
+    /// policy of their own in the same scope, every tenant or agent policy that extends it (a
+    /// baseline the release does not hold adds nothing; saving such a policy is refused).
     pub(crate) fn into_engine_inputs(self) -> Result<EngineInputs, StoreError> {
         let mut inputs = EngineInputs { settings: self.settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
+        let mut baselines: HashMap<String, Policy> = HashMap::new();
         for stored in &self.platform {
-            inputs.platform.push(to_engine_policy(stored)?);
+            let policy = to_engine_policy(stored)?;
+            match policy.baseline.clone() {
+                Some(name) => {
+                    baselines.insert(name, policy);
+                }
+                None => inputs.platform.push(policy),
+            }
         }
         for stored in &self.tenant {
             let policy = to_engine_policy(stored)?;
-            match policy.scope {
-                Scope::Agent => inputs.agents.push(policy),
-                _ => inputs.tenant.push(policy),
-            }
+            let extensions: Vec<Policy> =
+                policy.extends.iter().filter_map(|name| baselines.get(name).map(|baseline| extension(&policy, name, baseline))).collect();
+            let into = if policy.scope == Scope::Agent { &mut inputs.agents } else { &mut inputs.tenant };
+            into.push(policy);
+            into.extend(extensions);
         }
         Ok(inputs)
     }
 }
+
+/// The rules of baseline `name` as a policy in the scope of `policy`, which extends it. Its id
+/// names the baseline, never the platform policy behind it.
+fn extension(policy: &Policy, name: &str, baseline: &Policy) -> Policy {
+    Policy {
+        id: format!("{BASELINE_PREFIX}{name}"),
+        name: format!("baseline {name} (extended by {})", policy.name),
+        description: baseline.description.clone(),
+        scope: policy.scope,
+        agent: policy.agent.clone(),
+        version: baseline.version,
+        default: baseline.default,
+        confidential: false,
+        baseline: None,
+        extends: Vec::new(),
+        rules: baseline.rules.clone(),
+    }
+}
+
+/// How a baseline's rules are marked among a tenant's policies (and in receipts' versions).
+pub const BASELINE_PREFIX: &str = "baseline:";
 
 pub(crate) struct EngineInputs {
     pub settings: PlatformSettings,

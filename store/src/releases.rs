@@ -379,3 +379,25 @@ impl Store {
         load_tenant_rollout(&mut conn, tenant_id).await
     }
 }
+
+impl Store {
+    /// The baselines of the platform release the tenant runs, by name.
+    pub async fn baselines_for(&self, tenant_id: &TenantId) -> Result<Vec<crate::rollout::Baseline>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let release = load_tenant_rollout(&mut conn, tenant_id).await?.release;
+        let mut baselines = Vec::new();
+        for stored in release_policies(&mut conn, release).await? {
+            if let Some(name) = crate::to_engine_policy(&stored)?.baseline {
+                baselines.push(crate::rollout::Baseline {
+                    name,
+                    title: stored.name,
+                    description: stored.description,
+                    version: stored.version,
+                    document: stored.document,
+                });
+            }
+        }
+        baselines.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(baselines)
+    }
+}

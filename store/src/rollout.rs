@@ -229,3 +229,16 @@ impl DraftChanges {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty() && !self.settings_changed
     }
 }
+
+/// A baseline of the platform that tenant and agent policies may `extends`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The name policies extend it by, e.g. `hipaa-phi`.
+    pub name: String,
+    /// The platform policy's own name and description.
+    pub title: String,
+    pub description: String,
+    pub version: i64,
+    /// The document (canonical JSON); its rules apply in the scope of each policy that extends it.
+    pub document: String,
+}

@@ -195,3 +195,63 @@ async fn every_tenant_save_is_a_revision_it_can_be_pinned_to() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_baseline_applies_in_the_scope_of_each_policy_that_extends_it() {
+    each_database("baselines", |store: Store| async move {
+        let admin = Actor::system();
+        let acme = tenant(&store, "acme").await;
+        let zeta = tenant(&store, "zeta").await;
+        let phi = |export: &str| {
+            policy(&format!(
+                "name: PHI protection\nscope: platform\nbaseline: hipaa-phi\nrules:\n  - tool: \"patients.*\"\n    mask: [args.ssn]\n  - tool: patients.export\n    effect: {export}\n"
+            ))
+        };
+        let (baseline, _) = store.create_policy(&admin, &Owner::Platform, &phi("deny")).await.unwrap();
+        let clinic = policy("name: Clinic\nscope: tenant\nextends: [hipaa-phi]\nrules:\n  - tool: \"patients.*\"\n    effect: allow\n");
+        let early = store.create_policy(&admin, &Owner::Tenant(acme.id.clone()), &clinic).await;
+        assert!(
+            matches!(&early, Err(StoreError::Delegation(report)) if report.errors[0].path == "extends[0]"),
+            "a draft baseline cannot be extended yet: {early:?}"
+        );
+        charter_testkit::release_platform(&store).await;
+        store.create_policy(&admin, &Owner::Tenant(acme.id.clone()), &clinic).await.unwrap();
+        let open = policy("name: Clinic\nscope: tenant\nrules:\n  - tool: \"patients.*\"\n    effect: allow\n");
+        store.create_policy(&admin, &Owner::Tenant(zeta.id.clone()), &open).await.unwrap();
+
+        let decide = |tenant_id: TenantId, tool: &'static str| {
+            let store = store.clone();
+            async move {
+                let request = charter_policy::DecisionRequest {
+                    tool: tool.into(),
+                    args: serde_json::json!({ "ssn": "123-45-6789" }),
+                    agent: None,
+                    principal: charter_policy::Principal::default(),
+                    context: serde_json::Map::new(),
+                    session: None,
+                };
+                store.policy_set(&tenant_id).await.unwrap().set.decide_dry_run(&request, 0)
+            }
+        };
+        let export = decide(acme.id.clone(), "patients.export").await;
+        assert_eq!(export.verdict, charter_policy::Verdict::Deny);
+        let source = &export.matched.iter().find(|m| m.decisive).unwrap().rule.policy;
+        assert_eq!((source.scope, source.policy_name.as_str()), (charter_policy::Scope::Tenant, "baseline hipaa-phi (extended by Clinic)"));
+        let read = decide(acme.id.clone(), "patients.read").await;
+        assert_eq!(read.verdict, charter_policy::Verdict::Allow);
+        assert!(read.obligations.iter().any(|o| o.field == "args.ssn"), "the baseline's mask applies: {read:?}");
+        assert_eq!(decide(zeta.id.clone(), "patients.export").await.verdict, charter_policy::Verdict::Allow, "a baseline is no platform rule");
+        assert_eq!(store.policy_set(&acme.id).await.unwrap().versions.get("baseline:hipaa-phi"), Some(&1));
+
+        // It changes through releases only, and one name is one baseline.
+        store.update_policy(&admin, &Owner::Platform, &baseline.id, 1, &phi("allow")).await.unwrap();
+        assert_eq!(decide(acme.id.clone(), "patients.export").await.verdict, charter_policy::Verdict::Deny, "the draft changes nothing yet");
+        charter_testkit::release_platform(&store).await;
+        assert_eq!(decide(acme.id.clone(), "patients.export").await.verdict, charter_policy::Verdict::Allow);
+        let twin = store.create_policy(&admin, &Owner::Platform, &policy("name: Other\nscope: platform\nbaseline: hipaa-phi\n")).await;
+        assert!(matches!(twin, Err(StoreError::Conflict { what: "baseline", .. })), "{twin:?}");
+        let listed = store.baselines_for(&acme.id).await.unwrap();
+        assert_eq!((listed.len(), listed[0].name.as_str(), listed[0].version), (1, "hipaa-phi", 2));
+    })
+    .await;
+}

@@ -231,7 +231,7 @@ pub fn ReleasesPage() -> impl IntoView {
         None => {}
     });
     Effect::new(move |_| match promote.value().get() {
-        Some(Ok(moved)) => toasts.success(format!("Promoted; {} now run it.", counted(moved, "tenant", "tenants"))),
+        Some(Ok(moved)) => toasts.success(format!("Promoted: {} moved to it.", counted(moved, "tenant", "tenants"))),
         Some(Err(error)) => toasts.error(format!("Not promoted: {error}")),
         None => {}
     });

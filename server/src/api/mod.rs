@@ -75,6 +75,7 @@ const TENANT_PATHS: &[&str] = &[
     "/revisions/{version}",
     "/revisions/replay",
     "/shadow",
+    "/baselines",
 ];
 
 fn tenant_routes() -> Router<ApiState> {
@@ -100,6 +101,7 @@ fn tenant_routes() -> Router<ApiState> {
         .route("/revisions/{version}", get(releases::revision))
         .route("/revisions/replay", post(releases::replay_revision))
         .route("/shadow", get(releases::shadow_diff).put(releases::set_revision_shadow))
+        .route("/baselines", get(releases::baselines))
 }
 
 /// The `/api/v1` router, with its state applied.
@@ -188,7 +190,7 @@ impl Modify for PlatformStaffPaths {
         platform::get_tenant_settings, platform::put_tenant_settings,
         releases::list, releases::publish, releases::draft, releases::get, releases::promote, releases::rollouts, releases::pin_release,
         releases::rollout, releases::pin_revision, releases::revisions, releases::revision, releases::replay_release, releases::replay_revision,
-        releases::set_release_shadow, releases::set_revision_shadow, releases::shadow_diff,
+        releases::set_release_shadow, releases::set_revision_shadow, releases::shadow_diff, releases::baselines,
     ),
     modifiers(&BearerKey, &PlatformStaffPaths)
 )]

@@ -567,3 +567,33 @@ pub async fn shadow_diff(
             .collect(),
     }))
 }
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BaselineView {
+    /// What a policy names in `extends`.
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub version: i64,
+    /// The baseline's document; its rules apply in the scope of each policy that extends it.
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/baselines", tag = "releases", operation_id = "list_baselines",
+    responses((status = 200, body = Vec<BaselineView>, description = "The baselines of the platform release the tenant runs, by name"), (status = 404)))]
+pub async fn baselines(State(state): State<ApiState>, Caller(access): Caller, path: TenantPath) -> Result<Json<Vec<BaselineView>>, ApiError> {
+    let baselines = state.core.baselines(&access, path.target()).await?;
+    Ok(Json(
+        baselines
+            .into_iter()
+            .map(|b| BaselineView {
+                document: serde_json::from_str(&b.document).unwrap_or_default(),
+                name: b.name,
+                title: b.title,
+                description: b.description,
+                version: b.version,
+            })
+            .collect(),
+    ))
+}
