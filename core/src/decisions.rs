@@ -345,17 +345,24 @@ impl Core {
             })?,
         };
         let tally = Tally::new(&self.rate);
-        let (decision, consulted) = match (foreign_tenant(&input, &tenant), refusal) {
-            (Some(reason), _) => (cross_tenant_denial(reason), false),
-            (None, Some(refusal)) => (refusal, false),
-            (None, None) => (compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)), true),
+        let refused = match (foreign_tenant(&input, &tenant), refusal) {
+            (Some(reason), _) => Some(cross_tenant_denial(reason)),
+            (None, refusal) => refusal,
         };
-        // A candidate in shadow decides the same request too (counting nothing); the answer is
-        // the enforced decision's. A request refused before any policy has nothing to compare.
-        let shadow = match compiled.shadow.filter(|_| consulted && input.policy_version.is_none()) {
+        // A candidate in shadow decides the same request too, before the enforced decision counts
+        // it: it reads the counters and the session as they stand and counts nothing. A request
+        // refused before any policy has nothing to compare.
+        let shadow = match compiled.shadow.filter(|_| refused.is_none() && input.policy_version.is_none()) {
             Some(selection) => self.shadow_decision(&tenant.id, selection, &request, now).await,
             None => None,
         };
+        let decision = match refused {
+            Some(refused) => refused,
+            None => compiled.set.decide(&request, &tally, u64::try_from(now).unwrap_or(0)),
+        };
+        // A decision settled by counts (or by counters out of reach) has no comparable shadow: the
+        // candidate read the counts but does not enforce them.
+        let shadow = shadow.filter(|_| !matches!(decision.basis, Basis::RateLimit | Basis::Budget | Basis::CountersUnavailable));
 
         // What is stored never holds a masked field in the clear; the digest is of the call as made.
         let masked = masked_arg_paths(&decision);
@@ -459,10 +466,10 @@ impl Core {
         Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, approval_status, request_id, decided_at: now, ran })
     }
 
-    /// What `selection` decides for `request`, counting nothing: the candidate's words, verdict
-    /// and the rule that settled it (as a tenant may read it, since it goes on the tenant's
-    /// receipt). A candidate that cannot be compiled is logged and skipped: a shadow never stops a
-    /// decision.
+    /// What `selection` decides for `request`, reading the counters and counting nothing: the
+    /// candidate's words, verdict and the rule that settled it (as a tenant may read it, since it
+    /// goes on the tenant's receipt). A candidate that cannot be compiled is logged and skipped: a
+    /// shadow never stops a decision.
     async fn shadow_decision(
         &self,
         tenant_id: &charter_store::TenantId,
@@ -472,7 +479,7 @@ impl Core {
     ) -> Option<(String, Verdict, String)> {
         match self.store.policy_set_at(tenant_id, selection).await {
             Ok(candidate) => {
-                let decided = candidate.set.decide_dry_run(request, u64::try_from(now).unwrap_or(0)).into_seen_by_tenant();
+                let decided = candidate.set.decide_preview(request, &*self.rate, u64::try_from(now).unwrap_or(0)).into_seen_by_tenant();
                 Some((charter_store::describe_selection(selection), decided.verdict, crate::replay::responsible(&decided)))
             }
             Err(err) => {

@@ -8,7 +8,8 @@
 //! stored. What the request alone cannot reproduce is set aside, never reported as a flip: a
 //! decision settled by rate limits, budgets or unreachable counters (counts are not replayed), a
 //! request refused before any policy (another tenant named, an agent the key does not act for), a
-//! tool switched on or off since (the catalog is not part of a candidate), and a request whose
+//! tool switched on or off since (the catalog is not part of a candidate), a call a session rule
+//! could apply to (what the session did before is not kept), and a request whose
 //! masked argument a rule reads (the receipt keeps `[masked]`, not the value): the last are
 //! "unknown".
 
@@ -111,7 +112,7 @@ struct StoredDecision {
 }
 
 /// Replays one stored call with `set` and says how its verdict compares.
-fn replay_call(set: &PolicySet, tenant: &Tenant, call: &StoredCall) -> Outcome {
+fn replay_call(set: &PolicySet, tenant: &Tenant, call: &StoredCall, seen_by_tenant: bool) -> Outcome {
     let Ok(stored) = serde_json::from_str::<StoredDecision>(&call.decision) else { return Outcome::SetAside };
     let by_counts = matches!(stored.basis, Basis::RateLimit | Basis::Budget | Basis::CountersUnavailable);
     let refused_before_policies = stored.basis == Basis::ExplicitDeny && stored.matched.is_empty();
@@ -119,6 +120,10 @@ fn replay_call(set: &PolicySet, tenant: &Tenant, call: &StoredCall) -> Outcome {
         return Outcome::SetAside;
     }
     let Some(request) = request_of(tenant, call) else { return Outcome::SetAside };
+    // What a session did before is not kept with the receipt.
+    if set.session_rule_applies(&request.tool, request.agent.as_deref()) {
+        return Outcome::SetAside;
+    }
     if call.args.contains(MASKED) {
         let masked = masked_fields(&request.args);
         if set.rule_reading(&request.tool, request.agent.as_deref(), &masked).is_some() {
@@ -132,6 +137,8 @@ fn replay_call(set: &PolicySet, tenant: &Tenant, call: &StoredCall) -> Outcome {
     if decision.verdict == call.verdict {
         return Outcome::Unchanged;
     }
+    // A tenant reads the platform's rules as boundaries, never by name.
+    let decision = if seen_by_tenant { decision.into_seen_by_tenant() } else { decision };
     Outcome::Flipped { to: decision.verdict, rule: responsible(&decision) }
 }
 
@@ -240,6 +247,7 @@ impl Core {
         let tenants = self.replay_tenants(access, &request).await?;
         let since_ms = charter_store::now_ms() - i64::from(request.days) * 24 * 60 * 60 * 1000;
         let mut tally = Tally::default();
+        let seen_by_tenant = !access.is_platform_staff();
         for tenant_id in &tenants {
             let tenant = self.tenant(tenant_id).await?;
             let selection = match request.candidate {
@@ -259,7 +267,7 @@ impl Core {
                 let deciding = self
                     .store
                     .documents()
-                    .run(move || calls.into_iter().map(|call| (replay_call(&set.set, &replayed_tenant, &call), call)).collect::<Vec<_>>());
+                    .run(move || calls.into_iter().map(|call| (replay_call(&set.set, &replayed_tenant, &call, seen_by_tenant), call)).collect::<Vec<_>>());
                 let (outcomes, next) = tokio::join!(deciding, self.store.calls_to_replay(&window, Some(&after), PAGE));
                 for (outcome, call) in outcomes? {
                     tally.add(&tenant, &call, outcome);

@@ -214,6 +214,12 @@ impl Validate for Policy {
             }
             _ => {}
         }
+        if raw.baseline.is_some() && raw.confidential {
+            return Err(FieldError::new(
+                "confidential",
+                "a baseline is read by the tenants that extend it, so it cannot be confidential",
+            ));
+        }
         if !raw.extends.is_empty() && raw.scope == Scope::Platform {
             return Err(FieldError::new(
                 "extends",

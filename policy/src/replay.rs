@@ -35,6 +35,24 @@ impl PolicySet {
     }
 }
 
+impl PolicySet {
+    /// Whether a rule that could apply to a call of `tool` by `agent` reads what the session did
+    /// before (`session.called`, `session.count`).
+    pub fn session_rule_applies(&self, tool: &str, agent: Option<&str>) -> bool {
+        let mut candidates: Vec<RuleId> = Vec::with_capacity(16);
+        self.shared.candidates(tool, &mut candidates);
+        if let Some(rules) = agent.and_then(|a| self.agents.get(a)) {
+            rules.index.candidates(tool, &mut candidates);
+        }
+        candidates.into_iter().any(|id| {
+            // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
+            #[allow(clippy::indexing_slicing)]
+            let compiled = &self.rules[id as usize];
+            compiled.reads_session
+        })
+    }
+}
+
 fn reads_any(rule: &Rule, fields: &[String]) -> bool {
     let mut read: Vec<&FieldPath> = Vec::new();
     for condition in rule.when.iter().chain(&rule.only_when) {
@@ -139,6 +157,16 @@ mod tests {
             &["args.amount"],
             Some("r"),
         );
+        // A session rule is found as such, and only for the calls it could apply to.
+        let session = "name: S\nscope: tenant\nrules:\n  - tool: email.send\n    when: { session.called: \"patients.*\" }\n    effect: deny\n";
+        let set = PolicySet::compile(
+            &serde_json::from_value(serde_json::json!({ "default": "deny" })).unwrap(),
+            &[],
+            &[from_yaml(session).unwrap()],
+            &[],
+        );
+        assert!(set.session_rule_applies("email.send", None));
+        assert!(!set.session_rule_applies("docs.read", None));
         // A field whose name merely starts the same is another field.
         check("  - id: r\n    tool: \"*\"\n    when: { args.amounts: { exists: true } }\n    effect: deny\n", "x", &["args.amount"], None);
     }

@@ -93,6 +93,13 @@ async fn a_tenant_replays_a_revision_of_its_own_policies() {
         assert_eq!((older["replayed"].as_u64(), older["flipped"].as_u64(), older["groups"][0]["to"].as_str()), (Some(2), Some(1), Some("allow")), "{older}");
         let newest = api.post("/api/v1/revisions/replay", &bank_admin, &json!({})).await.expect(OK);
         assert_eq!(newest["flipped"].as_u64(), Some(1), "the newest revision would deny the first read: {newest}");
+        // Once a platform rule decides those reads, a tenant's report names it only as a boundary.
+        let owner = api.sign_in(OWNER).await;
+        api.create_platform_policy(&owner, "name: Secret reads guard\nscope: platform\nrules:\n  - tool: docs.read\n    effect: deny\n").await;
+        let guarded = api.post("/api/v1/revisions/replay", &bank_admin, &json!({ "revision": first })).await.expect(OK);
+        assert_eq!(guarded["flipped"].as_u64(), Some(1), "{guarded}");
+        assert!(!guarded.to_string().contains("Secret reads guard"), "{guarded}");
+        assert!(guarded["groups"][0]["rule"].as_str().unwrap().starts_with("a platform boundary"), "{guarded}");
 
         // Bad input, other tenants, and keys without the right scope.
         for (what, call, status, field) in [

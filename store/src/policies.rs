@@ -173,6 +173,14 @@ async fn delegation_report(
     }
 }
 
+/// Saves of platform baselines queue on the rollout row, so two cannot both find a name free.
+async fn lock_baseline_names(conn: &mut AnyConnection, owner: &Owner, policy: &Policy) -> Result<(), StoreError> {
+    if *owner == Owner::Platform && policy.baseline.is_some() {
+        sqlx::query("UPDATE platform_rollout SET latest = latest WHERE id = 'platform'").execute(conn).await?;
+    }
+    Ok(())
+}
+
 /// Locks one of the owner's policies for the rest of the transaction and reads it. The first
 /// statement is a write, so PostgreSQL takes the row lock and SQLite its write lock before the
 /// read: two writers queue instead of both reading the old row (or SQLite failing the second
@@ -216,6 +224,7 @@ pub(crate) async fn insert_policy(
             return Err(StoreError::QuotaExceeded { quota });
         }
     }
+    lock_baseline_names(&mut *conn, owner, policy).await?;
     let report = delegation_report(&mut *conn, lane, owner, policy, None).await?;
     let now = now_ms();
     let stored = StoredPolicy {
@@ -280,6 +289,7 @@ pub(crate) async fn replace_policy(
     if before.version != expected_version {
         return Err(StoreError::VersionConflict { what: "policy", id: id.to_string(), expected: expected_version, actual: before.version });
     }
+    lock_baseline_names(&mut *conn, owner, policy).await?;
     let report = delegation_report(&mut *conn, lane, owner, policy, Some(id)).await?;
     let after = StoredPolicy {
         scope: policy.scope,

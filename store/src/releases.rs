@@ -120,16 +120,28 @@ async fn compare_draft(conn: &mut AnyConnection, since: i64) -> Result<DraftChan
     let published_settings = release_settings(&mut *conn, since).await?;
     let draft = versions_of(&load_policies(&mut *conn, &Owner::Platform).await?);
     let published = versions_of(&release_policies(&mut *conn, since).await?);
-    let mut changes = DraftChanges { since, settings_changed: draft_settings.default != published_settings.default, ..DraftChanges::default() };
-    for (id, (name, version)) in &draft {
+    Ok(changes_between(since, &published, &draft, draft_settings.default != published_settings.default))
+}
+
+/// How release `number` differs from release `since`.
+async fn compare_releases(conn: &mut AnyConnection, since: i64, number: i64) -> Result<DraftChanges, StoreError> {
+    let (old, new) = (release_settings(&mut *conn, since).await?, release_settings(&mut *conn, number).await?);
+    let published = versions_of(&release_policies(&mut *conn, since).await?);
+    let next = versions_of(&release_policies(&mut *conn, number).await?);
+    Ok(changes_between(since, &published, &next, old.default != new.default))
+}
+
+fn changes_between(since: i64, published: &BTreeMap<String, (String, i64)>, next: &BTreeMap<String, (String, i64)>, settings_changed: bool) -> DraftChanges {
+    let mut changes = DraftChanges { since, settings_changed, ..DraftChanges::default() };
+    for (id, (name, version)) in next {
         match published.get(id) {
             None => changes.added.push(name.clone()),
             Some((_, was)) if was != version => changes.changed.push((name.clone(), *was, *version)),
             Some(_) => {}
         }
     }
-    changes.removed = published.iter().filter(|(id, _)| !draft.contains_key(*id)).map(|(_, (name, _))| name.clone()).collect();
-    Ok(changes)
+    changes.removed = published.iter().filter(|(id, _)| !next.contains_key(*id)).map(|(_, (name, _))| name.clone()).collect();
+    changes
 }
 
 fn release_target(number: i64) -> String {
@@ -210,10 +222,6 @@ impl Store {
         // Taking the number first serialises publishes (a row lock, or SQLite's write lock).
         sqlx::query("UPDATE platform_rollout SET latest = latest + 1 WHERE id = 'platform'").execute(&mut *tx).await?;
         let number = load_rollout(&mut tx).await?.latest;
-        let changes = compare_draft(&mut tx, number - 1).await?;
-        if changes.is_empty() {
-            return Err(StoreError::invalid("draft", format!("holds nothing new since release {}: change a platform policy or setting first", number - 1)));
-        }
         let (settings, _) = load_settings(&mut tx).await?;
         let settings = serde_json::to_string(&settings).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         let now = now_ms();
@@ -229,6 +237,12 @@ impl Store {
             .bind(number)
             .execute(&mut *tx)
             .await?;
+        // Compared once copied, so that the audit says exactly what the release holds; an empty
+        // change is refused and the transaction, number included, rolled back.
+        let changes = compare_releases(&mut tx, number - 1, number).await?;
+        if changes.is_empty() {
+            return Err(StoreError::invalid("draft", format!("holds nothing new since release {}: change a platform policy or setting first", number - 1)));
+        }
         let policies = release_policies(&mut tx, number).await?;
         let after = json!({
             "number": number,
@@ -308,6 +322,15 @@ impl Store {
                 for tenant in before {
                     let after = load_tenant_rollout(&mut tx, &tenant.tenant_id).await?;
                     if after.release != tenant.release || after.release_pin != tenant.release_pin {
+                        // Each tenant's own log says its release changed.
+                        let change = Change {
+                            tenant_id: Some(&tenant.tenant_id),
+                            action: "release.promote",
+                            target: &release_target(number),
+                            before: Some(rollout_json(&tenant)),
+                            after: Some(rollout_json(&after)),
+                        };
+                        record(&mut tx, actor, change).await?;
                         moved.push(after);
                     }
                 }

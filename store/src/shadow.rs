@@ -29,14 +29,22 @@ enum ShadowPart {
 
 /// Writes one tenant's shadow change and its audit entry, inside the caller's transaction.
 async fn change_shadow(conn: &mut AnyConnection, actor: &Actor, tenant_id: &TenantId, part: ShadowPart) -> Result<TenantRollout, StoreError> {
+    // The row is written first: SQLite takes its write lock, PostgreSQL the row's, before the read.
+    crate::revisions::lock_revisions(&mut *conn, &Owner::Tenant(tenant_id.clone())).await?;
     let before = load_tenant_rollout(&mut *conn, tenant_id).await?;
+    // Named by the half that changes: a tenant stopping its revision stops, whatever the platform
+    // still runs in shadow for it.
+    let starts = match &part {
+        ShadowPart::Release(release) => release.is_some(),
+        ShadowPart::Revision(revision) => revision.is_some(),
+    };
     let update = match part {
         ShadowPart::Release(release) => sqlx::query("UPDATE tenants SET shadow_release = $1 WHERE id = $2").bind(release),
         ShadowPart::Revision(revision) => sqlx::query("UPDATE tenants SET shadow_revision = $1 WHERE id = $2").bind(revision),
     };
     update.bind(tenant_id).execute(&mut *conn).await?;
     let after = load_tenant_rollout(&mut *conn, tenant_id).await?;
-    let action = if after.shadow().is_some() { "shadow.start" } else { "shadow.stop" };
+    let action = if starts { "shadow.start" } else { "shadow.stop" };
     let change = Change { tenant_id: Some(tenant_id), action, target: "shadow", before: Some(shadow_json(&before)), after: Some(shadow_json(&after)) };
     record(conn, actor, change).await?;
     Ok(after)
@@ -49,11 +57,15 @@ impl Store {
             return Err(StoreError::invalid("tenants", "name at least one tenant"));
         }
         let mut tx = self.pool.begin().await?;
+        // Written first, as a promotion does, so that the two queue; tenants in one order.
+        sqlx::query("UPDATE platform_rollout SET general = general WHERE id = 'platform'").execute(&mut *tx).await?;
         if let Some(ReleaseChoice::Number(number)) = release {
             release_settings(&mut tx, number).await?;
         }
+        let mut ordered: Vec<&TenantId> = tenants.iter().collect();
+        ordered.sort();
         let mut changed = Vec::with_capacity(tenants.len());
-        for tenant_id in tenants {
+        for tenant_id in ordered {
             changed.push(change_shadow(&mut tx, actor, tenant_id, ShadowPart::Release(release.map(ReleaseChoice::stored))).await?);
         }
         self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
@@ -63,6 +75,7 @@ impl Store {
     /// Runs the tenant's revision `revision` (or, with `None`, none) in shadow.
     pub async fn set_revision_shadow(&self, actor: &Actor, tenant_id: &TenantId, revision: Option<i64>) -> Result<TenantRollout, StoreError> {
         let mut tx = self.pool.begin().await?;
+        crate::revisions::lock_revisions(&mut tx, &Owner::Tenant(tenant_id.clone())).await?;
         if let Some(number) = revision {
             revision_policies(&mut tx, tenant_id, number).await?;
         }
@@ -95,13 +108,15 @@ impl Store {
         for group in &mut groups {
             group.samples = sqlx::query_as::<_, ShadowSample>(
                 "SELECT id, agent, args, created_at FROM receipts WHERE tenant_id = $1 AND created_at >= $2 AND tool = $3 AND verdict = $4 \
-                 AND shadow_verdict = $5 ORDER BY created_at DESC, id DESC LIMIT $6",
+                 AND shadow_verdict = $5 AND COALESCE(shadow_rule, '') = $6 AND COALESCE(shadow_of, '') = $7 ORDER BY created_at DESC, id DESC LIMIT $8",
             )
             .bind(tenant_id)
             .bind(since_ms)
             .bind(&group.tool)
             .bind(&group.verdict)
             .bind(&group.shadow_verdict)
+            .bind(group.shadow_rule.clone().unwrap_or_default())
+            .bind(group.shadow_of.clone().unwrap_or_default())
             .bind(SAMPLES)
             .fetch_all(&mut *conn)
             .await?;

@@ -60,8 +60,9 @@ impl Store {
         // Write first, so SQLite takes its write lock before the reads below (a read upgraded to a
         // write later fails with "database is locked" when another writer got there in between),
         // and two imports on PostgreSQL queue instead of both reading the same policies.
-        sqlx::query("UPDATE change_stamp SET seq = seq WHERE id = 'changes'").execute(&mut *tx).await?;
+        // The tenant row first, as every save of a tenant takes it, then the stamp.
         lock_revisions(&mut tx, owner).await?;
+        sqlx::query("UPDATE change_stamp SET seq = seq WHERE id = 'changes'").execute(&mut *tx).await?;
         let existing = load_policies(&mut tx, owner).await?;
         let mut changes = Vec::new();
         // Deletions first, so that they free quota for what the file adds.

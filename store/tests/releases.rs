@@ -111,11 +111,19 @@ async fn platform_edits_reach_tenants_only_through_published_promoted_releases()
             [
                 "release.publish",
                 "release.promote",
+                // To all: one entry in each moved tenant's log (acme's pin, beta's release), one
+                // in the platform's.
+                "release.promote",
+                "release.promote",
                 "release.promote",
                 "release.publish",
+                "release.promote",
+                "release.promote",
                 "release.promote",
                 "release.rollback",
                 "release.publish",
+                // Beta is pinned and stays: acme's entry and the platform's.
+                "release.promote",
                 "release.promote",
                 "release.follow"
             ]
