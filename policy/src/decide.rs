@@ -17,7 +17,6 @@ use crate::condition::{as_number, render, Facts};
 use crate::explain::{
     Basis, Decision, EffectiveLimit, MatchedRule, NearMiss, Obligation, ObligationKind, Verdict,
 };
-use crate::index::RuleId;
 use crate::model::{Effect, PolicyRef, RuleRef, Scope, Targets, Window};
 use crate::rate::{CounterUnavailable, RateCounter, RateKey};
 use std::time::Duration;
@@ -64,20 +63,10 @@ impl PolicySet {
                 Basis::ToolDisabled,
             );
         }
-        let mut candidates: Vec<RuleId> = Vec::with_capacity(16);
-        self.shared.candidates(&req.tool, &mut candidates);
-        if let Some(agent) = req.agent.as_deref().and_then(|a| self.agents.get(a)) {
-            agent.index.candidates(&req.tool, &mut candidates);
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
+        let candidates = self.candidates(&req.tool, req.agent.as_deref());
 
         let mut facts = Facts::new(&req.args, &req.context, &req.principal);
-        // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
-        #[allow(clippy::indexing_slicing)]
-        let reads_session = candidates
-            .iter()
-            .any(|id| self.rules[*id as usize].reads_session);
+        let reads_session = candidates.iter().any(|rule| rule.reads_session);
         let session = req.session_key();
         // A real decision whose session cannot be read fails closed (below); the preview reads
         // what it can.
@@ -98,10 +87,7 @@ impl PolicySet {
         // The most specific tenant or agent rule that could have decided but missed, with its
         // near miss: a default deny says why it did not apply.
         let mut closest: Option<(&CompiledRule, usize)> = None;
-        for id in candidates {
-            // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
-            #[allow(clippy::indexing_slicing)]
-            let rule = &self.rules[id as usize];
+        for rule in candidates {
             match check(rule, &facts, &req.principal) {
                 Ok(()) => matched.push(rule),
                 Err(failed) => {
@@ -144,7 +130,7 @@ impl PolicySet {
                 // this set reads sessions, a later call could miss this one: refuse it instead.
                 if let (Verdict::Allow, Some(key)) = (outcome.verdict, &session) {
                     if let Err(err) = rate.remember(key, &req.tool, now_ms) {
-                        if self.rules.iter().any(|rule| rule.reads_session) {
+                        if self.rules().any(|rule| rule.reads_session) {
                             deny_unavailable(
                                 &mut outcome,
                                 format!("{err}: the call cannot be recorded in its session for the session rules, so it is refused"),
@@ -219,7 +205,7 @@ impl PolicySet {
             .filter_map(|scope| vote(matched.iter().copied().filter(|r| r.scope() == scope)))
             .collect();
         let Some(verdict) = votes.iter().map(|vote| vote.verdict).max() else {
-            let default = self.default_for(req.agent.as_deref());
+            let default = &self.default_for(req.agent.as_deref());
             let whose = match &default.source {
                 None => format!("the platform default `{}`", default.behaviour),
                 Some(policy) => format!("the default `{}` of {policy}", default.behaviour),
@@ -277,7 +263,11 @@ impl PolicySet {
 }
 
 /// Whether a rule whose tool matched also matches the principal and the conditions; if not, why.
-fn check(rule: &CompiledRule, facts: &Facts<'_>, principal: &Principal) -> Result<(), String> {
+pub(crate) fn check(
+    rule: &CompiledRule,
+    facts: &Facts<'_>,
+    principal: &Principal,
+) -> Result<(), String> {
     if let Some(targets) = &rule.rule.targets {
         if !targeted(targets, principal) {
             return Err(why_not_targeted(targets));

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compile::{CompiledRule, PolicySet};
-use crate::index::RuleId;
 use crate::model::{DefaultBehaviour, PolicyRef, RateKeyKind, Rule, RuleRef, Window};
 use crate::tool::{overlap, Overlap};
 
@@ -92,18 +91,8 @@ pub struct EffectiveBudget {
 impl PolicySet {
     /// The merged view for one agent (or, with `None`, for calls made without an agent).
     pub fn effective_for_agent(&self, agent: Option<&str>) -> EffectivePolicy {
-        let agent_rules: &[RuleId] = agent
-            .and_then(|a| self.agents.get(a))
-            .map_or(&[], |a| &a.rules);
-        // INVARIANT: rule ids are positions in `self.rules`, set when it was compiled.
-        #[allow(clippy::indexing_slicing)]
-        let rules: Vec<&CompiledRule> = self
-            .shared_rules
-            .iter()
-            .chain(agent_rules)
-            .map(|&id| &self.rules[id as usize])
-            .collect();
-        let default = self.default_for(agent);
+        let rules: Vec<&CompiledRule> = self.rules_for_agent(agent);
+        let default = &self.default_for(agent);
         EffectivePolicy {
             agent: agent.map(str::to_string),
             default: default.behaviour,

@@ -1,161 +1,214 @@
 //! The tool index: finds the rules whose tool match can match a tool name, without looking at
-//! the others. Exact names go in a hash map, `*` in a list every call takes, other globs in one
-//! `GlobSet` and regexes in one `RegexSet`, so the cost of a lookup follows the number of rules
-//! that match, not the number of rules.
+//! the others. Exact names (and the names of alternations such as `payments.{create,refund}`) go
+//! in a hash map, `*` in a list every call takes, prefix and suffix globs in maps looked up by the
+//! name's own prefixes and suffixes of the lengths present, so the cost of a lookup follows the
+//! number of rules that match, not the number of rules. The rarer globs (a middle, a prefix and a
+//! suffix, or one compiled by `globset`) and regexes are tried one distinct pattern at a time;
+//! many regexes are matched together by one `RegexSet`.
+//!
+//! Nothing here compiles an automaton per tenant for the common patterns: a tenant's index holds
+//! strings and rule ids, and compiled patterns are shared across tenants (`glob_shape`,
+//! `regex_cache`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use globset::{Candidate, GlobSet, GlobSetBuilder};
+use globset::GlobMatcher;
 use regex::RegexSet;
 
-use crate::pattern::{GlobPattern, RegexPattern};
+use crate::glob_shape::{Shape, Simple};
+use crate::pattern::RegexPattern;
 use crate::tool::ToolMatch;
 
 /// Rules are named by their position in the compiled set.
 pub(crate) type RuleId = u32;
 
+/// Past this many distinct regex tool patterns, one index matches them with one `RegexSet`.
+const REGEX_SET_FROM: usize = 16;
+
 #[derive(Debug, Default)]
 pub(crate) struct ToolIndex {
-    exact: HashMap<String, Vec<RuleId>>,
+    exact: HashMap<Box<str>, Vec<RuleId>>,
     universal: Vec<RuleId>,
-    globs: Globs,
+    prefixes: Affixes,
+    suffixes: Affixes,
+    /// Globs matched one distinct pattern at a time, with their rules.
+    others: Vec<(Other, Vec<RuleId>)>,
     regexes: Regexes,
 }
 
-/// Identical patterns share one entry, so a thousand rules on `payments.*` cost one glob.
+/// Prefixes (or suffixes) and their rules, with the distinct lengths to look up.
 #[derive(Debug, Default)]
-struct Globs {
-    /// `None` when the set could not be built (it only fails past size limits); matching then
-    /// falls back to trying each pattern, which is slower but still right.
-    set: Option<GlobSet>,
-    patterns: Vec<GlobPattern>,
-    rules: Vec<Vec<RuleId>>,
+struct Affixes {
+    rules: HashMap<Box<str>, Vec<RuleId>>,
+    lengths: Vec<usize>,
+}
+
+#[derive(Debug)]
+enum Other {
+    Simple(Simple),
+    Compiled(Arc<GlobMatcher>),
+}
+
+impl Other {
+    fn is_match(&self, tool: &str) -> bool {
+        match self {
+            Other::Simple(simple) => simple.is_match(tool),
+            Other::Compiled(matcher) => matcher.is_match(tool),
+        }
+    }
+
+    fn same_as(&self, other: &Other) -> bool {
+        match (self, other) {
+            (Other::Simple(one), Other::Simple(two)) => one == two,
+            (Other::Compiled(one), Other::Compiled(two)) => Arc::ptr_eq(one, two),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Regexes {
+    /// Built when there are at least [`REGEX_SET_FROM`] patterns; `None` also when it could not
+    /// be built (only past size limits), and matching then tries each pattern.
     set: Option<RegexSet>,
-    patterns: Vec<RegexPattern>,
-    rules: Vec<Vec<RuleId>>,
+    patterns: Vec<(RegexPattern, Vec<RuleId>)>,
 }
 
 #[derive(Default)]
 pub(crate) struct ToolIndexBuilder {
     index: ToolIndex,
-    glob_positions: HashMap<String, usize>,
-    regex_positions: HashMap<String, usize>,
 }
 
 impl ToolIndexBuilder {
     pub(crate) fn add(&mut self, id: RuleId, tool: &ToolMatch) {
+        let index = &mut self.index;
         match tool {
-            ToolMatch::Exact(name) => self.index.exact.entry(name.clone()).or_default().push(id),
-            ToolMatch::Glob(glob) if glob.as_str().chars().all(|c| c == '*') => {
-                self.index.universal.push(id);
+            ToolMatch::Exact(name) => {
+                push(index.exact.entry(name.as_str().into()).or_default(), id)
             }
-            ToolMatch::Glob(glob) => {
-                let globs = &mut self.index.globs;
-                let at = *self
-                    .glob_positions
-                    .entry(glob.as_str().to_string())
-                    .or_insert_with(|| {
-                        globs.patterns.push(glob.clone());
-                        globs.rules.push(Vec::new());
-                        globs.patterns.len() - 1
-                    });
-                // INVARIANT: `at` was handed out when the pattern and its rule list were pushed.
-                #[allow(clippy::indexing_slicing)]
-                globs.rules[at].push(id);
-            }
+            ToolMatch::Glob(glob) => match glob.shape() {
+                Shape::Simple(alternatives) => {
+                    for simple in alternatives.iter() {
+                        match simple {
+                            Simple::Exact(name) => {
+                                push(index.exact.entry(name.clone()).or_default(), id)
+                            }
+                            Simple::Any => push(&mut index.universal, id),
+                            Simple::Prefix(prefix) => index.prefixes.add(prefix, id),
+                            Simple::Suffix(suffix) => index.suffixes.add(suffix, id),
+                            Simple::Middle(_) | Simple::Around(..) => {
+                                index.add_other(Other::Simple(simple.clone()), id);
+                            }
+                        }
+                    }
+                }
+                Shape::Compiled(matcher) => index.add_other(Other::Compiled(matcher.clone()), id),
+            },
             ToolMatch::Regex(regex) => {
-                let regexes = &mut self.index.regexes;
-                let at = *self
-                    .regex_positions
-                    .entry(regex.as_str().to_string())
-                    .or_insert_with(|| {
-                        regexes.patterns.push(regex.clone());
-                        regexes.rules.push(Vec::new());
-                        regexes.patterns.len() - 1
-                    });
-                // INVARIANT: `at` was handed out when the pattern and its rule list were pushed.
-                #[allow(clippy::indexing_slicing)]
-                regexes.rules[at].push(id);
+                let patterns = &mut index.regexes.patterns;
+                match patterns.iter_mut().find(|(pattern, _)| pattern == regex) {
+                    Some((_, ids)) => push(ids, id),
+                    None => patterns.push((regex.clone(), vec![id])),
+                }
             }
         }
     }
 
     pub(crate) fn build(mut self) -> ToolIndex {
-        let globs = &mut self.index.globs;
-        if !globs.patterns.is_empty() {
-            let mut builder = GlobSetBuilder::new();
-            for pattern in &globs.patterns {
-                builder.add(pattern.glob().clone());
-            }
-            globs.set = builder.build().ok();
-        }
         let regexes = &mut self.index.regexes;
-        if !regexes.patterns.is_empty() {
-            regexes.set = RegexSet::new(regexes.patterns.iter().map(RegexPattern::as_str)).ok();
+        if regexes.patterns.len() >= REGEX_SET_FROM {
+            regexes.set =
+                RegexSet::new(regexes.patterns.iter().map(|(pattern, _)| pattern.as_str())).ok();
         }
+        let index = &mut self.index;
+        for ids in index
+            .exact
+            .values_mut()
+            .chain(index.prefixes.rules.values_mut())
+            .chain(index.suffixes.rules.values_mut())
+        {
+            ids.shrink_to_fit();
+        }
+        index.exact.shrink_to_fit();
+        index.universal.shrink_to_fit();
+        index.others.shrink_to_fit();
+        index.prefixes.rules.shrink_to_fit();
+        index.suffixes.rules.shrink_to_fit();
         self.index
     }
 }
 
-impl ToolIndex {
-    /// Appends the ids of the rules whose tool match matches `tool`, in no particular order.
-    pub(crate) fn candidates(&self, tool: &str, out: &mut Vec<RuleId>) {
-        if let Some(ids) = self.exact.get(tool) {
-            out.extend_from_slice(ids);
-        }
-        out.extend_from_slice(&self.universal);
-        self.globs.candidates(tool, out);
-        self.regexes.candidates(tool, out);
+/// Adds a rule to a list once: an alternation can name the same rule under one key twice.
+fn push(ids: &mut Vec<RuleId>, id: RuleId) {
+    if ids.last() != Some(&id) {
+        ids.push(id);
     }
 }
 
-impl Globs {
-    fn candidates(&self, tool: &str, out: &mut Vec<RuleId>) {
-        if self.patterns.is_empty() {
-            return;
+impl Affixes {
+    fn add(&mut self, text: &str, id: RuleId) {
+        push(self.rules.entry(text.into()).or_default(), id);
+        if let Err(at) = self.lengths.binary_search(&text.len()) {
+            self.lengths.insert(at, text.len());
         }
-        match &self.set {
-            Some(set) => {
-                let mut hits = Vec::new();
-                set.matches_candidate_into(&Candidate::new(tool), &mut hits);
-                for at in hits {
-                    // INVARIANT: the set was built from `patterns`, whose positions `rules` shares.
-                    #[allow(clippy::indexing_slicing)]
-                    out.extend_from_slice(&self.rules[at]);
-                }
+    }
+}
+
+impl ToolIndex {
+    fn add_other(&mut self, other: Other, id: RuleId) {
+        match self
+            .others
+            .iter_mut()
+            .find(|(known, _)| known.same_as(&other))
+        {
+            Some((_, ids)) => push(ids, id),
+            None => self.others.push((other, vec![id])),
+        }
+    }
+
+    /// Appends the ids of the rules whose tool match matches `tool`, each plus `offset`, in no
+    /// particular order and possibly more than once.
+    pub(crate) fn candidates(&self, tool: &str, offset: RuleId, out: &mut Vec<RuleId>) {
+        let mut extend = |ids: &[RuleId]| out.extend(ids.iter().map(|id| id + offset));
+        if let Some(ids) = self.exact.get(tool) {
+            extend(ids);
+        }
+        extend(&self.universal);
+        for &length in &self.prefixes.lengths {
+            if let Some(ids) = tool
+                .get(..length)
+                .and_then(|prefix| self.prefixes.rules.get(prefix))
+            {
+                extend(ids);
             }
-            None => {
-                for (pattern, ids) in self.patterns.iter().zip(&self.rules) {
-                    if pattern.is_match(tool) {
-                        out.extend_from_slice(ids);
+        }
+        for &length in &self.suffixes.lengths {
+            let suffix = tool
+                .len()
+                .checked_sub(length)
+                .and_then(|start| tool.get(start..));
+            if let Some(ids) = suffix.and_then(|suffix| self.suffixes.rules.get(suffix)) {
+                extend(ids);
+            }
+        }
+        for (other, ids) in &self.others {
+            if other.is_match(tool) {
+                extend(ids);
+            }
+        }
+        match &self.regexes.set {
+            Some(set) => {
+                for at in set.matches(tool).iter() {
+                    if let Some((_, ids)) = self.regexes.patterns.get(at) {
+                        extend(ids);
                     }
                 }
             }
-        }
-    }
-}
-
-impl Regexes {
-    fn candidates(&self, tool: &str, out: &mut Vec<RuleId>) {
-        if self.patterns.is_empty() {
-            return;
-        }
-        match &self.set {
-            Some(set) => {
-                for at in set.matches(tool).iter() {
-                    // INVARIANT: the set was built from `patterns`, whose positions `rules` shares.
-                    #[allow(clippy::indexing_slicing)]
-                    out.extend_from_slice(&self.rules[at]);
-                }
-            }
             None => {
-                for (pattern, ids) in self.patterns.iter().zip(&self.rules) {
+                for (pattern, ids) in &self.regexes.patterns {
                     if pattern.is_match(tool) {
-                        out.extend_from_slice(ids);
+                        extend(ids);
                     }
                 }
             }

@@ -29,6 +29,7 @@
 mod agent;
 mod bundle;
 mod catalog;
+mod compact;
 mod compile;
 mod condition;
 mod condition_syntax;
@@ -37,6 +38,7 @@ mod delegation;
 mod effective;
 mod error;
 mod explain;
+mod glob_shape;
 mod index;
 mod lint;
 mod locate;
@@ -58,7 +60,11 @@ mod tool;
 pub use agent::{normalise_agent, AgentNameError, MAX_AGENT_CHARS};
 pub use bundle::{PolicyBundle, BUNDLE_FORMAT};
 pub use catalog::{detect_source_kind, extract_tools, CatalogError, CatalogTool, SourceKind};
-pub use compile::PolicySet;
+pub use compact::{
+    CompactDecision, CompactLimit, CompactMatch, CompactMiss, CompactObligation, MissingRule,
+    RulePointer, COMPACT_FORM,
+};
+pub use compile::{PlatformRules, PolicySet, TenantRules};
 pub use condition::{
     Condition, FieldPath, FieldPathError, Operand, Root, Template, TemplatePart, Test, ValueType,
 };

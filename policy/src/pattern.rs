@@ -7,7 +7,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use globset::GlobBuilder;
+
+use crate::glob_shape::Shape;
 use regex_automata::meta::BuildError;
 
 use crate::regex_cache::{self, CompileError, Compiled, RegexLimit};
@@ -23,11 +25,12 @@ pub enum PatternError {
     RegexLimit { pattern: String, limit: RegexLimit },
 }
 
-/// A glob over tool names. `*` matches any run of characters, dots included.
+/// A glob over tool names. `*` matches any run of characters, dots included. Simple globs match
+/// by string comparison; others share one compiled matcher per pattern text (`glob_shape`).
 #[derive(Clone)]
 pub struct GlobPattern {
-    glob: Glob,
-    matcher: GlobMatcher,
+    text: Box<str>,
+    shape: Shape,
 }
 
 impl GlobPattern {
@@ -41,20 +44,22 @@ impl GlobPattern {
                 pattern: pattern.to_string(),
                 reason: err.kind().to_string(),
             })?;
-        let matcher = glob.compile_matcher();
-        Ok(GlobPattern { glob, matcher })
+        Ok(GlobPattern {
+            text: pattern.into(),
+            shape: Shape::of(&glob),
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        self.glob.glob()
+        &self.text
     }
 
-    pub fn glob(&self) -> &Glob {
-        &self.glob
+    pub(crate) fn shape(&self) -> &Shape {
+        &self.shape
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.matcher.is_match(text)
+        self.shape.is_match(text)
     }
 }
 

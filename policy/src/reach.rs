@@ -3,7 +3,6 @@
 
 use crate::compile::PolicySet;
 use crate::decide::targeted;
-use crate::index::RuleId;
 use crate::model::{DefaultBehaviour, Effect};
 use crate::request::Principal;
 
@@ -16,16 +15,8 @@ impl PolicySet {
         if !self.settings.is_enabled(tool) {
             return false;
         }
-        let mut candidates: Vec<RuleId> = Vec::with_capacity(16);
-        self.shared.candidates(tool, &mut candidates);
-        if let Some(rules) = agent.and_then(|a| self.agents.get(a)) {
-            rules.index.candidates(tool, &mut candidates);
-        }
         let mut some_rule_allows = false;
-        for id in candidates {
-            // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
-            #[allow(clippy::indexing_slicing)]
-            let compiled = &self.rules[id as usize];
+        for compiled in self.candidates(tool, agent) {
             let rule = &compiled.rule;
             let applies_to_principal = rule
                 .targets

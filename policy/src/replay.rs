@@ -4,7 +4,6 @@
 
 use crate::compile::PolicySet;
 use crate::condition::{Condition, FieldPath, Operand, TemplatePart, Test};
-use crate::index::RuleId;
 use crate::model::{Rule, RuleRef};
 
 impl PolicySet {
@@ -20,18 +19,9 @@ impl PolicySet {
         if fields.is_empty() {
             return None;
         }
-        let mut candidates: Vec<RuleId> = Vec::with_capacity(16);
-        self.shared.candidates(tool, &mut candidates);
-        if let Some(rules) = agent.and_then(|a| self.agents.get(a)) {
-            rules.index.candidates(tool, &mut candidates);
-        }
-        candidates.sort_unstable();
-        candidates.into_iter().find_map(|id| {
-            // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
-            #[allow(clippy::indexing_slicing)]
-            let compiled = &self.rules[id as usize];
-            reads_any(&compiled.rule, fields).then_some(&compiled.source)
-        })
+        self.candidates(tool, agent)
+            .into_iter()
+            .find_map(|compiled| reads_any(&compiled.rule, fields).then_some(&compiled.source))
     }
 }
 
@@ -39,17 +29,9 @@ impl PolicySet {
     /// Whether a rule that could apply to a call of `tool` by `agent` reads what the session did
     /// before (`session.called`, `session.count`).
     pub fn session_rule_applies(&self, tool: &str, agent: Option<&str>) -> bool {
-        let mut candidates: Vec<RuleId> = Vec::with_capacity(16);
-        self.shared.candidates(tool, &mut candidates);
-        if let Some(rules) = agent.and_then(|a| self.agents.get(a)) {
-            rules.index.candidates(tool, &mut candidates);
-        }
-        candidates.into_iter().any(|id| {
-            // INVARIANT: the indexes hold only positions in `self.rules`, set when it was compiled.
-            #[allow(clippy::indexing_slicing)]
-            let compiled = &self.rules[id as usize];
-            compiled.reads_session
-        })
+        self.candidates(tool, agent)
+            .into_iter()
+            .any(|compiled| compiled.reads_session)
     }
 }
 

@@ -132,8 +132,20 @@ struct ExpectIssue {
 
 fn check(file: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(file).unwrap();
-    let scenario: Scenario =
+    let mut scenario: Scenario =
         charter_policy::from_yaml(&text).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+    // The store gives every policy an id of its own; receipts point at rules by it.
+    for (scope, policies) in [
+        ("platform", &mut scenario.platform),
+        ("tenant", &mut scenario.tenant),
+        ("agent", &mut scenario.agent),
+    ] {
+        for (index, policy) in policies.iter_mut().enumerate() {
+            if policy.id.is_empty() {
+                policy.id = format!("{scope}-{index}");
+            }
+        }
+    }
     let set = PolicySet::compile(
         &scenario.settings,
         &scenario.platform,
@@ -160,6 +172,30 @@ fn check(file: &Path) -> Vec<String> {
                 problems.push(format!(
                     "the decision does not round-trip through JSON: {json}"
                 ));
+            }
+            // A receipt keeps the decision compact and expands it on read: to exactly this.
+            match set.compact(&decision, request) {
+                Some(compact) => {
+                    let stored = serde_json::to_string(&compact).unwrap();
+                    let read: charter_policy::CompactDecision =
+                        serde_json::from_str(&stored).unwrap();
+                    match set.expand(&read, request) {
+                        Ok(expanded) if expanded == decision => {}
+                        Ok(expanded) => problems.push(format!(
+                            "the compact decision expands to another: {}",
+                            serde_json::to_string_pretty(&expanded).unwrap()
+                        )),
+                        Err(err) => problems.push(format!("the compact decision: {err}")),
+                    }
+                    if !decision.matched.is_empty() && stored.len() >= json.len() {
+                        problems.push(format!(
+                            "the compact decision is no smaller ({} bytes, the full one {}): {stored}",
+                            stored.len(),
+                            json.len()
+                        ));
+                    }
+                }
+                None => problems.push("the decision cannot be compacted".into()),
             }
             if !problems.is_empty() {
                 problems.push(format!(

@@ -39,6 +39,9 @@ pub struct Config {
     /// `CHARTER_UPSTREAM_TIMEOUT_MS`: how long the MCP gateway waits for an upstream MCP server to
     /// connect or answer a call (default 30,000).
     pub upstream_timeout: std::time::Duration,
+    /// `CHARTER_POLICY_CACHE_MB`: the memory budget of the tenants' compiled policy sets kept in
+    /// memory, in MiB (default 256); past it the least used are compiled again on their next use.
+    pub policy_cache_bytes: u64,
 }
 
 /// How the server writes its logs.
@@ -81,6 +84,8 @@ pub enum ConfigError {
     BadLogFormat(String),
     #[error("`CHARTER_UPSTREAM_TIMEOUT_MS` must be a number of milliseconds from 1 to 600000, got `{0}`")]
     BadUpstreamTimeout(String),
+    #[error("`CHARTER_POLICY_CACHE_MB` must be a number of MiB from 1 to 1048576, got `{0}`")]
+    BadPolicyCache(String),
 }
 
 impl Config {
@@ -124,6 +129,13 @@ impl Config {
                 _ => return Err(ConfigError::BadUpstreamTimeout(text)),
             },
         };
+        let policy_cache_bytes = match lookup("CHARTER_POLICY_CACHE_MB") {
+            None => charter_store::DEFAULT_POLICY_CACHE_BYTES,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(mib @ 1..=1_048_576) => mib << 20,
+                _ => return Err(ConfigError::BadPolicyCache(text)),
+            },
+        };
         Ok(Config {
             database_url,
             seed_demo,
@@ -136,6 +148,7 @@ impl Config {
             metrics_token,
             log_format,
             upstream_timeout,
+            policy_cache_bytes,
         })
     }
 }
@@ -170,6 +183,7 @@ mod tests {
             metrics_token: None,
             log_format: LogFormat::Text,
             upstream_timeout: charter_core::DEFAULT_UPSTREAM_TIMEOUT,
+            policy_cache_bytes: charter_store::DEFAULT_POLICY_CACHE_BYTES,
         }
     }
 
@@ -200,6 +214,9 @@ mod tests {
             Ok(Config { log_format: LogFormat::Json, metrics_token: Some("s3cret".into()), ..defaults() }),
         );
         check(&[("CHARTER_UPSTREAM_TIMEOUT_MS", "2500")], Ok(Config { upstream_timeout: std::time::Duration::from_millis(2500), ..defaults() }));
+        check(&[("CHARTER_POLICY_CACHE_MB", " 64 ")], Ok(Config { policy_cache_bytes: 64 << 20, ..defaults() }));
+        check(&[("CHARTER_POLICY_CACHE_MB", "0")], Err(ConfigError::BadPolicyCache("0".into())));
+        check(&[("CHARTER_POLICY_CACHE_MB", "lots")], Err(ConfigError::BadPolicyCache("lots".into())));
         check(&[("CHARTER_UPSTREAM_TIMEOUT_MS", "0")], Err(ConfigError::BadUpstreamTimeout("0".into())));
         check(&[("CHARTER_UPSTREAM_TIMEOUT_MS", "soon")], Err(ConfigError::BadUpstreamTimeout("soon".into())));
         check(&[("CHARTER_LOG_FORMAT", "xml")], Err(ConfigError::BadLogFormat("xml".into())));

@@ -49,6 +49,7 @@ impl Services {
             None => Counters::default(),
         };
         let throttle = counters.login_throttle();
+        store.set_policy_cache_budget(config.policy_cache_bytes);
         let core = Core::with_counters(store, counters).with_upstream_timeout(config.upstream_timeout);
         Ok(Services {
             api: ApiState { core: core.clone() },

@@ -72,11 +72,20 @@ pub(crate) struct Propagation {
     /// When this replica last confirmed it is current (ms since the epoch): its listener connected,
     /// or a reading of `change_stamp` found nothing missed while the listener was connected.
     confirmed_ms: AtomicI64,
+    /// This process's mark on its announcements: it applied its own changes when they committed,
+    /// so hearing them again would only drop what it compiled since.
+    origin: String,
 }
 
 impl Default for Propagation {
     fn default() -> Propagation {
-        Propagation { subscribers: broadcast::channel(1024).0, listening: AtomicBool::new(false), heard: AtomicI64::new(0), confirmed_ms: AtomicI64::new(0) }
+        Propagation {
+            subscribers: broadcast::channel(1024).0,
+            listening: AtomicBool::new(false),
+            heard: AtomicI64::new(0),
+            confirmed_ms: AtomicI64::new(0),
+            origin: uuid::Uuid::new_v4().simple().to_string(),
+        }
     }
 }
 
@@ -90,23 +99,32 @@ const STAMP_EVERY: Duration = Duration::from_secs(1);
 pub const CURRENT_WITHIN_MS: i64 = 5_000;
 
 /// What an announcement says: the stamp it bumped, when it was sent (ms since the epoch, on the
-/// sender's clock) and the change.
+/// sender's clock), which process sent it, and the change.
 #[derive(Debug, PartialEq)]
 struct Announcement {
     seq: Option<i64>,
     sent_ms: Option<i64>,
+    origin: Option<String>,
     change: Invalidation,
 }
 
-/// An announcement's text: the stamp it bumped, `@` and the time it was sent, a space, the change.
+/// An announcement's text: the stamp it bumped, `@` and the time it was sent, `@` and the sending
+/// process's mark, a space, the change.
 fn announced(payload: &str) -> Announcement {
+    let unstamped = || Announcement { seq: None, sent_ms: None, origin: None, change: Invalidation::parse(payload) };
     let Some((head, change)) = payload.split_once(' ') else {
-        return Announcement { seq: None, sent_ms: None, change: Invalidation::parse(payload) };
+        return unstamped();
     };
-    let (seq, sent_ms) = head.split_once('@').unwrap_or((head, ""));
+    let mut parts = head.splitn(3, '@');
+    let (seq, sent_ms, origin) = (parts.next().unwrap_or(head), parts.next().unwrap_or(""), parts.next());
     match seq.parse::<i64>() {
-        Ok(seq) => Announcement { seq: Some(seq), sent_ms: sent_ms.parse().ok(), change: Invalidation::parse(change) },
-        Err(_) => Announcement { seq: None, sent_ms: None, change: Invalidation::parse(payload) },
+        Ok(seq) => Announcement {
+            seq: Some(seq),
+            sent_ms: sent_ms.parse().ok(),
+            origin: origin.filter(|origin| !origin.is_empty()).map(str::to_owned),
+            change: Invalidation::parse(change),
+        },
+        Err(_) => unstamped(),
     }
 }
 
@@ -121,11 +139,12 @@ impl Store {
         if self.backend() == Backend::Postgres {
             sqlx::query(
                 "WITH bumped AS (UPDATE change_stamp SET seq = seq + 1 WHERE id = 'changes' RETURNING seq) \
-                 SELECT pg_notify($1, (SELECT seq FROM bumped)::text || '@' || $3 || ' ' || $2)",
+                 SELECT pg_notify($1, (SELECT seq FROM bumped)::text || '@' || $3 || '@' || $4 || ' ' || $2)",
             )
             .bind(CHANNEL)
             .bind(change.payload())
             .bind(crate::now_ms().to_string())
+            .bind(&self.propagation.origin)
             .execute(&mut *tx)
             .await?;
         }
@@ -141,7 +160,7 @@ impl Store {
             Invalidation::KeyRevoked(key) => self.api_keys.forget(key),
             Invalidation::Tenant(_) => {}
             Invalidation::Everything => {
-                self.policy_sets.invalidate(&Owner::Platform);
+                self.policy_sets.forget_all();
                 self.api_keys.forget_all();
             }
         }
@@ -205,11 +224,14 @@ impl Store {
                 loop {
                     match listener.try_recv().await {
                         Ok(Some(notification)) => {
-                            let Announcement { seq, sent_ms, change } = announced(notification.payload());
+                            let Announcement { seq, sent_ms, origin, change } = announced(notification.payload());
                             if let Some(seq) = seq {
                                 store.propagation.heard.fetch_max(seq, Ordering::SeqCst);
                             }
-                            store.apply(&change);
+                            // This process applied its own changes as they committed.
+                            if origin.as_deref() != Some(store.propagation.origin.as_str()) {
+                                store.apply(&change);
+                            }
                             if let Some(sent_ms) = sent_ms {
                                 let lag_ms = (crate::now_ms() - sent_ms).max(0);
                                 crate::metrics().propagation_seconds.observe(lag_ms as f64 / 1000.0);
@@ -277,8 +299,15 @@ mod tests {
         }
         assert_eq!(Invalidation::parse("something:new"), Invalidation::Everything, "an unknown announcement forgets everything");
         let platform = || Invalidation::Policies(Owner::Platform);
-        assert_eq!(announced("42@1764800000000 policies:platform"), Announcement { seq: Some(42), sent_ms: Some(1_764_800_000_000), change: platform() });
-        assert_eq!(announced("42 policies:platform"), Announcement { seq: Some(42), sent_ms: None, change: platform() });
-        assert_eq!(announced("policies:platform"), Announcement { seq: None, sent_ms: None, change: platform() });
+        assert_eq!(
+            announced("42@1764800000000@a1b2 policies:platform"),
+            Announcement { seq: Some(42), sent_ms: Some(1_764_800_000_000), origin: Some("a1b2".into()), change: platform() }
+        );
+        assert_eq!(
+            announced("42@1764800000000 policies:platform"),
+            Announcement { seq: Some(42), sent_ms: Some(1_764_800_000_000), origin: None, change: platform() }
+        );
+        assert_eq!(announced("42 policies:platform"), Announcement { seq: Some(42), sent_ms: None, origin: None, change: platform() });
+        assert_eq!(announced("policies:platform"), Announcement { seq: None, sent_ms: None, origin: None, change: platform() });
     }
 }

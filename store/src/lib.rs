@@ -20,6 +20,8 @@ mod audit;
 #[cfg(feature = "db")]
 mod changes;
 #[cfg(feature = "db")]
+mod compiled_parts;
+#[cfg(feature = "db")]
 mod db;
 #[cfg(feature = "db")]
 mod error;
@@ -108,7 +110,7 @@ pub use policies::{to_engine_policy, BASELINE_PREFIX};
 #[cfg(feature = "db")]
 pub use policy_search::MAX_PAGE;
 #[cfg(feature = "db")]
-pub use policy_sets::{CompiledTenant, PLATFORM_VERSION_PREFIX};
+pub use policy_sets::{CompiledTenant, DEFAULT_POLICY_CACHE_BYTES, PLATFORM_VERSION_PREFIX};
 #[cfg(feature = "db")]
 pub use receipt_writer::ReceiptWriter;
 #[cfg(feature = "db")]

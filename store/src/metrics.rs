@@ -23,8 +23,25 @@ pub struct Metrics {
     pub receipt_failures: IntCounter,
     /// `charter_policy_cache_hits_total`: decisions served from a compiled policy set in memory.
     pub policy_cache_hits: IntCounter,
-    /// `charter_policy_recompiles_total`: policy sets compiled (a first use, or after a change).
+    /// `charter_policy_cache_misses_total`: decisions whose tenant's set was not in memory or was
+    /// stale.
+    pub policy_cache_misses: IntCounter,
+    /// `charter_policy_cache_evictions_total`: compiled sets evicted to stay within the budget.
+    pub policy_cache_evictions: IntCounter,
+    /// `charter_policy_cache_bytes`: the estimated heap of the compiled sets kept (their own
+    /// rules; the shared platform parts are not counted).
+    pub policy_cache_bytes: IntGauge,
+    /// `charter_policy_cache_entries`: the compiled sets kept.
+    pub policy_cache_entries: IntGauge,
+    /// `charter_policy_recompiles_total`: tenants' own rules compiled (a first use, or after a
+    /// change of the tenant's).
     pub policy_recompiles: IntCounter,
+    /// `charter_policy_rejoins_total`: tenants' sets joined to a new platform part without
+    /// compiling their own rules again.
+    pub policy_rejoins: IntCounter,
+    /// `charter_platform_compiles_total`: platform parts (a release's or the draft's rules)
+    /// compiled, once for every tenant that runs them.
+    pub platform_compiles: IntCounter,
     /// `charter_change_propagation_seconds`: from a change's announcement on another replica to
     /// this replica applying it (includes the replicas' clock difference).
     pub propagation_seconds: Histogram,
@@ -83,7 +100,22 @@ impl Metrics {
                 .unwrap_or_else(|_| unreachable_metric()),
             policy_cache_hits: IntCounter::new("charter_policy_cache_hits_total", "Decisions served from a compiled policy set in memory.")
                 .unwrap_or_else(|_| unreachable_metric()),
-            policy_recompiles: IntCounter::new("charter_policy_recompiles_total", "Tenant policy sets compiled (first use, or after a change).")
+            policy_cache_misses: IntCounter::new("charter_policy_cache_misses_total", "Decisions whose tenant's compiled set was not in memory, or stale.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            policy_cache_evictions: IntCounter::new("charter_policy_cache_evictions_total", "Compiled policy sets evicted to stay within the memory budget.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            policy_cache_bytes: IntGauge::new("charter_policy_cache_bytes", "Estimated heap of the compiled policy sets kept (tenants' own rules).")
+                .unwrap_or_else(|_| unreachable_metric()),
+            policy_cache_entries: IntGauge::new("charter_policy_cache_entries", "Compiled policy sets kept in memory.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            policy_recompiles: IntCounter::new(
+                "charter_policy_recompiles_total",
+                "Tenants' own rules compiled (first use, or after a change of the tenant's).",
+            )
+            .unwrap_or_else(|_| unreachable_metric()),
+            policy_rejoins: IntCounter::new("charter_policy_rejoins_total", "Tenants' sets joined to a new platform part without compiling their own rules.")
+                .unwrap_or_else(|_| unreachable_metric()),
+            platform_compiles: IntCounter::new("charter_platform_compiles_total", "Platform parts compiled, once for every tenant that runs them.")
                 .unwrap_or_else(|_| unreachable_metric()),
             propagation_seconds: seconds(
                 "charter_change_propagation_seconds",
@@ -105,14 +137,20 @@ impl Metrics {
                 vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
             ),
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 12] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 18] = [
             Box::new(metrics.decisions.clone()),
             Box::new(metrics.decision_seconds.clone()),
             Box::new(metrics.receipt_batch.clone()),
             Box::new(metrics.receipt_queue.clone()),
             Box::new(metrics.receipt_failures.clone()),
             Box::new(metrics.policy_cache_hits.clone()),
+            Box::new(metrics.policy_cache_misses.clone()),
+            Box::new(metrics.policy_cache_evictions.clone()),
+            Box::new(metrics.policy_cache_bytes.clone()),
+            Box::new(metrics.policy_cache_entries.clone()),
             Box::new(metrics.policy_recompiles.clone()),
+            Box::new(metrics.policy_rejoins.clone()),
+            Box::new(metrics.platform_compiles.clone()),
             Box::new(metrics.propagation_seconds.clone()),
             Box::new(metrics.changes_missed.clone()),
             Box::new(metrics.redis_errors.clone()),

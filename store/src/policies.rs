@@ -1,8 +1,6 @@
 //! Policies: validated by the engine, checked against their parents, counted against the tenant's
 //! quota, versioned for optimistic concurrency, and written together with their audit entry.
 
-use std::collections::HashMap;
-
 use charter_policy::{check_policy, lint, DelegationIssue, DelegationReport, PlatformSettings, Policy, Scope};
 use sqlx::{AnyConnection, Row};
 
@@ -13,7 +11,7 @@ use crate::policy_history::record_version;
 use crate::policy_search::tool_index;
 use crate::revisions::{lock_revisions, record_revision};
 use crate::sql::Sql;
-use crate::{now_ms, Actor, HeavyWork, Owner, PolicyId, ReleaseChoice, Selection, Store, StoreError, StoredPolicy, TenantId};
+use crate::{now_ms, Actor, HeavyWork, Owner, PolicyId, Store, StoreError, StoredPolicy, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, scope, agent, name, description, version, document, created_at, updated_at, updated_by";
 
@@ -465,95 +463,7 @@ impl Store {
         self.commit_change(tx, Invalidation::Policies(Owner::Platform)).await?;
         Ok(version + 1)
     }
-
-    /// Everything the engine needs for one tenant, as stored: the platform's settings and policies
-    /// at the release `selection` names (the one the tenant runs when it names none) and the
-    /// tenant's own (tenant and agent scope) at the revision it names (the one the tenant runs).
-    /// Reading the documents is left to [`EngineRows::into_engine_inputs`], off the async workers.
-    pub(crate) async fn load_engine_rows(&self, tenant_id: &TenantId, selection: Selection) -> Result<EngineRows, StoreError> {
-        let tenant_row = self.tenant_by_id(tenant_id).await?.ok_or_else(|| StoreError::NotFound { what: "tenant", id: tenant_id.to_string() })?;
-        let mut conn = self.pool.acquire().await?;
-        let rollout = crate::releases::load_tenant_rollout(&mut conn, tenant_id).await?;
-        let (live, _) = load_settings(&mut conn).await?;
-        let (release, (mut settings, platform)) = match selection.release.unwrap_or(ReleaseChoice::Number(rollout.release)) {
-            ReleaseChoice::Draft => (None, (live.clone(), load_policies(&mut conn, &Owner::Platform).await?)),
-            ReleaseChoice::Number(number) => (Some(number), crate::releases::platform_at_release(&mut conn, number).await?),
-        };
-        // The tools this tenant has: the platform's enabled ones it exposes to the tenant, less
-        // those the tenant switched off.
-        settings.enabled_tools = crate::tools::enabled_for_tenant(&mut conn, &tenant_row, live.enabled_tools).await?;
-        // Read by number even for the newest revision: its rows never change, so what is read is
-        // exactly the revision the receipts will name.
-        let revision = selection.revision.unwrap_or(rollout.revision());
-        let tenant = crate::revisions::revision_policies(&mut conn, tenant_id, revision).await?;
-        // What runs in shadow runs beside what the tenant enforces, not beside a preview.
-        let shadow = if selection == Selection::default() { rollout.shadow() } else { None };
-        Ok(EngineRows { settings, platform, tenant, release, revision, shadow })
-    }
-}
-
-pub(crate) struct EngineRows {
-    settings: PlatformSettings,
-    platform: Vec<StoredPolicy>,
-    tenant: Vec<StoredPolicy>,
-    /// The platform release read; `None` for the draft.
-    pub(crate) release: Option<i64>,
-    pub(crate) revision: i64,
-    pub(crate) shadow: Option<Selection>,
-}
-
-impl EngineRows {
-    /// The engine's policies. A platform baseline is not a platform policy: its rules join, as a
-    /// policy of their own in the same scope, every tenant or agent policy that extends it (a
-    /// baseline the release does not hold adds nothing; saving such a policy is refused).
-    pub(crate) fn into_engine_inputs(self) -> Result<EngineInputs, StoreError> {
-        let mut inputs = EngineInputs { settings: self.settings, platform: Vec::new(), tenant: Vec::new(), agents: Vec::new() };
-        let mut baselines: HashMap<String, Policy> = HashMap::new();
-        for stored in &self.platform {
-            let policy = to_engine_policy(stored)?;
-            match policy.baseline.clone() {
-                Some(name) => {
-                    baselines.insert(name, policy);
-                }
-                None => inputs.platform.push(policy),
-            }
-        }
-        for stored in &self.tenant {
-            let policy = to_engine_policy(stored)?;
-            let extensions: Vec<Policy> =
-                policy.extends.iter().filter_map(|name| baselines.get(name).map(|baseline| extension(&policy, name, baseline))).collect();
-            let into = if policy.scope == Scope::Agent { &mut inputs.agents } else { &mut inputs.tenant };
-            into.push(policy);
-            into.extend(extensions);
-        }
-        Ok(inputs)
-    }
-}
-
-/// The rules of baseline `name` as a policy in the scope of `policy`, which extends it. Its id
-/// names the baseline, never the platform policy behind it.
-fn extension(policy: &Policy, name: &str, baseline: &Policy) -> Policy {
-    Policy {
-        id: format!("{BASELINE_PREFIX}{name}"),
-        name: format!("baseline {name} (extended by {})", policy.name),
-        description: baseline.description.clone(),
-        scope: policy.scope,
-        agent: policy.agent.clone(),
-        version: baseline.version,
-        default: baseline.default,
-        confidential: false,
-        baseline: None,
-        extends: Vec::new(),
-        rules: baseline.rules.clone(),
-    }
 }
 
 /// How a baseline's rules are marked among a tenant's policies (and in receipts' versions).
 pub const BASELINE_PREFIX: &str = "baseline:";
-
-pub(crate) struct EngineInputs {
-    pub settings: PlatformSettings,
-    pub platform: Vec<Policy>,
-    pub tenant: Vec<Policy>,
-    pub agents: Vec<Policy>,
-}

@@ -57,19 +57,24 @@ pub(crate) async fn record_revision(conn: &mut AnyConnection, owner: &Owner, act
 /// The tenant's policies (tenant and agent scope) at revision `number`; not found when the tenant
 /// has no such revision.
 pub(crate) async fn revision_policies(conn: &mut AnyConnection, tenant_id: &TenantId, number: i64) -> Result<Vec<StoredPolicy>, StoreError> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT number FROM tenant_revisions WHERE tenant_id = $1 AND number = $2")
-        .bind(tenant_id)
-        .bind(number)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if exists.is_none() {
-        return Err(StoreError::NotFound { what: "revision", id: number.to_string() });
-    }
     let sql = "SELECT v.policy_id AS id, v.tenant_id, v.scope, v.agent, v.name, v.description, v.version, v.document, \
                v.saved_at AS created_at, v.saved_at AS updated_at, v.saved_by AS updated_by \
                FROM tenant_revision_policies r JOIN policy_versions v ON v.policy_id = r.policy_id AND v.version = r.version \
                WHERE r.tenant_id = $1 AND r.revision = $2 AND v.tenant_id = $1 ORDER BY v.scope, v.agent, v.name";
-    Ok(sqlx::query_as(sql).bind(tenant_id).bind(number).fetch_all(conn).await?)
+    let policies: Vec<StoredPolicy> = sqlx::query_as(sql).bind(tenant_id).bind(number).fetch_all(&mut *conn).await?;
+    // A revision holds no policies when they were all deleted; only then is it worth asking
+    // whether the revision exists at all.
+    if policies.is_empty() {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT number FROM tenant_revisions WHERE tenant_id = $1 AND number = $2")
+            .bind(tenant_id)
+            .bind(number)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound { what: "revision", id: number.to_string() });
+        }
+    }
+    Ok(policies)
 }
 
 impl Store {

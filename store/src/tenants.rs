@@ -101,8 +101,8 @@ impl Store {
     }
 
     pub async fn tenant_by_id(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        let mut conn = self.pool.acquire().await?;
+        tenant_row(&mut conn, id).await
     }
 
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>, StoreError> {
@@ -188,6 +188,12 @@ impl Store {
     pub async fn count_tenants(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&self.pool).await?)
     }
+}
+
+/// The tenant `id`, on a connection the caller holds.
+pub(crate) async fn tenant_row(conn: &mut sqlx::AnyConnection, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?)
 }
 
 #[cfg(test)]
