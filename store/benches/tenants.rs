@@ -8,6 +8,8 @@
 //!     cargo bench -p charter-store --bench tenants
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+// Formatted as the engine's crate formats it, not as this one would.
+#[rustfmt::skip]
 #[path = "../../policy/benches/support/workload.rs"]
 mod workload;
 

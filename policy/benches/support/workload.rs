@@ -56,9 +56,17 @@ fn exact(tool: String) -> ToolSpec {
 pub fn workload(tenant_rules: usize) -> Workload {
     let mut platform = Vec::new();
     for k in 0..10 {
-        platform.push(RuleSpec { tool: exact(format!("system.cmd{k}")), conditions: vec![], effect: EffectSpec::Deny });
+        platform.push(RuleSpec {
+            tool: exact(format!("system.cmd{k}")),
+            conditions: vec![],
+            effect: EffectSpec::Deny,
+        });
     }
-    platform.push(RuleSpec { tool: ToolSpec::Prefix("system.".into()), conditions: vec![], effect: EffectSpec::Deny });
+    platform.push(RuleSpec {
+        tool: ToolSpec::Prefix("system.".into()),
+        conditions: vec![],
+        effect: EffectSpec::Deny,
+    });
     for k in 0..10 {
         platform.push(RuleSpec {
             tool: ToolSpec::Prefix(format!("svc{k}.")),
@@ -67,7 +75,11 @@ pub fn workload(tenant_rules: usize) -> Workload {
         });
     }
     for k in 0..9 {
-        platform.push(RuleSpec { tool: exact(format!("svc{k}.op9")), conditions: vec![CondSpec::AmountGt(90_000)], effect: EffectSpec::Deny });
+        platform.push(RuleSpec {
+            tool: exact(format!("svc{k}.op9")),
+            conditions: vec![CondSpec::AmountGt(90_000)],
+            effect: EffectSpec::Deny,
+        });
     }
     assert_eq!(platform.len(), 30);
 
@@ -80,14 +92,26 @@ pub fn workload(tenant_rules: usize) -> Workload {
             }
             let tool = format!("svc{k}.op{j}");
             let rule = match j % 4 {
-                0 => RuleSpec { tool: exact(tool), conditions: vec![CondSpec::AmountLte(5_000)], effect: EffectSpec::Allow },
+                0 => RuleSpec {
+                    tool: exact(tool),
+                    conditions: vec![CondSpec::AmountLte(5_000)],
+                    effect: EffectSpec::Allow,
+                },
                 1 => RuleSpec {
                     tool: exact(tool),
                     conditions: vec![CondSpec::AmountGt(5_000), CondSpec::HasRole("staff".into())],
                     effect: EffectSpec::RequireApproval,
                 },
-                2 => RuleSpec { tool: exact(tool), conditions: vec![CondSpec::CurrencyIn(vec!["USD".into(), "GBP".into()])], effect: EffectSpec::Allow },
-                _ => RuleSpec { tool: exact(tool), conditions: vec![CondSpec::HasRole("intern".into())], effect: EffectSpec::Deny },
+                2 => RuleSpec {
+                    tool: exact(tool),
+                    conditions: vec![CondSpec::CurrencyIn(vec!["USD".into(), "GBP".into()])],
+                    effect: EffectSpec::Allow,
+                },
+                _ => RuleSpec {
+                    tool: exact(tool),
+                    conditions: vec![CondSpec::HasRole("intern".into())],
+                    effect: EffectSpec::Deny,
+                },
             };
             tenant.push(rule);
         }
@@ -103,18 +127,44 @@ pub fn workload(tenant_rules: usize) -> Workload {
     let mut agent = Vec::new();
     for j in 0..10 {
         let tool = format!("svc{}.op{j}", j % 3);
-        let effect = if j % 2 == 0 { EffectSpec::Cap(20_000) } else { EffectSpec::RequireApproval };
-        agent.push(RuleSpec { tool: exact(tool), conditions: vec![CondSpec::AmountGt(1_000)], effect });
+        let effect = if j % 2 == 0 {
+            EffectSpec::Cap(20_000)
+        } else {
+            EffectSpec::RequireApproval
+        };
+        agent.push(RuleSpec {
+            tool: exact(tool),
+            conditions: vec![CondSpec::AmountGt(1_000)],
+            effect,
+        });
     }
 
     let requests = (0..16usize)
         .map(|i| {
             let tool = format!("svc{}.op{}", (i * 7) % services.min(10), i % 10);
-            let roles = if i % 3 == 0 { vec!["staff".to_string()] } else { vec!["staff".into(), "manager".into()] };
-            (tool, 500 + i as i64 * 1_000, if i % 2 == 0 { "USD".into() } else { "EUR".into() }, roles)
+            let roles = if i % 3 == 0 {
+                vec!["staff".to_string()]
+            } else {
+                vec!["staff".into(), "manager".into()]
+            };
+            (
+                tool,
+                500 + i as i64 * 1_000,
+                if i % 2 == 0 {
+                    "USD".into()
+                } else {
+                    "EUR".into()
+                },
+                roles,
+            )
         })
         .collect();
-    Workload { platform, tenant, agent, requests }
+    Workload {
+        platform,
+        tenant,
+        agent,
+        requests,
+    }
 }
 
 /// Renders rules as one Charter policy document in YAML.
@@ -147,8 +197,12 @@ pub fn charter_yaml(name: &str, scope: &str, agent: Option<&str>, rules: &[RuleS
         match rule.effect {
             EffectSpec::Allow => out.push_str("    effect: allow\n"),
             EffectSpec::Deny => out.push_str("    effect: deny\n"),
-            EffectSpec::RequireApproval => out.push_str("    effect: require_approval\n    approvers: [manager]\n"),
-            EffectSpec::Cap(max) => out.push_str(&format!("    limit: {{ args.amount: {{ max: {max} }} }}\n")),
+            EffectSpec::RequireApproval => {
+                out.push_str("    effect: require_approval\n    approvers: [manager]\n")
+            }
+            EffectSpec::Cap(max) => {
+                out.push_str(&format!("    limit: {{ args.amount: {{ max: {max} }} }}\n"))
+            }
         }
     }
     out
