@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use charter_policy::{
-    normalise_agent, Basis, CounterUnavailable, Decision, DecisionRequest, Principal, RateCounter, RateKey, SessionHistory, SessionKey, Spend, Verdict,
+    normalise_agent, Basis, CallRecord, CounterUnavailable, Decision, DecisionRequest, PolicySet, Principal, RateCounter, RateKey, SessionHistory, SessionKey,
+    Spend, Verdict,
 };
 use charter_store::{
     now_ms, AgentKeys, Approval, ApprovalId, ApprovalStatus, Owner, Receipt, ReceiptId, ReleaseChoice, Selection, ShadowVerdict, StoreError, Tenant,
@@ -370,13 +371,15 @@ impl Core {
         let args_digest = digest(&canonical_args);
         // Most calls mask nothing: then what is stored is the call and the decision as they are,
         // without copying either (this is the decision path, every microsecond counts).
-        let (stored_args, stored_decision) = if masked.is_empty() {
-            (canonical_args, serde_json::to_string(&decision))
-        } else {
-            (canonical_json(&mask_args(&request.args, &masked)), serde_json::to_string(&mask_decision(&decision, &masked)))
+        let masked_copies = (!masked.is_empty()).then(|| (mask_args(&request.args, &masked), mask_decision(&decision, &masked)));
+        let (args_kept, decision_kept) = match &masked_copies {
+            Some((args, decision)) => (args, decision),
+            None => (&request.args, &decision),
         };
-        let stored_decision = stored_decision.map_err(|err| CoreError::internal("serialising a decision", err))?;
-        let policy_versions = serde_json::to_string(&compiled.versions).map_err(|err| CoreError::internal("serialising policy versions", err))?;
+        let stored_args = if masked_copies.is_some() { canonical_json(args_kept) } else { canonical_args };
+        let kept = CallRecord { args: args_kept, context: &request.context, principal: &request.principal };
+        let stored_decision = stored_decision(&compiled.set, decision_kept, kept)?;
+        let policy_versions = compiled.versions_json.clone();
         let principal = serde_json::to_string(&request.principal).map_err(|err| CoreError::internal("serialising a principal", err))?;
         let receipt_id = ReceiptId::new(uuid::Uuid::now_v7().to_string());
         let earlier = match (same_call, decision.verdict) {
@@ -512,6 +515,17 @@ impl Core {
         let preview = compiled.set.decide_preview(&request, &*self.rate, u64::try_from(now).unwrap_or(0));
         Ok((tenant_view::decision_for(access, preview), Shown { release: compiled.release, revision: compiled.revision }))
     }
+}
+
+/// A decision as its receipt keeps it: compact (rule pointers into the immutable policy versions
+/// the set was compiled from; [`crate::Core::list_receipts`] expands it), or whole when the set
+/// cannot point at a rule it names.
+fn stored_decision(set: &PolicySet, decision: &Decision, kept: CallRecord<'_>) -> Result<String, CoreError> {
+    let stored = match set.compact(decision, kept) {
+        Some(compact) => serde_json::to_string(&compact),
+        None => serde_json::to_string(decision),
+    };
+    stored.map_err(|err| CoreError::internal("serialising a decision", err))
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ impl Core {
         let (agents, recent) = match access.may(Action::ReadRecords, &owner) {
             Ok(()) => (
                 self.store.list_agents(&tenant_id).await?,
-                self.store.list_receipts(&ReceiptScope::Tenant(tenant_id.clone()), &ReceiptFilter::default(), 10).await?,
+                self.expand_decisions(self.store.list_receipts(&ReceiptScope::Tenant(tenant_id.clone()), &ReceiptFilter::default(), 10).await?).await,
             ),
             Err(_) => (Vec::new(), Vec::new()),
         };

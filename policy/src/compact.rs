@@ -18,7 +18,7 @@ use crate::explain::{
 };
 use crate::model::{PolicyRef, RateKeyKind, RuleRef, Scope, Window};
 use crate::rate::RateKey;
-use crate::request::DecisionRequest;
+use crate::request::Principal;
 
 /// The version of the compact form, so a reader can tell it from a full decision.
 pub const COMPACT_FORM: u8 = 1;
@@ -145,6 +145,21 @@ pub struct CompactObligation {
     pub sources: Vec<usize>,
 }
 
+/// What a receipt keeps of a call that the engine reads again: the arguments (masked fields
+/// masked), the context and the principal.
+#[derive(Debug, Clone, Copy)]
+pub struct CallRecord<'a> {
+    pub args: &'a serde_json::Value,
+    pub context: &'a serde_json::Map<String, serde_json::Value>,
+    pub principal: &'a Principal,
+}
+
+impl<'a> CallRecord<'a> {
+    fn facts(&self) -> Facts<'a> {
+        Facts::new(self.args, self.context, self.principal)
+    }
+}
+
 /// Why a compact decision could not be expanded: it points at a rule the set does not hold (it
 /// was expanded with another release or revision than the one that decided).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,13 +174,9 @@ impl PolicySet {
     /// The compact form of `decision`, which this set made for `stored` (the request as the
     /// receipt keeps it, masked fields masked; `decision` masked the same way). `None` when the
     /// decision names a rule this set does not hold: keep it whole then.
-    pub fn compact(
-        &self,
-        decision: &Decision,
-        stored: &DecisionRequest,
-    ) -> Option<CompactDecision> {
+    pub fn compact(&self, decision: &Decision, stored: CallRecord<'_>) -> Option<CompactDecision> {
         let mut table = Pointers::default();
-        let facts = Facts::new(&stored.args, &stored.context, &stored.principal);
+        let facts = stored.facts();
         let mut matched = Vec::with_capacity(decision.matched.len());
         for rule in &decision.matched {
             let at = table.at(&rule.rule);
@@ -176,8 +187,11 @@ impl PolicySet {
         }
         let mut near_misses = Vec::with_capacity(decision.near_misses.len());
         for miss in &decision.near_misses {
-            let compiled = self.find(&RulePointer::of(&miss.rule))?;
-            let again = crate::decide::check(compiled, &facts, &stored.principal).err();
+            let compiled = self.find_ref(&miss.rule)?;
+            if compiled.rule.tool.as_str() != miss.tool || compiled.rule.effect != miss.effect {
+                return None;
+            }
+            let again = crate::decide::check(compiled, &facts, stored.principal).err();
             let failed =
                 (again.as_deref() != Some(miss.failed.as_str())).then(|| miss.failed.clone());
             near_misses.push(CompactMiss {
@@ -203,21 +217,17 @@ impl PolicySet {
                     .collect(),
             })
             .collect();
-        // Every pointer must lead back to its rule, with the same names, tool, effect and reason.
-        for (pointer, rule) in table.pointers.iter().zip(&table.refs) {
-            if self.find(pointer)?.source != *rule {
-                return None;
-            }
+        // Every pointer must lead back to its rule as the decision names it, with the same tool,
+        // effect and reason.
+        for rule in &table.refs {
+            self.find_ref(rule)?;
         }
         for rule in &decision.matched {
-            let compiled = self.find(&RulePointer::of(&rule.rule))?;
-            if matched_rule(compiled, rule.decisive) != *rule {
-                return None;
-            }
-        }
-        for miss in &decision.near_misses {
-            let compiled = self.find(&RulePointer::of(&miss.rule))?;
-            if compiled.rule.tool.to_string() != miss.tool || compiled.rule.effect != miss.effect {
+            let compiled = self.find_ref(&rule.rule)?;
+            let same = compiled.rule.tool.as_str() == rule.tool
+                && compiled.rule.effect == rule.effect
+                && compiled.rule.reason == rule.reason;
+            if !same {
                 return None;
             }
         }
@@ -240,7 +250,7 @@ impl PolicySet {
     pub fn expand(
         &self,
         compact: &CompactDecision,
-        stored: &DecisionRequest,
+        stored: CallRecord<'_>,
     ) -> Result<Decision, MissingRule> {
         let rules: Vec<&CompiledRule> = compact
             .rules
@@ -260,7 +270,7 @@ impl PolicySet {
                 rule: at,
             })
         };
-        let facts = Facts::new(&stored.args, &stored.context, &stored.principal);
+        let facts = stored.facts();
         let matched = compact
             .matched
             .iter()
@@ -273,7 +283,7 @@ impl PolicySet {
                 let compiled = rule(miss.rule)?;
                 let failed = match &miss.failed {
                     Some(failed) => failed.clone(),
-                    None => crate::decide::check(compiled, &facts, &stored.principal)
+                    None => crate::decide::check(compiled, &facts, stored.principal)
                         .err()
                         .unwrap_or_default(),
                 };
@@ -318,8 +328,15 @@ impl PolicySet {
         })
     }
 
+    /// The rule `rule` names, exactly as it names it.
+    fn find_ref(&self, rule: &RuleRef) -> Option<&CompiledRule> {
+        self.rules_at(&rule.policy.policy_id, rule.policy.version, rule.rule_index)
+            .find(|compiled| compiled.source == *rule)
+    }
+
     fn find(&self, pointer: &RulePointer) -> Option<&CompiledRule> {
-        self.rules().find(|rule| pointer.names(&rule.source))
+        self.rules_at(&pointer.policy, pointer.version, pointer.rule)
+            .find(|rule| pointer.names(&rule.source))
     }
 }
 

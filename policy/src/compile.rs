@@ -70,6 +70,7 @@ pub(crate) struct AgentRules {
 #[derive(Debug)]
 pub struct PlatformRules {
     rules: Vec<CompiledRule>,
+    policies: Vec<PolicyStart>,
     index: ToolIndex,
     /// The strictest default the platform's policies set, if any sets one.
     default: Option<DefaultChoice>,
@@ -88,6 +89,7 @@ impl PlatformRules {
         rules.shrink_to_fit();
         let bytes = rules_bytes(&rules);
         PlatformRules {
+            policies: policy_starts(&rules),
             rules,
             index: index.build(),
             default,
@@ -111,6 +113,7 @@ impl PlatformRules {
 pub struct TenantRules {
     /// Tenant rules, then agent rules; their ids in a set follow the platform's.
     rules: Vec<CompiledRule>,
+    policies: Vec<PolicyStart>,
     index: ToolIndex,
     tenant_rules: Vec<RuleId>,
     agents: HashMap<String, AgentRules>,
@@ -174,6 +177,7 @@ impl TenantRules {
                 .map(|agent| agent.len() + std::mem::size_of::<AgentRules>())
                 .sum::<usize>();
         TenantRules {
+            policies: policy_starts(&rules),
             rules,
             index: index.build(),
             tenant_rules,
@@ -266,6 +270,24 @@ impl PolicySet {
         }
     }
 
+    /// The rules at position `rule_index` of version `version` of policy `policy_id`, in every
+    /// scope that holds it (a baseline's rules join each policy that extends it).
+    pub(crate) fn rules_at<'s, 'q>(
+        &'s self,
+        policy_id: &'q str,
+        version: u64,
+        rule_index: usize,
+    ) -> impl Iterator<Item = &'s CompiledRule> + use<'s, 'q> {
+        let at = move |rules: &'s [CompiledRule], policies: &'s [PolicyStart]| {
+            policies
+                .iter()
+                .filter(move |policy| &*policy.id == policy_id && policy.version == version)
+                .filter_map(move |policy| rules.get(policy.start + rule_index))
+        };
+        at(&self.platform.rules, &self.platform.policies)
+            .chain(at(&self.tenant.rules, &self.tenant.policies))
+    }
+
     /// Every rule, platform first, then tenant, then agents.
     pub(crate) fn rules(&self) -> impl Iterator<Item = &CompiledRule> {
         self.platform.rules.iter().chain(&self.tenant.rules)
@@ -312,6 +334,27 @@ impl PolicySet {
         }
         default
     }
+}
+
+/// Where each policy's rules start among compiled rules (they are pushed one policy at a time).
+#[derive(Debug)]
+struct PolicyStart {
+    id: Box<str>,
+    version: u64,
+    start: usize,
+}
+
+fn policy_starts(rules: &[CompiledRule]) -> Vec<PolicyStart> {
+    rules
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| rule.source.rule_index == 0)
+        .map(|(start, rule)| PolicyStart {
+            id: rule.source.policy.policy_id.as_str().into(),
+            version: rule.source.policy.version,
+            start,
+        })
+        .collect()
 }
 
 /// Keeps in `strictest` the first policy that sets the strictest default seen so far.

@@ -61,8 +61,8 @@ pub use agent::{normalise_agent, AgentNameError, MAX_AGENT_CHARS};
 pub use bundle::{PolicyBundle, BUNDLE_FORMAT};
 pub use catalog::{detect_source_kind, extract_tools, CatalogError, CatalogTool, SourceKind};
 pub use compact::{
-    CompactDecision, CompactLimit, CompactMatch, CompactMiss, CompactObligation, MissingRule,
-    RulePointer, COMPACT_FORM,
+    CallRecord, CompactDecision, CompactLimit, CompactMatch, CompactMiss, CompactObligation,
+    MissingRule, RulePointer, COMPACT_FORM,
 };
 pub use compile::{PlatformRules, PolicySet, TenantRules};
 pub use condition::{

@@ -72,6 +72,16 @@ impl DecisionRequest {
             session: session.to_string(),
         })
     }
+
+    /// What a receipt keeps of this call for the engine to read again (see
+    /// [`crate::CallRecord`]); the arguments are the caller's, unmasked.
+    pub fn record(&self) -> crate::CallRecord<'_> {
+        crate::CallRecord {
+            args: &self.args,
+            context: &self.context,
+            principal: &self.principal,
+        }
+    }
 }
 
 impl Principal {

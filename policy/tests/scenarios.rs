@@ -174,12 +174,12 @@ fn check(file: &Path) -> Vec<String> {
                 ));
             }
             // A receipt keeps the decision compact and expands it on read: to exactly this.
-            match set.compact(&decision, request) {
+            match set.compact(&decision, request.record()) {
                 Some(compact) => {
                     let stored = serde_json::to_string(&compact).unwrap();
                     let read: charter_policy::CompactDecision =
                         serde_json::from_str(&stored).unwrap();
-                    match set.expand(&read, request) {
+                    match set.expand(&read, request.record()) {
                         Ok(expanded) if expanded == decision => {}
                         Ok(expanded) => problems.push(format!(
                             "the compact decision expands to another: {}",

@@ -208,3 +208,77 @@ async fn a_decision_that_could_not_be_recorded_spends_no_budget() {
     })
     .await;
 }
+
+/// A bank policy whose decisions have every part of an explanation: matched and decisive rules,
+/// near misses, a cap, an approval and a mask.
+const EXPLAINED: &str = "name: Expenses explained
+scope: tenant
+rules:
+  - tool: expense.submit
+    effect: allow
+    limit: { args.amount: { max: 50000 } }
+    mask: [args.card]
+    reason: expenses are allowed up to the cap
+  - tool: expense.submit
+    when: { args.amount: { gt: 5000 } }
+    effect: require_approval
+    approvers: [manager]
+  - tool: expense.submit
+    when: { args.currency: { in: [XTS] } }
+    effect: deny
+  - tool: \"expense.*\"
+    when: { principal.roles: { contains: auditor } }
+    effect: allow
+";
+
+#[tokio::test]
+async fn receipts_keep_decisions_compact_and_read_back_what_the_caller_was_told() {
+    each_database(|api| async move {
+        let key = api.tenant_key(BANK_ADMIN).await;
+        let admin = api.sign_in(BANK_ADMIN).await;
+        let policy = api.create_policy(&key, EXPLAINED).await;
+        let calls = [
+            json!({ "tool": "expense.submit", "agent": "filer", "args": { "amount": 300, "currency": "EUR", "card": "4111 1111" } }),
+            json!({ "tool": "expense.submit", "agent": "filer", "args": { "amount": 7000, "currency": "EUR" }, "principal": { "roles": ["staff"] } }),
+            json!({ "tool": "expense.submit", "args": { "amount": 90000, "currency": "USD" } }),
+            json!({ "tool": "expense.submit", "args": { "amount": 10, "currency": "XTS" } }),
+        ];
+        let mut told = Vec::new();
+        for call in calls {
+            let answer = api.decide(&key, call).await;
+            let id = text(&answer["receipt_id"]).to_owned();
+            let (stored,): (String,) = sqlx::query_as("SELECT decision FROM receipts WHERE id = $1").bind(&id).fetch_one(api.store.pool()).await.unwrap();
+            assert!(stored.starts_with(r#"{"compact":1"#), "the receipt keeps the decision compact: {stored}");
+            let explained = serde_json::to_string(&[&answer["matched"], &answer["near_misses"], &answer["limits"], &answer["obligations"]]).unwrap();
+            assert!(stored.len() < explained.len() + text(&answer["reason"]).len(), "the compact form is smaller ({stored} against {answer})");
+            told.push((id, answer));
+        }
+        // Policies change and a release goes out; each receipt still reads as its decision was.
+        api.update_policy(&key, text(&policy["id"]), policy["version"].as_i64().unwrap(), &EXPLAINED.replace("gt: 5000", "gt: 100"))
+            .await
+            .expect(StatusCode::OK);
+        let owner = api.sign_in(OWNER).await;
+        api.create_platform_policy(&owner, "name: Late\nscope: platform\nrules:\n  - tool: \"expense.*\"\n    limit: { args.amount: { max: 1000000 } }\n")
+            .await;
+        for (id, answer) in &told {
+            let receipt = api.get(&format!("/api/v1/receipts/{id}"), &admin).await.expect(StatusCode::OK);
+            let decision = &receipt["decision"];
+            for part in ["reason", "basis", "matched", "near_misses", "limits", "obligations", "approvers"] {
+                assert_eq!(decision[part], answer[part], "the receipt's `{part}` is what the caller was told: {receipt}");
+            }
+            assert_eq!(receipt["policy_version"], answer["policy_version"]);
+        }
+        assert!(!told[0].1["near_misses"].as_array().unwrap().is_empty(), "the first call has near misses to compare");
+        assert_eq!(told[0].1["obligations"][0]["field"], "args.card");
+        assert_eq!(told[1].1["decision"], "require_approval");
+        assert_eq!(told[2].1["basis"], "cap");
+        assert_eq!(told[3].1["basis"], "explicit_deny");
+        // The listing reads them back the same way.
+        let listed = api.receipts(&admin, "").await;
+        for (id, answer) in &told {
+            let receipt = listed.iter().find(|r| r["id"] == id.as_str()).unwrap();
+            assert_eq!(receipt["decision"]["near_misses"], answer["near_misses"]);
+        }
+    })
+    .await;
+}

@@ -42,6 +42,8 @@ pub const DEFAULT_POLICY_CACHE_BYTES: u64 = 256 << 20;
 pub struct CompiledTenant {
     pub set: PolicySet,
     pub versions: BTreeMap<String, u64>,
+    /// `versions` as JSON, as every receipt of this set records them.
+    pub versions_json: String,
     /// The platform release compiled in; `None` for the platform's draft.
     pub release: Option<i64>,
     /// The tenant's revision compiled in.
@@ -343,12 +345,14 @@ impl Store {
         };
         // What runs in shadow runs beside what the tenant enforces, not beside a preview.
         let shadow = if selection == Selection::default() { rollout.shadow() } else { None };
-        let versions = platform.versions.iter().chain(&own.versions).cloned().collect();
+        let versions: BTreeMap<String, u64> = platform.versions.iter().chain(&own.versions).cloned().collect();
+        let versions_json = serde_json::to_string(&versions).map_err(|err| StoreError::Corrupt(format!("policy versions: {err}")))?;
         let enabled_bytes = settings.enabled_tools.as_ref().map_or(0, |tools| tools.iter().map(|tool| tool.len() + 32).sum::<usize>());
         let bytes = own.rules.approx_bytes() + enabled_bytes + std::mem::size_of::<CompiledTenant>();
         Ok(CompiledTenant {
             set: PolicySet::assemble(settings, platform.rules.clone(), own.rules.clone()),
             versions,
+            versions_json,
             release: platform.release,
             revision,
             shadow,
