@@ -120,6 +120,10 @@ impl Core {
     async fn expanded(&self, receipt: &Receipt) -> Result<String, CoreError> {
         let unreadable = |what: &'static str| move |err: serde_json::Error| CoreError::internal(what, err);
         let compact: CompactDecision = serde_json::from_str(&receipt.decision).map_err(unreadable("reading a stored decision"))?;
+        // A decision made before any rule (a tool switched off, a request refused) points at none.
+        if compact.rules.is_empty() {
+            return serde_json::to_string(&without_rules(compact)).map_err(unreadable("writing a decision"));
+        }
         let args: Value = serde_json::from_str(&receipt.args).map_err(unreadable("reading stored arguments"))?;
         let principal: Principal = serde_json::from_str(&receipt.principal).map_err(unreadable("reading a stored principal"))?;
         let context: Map<String, Value> = match &receipt.context {

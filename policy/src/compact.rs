@@ -219,8 +219,12 @@ impl PolicySet {
             .collect();
         // Every pointer must lead back to its rule as the decision names it, with the same tool,
         // effect and reason.
-        for rule in &table.refs {
-            self.find_ref(rule)?;
+        // A pointer names no policy by name: two copies of one baseline extended by two policies
+        // of one scope share it, and only the first is found again. The decision stays whole then.
+        for (pointer, rule) in table.pointers.iter().zip(&table.refs) {
+            if self.find(pointer)?.source != *rule {
+                return None;
+            }
         }
         for rule in &decision.matched {
             let compiled = self.find_ref(&rule.rule)?;
@@ -511,4 +515,40 @@ fn expand_limit<'a>(
             source: rule(*source)?.source.clone(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::{InMemoryRateCounter, PlatformSettings, Policy};
+
+    fn policy(id: &str, name: &str) -> Policy {
+        let mut policy = Policy::from_yaml(&format!(
+            "name: {name}\nscope: tenant\nrules:\n  - tool: \"docs.*\"\n    effect: allow\n"
+        ))
+        .unwrap();
+        policy.id = id.into();
+        policy.version = 3;
+        policy
+    }
+
+    #[test]
+    fn a_decision_naming_one_of_two_copies_of_a_baseline_stays_whole() {
+        // Two tenant policies extend one baseline: two copies with one id, version and scope.
+        let copies = [
+            policy("baseline:docs", "baseline docs (extended by A)"),
+            policy("baseline:docs", "baseline docs (extended by B)"),
+        ];
+        let set = PolicySet::compile(&PlatformSettings::default(), &[], &copies, &[]);
+        let request = crate::DecisionRequest::new("docs.read");
+        let decision = set.decide(&request, &InMemoryRateCounter::new(), 0);
+        assert_eq!(decision.matched.len(), 2, "{decision:?}");
+        assert_eq!(set.compact(&decision, request.record()), None);
+
+        let single = PolicySet::compile(&PlatformSettings::default(), &[], &copies[..1], &[]);
+        let decision = single.decide(&request, &InMemoryRateCounter::new(), 0);
+        let compact = single.compact(&decision, request.record()).unwrap();
+        assert_eq!(single.expand(&compact, request.record()).unwrap(), decision);
+    }
 }

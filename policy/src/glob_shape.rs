@@ -143,8 +143,8 @@ fn simple_alternatives(text: &str) -> Option<Vec<Simple>> {
 }
 
 /// The glob as literals, stars and alternations of literals; `None` when it holds anything else
-/// (`?`, a class, a nested alternation, a star inside an alternation, an empty alternative).
-/// Consecutive stars are one star, as they match the same names.
+/// (`?`, a class, a nested alternation, a star inside an alternation, an empty alternative, or
+/// `**`, which `globset` reads as any number of `/`-separated levels, none included).
 fn tokens(text: &str) -> Option<Vec<Token>> {
     let mut tokens: Vec<Token> = Vec::new();
     let mut chars = text.chars();
@@ -155,11 +155,8 @@ fn tokens(text: &str) -> Option<Vec<Token>> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => push_char(&mut tokens, chars.next()?),
-            '*' => {
-                if tokens.last() != Some(&Token::Star) {
-                    tokens.push(Token::Star);
-                }
-            }
+            '*' if tokens.last() == Some(&Token::Star) => return None,
+            '*' => tokens.push(Token::Star),
             '?' | '[' | ']' | '}' | ',' => return None,
             '{' => {
                 let mut choices = vec![String::new()];
@@ -235,7 +232,9 @@ mod tests {
             "crm.*.read",
             Some(vec![Simple::Around(s("crm."), s(".read"))]),
         );
-        check("**", Some(vec![Simple::Any]));
+        check("**", None);
+        check("**/delete", None);
+        check("a/*", Some(vec![Simple::Prefix(s("a/"))]));
         check(
             "{crm,erp}.*",
             Some(vec![Simple::Prefix(s("crm.")), Simple::Prefix(s("erp."))]),
@@ -267,6 +266,8 @@ mod tests {
                 Just("{a,b.}".to_string()),
                 Just("{ab,a}".to_string()),
                 Just("?".to_string()),
+                Just("/".to_string()),
+                Just("**".to_string()),
             ],
             0..6,
         )
@@ -275,7 +276,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn shapes_match_as_globset_does(text in glob_text(), names in proptest::collection::vec("[ab.]{0,6}", 1..20)) {
+        fn shapes_match_as_globset_does(text in glob_text(), names in proptest::collection::vec("[ab./]{0,6}", 1..20)) {
             let Ok(built) = GlobBuilder::new(&text).literal_separator(false).backslash_escape(true).empty_alternates(false).build() else {
                 return Ok(());
             };

@@ -148,8 +148,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        // Applied even when the commit reports an error: it may have committed all the same (a
+        // connection lost while reading the answer), and this store skips its own announcement.
+        let committed = tx.commit().await;
         self.apply(&change);
+        committed?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use charter_policy::{PlatformSettings, PolicySet};
 use quick_cache::sync::Cache;
@@ -109,6 +109,11 @@ pub(crate) struct PolicySets {
     platforms: RwLock<HashMap<Option<i64>, Arc<PlatformPart>>>,
     /// The platform's live settings (the tools enabled now), read once for every tenant.
     live: RwLock<Option<Arc<PlatformSettings>>>,
+    /// Held by changes and by what keeps a load, so that a load that began before a change is
+    /// never kept after it.
+    writes: Mutex<()>,
+    /// Held while a platform part is read and compiled.
+    platform_loading: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for PolicySets {
@@ -143,6 +148,8 @@ impl PolicySets {
             selected: RwLock::default(),
             platforms: RwLock::default(),
             live: RwLock::default(),
+            writes: Mutex::new(()),
+            platform_loading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -153,6 +160,13 @@ impl PolicySets {
 
     /// Drops one tenant's sets, or marks every set stale for a change of the platform's.
     pub(crate) fn invalidate(&self, owner: &Owner) {
+        let _writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        self.drop_changed(owner);
+        self.report();
+    }
+
+    /// What `invalidate` does, with `writes` held.
+    fn drop_changed(&self, owner: &Owner) {
         match owner {
             Owner::Tenant(tenant_id) => {
                 self.generation.fetch_add(1, Ordering::SeqCst);
@@ -175,12 +189,12 @@ impl PolicySets {
                 }
             }
         }
-        self.report();
     }
 
     /// Forgets everything compiled (when this replica may have missed changes).
     pub(crate) fn forget_all(&self) {
-        self.invalidate(&Owner::Platform);
+        let _writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        self.drop_changed(&Owner::Platform);
         self.tenants.clear();
         if let Ok(mut platforms) = self.platforms.write() {
             platforms.clear();
@@ -196,7 +210,10 @@ impl PolicySets {
         }
     }
 
+    /// Keeps what a load read, unless a change came since it began (checked with `writes` held,
+    /// so no change can slip in between the check and the insertion).
     fn keep(&self, tenant_id: &TenantId, selection: Selection, compiled: Arc<CompiledTenant>, generation: u64) {
+        let _writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
@@ -218,6 +235,7 @@ impl PolicySets {
     fn keep_platform(&self, part: Arc<PlatformPart>, generation: u64) {
         // A numbered release never changes; the draft's part is kept only if no change came
         // while it was read.
+        let _writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         if part.release.is_none() && self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
@@ -234,6 +252,7 @@ impl PolicySets {
     }
 
     fn keep_live_settings(&self, settings: Arc<PlatformSettings>, generation: u64) {
+        let _writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Ok(mut live) = self.live.write() {
             if self.generation.load(Ordering::SeqCst) == generation {
                 *live = Some(settings);
@@ -309,10 +328,18 @@ impl Store {
         let platform = match self.policy_sets.platform(release) {
             Some(part) => part,
             None => {
-                let part = Arc::new(self.load_platform_part(&mut conn, choice).await?);
-                crate::metrics().platform_compiles.inc();
-                self.policy_sets.keep_platform(part.clone(), generation);
-                part
+                // One load at a time: the tenants that miss together after a release wait for
+                // the first to compile it, then share its part.
+                let _loading = self.policy_sets.platform_loading.lock().await;
+                match self.policy_sets.platform(release) {
+                    Some(part) => part,
+                    None => {
+                        let part = Arc::new(self.load_platform_part(&mut conn, choice).await?);
+                        crate::metrics().platform_compiles.inc();
+                        self.policy_sets.keep_platform(part.clone(), generation);
+                        part
+                    }
+                }
             }
         };
         // The tools this tenant has: the platform's enabled ones (live: the catalog's switches are
