@@ -313,10 +313,28 @@ impl Core {
     /// When the write fails nothing was decided: the answer is [`CoreError::Unavailable`] and the
     /// call has not used up any rate limit.
     pub async fn decide(&self, access: &Access, input: DecideInput, facts: CallFacts) -> Result<Recorded, CoreError> {
-        self.decide_and_record(access, input, facts, SameCall::AskAnew).await
+        self.decide_and_record(access, input, facts, SameCall::AskAnew, now_ms()).await
     }
 
-    pub(crate) async fn decide_and_record(&self, access: &Access, input: DecideInput, facts: CallFacts, same_call: SameCall) -> Result<Recorded, CoreError> {
+    /// Decides and records a call as though it were made at `at_ms`, a moment of the past: for the
+    /// demo's recorded week, which goes through the very path agents' calls take (policies, counters,
+    /// masking, approvals, receipts). The time is the server's own choice, never a caller's: no edge
+    /// that serves agents calls this. A time in the future is refused.
+    pub async fn decide_as_of(&self, access: &Access, input: DecideInput, at_ms: i64) -> Result<Recorded, CoreError> {
+        if at_ms > now_ms() {
+            return Err(CoreError::invalid("time", "a recorded decision cannot be in the future"));
+        }
+        self.decide_and_record(access, input, CallFacts::default(), SameCall::AskAnew, at_ms).await
+    }
+
+    pub(crate) async fn decide_and_record(
+        &self,
+        access: &Access,
+        input: DecideInput,
+        facts: CallFacts,
+        same_call: SameCall,
+        now: i64,
+    ) -> Result<Recorded, CoreError> {
         let started = Instant::now();
         let Access::Agent(key) = access else {
             return Err(CoreError::forbidden("decisions are asked with a tenant API key"));
@@ -324,7 +342,6 @@ impl Core {
         access.may(Action::Decide, &Owner::Tenant(key.tenant_id.clone()))?;
         check_input(&input)?;
         let tenant = self.tenant(&key.tenant_id).await?;
-        let now = now_ms();
         let request_id = uuid::Uuid::now_v7().to_string();
         let (agent, refusal) = match agent_of_call(key, &tenant, input.agent.as_deref())? {
             CallAgent::Agent(agent) => (agent, None),
@@ -454,9 +471,12 @@ impl Core {
             shadow_rule: shadow.map(|(_, _, rule)| rule),
             result_digest: None,
         };
+        // The dashboards count a denial or an approval request under the rule that settled it, as
+        // the tenant may read it.
+        let settled_by = (decision.verdict != Verdict::Allow).then(|| crate::replay::responsible(&decision.seen_by_tenant()));
         // The answer waits for durability: an acknowledged decision always has its receipt, and an
         // unanswered one gives back what it counted.
-        if let Err(err) = self.receipts.write(receipt, approval).await {
+        if let Err(err) = self.receipts.write(receipt, approval, settled_by).await {
             tally.refund();
             tracing::error!(error = %err, "could not record a receipt; the call was refunded");
             return Err(CoreError::Unavailable);

@@ -9,6 +9,16 @@ async function open(page: Page, label: string): Promise<void> {
   await hydrated(page);
 }
 
+test('platform dashboard', async ({ page }) => {
+  await signIn(page, DEMO.owner);
+  await hydrated(page);
+  // The recorded week of the demo, by day.
+  await page.getByTestId('insight-window').filter({ hasText: 'Last 30 days' }).click();
+  await expect(page.getByTestId('chart-bar')).toHaveCount(30);
+  await expect(page.getByTestId('denied-tool').first()).toBeVisible();
+  await page.screenshot({ path: `${OUT}/dashboard.png`, fullPage: true });
+});
+
 test('platform view', async ({ page }) => {
   await signIn(page, DEMO.owner);
   await open(page, 'Policies');

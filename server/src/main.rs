@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use charter_core::Core;
 use charter_server::config::LogFormat;
+use charter_server::demo::traffic::Traffic;
+use charter_server::demo::week::record_week;
 use charter_server::demo::{login_banner, seed_if_empty};
 use charter_server::{app, Config, Services};
 use charter_store::{SessionRecords, Store};
@@ -30,7 +32,10 @@ const USAGE: &str = "usage:
                                 CHARTER_OWNER_PASSWORD, or asked for on the terminal)
   charter balance LISTEN REPLICA...
                                 a tiny round-robin load balancer for a local cluster (scripts/cluster),
-                                e.g. `charter balance 127.0.0.1:3000 127.0.0.1:3101 127.0.0.1:3102`";
+                                e.g. `charter balance 127.0.0.1:3000 127.0.0.1:3101 127.0.0.1:3102`
+  charter demo traffic [--url URL] [--rate PER_SECOND] [--count N]
+                                a gentle live stream of the demo tenants' agents' calls against a
+                                running demo (default: CHARTER_ADDR, 2 decisions a second)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -48,6 +53,7 @@ async fn main() -> ExitCode {
         [] | ["serve"] => serve().await,
         ["admin", "create-owner"] => create_owner().await,
         ["balance", listen, replicas @ ..] => balance(listen, replicas).await,
+        ["demo", "traffic", options @ ..] => demo_traffic(options).await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -76,13 +82,18 @@ async fn serve() -> Result<(), String> {
     let store = open_store(&config).await?;
 
     let url = format!("http://{}", options.site_addr);
-    if config.seed_demo {
-        if let Some(logins) = seed_if_empty(&store, &config.demo_password).await.map_err(|err| format!("seeding demo data: {err}"))? {
-            println!("{}", login_banner(&logins, &config.demo_password, &url));
-        }
-    }
+    let fresh_demo = match config.seed_demo {
+        true => seed_if_empty(&store, &config.demo_password).await.map_err(|err| format!("seeding demo data: {err}"))?,
+        false => None,
+    };
 
     let services = Services::new(store.clone(), &config).map_err(|err| err.to_string())?;
+    if let Some(logins) = fresh_demo {
+        // A fresh demo comes with a recorded week of its agents' calls, decided as they came.
+        let week = record_week(&services.core, &config.demo_password).await.map_err(|err| format!("recording the demo's week: {err}"))?;
+        tracing::info!(decisions = week.decisions, approvals_resolved = week.approvals_resolved, "the demo's week is recorded");
+        println!("{}", login_banner(&logins, &config.demo_password, &url));
+    }
     if let Some(url) = &config.redis_url {
         tracing::info!(redis = %url.split('@').next_back().unwrap_or(url), "rate limits, budgets and sessions are counted in Redis");
     }
@@ -222,4 +233,15 @@ async fn create_owner() -> Result<(), String> {
     let user = Core::new(store).create_owner(&email, &name, &password).await.map_err(|err| format!("cannot create the platform admin: {err}"))?;
     println!("  Platform admin {} created. Start Charter and sign in with that email.", user.username);
     Ok(())
+}
+
+/// `charter demo traffic`: asks a running demo for decisions until interrupted.
+async fn demo_traffic(options: &[&str]) -> Result<(), String> {
+    let address = std::env::var("CHARTER_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let config = Config::from_env().map_err(|err| err.to_string())?;
+    let traffic = Traffic::from_args(options, &format!("http://{address}"), &config.demo_password)?;
+    tokio::select! {
+        tally = charter_server::demo::traffic::run(&traffic) => tally.map(drop),
+        () = shutdown_signal() => Ok(()),
+    }
 }

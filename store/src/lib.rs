@@ -8,6 +8,7 @@
 
 pub mod assistant;
 pub mod ids;
+pub mod insight;
 pub mod model;
 pub mod rollout;
 
@@ -70,6 +71,7 @@ mod users;
 
 pub use assistant::{Connection, ConsentView, OAuthScope, ScopeSet};
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, ConnectionId, OAuthClientId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
+pub use insight::{AgentActivity, Bucket, DeniedTool, Insight, RecentChange, RuleCount, VerdictCounts, WaitingApproval, Window};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, Exposure, ImportAction,
     ImportChange, KeyScope, KeyScopes, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, ShadowVerdict, StoredPolicy,

@@ -11,12 +11,16 @@
 mod postgres;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use charter_policy::Verdict;
+
+use crate::insight::{CountKey, HOUR_MS, MINUTE_MS};
 use crate::{Approval, Receipt, Store, StoreError};
 
 /// The most records one transaction takes; more wait for the next batch.
@@ -31,6 +35,8 @@ const CHECKPOINT_EVERY_RECEIPTS: usize = 256;
 struct Job {
     receipt: Receipt,
     approval: Option<Approval>,
+    /// What the dashboards count the decision under besides its verdict (see [`ReceiptWriter::write`]).
+    settled_by: String,
     done: oneshot::Sender<Result<(), String>>,
     /// Counts the job as unwritten until the writer is done with it (and drops it).
     _pending: Pending,
@@ -99,11 +105,15 @@ impl ReceiptWriter {
         self.pending.load(Ordering::SeqCst)
     }
 
-    /// Returns once the receipt (and approval) are committed.
-    pub async fn write(&self, receipt: Receipt, approval: Option<Approval>) -> Result<(), StoreError> {
+    /// Returns once the receipt (and approval) are committed, and the decision counted in the
+    /// dashboards' tables in the same transaction: by tenant, hour, verdict, tool, agent and
+    /// `settled_by` (the rule or step that denied or asked for approval, as the tenant may read it;
+    /// `None` for an allow), and by tenant, minute and verdict.
+    pub async fn write(&self, receipt: Receipt, approval: Option<Approval>, settled_by: Option<String>) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
+        let settled_by = settled_by.unwrap_or_default();
         self.jobs
-            .send(Job { receipt, approval, done, _pending: Pending::new(&self.pending) })
+            .send(Job { receipt, approval, settled_by, done, _pending: Pending::new(&self.pending) })
             .await
             .map_err(|_| StoreError::Corrupt("the receipt writer has stopped".to_owned()))?;
         match committed.await {
@@ -138,3 +148,48 @@ fn acknowledge(batch: &mut Vec<Job>, outcome: &Result<(), String>) {
         let _ = job.done.send(outcome.clone());
     }
 }
+
+/// A row of `decision_minutes`: tenant, minute and verdict.
+type MinuteKey<'a> = (&'a str, i64, Verdict);
+
+/// A batch's decisions as the rows of `decision_counts` and `decision_minutes` they add to, each
+/// with how many, in one order (so that writers of several replicas lock shared rows in the same
+/// order and cannot deadlock).
+fn count(batch: &[Job]) -> BatchCounts<'_> {
+    let mut hours: HashMap<CountKey<'_>, i64> = HashMap::new();
+    let mut minutes: HashMap<MinuteKey<'_>, i64> = HashMap::new();
+    for Job { receipt: r, settled_by, .. } in batch {
+        let at = r.created_at;
+        let key = CountKey {
+            tenant_id: r.tenant_id.as_str(),
+            hour: at - at.rem_euclid(HOUR_MS),
+            verdict: r.verdict,
+            tool: &r.tool,
+            agent: r.agent.as_deref().unwrap_or_default(),
+            settled_by,
+        };
+        *hours.entry(key).or_default() += 1;
+        *minutes.entry((r.tenant_id.as_str(), at - at.rem_euclid(MINUTE_MS), r.verdict)).or_default() += 1;
+    }
+    let mut hours: Vec<_> = hours.into_iter().collect();
+    hours.sort_by(|(a, _), (b, _)| {
+        (a.tenant_id, a.hour, a.verdict, a.tool, a.agent, a.settled_by).cmp(&(b.tenant_id, b.hour, b.verdict, b.tool, b.agent, b.settled_by))
+    });
+    let mut minutes: Vec<_> = minutes.into_iter().collect();
+    minutes.sort();
+    BatchCounts { hours, minutes }
+}
+
+/// What one batch adds to the dashboards' counts.
+struct BatchCounts<'a> {
+    hours: Vec<(CountKey<'a>, i64)>,
+    minutes: Vec<(MinuteKey<'a>, i64)>,
+}
+
+/// Adds to an hour's count (both databases take `$n` placeholders and this upsert).
+const ADD_TO_HOUR: &str = "INSERT INTO decision_counts (tenant_id, hour, verdict, tool, agent, settled_by, decisions) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (tenant_id, hour, verdict, tool, agent, settled_by) DO UPDATE SET decisions = decision_counts.decisions + excluded.decisions";
+
+/// Adds to a minute's count.
+const ADD_TO_MINUTE: &str = "INSERT INTO decision_minutes (tenant_id, minute, verdict, decisions) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (tenant_id, minute, verdict) DO UPDATE SET decisions = decision_minutes.decisions + excluded.decisions";

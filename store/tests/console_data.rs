@@ -731,7 +731,7 @@ async fn receipts_list_for_one_tenant_or_all_and_agents_count_policies_and_decis
             receipt(&acme, Some("intern"), "expense.submit", Verdict::RequireApproval, 5_000),
         ];
         for r in &written {
-            writer.write(r.clone(), None).await.unwrap();
+            writer.write(r.clone(), None, None).await.unwrap();
         }
         let ids = |list: Vec<Receipt>| list.into_iter().map(|r| r.id).collect::<Vec<_>>();
         let newest_first = |keep: &dyn Fn(&Receipt) -> bool| written.iter().rev().filter(|r| keep(r)).map(|r| r.id.clone()).collect::<Vec<_>>();

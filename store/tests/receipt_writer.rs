@@ -51,12 +51,12 @@ async fn a_batch_that_cannot_commit_fails_its_decisions_and_the_next_batch_commi
         let writer = ReceiptWriter::start(store.clone());
         // The database refuses a receipt of a tenant that does not exist (a foreign key).
         let orphan = receipt(&"no-such-tenant".into(), 1);
-        let err = writer.write(orphan, None).await.unwrap_err();
+        let err = writer.write(orphan, None, None).await.unwrap_err();
         assert!(err.to_string().contains("receipt batch failed"), "the decision learns its receipt is not durable: {err}");
         assert!(ids(&store, "receipts").await.is_empty(), "nothing of the failed batch is stored");
 
         let kept = receipt(&acme.id, 2);
-        writer.write(kept.clone(), None).await.unwrap();
+        writer.write(kept.clone(), None, None).await.unwrap();
         assert_eq!(ids(&store, "receipts").await, [kept.id], "the writer goes on after a failure");
     })
     .await;
@@ -69,14 +69,14 @@ async fn a_receipt_and_its_approval_commit_together_or_not_at_all() {
         let writer = ReceiptWriter::start(store.clone());
         let asked = receipt(&acme.id, 1);
         let approval = approval_for(&asked, &acme.id);
-        writer.write(asked.clone(), Some(approval.clone())).await.unwrap();
+        writer.write(asked.clone(), Some(approval.clone()), None).await.unwrap();
         assert_eq!(ids(&store, "receipts").await, std::slice::from_ref(&asked.id));
         assert_eq!(store.get_approval(&acme.id, &approval.id).await.unwrap().receipt_id, asked.id, "the approval is bound to its receipt");
 
         // An approval the database refuses takes its receipt down with it.
         let second = receipt(&acme.id, 2);
         let refused = approval_for(&second, &"no-such-tenant".into());
-        assert!(writer.write(second, Some(refused)).await.is_err());
+        assert!(writer.write(second, Some(refused), None).await.is_err());
         assert_eq!(ids(&store, "receipts").await, [asked.id], "the receipt of a refused approval is not stored");
         assert_eq!(ids(&store, "approvals").await, [approval.id]);
     })
@@ -94,7 +94,7 @@ async fn concurrent_decisions_each_get_their_own_receipt() {
             let r = receipt(&acme.id, i);
             expected.push(r.id.clone());
             let writer = writer.clone();
-            writes.spawn(async move { writer.write(r, None).await });
+            writes.spawn(async move { writer.write(r, None, None).await });
         }
         while let Some(written) = writes.join_next().await {
             written.unwrap().unwrap();
@@ -125,7 +125,7 @@ async fn the_sqlite_write_ahead_log_stays_small_under_a_steady_stream_of_receipt
             let writer = writer.clone();
             let mut r = receipt(&acme.id, i);
             r.decision = explanation.clone();
-            writes.spawn(async move { writer.write(r, None).await });
+            writes.spawn(async move { writer.write(r, None, None).await });
         }
         while let Some(written) = writes.join_next().await {
             written.unwrap().unwrap();
@@ -154,7 +154,7 @@ async fn flushing_waits_for_receipts_whose_decisions_were_abandoned() {
             handed.push(receipt.id.to_string());
             // The decision hands its receipt over and is dropped before the commit (its client went
             // away, or the server is shutting down): the receipt is written all the same.
-            if tokio::time::timeout(std::time::Duration::ZERO, writer.write(receipt, None)).await.is_err() {
+            if tokio::time::timeout(std::time::Duration::ZERO, writer.write(receipt, None, None)).await.is_err() {
                 abandoned += 1;
             }
         }

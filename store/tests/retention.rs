@@ -17,7 +17,7 @@ async fn tenant(store: &Store, slug: &str) -> Tenant {
 async fn receipts_aged(store: &Store, tenant: &Tenant, now: i64, ages_in_days: &[i64]) {
     let writer = ReceiptWriter::start(store.clone());
     for age in ages_in_days {
-        writer.write(charter_testkit::receipt(&tenant.id, now - age * DAY_MS), None).await.unwrap();
+        writer.write(charter_testkit::receipt(&tenant.id, now - age * DAY_MS), None, None).await.unwrap();
     }
 }
 

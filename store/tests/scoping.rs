@@ -70,7 +70,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
             votes: "[]".into(),
             consumed_at: None,
         };
-        ReceiptWriter::start(store.clone()).write(receipt_a.clone(), Some(approval_a.clone())).await.unwrap();
+        ReceiptWriter::start(store.clone()).write(receipt_a.clone(), Some(approval_a.clone()), None).await.unwrap();
         // And an assistant A's admin connected.
         let admin_a = store
             .create_user(charter_store::NewUser {

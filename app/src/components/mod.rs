@@ -1,4 +1,5 @@
 pub mod address;
+pub mod chart;
 pub mod feedback;
 pub mod layout;
 pub mod ui;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::SessionUser;
 use crate::components::ui::{format_count, Card, ErrorPanel, LoadingPanel, PageHeader, Stat};
+use crate::pages::insight::InsightSection;
 use crate::pages::tenant::{tenant_overview, TenantFacts};
 use crate::pages::tenants::TenantTable;
 use crate::AppError;
@@ -68,6 +69,7 @@ fn PlatformDashboard(user: SessionUser) -> impl IntoView {
     view! {
         <Title text="Dashboard"/>
         <PageHeader title="Platform dashboard" subtitle=format!("Signed in as {} ({})", user.display_name, user.role.label())/>
+        <InsightSection/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match overview.await {
@@ -108,6 +110,9 @@ fn TenantDashboard(user: SessionUser, slug: String) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move { counts.await.ok().map(|counts| view! { <ApprovalStats counts/> }) })}
         </Transition>
+        <div class="mt-6">
+            <InsightSection/>
+        </div>
     }
 }
 

@@ -5,6 +5,7 @@ pub mod assistant;
 pub mod audit;
 pub mod consent;
 pub mod dashboard;
+pub mod insight;
 pub mod keys;
 pub mod login;
 pub mod not_found;

@@ -5,7 +5,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::mpsc;
 
-use super::{acknowledge, gather, Job, MAX_BATCH};
+use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_HOUR, ADD_TO_MINUTE, MAX_BATCH};
 use crate::approvals::insert_approvals;
 use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 use crate::{Receipt, Store, StoreError};
@@ -44,6 +44,24 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &[Job]) -> Result<(), Sto
     let approvals: Vec<_> = batch.iter().filter_map(|job| job.approval.as_ref()).collect();
     if !approvals.is_empty() {
         insert_approvals(&mut tx, &approvals).await?;
+    }
+    // One statement per row counted: a batch adds to a handful of rows (one per tenant, tool,
+    // agent and verdict of its hour and minute).
+    let BatchCounts { hours, minutes } = count(batch);
+    for (key, decisions) in hours {
+        sqlx::query(ADD_TO_HOUR)
+            .bind(key.tenant_id)
+            .bind(key.hour)
+            .bind(key.verdict.as_str())
+            .bind(key.tool)
+            .bind(key.agent)
+            .bind(key.settled_by)
+            .bind(decisions)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for ((tenant_id, minute, verdict), decisions) in minutes {
+        sqlx::query(ADD_TO_MINUTE).bind(tenant_id).bind(minute).bind(verdict.as_str()).bind(decisions).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

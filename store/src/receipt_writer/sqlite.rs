@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::{acknowledge, gather, Job, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
+use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_HOUR, ADD_TO_MINUTE, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
 use crate::approvals::APPROVAL_COLUMNS;
 use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 
@@ -124,6 +124,19 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
             a.comment,
             a.votes
         ])?;
+    }
+    let BatchCounts { hours, minutes } = count(batch);
+    {
+        let mut add = tx.prepare_cached(ADD_TO_HOUR)?;
+        for (key, decisions) in hours {
+            add.execute(params![key.tenant_id, key.hour, key.verdict.as_str(), key.tool, key.agent, key.settled_by, decisions])?;
+        }
+    }
+    {
+        let mut add = tx.prepare_cached(ADD_TO_MINUTE)?;
+        for ((tenant_id, minute, verdict), decisions) in minutes {
+            add.execute(params![tenant_id, minute, verdict.as_str(), decisions])?;
+        }
     }
     tx.commit()
 }

@@ -2,6 +2,10 @@
 //! product's problem statement — a bank with strict limits and approvals, a loose startup, and a
 //! hospital that must mask PHI.
 
+pub mod calls;
+pub mod traffic;
+pub mod week;
+
 use charter_policy::{DefaultBehaviour, PlatformSettings, Policy};
 use charter_store::{Actor, NewTenant, NewUser, Owner, Promotion, Role, Store, StoreError, TenantId};
 
@@ -13,12 +17,12 @@ pub struct DemoLogin {
 }
 
 /// The demo's policies, YAML in `server/demo/`: the same language tenants write.
-const PLATFORM_POLICY: &str = include_str!("../demo/platform-guardrails.yaml");
+const PLATFORM_POLICY: &str = include_str!("../../demo/platform-guardrails.yaml");
 
 /// The demo's tool catalog: an OpenAPI document and an MCP `tools/list` answer, with the tools
 /// the platform keeps switched off.
 const SOURCES: &[(&str, &str)] =
-    &[("Finance API", include_str!("../demo/finance-api.openapi.yaml")), ("Workspace tools (MCP)", include_str!("../demo/workspace-tools.mcp.json"))];
+    &[("Finance API", include_str!("../../demo/finance-api.openapi.yaml")), ("Workspace tools (MCP)", include_str!("../../demo/workspace-tools.mcp.json"))];
 const DISABLED_TOOLS: &[&str] = &["system.exec", "crm.export"];
 
 struct DemoTenant {
@@ -35,7 +39,7 @@ const PLATFORM_PEOPLE: &[(&str, &str, Role)] =
 
 const TENANTS: &[DemoTenant] = &[
     DemoTenant {
-        policies: &[include_str!("../demo/meridian-bank.yaml"), include_str!("../demo/meridian-support-bot.yaml")],
+        policies: &[include_str!("../../demo/meridian-bank.yaml"), include_str!("../../demo/meridian-support-bot.yaml")],
         slug: "meridian-bank",
         name: "First Meridian Bank",
         plan: "enterprise",
@@ -47,7 +51,7 @@ const TENANTS: &[DemoTenant] = &[
         ],
     },
     DemoTenant {
-        policies: &[include_str!("../demo/rocketlane.yaml")],
+        policies: &[include_str!("../../demo/rocketlane.yaml")],
         slug: "rocketlane",
         name: "Rocketlane Labs",
         plan: "startup",
@@ -55,7 +59,7 @@ const TENANTS: &[DemoTenant] = &[
         people: &[("admin@rocketlane.example", "Sam Rivera", Role::TenantAdmin, &[])],
     },
     DemoTenant {
-        policies: &[include_str!("../demo/st-aurelia-health.yaml")],
+        policies: &[include_str!("../../demo/st-aurelia-health.yaml")],
         slug: "st-aurelia-health",
         name: "St. Aurelia Health",
         plan: "healthcare",
