@@ -2,40 +2,63 @@
 -- transaction as their receipts, so a dashboard reads a few hundred rows instead of counting
 -- millions of receipts.
 --
--- `decision_counts` holds one row per tenant, hour (its start, ms since the epoch, UTC), verdict,
--- tool, agent ('' when the call named none) and `settled_by`: for a deny or an approval request,
--- the rule (or step) that settled it as the tenant may read it; '' for allows and for receipts
--- counted before this table existed. `decision_minutes` counts the last two hours by minute for
--- the "last hour" chart; the retention job trims both.
-CREATE TABLE decision_counts (
-    tenant_id  TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-    hour       BIGINT NOT NULL,
-    verdict    TEXT NOT NULL CHECK (verdict IN ('allow', 'deny', 'require_approval')),
-    tool       TEXT NOT NULL,
-    agent      TEXT NOT NULL,
-    settled_by TEXT NOT NULL,
-    decisions  BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, hour, verdict, tool, agent, settled_by)
+-- Every row is one writer's (`writer`: a random id a receipt writer takes when it starts; '' for
+-- rows counted from receipts written before these tables): replicas writing for the same tenant at
+-- the same moment add to rows of their own and never wait on each other's locks. Readers sum them.
+--
+-- `decision_hours` and `decision_minutes` count decisions by tenant, hour (or minute: start in ms
+-- since the epoch, UTC) and verdict: the charts. `decision_counts` adds the tool, the agent ('' when
+-- the call named none) and, for a deny or an approval request, what settled it: `settled_by` in the
+-- platform's words, `settled_by_tenant` as the tenant may read it (a confidential platform rule is
+-- "a platform boundary"); both '' for allows and for receipts counted from before. It feeds the
+-- lists of the tools denied most and of the busiest agents. The retention job trims all three.
+CREATE TABLE decision_hours (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    hour      BIGINT NOT NULL,
+    verdict   TEXT NOT NULL CHECK (verdict IN ('allow', 'deny', 'require_approval')),
+    writer    TEXT NOT NULL,
+    decisions BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, verdict, writer)
 );
-CREATE INDEX decision_counts_by_hour ON decision_counts (hour);
+CREATE INDEX decision_hours_by_hour ON decision_hours (hour);
 
 CREATE TABLE decision_minutes (
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     minute    BIGINT NOT NULL,
     verdict   TEXT NOT NULL CHECK (verdict IN ('allow', 'deny', 'require_approval')),
+    writer    TEXT NOT NULL,
     decisions BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, minute, verdict)
+    PRIMARY KEY (tenant_id, minute, verdict, writer)
 );
 CREATE INDEX decision_minutes_by_minute ON decision_minutes (minute);
 
--- Receipts written before: counted by hour and minute as they stand.
-INSERT INTO decision_counts (tenant_id, hour, verdict, tool, agent, settled_by, decisions)
-SELECT tenant_id, created_at - created_at % 3600000, verdict, tool, COALESCE(agent, ''), '', COUNT(*)
-FROM receipts
-GROUP BY tenant_id, created_at - created_at % 3600000, verdict, tool, COALESCE(agent, '');
+CREATE TABLE decision_counts (
+    tenant_id         TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    hour              BIGINT NOT NULL,
+    verdict           TEXT NOT NULL CHECK (verdict IN ('allow', 'deny', 'require_approval')),
+    tool              TEXT NOT NULL,
+    agent             TEXT NOT NULL,
+    settled_by        TEXT NOT NULL,
+    settled_by_tenant TEXT NOT NULL,
+    writer            TEXT NOT NULL,
+    decisions         BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, verdict, tool, agent, settled_by, writer)
+);
+CREATE INDEX decision_counts_by_hour ON decision_counts (hour);
 
-INSERT INTO decision_minutes (tenant_id, minute, verdict, decisions)
-SELECT tenant_id, created_at - created_at % 60000, verdict, COUNT(*)
+-- Receipts written before: counted as they stand.
+INSERT INTO decision_hours (tenant_id, hour, verdict, writer, decisions)
+SELECT tenant_id, created_at - created_at % 3600000, verdict, '', COUNT(*)
+FROM receipts
+GROUP BY tenant_id, created_at - created_at % 3600000, verdict;
+
+INSERT INTO decision_minutes (tenant_id, minute, verdict, writer, decisions)
+SELECT tenant_id, created_at - created_at % 60000, verdict, '', COUNT(*)
 FROM receipts
 WHERE created_at >= (SELECT COALESCE(MAX(created_at), 0) FROM receipts) - 7200000
 GROUP BY tenant_id, created_at - created_at % 60000, verdict;
+
+INSERT INTO decision_counts (tenant_id, hour, verdict, tool, agent, settled_by, settled_by_tenant, writer, decisions)
+SELECT tenant_id, created_at - created_at % 3600000, verdict, tool, COALESCE(agent, ''), '', '', '', COUNT(*)
+FROM receipts
+GROUP BY tenant_id, created_at - created_at % 3600000, verdict, tool, COALESCE(agent, '');

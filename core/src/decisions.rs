@@ -83,6 +83,35 @@ pub struct Recorded {
     pub ran: Shown,
 }
 
+/// When a call is decided: now (every call an agent makes), or at a moment of the past (the
+/// demo's recorded week, which the server makes up itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Moment {
+    Now,
+    Past(i64),
+}
+
+impl Moment {
+    fn ms(self) -> i64 {
+        match self {
+            Moment::Now => now_ms(),
+            Moment::Past(at_ms) => at_ms,
+        }
+    }
+
+    /// A new id ordered by time, as receipts are listed: a past call's by its own moment.
+    fn new_id(self) -> String {
+        match self {
+            Moment::Now => uuid::Uuid::now_v7().to_string(),
+            Moment::Past(at_ms) => {
+                let ms = u64::try_from(at_ms).unwrap_or(0);
+                let moment = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, u32::try_from(ms % 1000).unwrap_or(0) * 1_000_000);
+                uuid::Uuid::new_v7(moment).to_string()
+            }
+        }
+    }
+}
+
 /// Whether a decision that asks for approval looks for one an identical earlier call asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SameCall {
@@ -313,7 +342,7 @@ impl Core {
     /// When the write fails nothing was decided: the answer is [`CoreError::Unavailable`] and the
     /// call has not used up any rate limit.
     pub async fn decide(&self, access: &Access, input: DecideInput, facts: CallFacts) -> Result<Recorded, CoreError> {
-        self.decide_and_record(access, input, facts, SameCall::AskAnew, now_ms()).await
+        self.decide_and_record(access, input, facts, SameCall::AskAnew, Moment::Now).await
     }
 
     /// Decides and records a call as though it were made at `at_ms`, a moment of the past: for the
@@ -324,7 +353,7 @@ impl Core {
         if at_ms > now_ms() {
             return Err(CoreError::invalid("time", "a recorded decision cannot be in the future"));
         }
-        self.decide_and_record(access, input, CallFacts::default(), SameCall::AskAnew, at_ms).await
+        self.decide_and_record(access, input, CallFacts::default(), SameCall::AskAnew, Moment::Past(at_ms)).await
     }
 
     pub(crate) async fn decide_and_record(
@@ -333,16 +362,17 @@ impl Core {
         input: DecideInput,
         facts: CallFacts,
         same_call: SameCall,
-        now: i64,
+        moment: Moment,
     ) -> Result<Recorded, CoreError> {
         let started = Instant::now();
+        let now = moment.ms();
         let Access::Agent(key) = access else {
             return Err(CoreError::forbidden("decisions are asked with a tenant API key"));
         };
         access.may(Action::Decide, &Owner::Tenant(key.tenant_id.clone()))?;
         check_input(&input)?;
         let tenant = self.tenant(&key.tenant_id).await?;
-        let request_id = uuid::Uuid::now_v7().to_string();
+        let request_id = moment.new_id();
         let (agent, refusal) = match agent_of_call(key, &tenant, input.agent.as_deref())? {
             CallAgent::Agent(agent) => (agent, None),
             CallAgent::NotTheKeys(agent) => {
@@ -398,7 +428,7 @@ impl Core {
         let stored_decision = stored_decision(&compiled.set, decision_kept, kept)?;
         let policy_versions = compiled.versions_json.clone();
         let principal = serde_json::to_string(&request.principal).map_err(|err| CoreError::internal("serialising a principal", err))?;
-        let receipt_id = ReceiptId::new(uuid::Uuid::now_v7().to_string());
+        let receipt_id = ReceiptId::new(moment.new_id());
         let earlier = match (same_call, decision.verdict) {
             (SameCall::Reuse, Verdict::RequireApproval) => {
                 let call = charter_store::SameCall {
@@ -421,7 +451,7 @@ impl Core {
         };
         let asks = decision.verdict == Verdict::RequireApproval && earlier.is_none();
         let approval = asks.then(|| Approval {
-            id: ApprovalId::new(uuid::Uuid::now_v7().to_string()),
+            id: ApprovalId::new(moment.new_id()),
             tenant_id: tenant.id.clone(),
             receipt_id: receipt_id.clone(),
             agent: request.agent.clone(),
@@ -471,9 +501,12 @@ impl Core {
             shadow_rule: shadow.map(|(_, _, rule)| rule),
             result_digest: None,
         };
-        // The dashboards count a denial or an approval request under the rule that settled it, as
-        // the tenant may read it.
-        let settled_by = (decision.verdict != Verdict::Allow).then(|| crate::replay::responsible(&decision.seen_by_tenant()));
+        // The dashboards count a denial or an approval request under what settled it, in the
+        // platform's words and as the tenant may read it.
+        let settled_by = (decision.verdict != Verdict::Allow).then(|| charter_store::SettledBy {
+            platform: crate::insight::settled_by(&decision),
+            tenant: crate::insight::settled_by(&decision.seen_by_tenant()),
+        });
         // The answer waits for durability: an acknowledged decision always has its receipt, and an
         // unanswered one gives back what it counted.
         if let Err(err) = self.receipts.write(receipt, approval, settled_by).await {

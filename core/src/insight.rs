@@ -2,7 +2,8 @@
 //! agents, what waits for approval and what changed lately, for the platform (every tenant) or
 //! one tenant. Counts come from the tables the receipt writer keeps beside the receipts.
 
-use charter_store::{Insight, Owner, ReceiptScope, RecentChange, Window};
+use charter_policy::{Basis, Decision};
+use charter_store::{Insight, Owner, ReceiptScope, RecentChange, Window, Words};
 
 use crate::access::{Access, Action, Target};
 use crate::records::{AuditOf, ReceiptsOf};
@@ -38,7 +39,10 @@ impl Core {
         }
         let (from_ms, _) = window.span(now_ms);
         let lists_from_ms = from_ms - from_ms.rem_euclid(charter_store::insight::HOUR_MS);
-        let denied_tools = self.store.denied_tools(&scope, lists_from_ms, LIST_LENGTH).await?;
+        // Platform staff read the platform's words; a tenant reads a confidential platform rule as
+        // "a platform boundary".
+        let words = if access.is_platform_staff() { Words::Platform } else { Words::Tenant };
+        let denied_tools = self.store.denied_tools(&scope, lists_from_ms, LIST_LENGTH, words).await?;
         let busiest_agents = self.store.busiest_agents(&scope, lists_from_ms, LIST_LENGTH).await?;
         let (waiting_total, waiting) = self.store.waiting_approvals(&scope, now_ms, i64::try_from(LIST_LENGTH).unwrap_or(8)).await?;
         let entries = self.search_audit(access, audit, Some("policy."), None, i64::try_from(LIST_LENGTH).unwrap_or(8)).await?;
@@ -64,6 +68,26 @@ impl Core {
             changes,
         })
     }
+}
+
+/// What settled a decision, in words, for the dashboards: the decisive rule, or the step of the
+/// decision procedure when no rule was.
+pub(crate) fn settled_by(decision: &Decision) -> String {
+    if let Some(matched) = decision.matched.iter().find(|matched| matched.decisive) {
+        return matched.rule.to_string();
+    }
+    match decision.basis {
+        Basis::ToolDisabled => "the tool is not enabled",
+        Basis::ExplicitDeny => "a refusal before any policy",
+        Basis::Requirement => "an unmet requirement",
+        Basis::Cap => "a cap",
+        Basis::RateLimit => "a rate limit",
+        Basis::Budget => "a budget",
+        Basis::CountersUnavailable => "the counters out of reach",
+        Basis::Rules => "the rules",
+        Basis::Default => "the default behaviour",
+    }
+    .to_owned()
 }
 
 /// The dashboard a caller sees on the console's first page: the platform's for platform staff, their

@@ -89,10 +89,13 @@ async fn serve() -> Result<(), String> {
 
     let services = Services::new(store.clone(), &config).map_err(|err| err.to_string())?;
     if let Some(logins) = fresh_demo {
-        // A fresh demo comes with a recorded week of its agents' calls, decided as they came.
-        let week = record_week(&services.core, &config.demo_password).await.map_err(|err| format!("recording the demo's week: {err}"))?;
-        tracing::info!(decisions = week.decisions, approvals_resolved = week.approvals_resolved, "the demo's week is recorded");
         println!("{}", login_banner(&logins, &config.demo_password, &url));
+        // A fresh demo comes with a recorded week of its agents' calls, decided as they came. The
+        // demo is usable without it, so a failure is said and the server starts anyway.
+        match record_week(&services.core, &config.demo_password).await {
+            Ok(week) => tracing::info!(decisions = week.decisions, approvals_resolved = week.approvals_resolved, "the demo's week is recorded"),
+            Err(err) => tracing::warn!(error = %err, "the demo's week could not be recorded; the demo starts without it"),
+        }
     }
     if let Some(url) = &config.redis_url {
         tracing::info!(redis = %url.split('@').next_back().unwrap_or(url), "rate limits, budgets and sessions are counted in Redis");

@@ -131,6 +131,15 @@ async fn demo_traffic_asks_a_running_demo_for_decisions_over_http() {
         rows(&demo.store, "SELECT COUNT(*) FROM receipts r JOIN api_keys k ON k.id = r.api_key_id WHERE k.name = 'Demo traffic (live)'").await;
     assert_eq!(live[0].0, 12, "every answered decision has its receipt");
 
+    // A second run revokes the first run's keys: one live key per tenant at a time.
+    run(&Traffic { count: Some(3), ..traffic.clone() }).await.unwrap();
+    let keys: Vec<(i64, i64)> = rows(
+        &demo.store,
+        "SELECT COUNT(*), CAST(SUM(CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END) AS BIGINT) FROM api_keys WHERE name = 'Demo traffic (live)'",
+    )
+    .await;
+    assert_eq!(keys, [(6, 3)]);
+
     let wrong = Traffic { password: "not-the-password".into(), ..traffic };
     let refused = run(&wrong).await.unwrap_err();
     assert!(refused.contains("could not sign in"), "{refused}");

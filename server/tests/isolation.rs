@@ -209,6 +209,8 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/audit/list" => pairs(&[("scope", A_SLUG), ("action", "")]),
         "/api/approvals/history" => pairs(&[("pending_only", "false")]),
         "/api/dashboard/approvals" => pairs(&[]),
+        // The dashboard is the caller's own tenant's; there is no tenant to name.
+        "/api/dashboard/insight" => pairs(&[("window", "month")]),
         "/api/keys/list" => pairs(&[("tenant", A_SLUG)]),
         "/api/keys/create" => pairs(&[("tenant", A_SLUG), ("name", "planted"), ("agents", ""), ("scopes", "decide")]),
         "/api/keys/revoke" => pairs(&[("tenant", A_SLUG), ("id", &a.key)]),
@@ -275,6 +277,7 @@ const OWN_DATA: &[&str] = &[
     "/api/approvals/history",
     "/api/audit/list",
     "/api/dashboard/approvals",
+    "/api/dashboard/insight",
     "/api/policies/context",
     "/api/policies/editor_context",
     "/api/policies/add_rule",

@@ -193,15 +193,31 @@ pub struct Insight {
     pub changes: Vec<RecentChange>,
 }
 
-/// Which rows of `decision_counts` one decision adds to: what the receipt writer counts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// What settled a deny or an approval request, in words: the rule, or the step of the procedure.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SettledBy {
+    /// As platform staff read it.
+    pub platform: String,
+    /// As the tenant may read it (a confidential platform rule is "a platform boundary").
+    pub tenant: String,
+}
+
+/// In whose words the rules that settled decisions are named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Words {
+    Platform,
+    Tenant,
+}
+
+/// The row of `decision_counts` one decision adds to (besides its writer).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct CountKey<'a> {
     pub tenant_id: &'a str,
     pub hour: i64,
     pub verdict: Verdict,
     pub tool: &'a str,
     pub agent: &'a str,
-    pub settled_by: &'a str,
+    pub settled_by: &'a SettledBy,
 }
 
 #[cfg(feature = "db")]
@@ -210,7 +226,7 @@ mod queries {
 
     use charter_policy::Verdict;
 
-    use super::{AgentActivity, Bucket, DeniedTool, RuleCount, VerdictCounts, WaitingApproval, Window, DAY_MS, HOUR_MS};
+    use super::{AgentActivity, Bucket, DeniedTool, RuleCount, VerdictCounts, WaitingApproval, Window, Words, DAY_MS, HOUR_MS};
     use crate::sql::Sql;
     use crate::{ReceiptScope, Store, StoreError};
 
@@ -231,9 +247,9 @@ mod queries {
             let (from, to) = window.span(now_ms);
             let mut sql = match window {
                 Window::Hour => Sql::new("SELECT minute, verdict, CAST(SUM(decisions) AS BIGINT) FROM decision_minutes WHERE minute >= "),
-                Window::Day => Sql::new("SELECT hour, verdict, CAST(SUM(decisions) AS BIGINT) FROM decision_counts WHERE hour >= "),
+                Window::Day => Sql::new("SELECT hour, verdict, CAST(SUM(decisions) AS BIGINT) FROM decision_hours WHERE hour >= "),
                 Window::Month => {
-                    Sql::new(&format!("SELECT hour - hour % {DAY_MS}, verdict, CAST(SUM(decisions) AS BIGINT) FROM decision_counts WHERE hour >= "))
+                    Sql::new(&format!("SELECT hour - hour % {DAY_MS}, verdict, CAST(SUM(decisions) AS BIGINT) FROM decision_hours WHERE hour >= "))
                 }
             };
             sql.bind(from);
@@ -258,15 +274,19 @@ mod queries {
         }
 
         /// The tools of `scope` denied most since `from_ms` (rounded down to its hour), at most
-        /// `limit`, each with the rules that denied it.
-        pub async fn denied_tools(&self, scope: &ReceiptScope, from_ms: i64, limit: usize) -> Result<Vec<DeniedTool>, StoreError> {
-            let mut sql = Sql::new(
-                "SELECT t.slug, c.tool, c.settled_by, CAST(SUM(c.decisions) AS BIGINT) FROM decision_counts c JOIN tenants t ON t.id = c.tenant_id \
-                 WHERE c.verdict = 'deny' AND c.hour >= ",
-            );
+        /// `limit`, each with the rules that denied it, in `words`.
+        pub async fn denied_tools(&self, scope: &ReceiptScope, from_ms: i64, limit: usize, words: Words) -> Result<Vec<DeniedTool>, StoreError> {
+            let settled_by = match words {
+                Words::Platform => "c.settled_by",
+                Words::Tenant => "c.settled_by_tenant",
+            };
+            let mut sql = Sql::new(&format!(
+                "SELECT t.slug, c.tool, {settled_by}, CAST(SUM(c.decisions) AS BIGINT) FROM decision_counts c JOIN tenants t ON t.id = c.tenant_id \
+                 WHERE c.verdict = 'deny' AND c.hour >= "
+            ));
             sql.bind(from_ms - from_ms.rem_euclid(HOUR_MS));
             scoped(&mut sql, "c.tenant_id", scope);
-            sql.push(" GROUP BY t.slug, c.tool, c.settled_by");
+            sql.push(&format!(" GROUP BY t.slug, c.tool, {settled_by}"));
             let (text, args) = sql.build()?;
             let rows: Vec<(String, String, String, i64)> = sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?;
             let mut tools: HashMap<(String, String), DeniedTool> = HashMap::new();

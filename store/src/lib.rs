@@ -71,7 +71,7 @@ mod users;
 
 pub use assistant::{Connection, ConsentView, OAuthScope, ScopeSet};
 pub use ids::{ApiKeyId, ApprovalId, AuditEntryId, ConnectionId, OAuthClientId, PolicyId, ReceiptId, SourceId, TenantId, ToolId, UserId};
-pub use insight::{AgentActivity, Bucket, DeniedTool, Insight, RecentChange, RuleCount, VerdictCounts, WaitingApproval, Window};
+pub use insight::{AgentActivity, Bucket, DeniedTool, Insight, RecentChange, RuleCount, SettledBy, VerdictCounts, WaitingApproval, Window, Words};
 pub use model::{
     Actor, ActorKind, AgentKeys, AgentSummary, ApiKeyInfo, Approval, ApprovalStatus, AuditEntry, BoundAgents, CatalogEntry, Exposure, ImportAction,
     ImportChange, KeyScope, KeyScopes, Owner, Page, PolicyLabel, PolicyListing, PolicySearch, PolicyVersion, Receipt, Role, ShadowVerdict, StoredPolicy,

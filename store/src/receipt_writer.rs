@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use charter_policy::Verdict;
 
-use crate::insight::{CountKey, HOUR_MS, MINUTE_MS};
+use crate::insight::{CountKey, SettledBy, HOUR_MS, MINUTE_MS};
 use crate::{Approval, Receipt, Store, StoreError};
 
 /// The most records one transaction takes; more wait for the next batch.
@@ -36,7 +36,7 @@ struct Job {
     receipt: Receipt,
     approval: Option<Approval>,
     /// What the dashboards count the decision under besides its verdict (see [`ReceiptWriter::write`]).
-    settled_by: String,
+    settled_by: SettledBy,
     done: oneshot::Sender<Result<(), String>>,
     /// Counts the job as unwritten until the writer is done with it (and drops it).
     _pending: Pending,
@@ -77,10 +77,11 @@ impl ReceiptWriter {
     /// It stops once every clone of the handle is dropped.
     pub fn start(store: Store) -> ReceiptWriter {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
+        let writer = writer_id();
         match store.sqlite_path() {
-            Some(path) => sqlite::spawn(path.to_owned(), queue),
+            Some(path) => sqlite::spawn(path.to_owned(), writer, queue),
             None => {
-                tokio::spawn(postgres::write_batches(store, queue));
+                tokio::spawn(postgres::write_batches(store, writer, queue));
             }
         }
         ReceiptWriter { jobs, pending: Arc::default() }
@@ -106,10 +107,10 @@ impl ReceiptWriter {
     }
 
     /// Returns once the receipt (and approval) are committed, and the decision counted in the
-    /// dashboards' tables in the same transaction: by tenant, hour, verdict, tool, agent and
-    /// `settled_by` (the rule or step that denied or asked for approval, as the tenant may read it;
-    /// `None` for an allow), and by tenant, minute and verdict.
-    pub async fn write(&self, receipt: Receipt, approval: Option<Approval>, settled_by: Option<String>) -> Result<(), StoreError> {
+    /// dashboards' tables in the same transaction: by tenant, hour (and minute) and verdict, and by
+    /// tenant, hour, verdict, tool, agent and `settled_by` (the rule or step that denied or asked for
+    /// approval; `None` for an allow).
+    pub async fn write(&self, receipt: Receipt, approval: Option<Approval>, settled_by: Option<SettledBy>) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
         let settled_by = settled_by.unwrap_or_default();
         self.jobs
@@ -149,47 +150,55 @@ fn acknowledge(batch: &mut Vec<Job>, outcome: &Result<(), String>) {
     }
 }
 
-/// A row of `decision_minutes`: tenant, minute and verdict.
-type MinuteKey<'a> = (&'a str, i64, Verdict);
+/// A row of `decision_hours` or `decision_minutes`: tenant, hour or minute, and verdict.
+type TimeKey<'a> = (&'a str, i64, Verdict);
 
-/// A batch's decisions as the rows of `decision_counts` and `decision_minutes` they add to, each
-/// with how many, in one order (so that writers of several replicas lock shared rows in the same
-/// order and cannot deadlock).
+/// A batch's decisions as the rows of the dashboards' tables they add to, each with how many, in
+/// one order. Each writer adds to rows of its own (see [`writer_id`]), so replicas never wait on
+/// each other's rows; the order keeps that true of any two batches whatever happens.
 fn count(batch: &[Job]) -> BatchCounts<'_> {
-    let mut hours: HashMap<CountKey<'_>, i64> = HashMap::new();
-    let mut minutes: HashMap<MinuteKey<'_>, i64> = HashMap::new();
+    let mut counts: HashMap<CountKey<'_>, i64> = HashMap::new();
+    let mut hours: HashMap<TimeKey<'_>, i64> = HashMap::new();
+    let mut minutes: HashMap<TimeKey<'_>, i64> = HashMap::new();
     for Job { receipt: r, settled_by, .. } in batch {
-        let at = r.created_at;
-        let key = CountKey {
-            tenant_id: r.tenant_id.as_str(),
-            hour: at - at.rem_euclid(HOUR_MS),
-            verdict: r.verdict,
-            tool: &r.tool,
-            agent: r.agent.as_deref().unwrap_or_default(),
-            settled_by,
-        };
-        *hours.entry(key).or_default() += 1;
-        *minutes.entry((r.tenant_id.as_str(), at - at.rem_euclid(MINUTE_MS), r.verdict)).or_default() += 1;
+        let (tenant_id, at) = (r.tenant_id.as_str(), r.created_at);
+        let hour = at - at.rem_euclid(HOUR_MS);
+        let key = CountKey { tenant_id, hour, verdict: r.verdict, tool: &r.tool, agent: r.agent.as_deref().unwrap_or_default(), settled_by };
+        *counts.entry(key).or_default() += 1;
+        *hours.entry((tenant_id, hour, r.verdict)).or_default() += 1;
+        *minutes.entry((tenant_id, at - at.rem_euclid(MINUTE_MS), r.verdict)).or_default() += 1;
     }
-    let mut hours: Vec<_> = hours.into_iter().collect();
-    hours.sort_by(|(a, _), (b, _)| {
-        (a.tenant_id, a.hour, a.verdict, a.tool, a.agent, a.settled_by).cmp(&(b.tenant_id, b.hour, b.verdict, b.tool, b.agent, b.settled_by))
-    });
-    let mut minutes: Vec<_> = minutes.into_iter().collect();
-    minutes.sort();
-    BatchCounts { hours, minutes }
+    BatchCounts { counts: sorted(counts), hours: sorted(hours), minutes: sorted(minutes) }
+}
+
+/// The rows of `map` in their order.
+fn sorted<K: Ord, V>(map: HashMap<K, V>) -> Vec<(K, V)> {
+    let mut rows: Vec<(K, V)> = map.into_iter().collect();
+    rows.sort_by(|(a, _), (b, _)| a.cmp(b));
+    rows
 }
 
 /// What one batch adds to the dashboards' counts.
 struct BatchCounts<'a> {
-    hours: Vec<(CountKey<'a>, i64)>,
-    minutes: Vec<(MinuteKey<'a>, i64)>,
+    counts: Vec<(CountKey<'a>, i64)>,
+    hours: Vec<(TimeKey<'a>, i64)>,
+    minutes: Vec<(TimeKey<'a>, i64)>,
 }
 
-/// Adds to an hour's count (both databases take `$n` placeholders and this upsert).
-const ADD_TO_HOUR: &str = "INSERT INTO decision_counts (tenant_id, hour, verdict, tool, agent, settled_by, decisions) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-     ON CONFLICT (tenant_id, hour, verdict, tool, agent, settled_by) DO UPDATE SET decisions = decision_counts.decisions + excluded.decisions";
+/// This writer's name in the dashboards' tables: random, taken when the writer starts.
+fn writer_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Adds to a row of `decision_counts` (both databases take `$n` placeholders and this upsert).
+const ADD_TO_COUNTS: &str = "INSERT INTO decision_counts (tenant_id, hour, verdict, tool, agent, settled_by, settled_by_tenant, writer, decisions) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, hour, verdict, tool, agent, settled_by, writer) \
+     DO UPDATE SET decisions = decision_counts.decisions + excluded.decisions";
+
+/// Adds to an hour's count.
+const ADD_TO_HOUR: &str = "INSERT INTO decision_hours (tenant_id, hour, verdict, writer, decisions) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (tenant_id, hour, verdict, writer) DO UPDATE SET decisions = decision_hours.decisions + excluded.decisions";
 
 /// Adds to a minute's count.
-const ADD_TO_MINUTE: &str = "INSERT INTO decision_minutes (tenant_id, minute, verdict, decisions) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (tenant_id, minute, verdict) DO UPDATE SET decisions = decision_minutes.decisions + excluded.decisions";
+const ADD_TO_MINUTE: &str = "INSERT INTO decision_minutes (tenant_id, minute, verdict, writer, decisions) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (tenant_id, minute, verdict, writer) DO UPDATE SET decisions = decision_minutes.decisions + excluded.decisions";

@@ -171,11 +171,13 @@ impl Store {
             // The dashboards' counts go with the receipts they counted (an hour is kept while any
             // of its receipts may be).
             let cutoff = now_ms - days * DAY_MS;
-            sqlx::query("DELETE FROM decision_counts WHERE tenant_id = $1 AND hour < $2")
-                .bind(&tenant_id)
-                .bind(cutoff - cutoff.rem_euclid(crate::insight::HOUR_MS))
-                .execute(&self.pool)
-                .await?;
+            for table in ["decision_counts", "decision_hours"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND hour < $2"))
+                    .bind(&tenant_id)
+                    .bind(cutoff - cutoff.rem_euclid(crate::insight::HOUR_MS))
+                    .execute(&self.pool)
+                    .await?;
+            }
         }
         // Minutes are drawn for the last hour only.
         sqlx::query("DELETE FROM decision_minutes WHERE minute < $1").bind(now_ms - 2 * crate::insight::HOUR_MS).execute(&self.pool).await?;

@@ -3,11 +3,11 @@
 //! with the receipts when their retention passes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use charter_policy::Verdict;
 use charter_store::insight::{DAY_MS, HOUR_MS, MINUTE_MS};
-use charter_store::{now_ms, Actor, NewTenant, Receipt, ReceiptScope, ReceiptWriter, Store, Tenant, VerdictCounts, Window};
+use charter_store::{now_ms, Actor, NewTenant, Receipt, ReceiptScope, ReceiptWriter, SettledBy, Store, Tenant, VerdictCounts, Window, Words};
 use charter_testkit::each_database;
 
 async fn tenant(store: &Store, slug: &str) -> Tenant {
@@ -62,7 +62,9 @@ async fn write_all(store: &Store, written: &[Written]) {
     for w in written {
         let receipt =
             Receipt { verdict: w.verdict, tool: w.tool.into(), agent: w.agent.map(str::to_owned), ..charter_testkit::receipt(&w.tenant.as_str().into(), w.at) };
-        let (writer, settled_by) = (writer.clone(), w.settled_by.map(str::to_owned));
+        // The tenant's words differ from the platform's, as for a confidential platform rule.
+        let settled_by = w.settled_by.map(|words| SettledBy { platform: words.to_owned(), tenant: format!("as the tenant reads {words}") });
+        let writer = writer.clone();
         writes.spawn(async move { writer.write(receipt, None, settled_by).await });
     }
     while let Some(result) = writes.join_next().await {
@@ -114,8 +116,8 @@ async fn the_counts_equal_counting_the_receipts_one_by_one() {
 
         let from = now_ms() - 40 * DAY_MS;
         for scope in &scopes {
-            // Denials by tenant and tool, and by the rule that denied.
-            let tools = store.denied_tools(scope, from, 100).await.unwrap();
+            // Denials by tenant and tool, and by the rule that denied, in the platform's words.
+            let tools = store.denied_tools(scope, from, 100, Words::Platform).await.unwrap();
             let mut expected: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
             for w in written.iter().filter(|w| w.verdict == Verdict::Deny) {
                 let in_scope = match scope {
@@ -136,6 +138,11 @@ async fn the_counts_equal_counting_the_receipts_one_by_one() {
                 .collect();
             assert_eq!(actual, expected, "denied tools of {scope:?}");
             assert!(tools.windows(2).all(|pair| pair[0].denials >= pair[1].denials), "most denied first");
+            // The same in the tenant's words.
+            let theirs = store.denied_tools(scope, from, 100, Words::Tenant).await.unwrap();
+            let rules: BTreeSet<String> = theirs.iter().flat_map(|tool| tool.rules.iter().map(|rule| rule.rule.clone())).collect();
+            assert!(!rules.is_empty() && rules.iter().all(|rule| rule.starts_with("as the tenant reads ")), "{rules:?}");
+            assert_eq!(theirs.iter().map(|tool| tool.denials).sum::<i64>(), tools.iter().map(|tool| tool.denials).sum::<i64>());
 
             // Agents by tenant, with their decisions by verdict.
             let agents = store.busiest_agents(scope, from, 100).await.unwrap();
@@ -153,7 +160,7 @@ async fn the_counts_equal_counting_the_receipts_one_by_one() {
             assert_eq!(actual, expected, "agents of {scope:?}");
             assert!(agents.windows(2).all(|pair| pair[0].counts.total() >= pair[1].counts.total()), "busiest first");
         }
-        let top = store.denied_tools(&ReceiptScope::AllTenants, from, 2).await.unwrap();
+        let top = store.denied_tools(&ReceiptScope::AllTenants, from, 2, Words::Platform).await.unwrap();
         assert_eq!(top.len(), 2, "a list is cut at its limit");
     })
     .await;
@@ -162,27 +169,38 @@ async fn the_counts_equal_counting_the_receipts_one_by_one() {
 #[tokio::test]
 async fn the_counts_go_with_the_receipts_when_their_retention_passes() {
     each_database("insight_retention", |store: Store| async move {
-        let acme = tenant(&store, "acme").await;
+        let (acme, zeta) = (tenant(&store, "acme").await, tenant(&store, "zeta").await);
         let acme = store.set_receipt_retention(&Actor::system(), &acme.id, 7).await.unwrap();
         let now = now_ms();
-        let written: Vec<Written> = [1, 3, 10, 20]
-            .into_iter()
-            .map(|days| Written {
-                tenant: acme.id.to_string(),
-                at: now - days * DAY_MS,
-                verdict: Verdict::Deny,
-                tool: "crm.delete",
-                agent: None,
-                settled_by: Some("rule"),
-            })
-            .collect();
+        let aged = |tenant: &Tenant, days: i64| Written {
+            tenant: tenant.id.to_string(),
+            at: now - days * DAY_MS,
+            verdict: Verdict::Deny,
+            tool: "crm.delete",
+            agent: None,
+            settled_by: Some("rule"),
+        };
+        let mut written: Vec<Written> = [1, 3, 10, 20].into_iter().map(|days| aged(&acme, days)).collect();
+        written.extend([1, 10, 20].into_iter().map(|days| aged(&zeta, days)));
+        // Three hours ago, for the minute counts.
+        written.push(Written { at: now - 3 * HOUR_MS, ..aged(&zeta, 0) });
         write_all(&store, &written).await;
-        let month = || async { store.decision_series(&ReceiptScope::Tenant(acme.id.clone()), Window::Month, now).await.unwrap() };
-        assert_eq!(month().await.iter().map(|bucket| bucket.counts.deny).sum::<i64>(), 4);
+        let denials = |tenant: &Tenant| {
+            let scope = ReceiptScope::Tenant(tenant.id.clone());
+            let store = store.clone();
+            async move { store.decision_series(&scope, Window::Month, now).await.unwrap().iter().map(|bucket| bucket.counts.deny).sum::<i64>() }
+        };
+        assert_eq!((denials(&acme).await, denials(&zeta).await), (4, 4));
+        let minutes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decision_minutes").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(minutes, 8);
+
         store.enforce_retention(now).await.unwrap();
-        assert_eq!(month().await.iter().map(|bucket| bucket.counts.deny).sum::<i64>(), 2, "the counts of the receipts retention removed are gone");
-        let denied = store.denied_tools(&ReceiptScope::Tenant(acme.id.clone()), now - 30 * DAY_MS, 10).await.unwrap();
+        assert_eq!(denials(&acme).await, 2, "the counts of the receipts retention removed are gone");
+        assert_eq!(denials(&zeta).await, 4, "another tenant's are kept for its own retention");
+        let denied = store.denied_tools(&ReceiptScope::Tenant(acme.id.clone()), now - 30 * DAY_MS, 10, Words::Tenant).await.unwrap();
         assert_eq!(denied[0].denials, 2);
+        let minutes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decision_minutes").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(minutes, 0, "minutes older than two hours are trimmed");
     })
     .await;
 }
@@ -195,7 +213,7 @@ async fn waiting_approvals_are_the_tenants_own_oldest_first() {
         let writer = ReceiptWriter::start(store.clone());
         for (tenant, age_minutes, status) in [(&acme, 30, "pending"), (&acme, 90, "pending"), (&acme, 10, "approved"), (&zeta, 5, "pending")] {
             let receipt = Receipt { verdict: Verdict::RequireApproval, ..charter_testkit::receipt(&tenant.id, now - age_minutes * MINUTE_MS) };
-            writer.write(receipt.clone(), None, Some("rule".into())).await.unwrap();
+            writer.write(receipt.clone(), None, Some(SettledBy::default())).await.unwrap();
             sqlx::query(
                 "INSERT INTO approvals (id, tenant_id, receipt_id, agent, principal, tool, args, args_digest, approvers, matched, policy_versions, reason, status, requested_at, expires_at, votes) \
                  VALUES ($1, $2, $3, $4, '{}', $5, '{}', $6, '[]', '[]', '{}', 'test', $7, $8, $9, '[]')",

@@ -162,7 +162,7 @@ impl Core {
             session: call.session,
             policy_version: None,
         };
-        let recorded = self.decide_and_record(access, input, facts, SameCall::Reuse, charter_store::now_ms()).await?;
+        let recorded = self.decide_and_record(access, input, facts, SameCall::Reuse, crate::decisions::Moment::Now).await?;
         let decision = recorded.decision;
         match (decision.verdict, recorded.approval_id, recorded.approval_status) {
             (Verdict::Deny, _, _) => return Ok(GatewayOutcome::Denied { decision, receipt_id: recorded.receipt_id }),

@@ -37,7 +37,9 @@ impl Traffic {
         while let Some(flag) = rest.next() {
             let value = rest.next().ok_or_else(|| format!("`{flag}` needs a value\nusage: {USAGE}"))?;
             match *flag {
-                "--url" => traffic.url = value.trim_end_matches('/').to_owned(),
+                // A local demo's address; this client speaks no TLS.
+                "--url" if value.starts_with("http://") => traffic.url = value.trim_end_matches('/').to_owned(),
+                "--url" => return Err(format!("`--url` is the demo's http:// address, such as http://127.0.0.1:3000, not `{value}`")),
                 "--rate" => {
                     traffic.per_second = value
                         .parse()
@@ -126,7 +128,11 @@ pub async fn run(traffic: &Traffic) -> Result<Tally, String> {
     Ok(tally)
 }
 
-/// Signs in as `username` and makes a key that may ask for decisions.
+/// The name of the keys the stream makes; a new run revokes the keys of the runs before it.
+const KEY_NAME: &str = "Demo traffic (live)";
+
+/// Signs in as `username`, revokes the keys earlier runs made, and makes a key that may ask for
+/// decisions.
 async fn api_key(client: &reqwest::Client, url: &str, username: &str, password: &str) -> Result<String, String> {
     let unreachable = |err: reqwest::Error| format!("cannot reach Charter at {url}: {err}");
     let login = client
@@ -148,11 +154,20 @@ async fn api_key(client: &reqwest::Client, url: &str, username: &str, password: 
         .filter_map(|value| value.split(';').next())
         .map(str::to_owned)
         .collect();
+    let cookie = cookies.join("; ");
+    let listed = client.get(format!("{url}/api/v1/keys")).header(COOKIE, &cookie).send().await.map_err(unreachable)?;
+    let keys: Value = serde_json::from_slice(&listed.bytes().await.map_err(unreachable)?).unwrap_or_default();
+    let earlier = keys.as_array().into_iter().flatten().filter(|key| key["name"] == KEY_NAME && key["revoked_at"].is_null());
+    for key in earlier {
+        if let Some(id) = key["id"].as_str() {
+            client.delete(format!("{url}/api/v1/keys/{id}")).header(COOKIE, &cookie).send().await.map_err(unreachable)?;
+        }
+    }
     let created = client
         .post(format!("{url}/api/v1/keys"))
-        .header(COOKIE, cookies.join("; "))
+        .header(COOKIE, &cookie)
         .header(CONTENT_TYPE, "application/json")
-        .body(serde_json::json!({"name": "Demo traffic (live)", "scopes": ["decide"]}).to_string())
+        .body(serde_json::json!({"name": KEY_NAME, "scopes": ["decide"]}).to_string())
         .send()
         .await
         .map_err(unreachable)?;
@@ -187,5 +202,6 @@ mod tests {
         check(&["--count", "-1"], Err("`--count`"));
         check(&["--count"], Err("`--count` needs a value"));
         check(&["--verbose", "1"], Err("unknown option `--verbose`"));
+        check(&["--url", "https://charter.example"], Err("http:// address"));
     }
 }

@@ -5,7 +5,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::mpsc;
 
-use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_HOUR, ADD_TO_MINUTE, MAX_BATCH};
+use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_COUNTS, ADD_TO_HOUR, ADD_TO_MINUTE, MAX_BATCH};
 use crate::approvals::insert_approvals;
 use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 use crate::{Receipt, Store, StoreError};
@@ -14,7 +14,7 @@ use crate::{Receipt, Store, StoreError};
 /// server, so rows are grouped.
 const ROWS_PER_INSERT: usize = 64;
 
-pub(super) async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
+pub(super) async fn write_batches(store: Store, writer: String, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // The writer keeps one connection for itself rather than taking one from the pool per batch;
     // after a failure it lets that connection go and takes a fresh one.
@@ -22,9 +22,9 @@ pub(super) async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) 
     while let Some(first) = queue.recv().await {
         gather(first, &mut queue, &mut batch);
         let outcome = match &mut connection {
-            Some(conn) => commit_batch(conn, &batch).await,
+            Some(conn) => commit_batch(conn, &writer, &batch).await,
             None => match store.pool.acquire().await {
-                Ok(conn) => commit_batch(connection.insert(conn), &batch).await,
+                Ok(conn) => commit_batch(connection.insert(conn), &writer, &batch).await,
                 Err(err) => Err(err.into()),
             },
         };
@@ -37,7 +37,7 @@ pub(super) async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) 
     }
 }
 
-async fn commit_batch(conn: &mut AnyConnection, batch: &[Job]) -> Result<(), StoreError> {
+async fn commit_batch(conn: &mut AnyConnection, writer: &str, batch: &[Job]) -> Result<(), StoreError> {
     let mut tx = conn.begin().await?;
     let receipts: Vec<&Receipt> = batch.iter().map(|job| &job.receipt).collect();
     insert_receipts(&mut tx, &receipts).await?;
@@ -46,22 +46,26 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &[Job]) -> Result<(), Sto
         insert_approvals(&mut tx, &approvals).await?;
     }
     // One statement per row counted: a batch adds to a handful of rows (one per tenant, tool,
-    // agent and verdict of its hour and minute).
-    let BatchCounts { hours, minutes } = count(batch);
-    for (key, decisions) in hours {
-        sqlx::query(ADD_TO_HOUR)
+    // agent and verdict of its hour, and one per tenant and verdict of its hour and minute).
+    let BatchCounts { counts, hours, minutes } = count(batch);
+    for (key, decisions) in counts {
+        sqlx::query(ADD_TO_COUNTS)
             .bind(key.tenant_id)
             .bind(key.hour)
             .bind(key.verdict.as_str())
             .bind(key.tool)
             .bind(key.agent)
-            .bind(key.settled_by)
+            .bind(key.settled_by.platform.as_str())
+            .bind(key.settled_by.tenant.as_str())
+            .bind(writer)
             .bind(decisions)
             .execute(&mut *tx)
             .await?;
     }
-    for ((tenant_id, minute, verdict), decisions) in minutes {
-        sqlx::query(ADD_TO_MINUTE).bind(tenant_id).bind(minute).bind(verdict.as_str()).bind(decisions).execute(&mut *tx).await?;
+    for (sql, rows) in [(ADD_TO_HOUR, hours), (ADD_TO_MINUTE, minutes)] {
+        for ((tenant_id, at, verdict), decisions) in rows {
+            sqlx::query(sql).bind(tenant_id).bind(at).bind(verdict.as_str()).bind(writer).bind(decisions).execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -12,21 +12,21 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_HOUR, ADD_TO_MINUTE, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
+use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_COUNTS, ADD_TO_HOUR, ADD_TO_MINUTE, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
 use crate::approvals::APPROVAL_COLUMNS;
 use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 
 /// Starts the writer thread. Should the thread fail to start, the queue is dropped with it and
 /// every write reports that the writer has stopped: decisions are refused rather than answered
 /// without a receipt.
-pub(super) fn spawn(path: PathBuf, queue: mpsc::Receiver<Job>) {
-    let started = std::thread::Builder::new().name("receipt-writer".to_owned()).spawn(move || write_batches(&path, queue));
+pub(super) fn spawn(path: PathBuf, writer: String, queue: mpsc::Receiver<Job>) {
+    let started = std::thread::Builder::new().name("receipt-writer".to_owned()).spawn(move || write_batches(&path, &writer, queue));
     if let Err(err) = started {
         tracing::error!(error = %err, "could not start the receipt writer thread");
     }
 }
 
-fn write_batches(path: &Path, mut queue: mpsc::Receiver<Job>) {
+fn write_batches(path: &Path, writer: &str, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // After a failure the connection is dropped and the next batch opens a fresh one.
     let mut connection: Option<Connection> = None;
@@ -34,8 +34,8 @@ fn write_batches(path: &Path, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.blocking_recv() {
         gather(first, &mut queue, &mut batch);
         let outcome = match &mut connection {
-            Some(conn) => commit_batch(conn, &batch),
-            None => open(path).and_then(|conn| commit_batch(connection.insert(conn), &batch)),
+            Some(conn) => commit_batch(conn, writer, &batch),
+            None => open(path).and_then(|conn| commit_batch(connection.insert(conn), writer, &batch)),
         };
         let outcome = outcome.map_err(|err| {
             tracing::error!(error = %err, size = batch.len(), "a receipt batch failed to commit");
@@ -64,7 +64,7 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
+fn commit_batch(conn: &mut Connection, writer: &str, batch: &[Job]) -> rusqlite::Result<()> {
     // IMMEDIATE takes the write lock up front, so a console write in progress makes the batch
     // wait (up to the busy timeout) instead of failing halfway.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -125,17 +125,28 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
             a.votes
         ])?;
     }
-    let BatchCounts { hours, minutes } = count(batch);
+    let BatchCounts { counts, hours, minutes } = count(batch);
     {
-        let mut add = tx.prepare_cached(ADD_TO_HOUR)?;
-        for (key, decisions) in hours {
-            add.execute(params![key.tenant_id, key.hour, key.verdict.as_str(), key.tool, key.agent, key.settled_by, decisions])?;
+        let mut add = tx.prepare_cached(ADD_TO_COUNTS)?;
+        for (key, decisions) in counts {
+            let settled_by = key.settled_by;
+            add.execute(params![
+                key.tenant_id,
+                key.hour,
+                key.verdict.as_str(),
+                key.tool,
+                key.agent,
+                settled_by.platform,
+                settled_by.tenant,
+                writer,
+                decisions
+            ])?;
         }
     }
-    {
-        let mut add = tx.prepare_cached(ADD_TO_MINUTE)?;
-        for ((tenant_id, minute, verdict), decisions) in minutes {
-            add.execute(params![tenant_id, minute, verdict.as_str(), decisions])?;
+    for (sql, rows) in [(ADD_TO_HOUR, hours), (ADD_TO_MINUTE, minutes)] {
+        let mut add = tx.prepare_cached(sql)?;
+        for ((tenant_id, at, verdict), decisions) in rows {
+            add.execute(params![tenant_id, at, verdict.as_str(), writer, decisions])?;
         }
     }
     tx.commit()
