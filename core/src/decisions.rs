@@ -501,9 +501,9 @@ impl Core {
             shadow_rule: shadow.map(|(_, _, rule)| rule),
             result_digest: None,
         };
-        // The dashboards count a denial or an approval request under what settled it, in the
-        // platform's words and as the tenant may read it.
-        let settled_by = (decision.verdict != Verdict::Allow).then(|| charter_store::SettledBy {
+        // The dashboards count a denial under what settled it, in the platform's words and as the
+        // tenant may read it.
+        let settled_by = (decision.verdict == Verdict::Deny).then(|| charter_store::SettledBy {
             platform: crate::insight::settled_by(&decision),
             tenant: crate::insight::settled_by(&decision.seen_by_tenant()),
         });
@@ -514,9 +514,12 @@ impl Core {
             tracing::error!(error = %err, "could not record a receipt; the call was refunded");
             return Err(CoreError::Unavailable);
         }
-        let figures = charter_store::metrics();
-        figures.decisions.with_label_values(&[tenant.slug.as_str(), decision.verdict.as_str()]).inc();
-        figures.decision_seconds.observe(started.elapsed().as_secs_f64());
+        // The metrics are of the calls agents make now: a recorded week is not this process's traffic.
+        if moment == Moment::Now {
+            let figures = charter_store::metrics();
+            figures.decisions.with_label_values(&[tenant.slug.as_str(), decision.verdict.as_str()]).inc();
+            figures.decision_seconds.observe(started.elapsed().as_secs_f64());
+        }
         // The agent is a tenant's: it learns of platform rules what a tenant may.
         let ran = Shown { release: compiled.release, revision: compiled.revision };
         Ok(Recorded { decision: decision.into_seen_by_tenant(), receipt_id, approval_id, approval_status, request_id, decided_at: now, ran })

@@ -52,7 +52,16 @@ impl Core {
                 Some(tenant_id) => Some(self.tenant(tenant_id).await.map(|tenant| tenant.slug.clone()).unwrap_or_else(|_| tenant_id.to_string())),
                 None => None,
             };
-            changes.push(RecentChange { tenant, actor: entry.actor, action: entry.action, target: entry.target, at: entry.created_at });
+            changes.push(RecentChange {
+                tenant,
+                actor: entry.actor,
+                action: entry.action,
+                target: entry.target,
+                href: None,
+                at: entry.created_at,
+                before: entry.before,
+                after: entry.after,
+            });
         }
         Ok(Insight {
             window,

@@ -107,6 +107,11 @@ test('the platform dashboard counts every tenant, and its figures match the rece
   await expect(row.getByTestId('busy-agent-decisions')).toHaveText('3');
   await expect(row.getByTestId('busy-agent-denied')).toHaveText('1');
   await expect(page.getByTestId('denied-tool').filter({ hasText: 'st-aurelia-health / system.shell' })).toBeVisible();
+  // Recent changes name what changed, never by id; rules are named in words, without code quotes.
+  const change = page.getByTestId('recent-change').first();
+  await expect(change).toBeVisible();
+  expect(await change.innerText()).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+  expect(await page.getByTestId('denied-by').allInnerTexts()).not.toContainEqual(expect.stringContaining('`'));
   const total = await figure(page, 'insight-decisions');
   let charted = 0;
   for (const bar of await page.getByTestId('chart-bar').all()) charted += Number(await bar.getAttribute('data-total'));

@@ -95,10 +95,13 @@ async fn a_fresh_demo_records_a_week_of_decisions_through_the_decision_path() {
         approvals.iter().map(|(s, e)| (s.as_str(), (e - now) / 3_600_000)).collect::<Vec<_>>()
     );
     // The dashboards count every decision, and denials by the rule that denied them.
-    let counted: Vec<(i64,)> = rows(&demo.store, "SELECT CAST(SUM(decisions) AS BIGINT) FROM decision_counts").await;
+    let counted: Vec<(i64,)> = rows(&demo.store, "SELECT CAST(SUM(decisions) AS BIGINT) FROM decision_hours").await;
     assert_eq!(counted[0].0, 2_002);
-    let unnamed: Vec<(i64,)> = rows(&demo.store, "SELECT COUNT(*) FROM decision_counts WHERE verdict = 'deny' AND settled_by = ''").await;
+    let unnamed: Vec<(i64,)> = rows(&demo.store, "SELECT COUNT(*) FROM denial_counts WHERE settled_by = '' OR settled_by_tenant = ''").await;
     assert_eq!(unnamed[0].0, 0);
+    let denials: Vec<(i64,)> = rows(&demo.store, "SELECT CAST(SUM(decisions) AS BIGINT) FROM denial_counts").await;
+    let denied: Vec<(i64,)> = rows(&demo.store, "SELECT COUNT(*) FROM receipts WHERE verdict = 'deny'").await;
+    assert_eq!(denials, denied);
 
     // A recorded decision cannot be in the future.
     let key = core.create_key(&staff(&demo).await, charter_core::Target::Tenant("rocketlane"), "future", &[], None).await.unwrap();

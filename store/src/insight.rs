@@ -1,6 +1,6 @@
 //! What the dashboards show: decisions counted by time and verdict, the tools denied most and the
 //! rules that denied them, the busiest agents, and the approvals still waiting. The counts come from
-//! `decision_counts` and `decision_minutes`, which the receipt writer keeps in the transaction of the
+//! `decision_hours`, `decision_minutes`, `denial_counts` and `agent_counts`, which the receipt writer keeps in the transaction of the
 //! receipts it counts, so a dashboard reads a few hundred rows however many receipts a tenant has.
 //!
 //! The types are always compiled (the console shows them); the queries need the `db` feature.
@@ -167,8 +167,18 @@ pub struct RecentChange {
     pub tenant: Option<String>,
     pub actor: String,
     pub action: String,
+    /// What changed: the audit entry's target (`policy:<id>`), which the console puts in words.
     pub target: String,
+    /// Where it can be seen, once the console has put it in words.
+    #[serde(default)]
+    pub href: Option<String>,
     pub at: i64,
+    /// The entry's before and after, for putting the target in words on the server; never sent to
+    /// the browser.
+    #[serde(skip)]
+    pub before: Option<String>,
+    #[serde(skip)]
+    pub after: Option<String>,
 }
 
 /// A dashboard: what was decided in the window, what was denied and by which rules, who asked
@@ -209,14 +219,12 @@ pub enum Words {
     Tenant,
 }
 
-/// The row of `decision_counts` one decision adds to (besides its writer).
+/// The row of `denial_counts` a denial adds to (besides its writer).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct CountKey<'a> {
+pub(crate) struct DenialKey<'a> {
     pub tenant_id: &'a str,
     pub hour: i64,
-    pub verdict: Verdict,
     pub tool: &'a str,
-    pub agent: &'a str,
     pub settled_by: &'a SettledBy,
 }
 
@@ -280,13 +288,14 @@ mod queries {
                 Words::Platform => "c.settled_by",
                 Words::Tenant => "c.settled_by_tenant",
             };
+            // Summed by tenant id first, then named: a join per counted row would cost more.
             let mut sql = Sql::new(&format!(
-                "SELECT t.slug, c.tool, {settled_by}, CAST(SUM(c.decisions) AS BIGINT) FROM decision_counts c JOIN tenants t ON t.id = c.tenant_id \
-                 WHERE c.verdict = 'deny' AND c.hour >= "
+                "SELECT t.slug, g.tool, g.rule, g.decisions FROM (SELECT c.tenant_id, c.tool, {settled_by} AS rule, CAST(SUM(c.decisions) AS BIGINT) AS decisions \
+                 FROM denial_counts c WHERE c.hour >= "
             ));
             sql.bind(from_ms - from_ms.rem_euclid(HOUR_MS));
             scoped(&mut sql, "c.tenant_id", scope);
-            sql.push(&format!(" GROUP BY t.slug, c.tool, {settled_by}"));
+            sql.push(&format!(" GROUP BY c.tenant_id, c.tool, {settled_by}) g JOIN tenants t ON t.id = g.tenant_id"));
             let (text, args) = sql.build()?;
             let rows: Vec<(String, String, String, i64)> = sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?;
             let mut tools: HashMap<(String, String), DeniedTool> = HashMap::new();
@@ -308,12 +317,12 @@ mod queries {
         /// most `limit`.
         pub async fn busiest_agents(&self, scope: &ReceiptScope, from_ms: i64, limit: usize) -> Result<Vec<AgentActivity>, StoreError> {
             let mut sql = Sql::new(
-                "SELECT t.slug, c.agent, c.verdict, CAST(SUM(c.decisions) AS BIGINT) FROM decision_counts c JOIN tenants t ON t.id = c.tenant_id \
-                 WHERE c.hour >= ",
+                "SELECT t.slug, g.agent, g.verdict, g.decisions FROM (SELECT c.tenant_id, c.agent, c.verdict, CAST(SUM(c.decisions) AS BIGINT) AS decisions \
+                 FROM agent_counts c WHERE c.hour >= ",
             );
             sql.bind(from_ms - from_ms.rem_euclid(HOUR_MS));
             scoped(&mut sql, "c.tenant_id", scope);
-            sql.push(" GROUP BY t.slug, c.agent, c.verdict");
+            sql.push(" GROUP BY c.tenant_id, c.agent, c.verdict) g JOIN tenants t ON t.id = g.tenant_id");
             let (text, args) = sql.build()?;
             let rows: Vec<(String, String, String, i64)> = sqlx::query_as_with(&text, args).fetch_all(&self.pool).await?;
             let mut agents: HashMap<(String, String), AgentActivity> = HashMap::new();

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use charter_policy::Verdict;
 
-use crate::insight::{CountKey, SettledBy, HOUR_MS, MINUTE_MS};
+use crate::insight::{DenialKey, SettledBy, HOUR_MS, MINUTE_MS};
 use crate::{Approval, Receipt, Store, StoreError};
 
 /// The most records one transaction takes; more wait for the next batch.
@@ -107,9 +107,9 @@ impl ReceiptWriter {
     }
 
     /// Returns once the receipt (and approval) are committed, and the decision counted in the
-    /// dashboards' tables in the same transaction: by tenant, hour (and minute) and verdict, and by
-    /// tenant, hour, verdict, tool, agent and `settled_by` (the rule or step that denied or asked for
-    /// approval; `None` for an allow).
+    /// dashboards' tables in the same transaction: by tenant, hour (and minute) and verdict, by agent
+    /// and verdict, and a denial by tool and `settled_by` (the rule or step that denied; `None` for
+    /// a decision that is no denial).
     pub async fn write(&self, receipt: Receipt, approval: Option<Approval>, settled_by: Option<SettledBy>) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
         let settled_by = settled_by.unwrap_or_default();
@@ -153,22 +153,28 @@ fn acknowledge(batch: &mut Vec<Job>, outcome: &Result<(), String>) {
 /// A row of `decision_hours` or `decision_minutes`: tenant, hour or minute, and verdict.
 type TimeKey<'a> = (&'a str, i64, Verdict);
 
+/// A row of `agent_counts`: tenant, hour, agent and verdict.
+type AgentKey<'a> = (&'a str, i64, &'a str, Verdict);
+
 /// A batch's decisions as the rows of the dashboards' tables they add to, each with how many, in
 /// one order. Each writer adds to rows of its own (see [`writer_id`]), so replicas never wait on
 /// each other's rows; the order keeps that true of any two batches whatever happens.
 fn count(batch: &[Job]) -> BatchCounts<'_> {
-    let mut counts: HashMap<CountKey<'_>, i64> = HashMap::new();
+    let mut denials: HashMap<DenialKey<'_>, i64> = HashMap::new();
+    let mut agents: HashMap<AgentKey<'_>, i64> = HashMap::new();
     let mut hours: HashMap<TimeKey<'_>, i64> = HashMap::new();
     let mut minutes: HashMap<TimeKey<'_>, i64> = HashMap::new();
     for Job { receipt: r, settled_by, .. } in batch {
         let (tenant_id, at) = (r.tenant_id.as_str(), r.created_at);
         let hour = at - at.rem_euclid(HOUR_MS);
-        let key = CountKey { tenant_id, hour, verdict: r.verdict, tool: &r.tool, agent: r.agent.as_deref().unwrap_or_default(), settled_by };
-        *counts.entry(key).or_default() += 1;
+        if r.verdict == Verdict::Deny {
+            *denials.entry(DenialKey { tenant_id, hour, tool: &r.tool, settled_by }).or_default() += 1;
+        }
+        *agents.entry((tenant_id, hour, r.agent.as_deref().unwrap_or_default(), r.verdict)).or_default() += 1;
         *hours.entry((tenant_id, hour, r.verdict)).or_default() += 1;
         *minutes.entry((tenant_id, at - at.rem_euclid(MINUTE_MS), r.verdict)).or_default() += 1;
     }
-    BatchCounts { counts: sorted(counts), hours: sorted(hours), minutes: sorted(minutes) }
+    BatchCounts { denials: sorted(denials), agents: sorted(agents), hours: sorted(hours), minutes: sorted(minutes) }
 }
 
 /// The rows of `map` in their order.
@@ -180,7 +186,8 @@ fn sorted<K: Ord, V>(map: HashMap<K, V>) -> Vec<(K, V)> {
 
 /// What one batch adds to the dashboards' counts.
 struct BatchCounts<'a> {
-    counts: Vec<(CountKey<'a>, i64)>,
+    denials: Vec<(DenialKey<'a>, i64)>,
+    agents: Vec<(AgentKey<'a>, i64)>,
     hours: Vec<(TimeKey<'a>, i64)>,
     minutes: Vec<(TimeKey<'a>, i64)>,
 }
@@ -190,10 +197,14 @@ fn writer_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Adds to a row of `decision_counts` (both databases take `$n` placeholders and this upsert).
-const ADD_TO_COUNTS: &str = "INSERT INTO decision_counts (tenant_id, hour, verdict, tool, agent, settled_by, settled_by_tenant, writer, decisions) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, hour, verdict, tool, agent, settled_by, writer) \
-     DO UPDATE SET decisions = decision_counts.decisions + excluded.decisions";
+/// Adds to a row of `denial_counts` (both databases take `$n` placeholders and this upsert).
+const ADD_TO_DENIALS: &str = "INSERT INTO denial_counts (tenant_id, hour, tool, settled_by, settled_by_tenant, writer, decisions) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, hour, tool, settled_by, writer) \
+     DO UPDATE SET decisions = denial_counts.decisions + excluded.decisions";
+
+/// Adds to a row of `agent_counts`.
+const ADD_TO_AGENTS: &str = "INSERT INTO agent_counts (tenant_id, hour, agent, verdict, writer, decisions) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (tenant_id, hour, agent, verdict, writer) DO UPDATE SET decisions = agent_counts.decisions + excluded.decisions";
 
 /// Adds to an hour's count.
 const ADD_TO_HOUR: &str = "INSERT INTO decision_hours (tenant_id, hour, verdict, writer, decisions) VALUES ($1, $2, $3, $4, $5) \

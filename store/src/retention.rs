@@ -171,7 +171,7 @@ impl Store {
             // The dashboards' counts go with the receipts they counted (an hour is kept while any
             // of its receipts may be).
             let cutoff = now_ms - days * DAY_MS;
-            for table in ["decision_counts", "decision_hours"] {
+            for table in ["decision_hours", "denial_counts", "agent_counts"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND hour < $2"))
                     .bind(&tenant_id)
                     .bind(cutoff - cutoff.rem_euclid(crate::insight::HOUR_MS))

@@ -54,7 +54,7 @@ async fn a_batch_that_cannot_commit_fails_its_decisions_and_the_next_batch_commi
         let err = writer.write(orphan, None, None).await.unwrap_err();
         assert!(err.to_string().contains("receipt batch failed"), "the decision learns its receipt is not durable: {err}");
         assert!(ids(&store, "receipts").await.is_empty(), "nothing of the failed batch is stored");
-        for table in ["decision_counts", "decision_hours", "decision_minutes"] {
+        for table in ["decision_hours", "decision_minutes", "denial_counts", "agent_counts"] {
             let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await.unwrap();
             assert_eq!(rows, 0, "nor counted in {table}");
         }

@@ -45,7 +45,7 @@ pub struct TargetView {
 /// Words for an entry's target (`policy:<id>`, `api_key:<prefix>`, ...), from the entry's own
 /// before and after: a policy by its name and version, a key by its public prefix.
 #[cfg(feature = "ssr")]
-fn describe_target(target: &str, before: Option<&str>, after: Option<&str>, tenant_slug: Option<&str>) -> TargetView {
+pub(crate) fn describe_target(target: &str, before: Option<&str>, after: Option<&str>, tenant_slug: Option<&str>) -> TargetView {
     let read = |json: Option<&str>| json.and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok());
     let (before, after) = (read(before), read(after));
     let field =

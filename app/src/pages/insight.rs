@@ -17,10 +17,15 @@ pub async fn decision_insight(window: String) -> Result<Option<Insight>, AppErro
     use crate::auth::server::{access, core};
     let (access, core) = (access()?, core()?);
     let window = Window::from_query(Some(window.as_str()));
-    match charter_core::insight_target(&access) {
-        Some(of) => Ok(Some(core.insight(&access, of, window).await?)),
-        None => Ok(None),
+    let Some(of) = charter_core::insight_target(&access) else { return Ok(None) };
+    let mut insight = core.insight(&access, of, window).await?;
+    // Targets in words, as the audit log names them: never a bare id.
+    for change in &mut insight.changes {
+        let view = crate::pages::audit::describe_target(&change.target, change.before.as_deref(), change.after.as_deref(), change.tenant.as_deref());
+        change.target = view.text;
+        change.href = view.href;
     }
+    Ok(Some(insight))
 }
 
 /// The insight panels, for the window the address names (`?window=`).
@@ -136,7 +141,7 @@ fn DeniedTools(tools: Vec<DeniedTool>, every_tenant: bool) -> impl IntoView {
                     <ul class="mt-1 text-xs text-slate-600">
                         {tool.rules.into_iter().map(|rule| view! {
                             <li data-testid="denied-by">
-                                {if rule.rule.is_empty() { "by a rule not recorded then".to_owned() } else { format!("by {}", rule.rule) }}
+                                {if rule.rule.is_empty() { "by a rule not recorded then".to_owned() } else { format!("by {}", crate::readable::sentence(&rule.rule)) }}
                                 ": " {format_count(rule.decisions)}
                             </li>
                         }).collect_view()}
@@ -158,9 +163,9 @@ fn BusiestAgents(agents: Vec<AgentActivity>, every_tenant: bool) -> impl IntoVie
             <thead class="text-xs uppercase text-slate-500">
                 <tr>
                     <th scope="col" class="pb-1">"Agent"</th>
-                    <th scope="col" class="pb-1 text-right">"Decisions"</th>
-                    <th scope="col" class="pb-1 text-right">"Denied"</th>
-                    <th scope="col" class="pb-1 text-right">"Awaiting approval"</th>
+                    <th scope="col" class="pb-1 pl-3 text-right">"Decisions"</th>
+                    <th scope="col" class="pb-1 pl-3 text-right">"Denied"</th>
+                    <th scope="col" class="pb-1 pl-3 text-right">"Awaiting approval"</th>
                 </tr>
             </thead>
             <tbody>
@@ -169,9 +174,9 @@ fn BusiestAgents(agents: Vec<AgentActivity>, every_tenant: bool) -> impl IntoVie
                     view! {
                         <tr class="border-t border-slate-100" data-testid="busy-agent">
                             <td class="py-1 font-mono" data-testid="busy-agent-name">{named(every_tenant, &agent.tenant, &name)}</td>
-                            <td class="py-1 text-right" data-testid="busy-agent-decisions">{format_count(agent.counts.total())}</td>
-                            <td class="py-1 text-right" data-testid="busy-agent-denied">{format_count(agent.counts.deny)}</td>
-                            <td class="py-1 text-right">{format_count(agent.counts.require_approval)}</td>
+                            <td class="py-1 pl-3 text-right" data-testid="busy-agent-decisions">{format_count(agent.counts.total())}</td>
+                            <td class="py-1 pl-3 text-right" data-testid="busy-agent-denied">{format_count(agent.counts.deny)}</td>
+                            <td class="py-1 pl-3 text-right">{format_count(agent.counts.require_approval)}</td>
                         </tr>
                     }
                 }).collect_view()}
@@ -215,7 +220,13 @@ fn Changes(changes: Vec<RecentChange>, now_ms: i64) -> impl IntoView {
                 view! {
                     <li class="py-2" data-testid="recent-change">
                         <div class="flex justify-between gap-3">
-                            <span><span class="font-mono">{change.action.clone()}</span> " " {change.target.clone()}</span>
+                            <span>
+                                <span class="font-mono">{change.action.clone()}</span> " "
+                                {match change.href.clone() {
+                                    Some(href) => view! { <a href=href class="text-indigo-700 hover:underline">{change.target.clone()}</a> }.into_any(),
+                                    None => view! { <span>{change.target.clone()}</span> }.into_any(),
+                                }}
+                            </span>
                             <span class="text-slate-600 whitespace-nowrap">{age(now_ms, change.at)} " ago"</span>
                         </div>
                         <div class="text-xs text-slate-500">{whose} " · " {change.actor.clone()}</div>

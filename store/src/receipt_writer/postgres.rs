@@ -5,7 +5,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::mpsc;
 
-use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_COUNTS, ADD_TO_HOUR, ADD_TO_MINUTE, MAX_BATCH};
+use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_AGENTS, ADD_TO_DENIALS, ADD_TO_HOUR, ADD_TO_MINUTE, MAX_BATCH};
 use crate::approvals::insert_approvals;
 use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 use crate::{Receipt, Store, StoreError};
@@ -45,22 +45,23 @@ async fn commit_batch(conn: &mut AnyConnection, writer: &str, batch: &[Job]) -> 
     if !approvals.is_empty() {
         insert_approvals(&mut tx, &approvals).await?;
     }
-    // One statement per row counted: a batch adds to a handful of rows (one per tenant, tool,
-    // agent and verdict of its hour, and one per tenant and verdict of its hour and minute).
-    let BatchCounts { counts, hours, minutes } = count(batch);
-    for (key, decisions) in counts {
-        sqlx::query(ADD_TO_COUNTS)
+    // One statement per row counted: a batch adds to a handful of rows (per tenant and hour: one
+    // per denied tool and rule, per agent and verdict, per verdict; and per verdict of its minute).
+    let BatchCounts { denials, agents, hours, minutes } = count(batch);
+    for (key, decisions) in denials {
+        sqlx::query(ADD_TO_DENIALS)
             .bind(key.tenant_id)
             .bind(key.hour)
-            .bind(key.verdict.as_str())
             .bind(key.tool)
-            .bind(key.agent)
             .bind(key.settled_by.platform.as_str())
             .bind(key.settled_by.tenant.as_str())
             .bind(writer)
             .bind(decisions)
             .execute(&mut *tx)
             .await?;
+    }
+    for ((tenant_id, hour, agent, verdict), decisions) in agents {
+        sqlx::query(ADD_TO_AGENTS).bind(tenant_id).bind(hour).bind(agent).bind(verdict.as_str()).bind(writer).bind(decisions).execute(&mut *tx).await?;
     }
     for (sql, rows) in [(ADD_TO_HOUR, hours), (ADD_TO_MINUTE, minutes)] {
         for ((tenant_id, at, verdict), decisions) in rows {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_COUNTS, ADD_TO_HOUR, ADD_TO_MINUTE, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
+use super::{acknowledge, count, gather, BatchCounts, Job, ADD_TO_AGENTS, ADD_TO_DENIALS, ADD_TO_HOUR, ADD_TO_MINUTE, CHECKPOINT_EVERY_RECEIPTS, MAX_BATCH};
 use crate::approvals::APPROVAL_COLUMNS;
 use crate::receipts::{RECEIPT_COLUMNS, RECEIPT_COLUMN_COUNT};
 
@@ -125,22 +125,17 @@ fn commit_batch(conn: &mut Connection, writer: &str, batch: &[Job]) -> rusqlite:
             a.votes
         ])?;
     }
-    let BatchCounts { counts, hours, minutes } = count(batch);
+    let BatchCounts { denials, agents, hours, minutes } = count(batch);
+    if !denials.is_empty() {
+        let mut add = tx.prepare_cached(ADD_TO_DENIALS)?;
+        for (key, decisions) in denials {
+            add.execute(params![key.tenant_id, key.hour, key.tool, key.settled_by.platform, key.settled_by.tenant, writer, decisions])?;
+        }
+    }
     {
-        let mut add = tx.prepare_cached(ADD_TO_COUNTS)?;
-        for (key, decisions) in counts {
-            let settled_by = key.settled_by;
-            add.execute(params![
-                key.tenant_id,
-                key.hour,
-                key.verdict.as_str(),
-                key.tool,
-                key.agent,
-                settled_by.platform,
-                settled_by.tenant,
-                writer,
-                decisions
-            ])?;
+        let mut add = tx.prepare_cached(ADD_TO_AGENTS)?;
+        for ((tenant_id, hour, agent, verdict), decisions) in agents {
+            add.execute(params![tenant_id, hour, agent, verdict.as_str(), writer, decisions])?;
         }
     }
     for (sql, rows) in [(ADD_TO_HOUR, hours), (ADD_TO_MINUTE, minutes)] {
