@@ -126,6 +126,8 @@ test('the platform dashboard counts every tenant, and its figures match the rece
 
   // Support sees the same dashboard, read-only.
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
   await signIn(page, DEMO.support);
   await lastHour(page);
   await expect(page.getByTestId('busy-agent').filter({ hasText: `st-aurelia-health / ${botName}` }).getByTestId('busy-agent-decisions')).toHaveText('3');
