@@ -220,6 +220,7 @@ pub enum Words {
 }
 
 /// The row of `denial_counts` a denial adds to (besides its writer).
+#[cfg(feature = "db")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct DenialKey<'a> {
     pub tenant_id: &'a str,
