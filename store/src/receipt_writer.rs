@@ -197,7 +197,7 @@ fn writer_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Adds to a row of `denial_counts` (both databases take `$n` placeholders and this upsert).
+/// Adds to a row of `denial_counts` (both databases bind `$n` parameters and accept this upsert).
 const ADD_TO_DENIALS: &str = "INSERT INTO denial_counts (tenant_id, hour, tool, settled_by, settled_by_tenant, writer, decisions) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, hour, tool, settled_by, writer) \
      DO UPDATE SET decisions = denial_counts.decisions + excluded.decisions";
