@@ -15,7 +15,6 @@ pub mod readable;
 mod session;
 pub mod templates;
 #[cfg(feature = "ssr")]
-#[cfg(feature = "ssr")]
 mod wording;
 
 pub use error::AppError;

@@ -61,3 +61,28 @@ test('a script injected into a page does not run', async ({ page }) => {
   await refused;
   expect(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected)).toBeUndefined();
 });
+
+test('the browser bundle is sent compressed to whoever accepts it, and whole to whoever does not', async ({ page, request }) => {
+  // The page's own request for the bundle: the browser decompresses what it is sent and hydrates.
+  const sent = page.waitForResponse((response) => /\/pkg\/charter[^/]*\.wasm$/.test(response.url()));
+  await page.goto('/login');
+  const wasm = await sent;
+  expect(['br', 'gzip'], `the bundle as the browser got it: ${wasm.headers()['content-encoding']}`).toContain(wasm.headers()['content-encoding']);
+  await hydrated(page);
+
+  const whole = await request.get('/pkg/charter.wasm', { headers: { 'accept-encoding': 'identity' } });
+  expect(whole.status()).toBe(200);
+  expect(whole.headers()['content-encoding']).toBeUndefined();
+  expect(whole.headers()['content-type']).toBe('application/wasm');
+  const wholeBody = await whole.body();
+  for (const encoding of ['br', 'gzip']) {
+    const compressed = await request.get('/pkg/charter.wasm', { headers: { 'accept-encoding': encoding } });
+    expect(compressed.status(), encoding).toBe(200);
+    expect(compressed.headers()['content-encoding'], encoding).toBe(encoding);
+    expect(compressed.headers()['content-type'], encoding).toBe('application/wasm');
+    expectHeaders(`the bundle as ${encoding}`, compressed.headers());
+    // Less than half the bytes go over the wire, and they are the same bundle once decompressed.
+    expect(Number(compressed.headers()['content-length']), encoding).toBeLessThan(wholeBody.length / 2);
+    expect((await compressed.body()).equals(wholeBody), `${encoding} decompresses to the bundle`).toBe(true);
+  }
+});

@@ -229,7 +229,7 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
                         <option value="platform" selected=scope.get_untracked() == "platform">"Platform only"</option>
                         {tenants.into_iter().map(|t| {
                             let selected = scope.get_untracked() == t.slug;
-                            view! { <option value=t.slug selected=selected>{t.name}</option> }
+                            view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -241,7 +241,7 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
                         .into_iter()
                         .map(|(value, label)| {
                             let selected = action.get_untracked() == value;
-                            view! { <option value=value selected=selected>{label}</option> }
+                            view! { <option value=value selected=selected prop:selected=selected>{label}</option> }
                         })
                         .collect_view()}
                 </select>

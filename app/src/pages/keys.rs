@@ -163,10 +163,13 @@ fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl Int
                     let slug = event_target_value(&ev);
                     navigate(&if slug.is_empty() { "/keys".to_owned() } else { format!("/keys?tenant={slug}") }, Default::default());
                 }>
-                    <option value="" selected=current.is_empty()>"Choose a tenant…"</option>
+                    // The attribute is for the server's HTML; the property is what the browser shows
+                    // once someone has picked an option, after which the attribute no longer counts
+                    // (it came back empty after back and forward otherwise).
+                    <option value="" selected=current.is_empty() prop:selected=current.is_empty()>"Choose a tenant…"</option>
                     {tenants.into_iter().map(|t| {
                         let selected = t.slug == current;
-                        view! { <option value=t.slug selected=selected>{t.name}</option> }
+                        view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
                     }).collect_view()}
                 </select>
             </label>

@@ -157,7 +157,7 @@ pub fn PoliciesPage() -> impl IntoView {
                                         <option value="">"All tenants"</option>
                                         {tenants.into_iter().map(|t| {
                                             let selected = t.slug == tenant.get_untracked();
-                                            view! { <option value=t.slug.clone() selected=selected>{t.name}</option> }
+                                            view! { <option value=t.slug.clone() selected=selected prop:selected=selected>{t.name}</option> }
                                         }).collect_view()}
                                     </select>
                                 </label>

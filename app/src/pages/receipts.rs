@@ -243,7 +243,7 @@ fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_v
                         <option value="">"All tenants"</option>
                         {tenants.into_iter().map(|t| {
                             let selected = query.with_untracked(|q| q.tenant_slug == t.slug);
-                            view! { <option value=t.slug selected=selected>{t.name}</option> }
+                            view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -255,7 +255,7 @@ fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_v
                     <option value="">"Any verdict"</option>
                     {["allow", "deny", "require_approval"].into_iter().map(|verdict| {
                         let selected = query.with_untracked(|q| q.verdict == verdict);
-                        view! { <option value=verdict selected=selected>{verdict}</option> }
+                        view! { <option value=verdict selected=selected prop:selected=selected>{verdict}</option> }
                     }).collect_view()}
                 </select>
             </label>
