@@ -59,11 +59,13 @@ impl FromServerFnError for AppError {
         AppError::Transport(value.to_string())
     }
 
-    /// Serialises the error for the browser and, on the server, gives the response its status.
+    /// Serialises the error for the browser and, on the server, gives the response its status
+    /// (except for a plain form post, which server_fn answers with a redirect back to its page
+    /// carrying the error in the address; a status would replace the redirect's).
     fn ser(&self) -> Bytes {
         #[cfg(feature = "ssr")]
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = axum::http::StatusCode::from_u16(self.status()) {
+            if let (Ok(status), false) = (axum::http::StatusCode::from_u16(self.status()), crate::flash::server::is_plain_form_post()) {
                 response.set_status(status);
             }
             // A throttled client is told when to try again, as HTTP says (RFC 9110, 10.2.3).

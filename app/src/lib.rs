@@ -10,6 +10,7 @@
 pub mod auth;
 mod components;
 pub mod error;
+pub mod flash;
 pub mod pages;
 pub mod readable;
 mod session;
@@ -96,7 +97,9 @@ fn page_script_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     SessionContext::provide();
-    components::feedback::Toasts::provide();
+    let toasts = components::feedback::Toasts::provide();
+    // What a plain form post that reloaded the page has to say.
+    flash::show_pending(toasts);
 
     // Signing in and out answers with a redirect; follow it with a whole page load rather than a
     // move inside the app, so the next page is rendered for the new session from the start. Set

@@ -1,12 +1,13 @@
 //! The axum router: the console's pages and server functions behind the session layer.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use charter_app::auth::server::{resolve_session, SessionAccess};
+use charter_app::flash::PendingFlash;
 use charter_app::{shell, App, SignedIn};
 use charter_core::LoginThrottle;
 use charter_core::{Core, Counters, PublicUrl, RedisCounters};
@@ -148,6 +149,10 @@ async fn sign_in_from_session(State(core): State<Core>, session: Session, mut re
         Ok((user, access)) => {
             request.extensions_mut().insert(SignedIn(user));
             request.extensions_mut().insert(SessionAccess(access));
+            // A page shows the messages a plain form post left for it; server functions leave them.
+            if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
+                request.extensions_mut().insert(PendingFlash(charter_app::flash::server::take(&session).await));
+            }
             next.run(request).await
         }
         Err(err) => {

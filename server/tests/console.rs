@@ -526,6 +526,54 @@ fn form<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+impl Console {
+    /// Posts `form` to a server function the way a browser submits a plain HTML form on `page`.
+    async fn form_post(&self, path: &str, form: &[(&str, &str)], cookie: &str, page: &str) -> Reply {
+        let body = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let request = Request::post(format!("/api/{path}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .header(header::REFERER, format!("http://localhost{page}"))
+            .header(header::COOKIE, cookie);
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+}
+
+#[tokio::test]
+async fn a_plain_form_post_comes_back_to_its_page_with_a_message_shown_once() {
+    let console = console().await;
+    let owner = console.signed_in(OWNER).await;
+    let page = "/tenants/rocketlane";
+
+    let saved = console.form_post("tenants/set_quota", &[("slug", "rocketlane"), ("quota", "41")], &owner, page).await;
+    assert_eq!(saved.status, StatusCode::FOUND, "{}", saved.body);
+    assert_eq!(saved.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/tenants/rocketlane"));
+    let tenant = console.store.tenant_by_slug("rocketlane").await.unwrap().unwrap();
+    assert_eq!(tenant.policy_quota, 41);
+    // The next page carries the message; the one after does not.
+    let next = console.page(page, Some(&owner)).await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert!(next.body.contains("Policy quota set to 41."), "the message travels with the next page");
+    let again = console.page(page, Some(&owner)).await;
+    assert!(!again.body.contains("Policy quota set to 41."), "a message is shown once");
+
+    // Refused: back to the page with the error in the address, shown beside the form, and no message.
+    let refused = console.form_post("tenants/set_quota", &[("slug", "rocketlane"), ("quota", "many")], &owner, page).await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let location = refused.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap().to_owned();
+    assert!(location.starts_with("http://localhost/tenants/rocketlane?") && location.contains("__err="), "{location}");
+    assert_eq!(console.store.tenant_by_slug("rocketlane").await.unwrap().unwrap().policy_quota, 41, "nothing changed");
+    let shown = console.page(location.trim_start_matches("http://localhost"), Some(&owner)).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains("Quota not changed") && shown.body.contains("many"), "the error is beside the form");
+    assert!(!shown.body.contains("Policy quota set to"), "a refusal leaves no success message");
+
+    // The console's own script shows the outcome itself: nothing is kept for the next page.
+    let scripted = console.server_fn("tenants/set_quota", &[("slug", "rocketlane"), ("quota", "42")], Some(&owner)).await;
+    assert_eq!(scripted.status, StatusCode::OK, "{}", scripted.body);
+    assert!(!console.page(page, Some(&owner)).await.body.contains("Policy quota set to 42."));
+}
+
 #[tokio::test]
 async fn support_is_refused_every_write_and_nothing_changes() {
     let console = console().await;

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ToastKind {
     Success,
     Error,
@@ -39,7 +40,7 @@ impl Toasts {
         self.push(ToastKind::Error, message.into());
     }
 
-    fn push(&self, kind: ToastKind, message: String) {
+    pub(crate) fn push(&self, kind: ToastKind, message: String) {
         let id = self.next.get_value();
         self.next.set_value(id + 1);
         self.items.update(|items| items.push(Toast { id, kind, message }));

@@ -3,11 +3,11 @@
 
 use charter_store::{AgentSummary, Tenant, User};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::Toasts;
 use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, RoleBadge, Stat, VerdictBadge, BUTTON, INPUT};
 use crate::AppError;
 
@@ -58,7 +58,9 @@ pub async fn set_quota(slug: String, quota: String) -> Result<i64, AppError> {
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid { field: "policy quota".into(), message: format!("must be a whole number, not `{}`", quota.trim()) })?;
-    Ok(core()?.set_quota(&access, &slug, quota).await?.policy_quota)
+    let quota = core()?.set_quota(&access, &slug, quota).await?.policy_quota;
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, format!("Policy quota set to {quota}.")).await;
+    Ok(quota)
 }
 
 #[server(endpoint = "tenants/set_retention")]
@@ -69,29 +71,16 @@ pub async fn set_retention(slug: String, days: String) -> Result<i64, AppError> 
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid { field: "receipt retention".into(), message: format!("must be a whole number of days, not `{}`", days.trim()) })?;
-    Ok(core()?.set_receipt_retention(&access, &slug, days).await?.receipt_retention_days)
+    let days = core()?.set_receipt_retention(&access, &slug, days).await?.receipt_retention_days;
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, format!("Receipts are now kept {days} days.")).await;
+    Ok(days)
 }
 
 #[component]
 pub fn TenantPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
-    let save_quota = ServerAction::<SetQuota>::new();
-    let toasts = expect_context::<Toasts>();
-    Effect::new(move |_| match save_quota.value().get() {
-        Some(Ok(quota)) => toasts.success(format!("Policy quota set to {quota}.")),
-        Some(Err(error)) => toasts.error(format!("Quota not changed: {error}")),
-        None => {}
-    });
-    let save_retention = ServerAction::<SetRetention>::new();
-    Effect::new(move |_| match save_retention.value().get() {
-        Some(Ok(days)) => toasts.success(format!("Receipts are now kept {days} days.")),
-        Some(Err(error)) => toasts.error(format!("Retention not changed: {error}")),
-        None => {}
-    });
-    provide_context(save_quota);
-    provide_context(save_retention);
-    let overview = Resource::new(move || (slug(), save_quota.version().get(), save_retention.version().get()), |(slug, _, _)| tenant_overview(slug));
+    let overview = Resource::new(slug, tenant_overview);
     view! {
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
@@ -135,49 +124,58 @@ pub fn TenantDetails(overview: TenantFacts) -> impl IntoView {
     }
 }
 
+// The two settings are plain HTML forms that post to their server functions: the server saves,
+// answers with a redirect back to this page, and the page loads again with the new value and a
+// message (see `crate::flash`), or with the error in its address, shown beside the form. They work
+// without the browser bundle.
+
 #[component]
 fn QuotaForm(slug: String, quota: i64) -> impl IntoView {
-    let save = expect_context::<ServerAction<SetQuota>>();
-    let on_save = Callback::new(move |quota: String| {
-        save.dispatch(SetQuota { slug: slug.clone(), quota });
-    });
+    // On the server, a failed post's error comes back through the address into the action.
+    let failed = ServerAction::<SetQuota>::new().value().get_untracked().and_then(Result::err);
     view! {
-        <NumberSetting title="Policy quota" label="Most policies this tenant may keep" input_id="quota-input" button="Save quota"
-            value=quota pending=save.pending().into() on_save/>
+        <NumberSetting title="Policy quota" label="Most policies this tenant may keep" input_id="quota-input" name="quota" button="Save quota"
+            action=SetQuota::url() slug value=quota error=failed.map(|error| format!("Quota not changed: {error}"))/>
     }
 }
 
 #[component]
 fn RetentionForm(slug: String, days: i64) -> impl IntoView {
-    let save = expect_context::<ServerAction<SetRetention>>();
-    let on_save = Callback::new(move |days: String| {
-        save.dispatch(SetRetention { slug: slug.clone(), days });
-    });
+    let failed = ServerAction::<SetRetention>::new().value().get_untracked().and_then(Result::err);
     view! {
-        <NumberSetting title="Receipt retention" label="Days this tenant's receipts are kept (1 to 3650)" input_id="retention-input" button="Save retention"
-            value=days pending=save.pending().into() on_save/>
+        <NumberSetting title="Receipt retention" label="Days this tenant's receipts are kept (1 to 3650)" input_id="retention-input" name="days" button="Save retention"
+            action=SetRetention::url() slug value=days error=failed.map(|error| format!("Retention not changed: {error}"))/>
     }
 }
 
-/// A card with one number the platform sets for a tenant, and its save button.
+/// A card with one number the platform sets for a tenant, and its save button: a form that posts
+/// `slug` and `name` to the server function at `action`. `error` is what the last post of this form
+/// was refused for.
 #[component]
 fn NumberSetting(
     title: &'static str,
     label: &'static str,
     input_id: &'static str,
+    name: &'static str,
     button: &'static str,
+    action: &'static str,
+    slug: String,
     value: i64,
-    pending: Signal<bool>,
-    on_save: Callback<String>,
+    error: Option<String>,
 ) -> impl IntoView {
-    let text = RwSignal::new(value.to_string());
+    let error_id = format!("{input_id}-error");
+    let described_by = error.is_some().then(|| error_id.clone());
     view! {
         <Card title=title>
-            <form class="flex flex-wrap items-end gap-3" on:submit=move |ev| { ev.prevent_default(); on_save.run(text.get_untracked()); }>
+            <form method="post" action=action class="flex flex-wrap items-end gap-3">
+                <input type="hidden" name="slug" value=slug/>
                 <label class="text-sm"><span class="block text-slate-600 mb-1">{label}</span>
-                    <input id=input_id inputmode="numeric" class=INPUT prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/></label>
-                <button type="submit" class=BUTTON disabled=move || pending.get()>{button}</button>
+                    <input id=input_id name=name inputmode="numeric" class=INPUT value=value.to_string() aria-invalid=error.is_some().then_some("true") aria-describedby=described_by/></label>
+                <button type="submit" class=BUTTON>{button}</button>
             </form>
+            {error.map(|message| view! {
+                <p id=error_id role="alert" data-testid="form-error" class="mt-3 rounded-md bg-red-50 border border-red-200 px-3 py-2 text-sm text-red-800">{message}</p>
+            })}
         </Card>
     }
 }
