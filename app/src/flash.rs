@@ -3,8 +3,8 @@
 //!
 //! A server function that succeeded on a plain form post keeps its message in the session
 //! ([`server::after_redirect`]); the server takes the session's messages out as it starts rendering
-//! the next page ([`server::take`]), and the page shows them as toasts once it is interactive
-//! ([`show_pending`]). A form post that failed comes back with the error in the address instead
+//! the next page ([`server::take`]), and renders them as toasts that fade away by themselves
+//! ([`Pending`], shown by the toast region), with or without script. A form post that failed comes back with the error in the address instead
 //! (`__path` and `__err`, read by `ServerAction`), so the page renders it beside the form. Forms
 //! that work without the browser bundle are what lets a page ship without one.
 
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::server::SharedValue;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::{ToastKind, Toasts};
+use crate::components::feedback::ToastKind;
 
 /// One message for the next page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,22 +26,15 @@ pub struct Flash {
 #[derive(Clone, Debug, Default)]
 pub struct PendingFlash(pub Vec<Flash>);
 
-/// Shows the messages the server took for this page, as toasts, once the page is interactive. The
-/// list travels inside the page, so the browser shows exactly what the server took.
-pub fn show_pending(toasts: Toasts) {
-    let pending = SharedValue::new(pending_on_server).into_inner();
-    if pending.is_empty() {
-        return;
-    }
-    // Effects run only in the browser: the toasts appear after hydration, and the server's HTML
-    // and the browser's first render agree (no toasts in either).
-    Effect::new(move |shown: Option<()>| {
-        if shown.is_none() {
-            for flash in &pending {
-                toasts.push(flash.kind, flash.message.clone());
-            }
-        }
-    });
+/// The messages the server took out of the session for the page being rendered, as the page
+/// shows them: in the toast region, from the server's HTML on, so they need no script.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pending(pub Vec<Flash>);
+
+/// Provides this page's messages to the toast region. The list travels inside the page, so the
+/// browser's render while hydrating matches the server's exactly.
+pub fn provide_pending() {
+    provide_context(Pending(SharedValue::new(pending_on_server).into_inner()));
 }
 
 fn pending_on_server() -> Vec<Flash> {

@@ -58,6 +58,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Before anything else, so the page's forms behave from its first moment
+                // (`forms.js`; see `components::address::FilterForm`).
+                <script nonce=leptos::nonce::use_nonce() inner_html=FORMS_SCRIPT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -69,14 +72,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The console's one script of its own, for its plain forms: filters that apply as they change,
+/// posts sent once.
+const FORMS_SCRIPT: &str = include_str!("forms.js");
+
 /// What every response allows, pages or not: no framing, no `<base>` elsewhere, forms only to this
 /// origin, no plugins. The server sends it on every response that does not set its own.
 pub const BASE_CONTENT_SECURITY_POLICY: &str = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
 /// The Content-Security-Policy of a console page: [`BASE_CONTENT_SECURITY_POLICY`], and scripts
 /// only from this origin (the bundle under `/pkg`, which Leptos also preloads with a `<link>`
-/// that carries no nonce) or inline with this response's nonce (Leptos's hydration script), and
-/// the WebAssembly they compile. An injected inline `<script>`, event handler attribute,
+/// that carries no nonce) or inline with this response's nonce (Leptos's hydration script and
+/// the console's `forms.js`), and the WebAssembly they compile. An injected inline `<script>`, event handler attribute,
 /// `javascript:` URL or script from another origin does not run.
 pub fn page_content_security_policy(nonce: &str) -> String {
     format!("{BASE_CONTENT_SECURITY_POLICY}; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'")
@@ -97,9 +104,9 @@ fn page_script_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     SessionContext::provide();
-    let toasts = components::feedback::Toasts::provide();
+    components::feedback::Toasts::provide();
     // What a plain form post that reloaded the page has to say.
-    flash::show_pending(toasts);
+    flash::provide_pending();
 
     // Signing in and out answers with a redirect; follow it with a whole page load rather than a
     // move inside the app, so the next page is rendered for the new session from the start. Set

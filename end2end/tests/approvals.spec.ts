@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { DEMO, agent, hydrated, navLabels, openNav, signIn, stamp, tenantKey } from './helpers';
+import { DEMO, agent, hydrated, navLabels, openNav, signIn, signInWithoutScript, stamp, tenantKey } from './helpers';
 
 test('an approver approves a pending request and the agent sees it approved', async ({ page }) => {
   const bot = await agent(await tenantKey(DEMO.bankAdmin));
@@ -23,7 +23,7 @@ test('an approver approves a pending request and the agent sees it approved', as
   await expect(card.getByTestId('approval-reason')).toContainText('expenses over $5,000 need a manager');
   await card.getByLabel('Comment').fill('ok, within the budget');
   await card.getByRole('button', { name: 'Approve' }).click();
-  await expect(page.getByRole('status')).toHaveText("Approved. The agent's next poll sees it.");
+  await expect(page.getByTestId('toast').filter({ hasText: "Approved. The agent's next poll sees it." })).toBeVisible();
   await expect(page.getByTestId('approval-card').filter({ hasText: 'client dinner e2e' })).toHaveCount(0);
 
   const polled = await (await bot.get(`/api/v1/approvals/${decision.approval_id}`)).json();
@@ -41,14 +41,14 @@ test('a rejection reaches the agent, and requests for other roles stay in their 
   expect(big.approvers.sort()).toEqual(['cfo', 'manager']);
 
   await signIn(page, DEMO.bankManager);
-  // Through the navigation, as a person would: the queue then renders in the browser with its
-  // buttons live (a freshly loaded page attaches them only once its data has hydrated).
+  // Through the navigation, as a person would. Each card is a plain form: the answer reloads the page.
   await page.getByTestId('main-nav').getByRole('link', { name: 'Approvals' }).click();
   await expect(page).toHaveURL(/\/approvals$/);
   const card = page.getByTestId('approval-card').filter({ hasText: 'offsite e2e' });
   await card.getByLabel('Comment').fill('too expensive');
   await card.getByRole('button', { name: 'Reject' }).click();
-  await expect(page.getByRole('status')).toHaveText("Rejected. The agent's next poll sees it.");
+  await expect(page.getByTestId('toast').filter({ hasText: "Rejected. The agent's next poll sees it." })).toBeVisible();
+  await expect(page.getByTestId('approval-card').filter({ hasText: 'offsite e2e' })).toHaveCount(0);
 
   const polled = await (await bot.get(`/api/v1/approvals/${big.approval_id}`)).json();
   expect(polled.status).toBe('rejected');
@@ -82,7 +82,7 @@ test('an approver sees who asked and when, the overview counts what waits, and a
   await expect(card).toContainText('expense-bot');
   await card.getByLabel('Comment').fill(`fine ${id}`);
   await card.getByRole('button', { name: 'Approve' }).click();
-  await expect(page.getByRole('status')).toHaveText("Approved. The agent's next poll sees it.");
+  await expect(page.getByTestId('toast').filter({ hasText: "Approved. The agent's next poll sees it." })).toBeVisible();
   await page.getByTestId('main-nav').getByRole('link', { name: 'Overview' }).click();
   await expect(page.getByTestId('stat-waiting-for-you')).toHaveText(String(before - 1));
 
@@ -108,4 +108,37 @@ test('an approver sees who asked and when, the overview counts what waits, and a
   await expect(page).toHaveURL(/\/approvals$/);
   await expect(page.getByTestId('approval-row').filter({ hasText: `fine ${id}` })).toHaveCount(1);
   await bot.dispose();
+});
+
+test('an approver answers in a browser that runs no script', async ({ browser }) => {
+  // Each card is a plain form: the server records the answer and sends the page again, without it.
+  const id = stamp();
+  const bot = await agent(await tenantKey(DEMO.bankAdmin));
+  const asked = await (await bot.post('/api/v1/decide', {
+    data: { tool: 'expense.submit', args: { amount: 5600, memo: `no script ${id}` }, agent: 'expense-bot' },
+  })).json();
+  expect(asked.decision).toBe('require_approval');
+  const { context, page } = await signInWithoutScript(browser, DEMO.bankManager);
+  try {
+    await page.goto('/approvals');
+    // A second tab with the same queue, answered after the first.
+    const other = await context.newPage();
+    await other.goto('/approvals');
+    const card = page.getByTestId('approval-card').filter({ hasText: `no script ${id}` });
+    await card.getByLabel('Comment').fill(`fine without script ${id}`);
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await expect(page).toHaveURL(/\/approvals$/);
+    await expect(page.getByTestId('approval-card').filter({ hasText: `no script ${id}` })).toHaveCount(0);
+    await expect(page.getByTestId('toast').filter({ hasText: "Approved. The agent's next poll sees it." })).toBeVisible();
+    const polled = await (await bot.get(`/api/v1/approvals/${asked.approval_id}`)).json();
+    expect([polled.status, polled.comment]).toEqual(['approved', `fine without script ${id}`]);
+
+    // Answered again from the other tab: refused, and said so.
+    await other.getByTestId('approval-card').filter({ hasText: `no script ${id}` }).getByRole('button', { name: 'Reject' }).click();
+    await expect(other.getByTestId('form-error')).toContainText('Not resolved:');
+    expect((await (await bot.get(`/api/v1/approvals/${asked.approval_id}`)).json()).status).toBe('approved');
+  } finally {
+    await bot.dispose();
+    await context.close();
+  }
 });

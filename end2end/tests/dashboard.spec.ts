@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, agent, hydrated, openNav, signIn, stamp, tenantKey } from './helpers';
+import { DEMO, agent, hydrated, openNav, signIn, stamp, tenantKey, arrived } from './helpers';
 
 /** The figure of a dashboard tile, as a number. */
 async function figure(page: Page, testid: string): Promise<number> {
@@ -86,6 +86,7 @@ test('a tenant admin sees their own agents’ decisions charted, and a new decis
   await openNav(page, 'Receipts', /\/receipts$/);
   await page.locator('#receipts-agent').fill(botName);
   await page.locator('#receipts-agent').press('Enter');
+  await arrived(page, /[?&]agent=/);
   const receipts = page.getByTestId('receipt-row');
   await expect(receipts).toHaveCount(3);
   await expect(receipts.getByTestId('verdict').filter({ hasText: 'deny' })).toHaveCount(1);
@@ -121,6 +122,7 @@ test('the platform dashboard counts every tenant, and its figures match the rece
   await openNav(page, 'Receipts', /\/receipts$/);
   await page.locator('#receipts-agent').fill(botName);
   await page.locator('#receipts-agent').press('Enter');
+  await arrived(page, /[?&]agent=/);
   await expect(page.getByTestId('receipt-row')).toHaveCount(3);
   await expect(page.getByTestId('receipt-row').getByTestId('verdict').filter({ hasText: 'deny' })).toHaveCount(1);
 

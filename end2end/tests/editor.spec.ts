@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, hydrated, openNav, signIn, stamp } from './helpers';
+import { DEMO, apiSession, hydrated, openNav, signIn, stamp, arrived } from './helpers';
 
 const editor = (page: Page) => page.locator('#policy-document');
 const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
@@ -105,6 +105,8 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   await expect(toast(page, 'Policy deleted.')).toBeVisible();
   await expect(page).toHaveURL(/\/policies$/);
   await page.getByLabel('Search', { exact: true }).fill(name);
+  await page.getByLabel('Search', { exact: true }).press('Enter');
+  await arrived(page, /\/policies\?q=/);
   await expect(page.getByText('No policy matches these filters.')).toBeVisible();
 });
 
@@ -147,6 +149,8 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
 
     // A tenant's policy, found through the list and edited by the platform admin.
     await page.getByLabel('Search', { exact: true }).fill(tenantName);
+    await page.getByLabel('Search', { exact: true }).press('Enter');
+    await arrived(page, /\/policies\?q=/);
     const row = page.getByTestId('policy-row').filter({ hasText: tenantName });
     await expect(row).toContainText('St. Aurelia Health');
     await expect(row.getByTestId('policy-label')).toHaveText('Customer Defined');
@@ -164,10 +168,11 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
     // The audit log shows the change, by the owner, as platform staff.
     await openNav(page, 'Audit log', /\/audit$/);
     await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'St. Aurelia Health' });
+    await arrived(page, /\/audit\?scope=st-aurelia-health$/);
     const entry = page.getByTestId('audit-row').filter({ has: page.locator(`a[href="/policies/${tenantPolicyId}"]`) }).filter({ hasText: 'policy.update' });
     await expect(entry).toHaveCount(1);
     await expect(entry.getByTestId('audit-actor')).toHaveText(`by ${DEMO.owner} (platform staff)`);
-    await entry.getByRole('button').click();
+    await entry.locator('summary').click();
     const diff = entry.getByTestId('audit-diff');
     await expect(diff).toContainText('- ');
     await expect(diff.locator('span').filter({ hasText: /^- .*before the edit/ }).first()).toBeVisible();
@@ -323,6 +328,8 @@ test('a tenant admin compares two versions of their policy and restores one', as
     await signIn(page, DEMO.bankAdmin);
     await openNav(page, 'Policies', /\/policies$/);
     await page.getByLabel('Search', { exact: true }).fill(name);
+    await page.getByLabel('Search', { exact: true }).press('Enter');
+    await arrived(page, /\/policies\?q=/);
     await page.getByRole('link', { name, exact: true }).click();
     await expect(page).toHaveURL(new RegExp(`/policies/${policyId}$`));
     await expect(page.getByTestId('policy-version')).toHaveText('version 2');

@@ -1,4 +1,4 @@
-import { APIRequestContext, Page, request } from '@playwright/test';
+import { APIRequestContext, Browser, BrowserContext, Page, request } from '@playwright/test';
 import { expect, expectNoConsoleErrors } from './fixtures';
 
 export const PASSWORD = process.env.CHARTER_DEMO_PASSWORD ?? 'charter-demo';
@@ -29,6 +29,15 @@ export async function hydrated(page: Page): Promise<void> {
   await expect(page.locator('html'), `${page.url()} hydrates`).toHaveAttribute('data-hydrated', 'true', { timeout: 1 });
 }
 
+/**
+ * Waits for the page a filter or a plain form sent the browser to (`url`), and for it to become
+ * interactive: each is a whole page load now.
+ */
+export async function arrived(page: Page, url: RegExp): Promise<void> {
+  await expect(page).toHaveURL(url);
+  await hydrated(page);
+}
+
 /** Signs in through the login form, as a person would, and waits for the dashboard. */
 export async function signIn(page: Page, username: string, password = PASSWORD): Promise<void> {
   await page.goto('/login');
@@ -38,6 +47,21 @@ export async function signIn(page: Page, username: string, password = PASSWORD):
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('main-nav')).toBeVisible();
   await expect(page).toHaveURL(/\/$/);
+}
+
+/**
+ * A browser that runs no script, signed in through the login form: what the console shows and
+ * does without its bundle. Close the context when done.
+ */
+export async function signInWithoutScript(browser: Browser, username: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  return { context, page };
 }
 
 /** The labels of the main navigation, in order. */

@@ -1,5 +1,5 @@
 import { expect, expectConsoleError, test } from './fixtures';
-import { DEMO, agent, apiSession, hydrated, openNav, signIn, stamp } from './helpers';
+import { DEMO, agent, apiSession, hydrated, openNav, signIn, signInWithoutScript, stamp } from './helpers';
 
 test('a tenant admin creates a key, copies its secret shown once, sees its last use, and revokes it after confirming', async ({ page }) => {
   const id = stamp();
@@ -135,4 +135,31 @@ test('a platform admin picks any tenant, the choice is in the URL, and support s
   await expect(row.getByTestId('key-status')).toHaveText('Active');
   await expect(page.getByRole('button', { name: 'Revoke' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Create key' })).toHaveCount(0);
+});
+
+test('a key is revoked in a browser that runs no script, after the browser\'s own popover asks', async ({ browser }) => {
+  const id = stamp();
+  const admin = await apiSession(DEMO.bankAdmin);
+  const created = await (await admin.post('/api/v1/keys', { data: { name: `no script ${id}` } })).json();
+  const client = await agent(created.secret);
+  const { context, page } = await signInWithoutScript(browser, DEMO.bankAdmin);
+  try {
+    await page.goto('/keys');
+    const row = page.getByTestId('key-row').filter({ hasText: `no script ${id}` });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    const dialog = page.getByRole('dialog', { name: `Revoke no script ${id}?` });
+    await expect(dialog).toBeVisible();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toBeHidden();
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await dialog.getByRole('button', { name: 'Revoke key' }).click();
+    await expect(page).toHaveURL(/\/keys$/);
+    await expect(row.getByTestId('key-status')).toHaveText(/^Revoked \d{4}-\d{2}-\d{2}$/);
+    await expect(page.getByTestId('toast').filter({ hasText: `Revoked no script ${id}` })).toBeVisible();
+    expect((await client.post('/api/v1/decide', { data: { tool: 'docs.read', agent: 'any-bot' } })).status()).toBe(401);
+  } finally {
+    await client.dispose();
+    await admin.dispose();
+    await context.close();
+  }
 });

@@ -129,7 +129,7 @@ test('agents call an upstream MCP server through the gateway: allowed, masked, d
     await page.goto(`/receipts?tool=${encodeURIComponent(`${prefix}lookup`)}`);
     await hydrated(page);
     const receipt = page.getByTestId('receipt-row').first();
-    await receipt.getByRole('button').first().click();
+    await receipt.locator('summary').click();
     await expect(receipt.getByTestId('receipt-result-digest')).toHaveText(/^[0-9a-f]{64}$/);
     await expect(receipt).not.toContainText('123-45-6789');
 
@@ -151,7 +151,7 @@ test('agents call an upstream MCP server through the gateway: allowed, masked, d
     const approval = page.getByTestId('approval-card').filter({ hasText: memo });
     await expect(approval.getByTestId('approval-reason')).toContainText('payments over $1,000 need a manager');
     await approval.getByRole('button', { name: 'Approve' }).click();
-    await expect(page.getByRole('status')).toHaveText("Approved. The agent's next poll sees it.");
+    await expect(page.getByTestId('toast').filter({ hasText: "Approved. The agent's next poll sees it." })).toBeVisible();
 
     const through = await client.callTool({ name: `${prefix}send`, arguments: { memo, amount: 4200 } });
     expect(through.isError, text(through)).toBeFalsy();

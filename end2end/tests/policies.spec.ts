@@ -1,6 +1,6 @@
 import { APIRequestContext } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, hydrated, openNav, signIn, stamp } from './helpers';
+import { DEMO, apiSession, hydrated, openNav, signIn, stamp, arrived } from './helpers';
 
 test.describe('the platform view of policies', () => {
   test('the owner sees every policy labelled, and the filters narrow the list', async ({ page }) => {
@@ -22,6 +22,7 @@ test.describe('the platform view of policies', () => {
 
     // Tenant: only that tenant's policies, and no platform policy.
     await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption({ label: 'First Meridian Bank' });
+    await arrived(page, /\/policies\?tenant=meridian-bank$/);
     await expect(row('Platform guardrails')).toHaveCount(0);
     await expect(row('Move fast')).toHaveCount(0);
     await expect(row('Finance controls')).toHaveCount(1);
@@ -32,28 +33,36 @@ test.describe('the platform view of policies', () => {
     // With the platform's policies, which govern that tenant too.
     const withPlatform = page.getByLabel("With the platform's policies, which govern it too");
     await withPlatform.check();
+    await arrived(page, /\/policies\?tenant=meridian-bank&include_platform=true$/);
     await expect(row('Platform guardrails')).toHaveCount(1);
     await expect(row('Finance controls')).toHaveCount(1);
     await expect(row('Move fast')).toHaveCount(0);
     await expect(page).toHaveURL(/include_platform=true/);
     await withPlatform.uncheck();
+    await arrived(page, /\/policies\?tenant=meridian-bank$/);
     await expect(row('Platform guardrails')).toHaveCount(0);
 
     // Label: the platform's defaults only.
     await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption({ label: 'All tenants' });
+    await arrived(page, /\/policies$/);
     await expect(row('Move fast')).toHaveCount(1);
     await page.getByRole('combobox', { name: 'Label', exact: true }).selectOption({ label: 'Platform Default' });
+    await arrived(page, /\/policies\?label=platform_default$/);
     await expect(row('Platform guardrails')).toHaveCount(1);
     await expect(row('Finance controls')).toHaveCount(0);
     await expect(rows.getByTestId('policy-label').filter({ hasText: 'Customer Defined' })).toHaveCount(0);
     await page.getByRole('combobox', { name: 'Label', exact: true }).selectOption({ label: 'Customer Defined' });
+    await arrived(page, /\/policies\?label=customer_defined$/);
     await expect(row('Platform guardrails')).toHaveCount(0);
     await expect(row('Finance controls')).toHaveCount(1);
     await expect(rows.getByTestId('policy-label').filter({ hasText: 'Platform Default' })).toHaveCount(0);
     await page.getByRole('combobox', { name: 'Label', exact: true }).selectOption({ label: 'Any label' });
+    await arrived(page, /\/policies$/);
 
     // Tool: policies with a rule naming a matching tool pattern.
     await page.getByLabel('Tool', { exact: true }).fill('payments');
+    await page.getByLabel('Tool', { exact: true }).press('Enter');
+    await arrived(page, /\/policies\?tool=payments$/);
     await expect(row('Move fast')).toHaveCount(0);
     await expect(row('HIPAA PHI masking')).toHaveCount(0);
     await expect(row('Platform guardrails')).toHaveCount(1);
@@ -64,9 +73,13 @@ test.describe('the platform view of policies', () => {
     // Text search over name, description and agent.
     await page.getByLabel('Tool', { exact: true }).fill('');
     await page.getByLabel('Search', { exact: true }).fill('never pays');
+    await page.getByLabel('Search', { exact: true }).press('Enter');
+    await arrived(page, /\/policies\?q=never\+pays$/);
     await expect(rows).toHaveCount(1);
     await expect(row('Support bot')).toHaveCount(1);
     await page.getByLabel('Search', { exact: true }).fill('no policy is called this');
+    await page.getByLabel('Search', { exact: true }).press('Enter');
+    await arrived(page, /\/policies\?q=no\+policy\+is\+called\+this$/);
     await expect(page.getByText('No policy matches these filters.')).toBeVisible();
   });
 
@@ -86,25 +99,32 @@ test.describe('the platform view of policies', () => {
       await signIn(page, DEMO.owner);
       await openNav(page, 'Policies', /\/policies$/);
       await page.getByLabel('Search', { exact: true }).fill(prefix);
+      await page.getByLabel('Search', { exact: true }).press('Enter');
+      await arrived(page, /\/policies\?q=e2e-page-/);
       const rows = page.getByTestId('policy-row');
       await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
       await expect(rows).toHaveCount(25);
       await expect(rows.first()).toContainText(`${prefix} 01`);
-      await expect(page.getByRole('button', { name: 'Previous' })).toBeDisabled();
+      // The pages are links; the first has none to a page before it.
+      await expect(page.getByRole('link', { name: 'Previous' })).toHaveCount(0);
 
-      await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByRole('link', { name: 'Next' }).click();
+      await expect(page).toHaveURL(/[?&]offset=25(&|$)/);
       await expect(page.getByTestId('page-range')).toHaveText('26–30 of 30');
       await expect(rows).toHaveCount(5);
       await expect(rows.last()).toContainText(`${prefix} 30`);
-      await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
+      await expect(page.getByRole('link', { name: 'Next' })).toHaveCount(0);
 
-      await page.getByRole('button', { name: 'Previous' }).click();
+      await page.getByRole('link', { name: 'Previous' }).click();
       await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
 
       // Changing a filter starts again at the first page.
-      await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByRole('link', { name: 'Next' }).click();
       await expect(page.getByTestId('page-range')).toHaveText('26–30 of 30');
       await page.getByLabel('Tool', { exact: true }).fill('x.y');
+      await page.getByLabel('Tool', { exact: true }).press('Enter');
+      // Without the offset: the first page of the new list.
+      await arrived(page, /\/policies\?tool=x\.y&q=e2e-page-[^&]+$/);
       await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
     } finally {
       await removePolicies(owner, 'rocketlane', created);
@@ -130,6 +150,8 @@ test('a tenant admin sees only their own tenant’s policies, without labels', a
   await expect(page.getByRole('combobox', { name: 'Scope', exact: true }).locator('option')).toHaveText(['Any scope', 'Tenant', 'Agent']);
   // Even a search for the platform's policy finds nothing.
   await page.getByLabel('Search', { exact: true }).fill('guardrails');
+  await page.getByLabel('Search', { exact: true }).press('Enter');
+  await arrived(page, /\/policies\?q=guardrails$/);
   await expect(page.getByText('No policy matches these filters.')).toBeVisible();
 });
 
@@ -150,12 +172,16 @@ test('the filters live in the address: a link, a reload and the way back from a 
   };
   await expectFiltered();
 
-  // Typing a filter rewrites the address in place.
+  // A search goes into the address with the other filters; an empty one leaves it.
   await page.getByLabel('Search', { exact: true }).fill('finance');
+  await page.getByLabel('Search', { exact: true }).press('Enter');
   await expect(page).toHaveURL(/[?&]q=finance(&|$)/);
   await expect(page).toHaveURL(/[?&]tenant=meridian-bank(&|$)/);
   await page.getByLabel('Search', { exact: true }).fill('');
+  await page.getByLabel('Search', { exact: true }).press('Enter');
   await expect(page).not.toHaveURL(/[?&]q=/);
+  await expect(page).toHaveURL(/\/policies\?tenant=meridian-bank&tool=payments$/);
+  await hydrated(page);
 
   // Into a policy and back: the list is as it was.
   await rows.filter({ hasText: 'Finance controls' }).getByRole('link', { name: 'Finance controls', exact: true }).click();

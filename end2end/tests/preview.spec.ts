@@ -1,6 +1,6 @@
 import { APIRequestContext, Page } from '@playwright/test';
 import { expect, expectConsoleError, test } from './fixtures';
-import { DEMO, agent, apiSession, openNav, signIn, stamp, tenantKey } from './helpers';
+import { DEMO, agent, apiSession, hydrated, openNav, signIn, stamp, tenantKey } from './helpers';
 
 /** The newest receipts of a tenant, as platform staff read them through the API. */
 async function receiptIds(api: APIRequestContext, slug: string): Promise<string[]> {
@@ -10,6 +10,8 @@ async function receiptIds(api: APIRequestContext, slug: string): Promise<string[
 }
 
 async function whatIf(page: Page, tool: string, args: string): Promise<void> {
+  // The what-if form runs in the page's bundle; a choice of agent or tenant loaded the page anew.
+  await hydrated(page);
   await page.locator('#whatif-tool').fill(tool);
   await page.locator('#whatif-args').fill(args);
   await page.getByRole('button', { name: 'Evaluate' }).click();
@@ -23,8 +25,11 @@ test('the owner previews an agent’s merged policy and asks what-if questions w
   await openNav(page, 'Previewer', /\/preview$/);
   await expect(page.getByRole('heading', { name: 'Effective-policy previewer' })).toBeVisible();
   await page.getByRole('combobox', { name: 'Tenant' }).selectOption({ label: 'First Meridian Bank' });
+  await expect(page).toHaveURL(/\/preview\?tenant=meridian-bank$/);
   await page.locator('#preview-agent').fill('support-bot');
   await page.locator('#preview-agent').press('Tab');
+  // The choice is in the address, so a link or a reload shows the same preview.
+  await expect(page).toHaveURL(/\/preview\?tenant=meridian-bank&agent=support-bot$/);
 
   // Rules from all three scopes, each with the scope it came from.
   const rules = page.getByTestId('effective-rule');

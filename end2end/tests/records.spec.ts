@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { DEMO, agent, apiSession, hydrated, openNav, signIn, stamp, tenantKey } from './helpers';
+import { DEMO, agent, apiSession, hydrated, openNav, signIn, stamp, tenantKey, arrived } from './helpers';
 
 test('a tenant admin finds the receipts of their agents’ decisions, filters them and opens one', async ({ page }) => {
   const botName = `e2e-records-${stamp()}`;
@@ -22,6 +22,7 @@ test('a tenant admin finds the receipts of their agents’ decisions, filters th
 
   // Only denials.
   await page.locator('#receipts-verdict').selectOption('deny');
+  await arrived(page, /\/receipts\?verdict=deny$/);
   await expect(mine).toHaveCount(1);
   await expect(mine).toContainText('payments.transfer');
   for (const verdict of await rows.getByTestId('verdict').allInnerTexts()) expect(verdict).toBe('deny');
@@ -29,9 +30,10 @@ test('a tenant admin finds the receipts of their agents’ decisions, filters th
   // Only this agent's, then the detail of the denial.
   await page.locator('#receipts-agent').fill(botName);
   await page.locator('#receipts-agent').press('Enter');
+  await arrived(page, /[?&]agent=/);
   await expect(rows).toHaveCount(1);
-  await rows.getByRole('button').click();
-  await expect(rows.getByRole('button')).toHaveAttribute('aria-expanded', 'true');
+  await rows.locator('summary').click();
+  await expect(rows.locator('details')).toHaveAttribute('open', '');
   const detail = rows.getByTestId('receipt-detail');
   await expect(detail).toBeVisible();
   await expect(detail).toContainText(denied.receipt_id);
@@ -48,8 +50,8 @@ test('a tenant admin finds the receipts of their agents’ decisions, filters th
   expect(await versions.innerText()).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
   await expect(detail).toContainText('its cap decided: the call is over it');
   // It closes again.
-  await rows.getByRole('button').click();
-  await expect(detail).toHaveCount(0);
+  await rows.locator('summary').click();
+  await expect(detail).toBeHidden();
 });
 
 test('a masked argument is shown masked in the receipts, to the tenant and to support', async ({ page }) => {
@@ -67,7 +69,7 @@ test('a masked argument is shown masked in the receipts, to the tenant and to su
     await openNav(page, 'Receipts', /\/receipts$/);
     const row = page.getByTestId('receipt-row').filter({ hasText: `agent ${botName}` });
     await expect(row).toHaveCount(1);
-    await row.getByRole('button').click();
+    await row.locator('summary').click();
     const detail = row.getByTestId('receipt-detail');
     await expect(detail).toContainText('"notes": "[masked]"');
     await expect(detail).toContainText('"id": "p-7"');
@@ -103,7 +105,7 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
     await expect(entries).toHaveCount(2);
     const update = entries.filter({ has: page.getByTestId('audit-action').filter({ hasText: /^policy\.update$/ }) });
     await expect(update.getByTestId('audit-actor')).toHaveText(`by ${DEMO.bankAdmin} (tenant user)`);
-    await update.getByRole('button').click();
+    await update.locator('summary').click();
     const diff = update.getByTestId('audit-diff');
     await expect(diff.locator('span').filter({ hasText: /^- .*refunds go through a person/ }).first()).toBeVisible();
     await expect(diff.locator('span').filter({ hasText: /^\+ .*refunds need a second person/ }).first()).toBeVisible();
@@ -124,6 +126,7 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
     // The action filter keeps policy changes only.
     await hydrated(page);
     await page.locator('#audit-action').selectOption({ label: 'Policies' });
+    await arrived(page, /\/audit\?action=policy\.$/);
     await expect(update).toHaveCount(1);
     for (const action of await page.getByTestId('audit-action').allInnerTexts()) expect(action).toMatch(/^policy\./);
 
@@ -143,6 +146,7 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
     await expect(tenantEntry).toContainText('First Meridian Bank');
     await expect(platformEntry).toContainText('by owner@charter.example (platform staff)');
     await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'Platform only' });
+    await arrived(page, /\/audit\?scope=platform$/);
     await expect(tenantEntry).toHaveCount(0);
     await expect(platformEntry).toHaveCount(1);
     await expect(platformEntry).toContainText('Platform');
@@ -150,6 +154,7 @@ test('the audit log shows a tenant admin’s policy edit as a diff, and the owne
       expect(text).not.toMatch(/First Meridian Bank|Rocketlane Labs|St\. Aurelia Health/);
     }
     await page.getByRole('combobox', { name: 'Whose changes' }).selectOption({ label: 'First Meridian Bank' });
+    await arrived(page, /\/audit\?scope=meridian-bank$/);
     await expect(platformEntry).toHaveCount(0);
     await expect(tenantEntry).toBeVisible();
   } finally {

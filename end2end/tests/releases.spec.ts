@@ -85,7 +85,7 @@ test('a platform admin drafts a change, sees its replay, publishes, promotes it 
   // The canary is rolled back alone.
   const meridian = page.locator('[data-testid="tenant-release"][data-tenant="meridian-bank"]');
   await meridian.getByLabel('Release for meridian-bank').selectOption(String(general));
-  await meridian.getByRole('button', { name: 'Roll back' }).click();
+  await meridian.getByRole('button', { name: 'Pin or roll back' }).click();
   await expect(toast(page, `The tenant now runs release ${general}.`)).toBeVisible();
   await expect(meridian).toContainText(`Release ${general} pinned`);
   const rolledBack = await expense(bank, marker);
@@ -95,13 +95,15 @@ test('a platform admin drafts a change, sees its replay, publishes, promotes it 
   // stays where it was until it follows again.
   await release.getByRole('button', { name: 'Promote to all' }).click();
   await page.getByRole('dialog', { name: `Promote release ${number} to all?` }).getByRole('button', { name: 'Promote to all' }).click();
-  await expect(release).toContainText('general');
+  await expect(toast(page, /^Promoted: \d+ tenants? moved to it\.$/)).toBeVisible();
+  await expect(release.getByTestId('release-runs')).toContainText('general: every tenant without a pin');
   expect((await expense(startup, marker)).decision).toBe('deny');
   expect((await expense(bank, marker)).decision, 'the rolled-back canary stays pinned').toBe('allow');
 
   // The previewer shows any tenant at any release, and the draft.
   await openNav(page, 'Previewer', /\/preview$/);
   await page.locator('#preview-tenant').selectOption('meridian-bank');
+  await expect(page).toHaveURL(/\/preview\?tenant=meridian-bank$/);
   await expect(page.getByTestId('preview-shown')).toContainText(`platform release ${general},`);
   await page.locator('#preview-release').selectOption(String(number));
   await expect(page.getByTestId('preview-shown')).toContainText(`platform release ${number},`);
@@ -115,10 +117,12 @@ test('a platform admin drafts a change, sees its replay, publishes, promotes it 
   // Every step is in the audit log.
   await openNav(page, 'Audit log', /\/audit/);
   await page.locator('#audit-action').selectOption({ label: 'Releases' });
+  await expect(page).toHaveURL(/\/audit\?action=release\.$/);
   for (const action of ['release.publish', 'release.promote', 'release.rollback', 'release.follow']) {
     await expect(page.getByTestId('audit-action').filter({ hasText: action }).first()).toBeVisible();
   }
   await page.locator('#audit-action').selectOption({ label: 'Shadows' });
+  await expect(page).toHaveURL(/\/audit\?action=shadow\.$/);
   for (const action of ['shadow.start', 'shadow.stop']) {
     await expect(page.getByTestId('audit-action').filter({ hasText: action }).first()).toBeVisible();
   }
@@ -163,6 +167,7 @@ test('a tenant admin pins an earlier revision of their policies and runs the new
   expect(await ask()).toBe('allow');
   await openNav(page, 'Audit log', /\/audit/);
   await page.locator('#audit-action').selectOption({ label: 'Revisions' });
+  await expect(page).toHaveURL(/\/audit\?action=revision\.$/);
   await expect(page.getByTestId('audit-action').filter({ hasText: 'revision.pin' }).first()).toBeVisible();
   await expect(page.getByTestId('audit-action').filter({ hasText: 'revision.unpin' }).first()).toBeVisible();
   await key.dispose();

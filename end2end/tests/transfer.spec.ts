@@ -1,7 +1,7 @@
 import { APIRequestContext, Page } from '@playwright/test';
 import { expect, expectConsoleError, test } from './fixtures';
 import { readFile } from 'node:fs/promises';
-import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
+import { DEMO, apiSession, openNav, signIn, stamp, arrived } from './helpers';
 
 const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
 
@@ -81,6 +81,8 @@ test.describe('export and import', () => {
     // The list shows the new version.
     await openNav(page, 'Policies', /\/policies$/);
     await page.getByLabel('Search', { exact: true }).fill(name);
+    await page.getByLabel('Search', { exact: true }).press('Enter');
+    await arrived(page, /\/policies\?q=/);
     await expect(page.getByTestId('policy-row').filter({ hasText: name })).toContainText('v2');
   });
 

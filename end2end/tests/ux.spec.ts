@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, PASSWORD, apiSession, hydrated, navLabels, signIn, stamp } from './helpers';
+import { DEMO, PASSWORD, apiSession, hydrated, navLabels, signIn, stamp, arrived } from './helpers';
 
 /** True when the page is no wider than the window: nothing forces a sideways scroll. */
 async function fitsTheWindow(page: Page): Promise<boolean> {
@@ -37,6 +37,8 @@ test('a tenant admin signs in, navigates and confirms a delete with the keyboard
     await expect(page).toHaveURL(/\/policies$/);
     await page.getByLabel('Search', { exact: true }).focus();
     await page.keyboard.type(name);
+    await page.keyboard.press('Enter');
+    await arrived(page, /\/policies\?q=/);
     const row = page.getByTestId('policy-row').filter({ hasText: name });
     await expect(row).toHaveCount(1);
     await row.getByRole('link', { name }).focus();

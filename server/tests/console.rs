@@ -554,6 +554,8 @@ async fn a_plain_form_post_comes_back_to_its_page_with_a_message_shown_once() {
     let next = console.page(page, Some(&owner)).await;
     assert_eq!(next.status, StatusCode::OK);
     assert!(next.body.contains("Policy quota set to 41."), "the message travels with the next page");
+    // Rendered by the server as a toast of its own, so it shows without script too.
+    assert!(next.body.contains(r#"data-testid="toast" class="flash-message"#), "the message is in the page's HTML");
     let again = console.page(page, Some(&owner)).await;
     assert!(!again.body.contains("Policy quota set to 41."), "a message is shown once");
 
@@ -572,6 +574,57 @@ async fn a_plain_form_post_comes_back_to_its_page_with_a_message_shown_once() {
     let scripted = console.server_fn("tenants/set_quota", &[("slug", "rocketlane"), ("quota", "42")], Some(&owner)).await;
     assert_eq!(scripted.status, StatusCode::OK, "{}", scripted.body);
     assert!(!console.page(page, Some(&owner)).await.body.contains("Policy quota set to 42."));
+}
+
+#[tokio::test]
+async fn approvals_and_keys_answer_plain_forms_and_refuse_another_tenants_ids() {
+    let console = console().await;
+    let bank = console.tenant_id("meridian-bank").await;
+    let manager = console.signed_in(BANK_MANAGER).await;
+    let startup_admin = console.signed_in(STARTUP_ADMIN).await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+    let location = |reply: &Reply| reply.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+
+    // Another tenant's admin cannot answer the bank's approval: refused in the address, still pending.
+    let approval = console.pending_bank_approval().await;
+    let id = approval.to_string();
+    let fields = [("id", id.as_str()), ("approve", "true"), ("comment", "not mine")];
+    let refused = console.form_post("approvals/resolve", &fields, &startup_admin, "/approvals").await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    assert!(location(&refused).contains("__err="), "{}", location(&refused));
+    assert_eq!(console.store.get_approval(&bank, &approval).await.unwrap().status, charter_store::ApprovalStatus::Pending);
+
+    // The bank's manager rejects it from the card's form; the next page says so once.
+    let fields = [("id", id.as_str()), ("approve", "false"), ("comment", "too much")];
+    let rejected = console.form_post("approvals/resolve", &fields, &manager, "/approvals").await;
+    assert_eq!((rejected.status, location(&rejected).as_str()), (StatusCode::FOUND, "/approvals"), "{}", rejected.body);
+    let resolved = console.store.get_approval(&bank, &approval).await.unwrap();
+    assert_eq!((resolved.status, resolved.comment.as_deref()), (charter_store::ApprovalStatus::Rejected, Some("too much")));
+    assert!(console.page("/approvals", Some(&manager)).await.body.contains("Rejected. The agent"), "the message travels with the next page");
+    // Answered twice: refused, and the refusal is rendered above the queue.
+    let again = console.form_post("approvals/resolve", &fields, &manager, "/approvals").await;
+    let shown = console.page(location(&again).trim_start_matches("http://localhost"), Some(&manager)).await;
+    assert!(shown.body.contains("Not resolved:"), "{}", location(&again));
+
+    // A key of the bank: the startup's admin cannot revoke it, naming either tenant.
+    let key = console
+        .store
+        .create_api_key(&charter_store::Actor::system(), &bank, "form test", charter_store::BoundAgents::default(), charter_store::KeyScopes::all())
+        .await
+        .unwrap()
+        .info
+        .id
+        .to_string();
+    for tenant in ["meridian-bank", "rocketlane"] {
+        let refused = console.form_post("keys/revoke", &[("tenant", tenant), ("id", &key)], &startup_admin, "/keys").await;
+        assert!(location(&refused).contains("__err="), "{tenant}: {}", location(&refused));
+    }
+    let revoked_at = |keys: Vec<charter_store::ApiKeyInfo>| keys.into_iter().find(|k| key == k.id).and_then(|k| k.revoked_at);
+    assert_eq!(revoked_at(console.store.list_api_keys(&bank).await.unwrap()), None, "the key still works");
+    let revoked = console.form_post("keys/revoke", &[("tenant", "meridian-bank"), ("id", &key)], &bank_admin, "/keys").await;
+    assert_eq!((revoked.status, location(&revoked).as_str()), (StatusCode::FOUND, "/keys"), "{}", revoked.body);
+    assert!(revoked_at(console.store.list_api_keys(&bank).await.unwrap()).is_some());
+    assert!(console.page("/keys", Some(&bank_admin)).await.body.contains("Revoked form test (chk_"));
 }
 
 #[tokio::test]

@@ -1,12 +1,10 @@
-//! Filters kept in the address: a page reads them from the query string once, as it opens, and
-//! rewrites the query string in place whenever they change. A link, a reload, or the way back from
-//! a page the list led to therefore shows the same list; and since the address only ever follows
-//! the filters, typing never races a navigation.
+//! Filters kept in the address, so a link, a reload, or the way back from a page the list led to
+//! shows the same list: a list page's filters are a GET form ([`FilterForm`]) that the browser
+//! sends to the page's own address, and its pages are links ([`Paging`]), so each list is a page
+//! the server renders, with or without script.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
-use leptos_router::NavigateOptions;
 
 /// The query string of `filters`, empty ones left out, values escaped: `?tenant=acme&q=bot`.
 pub fn filter_query(filters: &[(&'static str, String)]) -> String {
@@ -17,20 +15,48 @@ pub fn filter_query(filters: &[(&'static str, String)]) -> String {
     params.to_query_string()
 }
 
-/// The value of `key` in the address as the page opened, or empty.
-pub fn opened_with(key: &str) -> String {
-    use_query_map().with_untracked(|query| query.get(key).unwrap_or_default())
+/// A list's filters as a GET form to `path`: a choice (a `<select>`, a checkbox, or a field marked
+/// `data-submit-on-change` once it is left) applies at once, typed text with Enter or the button.
+/// The console's small page script (`forms.js`, inline in every page's head) sends the form when a
+/// choice changes and leaves the empty fields out of the address; without it the browser sends
+/// the form as it is, and the server renders the list either way. Plain script rather than the
+/// bundle: it works from the page's first moment, before the bundle has loaded, and needs nothing
+/// from the components around it.
+#[component]
+pub fn FilterForm(
+    path: &'static str,
+    #[prop(into)] class: String,
+    /// What the form's button says.
+    #[prop(default = "Filter")]
+    button: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <form method="get" action=path role="search" class=class data-filters="">
+            {children()}
+            <div class="flex items-end"><button type="submit" class=crate::components::ui::BUTTON_SECONDARY>{button}</button></div>
+        </form>
+    }
 }
 
-/// Keeps `path` plus the query string of `filters()` in the address, replacing the current
-/// history entry each time the filters change.
-pub fn keep_in_address(path: &'static str, filters: impl Fn() -> Vec<(&'static str, String)> + Send + Sync + 'static) {
-    let navigate = use_navigate();
-    Effect::new(move |previous: Option<String>| {
-        let current = filter_query(&filters());
-        if previous.is_some_and(|p| p != current) {
-            navigate(&format!("{path}{current}"), NavigateOptions { replace: true, scroll: false, ..NavigateOptions::default() });
-        }
-        current
+/// The links between the pages of a list: to the entries older than the last one shown (`next`,
+/// a cursor), and back to the newest while an older page is shown. `filters` are the list's own,
+/// kept in both.
+#[component]
+pub fn Paging(path: &'static str, filters: Vec<(&'static str, String)>, next: Option<String>, older_than_newest: bool, noun: &'static str) -> impl IntoView {
+    let link = "rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50";
+    let newest = older_than_newest.then(|| format!("{path}{}", filter_query(&filters)));
+    let older = next.map(|cursor| {
+        let mut filters = filters.clone();
+        filters.push(("before", cursor));
+        format!("{path}{}", filter_query(&filters))
     });
+    (newest.is_some() || older.is_some()).then(|| {
+        view! {
+            <li class="p-3 flex justify-center gap-2" data-testid="paging">
+                {newest.map(|href| view! { <a href=href class=link>{format!("Newest {noun}")}</a> })}
+                {older.map(|href| view! { <a href=href class=link rel="next">{format!("Older {noun}")}</a> })}
+            </li>
+        }
+    })
 }

@@ -40,7 +40,7 @@ impl Toasts {
         self.push(ToastKind::Error, message.into());
     }
 
-    pub(crate) fn push(&self, kind: ToastKind, message: String) {
+    fn push(&self, kind: ToastKind, message: String) {
         let id = self.next.get_value();
         self.next.set_value(id + 1);
         self.items.update(|items| items.push(Toast { id, kind, message }));
@@ -55,18 +55,24 @@ impl Toasts {
     }
 }
 
-/// The toasts of the page, top right; screen readers hear them as they appear.
+/// The toasts of the page, top right; screen readers hear them as they appear. The messages a plain
+/// form post left for this page come first, in the server's HTML, and fade away by themselves
+/// (`flash-message` in the stylesheet).
 #[component]
 pub fn ToastRegion() -> impl IntoView {
     let toasts = expect_context::<Toasts>();
+    let pending = use_context::<crate::flash::Pending>().unwrap_or_default().0;
     view! {
         <div class="fixed top-4 right-4 z-50 flex flex-col gap-2 w-80 max-w-[calc(100vw-2rem)]" aria-live="polite">
+            {pending.into_iter().map(|flash| {
+                let (colours, role) = toast_look(flash.kind);
+                view! {
+                    <div role=role data-testid="toast" class=format!("flash-message rounded-lg shadow-lg px-4 py-3 text-sm {colours}")>{flash.message}</div>
+                }
+            }).collect_view()}
             <For each=move || toasts.items.get() key=|toast| toast.id let:toast>
                 {
-                    let (colours, role) = match toast.kind {
-                        ToastKind::Success => ("bg-emerald-600 text-white", "status"),
-                        ToastKind::Error => ("bg-red-600 text-white", "alert"),
-                    };
+                    let (colours, role) = toast_look(toast.kind);
                     let id = toast.id;
                     view! {
                         <div role=role data-testid="toast" class=format!("rounded-lg shadow-lg px-4 py-3 text-sm flex items-start gap-3 {colours}")>
@@ -77,6 +83,14 @@ pub fn ToastRegion() -> impl IntoView {
                 }
             </For>
         </div>
+    }
+}
+
+/// A toast's colours and its role for assistive technology.
+fn toast_look(kind: ToastKind) -> (&'static str, &'static str) {
+    match kind {
+        ToastKind::Success => ("bg-emerald-600 text-white", "status"),
+        ToastKind::Error => ("bg-red-600 text-white", "alert"),
     }
 }
 
@@ -127,5 +141,63 @@ pub fn ConfirmDialog(
                 </div>
             </div>
         </Show>
+    }
+}
+
+/// A button that asks before a destructive plain form post. It opens the browser's own popover
+/// (no script, so it works without the browser bundle) with what the action does and a form that
+/// posts `fields` to the server function at `action`; the page that loads next says what happened.
+/// Focus starts on "Cancel", so Enter never confirms by accident; Escape or a click outside closes
+/// it.
+#[component]
+pub fn ConfirmPost(
+    /// Unique on the page: it names the popover.
+    #[prop(into)]
+    id: String,
+    /// The label of the button that opens it.
+    #[prop(into)]
+    button: String,
+    /// How the button that opens it looks: a danger button unless said otherwise.
+    #[prop(optional)]
+    button_class: Option<&'static str>,
+    #[prop(into)] title: String,
+    #[prop(into)] message: String,
+    #[prop(into)] confirm_label: String,
+    /// The server function's address.
+    action: &'static str,
+    /// The hidden fields the form posts.
+    fields: Vec<(&'static str, String)>,
+) -> impl IntoView {
+    // The view's attributes are evaluated in no promised order: each gets its own copy.
+    let (opener, popover, closer) = (id.clone(), id.clone(), id);
+    let title_id = format!("{popover}-title");
+    let labelled_by = title_id.clone();
+    view! {
+        <button type="button" class=button_class.unwrap_or(crate::components::ui::BUTTON_DANGER) popovertarget=opener>{button}</button>
+        <div
+            id=popover
+            popover="auto"
+            role="dialog"
+            aria-labelledby=labelled_by
+            class="m-auto w-[calc(100vw-2rem)] max-w-md rounded-xl bg-white p-6 text-left shadow-xl backdrop:bg-slate-900/50"
+        >
+            <h2 id=title_id class="text-lg font-semibold">{title}</h2>
+            <p class="mt-2 text-sm font-normal text-slate-600 whitespace-normal">{message}</p>
+            <form method="post" action=action class="mt-6 flex justify-end gap-2">
+                {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+                <button
+                    type="button"
+                    autofocus
+                    popovertarget=closer
+                    popovertargetaction="hide"
+                    class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+                >
+                    "Cancel"
+                </button>
+                <button type="submit" class="rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500">
+                    {confirm_label}
+                </button>
+            </form>
+        </div>
     }
 }

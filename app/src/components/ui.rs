@@ -69,6 +69,16 @@ pub fn EmptyState(#[prop(into)] message: String) -> impl IntoView {
     view! { <p class="py-8 text-center text-sm text-slate-500">{message}</p> }
 }
 
+/// Why the last plain form post on this page was refused: server_fn brings the error back in the
+/// page's address, and the page renders it beside the form. `id` lets the form's field point at it
+/// (`aria-describedby`).
+#[component]
+pub fn FormRefusal(#[prop(into)] message: String, #[prop(optional, into)] id: Option<String>) -> impl IntoView {
+    view! {
+        <p id=id role="alert" data-testid="form-error" class="rounded-md bg-red-50 border border-red-200 px-3 py-2 text-sm text-red-800">{message}</p>
+    }
+}
+
 /// Shows a server function's error. "Not found" renders the not-found page, so a URL outside the
 /// user's tenant looks exactly like one that does not exist.
 #[component]
@@ -215,24 +225,6 @@ pub fn FileText(#[prop(into)] id: String, #[prop(into)] accept: String, on_text:
             class="block text-sm text-slate-600 file:mr-3 file:rounded-md file:border-0 file:bg-slate-100 file:px-3 file:py-1.5 file:text-sm file:font-medium hover:file:bg-slate-200"
             on:change=on_change
         />
-    }
-}
-
-/// "Load more" under a list paged by cursor: asks for the page after `next` and then hides itself,
-/// since the new page brings its own button when there is more.
-#[component]
-pub fn LoadMore(next: String, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
-    let next = StoredValue::new(next);
-    let asked = RwSignal::new(false);
-    view! {
-        <Show when=move || !asked.get()>
-            <li class="p-3 text-center" data-testid="load-more-row">
-                <button type="button" class=BUTTON_SECONDARY on:click=move |_| {
-                    asked.set(true);
-                    cursors.update(|c| c.push(Some(next.get_value())));
-                }>"Load more"</button>
-            </li>
-        </Show>
     }
 }
 

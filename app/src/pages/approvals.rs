@@ -1,18 +1,20 @@
 //! Approvals. The queue: requests waiting for the signed-in approver's roles, with who asked and
 //! when, what was asked, the rule that asked for approval and the expiry; approve or reject with a
-//! comment (the agent's poll of `/api/v1/approvals/{id}` sees the result at once). Below it, every
+//! comment (the agent's poll of `/api/v1/approvals/{id}` sees the result at once); the answer is a
+//! plain form post, which works without the browser bundle. Below it, every
 //! approval of the tenant for its admins (an approver sees those addressed to their roles),
 //! pending and resolved, filtered by status in the URL.
 
 use charter_store::ApprovalStatus;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::SessionUser;
-use crate::components::ui::{format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader};
+use crate::components::ui::{format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader};
 use crate::AppError;
 
 /// Who an approval is for: the person the agent acted for, as the agent said.
@@ -89,13 +91,27 @@ pub async fn approval_queue() -> Result<Vec<QueueItem>, AppError> {
         .collect())
 }
 
+/// Approves or rejects one pending approval as the signed-in approver. The queue's cards post to
+/// it as plain forms; the page that loads next says what happened.
 #[server(endpoint = "approvals/resolve")]
-pub async fn resolve_approval(id: String, approve: bool, comment: String) -> Result<String, AppError> {
+pub async fn resolve_approval(id: String, approve: bool, comment: String) -> Result<ApprovalStatus, AppError> {
     use crate::auth::server::{access, core};
     use charter_store::Resolution;
     let resolution = if approve { Resolution::Approve } else { Resolution::Reject };
     let approval = core()?.resolve_approval(&access()?, charter_core::Target::Own, &id.into(), resolution, Some(comment)).await?;
-    Ok(approval.status.to_string())
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, resolved_message(approval.status).to_owned()).await;
+    Ok(approval.status)
+}
+
+/// What an approver is told once their answer is recorded.
+pub fn resolved_message(status: ApprovalStatus) -> &'static str {
+    match status {
+        ApprovalStatus::Approved => "Approved. The agent's next poll sees it.",
+        ApprovalStatus::Rejected => "Rejected. The agent's next poll sees it.",
+        // Pending still: other roles named by the rule have yet to approve. (An expired approval
+        // cannot be resolved, so it never comes back from a resolution.)
+        ApprovalStatus::Pending | ApprovalStatus::Expired => "Your approval is recorded; other approver roles still have to approve.",
+    }
 }
 
 /// One approval of the tenant, pending or resolved, as the history lists it.
@@ -141,7 +157,6 @@ pub async fn approval_history(pending_only: bool) -> Result<Vec<ApprovalRow>, Ap
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let user = expect_context::<SessionUser>();
-    let resolve = ServerAction::<ResolveApproval>::new();
     let is_approver = !user.approver_roles.is_empty();
     let subtitle = match (is_approver, user.role == charter_store::Role::TenantAdmin) {
         (true, true) => "Requests from your agents that wait for one of your approver roles, and every approval of your tenant.",
@@ -151,40 +166,29 @@ pub fn ApprovalsPage() -> impl IntoView {
     view! {
         <Title text="Approvals"/>
         <PageHeader title="Approvals" subtitle=subtitle/>
-        {is_approver.then(|| view! { <WaitingForYou resolve/> })}
-        <ApprovalHistory resolve/>
+        {is_approver.then(|| view! { <WaitingForYou/> })}
+        <ApprovalHistory/>
     }
 }
 
-/// The requests that wait for one of the signed-in approver's roles.
+/// The requests that wait for one of the signed-in approver's roles. Each card is a plain form: an
+/// answer reloads the page, which then shows the queue without it and says what happened.
 #[component]
-fn WaitingForYou(resolve: ServerAction<ResolveApproval>) -> impl IntoView {
-    let queue = Resource::new(move || resolve.version().get(), |_| approval_queue());
-    let outcome = move || {
-        resolve.value().get().map(|result| match result {
-            Ok(status) => view! {
-                <p role="status" class="mb-4 rounded-md bg-emerald-50 border border-emerald-200 px-3 py-2 text-sm text-emerald-800">
-                    {match status.as_str() {
-                        "approved" => "Approved. The agent's next poll sees it.".to_owned(),
-                        "rejected" => "Rejected. The agent's next poll sees it.".to_owned(),
-                        _ => "Your approval is recorded; other approver roles still have to approve.".to_owned(),
-                    }}
-                </p>
-            }
-            .into_any(),
-            Err(error) => view! { <div class="mb-4"><ErrorPanel error/></div> }.into_any(),
-        })
-    };
+fn WaitingForYou() -> impl IntoView {
+    let queue = Resource::new(|| (), |_| approval_queue());
+    // A refused answer (resolved meanwhile by someone else, expired, a comment too long) comes back
+    // in the address, and is shown above the queue.
+    let refused = ServerAction::<ResolveApproval>::new().value().get_untracked().and_then(Result::err);
     view! {
         <h2 class="text-sm font-semibold text-slate-700 mb-3">"Waiting for you"</h2>
-        {outcome}
+        {refused.map(|error| view! { <div class="mb-4"><FormRefusal message=format!("Not resolved: {error}")/></div> })}
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match queue.await {
                     Ok(items) if items.is_empty() => view! { <Card><EmptyState message="Nothing waits for you."/></Card> }.into_any(),
                     Ok(items) => view! {
                         <div class="space-y-4">
-                            {items.into_iter().map(|item| view! { <QueueCard item resolve/> }).collect_view()}
+                            {items.into_iter().map(|item| view! { <QueueCard item/> }).collect_view()}
                         </div>
                     }
                     .into_any(),
@@ -197,10 +201,10 @@ fn WaitingForYou(resolve: ServerAction<ResolveApproval>) -> impl IntoView {
 
 /// Every approval the caller may see, pending or resolved; `?status=pending` keeps the pending ones.
 #[component]
-fn ApprovalHistory(resolve: ServerAction<ResolveApproval>) -> impl IntoView {
+fn ApprovalHistory() -> impl IntoView {
     let query = use_query_map();
     let pending_only = move || query.read().get("status").as_deref() == Some("pending");
-    let history = Resource::new(move || (pending_only(), resolve.version().get()), |(pending_only, _)| approval_history(pending_only));
+    let history = Resource::new(pending_only, approval_history);
     let tab = |label: &'static str, href: &'static str, active: bool| {
         let class =
             if active { "px-3 py-1.5 rounded-md text-sm bg-indigo-600 text-white" } else { "px-3 py-1.5 rounded-md text-sm text-slate-700 hover:bg-slate-100" };
@@ -262,13 +266,8 @@ fn HistoryTable(rows: Vec<ApprovalRow>) -> impl IntoView {
 }
 
 #[component]
-fn QueueCard(item: QueueItem, resolve: ServerAction<ResolveApproval>) -> impl IntoView {
-    let comment = RwSignal::new(String::new());
+fn QueueCard(item: QueueItem) -> impl IntoView {
     let comment_id = format!("comment-{}", item.id);
-    let id = StoredValue::new(item.id.clone());
-    let send = move |approve: bool| {
-        resolve.dispatch(ResolveApproval { id: id.get_value(), approve, comment: comment.get_untracked() });
-    };
     let expires = crate::components::ui::format_date(item.expires_at);
     view! {
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm p-5" data-testid="approval-card">
@@ -285,32 +284,35 @@ fn QueueCard(item: QueueItem, resolve: ServerAction<ResolveApproval>) -> impl In
                 <div><dt class="text-xs uppercase text-slate-500">"Approved by"</dt><dd>{if item.approved_by.is_empty() { "nobody yet".to_owned() } else { item.approved_by.join(", ") }}</dd></div>
             </dl>
             <pre class="mt-3 bg-slate-50 rounded-md p-3 text-xs overflow-x-auto" aria-label="Arguments">{item.args.clone()}</pre>
-            <label for=comment_id.clone() class="mt-3 block text-sm font-medium text-slate-700">"Comment"</label>
-            <textarea
-                id=comment_id
-                rows="2"
-                class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
-                prop:value=move || comment.get()
-                on:input=move |ev| comment.set(event_target_value(&ev))
-            ></textarea>
-            <div class="mt-3 flex gap-2">
-                <button
-                    type="button"
-                    class="rounded-md bg-emerald-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-emerald-500 disabled:opacity-60"
-                    disabled=move || resolve.pending().get()
-                    on:click=move |_| send(true)
-                >
-                    "Approve"
-                </button>
-                <button
-                    type="button"
-                    class="rounded-md border border-red-300 px-3 py-1.5 text-sm font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-500 disabled:opacity-60"
-                    disabled=move || resolve.pending().get()
-                    on:click=move |_| send(false)
-                >
-                    "Reject"
-                </button>
-            </div>
+            // The button pressed sends `approve`; both send the comment.
+            <form method="post" action=ResolveApproval::url()>
+                <input type="hidden" name="id" value=item.id.clone()/>
+                <label for=comment_id.clone() class="mt-3 block text-sm font-medium text-slate-700">"Comment"</label>
+                <textarea
+                    id=comment_id
+                    name="comment"
+                    rows="2"
+                    class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
+                ></textarea>
+                <div class="mt-3 flex gap-2">
+                    <button
+                        type="submit"
+                        name="approve"
+                        value="true"
+                        class="rounded-md bg-emerald-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-emerald-500"
+                    >
+                        "Approve"
+                    </button>
+                    <button
+                        type="submit"
+                        name="approve"
+                        value="false"
+                        class="rounded-md border border-red-300 px-3 py-1.5 text-sm font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-500"
+                    >
+                        "Reject"
+                    </button>
+                </div>
+            </form>
         </section>
     }
 }

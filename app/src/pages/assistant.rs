@@ -5,11 +5,12 @@
 
 use charter_store::Connection;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, BUTTON_DANGER};
+use crate::components::feedback::ConfirmPost;
+use crate::components::ui::{format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,26 +31,26 @@ pub async fn load_assistant() -> Result<AssistantView, AppError> {
     Ok(AssistantView { mcp_url: mcp_resource(), tenant_name: tenant.name, connections })
 }
 
+/// Disconnects one assistant of the caller's tenant. Its row posts to it as a plain form, after
+/// asking.
 #[server(endpoint = "assistant/disconnect")]
 pub async fn disconnect(id: String) -> Result<Connection, AppError> {
     use crate::auth::server::{access, core};
-    Ok(core()?.revoke_connection(&access()?, charter_core::Target::Own, &id.into()).await?)
+    let connection = core()?.revoke_connection(&access()?, charter_core::Target::Own, &id.into()).await?;
+    let message = format!("{} is disconnected: its tokens are refused from now on.", connection.client_name);
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(connection)
 }
 
 #[component]
 pub fn AssistantPage() -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
-    let disconnect = ServerAction::<Disconnect>::new();
-    Effect::new(move |_| match disconnect.value().get() {
-        Some(Ok(connection)) => toasts.success(format!("{} is disconnected: its tokens are refused from now on.", connection.client_name)),
-        Some(Err(error)) => toasts.error(format!("Not disconnected: {error}")),
-        None => {}
-    });
-    provide_context(disconnect);
-    let view_model = Resource::new(move || disconnect.version().get(), |_| load_assistant());
+    let view_model = Resource::new(|| (), |_| load_assistant());
+    // A refused disconnection (already disconnected, or not this tenant's) comes back in the address.
+    let refused = ServerAction::<Disconnect>::new().value().get_untracked().and_then(Result::err);
     view! {
         <Title text="AI assistant"/>
         <PageHeader title="AI assistant" subtitle="Manage your policies in conversation: connect Claude, ChatGPT or any MCP client to Charter."/>
+        {refused.map(|error| view! { <div class="mb-6"><FormRefusal message=format!("Not disconnected: {error}")/></div> })}
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match view_model.await {
@@ -141,9 +142,7 @@ fn ConnectionTable(connections: Vec<Connection>) -> impl IntoView {
 
 #[component]
 fn ConnectionRow(connection: Connection) -> impl IntoView {
-    let disconnect = expect_context::<ServerAction<Disconnect>>();
-    let confirm = RwSignal::new(false);
-    let id = StoredValue::new(connection.id.to_string());
+    let id = connection.id.to_string();
     let name = connection.client_name.clone();
     let last_used = connection.last_used_at.map(format_time).unwrap_or_else(|| "never".to_owned());
     view! {
@@ -154,15 +153,14 @@ fn ConnectionRow(connection: Connection) -> impl IntoView {
             <td class="py-2 pr-4 text-slate-600">{format_time(connection.created_at)}</td>
             <td class="py-2 pr-4 text-slate-600" data-testid="connection-last-used">{last_used}</td>
             <td class="py-2 text-right">
-                <button type="button" class=BUTTON_DANGER on:click=move |_| confirm.set(true)>"Disconnect"</button>
-                <ConfirmDialog
-                    open=confirm
+                <ConfirmPost
+                    id=format!("disconnect-{id}")
+                    button="Disconnect"
                     title=format!("Disconnect {name}?")
                     message="Its tokens are refused from the next request on. It can be connected again later, with a new approval."
                     confirm_label="Disconnect"
-                    on_confirm=Callback::new(move |_| {
-                        disconnect.dispatch(Disconnect { id: id.get_value() });
-                    })
+                    action=Disconnect::url()
+                    fields=vec![("id", id)]
                 />
             </td>
         </tr>

@@ -5,10 +5,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::address::{keep_in_address, opened_with};
-use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadMore, LoadingPanel, PageHeader, INPUT};
+use crate::components::address::{FilterForm, Paging};
+use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadingPanel, PageHeader, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -177,31 +178,43 @@ pub async fn list_audit(scope: String, action: String, before: Option<String>) -
     Ok(AuditPage { items, next: next.flatten() })
 }
 
+/// The filters and the page an audit address names: `?scope=…&action=…` and `before`, the cursor
+/// of an older page.
+fn addressed(query: &leptos_router::params::ParamsMap) -> (String, String, Option<String>) {
+    (query.get("scope").unwrap_or_default(), query.get("action").unwrap_or_default(), query.get("before").filter(|before| !before.is_empty()))
+}
+
+/// The actions the log is filtered by: the start of an action's name, and what the choice says.
+const ACTION_CHOICES: [(&str, &str); 10] = [
+    ("policy.", "Policies"),
+    ("tool", "Tools & sources"),
+    ("api_key.", "API keys"),
+    ("approval.", "Approvals"),
+    ("tenant.", "Tenants"),
+    ("platform.", "Platform settings"),
+    ("release.", "Releases"),
+    ("revision.", "Revisions"),
+    ("shadow.", "Shadows"),
+    ("assistant.", "AI assistants"),
+];
+
 // Resources live at the page's top level: one created inside a `Suspend` body is created again on
 // the server's second render pass and the first one then runs without the request's context.
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let context = Resource::new(|| (), |_| load_editor_context());
-    // The filters live in the address, so a link or the way back keeps them.
-    let scope = RwSignal::new(opened_with("scope"));
-    let action = RwSignal::new(opened_with("action"));
-    keep_in_address("/audit", move || vec![("scope", scope.get()), ("action", action.get())]);
-    let first = Resource::new(move || (scope.get(), action.get()), |(scope, action)| list_audit(scope, action, None));
-    // The pages after the first: each "Load more" appends the next cursor.
-    let cursors = RwSignal::new(Vec::<Option<String>>::new());
-    Effect::new(move |previous: Option<(String, String)>| {
-        let current = (scope.get(), action.get());
-        if previous.is_some_and(|p| p != current) {
-            cursors.set(Vec::new());
-        }
-        current
-    });
+    // The address names the filters and the page: the filters are a GET form and the pages are
+    // links, so every list is an address that a link, a reload or the way back shows again.
+    let query = use_query_map();
+    let list = Resource::new(move || query.with(addressed), |(scope, action, before)| list_audit(scope, action, before));
     view! {
         <Title text="Audit log"/>
         <PageHeader title="Audit log" subtitle="Every change, who made it and when. Open an entry to see what changed."/>
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    // Read before waiting, so the form follows the address when a link changes only the query.
+                    let (scope, action, _) = query.with(addressed);
                     match context.await {
                         Ok(context) => view! { <AuditFilters tenants=context.tenants platform_view=context.platform_view scope action/> }.into_any(),
                         Err(error) => view! { <div class="p-4"><ErrorPanel error/></div> }.into_any(),
@@ -209,98 +222,77 @@ pub fn AuditPage() -> impl IntoView {
                 })}
             </Transition>
             <ul class="divide-y divide-slate-100" data-testid="audit-list">
-                <AuditChunk page=first is_first=true cursors/>
-                <For each=move || cursors.get() key=|cursor| cursor.clone() let:cursor>
-                    <LaterAudit scope=scope.get_untracked() action=action.get_untracked() cursor cursors/>
-                </For>
+                <Transition fallback=|| view! { <li><LoadingPanel/></li> }>
+                    {move || Suspend::new(async move {
+                        let (scope, action, before) = query.with_untracked(addressed);
+                        match list.await {
+                            Ok(page) if page.items.is_empty() && before.is_none() => view! { <li><EmptyState message="No changes recorded."/></li> }.into_any(),
+                            Ok(page) => view! {
+                                {page.items.into_iter().map(|row| view! { <AuditItem row/> }).collect_view()}
+                                <Paging path="/audit" filters=vec![("scope", scope), ("action", action)] next=page.next older_than_newest=before.is_some() noun="entries"/>
+                            }.into_any(),
+                            Err(error) => view! { <li class="p-4"><ErrorPanel error/></li> }.into_any(),
+                        }
+                    })}
+                </Transition>
             </ul>
         </section>
     }
 }
 
 #[component]
-fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool, scope: RwSignal<String>, action: RwSignal<String>) -> impl IntoView {
+fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool, scope: String, action: String) -> impl IntoView {
     view! {
-        <form class="p-4 grid grid-cols-1 sm:grid-cols-2 gap-3 border-b border-slate-200" role="search" on:submit=|ev| ev.prevent_default()>
+        <FilterForm path="/audit" class="p-4 grid grid-cols-1 sm:grid-cols-3 gap-3 border-b border-slate-200">
             {platform_view.then(|| view! {
                 <label class="text-sm"><span class="block text-slate-600 mb-1">"Whose changes"</span>
-                    <select id="audit-scope" class=INPUT on:change=move |ev| scope.set(event_target_value(&ev))>
-                        <option value="all">"Everything"</option>
-                        <option value="platform" selected=scope.get_untracked() == "platform">"Platform only"</option>
+                    <select id="audit-scope" name="scope" class=INPUT>
+                        <option value="">"Everything"</option>
+                        <option value="platform" selected=scope == "platform" prop:selected=scope == "platform">"Platform only"</option>
                         {tenants.into_iter().map(|t| {
-                            let selected = scope.get_untracked() == t.slug;
+                            let selected = scope == t.slug;
                             view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
                         }).collect_view()}
                     </select>
                 </label>
             })}
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Action"</span>
-                <select id="audit-action" class=INPUT on:change=move |ev| action.set(event_target_value(&ev))>
+                <select id="audit-action" name="action" class=INPUT>
                     <option value="">"Any action"</option>
-                    {[("policy.", "Policies"), ("tool", "Tools & sources"), ("api_key.", "API keys"), ("approval.", "Approvals"), ("tenant.", "Tenants"), ("platform.", "Platform settings"), ("release.", "Releases"), ("revision.", "Revisions"), ("shadow.", "Shadows"), ("assistant.", "AI assistants")]
-                        .into_iter()
-                        .map(|(value, label)| {
-                            let selected = action.get_untracked() == value;
-                            view! { <option value=value selected=selected prop:selected=selected>{label}</option> }
-                        })
-                        .collect_view()}
+                    {ACTION_CHOICES.into_iter().map(|(value, label)| {
+                        let selected = action == value;
+                        view! { <option value=value selected=selected prop:selected=selected>{label}</option> }
+                    }).collect_view()}
                 </select>
             </label>
-        </form>
-    }
-}
-
-/// A page loaded by "Load more", in the browser.
-#[component]
-fn LaterAudit(scope: String, action: String, cursor: Option<String>, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
-    let page = Resource::new(move || (scope.clone(), action.clone(), cursor.clone()), |(scope, action, cursor)| list_audit(scope, action, cursor));
-    view! { <AuditChunk page is_first=false cursors/> }
-}
-
-#[component]
-fn AuditChunk(page: Resource<Result<AuditPage, AppError>>, is_first: bool, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
-    view! {
-        <Transition fallback=|| view! { <li><LoadingPanel/></li> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) if page.items.is_empty() && is_first => view! { <li><EmptyState message="No changes recorded."/></li> }.into_any(),
-                    Ok(page) => {
-                        let next = page.next.clone();
-                        view! {
-                            {page.items.into_iter().map(|row| view! { <AuditItem row/> }).collect_view()}
-                            {next.map(|next| view! { <LoadMore next cursors/> })}
-                        }.into_any()
-                    }
-                    Err(error) => view! { <li class="p-4"><ErrorPanel error/></li> }.into_any(),
-                }
-            })}
-        </Transition>
+        </FilterForm>
     }
 }
 
 #[component]
 fn AuditItem(row: AuditRow) -> impl IntoView {
-    let open = RwSignal::new(false);
     let AuditRow { actor, actor_kind, action, target, created_at, tenant, diff, .. } = row;
     let changed = diff.iter().filter(|l| l.sign != ' ').count();
     view! {
         <li data-testid="audit-row">
-            <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                <code class="text-xs font-semibold bg-slate-100 rounded px-1.5 py-0.5" data-testid="audit-action">{action}</code>
-                <span class="text-sm" data-testid="audit-target">{target.text}</span>
-                <span class="text-sm text-slate-600" data-testid="audit-actor">{format!("by {actor} ({actor_kind})")}</span>
-                <span class="text-sm text-slate-500">{tenant}</span>
-                <span class="ml-auto text-xs text-slate-500">{format!("{} · {changed} lines changed", format_time(created_at))}</span>
-            </button>
-            {target.href.map(|href| view! { <a href=href class="mx-4 text-xs text-indigo-700 hover:underline" data-testid="audit-target-link">"Open"</a> })}
-            <Show when=move || open.get()>
+            // The browser's own disclosure: an entry opens without script.
+            <details class="group">
+                <summary class="w-full cursor-pointer list-none px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3">
+                    <span aria-hidden="true" class="text-slate-400 transition-transform group-open:rotate-90">"▸"</span>
+                    <code class="text-xs font-semibold bg-slate-100 rounded px-1.5 py-0.5" data-testid="audit-action">{action}</code>
+                    <span class="text-sm" data-testid="audit-target">{target.text}</span>
+                    <span class="text-sm text-slate-600" data-testid="audit-actor">{format!("by {actor} ({actor_kind})")}</span>
+                    <span class="text-sm text-slate-500">{tenant}</span>
+                    <span class="ml-auto text-xs text-slate-500">{format!("{} · {changed} lines changed", format_time(created_at))}</span>
+                </summary>
                 <pre class="mx-4 mb-4 rounded-md border border-slate-200 text-xs overflow-x-auto" data-testid="audit-diff">
-                    {diff.iter().map(|line| {
+                    {diff.into_iter().map(|line| {
                         let class = match line.sign { '+' => "block bg-emerald-50 text-emerald-800 px-2", '-' => "block bg-red-50 text-red-800 px-2", _ => "block text-slate-500 px-2" };
                         view! { <span class=class>{format!("{} {}", line.sign, line.text)}</span> }
                     }).collect_view()}
                 </pre>
-            </Show>
+            </details>
+            {target.href.map(|href| view! { <a href=href class="mx-4 mb-2 inline-block text-xs text-indigo-700 hover:underline" data-testid="audit-target-link">"Open"</a> })}
         </li>
     }
 }

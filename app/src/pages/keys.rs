@@ -1,16 +1,19 @@
 //! API keys: what an agent presents to the decision API. Tenant admins create their tenant's keys
 //! (the secret is shown once, with a copy button), see each by its public prefix with its last
-//! use, and revoke one after a confirmation. Platform admins pick any tenant (`?tenant=slug`);
+//! use, and revoke one after a confirmation (a plain form post, which works without the browser
+//! bundle). Platform admins pick any tenant (`?tenant=slug`);
 //! support sees the same, read-only.
 
 use charter_store::{ApiKeyInfo, KeyScope};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
+use crate::components::address::FilterForm;
+use crate::components::feedback::{ConfirmPost, Toasts};
+use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::AppError;
 
 /// A tenant as the picker offers it.
@@ -84,10 +87,14 @@ pub async fn create_key(tenant: String, name: String, agents: String, scopes: St
     Ok(CreatedKey { name: created.info.name, prefix: format!("chk_{}", created.info.prefix), secret: created.secret })
 }
 
+/// Revokes one key of `tenant`. The keys table posts to it as a plain form, after asking.
 #[server(endpoint = "keys/revoke")]
 pub async fn revoke_key(tenant: String, id: String) -> Result<ApiKeyInfo, AppError> {
     use crate::auth::server::{access, core};
-    Ok(core()?.revoke_key(&access()?, charter_core::Target::Tenant(&tenant), &id.into()).await?)
+    let key = core()?.revoke_key(&access()?, charter_core::Target::Tenant(&tenant), &id.into()).await?;
+    let message = format!("Revoked {} (chk_{}). Calls with it are refused from now on.", key.name, key.prefix);
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(key)
 }
 
 #[component]
@@ -96,21 +103,14 @@ pub fn KeysPage() -> impl IntoView {
     let tenant = move || query.read().get("tenant");
     let toasts = expect_context::<Toasts>();
     let create = ServerAction::<CreateKey>::new();
-    let revoke = ServerAction::<RevokeKey>::new();
     let created = RwSignal::new(None::<CreatedKey>);
     Effect::new(move |_| match create.value().get() {
         Some(Ok(key)) => created.set(Some(key)),
         Some(Err(error)) => toasts.error(format!("Key not created: {error}")),
         None => {}
     });
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(key)) => toasts.success(format!("Revoked {} (chk_{}). Calls with it are refused from now on.", key.name, key.prefix)),
-        Some(Err(error)) => toasts.error(format!("Not revoked: {error}")),
-        None => {}
-    });
     provide_context(create);
-    provide_context(revoke);
-    let keys = Resource::new(move || (tenant(), create.version().get(), revoke.version().get()), |(tenant, _, _)| list_keys(tenant));
+    let keys = Resource::new(move || (tenant(), create.version().get()), |(tenant, _)| list_keys(tenant));
     view! {
         <Title text="API keys"/>
         <PageHeader title="API keys" subtitle="Agents present a key to the decision API (/api/v1/decide), or connect with it to the MCP gateway (/mcp/gateway), which decides every tool call before it reaches the tool. The tenant comes from the key, never from the request."/>
@@ -134,9 +134,12 @@ fn KeysPanel(view_model: KeysView) -> impl IntoView {
         return view! { {picker}<Card><EmptyState message="Choose a tenant to see its keys."/></Card> }.into_any();
     };
     let slug = tenant.slug.clone();
+    // A refused revocation (the key revoked meanwhile, or not this tenant's) comes back in the address.
+    let refused = ServerAction::<RevokeKey>::new().value().get_untracked().and_then(Result::err);
     view! {
         {picker}
         <div class="space-y-6">
+            {refused.map(|error| view! { <FormRefusal message=format!("Not revoked: {error}")/> })}
             {can_write.then(|| view! { <CreateKeyForm tenant=tenant.clone() bound_keys_required/> })}
             <Card title=format!("Keys of {}", tenant.name)>
                 {if keys.is_empty() {
@@ -150,19 +153,16 @@ fn KeysPanel(view_model: KeysView) -> impl IntoView {
     .into_any()
 }
 
-/// Platform staff pick whose keys to see; the choice goes into the URL so links and back keep it.
+/// Platform staff pick whose keys to see: a GET form, so the choice is in the address and links
+/// and the way back keep it.
 #[component]
 fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl IntoView {
-    let navigate = use_navigate();
     let current = current.unwrap_or_default();
     view! {
-        <div class="mb-6 max-w-sm">
-            <label class="text-sm block">
+        <FilterForm path="/keys" class="mb-6 flex max-w-md items-end gap-2" button="Show">
+            <label class="text-sm block grow">
                 <span class="block text-slate-600 mb-1">"Tenant"</span>
-                <select id="keys-tenant" class=INPUT on:change=move |ev| {
-                    let slug = event_target_value(&ev);
-                    navigate(&if slug.is_empty() { "/keys".to_owned() } else { format!("/keys?tenant={slug}") }, Default::default());
-                }>
+                <select id="keys-tenant" name="tenant" class=INPUT>
                     // The attribute is for the server's HTML; the property is what the browser shows
                     // once someone has picked an option, after which the attribute no longer counts
                     // (it came back empty after back and forward otherwise).
@@ -173,7 +173,7 @@ fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl Int
                     }).collect_view()}
                 </select>
             </label>
-        </div>
+        </FilterForm>
     }
 }
 
@@ -293,15 +293,12 @@ fn KeyTable(keys: Vec<ApiKeyInfo>, slug: String, can_write: bool) -> impl IntoVi
 
 #[component]
 fn KeyRowView(key: ApiKeyInfo, slug: String, can_write: bool) -> impl IntoView {
-    let revoke = expect_context::<ServerAction<RevokeKey>>();
-    let confirm = RwSignal::new(false);
     // The public part as a key starts: enough to recognise it, useless to use it.
     let prefix = format!("chk_{}", key.prefix);
     let agents = if key.agents.0.is_empty() { "any (named per request)".to_owned() } else { key.agents.0.join(", ") };
     let last_used = key.last_used_at.map(format_time).unwrap_or_else(|| "never".to_owned());
     let revoked = key.revoked_at.is_some();
-    let id = StoredValue::new(key.id.to_string());
-    let slug = StoredValue::new(slug);
+    let id = key.id.to_string();
     view! {
         <tr data-testid="key-row" data-prefix=prefix.clone() class=if revoked { "text-slate-400" } else { "" }>
             <td class="py-2 pr-4 font-medium">{key.name.clone()}</td>
@@ -314,15 +311,14 @@ fn KeyRowView(key: ApiKeyInfo, slug: String, can_write: bool) -> impl IntoView {
                 {match (key.revoked_at, can_write) {
                     (Some(at), _) => view! { <span>{format!("Revoked {}", format_date(at))}</span> }.into_any(),
                     (None, true) => view! {
-                        <button type="button" class=BUTTON_DANGER on:click=move |_| confirm.set(true)>"Revoke"</button>
-                        <ConfirmDialog
-                            open=confirm
+                        <ConfirmPost
+                            id=format!("revoke-{id}")
+                            button="Revoke"
                             title=format!("Revoke {}?", key.name)
                             message=format!("Calls with {prefix}… are refused from the next request on. This cannot be undone; the agent needs a new key.")
                             confirm_label="Revoke key"
-                            on_confirm=Callback::new(move |_| {
-                                revoke.dispatch(RevokeKey { tenant: slug.get_value(), id: id.get_value() });
-                            })
+                            action=RevokeKey::url()
+                            fields=vec![("tenant", slug), ("id", id)]
                         />
                     }.into_any(),
                     (None, false) => view! { <span class="text-emerald-700">"Active"</span> }.into_any(),

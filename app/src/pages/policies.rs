@@ -1,16 +1,18 @@
 //! The policy list. Platform staff see every policy of the platform and of every tenant, labelled
 //! "Platform Default" or "Customer Defined", filtered and paged in the database; a tenant admin
-//! sees only their own tenant's and agents' policies. The filters live in the address
-//! (`?tenant=meridian-bank&include_platform=true&scope=agent&tool=payments&q=bot`), so a link,
-//! a reload or the way back from a policy keeps them. Export and import start here.
+//! sees only their own tenant's and agents' policies. The filters are a GET form and the pages are
+//! links, so the address names the list (`?tenant=meridian-bank&include_platform=true&scope=agent
+//! &tool=payments&q=bot&offset=25`) and a link, a reload or the way back from a policy keeps it.
+//! Export and import start here.
 
 use charter_store::{Page, PolicyLabel, PolicyListing, PolicySearch};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::address::{keep_in_address, opened_with};
+use crate::components::address::FilterForm;
 use crate::components::ui::{counted, format_date, EmptyState, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, ScopeBadge, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::AppError;
 
@@ -79,54 +81,84 @@ fn non_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// The list's filters as the address names them: `?tenant=…&include_platform=true&label=…&scope=…
+/// &tool=…&q=…`, and `offset`, the first row shown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ListAddress {
+    /// The tenant's slug.
+    tenant: String,
+    include_platform: bool,
+    label: String,
+    scope: String,
+    tool: String,
+    text: String,
+    offset: i64,
+}
+
+impl ListAddress {
+    fn read(query: &leptos_router::params::ParamsMap) -> ListAddress {
+        let get = |key: &str| query.get(key).unwrap_or_default();
+        ListAddress {
+            tenant: get("tenant"),
+            include_platform: get("include_platform") == "true",
+            label: get("label"),
+            scope: get("scope"),
+            tool: get("tool"),
+            text: get("q"),
+            offset: get("offset").parse::<i64>().unwrap_or(0).max(0),
+        }
+    }
+
+    fn search(&self) -> PolicySearch {
+        PolicySearch {
+            tenant_id: None,
+            include_platform: self.include_platform && !self.tenant.is_empty(),
+            label: PolicyLabel::parse(&self.label),
+            scope: self.scope.parse().ok(),
+            tool: non_empty(self.tool.clone()),
+            text: non_empty(self.text.clone()),
+        }
+    }
+
+    /// The filters as query pairs, for the links between pages.
+    fn filters(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("tenant", self.tenant.clone()),
+            ("include_platform", if self.include_platform && !self.tenant.is_empty() { "true".to_owned() } else { String::new() }),
+            ("label", self.label.clone()),
+            ("scope", self.scope.clone()),
+            ("tool", self.tool.clone()),
+            ("q", self.text.clone()),
+        ]
+    }
+
+    /// This list at another offset.
+    fn at(&self, offset: i64) -> String {
+        let mut pairs = self.filters();
+        if offset > 0 {
+            pairs.push(("offset", offset.to_string()));
+        }
+        format!("/policies{}", crate::components::address::filter_query(&pairs))
+    }
+}
+
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
-    // The address gives the filters once, as the page opens; typing then rewrites the address in
-    // place, so there is one history entry for the list and no race between the two.
-    let initial = opened_with;
+    // The address names the filters and the page: the filters are a GET form and the pages are
+    // links, so every list is an address that a link, a reload or the way back shows again.
+    let query = use_query_map();
+    let address = move || query.with(ListAddress::read);
     let platform_view = expect_context::<crate::auth::SessionUser>().role.is_platform_wide();
-    // The tenant's slug.
-    let tenant = RwSignal::new(initial("tenant"));
-    let include_platform = RwSignal::new(initial("include_platform") == "true");
-    let label = RwSignal::new(initial("label"));
-    let scope = RwSignal::new(initial("scope"));
-    let tool = RwSignal::new(initial("tool"));
-    let text = RwSignal::new(initial("q"));
-    let offset = RwSignal::new(0_i64);
-    let search = move || PolicySearch {
-        tenant_id: None,
-        include_platform: include_platform.get() && !tenant.get().is_empty(),
-        label: PolicyLabel::parse(&label.get()),
-        scope: scope.get().parse().ok(),
-        tool: non_empty(tool.get()),
-        text: non_empty(text.get()),
-    };
-    keep_in_address("/policies", move || {
-        vec![
-            ("tenant", tenant.get()),
-            ("include_platform", if include_platform.get() && !tenant.get().is_empty() { "true".to_owned() } else { String::new() }),
-            ("label", label.get()),
-            ("scope", scope.get()),
-            ("tool", tool.get()),
-            ("q", text.get()),
-        ]
-    });
-    // Any change of a filter starts again at the first page.
-    Effect::new(move |previous: Option<PolicySearch>| {
-        let current = search();
-        if previous.is_some_and(|p| p != current) {
-            offset.set(0);
-        }
-        current
-    });
     let context = Resource::new(|| (), |_| load_policy_context());
-    let list = Resource::new(move || (search(), non_empty(tenant.get()), offset.get()), |(search, tenant, offset)| search_policies(search, tenant, offset));
+    let list = Resource::new(address, |address| search_policies(address.search(), non_empty(address.tenant.clone()), address.offset));
     view! {
         <Title text="Policies"/>
         <div class="flex flex-wrap items-start justify-between gap-3">
             <PageHeader title="Policies" subtitle="Every rule set that governs your agents' tool calls."/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    // Read before waiting, so it follows the address when a link changes only the query.
+                    let tenant = query.with(ListAddress::read).tenant;
                     context.await.ok().map(|context| view! { <PolicyActions context tenant/> })
                 })}
             </Transition>
@@ -143,71 +175,18 @@ pub fn PoliciesPage() -> impl IntoView {
             })}
         </Transition>
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
-            <form class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-5 gap-3 border-b border-slate-200" on:submit=|ev| ev.prevent_default() role="search">
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let context = context.await.ok()?;
-                        context.platform_view.then(|| {
-                            let tenants = context.tenants.clone();
-                            view! {
-                                <div class="text-sm">
-                                <label class="block">
-                                    <span class="block text-slate-600 mb-1">"Tenant"</span>
-                                    <select class=INPUT prop:value=move || tenant.get() on:change=move |ev| tenant.set(event_target_value(&ev))>
-                                        <option value="">"All tenants"</option>
-                                        {tenants.into_iter().map(|t| {
-                                            let selected = t.slug == tenant.get_untracked();
-                                            view! { <option value=t.slug.clone() selected=selected prop:selected=selected>{t.name}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </label>
-                                    <span class="mt-1 flex items-center gap-2 text-xs text-slate-600">
-                                        <input
-                                            id="include-platform"
-                                            type="checkbox"
-                                            disabled=move || tenant.get().is_empty()
-                                            prop:checked=move || include_platform.get()
-                                            on:change=move |ev| include_platform.set(event_target_checked(&ev))
-                                        />
-                                        <label for="include-platform">"With the platform's policies, which govern it too"</label>
-                                    </span>
-                                </div>
-                                <label class="text-sm">
-                                    <span class="block text-slate-600 mb-1">"Label"</span>
-                                    <select class=INPUT prop:value=move || label.get() on:change=move |ev| label.set(event_target_value(&ev))>
-                                        <option value="">"Any label"</option>
-                                        <option value="platform_default" selected=label.get_untracked() == "platform_default">"Platform Default"</option>
-                                        <option value="customer_defined" selected=label.get_untracked() == "customer_defined">"Customer Defined"</option>
-                                    </select>
-                                </label>
-                            }
-                        })
-                    })}
-                </Transition>
-                <label class="text-sm">
-                    <span class="block text-slate-600 mb-1">"Scope"</span>
-                    <select class=INPUT prop:value=move || scope.get() on:change=move |ev| scope.set(event_target_value(&ev))>
-                        <option value="">"Any scope"</option>
-                        // A tenant admin never sees a platform policy: offering the scope would always show nothing.
-                        {platform_view.then(|| view! { <option value="platform" selected=scope.get_untracked() == "platform">"Platform"</option> })}
-                        <option value="tenant" selected=scope.get_untracked() == "tenant">"Tenant"</option>
-                        <option value="agent" selected=scope.get_untracked() == "agent">"Agent"</option>
-                    </select>
-                </label>
-                <label class="text-sm">
-                    <span class="block text-slate-600 mb-1">"Tool"</span>
-                    <input type="search" class=INPUT placeholder="e.g. payments" prop:value=move || tool.get() on:input=move |ev| tool.set(event_target_value(&ev))/>
-                </label>
-                <label class="text-sm">
-                    <span class="block text-slate-600 mb-1">"Search"</span>
-                    <input type="search" class=INPUT placeholder="Name, description, agent" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
-                </label>
-            </form>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let address = query.with(ListAddress::read);
+                    let tenants = context.await.map(|context| context.tenants).unwrap_or_default();
+                    view! { <PolicyFilters tenants platform_view address/> }
+                })}
+            </Transition>
             <Transition fallback=|| view! { <LoadingPanel/> }>
                 {move || Suspend::new(async move {
-                    let platform_view = context.await.map(|c| c.platform_view).unwrap_or(false);
+                    let address = query.with_untracked(ListAddress::read);
                     match list.await {
-                        Ok(page) => view! { <PolicyTable page platform_view offset/> }.into_any(),
+                        Ok(page) => view! { <PolicyTable page platform_view address/> }.into_any(),
                         Err(error) => view! { <div class="p-4"><ErrorPanel error/></div> }.into_any(),
                     }
                 })}
@@ -216,25 +195,79 @@ pub fn PoliciesPage() -> impl IntoView {
     }
 }
 
+/// The filters, as a form that sends itself to the list's address. Platform staff also pick a
+/// tenant (with or without the platform's policies that govern it) and a label.
+#[component]
+fn PolicyFilters(tenants: Vec<TenantOption>, platform_view: bool, address: ListAddress) -> impl IntoView {
+    let ListAddress { tenant, include_platform, label, scope, tool, text, .. } = address;
+    let chosen = |value: &str, current: &str| value == current;
+    view! {
+        <FilterForm path="/policies" class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-6 gap-3 border-b border-slate-200">
+            {platform_view.then(|| view! {
+                <div class="text-sm">
+                    <label class="block">
+                        <span class="block text-slate-600 mb-1">"Tenant"</span>
+                        <select name="tenant" class=INPUT>
+                            <option value="">"All tenants"</option>
+                            {tenants.into_iter().map(|t| {
+                                let selected = t.slug == tenant;
+                                view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    // Only a chosen tenant has platform policies that govern it.
+                    <span class="mt-1 flex items-center gap-2 text-xs text-slate-600">
+                        <input id="include-platform" name="include_platform" value="true" type="checkbox" disabled=tenant.is_empty() checked=include_platform prop:checked=include_platform/>
+                        <label for="include-platform">"With the platform's policies, which govern it too"</label>
+                    </span>
+                </div>
+                <label class="text-sm">
+                    <span class="block text-slate-600 mb-1">"Label"</span>
+                    <select name="label" class=INPUT>
+                        <option value="">"Any label"</option>
+                        <option value="platform_default" selected=chosen("platform_default", &label) prop:selected=chosen("platform_default", &label)>"Platform Default"</option>
+                        <option value="customer_defined" selected=chosen("customer_defined", &label) prop:selected=chosen("customer_defined", &label)>"Customer Defined"</option>
+                    </select>
+                </label>
+            })}
+            <label class="text-sm">
+                <span class="block text-slate-600 mb-1">"Scope"</span>
+                <select name="scope" class=INPUT>
+                    <option value="">"Any scope"</option>
+                    // A tenant admin never sees a platform policy: offering the scope would always show nothing.
+                    {platform_view.then(|| view! { <option value="platform" selected=chosen("platform", &scope) prop:selected=chosen("platform", &scope)>"Platform"</option> })}
+                    <option value="tenant" selected=chosen("tenant", &scope) prop:selected=chosen("tenant", &scope)>"Tenant"</option>
+                    <option value="agent" selected=chosen("agent", &scope) prop:selected=chosen("agent", &scope)>"Agent"</option>
+                </select>
+            </label>
+            <label class="text-sm">
+                <span class="block text-slate-600 mb-1">"Tool"</span>
+                <input name="tool" type="search" class=INPUT placeholder="e.g. payments" value=tool/>
+            </label>
+            <label class="text-sm">
+                <span class="block text-slate-600 mb-1">"Search"</span>
+                <input name="q" type="search" class=INPUT placeholder="Name, description, agent" value=text/>
+            </label>
+        </FilterForm>
+    }
+}
+
 /// New, import and export, as the user's role allows. Platform staff export the platform's
 /// policies, or the tenant chosen in the filter.
 #[component]
-fn PolicyActions(context: PolicyContext, tenant: RwSignal<String>) -> impl IntoView {
+fn PolicyActions(context: PolicyContext, tenant: String) -> impl IntoView {
     let can_write = context.can_write;
-    let own_slug = StoredValue::new(context.own_slug.clone());
-    let tenants = StoredValue::new(context.tenants);
-    let export = move |format: &'static str| {
-        let chosen = tenants.with_value(|all| all.iter().find(|t| t.slug == tenant.get()).map(|t| (t.slug.clone(), t.name.clone())));
-        match (own_slug.get_value(), chosen) {
-            (Some(_), _) => (format!("/api/v1/policies/export?format={format}"), "Your tenant's policies".to_owned()),
-            (None, Some((slug, name))) => (format!("/api/v1/tenants/{slug}/policies/export?format={format}"), format!("{name}'s policies")),
-            (None, None) => (format!("/api/v1/platform/policies/export?format={format}"), "The platform's policies".to_owned()),
-        }
+    let chosen = context.tenants.iter().find(|t| t.slug == tenant).map(|t| (t.slug.clone(), t.name.clone()));
+    let export = |format: &'static str| match (&context.own_slug, &chosen) {
+        (Some(_), _) => (format!("/api/v1/policies/export?format={format}"), "Your tenant's policies".to_owned()),
+        (None, Some((slug, name))) => (format!("/api/v1/tenants/{slug}/policies/export?format={format}"), format!("{name}'s policies")),
+        (None, None) => (format!("/api/v1/platform/policies/export?format={format}"), "The platform's policies".to_owned()),
     };
+    let (yaml, json) = (export("yaml"), export("json"));
     view! {
         <div class="flex flex-wrap gap-2">
-            <a href=move || export("yaml").0 title=move || export("yaml").1 class=BUTTON_SECONDARY download="">"Export YAML"</a>
-            <a href=move || export("json").0 title=move || export("json").1 class=BUTTON_SECONDARY download="">"Export JSON"</a>
+            <a href=yaml.0 title=yaml.1 class=BUTTON_SECONDARY download="">"Export YAML"</a>
+            <a href=json.0 title=json.1 class=BUTTON_SECONDARY download="">"Export JSON"</a>
             <Show when=move || can_write>
                 <A href="/policies/import" attr:class=BUTTON_SECONDARY>"Import"</A>
                 <A href="/policies/new" attr:class=BUTTON>"New policy"</A>
@@ -244,7 +277,7 @@ fn PolicyActions(context: PolicyContext, tenant: RwSignal<String>) -> impl IntoV
 }
 
 #[component]
-fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, offset: RwSignal<i64>) -> impl IntoView {
+fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, address: ListAddress) -> impl IntoView {
     if page.items.is_empty() {
         return view! { <EmptyState message="No policy matches these filters."/> }.into_any();
     }
@@ -297,11 +330,20 @@ fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, offset: RwSignal<
         </div>
         <nav class="flex items-center justify-between px-4 py-3 border-t border-slate-200 text-sm" aria-label="Pages">
             <span data-testid="page-range">{format!("{first}–{last} of {total}")}</span>
+            // A page that does not exist is no link.
             <div class="flex gap-2">
-                <button type="button" class=BUTTON_SECONDARY disabled=!has_previous on:click=move |_| offset.update(|o| *o = (*o - PAGE_SIZE).max(0))>"Previous"</button>
-                <button type="button" class=BUTTON_SECONDARY disabled=!has_next on:click=move |_| offset.update(|o| *o += PAGE_SIZE)>"Next"</button>
+                {page_link(has_previous.then(|| address.at((page.offset - PAGE_SIZE).max(0))), "Previous", "prev")}
+                {page_link(has_next.then(|| address.at(page.offset + PAGE_SIZE)), "Next", "next")}
             </div>
         </nav>
     }
     .into_any()
+}
+
+/// A link to another page of the list, or its label greyed out where there is none.
+fn page_link(href: Option<String>, label: &'static str, rel: &'static str) -> impl IntoView {
+    match href {
+        Some(href) => view! { <a href=href rel=rel class=BUTTON_SECONDARY>{label}</a> }.into_any(),
+        None => view! { <span class=format!("{BUTTON_SECONDARY} opacity-50") aria-disabled="true">{label}</span> }.into_any(),
+    }
 }

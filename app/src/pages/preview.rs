@@ -1,13 +1,16 @@
 //! The effective-policy previewer: for one agent of one tenant, the merged rules of the platform,
 //! the tenant and the agent, each with the scope it came from; the caps and rate limits in force
 //! with the scope that set each; what each scope contributes; and a what-if box that asks the
-//! engine for a decision and its explanation without writing a receipt.
+//! engine for a decision and its explanation without writing a receipt. The address names what is
+//! shown (`?tenant=…&agent=…&release=…`).
 
 use charter_policy::{Scope, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::components::address::FilterForm;
 use crate::components::ui::{format_count, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
@@ -404,18 +407,33 @@ fn combination(basis: charter_policy::Basis, verdict: Verdict, approvers: &[Stri
     }
 }
 
+/// What a previewer address names: `?tenant=…&agent=…&release=…`. An empty tenant is the user's
+/// own, or for platform staff the first; an empty release the one the tenant runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Shown {
+    tenant: String,
+    agent: String,
+    release: String,
+}
+
+impl Shown {
+    fn read(query: &leptos_router::params::ParamsMap) -> Shown {
+        let get = |key: &str| query.get(key).unwrap_or_default();
+        Shown { tenant: get("tenant"), agent: get("agent"), release: get("release") }
+    }
+}
+
 // Resources live at the page's top level: one created inside a `Suspend` body is created again on
 // the server's second render pass and the first one then runs without the request's context.
 #[component]
 pub fn PreviewPage() -> impl IntoView {
+    // The address names the tenant, agent and release shown: the choice is a GET form, so a link
+    // or a reload shows the same preview, and the merged rules are rendered by the server.
+    let query = use_query_map();
+    let shown = move || query.with(Shown::read);
     let context = Resource::new(|| (), |_| load_editor_context());
-    // Empty until chosen: the server then shows the user's own tenant, or the first one.
-    let tenant = RwSignal::new(String::new());
-    let agent = RwSignal::new(String::new());
-    // Empty: the release the tenant runs. Platform staff may choose another, or the draft.
-    let release = RwSignal::new(String::new());
     let releases = Resource::new(|| (), |_| crate::pages::releases::release_options());
-    let effective = Resource::new(move || (tenant.get(), agent.get(), release.get()), |(tenant, agent, release)| effective_policy(tenant, agent, release));
+    let effective = Resource::new(shown, |shown| effective_policy(shown.tenant, shown.agent, shown.release));
     view! {
         <Title text="Previewer"/>
         <PageHeader title="Effective-policy previewer" subtitle="What governs one agent, merged from every scope, and what it would be told for a call."/>
@@ -424,45 +442,28 @@ pub fn PreviewPage() -> impl IntoView {
         <div class="grid grid-cols-1 lg:grid-cols-3 gap-6 lg:items-start">
             <div class="lg:col-span-2">
                 <Card>
-                    <div class="grid grid-cols-1 sm:grid-cols-2 gap-3">
-                        <Transition fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let context = context.await.ok()?;
-                                context.own_slug.is_none().then(|| view! {
-                                    <label class="text-sm block">
-                                        <span class="block text-slate-600 mb-1">"Tenant"</span>
-                                        <select id="preview-tenant" class=INPUT on:change=move |ev| tenant.set(event_target_value(&ev))>
-                                            {context.tenants.iter().map(|t| view! { <option value=t.slug.clone()>{t.name.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </label>
-                                })
-                            })}
-                        </Transition>
-                        <Transition fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let options = releases.await.ok().filter(|options| !options.is_empty())?;
-                                Some(view! {
-                                    <label class="text-sm block">
-                                        <span class="block text-slate-600 mb-1">"Platform release"</span>
-                                        <select id="preview-release" class=INPUT on:change=move |ev| release.set(event_target_value(&ev))>
-                                            <option value="">"The one the tenant runs"</option>
-                                            <option value="draft">"The draft (unpublished)"</option>
-                                            {options.into_iter().map(|n| view! { <option value=n.to_string()>{format!("Release {n}")}</option> }).collect_view()}
-                                        </select>
-                                    </label>
-                                })
-                            })}
-                        </Transition>
-                        <label class="text-sm block">
-                            <span class="block text-slate-600 mb-1">"Agent"</span>
-                            <input id="preview-agent" list="agent-options" class=INPUT placeholder="Any agent (tenant rules only)"
-                                prop:value=move || agent.get() on:change=move |ev| agent.set(event_target_value(&ev))/>
-                        </label>
-                    </div>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let shown = query.with(Shown::read);
+                            let context = context.await.ok();
+                            let releases = releases.await.unwrap_or_default();
+                            // The tenant shown when none was chosen, so the menu says which it is.
+                            let tenant = effective.await.map(|view_model| view_model.tenant_slug).unwrap_or_default();
+                            let tenants = context.filter(|context| context.own_slug.is_none()).map(|context| context.tenants).unwrap_or_default();
+                            view! { <PreviewChoice tenants releases tenant shown/> }
+                        })}
+                    </Transition>
                 </Card>
             </div>
             <div class="lg:col-start-3 lg:row-start-1 lg:row-span-2">
-                <WhatIfPanel tenant agent release effective/>
+                <Transition fallback=|| view! { <Card title="What if…"><LoadingPanel/></Card> }>
+                    {move || Suspend::new(async move {
+                        let Shown { agent, release, .. } = query.with(Shown::read);
+                        // The tenant actually shown, so the answer matches the rules on screen.
+                        let tenant = effective.await.map(|view_model| view_model.tenant_slug).unwrap_or_default();
+                        view! { <WhatIfPanel tenant agent release/> }
+                    })}
+                </Transition>
             </div>
             <div class="lg:col-span-2 space-y-4">
                 <Transition fallback=|| view! { <LoadingPanel/> }>
@@ -478,25 +479,62 @@ pub fn PreviewPage() -> impl IntoView {
     }
 }
 
+/// Which tenant (platform staff only), release (platform staff only) and agent to preview: a GET
+/// form to the previewer's own address. The agent applies when the field is left, as a choice does.
 #[component]
-fn WhatIfPanel(
-    tenant: RwSignal<String>,
-    agent: RwSignal<String>,
-    release: RwSignal<String>,
-    effective: Resource<Result<EffectiveView, AppError>>,
-) -> impl IntoView {
+fn PreviewChoice(tenants: Vec<crate::pages::policies::TenantOption>, releases: Vec<i64>, tenant: String, shown: Shown) -> impl IntoView {
+    let Shown { agent, release, .. } = shown;
+    let chosen = move |value: &str| value == release;
+    view! {
+        <FilterForm path="/preview" class="grid grid-cols-1 sm:grid-cols-2 gap-3" button="Show">
+            {(!tenants.is_empty()).then(|| view! {
+                <label class="text-sm block">
+                    <span class="block text-slate-600 mb-1">"Tenant"</span>
+                    <select id="preview-tenant" name="tenant" class=INPUT>
+                        {tenants.into_iter().map(|t| {
+                            let selected = t.slug == tenant;
+                            view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            })}
+            {(!releases.is_empty()).then(|| view! {
+                <label class="text-sm block">
+                    <span class="block text-slate-600 mb-1">"Platform release"</span>
+                    <select id="preview-release" name="release" class=INPUT>
+                        <option value="">"The one the tenant runs"</option>
+                        <option value="draft" selected=chosen("draft") prop:selected=chosen("draft")>"The draft (unpublished)"</option>
+                        {releases.into_iter().map(|n| {
+                            let selected = chosen(&n.to_string());
+                            view! { <option value=n.to_string() selected=selected prop:selected=selected>{format!("Release {n}")}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            })}
+            <label class="text-sm block">
+                <span class="block text-slate-600 mb-1">"Agent"</span>
+                <input id="preview-agent" name="agent" list="agent-options" class=INPUT placeholder="Any agent (tenant rules only)" value=agent data-submit-on-change=""/>
+            </label>
+        </FilterForm>
+    }
+}
+
+/// A dry run of one call against the rules shown: `tenant`, `agent` and `release` are the
+/// preview's.
+#[component]
+fn WhatIfPanel(tenant: String, agent: String, release: String) -> impl IntoView {
     let tool = RwSignal::new(String::new());
     let args = RwSignal::new("{}".to_owned());
     let user = RwSignal::new(String::new());
     let roles = RwSignal::new(String::new());
     let run = ServerAction::<WhatIf>::new();
+    let shown = StoredValue::new((tenant, agent, release));
     view! {
         <Card title="What if…">
             <form class="space-y-3" on:submit=move |ev| {
                 ev.prevent_default();
-                // The tenant actually shown, so the answer matches the rules on screen.
-                let shown = effective.get_untracked().and_then(|r| r.ok()).map(|v| v.tenant_slug).unwrap_or_else(|| tenant.get_untracked());
-                run.dispatch(WhatIf { tenant_slug: shown, agent: agent.get_untracked(), tool: tool.get_untracked(), args: args.get_untracked(), user: user.get_untracked(), roles: roles.get_untracked(), release: release.get_untracked() });
+                let (tenant_slug, agent, release) = shown.get_value();
+                run.dispatch(WhatIf { tenant_slug, agent, tool: tool.get_untracked(), args: args.get_untracked(), user: user.get_untracked(), roles: roles.get_untracked(), release });
             }>
                 <label class="block text-sm"><span class="block text-slate-600 mb-1">"Tool"</span>
                     <input id="whatif-tool" class=INPUT placeholder="expense.submit" prop:value=move || tool.get() on:input=move |ev| tool.set(event_target_value(&ev))/></label>

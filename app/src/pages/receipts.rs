@@ -1,13 +1,15 @@
 //! Receipts: the durable record of every decision. A tenant admin sees their tenant's; platform
-//! staff see every tenant's or one tenant's. Filters, "load more" pagination by cursor, and a
-//! detail view with the arguments, matched rules and the policy versions used.
+//! staff see every tenant's or one tenant's. Filters (a GET form), pages by cursor (links), and a
+//! detail that opens in place with the arguments, matched rules and the policy versions used: all
+//! of it works without the browser bundle.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::address::{keep_in_address, opened_with};
-use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadMore, LoadingPanel, PageHeader, VerdictBadge, INPUT};
+use crate::components::address::{FilterForm, Paging};
+use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadingPanel, PageHeader, VerdictBadge, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -185,115 +187,96 @@ pub(crate) async fn tenant_names(
     Ok(std::iter::once((own.id, own.name)).collect())
 }
 
+/// The filters and the page a receipts address names: `?tenant=…&agent=…&tool=…&verdict=…` and
+/// `before`, the cursor of an older page.
+fn addressed(query: &leptos_router::params::ParamsMap) -> (ReceiptQuery, Option<String>) {
+    let get = |key: &str| query.get(key).unwrap_or_default();
+    let filters = ReceiptQuery { tenant_slug: get("tenant"), agent: get("agent"), tool: get("tool"), verdict: get("verdict") };
+    (filters, query.get("before").filter(|before| !before.is_empty()))
+}
+
+impl ReceiptQuery {
+    /// The filters as the address names them.
+    fn in_address(&self) -> Vec<(&'static str, String)> {
+        vec![("tenant", self.tenant_slug.clone()), ("agent", self.agent.clone()), ("tool", self.tool.clone()), ("verdict", self.verdict.clone())]
+    }
+}
+
 // Resources live at the page's top level: one created inside a `Suspend` body is created again on
 // the server's second render pass and the first one then runs without the request's context.
 #[component]
 pub fn ReceiptsPage() -> impl IntoView {
     let context = Resource::new(|| (), |_| load_editor_context());
-    // The filters live in the address, so a link or the way back keeps them.
-    let query = RwSignal::new(ReceiptQuery {
-        tenant_slug: opened_with("tenant"),
-        agent: opened_with("agent"),
-        tool: opened_with("tool"),
-        verdict: opened_with("verdict"),
-    });
-    keep_in_address("/receipts", move || {
-        query.with(|q| vec![("tenant", q.tenant_slug.clone()), ("agent", q.agent.clone()), ("tool", q.tool.clone()), ("verdict", q.verdict.clone())])
-    });
-    let first = Resource::new(move || query.get(), |query| list_receipts(query, None));
-    // The pages after the first: each "Load more" appends the next cursor.
-    let cursors = RwSignal::new(Vec::<Option<String>>::new());
-    Effect::new(move |previous: Option<ReceiptQuery>| {
-        let current = query.get();
-        if previous.is_some_and(|p| p != current) {
-            cursors.set(Vec::new());
-        }
-        current
-    });
+    // The address names the filters and the page: the filters are a GET form and the pages are
+    // links, so every list is an address that a link, a reload or the way back shows again.
+    let query = use_query_map();
+    let list = Resource::new(move || query.with(addressed), |(filters, before)| list_receipts(filters, before));
     view! {
         <Title text="Receipts"/>
         <PageHeader title="Receipts" subtitle="Every decision, as it was made: the call, the verdict, the rules and the policy versions."/>
         <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    // Read before waiting, so the form follows the address when a link changes only the query.
+                    let (filters, _) = query.with(addressed);
                     match context.await {
-                        Ok(context) => view! { <ReceiptFilters tenants=context.tenants platform_view=context.platform_view query/> }.into_any(),
+                        Ok(context) => view! { <ReceiptFilters tenants=context.tenants platform_view=context.platform_view filters/> }.into_any(),
                         Err(error) => view! { <div class="p-4"><ErrorPanel error/></div> }.into_any(),
                     }
                 })}
             </Transition>
             <ul class="divide-y divide-slate-100" data-testid="receipt-list">
-                <ReceiptChunk page=first is_first=true cursors/>
-                <For each=move || cursors.get() key=|cursor| cursor.clone() let:cursor>
-                    <LaterReceipts query=query.get_untracked() cursor cursors/>
-                </For>
+                <Transition fallback=|| view! { <li><LoadingPanel/></li> }>
+                    {move || Suspend::new(async move {
+                        let (filters, before) = query.with_untracked(addressed);
+                        match list.await {
+                            Ok(page) if page.items.is_empty() && before.is_none() => view! { <li><EmptyState message="No receipts match."/></li> }.into_any(),
+                            Ok(page) => view! {
+                                {page.items.into_iter().map(|row| view! { <ReceiptItem row/> }).collect_view()}
+                                <Paging path="/receipts" filters=filters.in_address() next=page.next older_than_newest=before.is_some() noun="receipts"/>
+                            }.into_any(),
+                            Err(error) => view! { <li class="p-4"><ErrorPanel error/></li> }.into_any(),
+                        }
+                    })}
+                </Transition>
             </ul>
         </section>
     }
 }
 
 #[component]
-fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool, query: RwSignal<ReceiptQuery>) -> impl IntoView {
-    let set = move |update: fn(&mut ReceiptQuery, String)| move |ev: leptos::ev::Event| query.update(|q| update(q, event_target_value(&ev)));
+fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool, filters: ReceiptQuery) -> impl IntoView {
+    let ReceiptQuery { tenant_slug, agent, tool, verdict } = filters;
     view! {
-        <form class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 gap-3 border-b border-slate-200" role="search" on:submit=|ev| ev.prevent_default()>
+        <FilterForm path="/receipts" class="p-4 grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-5 gap-3 border-b border-slate-200">
             {platform_view.then(|| view! {
                 <label class="text-sm"><span class="block text-slate-600 mb-1">"Tenant"</span>
-                    <select id="receipts-tenant" class=INPUT on:change=set(|q, v| q.tenant_slug = v)>
+                    <select id="receipts-tenant" name="tenant" class=INPUT>
                         <option value="">"All tenants"</option>
                         {tenants.into_iter().map(|t| {
-                            let selected = query.with_untracked(|q| q.tenant_slug == t.slug);
+                            let selected = tenant_slug == t.slug;
                             view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
                         }).collect_view()}
                     </select>
                 </label>
             })}
-            <label class="text-sm"><span class="block text-slate-600 mb-1">"Agent"</span><input id="receipts-agent" type="search" class=INPUT prop:value=query.with_untracked(|q| q.agent.clone()) on:change=set(|q, v| q.agent = v)/></label>
-            <label class="text-sm"><span class="block text-slate-600 mb-1">"Tool"</span><input id="receipts-tool" type="search" class=INPUT prop:value=query.with_untracked(|q| q.tool.clone()) on:change=set(|q, v| q.tool = v)/></label>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Agent"</span><input id="receipts-agent" name="agent" type="search" class=INPUT value=agent/></label>
+            <label class="text-sm"><span class="block text-slate-600 mb-1">"Tool"</span><input id="receipts-tool" name="tool" type="search" class=INPUT value=tool/></label>
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Verdict"</span>
-                <select id="receipts-verdict" class=INPUT on:change=set(|q, v| q.verdict = v)>
+                <select id="receipts-verdict" name="verdict" class=INPUT>
                     <option value="">"Any verdict"</option>
-                    {["allow", "deny", "require_approval"].into_iter().map(|verdict| {
-                        let selected = query.with_untracked(|q| q.verdict == verdict);
-                        view! { <option value=verdict selected=selected prop:selected=selected>{verdict}</option> }
+                    {["allow", "deny", "require_approval"].into_iter().map(|name| {
+                        let selected = verdict == name;
+                        view! { <option value=name selected=selected prop:selected=selected>{name}</option> }
                     }).collect_view()}
                 </select>
             </label>
-        </form>
-    }
-}
-
-/// A page loaded by "Load more", in the browser.
-#[component]
-fn LaterReceipts(query: ReceiptQuery, cursor: Option<String>, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
-    let page = Resource::new(move || (query.clone(), cursor.clone()), |(query, cursor)| list_receipts(query, cursor));
-    view! { <ReceiptChunk page is_first=false cursors/> }
-}
-
-#[component]
-fn ReceiptChunk(page: Resource<Result<ReceiptPage, AppError>>, is_first: bool, cursors: RwSignal<Vec<Option<String>>>) -> impl IntoView {
-    view! {
-        <Transition fallback=|| view! { <li><LoadingPanel/></li> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) if page.items.is_empty() && is_first => view! { <li><EmptyState message="No receipts match."/></li> }.into_any(),
-                    Ok(page) => {
-                        let next = page.next.clone();
-                        view! {
-                            {page.items.into_iter().map(|row| view! { <ReceiptItem row/> }).collect_view()}
-                            {next.map(|next| view! { <LoadMore next cursors/> })}
-                        }.into_any()
-                    }
-                    Err(error) => view! { <li class="p-4"><ErrorPanel error/></li> }.into_any(),
-                }
-            })}
-        </Transition>
+        </FilterForm>
     }
 }
 
 #[component]
 fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
-    let open = RwSignal::new(false);
     let ReceiptRow {
         id,
         tenant,
@@ -313,23 +296,25 @@ fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
     } = row;
     view! {
         <li data-testid="receipt-row">
-            <button type="button" class="w-full text-left px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                <VerdictBadge verdict=verdict/>
-                <code class="text-sm text-indigo-700">{tool}</code>
-                <span class="text-sm text-slate-600">{agent.clone().map(|a| format!("agent {a}")).unwrap_or_else(|| "no agent".into())}</span>
-                <span class="text-sm text-slate-500">{tenant}</span>
-                <span class="ml-auto text-xs text-slate-500">{format_time(created_at)}</span>
-            </button>
-            <Show when=move || open.get()>
+            // The browser's own disclosure: a receipt opens without script.
+            <details class="group">
+                <summary class="w-full cursor-pointer list-none px-4 py-3 hover:bg-slate-50 focus:outline-none focus:bg-slate-50 flex flex-wrap items-center gap-3">
+                    <span aria-hidden="true" class="text-slate-400 transition-transform group-open:rotate-90">"▸"</span>
+                    <VerdictBadge verdict=verdict/>
+                    <code class="text-sm text-indigo-700">{tool}</code>
+                    <span class="text-sm text-slate-600">{agent.map(|a| format!("agent {a}")).unwrap_or_else(|| "no agent".into())}</span>
+                    <span class="text-sm text-slate-500">{tenant}</span>
+                    <span class="ml-auto text-xs text-slate-500">{format_time(created_at)}</span>
+                </summary>
                 <div class="px-4 pb-4 grid grid-cols-1 md:grid-cols-2 gap-4 text-sm" data-testid="receipt-detail">
                     <div class="space-y-2">
-                        <p>{reason.clone()}</p>
+                        <p>{reason}</p>
                         <dl class="grid grid-cols-3 gap-1 text-xs">
-                            <dt class="text-slate-500">"Receipt"</dt><dd class="col-span-2 font-mono break-all">{id.clone()}</dd>
-                            <dt class="text-slate-500">"Args digest"</dt><dd class="col-span-2 font-mono break-all">{args_digest.clone()}</dd>
+                            <dt class="text-slate-500">"Receipt"</dt><dd class="col-span-2 font-mono break-all">{id}</dd>
+                            <dt class="text-slate-500">"Args digest"</dt><dd class="col-span-2 font-mono break-all">{args_digest}</dd>
                             <dt class="text-slate-500">"Latency"</dt><dd class="col-span-2">{format!("{latency_us} µs")}</dd>
-                            <dt class="text-slate-500">"Approval"</dt><dd class="col-span-2 font-mono break-all">{approval_id.clone().unwrap_or_else(|| "—".into())}</dd>
-                            {result_digest.clone().map(|digest| view! {
+                            <dt class="text-slate-500">"Approval"</dt><dd class="col-span-2 font-mono break-all">{approval_id.unwrap_or_else(|| "—".into())}</dd>
+                            {result_digest.map(|digest| view! {
                                 <dt class="text-slate-500">"Upstream answer digest"</dt>
                                 <dd class="col-span-2 font-mono break-all" data-testid="receipt-result-digest">{digest}</dd>
                             })}
@@ -349,12 +334,12 @@ fn ReceiptItem(row: ReceiptRow) -> impl IntoView {
                     </div>
                     <div class="space-y-2">
                         <h3 class="text-xs uppercase text-slate-500">"Arguments"</h3>
-                        <pre class="bg-slate-50 rounded p-2 text-xs overflow-x-auto">{args.clone()}</pre>
+                        <pre class="bg-slate-50 rounded p-2 text-xs overflow-x-auto">{args}</pre>
                         <h3 class="text-xs uppercase text-slate-500">"Principal"</h3>
-                        <pre class="bg-slate-50 rounded p-2 text-xs overflow-x-auto">{principal.clone()}</pre>
+                        <pre class="bg-slate-50 rounded p-2 text-xs overflow-x-auto">{principal}</pre>
                     </div>
                 </div>
-            </Show>
+            </details>
         </li>
     }
 }

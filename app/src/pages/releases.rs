@@ -1,14 +1,16 @@
 //! Platform releases: the draft's changes since the newest release and publishing it; every release
 //! with the tenants that run it; promoting a release to chosen tenants (canaries) or to all; and,
 //! per tenant, pinning it to a release (a rollback when earlier) or letting it follow the general
-//! release. Platform admins act; support sees the same, read-only.
+//! release. Platform admins act, through plain form posts that work without the browser bundle;
+//! support sees the same, read-only.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{counted, format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::feedback::ConfirmPost;
+use crate::components::ui::{counted, format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +120,15 @@ pub async fn release_options() -> Result<Vec<i64>, AppError> {
 pub async fn publish_release(note: String) -> Result<i64, AppError> {
     use crate::auth::server::{access, core};
     let access = access()?;
-    Ok(core()?.publish_release(&access, &note).await?.number)
+    let number = core()?.publish_release(&access, &note).await?.number;
+    done(format!("Published release {number}. It runs nowhere until you promote it.")).await;
+    Ok(number)
+}
+
+/// Tells the page that loads after a plain form post of this page what was done.
+#[cfg(feature = "ssr")]
+async fn done(message: String) {
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
 }
 
 /// Promotes `number` to one tenant (`tenant` a slug) or, with an empty `tenant`, to all; returns
@@ -130,7 +140,9 @@ pub async fn promote_release(number: i64, tenant: String) -> Result<usize, AppEr
     let access = access()?;
     let slugs = [tenant.trim().to_owned()];
     let to = if tenant.trim().is_empty() { PromoteTo::All } else { PromoteTo::Tenants(&slugs) };
-    Ok(core()?.promote_release(&access, number, to).await?.len())
+    let moved = core()?.promote_release(&access, number, to).await?.len();
+    done(format!("Promoted: {} moved to it.", counted(moved, "tenant", "tenants"))).await;
+    Ok(moved)
 }
 
 /// Pins a tenant to `release`, or with an empty `release` lets it follow the general release.
@@ -140,7 +152,9 @@ pub async fn pin_tenant_release(tenant: String, release: String) -> Result<i64, 
     use charter_core::Target;
     let access = access()?;
     let release = crate::pages::versions::server::optional_number("release", &release)?;
-    Ok(core()?.pin_release(&access, Target::Tenant(tenant.trim()), release).await?.release)
+    let runs = core()?.pin_release(&access, Target::Tenant(tenant.trim()), release).await?.release;
+    done(format!("The tenant now runs release {runs}.")).await;
+    Ok(runs)
 }
 
 /// A replay's findings as the page shows them.
@@ -206,47 +220,26 @@ pub async fn shadow_release(tenant: String, release: String) -> Result<Option<St
     let access = access()?;
     let release = crate::pages::preview::server::release_choice(&release)?;
     let changed = core()?.set_release_shadow(&access, &[tenant.trim().to_owned()], release).await?;
-    Ok(changed.into_iter().next().and_then(|t| t.shadow()).map(charter_store::describe_selection))
+    let candidate = changed.into_iter().next().and_then(|t| t.shadow()).map(charter_store::describe_selection);
+    done(match &candidate {
+        Some(candidate) => format!("Running {candidate} in shadow for the tenant."),
+        None => "Nothing runs in shadow for the tenant any more.".to_owned(),
+    })
+    .await;
+    Ok(candidate)
 }
 
 #[component]
 pub fn ReleasesPage() -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
-    let publish = ServerAction::<PublishRelease>::new();
-    let promote = ServerAction::<PromoteRelease>::new();
-    let pin = ServerAction::<PinTenantRelease>::new();
-    let shadow = ServerAction::<ShadowRelease>::new();
-    provide_context(shadow);
-    let overview =
-        Resource::new(move || (publish.version().get(), promote.version().get(), pin.version().get(), shadow.version().get()), |_| releases_overview());
-    Effect::new(move |_| match shadow.value().get() {
-        Some(Ok(Some(candidate))) => toasts.success(format!("Running {candidate} in shadow for the tenant.")),
-        Some(Ok(None)) => toasts.success("Nothing runs in shadow for the tenant any more."),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    Effect::new(move |_| match publish.value().get() {
-        Some(Ok(number)) => toasts.success(format!("Published release {number}. It runs nowhere until you promote it.")),
-        Some(Err(error)) => toasts.error(format!("Not published: {error}")),
-        None => {}
-    });
-    Effect::new(move |_| match promote.value().get() {
-        Some(Ok(moved)) => toasts.success(format!("Promoted: {} moved to it.", counted(moved, "tenant", "tenants"))),
-        Some(Err(error)) => toasts.error(format!("Not promoted: {error}")),
-        None => {}
-    });
-    Effect::new(move |_| match pin.value().get() {
-        Some(Ok(release)) => toasts.success(format!("The tenant now runs release {release}.")),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
+    let overview = Resource::new(|| (), |_| releases_overview());
     view! {
         <Title text="Releases"/>
         <PageHeader title="Platform releases" subtitle="Platform policy edits are a draft until published; a release reaches tenants when you promote it, to a canary first, then to all."/>
+        <Refusal/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(overview) => view! { <Overview overview publish promote pin/> }.into_any(),
+                    Ok(overview) => view! { <Overview overview/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
@@ -254,23 +247,33 @@ pub fn ReleasesPage() -> impl IntoView {
     }
 }
 
+// Publishing, promoting, pinning and shadows are plain HTML forms that post to their server
+// functions: the page loads again with the new state and says what was done (`crate::flash`), or
+// with the refusal in its address, shown above the page's cards.
+
+/// Why the last form post of this page was refused, if it was.
 #[component]
-fn Overview(
-    overview: ReleasesView,
-    publish: ServerAction<PublishRelease>,
-    promote: ServerAction<PromoteRelease>,
-    pin: ServerAction<PinTenantRelease>,
-) -> impl IntoView {
+fn Refusal() -> impl IntoView {
+    let refused = |message: &str, error: Option<AppError>| error.map(|error| format!("{message}: {error}"));
+    let message = refused("Not published", ServerAction::<PublishRelease>::new().value().get_untracked().and_then(Result::err))
+        .or_else(|| refused("Not promoted", ServerAction::<PromoteRelease>::new().value().get_untracked().and_then(Result::err)))
+        .or_else(|| refused("Not changed", ServerAction::<PinTenantRelease>::new().value().get_untracked().and_then(Result::err)))
+        .or_else(|| refused("Not changed", ServerAction::<ShadowRelease>::new().value().get_untracked().and_then(Result::err)));
+    message.map(|message| view! { <div class="mb-6"><FormRefusal message/></div> })
+}
+
+#[component]
+fn Overview(overview: ReleasesView) -> impl IntoView {
     let ReleasesView { general, latest, releases, draft, tenants, can_manage } = overview;
     let tenant_choices = StoredValue::new(tenants.iter().map(|t| (t.slug.clone(), t.name.clone())).collect::<Vec<_>>());
     let release_numbers = StoredValue::new(releases.iter().map(|r| r.number).collect::<Vec<_>>());
     view! {
         <div class="space-y-6">
-            <DraftCard draft latest can_manage publish/>
+            <DraftCard draft latest can_manage/>
             <Card title="Releases">
                 <ul class="divide-y divide-slate-100" data-testid="releases">
                     {releases.into_iter().map(|release| view! {
-                        <ReleaseItem release general can_manage promote tenants=tenant_choices.get_value()/>
+                        <ReleaseItem release general can_manage tenants=tenant_choices.get_value()/>
                     }).collect_view()}
                 </ul>
             </Card>
@@ -281,7 +284,7 @@ fn Overview(
                     </thead>
                     <tbody class="divide-y divide-slate-100">
                         {tenants.into_iter().map(|tenant| view! {
-                            <TenantItem tenant can_manage pin releases=release_numbers.get_value()/>
+                            <TenantItem tenant can_manage releases=release_numbers.get_value()/>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -291,8 +294,7 @@ fn Overview(
 }
 
 #[component]
-fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool, publish: ServerAction<PublishRelease>) -> impl IntoView {
-    let note = RwSignal::new(String::new());
+fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool) -> impl IntoView {
     let empty = draft.is_empty();
     view! {
         <Card title="Draft">
@@ -308,14 +310,11 @@ fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool, publish: ServerA
             }}
             {(!empty).then(|| view! { <ReplayForm/> })}
             {(can_manage && !empty).then(|| view! {
-                <form class="mt-4 flex flex-wrap items-end gap-2" on:submit=move |ev| {
-                    ev.prevent_default();
-                    publish.dispatch(PublishRelease { note: note.get_untracked() });
-                }>
+                <form method="post" action=PublishRelease::url() class="mt-4 flex flex-wrap items-end gap-2">
                     <label class="text-sm grow"><span class="block text-slate-600 mb-1">"Release note"</span>
-                        <input id="release-note" class=INPUT placeholder="What changes, for whoever promotes it" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
+                        <input id="release-note" name="note" class=INPUT placeholder="What changes, for whoever promotes it"/>
                     </label>
-                    <button type="submit" class=BUTTON disabled=move || publish.pending().get()>{format!("Publish release {}", latest + 1)}</button>
+                    <button type="submit" class=BUTTON>{format!("Publish release {}", latest + 1)}</button>
                 </form>
             })}
         </Card>
@@ -323,10 +322,8 @@ fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool, publish: ServerA
 }
 
 #[component]
-fn ReleaseItem(release: ReleaseRow, general: i64, can_manage: bool, promote: ServerAction<PromoteRelease>, tenants: Vec<(String, String)>) -> impl IntoView {
+fn ReleaseItem(release: ReleaseRow, general: i64, can_manage: bool, tenants: Vec<(String, String)>) -> impl IntoView {
     let ReleaseRow { number, note, published_by, published_at, policies, canaries, pinned } = release;
-    let chosen = RwSignal::new(tenants.first().map(|(slug, _)| slug.clone()).unwrap_or_default());
-    let confirm_all = RwSignal::new(false);
     let mut runs = Vec::new();
     if number == general {
         runs.push("general: every tenant without a pin".to_owned());
@@ -348,66 +345,83 @@ fn ReleaseItem(release: ReleaseRow, general: i64, can_manage: bool, promote: Ser
             <p class="text-xs text-slate-500" data-testid="release-runs">{if runs.is_empty() { "Runs nowhere.".to_owned() } else { format!("Runs at {}.", runs.join("; ")) }}</p>
             {can_manage.then(|| view! {
                 <div class="mt-2 flex flex-wrap items-center gap-2">
-                    <select class=format!("{INPUT} w-auto") aria-label=format!("Tenant to promote release {number} to") on:change=move |ev| chosen.set(event_target_value(&ev))>
-                        {tenants.iter().map(|(slug, name)| view! { <option value=slug.clone()>{name.clone()}</option> }).collect_view()}
-                    </select>
-                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| { promote.dispatch(PromoteRelease { number, tenant: chosen.get_untracked() }); }>"Promote to this tenant"</button>
+                    <form method="post" action=PromoteRelease::url() class="flex flex-wrap items-center gap-2">
+                        <input type="hidden" name="number" value=number.to_string()/>
+                        <select name="tenant" class=format!("{INPUT} w-auto") aria-label=format!("Tenant to promote release {number} to")>
+                            {tenants.into_iter().map(|(slug, name)| view! { <option value=slug>{name}</option> }).collect_view()}
+                        </select>
+                        <button type="submit" class=BUTTON_SECONDARY>"Promote to this tenant"</button>
+                    </form>
                     {(number != general).then(|| view! {
-                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| confirm_all.set(true)>"Promote to all"</button>
+                        <ConfirmPost
+                            id=format!("promote-all-{number}")
+                            button="Promote to all"
+                            button_class=BUTTON_SECONDARY
+                            title=format!("Promote release {number} to all?")
+                            message="Every tenant that follows the general release runs it from the next decision; canaries of it or of an earlier release join them. Tenants pinned by a platform admin stay where they are."
+                            confirm_label="Promote to all"
+                            action=PromoteRelease::url()
+                            // An empty tenant promotes to all.
+                            fields=vec![("number", number.to_string()), ("tenant", String::new())]
+                        />
                     })}
                 </div>
             })}
-            <ConfirmDialog
-                open=confirm_all
-                title=format!("Promote release {number} to all?")
-                message="Every tenant that follows the general release runs it from the next decision; canaries of it or of an earlier release join them. Tenants pinned by a platform admin stay where they are."
-                confirm_label="Promote to all"
-                on_confirm=Callback::new(move |_| { promote.dispatch(PromoteRelease { number, tenant: String::new() }); })
-            />
         </li>
     }
 }
 
 #[component]
-fn TenantItem(tenant: TenantRow, can_manage: bool, pin: ServerAction<PinTenantRelease>, releases: Vec<i64>) -> impl IntoView {
+fn TenantItem(tenant: TenantRow, can_manage: bool, releases: Vec<i64>) -> impl IntoView {
     let TenantRow { slug, name, release, standing, revision, revision_pinned, shadow: candidate } = tenant;
-    let shadow = expect_context::<ServerAction<ShadowRelease>>();
-    let chosen = RwSignal::new(release.to_string());
-    let shadow_choice = RwSignal::new("draft".to_owned());
     let shadowing = candidate.is_some();
-    let slug = StoredValue::new(slug);
     let following = standing.starts_with("follows");
+    // The forms of one row; each names the tenant.
+    let row = slug.clone();
+    let form = move |action: &'static str, fields: AnyView, button: &'static str| {
+        view! {
+            <form method="post" action=action class="flex items-center gap-2">
+                <input type="hidden" name="tenant" value=row.clone()/>
+                {fields}
+                <button type="submit" class=BUTTON_SECONDARY>{button}</button>
+            </form>
+        }
+    };
+    let release_options = |selected: Option<i64>| {
+        releases.iter().map(|&n| view! { <option value=n.to_string() selected=Some(n) == selected>{format!("Release {n}")}</option> }).collect_view()
+    };
+    let pin = form(
+        PinTenantRelease::url(),
+        view! { <select name="release" class=format!("{INPUT} w-auto") aria-label=format!("Release for {slug}")>{release_options(Some(release))}</select> }
+            .into_any(),
+        "Pin or roll back",
+    );
+    // An empty release follows the general one again; an empty shadow stops it.
+    let follow =
+        (!following).then(|| form(PinTenantRelease::url(), view! { <input type="hidden" name="release" value=""/> }.into_any(), "Follow the general release"));
+    let run_shadow = form(
+        ShadowRelease::url(),
+        view! {
+            <select name="release" class=format!("{INPUT} w-auto") aria-label=format!("Shadow for {slug}")>
+                <option value="draft">"The draft"</option>
+                {release_options(None)}
+            </select>
+        }
+        .into_any(),
+        "Run in shadow",
+    );
+    let stop_shadow = shadowing.then(|| form(ShadowRelease::url(), view! { <input type="hidden" name="release" value=""/> }.into_any(), "Stop the shadow"));
     view! {
-        <tr data-testid="tenant-release" data-tenant=slug.get_value()>
+        <tr data-testid="tenant-release" data-tenant=slug.clone()>
             <td class="py-2 pr-3">{name}</td>
             <td class="py-2 pr-3"><span class="font-medium" data-testid="tenant-runs">{format!("Release {release}")}</span>" "<span class="text-xs text-slate-500">{standing}</span></td>
             <td class="py-2 pr-3 text-xs text-slate-600">
                 <div>{format!("revision {revision}{}", if revision_pinned { " (pinned)" } else { "" })}</div>
                 <div data-testid="tenant-shadow">{candidate.map(|c| format!("in shadow: {c}"))}</div>
-                <a class="underline" href=format!("/versions?tenant={}", slug.get_value())>"Versions and shadow diff"</a>
+                <a class="underline" href=format!("/versions?tenant={slug}")>"Versions and shadow diff"</a>
             </td>
             <td class="py-2">
-                {can_manage.then(|| view! {
-                    <div class="flex flex-wrap items-center gap-2">
-                        <select class=format!("{INPUT} w-auto") aria-label=format!("Release for {}", slug.get_value()) on:change=move |ev| chosen.set(event_target_value(&ev))>
-                            {releases.iter().map(|n| view! { <option value=n.to_string() selected=*n == release>{format!("Release {n}")}</option> }).collect_view()}
-                        </select>
-                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| { pin.dispatch(PinTenantRelease { tenant: slug.get_value(), release: chosen.get_untracked() }); }>
-                            {move || if chosen.get().parse::<i64>().is_ok_and(|n| n < release) { "Roll back" } else { "Pin" }}
-                        </button>
-                        {(!following).then(|| view! {
-                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { pin.dispatch(PinTenantRelease { tenant: slug.get_value(), release: String::new() }); }>"Follow the general release"</button>
-                        })}
-                        <select class=format!("{INPUT} w-auto") aria-label=format!("Shadow for {}", slug.get_value()) on:change=move |ev| shadow_choice.set(event_target_value(&ev))>
-                            <option value="draft">"The draft"</option>
-                            {releases.iter().map(|n| view! { <option value=n.to_string()>{format!("Release {n}")}</option> }).collect_view()}
-                        </select>
-                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| { shadow.dispatch(ShadowRelease { tenant: slug.get_value(), release: shadow_choice.get_untracked() }); }>"Run in shadow"</button>
-                        {shadowing.then(|| view! {
-                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { shadow.dispatch(ShadowRelease { tenant: slug.get_value(), release: String::new() }); }>"Stop the shadow"</button>
-                        })}
-                    </div>
-                })}
+                {can_manage.then(|| view! { <div class="flex flex-wrap items-center gap-2">{pin}{follow}{run_shadow}{stop_shadow}</div> })}
             </td>
         </tr>
     }

@@ -8,7 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, RoleBadge, Stat, VerdictBadge, BUTTON, INPUT};
+use crate::components::ui::{
+    format_date, format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, RoleBadge, Stat, VerdictBadge, BUTTON, INPUT,
+};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,9 +175,7 @@ fn NumberSetting(
                     <input id=input_id name=name inputmode="numeric" class=INPUT value=value.to_string() aria-invalid=error.is_some().then_some("true") aria-describedby=described_by/></label>
                 <button type="submit" class=BUTTON>{button}</button>
             </form>
-            {error.map(|message| view! {
-                <p id=error_id role="alert" data-testid="form-error" class="mt-3 rounded-md bg-red-50 border border-red-200 px-3 py-2 text-sm text-red-800">{message}</p>
-            })}
+            {error.map(|message| view! { <div class="mt-3"><FormRefusal message id=error_id/></div> })}
         </Card>
     }
 }

@@ -4,12 +4,13 @@
 //! the releases page (`?tenant=slug`).
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{counted, format_time, Card, ErrorPanel, LoadingPanel, PageHeader, BUTTON_SECONDARY};
+use crate::components::feedback::ConfirmPost;
+use crate::components::ui::{counted, format_time, Card, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON_SECONDARY};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +130,15 @@ pub async fn pin_revision(tenant: Option<String>, revision: String) -> Result<i6
     use crate::auth::server::{access, core};
     let access = access()?;
     let (target, revision) = (server::target_of(&tenant), server::optional_number("revision", &revision)?);
-    Ok(core()?.pin_revision(&access, target, revision).await?.revision())
+    let runs = core()?.pin_revision(&access, target, revision).await?.revision();
+    done(format!("Decisions now run revision {runs}.")).await;
+    Ok(runs)
+}
+
+/// Tells the page that loads after a plain form post of this page what was done.
+#[cfg(feature = "ssr")]
+async fn done(message: String) {
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
 }
 
 /// Runs `revision` of the tenant's policies in shadow, or with an empty `revision` stops it.
@@ -138,37 +147,35 @@ pub async fn shadow_revision(tenant: Option<String>, revision: String) -> Result
     use crate::auth::server::{access, core};
     let access = access()?;
     let (target, revision) = (server::target_of(&tenant), server::optional_number("revision", &revision)?);
-    Ok(core()?.set_revision_shadow(&access, target, revision).await?.shadow().map(charter_store::describe_selection))
+    let candidate = core()?.set_revision_shadow(&access, target, revision).await?.shadow().map(charter_store::describe_selection);
+    done(match &candidate {
+        Some(candidate) => format!("Running {candidate} in shadow: decisions are unchanged, their receipts show what it would decide."),
+        None => "Nothing runs in shadow any more.".to_owned(),
+    })
+    .await;
+    Ok(candidate)
 }
 
 #[component]
 pub fn VersionsPage() -> impl IntoView {
     let query = use_query_map();
     let tenant = move || query.read().get("tenant");
-    let toasts = expect_context::<Toasts>();
-    let pin = ServerAction::<PinRevision>::new();
-    Effect::new(move |_| match pin.value().get() {
-        Some(Ok(revision)) => toasts.success(format!("Decisions now run revision {revision}.")),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    let shadow = ServerAction::<ShadowRevision>::new();
-    Effect::new(move |_| match shadow.value().get() {
-        Some(Ok(Some(candidate))) => {
-            toasts.success(format!("Running {candidate} in shadow: decisions are unchanged, their receipts show what it would decide."))
-        }
-        Some(Ok(None)) => toasts.success("Nothing runs in shadow any more."),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    let overview = Resource::new(move || (tenant(), pin.version().get(), shadow.version().get()), |(tenant, _, _)| versions_overview(tenant));
+    let overview = Resource::new(tenant, versions_overview);
+    // Pinning and shadows are plain form posts: the page loads again with the new state and says
+    // what was done (`crate::flash`), or with the refusal in its address, shown here.
+    let refused = ServerAction::<PinRevision>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err)
+        .or_else(|| ServerAction::<ShadowRevision>::new().value().get_untracked().and_then(Result::err));
     view! {
         <Title text="Versions"/>
         <PageHeader title="Versions" subtitle="Every save of your policies is a revision. Decisions run the newest unless you pin an earlier one; saves go on while pinned and are enforced once you run the newest again."/>
+        {refused.map(|error| view! { <div class="mb-6"><FormRefusal message=format!("Not changed: {error}")/></div> })}
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(view_model) => view! { <VersionsPanel view_model pin shadow/> }.into_any(),
+                    Ok(view_model) => view! { <VersionsPanel view_model/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
@@ -176,8 +183,20 @@ pub fn VersionsPage() -> impl IntoView {
     }
 }
 
+/// A form of this page: it names the tenant when platform staff opened another tenant's versions.
+fn version_form(action: &'static str, slug: &Option<String>, revision: String, button: impl Into<String>) -> impl IntoView {
+    let button = button.into();
+    view! {
+        <form method="post" action=action>
+            {slug.clone().map(|slug| view! { <input type="hidden" name="tenant" value=slug/> })}
+            <input type="hidden" name="revision" value=revision/>
+            <button type="submit" class=BUTTON_SECONDARY>{button}</button>
+        </form>
+    }
+}
+
 #[component]
-fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>, shadow: ServerAction<ShadowRevision>) -> impl IntoView {
+fn VersionsPanel(view_model: VersionsView) -> impl IntoView {
     let VersionsView {
         tenant,
         slug,
@@ -193,32 +212,27 @@ fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>, shado
         differing,
         shadow_rows,
     } = view_model;
-    let slug = StoredValue::new(slug);
-    let chosen = RwSignal::new(None::<i64>);
-    let confirm = RwSignal::new(false);
     let standing = if pinned {
         format!("{tenant} runs platform release {release} and revision {revision} of its own policies, pinned (the newest is {latest}).")
     } else {
         format!("{tenant} runs platform release {release} and its newest revision, {revision}.")
     };
+    let tenant_field = slug.clone().map(|slug| ("tenant", slug));
+    // An empty revision runs the newest again, or stops the shadow.
+    let run_newest = (pinned && can_pin).then(|| version_form(PinRevision::url(), &slug, String::new(), format!("Run the newest revision ({latest})")));
+    let stop_shadow = (shadow_revision.is_some() && can_pin).then(|| version_form(ShadowRevision::url(), &slug, String::new(), "Stop the shadow"));
     view! {
         <div class="space-y-6">
             <Card>
                 <p class="text-sm" data-testid="versions-standing">{standing}</p>
-                {(pinned && can_pin).then(|| view! {
-                    <button type="button" class=format!("{BUTTON_SECONDARY} mt-2") on:click=move |_| { pin.dispatch(PinRevision { tenant: slug.get_value(), revision: String::new() }); }>
-                        {format!("Run the newest revision ({latest})")}
-                    </button>
-                })}
+                {run_newest.map(|form| view! { <div class="mt-2">{form}</div> })}
             </Card>
             <Card title="Shadow">
                 <p class="text-sm" data-testid="shadow-standing">{match &candidate {
                     Some(candidate) => format!("{candidate} runs in shadow: every decision is also decided by it, and its receipt shows what it would have decided. In the last 7 days {shadowed} decisions ran in shadow; {differing} would have been decided otherwise."),
                     None => "Nothing runs in shadow. Try a revision in shadow to see, on live decisions, what it would change before you pin it.".to_owned(),
                 }}</p>
-                {(shadow_revision.is_some() && can_pin).then(|| view! {
-                    <button type="button" class=format!("{BUTTON_SECONDARY} mt-2") on:click=move |_| { shadow.dispatch(ShadowRevision { tenant: slug.get_value(), revision: String::new() }); }>"Stop the shadow"</button>
-                })}
+                {stop_shadow.map(|form| view! { <div class="mt-2">{form}</div> })}
                 {(!shadow_rows.is_empty()).then(|| view! {
                     <table class="mt-3 min-w-full text-sm" data-testid="shadow-diff">
                         <thead class="text-left text-xs uppercase text-slate-500">
@@ -254,13 +268,22 @@ fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>, shado
                                     view! { <span class="ml-auto text-xs text-emerald-700">"enforced"</span> }.into_any()
                                 } else if can_pin {
                                     let shadowing = shadow_revision == Some(number);
+                                    let mut fields = vec![("revision", number.to_string())];
+                                    fields.extend(tenant_field.clone());
                                     view! {
-                                        <span class="ml-auto flex gap-1">
-                                            {(!shadowing).then(|| view! {
-                                                <button type="button" class=BUTTON_SECONDARY on:click=move |_| { shadow.dispatch(ShadowRevision { tenant: slug.get_value(), revision: number.to_string() }); }>"Try in shadow"</button>
-                                            })}
-                                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { chosen.set(Some(number)); confirm.set(true); }>"Pin"</button>
-                                        </span>
+                                        <div class="ml-auto flex gap-1">
+                                            {(!shadowing).then(|| version_form(ShadowRevision::url(), &slug, number.to_string(), "Try in shadow"))}
+                                            <ConfirmPost
+                                                id=format!("pin-revision-{number}")
+                                                button="Pin"
+                                                button_class=BUTTON_SECONDARY
+                                                title=format!("Pin revision {number}?")
+                                                message="From the next decision your policies are enforced as this revision left them. Saves go on making revisions; none is enforced until you run the newest again."
+                                                confirm_label="Pin"
+                                                action=PinRevision::url()
+                                                fields
+                                            />
+                                        </div>
                                     }.into_any()
                                 } else {
                                     ().into_any()
@@ -271,14 +294,5 @@ fn VersionsPanel(view_model: VersionsView, pin: ServerAction<PinRevision>, shado
                 </ul>
             </Card>
         </div>
-        {move || chosen.get().map(|number| view! {
-            <ConfirmDialog
-                open=confirm
-                title=format!("Pin revision {number}?")
-                message="From the next decision your policies are enforced as this revision left them. Saves go on making revisions; none is enforced until you run the newest again."
-                confirm_label="Pin"
-                on_confirm=Callback::new(move |_| { pin.dispatch(PinRevision { tenant: slug.get_value(), revision: number.to_string() }); })
-            />
-        })}
     }
 }

@@ -17,7 +17,7 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::components::feedback::Toasts;
-use crate::components::ui::{ErrorPanel, LoadingPanel};
+use crate::components::ui::{ErrorPanel, FormRefusal, LoadingPanel};
 use crate::AppError;
 use platform::PlatformCatalog;
 use tenant::TenantCatalog;
@@ -103,7 +103,9 @@ pub struct Refreshed {
 pub async fn refresh_upstream(id: String) -> Result<Refreshed, AppError> {
     use crate::auth::server::{access, core};
     let (source, report) = core()?.refresh_upstream(&access()?, &id.into()).await?;
-    Ok(Refreshed { source, added: report.added, updated: report.updated, removed: report.removed })
+    let refreshed = Refreshed { source, added: report.added, updated: report.updated, removed: report.removed };
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, refreshed_words(&refreshed)).await;
+    Ok(refreshed)
 }
 
 #[server(endpoint = "tools/toggle")]
@@ -133,10 +135,12 @@ pub async fn tool_usage(tool: String) -> Result<ToolImpact, AppError> {
 pub async fn delete_source(id: String) -> Result<(), AppError> {
     use crate::auth::server::{access, core};
     core()?.delete_source(&access()?, &id.into()).await?;
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, "Source removed.".to_owned()).await;
     Ok(())
 }
 
 /// What a refresh changed, in a sentence.
+#[cfg(feature = "ssr")]
 fn refreshed_words(refreshed: &Refreshed) -> String {
     let name = &refreshed.source.name;
     if refreshed.added.is_empty() && refreshed.updated.is_empty() && refreshed.removed.is_empty() {
@@ -160,7 +164,6 @@ pub fn ToolsPage() -> impl IntoView {
     let toasts = expect_context::<Toasts>();
     let add = ServerAction::<AddSource>::new();
     let toggle = ServerAction::<ToggleTool>::new();
-    let remove = ServerAction::<DeleteSource>::new();
     Effect::new(move |_| match add.value().get() {
         Some(Ok(source)) => toasts.success(format!("Added {} with {} tools.", source.name, source.tool_count)),
         Some(Err(error)) => toasts.error(format!("Source not added: {error}")),
@@ -169,11 +172,6 @@ pub fn ToolsPage() -> impl IntoView {
     Effect::new(move |_| match toggle.value().get() {
         Some(Ok(tool)) => toasts.success(format!("{} is now {}.", tool.name, if tool.enabled { "enabled" } else { "disabled" })),
         Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(())) => toasts.success("Source removed."),
-        Some(Err(error)) => toasts.error(format!("Not removed: {error}")),
         None => {}
     });
     let expose = ServerAction::<ExposeTool>::new();
@@ -189,41 +187,33 @@ pub fn ToolsPage() -> impl IntoView {
         None => {}
     });
     let connect = ServerAction::<ConnectUpstream>::new();
-    let refresh = ServerAction::<RefreshUpstream>::new();
     Effect::new(move |_| match connect.value().get() {
         Some(Ok(source)) => toasts.success(format!("Connected {} with {} tools.", source.name, source.tool_count)),
         Some(Err(error)) => toasts.error(format!("Not connected: {error}")),
         None => {}
     });
-    Effect::new(move |_| match refresh.value().get() {
-        Some(Ok(refreshed)) => toasts.success(refreshed_words(&refreshed)),
-        Some(Err(error)) => toasts.error(format!("Not read again: {error}")),
-        None => {}
-    });
     provide_context(expose);
     provide_context(switch);
     provide_context(connect);
-    provide_context(refresh);
     let catalog = Resource::new(
-        move || {
-            (
-                add.version().get(),
-                toggle.version().get(),
-                remove.version().get(),
-                expose.version().get(),
-                switch.version().get(),
-                connect.version().get(),
-                refresh.version().get(),
-            )
-        },
+        move || (add.version().get(), toggle.version().get(), expose.version().get(), switch.version().get(), connect.version().get()),
         |_| tool_catalog(),
     );
+    // Removing a source and reading an upstream's tools again are plain form posts: the page loads
+    // again with the new catalog and says what was done, or with the refusal in its address.
+    let refused = ServerAction::<DeleteSource>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err)
+        .map(|error| format!("Not removed: {error}"))
+        .or_else(|| ServerAction::<RefreshUpstream>::new().value().get_untracked().and_then(Result::err).map(|error| format!("Not read again: {error}")));
     view! {
         <Title text="Tools & Sources"/>
+        {refused.map(|message| view! { <div class="mb-6"><FormRefusal message/></div> })}
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match catalog.await {
-                    Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog add toggle remove/> }.into_any(),
+                    Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog add toggle/> }.into_any(),
                     Ok(catalog) => view! { <TenantCatalog tools=catalog.own can_switch=catalog.can_switch governed=catalog.governed/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }

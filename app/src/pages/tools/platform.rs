@@ -2,20 +2,16 @@
 
 use charter_store::{CatalogEntry, Exposure, TenantId, ToolSource};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use super::impact::{SwitchOff, SwitchOffDialog};
 use super::{AddSource, CatalogView, DeleteSource, ExposeTool, ToggleTool};
-use crate::components::feedback::ConfirmDialog;
-use crate::components::ui::{Card, EmptyState, ErrorPanel, FileText, PageHeader, Toggle, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
+use crate::components::feedback::ConfirmPost;
+use crate::components::ui::{Card, EmptyState, ErrorPanel, FileText, PageHeader, Toggle, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::pages::policies::TenantOption;
 
 #[component]
-pub(super) fn PlatformCatalog(
-    catalog: CatalogView,
-    add: ServerAction<AddSource>,
-    toggle: ServerAction<ToggleTool>,
-    remove: ServerAction<DeleteSource>,
-) -> impl IntoView {
+pub(super) fn PlatformCatalog(catalog: CatalogView, add: ServerAction<AddSource>, toggle: ServerAction<ToggleTool>) -> impl IntoView {
     let can_write = catalog.can_write;
     // The header counts the tools agents call; Charter's own are counted on their own card.
     let agents_sources = || catalog.sources.iter().filter(|s| !s.builtin);
@@ -37,7 +33,7 @@ pub(super) fn PlatformCatalog(
             {(imported == 0).then(|| view! { <Card><EmptyState message="No sources of agents' tools yet: every tool is enabled until a catalog exists."/></Card> })}
             {catalog.sources.into_iter().map(|source| {
                 let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
-                view! { <SourceCard source tools=source_tools can_write toggle remove/> }
+                view! { <SourceCard source tools=source_tools can_write toggle/> }
             }).collect_view()}
         </div>
     }
@@ -74,15 +70,8 @@ fn AddSourceForm(add: ServerAction<AddSource>) -> impl IntoView {
 }
 
 #[component]
-fn SourceCard(
-    source: ToolSource,
-    tools: Vec<CatalogEntry>,
-    can_write: bool,
-    toggle: ServerAction<ToggleTool>,
-    remove: ServerAction<DeleteSource>,
-) -> impl IntoView {
-    let confirm = RwSignal::new(false);
-    let id = source.id.clone();
+fn SourceCard(source: ToolSource, tools: Vec<CatalogEntry>, can_write: bool, toggle: ServerAction<ToggleTool>) -> impl IntoView {
+    let id = source.id.to_string();
     let kind = match (source.builtin, source.endpoint.is_some()) {
         (true, _) => "Charter's own MCP tools, for assistants",
         (false, true) => "MCP server, through the gateway",
@@ -97,13 +86,21 @@ fn SourceCard(
                 </div>
                 <div class="flex items-center gap-3">
                     <span class="text-sm font-medium" data-testid="source-count">{format!("{} of {} enabled", source.enabled_count, source.tool_count)}</span>
-                    {(can_write && !source.builtin).then(|| view! { <button type="button" class=BUTTON_DANGER on:click=move |_| confirm.set(true)>"Remove"</button> })}
+                    {(can_write && !source.builtin).then(|| view! {
+                        <ConfirmPost
+                            id=format!("remove-source-{id}")
+                            button="Remove"
+                            title=format!("Remove {}?", source.name)
+                            message="Its tools leave the catalog and are denied on the next call. Added again later, they are new tools: enabled or not as you choose then, exposed to every tenant, and no tenant's switch is kept."
+                            confirm_label="Remove source"
+                            action=DeleteSource::url()
+                            fields=vec![("id", id.clone())]
+                        />
+                    })}
                 </div>
             </div>
             {source.endpoint.is_some().then(|| view! { <super::upstream::UpstreamLine source=source.clone() can_write/> })}
             <div class="p-3"><ToolTable tools can_write toggle=Some(toggle)/></div>
-            <ConfirmDialog open=confirm title=format!("Remove {}?", source.name) message="Its tools leave the catalog and are denied on the next call. Added again later, they are new tools: enabled or not as you choose then, exposed to every tenant, and no tenant's switch is kept." confirm_label="Remove source"
-                on_confirm=Callback::new(move |_| { remove.dispatch(DeleteSource { id: id.to_string() }); })/>
         </section>
     }
 }

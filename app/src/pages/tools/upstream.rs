@@ -4,6 +4,7 @@
 
 use charter_store::ToolSource;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use super::{ConnectUpstream, RefreshUpstream};
 use crate::components::ui::{Card, ErrorPanel, BUTTON, BUTTON_SECONDARY, INPUT};
@@ -58,7 +59,6 @@ pub(super) fn ConnectUpstreamForm() -> impl IntoView {
 /// again.
 #[component]
 pub(super) fn UpstreamLine(source: ToolSource, can_write: bool) -> impl IntoView {
-    let refresh = expect_context::<ServerAction<RefreshUpstream>>();
     let endpoint = source.endpoint.clone().unwrap_or_default();
     let id = source.id.to_string();
     let auth = if source.authenticated { " · with a bearer token" } else { "" };
@@ -67,8 +67,10 @@ pub(super) fn UpstreamLine(source: ToolSource, can_write: bool) -> impl IntoView
         <div class="flex flex-wrap items-center gap-2 px-5 py-2 text-xs text-slate-600 border-b border-slate-100" data-testid="upstream">
             <span>"MCP server "<code class="font-mono">{endpoint}</code>{auth}{prefix}</span>
             {can_write.then(|| view! {
-                <button type="button" class=BUTTON_SECONDARY disabled=move || refresh.pending().get()
-                    on:click=move |_| { refresh.dispatch(RefreshUpstream { id: id.clone() }); }>"Read its tools again"</button>
+                <form method="post" action=RefreshUpstream::url()>
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class=BUTTON_SECONDARY>"Read its tools again"</button>
+                </form>
             })}
         </div>
     }

@@ -1,0 +1,72 @@
+// The console's one script of its own, for its plain HTML forms. It sits inline at the top of
+// every page, so it works from the page's first moment, before the bundle has loaded; a browser
+// without script sends the same forms with their buttons, and the server renders the same pages.
+//
+// A list's filters are a GET form marked `data-filters`: a choice sends it at once (a select, a
+// checkbox, or a field marked `data-submit-on-change` when it is left), and the address it goes
+// to leaves the empty fields out. A select changed with the keyboard applies when it is left, not
+// on every arrow key, and focus comes back to where it was once the list has loaded.
+//
+// A form that posts is sent once: a second click while the first is on its way does nothing.
+(() => {
+  const FOCUS = 'charter.focus';
+  let keyed = null;
+  let unsent = null;
+  const filters = (field) => field && field.form && field.form.hasAttribute('data-filters') ? field.form : null;
+  const send = (form, focus) => {
+    if (focus && focus.name) sessionStorage.setItem(FOCUS, focus.name);
+    form.requestSubmit();
+  };
+  document.addEventListener('keydown', (event) => {
+    const field = event.target;
+    if (field.tagName === 'SELECT' && filters(field) && event.key !== 'Tab') keyed = field;
+  });
+  document.addEventListener('change', (event) => {
+    const field = event.target;
+    const form = filters(field);
+    if (!form) return;
+    if (field === keyed) {
+      unsent = field;
+      return;
+    }
+    const choice = field.tagName === 'SELECT' || field.type === 'checkbox' || field.hasAttribute('data-submit-on-change');
+    if (choice) send(form, field);
+  });
+  document.addEventListener('focusout', (event) => {
+    const field = event.target;
+    if (field !== keyed) return;
+    keyed = null;
+    if (unsent === field) {
+      unsent = null;
+      const next = event.relatedTarget && event.relatedTarget.form === field.form ? event.relatedTarget : field;
+      send(field.form, next);
+    }
+  });
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (form.method === 'post') {
+      if (form.dataset.sending) event.preventDefault();
+      form.dataset.sending = 'true';
+      return;
+    }
+    if (!form.hasAttribute('data-filters')) return;
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(form, event.submitter)) {
+      if (typeof value === 'string' && value.trim() !== '') query.append(name, value);
+    }
+    const search = query.toString();
+    window.location.assign(form.getAttribute('action') + (search ? '?' + search : ''));
+  });
+  // A page shown again from the back-forward cache keeps its forms as they were left.
+  window.addEventListener('pageshow', () => {
+    for (const form of document.querySelectorAll('form[data-sending]')) delete form.dataset.sending;
+  });
+  document.addEventListener('DOMContentLoaded', () => {
+    const name = sessionStorage.getItem(FOCUS);
+    if (!name) return;
+    sessionStorage.removeItem(FOCUS);
+    const field = document.querySelector(`form[data-filters] [name="${CSS.escape(name)}"]`);
+    if (field) field.focus();
+  });
+})();
