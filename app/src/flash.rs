@@ -122,6 +122,15 @@ pub mod server {
         }
     }
 
+    /// Keeps `message` for the page the browser loads next, however this server function was
+    /// called: for a part of a page that loads the page again once it has done its work, so the
+    /// page shows the new state and says what changed.
+    pub async fn for_next_page(kind: ToastKind, message: String) {
+        if let Err(err) = keep(kind, message).await {
+            tracing::warn!(error = %err, "could not keep a message for the next page");
+        }
+    }
+
     /// Whether the server function being run was called by a plain HTML form post, which asks for
     /// a page (`Accept: text/html`) and which server_fn answers with a redirect back to it. A page
     /// being rendered (a GET) is not one, even when its resources call server functions.

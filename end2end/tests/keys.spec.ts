@@ -23,10 +23,16 @@ test('a tenant admin creates a key, copies its secret shown once, sees its last 
   expect(secret).toMatch(/^chk_[a-z0-9]{10}_[0-9a-f]{64}$/);
   const prefix = secret.split('_').slice(0, 2).join('_');
 
-  // Copy puts the whole key on the clipboard.
+  // Copy puts the whole key on the clipboard, and says so beside the button.
   await shown.getByRole('button', { name: 'Copy' }).click();
-  await expect(page.getByTestId('toast').filter({ hasText: 'Key copied to the clipboard.' })).toBeVisible();
+  await expect(shown.getByTestId('copy-result')).toHaveText('Copied to the clipboard.');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+
+  // Once dismissed, the page loads again: the secret is nowhere on it, nor after a reload.
+  await shown.getByRole('button', { name: 'Done' }).click();
+  await expect(shown).toHaveCount(0);
+  await hydrated(page);
+  expect(await page.content()).not.toContain(secret.split('_')[2]);
 
   // The list shows the key by its prefix, bound to its agent, never used.
   const row = page.getByTestId('key-row').filter({ hasText: name });
@@ -35,11 +41,6 @@ test('a tenant admin creates a key, copies its secret shown once, sees its last 
   await expect(row).toContainText(bot);
   await expect(row.getByTestId('key-last-used')).toHaveText('never');
   await expect(row.getByTestId('key-scopes')).toHaveText('decide, policies:read');
-
-  // Once dismissed, the secret is nowhere on the page, nor after a reload.
-  await shown.getByRole('button', { name: 'Done' }).click();
-  await expect(shown).toHaveCount(0);
-  expect(await page.content()).not.toContain(secret);
   await page.reload();
   await hydrated(page);
   expect(await page.content()).not.toContain(secret.split('_')[2]);
@@ -81,8 +82,7 @@ test('a bad key name is refused with the field named, and nothing is created', a
   const before = await page.getByTestId('key-row').count();
   await page.locator('#key-name').fill('x'.repeat(101));
   await page.getByRole('button', { name: 'Create key' }).click();
-  await expect(page.getByText('name must be 1-100 characters', { exact: true })).toBeVisible();
-  await expect(page.getByTestId('toast').filter({ hasText: 'Key not created: name must be 1-100 characters' })).toBeVisible();
+  await expect(page.getByRole('alert').filter({ hasText: 'Key not created: name must be 1-100 characters' })).toBeVisible();
   await expect(page.getByTestId('new-key')).toHaveCount(0);
   await expect(page.getByTestId('key-row')).toHaveCount(before);
 });

@@ -133,13 +133,12 @@ test('a document that is not OpenAPI 3 or MCP is refused with a clear error', as
   await page.locator('#source-name').fill(sourceName);
   await page.locator('#source-document').fill('swagger: "2.0"\ninfo:\n  title: Old API\n  version: "1"\npaths: {}\n');
   await page.getByRole('button', { name: 'Import tools' }).click();
-  const error = page.getByTestId('toast').filter({ hasText: 'Source not added' });
-  await expect(error).toBeVisible();
-  await expect(error).toHaveAttribute('role', 'alert');
-  await expect(error).toContainText('swagger 2.0 documents are not supported; convert to OpenAPI 3');
-  // The form says so too, where the document was typed.
+  // The form says so, where the document was typed, and keeps the document to be corrected.
   const form = page.locator('form').filter({ has: page.locator('#source-document') });
-  await expect(form.getByRole('alert')).toContainText('convert to OpenAPI 3');
+  const error = form.getByRole('alert');
+  await expect(error).toContainText('Source not added: ');
+  await expect(error).toContainText('swagger 2.0 documents are not supported; convert to OpenAPI 3');
+  await expect(page.locator('#source-document')).toHaveValue(/^swagger: "2\.0"/);
   await expect(page.getByTestId('source-card').filter({ hasText: sourceName })).toHaveCount(0);
   await expect(page.getByTestId('source-card')).toHaveCount(cards);
 });

@@ -3,8 +3,6 @@ import { expect, expectConsoleError, test } from './fixtures';
 import { readFile } from 'node:fs/promises';
 import { DEMO, apiSession, openNav, signIn, stamp, arrived } from './helpers';
 
-const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
-
 async function versionOf(api: APIRequestContext, id: string): Promise<{ version: number; reason: string }> {
   const policy = await (await api.get(`/api/v1/policies/${id}`)).json();
   return { version: policy.version, reason: policy.document.rules[0].reason };
@@ -75,7 +73,7 @@ test.describe('export and import', () => {
     expect(await versionOf(admin, policyId)).toEqual({ version: 1, reason: oldReason });
 
     await page.getByRole('button', { name: 'Apply import' }).click();
-    await expect(toast(page, 'Import applied: 1 policy changed.')).toBeVisible();
+    await expect(page.getByTestId('import-result')).toHaveText('Import applied: 1 policy changed.');
     expect(await versionOf(admin, policyId)).toEqual({ version: 2, reason: newReason });
 
     // The list shows the new version.

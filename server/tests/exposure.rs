@@ -8,7 +8,7 @@
 mod api_support;
 
 use api_support::*;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 const CRM: &str = r#"{"tools": [
@@ -26,9 +26,13 @@ async fn tool_id(api: &Api, owner: &Auth, name: &str) -> String {
     view["tools"].as_array().unwrap().iter().find(|tool| tool["name"] == name).unwrap_or_else(|| panic!("{name} in {view}"))["id"].as_str().unwrap().to_owned()
 }
 
+/// Exposes a tool as the exposure popover posts it: one `tenants[]` per tenant ticked, the plans
+/// separated by commas.
 async fn expose(api: &Api, owner: &Auth, id: &str, everyone: bool, tenants: &[&str], plans: &[&str]) -> Reply {
-    let body = json!({ "id": id, "everyone": everyone, "tenants": tenants, "plans": plans });
-    api.send(Call::new(Method::POST, "/api/tools/expose", owner).json(&body)).await
+    let (everyone, plans) = (everyone.to_string(), plans.join(", "));
+    let mut pairs = vec![("id", id), ("everyone", everyone.as_str()), ("plans", plans.as_str())];
+    pairs.extend(tenants.iter().map(|tenant| ("tenants[]", *tenant)));
+    console(api, owner, "tools/expose", &pairs).await
 }
 
 async fn verdict(api: &Api, key: &Auth, tool: &str) -> Value {

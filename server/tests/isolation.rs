@@ -257,7 +257,7 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
         "/api/tools/refresh_upstream" => pairs(&[("id", NO_SUCH_ID)]),
         "/api/assistant/view" => pairs(&[]),
         // Exposure is the platform's: another tenant's admin is refused.
-        "/api/tools/expose" => pairs(&[]),
+        "/api/tools/expose" => pairs(&[("id", NO_SUCH_ID), ("everyone", "false"), ("tenants[]", A_SLUG), ("plans", "")]),
         // A tenant switches only its own tools; there is no tenant to name.
         "/api/tools/switch" => pairs(&[("tool", "docs.read"), ("on", "false")]),
         "/api/assistant/disconnect" => pairs(&[("id", &a.connection)]),
@@ -305,9 +305,7 @@ async fn every_server_function_keeps_another_tenants_data_out_of_reach() {
                 // A fresh session each time: `logout` ends the one it is called with.
                 let auth = api.sign_in(who).await;
                 let args = server_fn_args(path, &a);
-                let reply = if path == "/api/tools/expose" {
-                    api.send(Call::new(Method::POST, path, &auth).json(&json!({ "id": NO_SUCH_ID, "everyone": false, "tenants": [A_SLUG], "plans": [] }))).await
-                } else if path == "/api/oauth/answer" {
+                let reply = if path == "/api/oauth/answer" {
                     api.send(Call::new(Method::POST, path, &auth).json(&json!({ "query": a.consent_query, "allow": false, "scopes": [] }))).await
                 } else if path == "/api/policies/search" {
                     api.send(

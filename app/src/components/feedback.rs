@@ -147,8 +147,6 @@ pub fn ConfirmDialog(
 /// A button that asks before a destructive plain form post. It opens the browser's own popover
 /// (no script, so it works without the browser bundle) with what the action does and a form that
 /// posts `fields` to the server function at `action`; the page that loads next says what happened.
-/// Focus starts on "Cancel", so Enter never confirms by accident; Escape or a click outside closes
-/// it.
 #[component]
 pub fn ConfirmPost(
     /// Unique on the page: it names the popover.
@@ -168,12 +166,32 @@ pub fn ConfirmPost(
     /// The hidden fields the form posts.
     fields: Vec<(&'static str, String)>,
 ) -> impl IntoView {
+    view! {
+        <button type="button" class=button_class.unwrap_or(crate::components::ui::BUTTON_DANGER) popovertarget=id.clone()>{button}</button>
+        <ConfirmPopover id title message confirm_label action fields/>
+    }
+}
+
+/// The question a [`ConfirmPost`] (or another opener, with `popovertarget` set to `id`) asks: a
+/// popover dialog with what the action does, any `children` that add to it, and a form that posts
+/// `fields` to the server function at `action`. Focus starts on "Cancel", so Enter never confirms
+/// by accident; Escape or a click outside closes it.
+#[component]
+pub fn ConfirmPopover(
+    /// Unique on the page: it names the popover.
+    id: String,
+    title: String,
+    message: String,
+    confirm_label: String,
+    action: &'static str,
+    fields: Vec<(&'static str, String)>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     // The view's attributes are evaluated in no promised order: each gets its own copy.
-    let (opener, popover, closer) = (id.clone(), id.clone(), id);
+    let (popover, closer) = (id.clone(), id);
     let title_id = format!("{popover}-title");
     let labelled_by = title_id.clone();
     view! {
-        <button type="button" class=button_class.unwrap_or(crate::components::ui::BUTTON_DANGER) popovertarget=opener>{button}</button>
         <div
             id=popover
             popover="auto"
@@ -183,6 +201,7 @@ pub fn ConfirmPost(
         >
             <h2 id=title_id class="text-lg font-semibold">{title}</h2>
             <p class="mt-2 text-sm font-normal text-slate-600 whitespace-normal">{message}</p>
+            {children.map(|details| details())}
             <form method="post" action=action class="mt-6 flex justify-end gap-2">
                 {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
                 <button

@@ -74,36 +74,10 @@ fn Frame(user: SessionUser) -> impl IntoView {
     let read_only = user.is_read_only();
     let scope = user.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "Platform".to_owned());
     provide_context(user.clone());
-    // On a phone the navigation is a menu behind a button, so every entry fits; from `md` up it is
-    // the sidebar and the button is hidden.
-    let menu_open = RwSignal::new(false);
     view! {
         <div class="min-h-screen md:flex">
             <aside class="bg-slate-900 text-slate-100 md:w-60 md:min-h-screen flex flex-col">
-                <div class="px-5 py-4 flex items-center gap-2 border-b border-slate-800">
-                    <span class="inline-grid place-items-center w-8 h-8 rounded-lg bg-indigo-500 font-bold">"C"</span>
-                    <div>
-                        <div class="font-semibold tracking-tight">"Charter"</div>
-                        <div class="text-xs text-slate-400" data-testid="scope-name">{scope}</div>
-                    </div>
-                    <button
-                        type="button"
-                        class="ml-auto md:hidden rounded-md border border-slate-700 px-3 py-1.5 text-sm text-slate-200 hover:bg-slate-800 focus:outline-none focus:ring-2 focus:ring-indigo-500"
-                        aria-controls="main-nav"
-                        aria-expanded=move || menu_open.get().to_string()
-                        on:click=move |_| menu_open.update(|open| *open = !*open)
-                    >
-                        {move || if menu_open.get() { "Close menu" } else { "Menu" }}
-                    </button>
-                </div>
-                <nav
-                    id="main-nav"
-                    aria-label="Main"
-                    class=move || if menu_open.get() { "flex flex-col gap-1 p-3" } else { "hidden md:flex md:flex-col gap-1 p-3" }
-                    data-testid="main-nav"
-                    // Choosing an entry closes the menu on a phone.
-                    on:click=move |_| menu_open.set(false)
-                >
+                <MainMenu scope>
                     {items
                         .into_iter()
                         .map(|item| {
@@ -118,7 +92,7 @@ fn Frame(user: SessionUser) -> impl IntoView {
                             }
                         })
                         .collect_view()}
-                </nav>
+                </MainMenu>
             </aside>
             <div class="flex-1 min-w-0 flex flex-col">
                 <header class="bg-white border-b border-slate-200 px-6 py-3 flex flex-wrap items-center justify-between gap-3">
@@ -150,6 +124,42 @@ fn Frame(user: SessionUser) -> impl IntoView {
                 </main>
             </div>
         </div>
+    }
+}
+
+/// The console's name, whose console it is (`scope`), and the main navigation (its entries are the
+/// children): the sidebar from `md` up; on a phone a menu behind a button, so every entry fits.
+/// It needs nothing from the page around it.
+#[component]
+fn MainMenu(scope: String, children: Children) -> impl IntoView {
+    let menu_open = RwSignal::new(false);
+    view! {
+        <div class="px-5 py-4 flex items-center gap-2 border-b border-slate-800">
+            <span class="inline-grid place-items-center w-8 h-8 rounded-lg bg-indigo-500 font-bold">"C"</span>
+            <div>
+                <div class="font-semibold tracking-tight">"Charter"</div>
+                <div class="text-xs text-slate-400" data-testid="scope-name">{scope}</div>
+            </div>
+            <button
+                type="button"
+                class="ml-auto md:hidden rounded-md border border-slate-700 px-3 py-1.5 text-sm text-slate-200 hover:bg-slate-800 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+                aria-controls="main-nav"
+                aria-expanded=move || menu_open.get().to_string()
+                on:click=move |_| menu_open.update(|open| *open = !*open)
+            >
+                {move || if menu_open.get() { "Close menu" } else { "Menu" }}
+            </button>
+        </div>
+        <nav
+            id="main-nav"
+            aria-label="Main"
+            class=move || if menu_open.get() { "flex flex-col gap-1 p-3" } else { "hidden md:flex md:flex-col gap-1 p-3" }
+            data-testid="main-nav"
+            // Choosing an entry closes the menu on a phone.
+            on:click=move |_| menu_open.set(false)
+        >
+            {children()}
+        </nav>
     }
 }
 

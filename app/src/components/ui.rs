@@ -69,6 +69,14 @@ pub fn EmptyState(#[prop(into)] message: String) -> impl IntoView {
     view! { <p class="py-8 text-center text-sm text-slate-500">{message}</p> }
 }
 
+/// An option of a menu whose choice comes from the address. `selected` marks it twice: the
+/// attribute for the server's HTML, the property for what the browser shows once someone has
+/// picked an option (after which the attribute no longer counts, e.g. after back and forward).
+#[component]
+pub fn Choice(#[prop(into)] value: String, #[prop(into)] label: String, selected: bool) -> impl IntoView {
+    view! { <option value=value selected=selected prop:selected=selected>{label}</option> }
+}
+
 /// Why the last plain form post on this page was refused: server_fn brings the error back in the
 /// page's address, and the page renders it beside the form. `id` lets the form's field point at it
 /// (`aria-describedby`).
@@ -228,9 +236,8 @@ pub fn FileText(#[prop(into)] id: String, #[prop(into)] accept: String, on_text:
     }
 }
 
-/// An on/off switch (`role="switch"`), named by `label` for assistive technology and tests.
-#[component]
-pub fn Toggle(on: bool, #[prop(into)] label: String, on_click: Callback<()>) -> impl IntoView {
+/// The look of an on/off switch: its track and its knob.
+pub fn switch_look(on: bool) -> (&'static str, &'static str) {
     let track = if on {
         "relative inline-flex h-5 w-9 rounded-full bg-emerald-500 focus:outline-none focus:ring-2 focus:ring-indigo-500"
     } else {
@@ -238,9 +245,21 @@ pub fn Toggle(on: bool, #[prop(into)] label: String, on_click: Callback<()>) -> 
     };
     let knob =
         if on { "absolute top-0.5 left-4 h-4 w-4 rounded-full bg-white shadow" } else { "absolute top-0.5 left-0.5 h-4 w-4 rounded-full bg-white shadow" };
+    (track, knob)
+}
+
+/// An on/off switch (`role="switch"`, named by `label` for assistive technology and tests) that
+/// posts `fields` to the server function at `action` as a plain form: the page loads again with
+/// the new state and says what changed.
+#[component]
+pub fn SwitchPost(on: bool, #[prop(into)] label: String, action: &'static str, fields: Vec<(&'static str, String)>) -> impl IntoView {
+    let (track, knob) = switch_look(on);
     view! {
-        <button type="button" role="switch" aria-checked=on.to_string() aria-label=label class=track on:click=move |_| on_click.run(())>
-            <span class=knob></span>
-        </button>
+        <form method="post" action=action class="inline">
+            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+            <button type="submit" role="switch" aria-checked=on.to_string() aria-label=label class=track>
+                <span class=knob></span>
+            </button>
+        </form>
     }
 }

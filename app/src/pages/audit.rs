@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::address::{FilterForm, Paging};
-use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadingPanel, PageHeader, INPUT};
+use crate::components::ui::{format_time, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -248,10 +248,10 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
                 <label class="text-sm"><span class="block text-slate-600 mb-1">"Whose changes"</span>
                     <select id="audit-scope" name="scope" class=INPUT>
                         <option value="">"Everything"</option>
-                        <option value="platform" selected=scope == "platform" prop:selected=scope == "platform">"Platform only"</option>
+                        <Choice value="platform" label="Platform only" selected=scope == "platform"/>
                         {tenants.into_iter().map(|t| {
                             let selected = scope == t.slug;
-                            view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                            view! { <Choice value=t.slug label=t.name selected=selected/> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -261,7 +261,7 @@ fn AuditFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_vie
                     <option value="">"Any action"</option>
                     {ACTION_CHOICES.into_iter().map(|(value, label)| {
                         let selected = action == value;
-                        view! { <option value=value selected=selected prop:selected=selected>{label}</option> }
+                        view! { <Choice value=value label=label selected=selected/> }
                     }).collect_view()}
                 </select>
             </label>

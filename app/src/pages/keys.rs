@@ -12,8 +12,10 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::address::FilterForm;
-use crate::components::feedback::{ConfirmPost, Toasts};
-use crate::components::ui::{format_date, format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::feedback::ConfirmPost;
+use crate::components::ui::{
+    format_date, format_time, Card, Choice, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT,
+};
 use crate::AppError;
 
 /// A tenant as the picker offers it.
@@ -101,20 +103,10 @@ pub async fn revoke_key(tenant: String, id: String) -> Result<ApiKeyInfo, AppErr
 pub fn KeysPage() -> impl IntoView {
     let query = use_query_map();
     let tenant = move || query.read().get("tenant");
-    let toasts = expect_context::<Toasts>();
-    let create = ServerAction::<CreateKey>::new();
-    let created = RwSignal::new(None::<CreatedKey>);
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(key)) => created.set(Some(key)),
-        Some(Err(error)) => toasts.error(format!("Key not created: {error}")),
-        None => {}
-    });
-    provide_context(create);
-    let keys = Resource::new(move || (tenant(), create.version().get()), |(tenant, _)| list_keys(tenant));
+    let keys = Resource::new(tenant, list_keys);
     view! {
         <Title text="API keys"/>
         <PageHeader title="API keys" subtitle="Agents present a key to the decision API (/api/v1/decide), or connect with it to the MCP gateway (/mcp/gateway), which decides every tool call before it reaches the tool. The tenant comes from the key, never from the request."/>
-        <NewSecret created/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match keys.await {
@@ -140,7 +132,7 @@ fn KeysPanel(view_model: KeysView) -> impl IntoView {
         {picker}
         <div class="space-y-6">
             {refused.map(|error| view! { <FormRefusal message=format!("Not revoked: {error}")/> })}
-            {can_write.then(|| view! { <CreateKeyForm tenant=tenant.clone() bound_keys_required/> })}
+            {can_write.then(|| view! { <CreateKeyPanel tenant=tenant.clone() bound_keys_required/> })}
             <Card title=format!("Keys of {}", tenant.name)>
                 {if keys.is_empty() {
                     view! { <EmptyState message="No keys yet. Create one for each agent or deployment, so each can be revoked alone."/> }.into_any()
@@ -163,13 +155,10 @@ fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl Int
             <label class="text-sm block grow">
                 <span class="block text-slate-600 mb-1">"Tenant"</span>
                 <select id="keys-tenant" name="tenant" class=INPUT>
-                    // The attribute is for the server's HTML; the property is what the browser shows
-                    // once someone has picked an option, after which the attribute no longer counts
-                    // (it came back empty after back and forward otherwise).
-                    <option value="" selected=current.is_empty() prop:selected=current.is_empty()>"Choose a tenant…"</option>
+                    <Choice value="" label="Choose a tenant…" selected=current.is_empty()/>
                     {tenants.into_iter().map(|t| {
                         let selected = t.slug == current;
-                        view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                        view! { <Choice value=t.slug label=t.name selected=selected/> }
                     }).collect_view()}
                 </select>
             </label>
@@ -177,9 +166,11 @@ fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl Int
     }
 }
 
+/// Creating a key, and its secret shown once with a copy button. It needs nothing from the page
+/// around it: "Done" loads the page again, which then lists the new key.
 #[component]
-fn CreateKeyForm(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoView {
-    let create = expect_context::<ServerAction<CreateKey>>();
+fn CreateKeyPanel(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoView {
+    let create = ServerAction::<CreateKey>::new();
     let name = RwSignal::new(String::new());
     let agents = RwSignal::new(String::new());
     // An agent's key asks for decisions and nothing more; a script is given what it needs.
@@ -199,6 +190,7 @@ fn CreateKeyForm(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoVi
         "Agents it acts for (optional; separate with commas)"
     };
     view! {
+        {move || create.value().get().and_then(Result::ok).map(|key| view! { <NewSecret key/> })}
         <Card title="Create a key">
             <form class="grid grid-cols-1 sm:grid-cols-2 gap-3 items-end" on:submit=move |ev| {
                 ev.prevent_default();
@@ -226,43 +218,48 @@ fn CreateKeyForm(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoVi
                     </div>
                 </fieldset>
                 <div><button type="submit" class=BUTTON disabled=move || create.pending().get()>"Create key"</button></div>
-                {move || create.value().get().and_then(|r| r.err()).map(|error| view! { <div class="sm:col-span-2"><ErrorPanel error/></div> })}
+                {move || create.value().get().and_then(Result::err).map(|error| view! {
+                    <div class="sm:col-span-2"><FormRefusal message=format!("Key not created: {error}")/></div>
+                })}
             </form>
         </Card>
     }
 }
 
-/// The secret of the key just created, with a copy button: it is never shown again.
+/// The secret of the key just created, with a copy button: it is never shown again. "Done" loads
+/// the page again, without it.
 #[component]
-fn NewSecret(created: RwSignal<Option<CreatedKey>>) -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
-    let copy = move |secret: String| {
+fn NewSecret(key: CreatedKey) -> impl IntoView {
+    // What copying did, said beside the button.
+    let copied = RwSignal::new(None::<&'static str>);
+    let secret = StoredValue::new(key.secret.clone());
+    let copy = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let promise = window().navigator().clipboard().write_text(&secret);
-            match wasm_bindgen_futures::JsFuture::from(promise).await {
-                Ok(_) => toasts.success("Key copied to the clipboard."),
-                Err(_) => toasts.error("Could not copy: select the key and copy it yourself."),
-            }
+            let promise = window().navigator().clipboard().write_text(&secret.get_value());
+            copied.set(Some(match wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(_) => "Copied to the clipboard.",
+                Err(_) => "Could not copy: select the key and copy it yourself.",
+            }));
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (secret, toasts);
+        let _ = (secret, copied);
+    };
+    let done = move |_| {
+        #[cfg(feature = "hydrate")]
+        let _ = window().location().reload();
     };
     view! {
-        {move || created.get().map(|key| {
-            let secret = key.secret.clone();
-            view! {
-                <section role="status" class="mb-6 rounded-xl border border-emerald-300 bg-emerald-50 p-5" data-testid="new-key">
-                    <h2 class="font-semibold text-emerald-900">{format!("Key {} created", key.name)}</h2>
-                    <p class="mt-1 text-sm text-emerald-900">"Copy it now and store it where the agent reads its secrets: it is shown only this once."</p>
-                    <div class="mt-3 flex flex-wrap items-center gap-2">
-                        <code class="flex-1 min-w-0 break-all rounded-md bg-white border border-emerald-200 px-3 py-2 text-xs" data-testid="new-key-secret">{key.secret.clone()}</code>
-                        <button type="button" class=BUTTON on:click=move |_| copy(secret.clone())>"Copy"</button>
-                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| created.set(None)>"Done"</button>
-                    </div>
-                </section>
-            }
-        })}
+        <section role="status" class="mb-6 rounded-xl border border-emerald-300 bg-emerald-50 p-5" data-testid="new-key">
+            <h2 class="font-semibold text-emerald-900">{format!("Key {} created", key.name)}</h2>
+            <p class="mt-1 text-sm text-emerald-900">"Copy it now and store it where the agent reads its secrets: it is shown only this once."</p>
+            <div class="mt-3 flex flex-wrap items-center gap-2">
+                <code class="flex-1 min-w-0 break-all rounded-md bg-white border border-emerald-200 px-3 py-2 text-xs" data-testid="new-key-secret">{key.secret}</code>
+                <button type="button" class=BUTTON on:click=copy>"Copy"</button>
+                <button type="button" class=BUTTON_SECONDARY on:click=done>"Done"</button>
+            </div>
+            <p class="mt-2 text-sm text-emerald-900" aria-live="polite" data-testid="copy-result">{move || copied.get()}</p>
+        </section>
     }
 }
 

@@ -11,7 +11,6 @@ use crate::SessionContext;
 pub fn LoginPage() -> impl IntoView {
     let session = expect_context::<SessionContext>();
     let login = session.login;
-    let show_password = RwSignal::new(false);
     let error = move || login.value().get().and_then(Result::err).map(|err| err.to_string());
     // Where to return once signed in, e.g. the consent page an assistant sent the user to.
     let next = use_query_map().get_untracked().get("next").filter(|next| crate::auth::local_path(next).is_some());
@@ -43,26 +42,7 @@ pub fn LoginPage() -> impl IntoView {
                                 class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
                             />
                         </div>
-                        <div>
-                            <label for="password" class="block text-sm font-medium text-slate-700">"Password"</label>
-                            <input
-                                id="password"
-                                name="password"
-                                type=move || if show_password.get() { "text" } else { "password" }
-                                autocomplete="current-password"
-                                required
-                                class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
-                            />
-                            <label class="mt-2 inline-flex items-center gap-2 text-sm text-slate-600 select-none">
-                                <input
-                                    type="checkbox"
-                                    class="rounded border-slate-300"
-                                    prop:checked=move || show_password.get()
-                                    on:change=move |ev| show_password.set(event_target_checked(&ev))
-                                />
-                                "Show password"
-                            </label>
-                        </div>
+                        <PasswordField/>
                         {move || {
                             error()
                                 .map(|message| {
@@ -84,6 +64,34 @@ pub fn LoginPage() -> impl IntoView {
                 </div>
             </div>
         </main>
+    }
+}
+
+/// The password, hidden unless asked to show it. It needs nothing from the page around it.
+#[component]
+fn PasswordField() -> impl IntoView {
+    let show_password = RwSignal::new(false);
+    view! {
+        <div>
+            <label for="password" class="block text-sm font-medium text-slate-700">"Password"</label>
+            <input
+                id="password"
+                name="password"
+                type=move || if show_password.get() { "text" } else { "password" }
+                autocomplete="current-password"
+                required
+                class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
+            />
+            <label class="mt-2 inline-flex items-center gap-2 text-sm text-slate-600 select-none">
+                <input
+                    type="checkbox"
+                    class="rounded border-slate-300"
+                    prop:checked=move || show_password.get()
+                    on:change=move |ev| show_password.set(event_target_checked(&ev))
+                />
+                "Show password"
+            </label>
+        </div>
     }
 }
 

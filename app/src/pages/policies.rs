@@ -13,7 +13,9 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::address::FilterForm;
-use crate::components::ui::{counted, format_date, EmptyState, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, ScopeBadge, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::ui::{
+    counted, format_date, Choice, EmptyState, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, ScopeBadge, BUTTON, BUTTON_SECONDARY, INPUT,
+};
 use crate::AppError;
 
 /// Rows per page of the list.
@@ -211,7 +213,7 @@ fn PolicyFilters(tenants: Vec<TenantOption>, platform_view: bool, address: ListA
                             <option value="">"All tenants"</option>
                             {tenants.into_iter().map(|t| {
                                 let selected = t.slug == tenant;
-                                view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                                view! { <Choice value=t.slug label=t.name selected=selected/> }
                             }).collect_view()}
                         </select>
                     </label>
@@ -225,8 +227,8 @@ fn PolicyFilters(tenants: Vec<TenantOption>, platform_view: bool, address: ListA
                     <span class="block text-slate-600 mb-1">"Label"</span>
                     <select name="label" class=INPUT>
                         <option value="">"Any label"</option>
-                        <option value="platform_default" selected=chosen("platform_default", &label) prop:selected=chosen("platform_default", &label)>"Platform Default"</option>
-                        <option value="customer_defined" selected=chosen("customer_defined", &label) prop:selected=chosen("customer_defined", &label)>"Customer Defined"</option>
+                        <Choice value="platform_default" label="Platform Default" selected=chosen("platform_default", &label)/>
+                        <Choice value="customer_defined" label="Customer Defined" selected=chosen("customer_defined", &label)/>
                     </select>
                 </label>
             })}
@@ -235,9 +237,9 @@ fn PolicyFilters(tenants: Vec<TenantOption>, platform_view: bool, address: ListA
                 <select name="scope" class=INPUT>
                     <option value="">"Any scope"</option>
                     // A tenant admin never sees a platform policy: offering the scope would always show nothing.
-                    {platform_view.then(|| view! { <option value="platform" selected=chosen("platform", &scope) prop:selected=chosen("platform", &scope)>"Platform"</option> })}
-                    <option value="tenant" selected=chosen("tenant", &scope) prop:selected=chosen("tenant", &scope)>"Tenant"</option>
-                    <option value="agent" selected=chosen("agent", &scope) prop:selected=chosen("agent", &scope)>"Agent"</option>
+                    {platform_view.then(|| view! { <Choice value="platform" label="Platform" selected=chosen("platform", &scope)/> })}
+                    <Choice value="tenant" label="Tenant" selected=chosen("tenant", &scope)/>
+                    <Choice value="agent" label="Agent" selected=chosen("agent", &scope)/>
                 </select>
             </label>
             <label class="text-sm">

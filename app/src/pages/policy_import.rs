@@ -8,8 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::Toasts;
-use crate::components::ui::{Card, ErrorPanel, FileText, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::ui::{Card, ErrorPanel, FileText, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::pages::audit::DiffLine;
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
@@ -64,9 +63,9 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
+/// The import form, its preview and what applying did. It needs nothing from the page around it.
 #[component]
 fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool) -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
     let target = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
     let delete_missing = RwSignal::new(false);
@@ -83,16 +82,27 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
             previewed.set(true);
         }
     });
-    Effect::new(move |_| match apply.value().get() {
-        Some(Ok(changes)) => {
-            let changed = changes.iter().filter(|c| c.action != ImportAction::Unchanged).count();
-            let noun = if changed == 1 { "policy" } else { "policies" };
-            toasts.success(format!("Import applied: {changed} {noun} changed."));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = apply.value().get() {
             previewed.set(false);
         }
-        Some(Err(error)) => toasts.error(format!("Import not applied: {error}")),
-        None => {}
     });
+    // What applying did, said under the form.
+    let applied = move || {
+        apply.value().get().map(|result| match result {
+            Ok(changes) => {
+                let changed = changes.iter().filter(|c| c.action != ImportAction::Unchanged).count();
+                let noun = if changed == 1 { "policy" } else { "policies" };
+                view! {
+                    <p role="status" data-testid="import-result" class="rounded-md bg-emerald-50 border border-emerald-200 px-3 py-2 text-sm text-emerald-800">
+                        {format!("Import applied: {changed} {noun} changed.")}
+                    </p>
+                }
+                .into_any()
+            }
+            Err(error) => view! { <FormRefusal message=format!("Import not applied: {error}")/> }.into_any(),
+        })
+    };
     let request = move |apply: bool| ImportPolicies {
         tenant_slug: Some(target.get_untracked()).filter(|s| !s.is_empty()),
         text: text.get_untracked(),
@@ -127,6 +137,7 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
                     </div>
                 </form>
             </Card>
+            {applied}
             {move || preview.value().get().map(|result| match result {
                 Ok(changes) => view! { <ChangeList changes/> }.into_any(),
                 Err(error) => view! { <ErrorPanel error/> }.into_any(),

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::address::FilterForm;
-use crate::components::ui::{format_count, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
+use crate::components::ui::{format_count, Card, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -493,7 +493,7 @@ fn PreviewChoice(tenants: Vec<crate::pages::policies::TenantOption>, releases: V
                     <select id="preview-tenant" name="tenant" class=INPUT>
                         {tenants.into_iter().map(|t| {
                             let selected = t.slug == tenant;
-                            view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                            view! { <Choice value=t.slug label=t.name selected=selected/> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -503,10 +503,10 @@ fn PreviewChoice(tenants: Vec<crate::pages::policies::TenantOption>, releases: V
                     <span class="block text-slate-600 mb-1">"Platform release"</span>
                     <select id="preview-release" name="release" class=INPUT>
                         <option value="">"The one the tenant runs"</option>
-                        <option value="draft" selected=chosen("draft") prop:selected=chosen("draft")>"The draft (unpublished)"</option>
+                        <Choice value="draft" label="The draft (unpublished)" selected=chosen("draft")/>
                         {releases.into_iter().map(|n| {
                             let selected = chosen(&n.to_string());
-                            view! { <option value=n.to_string() selected=selected prop:selected=selected>{format!("Release {n}")}</option> }
+                            view! { <Choice value=n.to_string() label=format!("Release {n}") selected=selected/> }
                         }).collect_view()}
                     </select>
                 </label>

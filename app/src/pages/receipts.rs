@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::address::{FilterForm, Paging};
-use crate::components::ui::{format_time, EmptyState, ErrorPanel, LoadingPanel, PageHeader, VerdictBadge, INPUT};
+use crate::components::ui::{format_time, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, VerdictBadge, INPUT};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -255,7 +255,7 @@ fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_v
                         <option value="">"All tenants"</option>
                         {tenants.into_iter().map(|t| {
                             let selected = tenant_slug == t.slug;
-                            view! { <option value=t.slug selected=selected prop:selected=selected>{t.name}</option> }
+                            view! { <Choice value=t.slug label=t.name selected=selected/> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -267,7 +267,7 @@ fn ReceiptFilters(tenants: Vec<crate::pages::policies::TenantOption>, platform_v
                     <option value="">"Any verdict"</option>
                     {["allow", "deny", "require_approval"].into_iter().map(|name| {
                         let selected = verdict == name;
-                        view! { <option value=name selected=selected prop:selected=selected>{name}</option> }
+                        view! { <Choice value=name label=name selected=selected/> }
                     }).collect_view()}
                 </select>
             </label>

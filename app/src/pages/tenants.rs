@@ -3,7 +3,6 @@
 use charter_store::TenantSummary;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::components::ui::{format_date, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader};
 use crate::AppError;
@@ -37,7 +36,8 @@ pub fn matches_filter(summary: &TenantSummary, filter: &str) -> bool {
     needle.is_empty() || [&summary.tenant.name, &summary.tenant.slug, &summary.tenant.plan].iter().any(|field| field.to_lowercase().contains(&needle))
 }
 
-/// The tenant table with a filter box. Filtering happens in the browser, as the user types.
+/// The tenant table with a filter box. Filtering happens in the browser, as the user types; the
+/// table needs nothing from the page around it.
 #[component]
 pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
     let filter = RwSignal::new(String::new());
@@ -85,9 +85,11 @@ pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
                             {move || visible().into_iter().map(|summary| view! {
                                 <tr data-testid="tenant-row">
                                     <td class="py-2 pr-4">
-                                        <A href=format!("/tenants/{}", summary.tenant.slug) attr:class="font-medium text-indigo-700 hover:underline">
+                                        // A plain link: the router's own needs the router, which a part
+                                        // hydrated on its own does not have.
+                                        <a href=format!("/tenants/{}", summary.tenant.slug) class="font-medium text-indigo-700 hover:underline">
                                             {summary.tenant.name.clone()}
-                                        </A>
+                                        </a>
                                         <div class="text-xs text-slate-500">{summary.tenant.slug.clone()}</div>
                                     </td>
                                     <td class="py-2 pr-4">{summary.tenant.plan.clone()}</td>

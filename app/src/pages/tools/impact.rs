@@ -1,38 +1,66 @@
 //! Asking before a tool is switched off for every tenant: who called it lately.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use super::{ImpactOf, ToggleTool, ToolImpact};
-use crate::components::feedback::ConfirmDialog;
-use crate::components::ui::{counted, format_count, format_time, ErrorPanel};
+use crate::components::feedback::ConfirmPopover;
+use crate::components::ui::{counted, format_count, format_time, switch_look, ErrorPanel};
 
-/// The tool a platform admin asked to switch off, waiting for their confirmation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct SwitchOff {
-    pub id: String,
-    pub name: String,
+/// The switch of a tool that is on, for a platform admin. Switching it off stops it for every
+/// tenant, so it asks first, in the browser's own popover, listing the tenants that called it in
+/// the last week and how often (looked up each time the popover opens); confirming is a plain form
+/// post, and the page loads again with the tool off. Focus starts on "Cancel".
+#[component]
+pub(super) fn SwitchOffPost(id: String, name: String) -> impl IntoView {
+    let (track, knob) = switch_look(true);
+    let popover = format!("switch-off-{id}");
+    view! {
+        <button type="button" role="switch" aria-checked="true" aria-label=format!("Enable {name}") class=track popovertarget=popover.clone()>
+            <span class=knob></span>
+        </button>
+        <ConfirmPopover
+            id=popover
+            title=format!("Switch {name} off?")
+            message="Every tenant's calls of this tool are denied from the very next decision.".to_owned()
+            confirm_label="Switch off".to_owned()
+            action=ToggleTool::url()
+            fields=vec![("id", id), ("enabled", "false".to_owned())]
+        >
+            <ImpactLookup tool=name/>
+        </ConfirmPopover>
+    }
 }
 
-/// Asks before a tool is switched off for every tenant, listing the tenants that called it in the
-/// last week and how often, so the admin sees whom it stops.
+/// Who called `tool` in the last week, looked up whenever the popover it sits in opens, so the
+/// numbers are those of the moment the admin asks. Without script it says nothing, and the
+/// question stands on its own.
 #[component]
-pub(super) fn SwitchOffDialog(switching_off: RwSignal<Option<SwitchOff>>, toggle: ServerAction<ToggleTool>) -> impl IntoView {
+fn ImpactLookup(tool: String) -> impl IntoView {
     let usage = ServerAction::<ImpactOf>::new();
-    let open = RwSignal::new(false);
+    let marker = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        if let Some(tool) = switching_off.get() {
-            usage.dispatch(ImpactOf { tool: tool.name });
-            open.set(true);
-        }
+        use leptos::wasm_bindgen::closure::Closure;
+        use leptos::wasm_bindgen::JsCast;
+        let Some(popover) = marker.get().and_then(|div| div.closest("[popover]").ok().flatten()) else { return };
+        let look_up = {
+            let (popover, tool) = (popover.clone(), tool.clone());
+            move || {
+                if popover.matches(":popover-open").unwrap_or(false) {
+                    usage.dispatch(ImpactOf { tool: tool.clone() });
+                }
+            }
+        };
+        // Opened before the page became interactive: look up now.
+        look_up();
+        let on_toggle = Closure::<dyn Fn(web_sys::Event)>::new(move |_| look_up());
+        let _ = popover.add_event_listener_with_callback("toggle", on_toggle.as_ref().unchecked_ref());
+        // The popover lives as long as the page; so does its listener.
+        on_toggle.forget();
     });
-    // Closing the dialog either way forgets the choice, so the same switch can ask again. Only a
-    // change is written: a signal set notifies even with the same value.
-    Effect::new(move |_| {
-        if !open.get() && switching_off.with_untracked(Option::is_some) {
-            switching_off.set(None);
-        }
-    });
-    let name = move || switching_off.with(|tool| tool.as_ref().map(|t| t.name.clone()).unwrap_or_default());
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tool;
     let details = move || match usage.value().get() {
         _ if usage.pending().get() => view! { <p class="text-slate-500">"Looking up who called it…"</p> }.into_any(),
         Some(Ok(impact)) if impact.tenants.is_empty() => {
@@ -42,22 +70,7 @@ pub(super) fn SwitchOffDialog(switching_off: RwSignal<Option<SwitchOff>>, toggle
         Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
         None => ().into_any(),
     };
-    view! {
-        {move || open.get().then(|| view! {
-            <ConfirmDialog
-                open
-                title=format!("Switch {} off?", name())
-                message="Every tenant's calls of this tool are denied from the very next decision."
-                confirm_label="Switch off"
-                details=details
-                on_confirm=Callback::new(move |_| {
-                    if let Some(tool) = switching_off.get_untracked() {
-                        toggle.dispatch(ToggleTool { id: tool.id, enabled: false });
-                    }
-                })
-            />
-        })}
-    }
+    view! { <div node_ref=marker class="mt-3 text-sm">{details}</div> }
 }
 
 #[component]

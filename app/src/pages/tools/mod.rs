@@ -16,7 +16,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::Toasts;
 use crate::components::ui::{ErrorPanel, FormRefusal, LoadingPanel};
 use crate::AppError;
 use platform::PlatformCatalog;
@@ -58,26 +57,44 @@ pub async fn tool_catalog() -> Result<CatalogView, AppError> {
     })
 }
 
-/// Whom a platform admin exposes a tool to: everyone, or the tenants (by slug) and plans named.
-#[server(endpoint = "tools/expose", input = leptos::server_fn::codec::Json)]
-pub async fn expose_tool(id: String, everyone: bool, tenants: Vec<String>, plans: Vec<String>) -> Result<CatalogEntry, AppError> {
+/// Whom a platform admin exposes a tool to: everyone, or the tenants (by slug, `tenants[]`) and the
+/// plans named (separated by commas). The exposure popover posts to it as a plain form.
+#[server(endpoint = "tools/expose")]
+pub async fn expose_tool(
+    id: String,
+    everyone: bool,
+    #[server(default)] tenants: Vec<String>,
+    #[server(default)] plans: String,
+) -> Result<CatalogEntry, AppError> {
     use crate::auth::server::{access, core};
     use charter_core::ExposureChoice;
+    let (access, core) = (access()?, core()?);
+    let plans = plans.split(',').map(str::trim).filter(|plan| !plan.is_empty()).map(str::to_owned).collect();
     let choice = if everyone { ExposureChoice::Everyone } else { ExposureChoice::Chosen { tenants, plans } };
-    Ok(core()?.set_tool_exposure(&access()?, &id.into(), choice).await?)
+    let tool = core.set_tool_exposure(&access, &id.into(), choice).await?;
+    let names = crate::pages::policies::tenant_options(&core, &access).await?;
+    let message = format!("{} is now exposed to {}.", tool.name, platform::exposure_words(&tool.exposure, &names));
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(tool)
 }
 
 /// A tenant admin switches a tool off for their tenant, or on again.
 #[server(endpoint = "tools/switch")]
 pub async fn switch_tool(tool: String, on: bool) -> Result<TenantTool, AppError> {
     use crate::auth::server::{access, core};
-    Ok(core()?.switch_tool(&access()?, charter_core::Target::Own, &tool, on).await?)
+    let switched = core()?.switch_tool(&access()?, charter_core::Target::Own, &tool, on).await?;
+    let message = format!("{} is {} for your tenant.", switched.tool.name, if switched.on { "on" } else { "switched off" });
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(switched)
 }
 
 #[server(endpoint = "tools/add_source")]
 pub async fn add_source(name: String, document: String, enabled: bool) -> Result<ToolSource, AppError> {
     use crate::auth::server::{access, core};
-    Ok(core()?.add_source(&access()?, &name, &document, enabled).await?)
+    let source = core()?.add_source(&access()?, &name, &document, enabled).await?;
+    let message = format!("Added {} with {} tools.", source.name, source.tool_count);
+    crate::flash::server::for_next_page(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(source)
 }
 
 /// Connects an upstream MCP server (Streamable HTTP) as a source: its tools join the catalog, and
@@ -86,7 +103,10 @@ pub async fn add_source(name: String, document: String, enabled: bool) -> Result
 pub async fn connect_upstream(name: String, endpoint: String, token: String, tool_prefix: String, enabled: bool) -> Result<ToolSource, AppError> {
     use crate::auth::server::{access, core};
     let token = Some(token).filter(|token| !token.trim().is_empty());
-    Ok(core()?.add_upstream(&access()?, charter_core::NewUpstream { name, endpoint, token, tool_prefix, enabled }).await?)
+    let source = core()?.add_upstream(&access()?, charter_core::NewUpstream { name, endpoint, token, tool_prefix, enabled }).await?;
+    let message = format!("Connected {} with {} tools.", source.name, source.tool_count);
+    crate::flash::server::for_next_page(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(source)
 }
 
 /// What refreshing an upstream's tools changed.
@@ -108,10 +128,15 @@ pub async fn refresh_upstream(id: String) -> Result<Refreshed, AppError> {
     Ok(refreshed)
 }
 
+/// A platform admin enables or disables a tool for every tenant. Its switch posts to it as a plain
+/// form (switching off after asking).
 #[server(endpoint = "tools/toggle")]
 pub async fn toggle_tool(id: String, enabled: bool) -> Result<CatalogEntry, AppError> {
     use crate::auth::server::{access, core};
-    Ok(core()?.toggle_tool(&access()?, &id.into(), enabled).await?)
+    let tool = core()?.toggle_tool(&access()?, &id.into(), enabled).await?;
+    let message = format!("{} is now {}.", tool.name, if tool.enabled { "enabled" } else { "disabled" });
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
+    Ok(tool)
 }
 
 /// Who called a tool lately: what switching it off would stop.
@@ -161,59 +186,23 @@ fn refreshed_words(refreshed: &Refreshed) -> String {
 
 #[component]
 pub fn ToolsPage() -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
-    let add = ServerAction::<AddSource>::new();
-    let toggle = ServerAction::<ToggleTool>::new();
-    Effect::new(move |_| match add.value().get() {
-        Some(Ok(source)) => toasts.success(format!("Added {} with {} tools.", source.name, source.tool_count)),
-        Some(Err(error)) => toasts.error(format!("Source not added: {error}")),
-        None => {}
-    });
-    Effect::new(move |_| match toggle.value().get() {
-        Some(Ok(tool)) => toasts.success(format!("{} is now {}.", tool.name, if tool.enabled { "enabled" } else { "disabled" })),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    let expose = ServerAction::<ExposeTool>::new();
-    let switch = ServerAction::<SwitchTool>::new();
-    Effect::new(move |_| match expose.value().get() {
-        Some(Ok(tool)) => toasts.success(format!("{} is now exposed to {}.", tool.name, platform::exposure_words(&tool.exposure, &[]))),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    Effect::new(move |_| match switch.value().get() {
-        Some(Ok(tool)) => toasts.success(format!("{} is {} for your tenant.", tool.tool.name, if tool.on { "on" } else { "switched off" })),
-        Some(Err(error)) => toasts.error(format!("Not changed: {error}")),
-        None => {}
-    });
-    let connect = ServerAction::<ConnectUpstream>::new();
-    Effect::new(move |_| match connect.value().get() {
-        Some(Ok(source)) => toasts.success(format!("Connected {} with {} tools.", source.name, source.tool_count)),
-        Some(Err(error)) => toasts.error(format!("Not connected: {error}")),
-        None => {}
-    });
-    provide_context(expose);
-    provide_context(switch);
-    provide_context(connect);
-    let catalog = Resource::new(
-        move || (add.version().get(), toggle.version().get(), expose.version().get(), switch.version().get(), connect.version().get()),
-        |_| tool_catalog(),
-    );
-    // Removing a source and reading an upstream's tools again are plain form posts: the page loads
-    // again with the new catalog and says what was done, or with the refusal in its address.
-    let refused = ServerAction::<DeleteSource>::new()
-        .value()
-        .get_untracked()
-        .and_then(Result::err)
-        .map(|error| format!("Not removed: {error}"))
-        .or_else(|| ServerAction::<RefreshUpstream>::new().value().get_untracked().and_then(Result::err).map(|error| format!("Not read again: {error}")));
+    let catalog = Resource::new(|| (), |_| tool_catalog());
+    // Switches, removing a source and reading an upstream's tools again are plain form posts: the
+    // page loads again with the new catalog and says what was done, or with the refusal in its
+    // address.
+    let refused = |what: &str, error: Option<AppError>| error.map(|error| format!("{what}: {error}"));
+    let refused = refused("Not removed", ServerAction::<DeleteSource>::new().value().get_untracked().and_then(Result::err))
+        .or_else(|| refused("Not read again", ServerAction::<RefreshUpstream>::new().value().get_untracked().and_then(Result::err)))
+        .or_else(|| refused("Not changed", ServerAction::<ToggleTool>::new().value().get_untracked().and_then(Result::err)))
+        .or_else(|| refused("Not changed", ServerAction::<SwitchTool>::new().value().get_untracked().and_then(Result::err)))
+        .or_else(|| refused("Not changed", ServerAction::<ExposeTool>::new().value().get_untracked().and_then(Result::err)));
     view! {
         <Title text="Tools & Sources"/>
         {refused.map(|message| view! { <div class="mb-6"><FormRefusal message/></div> })}
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match catalog.await {
-                    Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog add toggle/> }.into_any(),
+                    Ok(catalog) if catalog.platform_view => view! { <PlatformCatalog catalog/> }.into_any(),
                     Ok(catalog) => view! { <TenantCatalog tools=catalog.own can_switch=catalog.can_switch governed=catalog.governed/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }

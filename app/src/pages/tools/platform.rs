@@ -4,14 +4,14 @@ use charter_store::{CatalogEntry, Exposure, TenantId, ToolSource};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use super::impact::{SwitchOff, SwitchOffDialog};
+use super::impact::SwitchOffPost;
 use super::{AddSource, CatalogView, DeleteSource, ExposeTool, ToggleTool};
 use crate::components::feedback::ConfirmPost;
-use crate::components::ui::{Card, EmptyState, ErrorPanel, FileText, PageHeader, Toggle, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::ui::{Card, EmptyState, FileText, FormRefusal, PageHeader, SwitchPost, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::pages::policies::TenantOption;
 
 #[component]
-pub(super) fn PlatformCatalog(catalog: CatalogView, add: ServerAction<AddSource>, toggle: ServerAction<ToggleTool>) -> impl IntoView {
+pub(super) fn PlatformCatalog(catalog: CatalogView) -> impl IntoView {
     let can_write = catalog.can_write;
     // The header counts the tools agents call; Charter's own are counted on their own card.
     let agents_sources = || catalog.sources.iter().filter(|s| !s.builtin);
@@ -19,28 +19,27 @@ pub(super) fn PlatformCatalog(catalog: CatalogView, add: ServerAction<AddSource>
     let enabled: i64 = agents_sources().map(|s| s.enabled_count).sum();
     let imported = agents_sources().count();
     let tools = StoredValue::new(catalog.tools);
-    let switching_off = RwSignal::new(None::<SwitchOff>);
-    provide_context(switching_off);
     provide_context(StoredValue::new(catalog.tenants));
-    let exposing = RwSignal::new(None::<CatalogEntry>);
-    provide_context(exposing);
     view! {
-        <SwitchOffDialog switching_off toggle/>
-        <ExposureDialog exposing/>
         <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {imported} sources. A disabled tool is denied on the next call.")/>
         <div class="space-y-6">
-            {can_write.then(|| view! { <AddSourceForm add/> <super::upstream::ConnectUpstreamForm/> })}
+            {can_write.then(|| view! { <AddSourceForm/> <super::upstream::ConnectUpstreamForm/> })}
             {(imported == 0).then(|| view! { <Card><EmptyState message="No sources of agents' tools yet: every tool is enabled until a catalog exists."/></Card> })}
             {catalog.sources.into_iter().map(|source| {
                 let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
-                view! { <SourceCard source tools=source_tools can_write toggle/> }
+                view! { <SourceCard source tools=source_tools can_write/> }
             }).collect_view()}
         </div>
     }
 }
 
+/// Imports a source from a document pasted or uploaded. It needs nothing from the page around it:
+/// once the source is added, the page loads again with it in the catalog and says so. A refused
+/// document stays in the form, with the reason beside it.
 #[component]
-fn AddSourceForm(add: ServerAction<AddSource>) -> impl IntoView {
+fn AddSourceForm() -> impl IntoView {
+    let add = ServerAction::<AddSource>::new();
+    reload_when_done(add);
     let name = RwSignal::new(String::new());
     let document = RwSignal::new(String::new());
     let enabled = RwSignal::new(true);
@@ -63,14 +62,14 @@ fn AddSourceForm(add: ServerAction<AddSource>) -> impl IntoView {
                     "Enable the new tools at once"
                 </label>
                 <button type="submit" class=BUTTON disabled=move || add.pending().get()>"Import tools"</button>
-                {move || add.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorPanel error/> })}
+                {move || add.value().get().and_then(|r| r.err()).map(|error| view! { <FormRefusal message=format!("Source not added: {error}")/> })}
             </form>
         </Card>
     }
 }
 
 #[component]
-fn SourceCard(source: ToolSource, tools: Vec<CatalogEntry>, can_write: bool, toggle: ServerAction<ToggleTool>) -> impl IntoView {
+fn SourceCard(source: ToolSource, tools: Vec<CatalogEntry>, can_write: bool) -> impl IntoView {
     let id = source.id.to_string();
     let kind = match (source.builtin, source.endpoint.is_some()) {
         (true, _) => "Charter's own MCP tools, for assistants",
@@ -100,13 +99,13 @@ fn SourceCard(source: ToolSource, tools: Vec<CatalogEntry>, can_write: bool, tog
                 </div>
             </div>
             {source.endpoint.is_some().then(|| view! { <super::upstream::UpstreamLine source=source.clone() can_write/> })}
-            <div class="p-3"><ToolTable tools can_write toggle=Some(toggle)/></div>
+            <div class="p-3"><ToolTable tools can_write/></div>
         </section>
     }
 }
 
 #[component]
-pub(super) fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Option<ServerAction<ToggleTool>>) -> impl IntoView {
+pub(super) fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool) -> impl IntoView {
     view! {
         <div class="overflow-x-auto">
             <table class="min-w-full text-sm">
@@ -115,10 +114,9 @@ pub(super) fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Optio
                 </tr></thead>
                 <tbody class="divide-y divide-slate-100">
                     {tools.into_iter().map(|tool| {
-                        let id = tool.id.clone();
+                        let id = tool.id.to_string();
                         let enabled = tool.enabled;
-                        let label = format!("Enable {}", tool.name);
-                        let name = StoredValue::new(tool.name.clone());
+                        let name = tool.name.clone();
                         view! {
                             <tr data-testid="tool-row" data-tool=tool.name.clone()>
                                 <td class="px-2 py-2 font-mono text-xs">{tool.name.clone()}</td>
@@ -127,21 +125,15 @@ pub(super) fn ToolTable(tools: Vec<CatalogEntry>, can_write: bool, toggle: Optio
                                 <td class="px-2 py-2 text-slate-600">{tool.description.clone()}</td>
                                 <td class="px-2 py-2"><ExposureCell tool=tool.clone() can_write/></td>
                                 <td class="px-2 py-2">
-                                    {if can_write {
-                                        let switching_off = use_context::<RwSignal<Option<SwitchOff>>>();
-                                        let id = id.clone();
-                                        let on_click = Callback::new(move |_| {
-                                            let Some(toggle) = toggle else { return };
-                                            match (enabled, switching_off) {
-                                                // Off affects every tenant: ask first, showing who would be stopped.
-                                                (true, Some(switching_off)) => switching_off.set(Some(SwitchOff { id: id.to_string(), name: name.get_value() })),
-                                                _ => { toggle.dispatch(ToggleTool { id: id.to_string(), enabled: !enabled }); }
-                                            }
-                                        });
-                                        view! { <Toggle on=enabled label=label.clone() on_click/> }.into_any()
-                                    } else {
+                                    {match (can_write, enabled) {
+                                        // Off affects every tenant: it asks first, showing who would be stopped.
+                                        (true, true) => view! { <SwitchOffPost id name/> }.into_any(),
+                                        (true, false) => {
+                                            let fields = vec![("id", id), ("enabled", "true".to_owned())];
+                                            view! { <SwitchPost on=false label=format!("Enable {name}") action=ToggleTool::url() fields/> }.into_any()
+                                        }
                                         // Read-only viewers get the state in words, not a control.
-                                        view! { <span class="text-xs" data-testid="tool-state">{if enabled { "Enabled" } else { "Disabled" }}</span> }.into_any()
+                                        (false, _) => view! { <span class="text-xs" data-testid="tool-state">{if enabled { "Enabled" } else { "Disabled" }}</span> }.into_any(),
                                     }}
                                 </td>
                             </tr>
@@ -170,99 +162,71 @@ pub(super) fn exposure_words(exposure: &Exposure, tenants: &[TenantOption]) -> S
     }
 }
 
-/// Whom the tool is exposed to, and for platform admins a button to change it.
+/// Whom the tool is exposed to, and for platform admins a button to change it: the browser's own
+/// popover with a plain form (every tenant, or the tenants ticked and the plans named), so it
+/// works without the bundle; the page loads again with the new exposure and says so.
 #[component]
 fn ExposureCell(tool: CatalogEntry, can_write: bool) -> impl IntoView {
     let tenants = expect_context::<StoredValue<Vec<TenantOption>>>();
-    let exposing = expect_context::<RwSignal<Option<CatalogEntry>>>();
     let words = tenants.with_value(|tenants| exposure_words(&tool.exposure, tenants));
-    let label = format!("Choose who gets {}", tool.name);
-    let tool = StoredValue::new(tool);
     view! {
         <span class="text-xs text-slate-700" data-testid="tool-exposure">{words}</span>
-        {can_write.then(|| view! {
-            <button type="button" class="ml-2 text-xs text-indigo-700 underline" aria-label=label on:click=move |_| exposing.set(Some(tool.get_value()))>"Change"</button>
-        })}
+        {can_write.then(|| view! { <ExposureForm tool tenants=tenants.get_value()/> })}
     }
 }
 
-/// Chooses whom a tool is exposed to: every tenant, or the tenants ticked and the plans named.
 #[component]
-fn ExposureDialog(exposing: RwSignal<Option<CatalogEntry>>) -> impl IntoView {
-    let expose = expect_context::<ServerAction<ExposeTool>>();
-    let tenants = expect_context::<StoredValue<Vec<TenantOption>>>();
-    let everyone = RwSignal::new(true);
-    let chosen = RwSignal::new(Vec::<String>::new());
-    let plans = RwSignal::new(String::new());
-    // Opening the dialog starts from the tool's present exposure.
-    Effect::new(move |_| {
-        if let Some(tool) = exposing.get() {
-            match &tool.exposure {
-                Exposure::Everyone => {
-                    everyone.set(true);
-                    chosen.set(Vec::new());
-                    plans.set(String::new());
-                }
-                Exposure::Chosen { tenants: ids, plans: named } => {
-                    everyone.set(false);
-                    let slugs = tenants.with_value(|all| all.iter().filter(|t| ids.iter().any(|id| id.as_str() == t.id)).map(|t| t.slug.clone()).collect());
-                    chosen.set(slugs);
-                    plans.set(named.join(", "));
-                }
-            }
-        }
-    });
-    // A saved choice closes the dialog.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = expose.value().get() {
-            exposing.set(None);
-        }
-    });
-    let save = move |_| {
-        let Some(tool) = exposing.get_untracked() else { return };
-        let plans = plans.get_untracked().split(',').map(str::trim).filter(|plan| !plan.is_empty()).map(str::to_owned).collect();
-        expose.dispatch(ExposeTool { id: tool.id.to_string(), everyone: everyone.get_untracked(), tenants: chosen.get_untracked(), plans });
+fn ExposureForm(tool: CatalogEntry, tenants: Vec<TenantOption>) -> impl IntoView {
+    let popover = format!("expose-{}", tool.id);
+    let (opener, closer, title_id) = (popover.clone(), popover.clone(), format!("{popover}-title"));
+    let labelled_by = title_id.clone();
+    let (everyone, chosen, plans) = match &tool.exposure {
+        Exposure::Everyone => (true, Vec::new(), String::new()),
+        Exposure::Chosen { tenants: ids, plans } => (false, ids.iter().map(|id| id.to_string()).collect::<Vec<_>>(), plans.join(", ")),
     };
     view! {
-        {move || exposing.get().map(|tool| view! {
-            <div class="fixed inset-0 z-40 grid place-items-center bg-slate-900/40 px-4">
-                <div role="dialog" aria-modal="true" aria-labelledby="exposure-title" class="bg-white rounded-xl shadow-xl max-w-lg w-full p-6">
-                    <h2 id="exposure-title" class="text-lg font-semibold">{format!("Who gets {}?", tool.name)}</h2>
-                    <p class="mt-1 text-sm text-slate-600">"A tenant that does not get the tool is denied every call of it; a tenant that gets it may still switch it off for itself."</p>
-                    <fieldset class="mt-4 space-y-2 text-sm">
-                        <label class="flex items-center gap-2"><input type="radio" name="exposure" prop:checked=move || everyone.get() on:change=move |_| everyone.set(true)/>"Every tenant"</label>
-                        <label class="flex items-center gap-2"><input type="radio" name="exposure" prop:checked=move || !everyone.get() on:change=move |_| everyone.set(false)/>"Only the tenants and plans chosen here"</label>
+        <button type="button" class="ml-2 text-xs text-indigo-700 underline" aria-label=format!("Choose who gets {}", tool.name) popovertarget=opener>"Change"</button>
+        <div id=popover popover="auto" role="dialog" aria-labelledby=labelled_by class="m-auto w-[calc(100vw-2rem)] max-w-lg rounded-xl bg-white p-6 text-left shadow-xl backdrop:bg-slate-900/50">
+            <h2 id=title_id class="text-lg font-semibold">{format!("Who gets {}?", tool.name)}</h2>
+            <p class="mt-1 text-sm text-slate-600">"A tenant that does not get the tool is denied every call of it; a tenant that gets it may still switch it off for itself."</p>
+            <form method="post" action=ExposeTool::url()>
+                <input type="hidden" name="id" value=tool.id.to_string()/>
+                <fieldset class="mt-4 space-y-2 text-sm">
+                    <label class="flex items-center gap-2"><input type="radio" name="everyone" value="true" checked=everyone/>"Every tenant"</label>
+                    <label class="flex items-center gap-2"><input type="radio" name="everyone" value="false" checked=!everyone/>"Only the tenants and plans chosen here"</label>
+                </fieldset>
+                // Counted only for "Only the tenants and plans chosen here".
+                <div class="mt-3 space-y-3">
+                    <fieldset class="max-h-48 overflow-y-auto rounded-md border border-slate-200 p-2 space-y-1 text-sm">
+                        <legend class="sr-only">"Tenants"</legend>
+                        {tenants.into_iter().map(|tenant| {
+                            let ticked = chosen.contains(&tenant.id);
+                            view! { <label class="flex items-center gap-2"><input type="checkbox" name="tenants[]" value=tenant.slug checked=ticked/>{tenant.name}</label> }
+                        }).collect_view()}
                     </fieldset>
-                    <div class="mt-3 space-y-3" class:opacity-50=move || everyone.get()>
-                        <div class="max-h-48 overflow-y-auto rounded-md border border-slate-200 p-2 space-y-1 text-sm">
-                            {tenants.get_value().into_iter().map(|tenant| {
-                                let slug = StoredValue::new(tenant.slug.clone());
-                                view! {
-                                    <label class="flex items-center gap-2">
-                                        <input type="checkbox" disabled=move || everyone.get()
-                                            prop:checked=move || chosen.with(|chosen| chosen.contains(&slug.get_value()))
-                                            on:change=move |ev| {
-                                                let on = event_target_checked(&ev);
-                                                chosen.update(|chosen| {
-                                                    chosen.retain(|s| *s != slug.get_value());
-                                                    if on { chosen.push(slug.get_value()); }
-                                                });
-                                            }/>
-                                        {tenant.name}
-                                    </label>
-                                }
-                            }).collect_view()}
-                        </div>
-                        <label class="block text-sm"><span class="block text-slate-600 mb-1">"Plans (every tenant on them; separate with commas)"</span>
-                            <input id="exposure-plans" class=INPUT placeholder="enterprise" disabled=move || everyone.get() prop:value=move || plans.get() on:input=move |ev| plans.set(event_target_value(&ev))/></label>
-                    </div>
-                    {move || expose.value().get().and_then(Result::err).map(|error| view! { <div class="mt-3"><ErrorPanel error/></div> })}
-                    <div class="mt-5 flex justify-end gap-3">
-                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| exposing.set(None)>"Cancel"</button>
-                        <button type="button" class=BUTTON disabled=move || expose.pending().get() on:click=save>"Save"</button>
-                    </div>
+                    <label class="block text-sm"><span class="block text-slate-600 mb-1">"Plans (every tenant on them; separate with commas)"</span>
+                        <input name="plans" class=INPUT placeholder="enterprise" value=plans/></label>
                 </div>
-            </div>
-        })}
+                <div class="mt-5 flex justify-end gap-3">
+                    <button type="button" autofocus class=BUTTON_SECONDARY popovertarget=closer popovertargetaction="hide">"Cancel"</button>
+                    <button type="submit" class=BUTTON>"Save"</button>
+                </div>
+            </form>
+        </div>
     }
+}
+
+/// Loads the page again once `action` has succeeded: the server keeps its message for that page.
+pub(super) fn reload_when_done<A>(action: ServerAction<A>)
+where
+    A: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    A::Output: Send + Sync + 'static,
+    A::Error: Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if action.value().with(|value| matches!(value, Some(Ok(_)))) {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().reload();
+        }
+    });
 }

@@ -4,9 +4,10 @@
 
 use charter_store::{TenantTool, CHARTER_TOOL_PREFIX};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use super::SwitchTool;
-use crate::components::ui::{Card, EmptyState, PageHeader, Toggle};
+use crate::components::ui::{Card, EmptyState, PageHeader, SwitchPost};
 
 #[component]
 pub(super) fn TenantCatalog(tools: Vec<TenantTool>, can_switch: bool, governed: bool) -> impl IntoView {
@@ -36,7 +37,6 @@ pub(super) fn TenantCatalog(tools: Vec<TenantTool>, can_switch: bool, governed: 
 
 #[component]
 fn SwitchTable(tools: Vec<TenantTool>, can_switch: bool) -> impl IntoView {
-    let switch = expect_context::<ServerAction<SwitchTool>>();
     view! {
         <div class="overflow-x-auto">
             <table class="min-w-full text-sm">
@@ -45,8 +45,9 @@ fn SwitchTable(tools: Vec<TenantTool>, can_switch: bool) -> impl IntoView {
                 </tr></thead>
                 <tbody class="divide-y divide-slate-100">
                     {tools.into_iter().map(|TenantTool { tool, on }| {
-                        let name = StoredValue::new(tool.name.clone());
                         let label = format!("Use {}", tool.name);
+                        // The switch posts the state it turns the tool to.
+                        let fields = vec![("tool", tool.name.clone()), ("on", (!on).to_string())];
                         view! {
                             <tr data-testid="tool-row" data-tool=tool.name.clone()>
                                 <td class="px-2 py-2 font-mono text-xs">{tool.name.clone()}</td>
@@ -55,8 +56,7 @@ fn SwitchTable(tools: Vec<TenantTool>, can_switch: bool) -> impl IntoView {
                                 <td class="px-2 py-2 text-slate-600">{tool.description.clone()}</td>
                                 <td class="px-2 py-2">
                                     {if can_switch {
-                                        let on_click = Callback::new(move |_| { switch.dispatch(SwitchTool { tool: name.get_value(), on: !on }); });
-                                        view! { <Toggle on label=label.clone() on_click/> }.into_any()
+                                        view! { <SwitchPost on label action=SwitchTool::url() fields/> }.into_any()
                                     } else {
                                         view! { <span class="text-xs" data-testid="tool-state">{if on { "On" } else { "Switched off" }}</span> }.into_any()
                                     }}

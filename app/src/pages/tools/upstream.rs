@@ -7,11 +7,14 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::{ConnectUpstream, RefreshUpstream};
-use crate::components::ui::{Card, ErrorPanel, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::ui::{Card, FormRefusal, BUTTON, BUTTON_SECONDARY, INPUT};
 
+/// Connects an upstream MCP server. It needs nothing from the page around it: once connected, the
+/// page loads again with the new source and says so.
 #[component]
 pub(super) fn ConnectUpstreamForm() -> impl IntoView {
-    let connect = expect_context::<ServerAction<ConnectUpstream>>();
+    let connect = ServerAction::<ConnectUpstream>::new();
+    super::platform::reload_when_done(connect);
     let name = RwSignal::new(String::new());
     let endpoint = RwSignal::new(String::new());
     let token = RwSignal::new(String::new());
@@ -48,7 +51,7 @@ pub(super) fn ConnectUpstreamForm() -> impl IntoView {
                     <button type="submit" class=BUTTON disabled=move || connect.pending().get()>
                         {move || if connect.pending().get() { "Connecting…" } else { "Connect" }}
                     </button>
-                    {move || connect.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorPanel error/> })}
+                    {move || connect.value().get().and_then(|r| r.err()).map(|error| view! { <FormRefusal message=format!("Not connected: {error}")/> })}
                 </div>
             </form>
         </Card>
