@@ -126,6 +126,13 @@ test.describe('the platform view of policies', () => {
       // Without the offset: the first page of the new list.
       await arrived(page, /\/policies\?tool=x\.y&q=e2e-page-[^&]+$/);
       await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
+
+      // An address past the end of the list leads back to its first page.
+      await page.goto(`/policies?q=${prefix}&offset=50`);
+      await expect(page.getByTestId('past-the-end')).toContainText('This page is past the end of the list, which has 30 policies.');
+      await page.getByRole('link', { name: 'Back to the first page' }).click();
+      await expect(page).toHaveURL(new RegExp(`/policies\\?q=${prefix}$`));
+      await expect(page.getByTestId('page-range')).toHaveText('1–25 of 30');
     } finally {
       await removePolicies(owner, 'rocketlane', created);
       await owner.dispose();

@@ -4,15 +4,29 @@
 //! the server renders, with or without script.
 
 use leptos::prelude::*;
-use leptos_router::params::ParamsMap;
 
-/// The query string of `filters`, empty ones left out, values escaped: `?tenant=acme&q=bot`.
+/// The query string of `filters`, empty ones left out, escaped as a browser sends a form (and as
+/// `forms.js` does): `?tenant=acme&q=bot+one`. The links between pages and the filter form then
+/// write the same address for the same list.
 pub fn filter_query(filters: &[(&'static str, String)]) -> String {
-    let mut params = ParamsMap::new();
-    for (key, value) in filters.iter().filter(|(_, value)| !value.trim().is_empty()) {
-        params.insert(*key, value.clone());
+    let pairs: Vec<String> = filters.iter().filter(|(_, value)| !value.trim().is_empty()).map(|(key, value)| format!("{key}={}", form_escape(value))).collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
     }
-    params.to_query_string()
+}
+
+/// `text` as `application/x-www-form-urlencoded` writes it: letters, digits and `*-._` as they
+/// are, a space as `+`, every other byte as `%XX`.
+fn form_escape(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => char::from(byte).to_string(),
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// A list's filters as a GET form to `path`: a choice (a `<select>`, a checkbox, or a field marked
@@ -59,4 +73,24 @@ pub fn Paging(path: &'static str, filters: Vec<(&'static str, String)>, next: Op
             </li>
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_query;
+
+    fn check(filters: &[(&'static str, &str)], expected: &str) {
+        let filters: Vec<(&'static str, String)> = filters.iter().map(|(key, value)| (*key, (*value).to_owned())).collect();
+        assert_eq!(filter_query(&filters), expected, "{filters:?}");
+    }
+
+    #[test]
+    fn a_list_address_is_written_as_a_browser_sends_the_form() {
+        check(&[], "");
+        check(&[("tenant", ""), ("q", "  ")], "");
+        check(&[("q", "e2e-page-01")], "?q=e2e-page-01");
+        check(&[("tenant", "meridian-bank"), ("tool", "x.y"), ("q", "never pays")], "?tenant=meridian-bank&tool=x.y&q=never+pays");
+        check(&[("q", "a&b=c/100%")], "?q=a%26b%3Dc%2F100%25");
+        check(&[("q", "café")], "?q=caf%C3%A9");
+    }
 }

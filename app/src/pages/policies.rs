@@ -280,8 +280,20 @@ fn PolicyActions(context: PolicyContext, tenant: String) -> impl IntoView {
 
 #[component]
 fn PolicyTable(page: Page<PolicyListing>, platform_view: bool, address: ListAddress) -> impl IntoView {
-    if page.items.is_empty() {
-        return view! { <EmptyState message="No policy matches these filters."/> }.into_any();
+    // An address past the last page (a list that shrank since the link was made) leads back to
+    // its first page rather than to an empty list with nowhere to go.
+    match (page.items.is_empty(), page.offset > 0 && page.total > 0) {
+        (true, true) => {
+            return view! {
+                <p class="py-8 text-center text-sm text-slate-500" data-testid="past-the-end">
+                    {format!("This page is past the end of the list, which has {}. ", counted(page.total, "policy", "policies"))}
+                    <a href=address.at(0) class="text-indigo-700 underline">"Back to the first page"</a>
+                </p>
+            }
+            .into_any();
+        }
+        (true, false) => return view! { <EmptyState message="No policy matches these filters."/> }.into_any(),
+        (false, _) => {}
     }
     let first = page.offset + 1;
     let last = page.offset + i64::try_from(page.items.len()).unwrap_or(0);
