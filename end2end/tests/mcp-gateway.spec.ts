@@ -88,6 +88,10 @@ test('agents call an upstream MCP server through the gateway: allowed, masked, d
     await expect(card.getByTestId('source-count')).toHaveText('3 of 3 enabled');
     await expect(card.getByTestId('upstream')).toContainText(upstream.endpoint);
     await expect(card).toContainText(`${prefix}lookup`);
+    // Reading its tools again (a plain form) finds nothing new and says so.
+    await card.getByRole('button', { name: 'Read its tools again' }).click();
+    await expect(page.getByTestId('toast').filter({ hasText: `Gateway CRM ${id}: its tools are as they were.` })).toBeVisible();
+    await expect(card.getByTestId('source-count')).toHaveText('3 of 3 enabled');
     const catalog = await (await owner.post('/api/tools/catalog')).json();
     sourceId = catalog.sources.find((source: { name: string }) => source.name === `Gateway CRM ${id}`).id;
 

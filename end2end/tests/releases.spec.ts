@@ -165,6 +165,15 @@ test('a tenant admin pins an earlier revision of their policies and runs the new
   await page.getByRole('button', { name: /^Run the newest revision/ }).click();
   await expect(page.getByTestId('versions-standing')).toContainText('its newest revision');
   expect(await ask()).toBe('allow');
+
+  // The earlier revision in shadow: decisions do not change; then the shadow stops.
+  await page.getByTestId('revision').nth(1).getByRole('button', { name: 'Try in shadow' }).click();
+  await expect(toast(page, /^Running .* in shadow: decisions are unchanged/)).toBeVisible();
+  await expect(page.getByTestId('shadow-standing')).toContainText('runs in shadow');
+  expect(await ask(), 'the shadow changes no answer').toBe('allow');
+  await page.getByRole('button', { name: 'Stop the shadow' }).click();
+  await expect(toast(page, 'Nothing runs in shadow any more.')).toBeVisible();
+  await expect(page.getByTestId('shadow-standing')).toContainText('Nothing runs in shadow');
   await openNav(page, 'Audit log', /\/audit/);
   await page.locator('#audit-action').selectOption({ label: 'Revisions' });
   await expect(page).toHaveURL(/\/audit\?action=revision\.$/);
