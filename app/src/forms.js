@@ -7,7 +7,8 @@
 // to leaves the empty fields out. A select changed with the keyboard applies when it is left, not
 // on every arrow key, and focus comes back to where it was once the list has loaded.
 //
-// A form that posts is sent once: a second click while the first is on its way does nothing.
+// A form that posts is sent once: a second click while the first is on its way does nothing. An
+// interactive part's own form waits for the page to be live.
 (() => {
   const FOCUS = 'charter.focus';
   let keyed = null;
@@ -44,6 +45,13 @@
   });
   document.addEventListener('submit', (event) => {
     const form = event.target;
+    // A form of an interactive part (an island) with no address of its own does its work in the
+    // bundle; sent before the page is live, it would only load the page again, without its filters.
+    const live = document.documentElement.dataset.hydrated === 'true';
+    if (!live && !form.hasAttribute('action') && form.closest('leptos-island')) {
+      event.preventDefault();
+      return;
+    }
     if (form.method === 'post') {
       if (form.dataset.sending) event.preventDefault();
       form.dataset.sending = 'true';
@@ -58,9 +66,12 @@
     const search = query.toString();
     window.location.assign(form.getAttribute('action') + (search ? '?' + search : ''));
   });
-  // A page shown again from the back-forward cache keeps its forms as they were left.
+  // A page shown again (back, forward) may come with its forms as they were left: a post in flight,
+  // a filter chosen just before the list loaded. Its filters show what its address says, which is
+  // what the server wrote into them.
   window.addEventListener('pageshow', () => {
     for (const form of document.querySelectorAll('form[data-sending]')) delete form.dataset.sending;
+    for (const form of document.querySelectorAll('form[data-filters]')) form.reset();
   });
   document.addEventListener('DOMContentLoaded', () => {
     const name = sessionStorage.getItem(FOCUS);

@@ -62,7 +62,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // (`forms.js`; see `components::address::FilterForm`).
                 <script nonce=leptos::nonce::use_nonce() inner_html=FORMS_SCRIPT></script>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                // Islands: the browser runs only the interactive parts of a page (`#[island]`).
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body class="h-full bg-slate-50 text-slate-900 antialiased">
@@ -104,25 +105,8 @@ fn page_script_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     SessionContext::provide();
-    components::feedback::Toasts::provide();
     // What a plain form post that reloaded the page has to say.
     flash::provide_pending();
-
-    // Signing in and out answers with a redirect; follow it with a whole page load rather than a
-    // move inside the app, so the next page is rendered for the new session from the start. Set
-    // before the router, which would otherwise install its in-app hook (the first hook set wins).
-    #[cfg(feature = "hydrate")]
-    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
-        let _ = window().location().set_href(location);
-    });
-
-    // Effects run only in the browser, so this marks the moment the page became interactive.
-    // End-to-end tests wait for it before they click.
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 
     // Every console page renders only when its data is ready (SsrMode::Async), so a redirect to the
     // login page or a 404 status reaches the browser as a real HTTP status, not mid-stream.
@@ -154,5 +138,28 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+        <HydrationMarker/>
     }
+}
+
+/// Marks the moment the page became interactive: the browser hydrates islands in the order of the
+/// document, and this one comes last. Effects run only in the browser. End-to-end tests wait for
+/// the mark before they click.
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+/// What the browser sets up before it hydrates a page's islands: a server function that answers
+/// with a redirect (signing in, answering an assistant's consent) loads the next page whole, so it
+/// is rendered for the session as it is now.
+#[cfg(feature = "hydrate")]
+pub fn prepare_browser() {
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        let _ = window().location().set_href(location);
+    });
 }

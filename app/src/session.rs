@@ -3,18 +3,17 @@
 use leptos::prelude::*;
 use leptos::server::SharedValue;
 
-use crate::auth::{Login, Logout, SessionUser};
+use crate::auth::{Logout, SessionUser};
 
-/// Who is signed in, plus the sign-in and sign-out actions.
+/// Who is signed in, plus the sign-out action.
 ///
 /// The user is known before the first byte of a page is rendered: the server resolves the session
 /// once per request (see [`SignedIn`]) and the value travels inside the page to the browser, which
 /// reads it back while hydrating. Nothing about the frame of a page waits for a resource, so
 /// the server renders every page exactly once and the browser hydrates exactly what it rendered.
-/// Signing in or out reloads the whole page (see `App`), so the user never changes under a page.
+/// Signing in or out loads the next page whole (see `prepare_browser`), so the user never changes under a page.
 #[derive(Clone)]
 pub struct SessionContext {
-    pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
     pub user: Option<SessionUser>,
 }
@@ -27,7 +26,7 @@ pub struct SignedIn(pub Option<SessionUser>);
 impl SessionContext {
     pub fn provide() -> SessionContext {
         let user = SharedValue::new(signed_in_user).into_inner();
-        let context = SessionContext { login: ServerAction::<Login>::new(), logout: ServerAction::<Logout>::new(), user };
+        let context = SessionContext { logout: ServerAction::<Logout>::new(), user };
         provide_context(context.clone());
         context
     }

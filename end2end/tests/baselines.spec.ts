@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, openNav, signIn, stamp } from './helpers';
+import { DEMO, apiSession, openNav, signIn, stamp, arrived, loadsPage } from './helpers';
 
 const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
 
@@ -25,13 +25,15 @@ test('a tenant admin extends a platform baseline, and the previewer shows its ru
   await signIn(page, DEMO.bankAdmin);
   await openNav(page, 'Policies', /\/policies$/);
   await page.getByRole('link', { name: 'New policy' }).click();
+  await arrived(page, /\/policies\/new$/);
   const doc = (name: string) => `name: E2E extends ${id}\nscope: agent\nagent: ${agentName}\nextends: [${name}]\nrules:\n  - tool: "e2e_${id}.read"\n    effect: allow\n`;
   await page.locator('#policy-document').fill(doc(`${baseline}x`));
   await expect(page.getByTestId('editor-error')).toContainText(`“${baseline}x” is not a baseline of the platform release this tenant runs`);
   await expect(page.getByRole('button', { name: 'Save policy' })).toBeDisabled();
   await page.locator('#policy-document').fill(doc(baseline));
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, 'Saved version 1.')).toBeVisible();
+  await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
 
   // The previewer shows the baseline's rule in the agent's scope, named as a baseline.
   await openNav(page, 'Previewer', /\/preview$/);

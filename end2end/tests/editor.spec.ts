@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, hydrated, openNav, signIn, stamp, arrived } from './helpers';
+import { DEMO, apiSession, hydrated, openNav, signIn, stamp, arrived, loadsPage } from './helpers';
 
 const editor = (page: Page) => page.locator('#policy-document');
 const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
@@ -22,7 +22,7 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   await signIn(page, DEMO.bankAdmin);
   await openNav(page, 'Policies', /\/policies$/);
   await page.getByRole('link', { name: 'New policy' }).click();
-  await expect(page).toHaveURL(/\/policies\/new$/);
+  await arrived(page, /\/policies\/new$/);
   await expect(page.getByRole('heading', { name: 'New policy' })).toBeVisible();
 
   // A template fills the document, which the engine validates.
@@ -75,9 +75,9 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 5 rules.');
 
   // Save: version 1, and the address becomes the policy's own.
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, 'Saved version 1.')).toBeVisible();
-  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
   await expect(page.getByRole('heading', { name })).toBeVisible();
   await expect(page.getByTestId('policy-version')).toHaveText('version 1');
   await expect(editor(page)).toHaveValue(new RegExp(reason));
@@ -86,7 +86,7 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   const saved = await editor(page).inputValue();
   await typeDocument(page, saved.replace('Expense approvals by amount and a cap on payments.', `Edited by the e2e test ${id}.`));
   await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 5 rules.');
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, 'Saved version 2.')).toBeVisible();
   await expect(page.getByTestId('policy-version')).toHaveText('version 2');
 
@@ -103,7 +103,7 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
   await expect(toast(page, 'Policy deleted.')).toBeVisible();
-  await expect(page).toHaveURL(/\/policies$/);
+  await arrived(page, /\/policies$/);
   await page.getByLabel('Search', { exact: true }).fill(name);
   await page.getByLabel('Search', { exact: true }).press('Enter');
   await arrived(page, /\/policies\?q=/);
@@ -128,15 +128,15 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
 
     // A new platform policy: the owner menu defaults to the platform.
     await page.getByRole('link', { name: 'New policy' }).click();
-    await expect(page).toHaveURL(/\/policies\/new$/);
+    await arrived(page, /\/policies\/new$/);
     await expect(page.getByRole('combobox', { name: 'Owner' })).toHaveValue('');
     await expect(editor(page)).toHaveValue(/scope: platform/);
     const platformDoc = `name: ${platformName}\ndescription: made by the e2e test\nscope: platform\nrules:\n  - tool: e2e${id}.nothing\n    effect: deny\n    reason: an e2e guardrail on a tool nobody has\n`;
     await typeDocument(page, platformDoc);
     await expect(page.getByTestId('editor-ok')).toHaveText('Valid: platform policy with 1 rule.');
-    await page.getByRole('button', { name: 'Save policy' }).click();
+    await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
     await expect(toast(page, 'Saved version 1.')).toBeVisible();
-    await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+    await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
     await expect(page.getByRole('heading', { name: platformName })).toBeVisible();
     await expect(page.getByText('Owned by the platform')).toBeVisible();
     await expect(page.getByTestId('policy-label')).toHaveText('Platform Default');
@@ -145,7 +145,7 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
     await expect(toast(page, 'Policy deleted.')).toBeVisible();
-    await expect(page).toHaveURL(/\/policies$/);
+    await arrived(page, /\/policies$/);
 
     // A tenant's policy, found through the list and edited by the platform admin.
     await page.getByLabel('Search', { exact: true }).fill(tenantName);
@@ -155,14 +155,14 @@ test('a platform admin creates a platform policy and edits a tenant policy, whic
     await expect(row).toContainText('St. Aurelia Health');
     await expect(row.getByTestId('policy-label')).toHaveText('Customer Defined');
     await row.getByRole('link', { name: tenantName }).click();
-    await expect(page).toHaveURL(new RegExp(`/policies/${tenantPolicyId}$`));
+    await arrived(page, new RegExp(`/policies/${tenantPolicyId}$`));
     await expect(page.getByText('Owned by St. Aurelia Health')).toBeVisible();
     await expect(page.getByTestId('policy-version')).toHaveText('version 1');
     const before = await editor(page).inputValue();
     expect(before).toContain('before the edit');
     await typeDocument(page, before.replace('before the edit', 'after the platform edit'));
     await expect(page.getByTestId('editor-ok')).toHaveText('Valid: agent policy with 1 rule.');
-    await page.getByRole('button', { name: 'Save policy' }).click();
+    await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
     await expect(toast(page, 'Saved version 2.')).toBeVisible();
 
     // The audit log shows the change, by the owner, as platform staff.
@@ -193,6 +193,7 @@ test('the editor shows the language warnings beside their lines, and a warned po
   const name = `E2E warnings ${id}`;
   await signIn(page, DEMO.bankAdmin);
   await page.goto('/policies/new');
+  await hydrated(page);
   await expect(page.getByRole('heading', { name: 'New policy' })).toBeVisible();
 
   // Kept to one test agent, so nothing the bank's agents are told changes.
@@ -237,9 +238,9 @@ test('the editor shows the language warnings beside their lines, and a warned po
   await expect(page.locator('[data-error-line="true"]')).toHaveCount(0);
 
   // Warnings never stop a save; they come back with it.
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, /Saved version 1\. Warnings: .*get_\.\*/)).toBeVisible();
-  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await page.getByRole('dialog', { name: 'Delete this policy?' }).getByRole('button', { name: 'Delete policy' }).click();
   await expect(toast(page, 'Policy deleted.')).toBeVisible();
@@ -251,12 +252,12 @@ test('a new policy starts with a name to give and no rules, and unsaved work is 
   await signIn(page, DEMO.bankAdmin);
   await openNav(page, 'Policies', /\/policies$/);
   await page.getByRole('link', { name: 'New policy' }).click();
-  await expect(page).toHaveURL(/\/policies\/new$/);
+  await arrived(page, /\/policies\/new$/);
 
   // Nothing to leave yet: an untouched new policy lets the user go without asking.
   await openNav(page, 'Receipts', /\/receipts$/);
   await page.goBack();
-  await expect(page).toHaveURL(/\/policies\/new$/);
+  await arrived(page, /\/policies\/new$/);
   await hydrated(page);
 
   // Empty: no rule allows anything, and the engine asks for the name first.
@@ -293,7 +294,7 @@ test('a new policy starts with a name to give and no rules, and unsaved work is 
   await expect(leave).toBeVisible();
   await leave.getByRole('button', { name: 'Cancel' }).click();
   await expect(leave).toHaveCount(0);
-  await expect(page).toHaveURL(/\/policies\/new$/);
+  await arrived(page, /\/policies\/new$/);
   await expect(editor(page)).toHaveValue(mine);
 
   // Confirmed, the template replaces the document and names it.
@@ -305,7 +306,7 @@ test('a new policy starts with a name to give and no rules, and unsaved work is 
   // Confirmed, leaving discards the work and goes where the link pointed.
   await page.getByTestId('main-nav').getByRole('link', { name: 'Receipts', exact: true }).click();
   await page.getByRole('dialog', { name: 'Leave without saving?' }).getByRole('button', { name: 'Discard changes' }).click();
-  await expect(page).toHaveURL(/\/receipts$/);
+  await arrived(page, /\/receipts$/);
   await expect(page.getByRole('heading', { name: 'Receipts' }).first()).toBeVisible();
 });
 
@@ -331,7 +332,7 @@ test('a tenant admin compares two versions of their policy and restores one', as
     await page.getByLabel('Search', { exact: true }).press('Enter');
     await arrived(page, /\/policies\?q=/);
     await page.getByRole('link', { name, exact: true }).click();
-    await expect(page).toHaveURL(new RegExp(`/policies/${policyId}$`));
+    await arrived(page, new RegExp(`/policies/${policyId}$`));
     await expect(page.getByTestId('policy-version')).toHaveText('version 2');
 
     // The history: v2 is current, v1 can be compared and restored.
@@ -340,7 +341,8 @@ test('a tenant admin compares two versions of their policy and restores one', as
     await expect(history.locator('[data-version="2"]')).toContainText('current');
     const first = history.locator('[data-version="1"]');
     await expect(first).toContainText(DEMO.bankAdmin);
-    await first.getByRole('button', { name: 'Compare' }).click();
+    await first.getByRole('link', { name: 'Compare' }).click();
+    await arrived(page, new RegExp(`/policies/${policyId}\\?compare=1`));
     const diff = page.getByTestId('version-diff');
     await expect(diff).toContainText('From v1 to v2');
     await expect(diff.getByTestId('version-changes')).toContainText('rule 1 (pay): limit');

@@ -21,7 +21,9 @@ export function listenForErrors(page: Page): Listener {
   const listener: Listener = { errors: [], allowed: [] };
   listeners.set(page, listener);
   page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error') {
+    // An island the bundle has no code for stays dead; Leptos only warns about it.
+    const deadIsland = message.type() === 'warning' && message.text().includes('Could not find WASM function');
+    if (message.type() === 'error' || deadIsland) {
       const where = message.location().url ? ` (${message.location().url})` : '';
       listener.errors.push(`console error: ${message.text()}${where}`);
     }

@@ -38,6 +38,16 @@ export async function arrived(page: Page, url: RegExp): Promise<void> {
   await hydrated(page);
 }
 
+/**
+ * Does `action`, which loads a page (another one, or the same one again), and waits until that
+ * page is interactive. The old page's mark is taken away first, so the wait cannot end on it.
+ */
+export async function loadsPage(page: Page, action: () => Promise<unknown>): Promise<void> {
+  await page.evaluate(() => document.documentElement.removeAttribute('data-hydrated'));
+  await action();
+  await hydrated(page);
+}
+
 /** Signs in through the login form, as a person would, and waits for the dashboard. */
 export async function signIn(page: Page, username: string, password = PASSWORD): Promise<void> {
   await page.goto('/login');
@@ -46,7 +56,7 @@ export async function signIn(page: Page, username: string, password = PASSWORD):
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('main-nav')).toBeVisible();
-  await expect(page).toHaveURL(/\/$/);
+  await arrived(page, /\/$/);
 }
 
 /**
@@ -70,14 +80,13 @@ export async function navLabels(page: Page): Promise<string[]> {
 }
 
 /**
- * Opens a page through the main navigation, as a person would: the page then renders in the
- * browser with its controls live (a freshly loaded page attaches them only once its data has
- * hydrated).
+ * Opens a page through the main navigation, as a person would, and waits until its interactive
+ * parts are live (every page is a whole page load).
  */
 export async function openNav(page: Page, name: string, url: RegExp): Promise<void> {
   await hydrated(page);
   await page.getByTestId('main-nav').getByRole('link', { name, exact: true }).click();
-  await expect(page).toHaveURL(url);
+  await arrived(page, url);
 }
 
 /** An API client signed in as a console user, through the login form's endpoint. */

@@ -1,6 +1,6 @@
 import { APIRequestContext, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, agent, openNav, signIn, stamp, tenantKey } from './helpers';
+import { DEMO, agent, openNav, signIn, stamp, tenantKey, arrived, loadsPage } from './helpers';
 
 const toast = (page: Page, text: string | RegExp) => page.getByTestId('toast').filter({ hasText: text });
 
@@ -24,11 +24,13 @@ test('a platform admin drafts a change, sees its replay, publishes, promotes it 
   await openNav(page, 'Policies', /\/policies$/);
   await expect(page.getByTestId('draft-notice')).toContainText('Edits to platform policies are a draft');
   await page.getByRole('link', { name: 'New policy' }).click();
+  await arrived(page, /\/policies\/new$/);
   const document = `name: ${name}\nscope: platform\nrules:\n  - tool: "*"\n    when: { args.${marker}: { eq: "on" } }\n    effect: deny\n    reason: the e2e release ${id} says no\n`;
   await page.locator('#policy-document').fill(document);
   await expect(page.getByTestId('editor-ok')).toHaveText('Valid: platform policy with 1 rule.');
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, 'Saved version 1.')).toBeVisible();
+  await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
   expect((await expense(bank, marker)).decision, 'a draft runs nowhere').toBe('allow');
 
   // Before publishing, its blast radius: the recent decisions it would change, by tenant.
@@ -74,7 +76,7 @@ test('a platform admin drafts a change, sees its replay, publishes, promotes it 
   await expect(rocketlane.getByTestId('tenant-shadow')).toHaveText(`in shadow: platform release ${number}`);
   expect((await expense(startup, marker)).decision, 'the shadow changes no answer').toBe('allow');
   await rocketlane.getByRole('link', { name: 'Versions and shadow diff' }).click();
-  await expect(page).toHaveURL(/\/versions\?tenant=rocketlane$/);
+  await arrived(page, /\/versions\?tenant=rocketlane$/);
   await expect(page.getByTestId('shadow-standing')).toContainText(`platform release ${number} runs in shadow`);
   const shadowed = page.getByTestId('shadow-row').filter({ hasText: 'expense.submit' }).filter({ hasText: 'allow → deny' });
   await expect(shadowed).toContainText(marker);
@@ -138,12 +140,14 @@ test('a tenant admin pins an earlier revision of their policies and runs the new
   await signIn(page, DEMO.startupAdmin);
   await openNav(page, 'Policies', /\/policies$/);
   await page.getByRole('link', { name: 'New policy' }).click();
+  await arrived(page, /\/policies\/new$/);
   const doc = (effect: string) => `name: E2E revision ${id}\nscope: agent\nagent: e2e-revision-${id}\nrules:\n  - tool: "${tool}"\n    effect: ${effect}\n`;
   await page.locator('#policy-document').fill(doc('deny'));
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, 'Saved version 1.')).toBeVisible();
+  await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
   await page.locator('#policy-document').fill(doc('allow'));
-  await page.getByRole('button', { name: 'Save policy' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Save policy' }).click());
   await expect(toast(page, 'Saved version 2.')).toBeVisible();
   const ask = async () => (await (await key.post('/api/v1/decide', { data: { tool, args: { amount: 10 }, agent: `e2e-revision-${id}` } })).json()).decision as string;
   expect(await ask()).toBe('allow');

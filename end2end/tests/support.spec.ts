@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { DEMO, apiSession, hydrated, openNav, signIn } from './helpers';
+import { DEMO, apiSession, hydrated, openNav, signIn, arrived } from './helpers';
 
 test.describe('support sees everything and changes nothing', () => {
   test.beforeEach(async ({ page }) => {
@@ -20,7 +20,7 @@ test.describe('support sees everything and changes nothing', () => {
   test('a policy opens read-only, without save or delete', async ({ page }) => {
     await openNav(page, 'Policies', /\/policies$/);
     await page.getByRole('link', { name: 'Finance controls', exact: true }).click();
-    await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+    await arrived(page, /\/policies\/[0-9a-f-]{36}$/);
     await expect(page.getByRole('heading', { name: 'Finance controls' })).toBeVisible();
     await expect(page.getByTestId('read-only-notice')).toHaveText('You can read this policy; your account cannot change it.');
     await expect(page.locator('#policy-document')).toHaveValue(/name: Finance controls/);
@@ -44,7 +44,7 @@ test.describe('support sees everything and changes nothing', () => {
   test('a tenant page has no quota or retention form', async ({ page }) => {
     await openNav(page, 'Tenants', /\/tenants$/);
     await page.getByRole('link', { name: 'First Meridian Bank' }).click();
-    await expect(page).toHaveURL(/\/tenants\/meridian-bank$/);
+    await arrived(page, /\/tenants\/meridian-bank$/);
     await expect(page.getByTestId('tenant-quota')).toBeVisible();
     await expect(page.locator('#quota-input')).toHaveCount(0);
     await expect(page.getByRole('button', { name: 'Save quota' })).toHaveCount(0);
@@ -60,7 +60,7 @@ test.describe('support sees everything and changes nothing', () => {
     await expect(page.getByRole('button', { name: 'Save policy' })).toHaveCount(0);
     await expect(page.getByRole('button', { name: 'Add rule' })).toHaveCount(0);
     await page.getByRole('link', { name: 'Back to the policies' }).click();
-    await expect(page).toHaveURL(/\/policies$/);
+    await arrived(page, /\/policies$/);
   });
 });
 

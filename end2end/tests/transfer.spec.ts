@@ -44,7 +44,7 @@ test.describe('export and import', () => {
   async function openImport(page: Page): Promise<void> {
     await openNav(page, 'Policies', /\/policies$/);
     await page.getByRole('link', { name: 'Import', exact: true }).click();
-    await expect(page).toHaveURL(/\/policies\/import$/);
+    await arrived(page, /\/policies\/import$/);
     await expect(page.getByRole('heading', { name: 'Import policies' })).toBeVisible();
   }
 

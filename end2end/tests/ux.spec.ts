@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { DEMO, PASSWORD, apiSession, hydrated, navLabels, signIn, stamp, arrived } from './helpers';
+import { DEMO, PASSWORD, apiSession, hydrated, navLabels, signIn, stamp, arrived, loadsPage } from './helpers';
 
 /** True when the page is no wider than the window: nothing forces a sideways scroll. */
 async function fitsTheWindow(page: Page): Promise<boolean> {
@@ -43,7 +43,7 @@ test('a tenant admin signs in, navigates and confirms a delete with the keyboard
     await expect(row).toHaveCount(1);
     await row.getByRole('link', { name }).focus();
     await page.keyboard.press('Enter');
-    await expect(page).toHaveURL(new RegExp(`/policies/${policyId}$`));
+    await arrived(page, new RegExp(`/policies/${policyId}$`));
 
     // The delete dialog opens with Cancel focused, so Enter or Escape never deletes by accident.
     await page.getByRole('button', { name: 'Delete', exact: true }).focus();
@@ -97,7 +97,7 @@ for (const who of [DEMO.bankAdmin, DEMO.owner]) {
         const link = nav.getByRole('link', { name: entry, exact: true });
         await expect(link).toBeInViewport({ ratio: 1 });
       }
-      await nav.getByRole('link', { name: label, exact: true }).click();
+      await loadsPage(page, () => nav.getByRole('link', { name: label, exact: true }).click());
       await expect(page.locator('main h1').first()).toBeVisible();
       // Choosing an entry closes the menu.
       await expect(nav).toBeHidden();

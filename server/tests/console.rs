@@ -628,6 +628,56 @@ async fn approvals_and_keys_answer_plain_forms_and_refuse_another_tenants_ids() 
 }
 
 #[tokio::test]
+async fn a_policys_history_restore_and_delete_work_as_plain_forms_and_refuse_another_tenant() {
+    let console = console().await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+    let startup_admin = console.signed_in(STARTUP_ADMIN).await;
+    let location = |reply: &Reply| reply.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let name = format!("Plain form history {}", rand_suffix());
+    let document = |max: u32| {
+        format!("name: {name}\nscope: tenant\nrules:\n  - tool: payments.transfer\n    effect: allow\n    limit:\n      args.amount: {{ max: {max} }}\n")
+    };
+    let saved = console.server_fn("policies/save", &[("version", "0"), ("text", &document(1000))], Some(&bank_admin)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let id = serde_json::from_str::<serde_json::Value>(&saved.body).unwrap()["id"].as_str().unwrap().to_owned();
+    let saved = console.server_fn("policies/save", &[("id", &id), ("version", "1"), ("text", &document(2500))], Some(&bank_admin)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let page = format!("/policies/{id}");
+
+    // The page has the history, the asked difference and the document in its HTML, without script.
+    let shown = console.page(&format!("{page}?compare=1"), Some(&bank_admin)).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains(r#"data-testid="policy-history""#) && shown.body.contains("From v1 to v2"), "history and difference");
+    assert!(shown.body.contains("max: 2500") && shown.body.contains("Saved version 2."), "the document, and the save's message");
+    assert!(shown.body.contains("/api/policies/restore") && shown.body.contains("/api/policies/delete"), "restore and delete are plain forms");
+    // Another tenant sees no such page, and neither restores nor deletes the policy.
+    assert_eq!(console.page(&page, Some(&startup_admin)).await.status, StatusCode::NOT_FOUND);
+    let restore = [("id", id.as_str()), ("version", "1"), ("expected", "2")];
+    let refused = console.form_post("policies/restore", &restore, &startup_admin, &page).await;
+    assert!(location(&refused).contains("__err="), "{}", location(&refused));
+    let refused = console.form_post("policies/delete", &[("id", &id), ("version", "2")], &startup_admin, &page).await;
+    assert!(location(&refused).contains("__err="), "{}", location(&refused));
+    let version = |reply: Reply| serde_json::from_str::<serde_json::Value>(&reply.body).unwrap()["version"].as_i64();
+    assert_eq!(version(console.server_fn("policies/load", &[("id", &id)], Some(&bank_admin)).await), Some(2), "nothing changed");
+
+    // Restored by its owner: back to the page, which says so once, at version 3.
+    let restored = console.form_post("policies/restore", &restore, &bank_admin, &page).await;
+    assert_eq!((restored.status, location(&restored)), (StatusCode::FOUND, page.clone()), "{}", restored.body);
+    let next = console.page(&page, Some(&bank_admin)).await;
+    assert!(next.body.contains("Restored as version 3.") && next.body.contains("max: 1000"), "the restored document and the message");
+    // A stale restore (the page said version 2) is refused and shown above the editor.
+    let stale = console.form_post("policies/restore", &restore, &bank_admin, &page).await;
+    let refusal = console.page(location(&stale).trim_start_matches("http://localhost"), Some(&bank_admin)).await;
+    assert!(refusal.body.contains("Not restored:"), "{}", location(&stale));
+
+    // Deleted by its owner: on to the policy list, which says so; the policy is gone.
+    let deleted = console.form_post("policies/delete", &[("id", &id), ("version", "3")], &bank_admin, &page).await;
+    assert_eq!((deleted.status, location(&deleted).as_str()), (StatusCode::FOUND, "/policies"), "{}", deleted.body);
+    assert!(console.page("/policies", Some(&bank_admin)).await.body.contains("Policy deleted."));
+    assert_eq!(console.page(&page, Some(&bank_admin)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn support_is_refused_every_write_and_nothing_changes() {
     let console = console().await;
     let support = console.signed_in(SUPPORT).await;

@@ -226,6 +226,7 @@ fn server_fn_args(path: &str, a: &TenantA) -> Vec<(String, String)> {
             pairs(&[("tenant_slug", A_SLUG), ("text", &file), ("delete_missing", "true"), ("apply", "true")])
         }
         "/api/policies/load" => pairs(&[("id", &a.policy)]),
+        "/api/policies/edit_page" => pairs(&[("id", &a.policy), ("compare", "1")]),
         "/api/policies/save" => pairs(&[("id", &a.policy), ("version", "1"), ("tenant_slug", A_SLUG), ("text", &doc)]),
         "/api/policies/search" => pairs(&[]),
         "/api/policies/validate" => pairs(&[("text", &doc), ("tenant_slug", A_SLUG), ("replacing", &a.policy)]),

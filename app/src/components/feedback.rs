@@ -17,17 +17,17 @@ struct Toast {
     message: String,
 }
 
-/// The toasts on screen. Pages push with [`Toasts::success`] and [`Toasts::error`]; each toast
-/// goes away after a few seconds or when closed.
+/// The toast of an interactive part, shown by its [`LiveToasts`]: the latest message, pushed with
+/// [`Toasts::success`] or [`Toasts::error`]. It goes away after a few seconds or when closed.
 #[derive(Clone, Copy)]
 pub struct Toasts {
-    items: RwSignal<Vec<Toast>>,
+    shown: RwSignal<Option<Toast>>,
     next: StoredValue<u64>,
 }
 
 impl Toasts {
     pub fn provide() -> Toasts {
-        let toasts = Toasts { items: RwSignal::new(Vec::new()), next: StoredValue::new(0) };
+        let toasts = Toasts { shown: RwSignal::new(None), next: StoredValue::new(0) };
         provide_context(toasts);
         toasts
     }
@@ -43,46 +43,84 @@ impl Toasts {
     fn push(&self, kind: ToastKind, message: String) {
         let id = self.next.get_value();
         self.next.set_value(id + 1);
-        self.items.update(|items| items.push(Toast { id, kind, message }));
-        let items = self.items;
+        self.shown.set(Some(Toast { id, kind, message }));
+        let toasts = *self;
         // Errors stay longer: people read them, and may want to copy them.
         let millis = if kind == ToastKind::Error { 9_000 } else { 5_000 };
-        set_timeout(move || items.update(|items| items.retain(|t| t.id != id)), std::time::Duration::from_millis(millis));
+        set_timeout(move || toasts.dismiss(id), std::time::Duration::from_millis(millis));
     }
 
+    /// Takes toast `id` away, unless a newer one has replaced it.
     fn dismiss(&self, id: u64) {
-        self.items.update(|items| items.retain(|t| t.id != id));
+        if self.shown.try_with_untracked(|shown| shown.as_ref().is_some_and(|toast| toast.id == id)) == Some(true) {
+            self.shown.set(None);
+        }
     }
 }
 
-/// The toasts of the page, top right; screen readers hear them as they appear. The messages a plain
-/// form post left for this page come first, in the server's HTML, and fade away by themselves
-/// (`flash-message` in the stylesheet).
+/// The messages a plain form post (or a part that loaded the page again) left for this page, top
+/// right: in the server's HTML, fading away by themselves (`flash-message` in the stylesheet), so
+/// they need no script. Screen readers hear them as the page loads.
 #[component]
 pub fn ToastRegion() -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
     let pending = use_context::<crate::flash::Pending>().unwrap_or_default().0;
     view! {
-        <div class="fixed top-4 right-4 z-50 flex flex-col gap-2 w-80 max-w-[calc(100vw-2rem)]" aria-live="polite">
+        <div class=TOAST_STACK aria-live="polite">
             {pending.into_iter().map(|flash| {
                 let (colours, role) = toast_look(flash.kind);
                 view! {
                     <div role=role data-testid="toast" class=format!("flash-message rounded-lg shadow-lg px-4 py-3 text-sm {colours}")>{flash.message}</div>
                 }
             }).collect_view()}
-            <For each=move || toasts.items.get() key=|toast| toast.id let:toast>
-                {
-                    let (colours, role) = toast_look(toast.kind);
-                    let id = toast.id;
-                    view! {
-                        <div role=role data-testid="toast" class=format!("rounded-lg shadow-lg px-4 py-3 text-sm flex items-start gap-3 {colours}")>
-                            <span class="flex-1">{toast.message}</span>
-                            <button type="button" aria-label="Close" class="opacity-80 hover:opacity-100" on:click=move |_| toasts.dismiss(id)>"×"</button>
-                        </div>
-                    }
-                }
-            </For>
         </div>
+    }
+}
+
+/// The toast an interactive part pushes while the page is open, where [`ToastRegion`] shows the
+/// page's own.
+#[component]
+pub fn LiveToasts(toasts: Toasts) -> impl IntoView {
+    view! {
+        <div class=TOAST_STACK aria-live="polite">
+            {move || toasts.shown.get().map(|toast| {
+                let (colours, role) = toast_look(toast.kind);
+                let id = toast.id;
+                view! {
+                    <div role=role data-testid="toast" class=format!("rounded-lg shadow-lg px-4 py-3 text-sm flex items-start gap-3 {colours}")>
+                        <span class="flex-1">{toast.message}</span>
+                        <button type="button" aria-label="Close" class="opacity-80 hover:opacity-100" on:click=move |_| toasts.dismiss(id)>"×"</button>
+                    </div>
+                }
+            })}
+        </div>
+    }
+}
+
+const TOAST_STACK: &str = "fixed top-4 right-4 z-50 flex flex-col gap-2 w-80 max-w-[calc(100vw-2rem)]";
+
+/// Loads `path` as a whole page. The browser has no router of the console's: every page comes
+/// from the server, which renders it for the session as it is now.
+pub fn go_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = window().location().assign(path);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// Loads the page again, e.g. once a part of it changed what the server renders, without the
+/// refusal of an earlier plain form post that its address may still carry (see `flash::back_to`).
+pub fn reload_page() {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = window().location();
+        match location.href().ok().and_then(|href| crate::flash::back_to(&href)) {
+            Some(page) => {
+                let _ = location.replace(&page);
+            }
+            None => {
+                let _ = location.reload();
+            }
+        }
     }
 }
 

@@ -130,7 +130,7 @@ fn Frame(user: SessionUser) -> impl IntoView {
 /// The console's name, whose console it is (`scope`), and the main navigation (its entries are the
 /// children): the sidebar from `md` up; on a phone a menu behind a button, so every entry fits.
 /// It needs nothing from the page around it.
-#[component]
+#[island]
 fn MainMenu(scope: String, children: Children) -> impl IntoView {
     let menu_open = RwSignal::new(false);
     view! {

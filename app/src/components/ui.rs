@@ -69,12 +69,12 @@ pub fn EmptyState(#[prop(into)] message: String) -> impl IntoView {
     view! { <p class="py-8 text-center text-sm text-slate-500">{message}</p> }
 }
 
-/// An option of a menu whose choice comes from the address. `selected` marks it twice: the
-/// attribute for the server's HTML, the property for what the browser shows once someone has
-/// picked an option (after which the attribute no longer counts, e.g. after back and forward).
+/// An option of a menu whose choice comes from the address, marked `selected` in the server's
+/// HTML. A page shown again by back or forward shows that choice too: `forms.js` resets filter
+/// forms to what the server wrote.
 #[component]
 pub fn Choice(#[prop(into)] value: String, #[prop(into)] label: String, selected: bool) -> impl IntoView {
-    view! { <option value=value selected=selected prop:selected=selected>{label}</option> }
+    view! { <option value=value selected=selected>{label}</option> }
 }
 
 /// Why the last plain form post on this page was refused: server_fn brings the error back in the
@@ -99,6 +99,20 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
             </div>
         }
         .into_any(),
+    }
+}
+
+/// Shows why an interactive part's call failed, beside the part. Unlike [`ErrorPanel`] it never
+/// renders the not-found page: the part sits inside a page that exists, and in the browser there is
+/// no router or page head to render one with.
+#[component]
+pub fn ActionError(error: AppError) -> impl IntoView {
+    let message = match error {
+        AppError::NotFound => "Not found: it no longer exists, or your account cannot see it.".to_owned(),
+        other => other.to_string(),
+    };
+    view! {
+        <div role="alert" class="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">{message}</div>
     }
 }
 

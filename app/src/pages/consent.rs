@@ -103,7 +103,7 @@ fn Refusal(message: String) -> impl IntoView {
     }
 }
 
-#[component]
+#[island(lazy)]
 fn ConsentForm(details: ConsentView, query: String) -> impl IntoView {
     let answer = ServerAction::<AnswerConsent>::new();
     let ticked: Vec<(OAuthScope, RwSignal<bool>)> = details.scopes.iter().map(|scope| (*scope, RwSignal::new(true))).collect();

@@ -168,7 +168,7 @@ fn TenantPicker(tenants: Vec<TenantChoice>, current: Option<String>) -> impl Int
 
 /// Creating a key, and its secret shown once with a copy button. It needs nothing from the page
 /// around it: "Done" loads the page again, which then lists the new key.
-#[component]
+#[island(lazy)]
 fn CreateKeyPanel(tenant: TenantChoice, bound_keys_required: bool) -> impl IntoView {
     let create = ServerAction::<CreateKey>::new();
     let name = RwSignal::new(String::new());
@@ -245,10 +245,7 @@ fn NewSecret(key: CreatedKey) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (secret, copied);
     };
-    let done = move |_| {
-        #[cfg(feature = "hydrate")]
-        let _ = window().location().reload();
-    };
+    let done = move |_| crate::components::feedback::reload_page();
     view! {
         <section role="status" class="mb-6 rounded-xl border border-emerald-300 bg-emerald-50 p-5" data-testid="new-key">
             <h2 class="font-semibold text-emerald-900">{format!("Key {} created", key.name)}</h2>

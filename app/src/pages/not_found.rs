@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -19,7 +18,7 @@ pub fn NotFound() -> impl IntoView {
             <p class="text-sm font-semibold text-indigo-600">"404"</p>
             <h1 class="mt-2 text-3xl font-semibold tracking-tight">"Page not found"</h1>
             <p class="mt-3 text-slate-500">"There is nothing here, or nothing you have access to."</p>
-            <A href="/" attr:class="mt-6 inline-block text-sm font-medium text-indigo-600 hover:underline">"Back to the dashboard"</A>
+            <a href="/" class="mt-6 inline-block text-sm font-medium text-indigo-600 hover:underline">"Back to the dashboard"</a>
         </div>
     }
 }

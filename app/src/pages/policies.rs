@@ -219,7 +219,7 @@ fn PolicyFilters(tenants: Vec<TenantOption>, platform_view: bool, address: ListA
                     </label>
                     // Only a chosen tenant has platform policies that govern it.
                     <span class="mt-1 flex items-center gap-2 text-xs text-slate-600">
-                        <input id="include-platform" name="include_platform" value="true" type="checkbox" disabled=tenant.is_empty() checked=include_platform prop:checked=include_platform/>
+                        <input id="include-platform" name="include_platform" value="true" type="checkbox" disabled=tenant.is_empty() checked=include_platform/>
                         <label for="include-platform">"With the platform's policies, which govern it too"</label>
                     </span>
                 </div>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{Card, ErrorPanel, FileText, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::ui::{ActionError, Card, ErrorPanel, FileText, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::pages::audit::DiffLine;
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
@@ -64,7 +64,7 @@ pub fn ImportPage() -> impl IntoView {
 }
 
 /// The import form, its preview and what applying did. It needs nothing from the page around it.
-#[component]
+#[island(lazy)]
 fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: bool) -> impl IntoView {
     let target = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
@@ -140,7 +140,7 @@ fn Importer(tenants: Vec<crate::pages::policies::TenantOption>, platform_view: b
             {applied}
             {move || preview.value().get().map(|result| match result {
                 Ok(changes) => view! { <ChangeList changes/> }.into_any(),
-                Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                Err(error) => view! { <ActionError error/> }.into_any(),
             })}
         </div>
     }

@@ -11,7 +11,9 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::address::FilterForm;
-use crate::components::ui::{format_count, Card, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT};
+use crate::components::ui::{
+    format_count, ActionError, Card, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT,
+};
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -521,7 +523,7 @@ fn PreviewChoice(tenants: Vec<crate::pages::policies::TenantOption>, releases: V
 
 /// A dry run of one call against the rules shown: `tenant`, `agent` and `release` are the
 /// preview's.
-#[component]
+#[island(lazy)]
 fn WhatIfPanel(tenant: String, agent: String, release: String) -> impl IntoView {
     let tool = RwSignal::new(String::new());
     let args = RwSignal::new("{}".to_owned());
@@ -549,7 +551,7 @@ fn WhatIfPanel(tenant: String, agent: String, release: String) -> impl IntoView 
             </form>
             {move || run.value().get().map(|result| match result {
                 Ok(result) => view! { <WhatIfResult result/> }.into_any(),
-                Err(error) => view! { <div class="mt-3"><ErrorPanel error/></div> }.into_any(),
+                Err(error) => view! { <div class="mt-3"><ActionError error/></div> }.into_any(),
             })}
         </Card>
     }

@@ -10,7 +10,9 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::components::feedback::ConfirmPost;
-use crate::components::ui::{counted, format_time, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::ui::{
+    counted, format_time, ActionError, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT,
+};
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -428,7 +430,7 @@ fn TenantItem(tenant: TenantRow, can_manage: bool, releases: Vec<i64>) -> impl I
 }
 
 /// Replays the draft against recent receipts and shows which decisions would change.
-#[component]
+#[island(lazy)]
 fn ReplayForm() -> impl IntoView {
     let days = RwSignal::new("7".to_owned());
     let replay = ServerAction::<ReplayRelease>::new();
@@ -445,7 +447,7 @@ fn ReplayForm() -> impl IntoView {
         </form>
         {move || replay.value().get().map(|result| match result {
             Ok(shown) => view! { <ReplayResult shown/> }.into_any(),
-            Err(error) => view! { <div class="mt-3"><ErrorPanel error/></div> }.into_any(),
+            Err(error) => view! { <div class="mt-3"><ActionError error/></div> }.into_any(),
         })}
     }
 }

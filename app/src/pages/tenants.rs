@@ -38,7 +38,7 @@ pub fn matches_filter(summary: &TenantSummary, filter: &str) -> bool {
 
 /// The tenant table with a filter box. Filtering happens in the browser, as the user types; the
 /// table needs nothing from the page around it.
-#[component]
+#[island(lazy)]
 pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let total = tenants.len();

@@ -75,6 +75,17 @@ pub struct Saved {
     pub warnings: Vec<String>,
 }
 
+impl Saved {
+    /// What saving did, as the user reads it: the version and any warnings.
+    pub fn message(&self) -> String {
+        let mut message = format!("Saved version {}.", self.version);
+        if !self.warnings.is_empty() {
+            message.push_str(&format!(" Warnings: {}", self.warnings.iter().map(|w| crate::readable::sentence(w)).collect::<Vec<_>>().join("; ")));
+        }
+        message
+    }
+}
+
 #[server(endpoint = "policies/editor_context")]
 pub async fn load_editor_context() -> Result<EditorContext, AppError> {
     use crate::auth::server::{access, core, session_user};
@@ -160,7 +171,10 @@ pub async fn save_policy(id: Option<String>, version: i64, tenant_slug: Option<S
         Some(id) => core.update_policy(&access, target, &id.into(), version, &policy).await?,
         None => core.create_policy(&access, target, &policy).await?,
     };
-    Ok(Saved { id: saved.policy.id.into_string(), version: saved.policy.version, warnings: saved.warnings.into_iter().map(|w| w.message).collect() })
+    let saved = Saved { id: saved.policy.id.into_string(), version: saved.policy.version, warnings: saved.warnings.into_iter().map(|w| w.message).collect() };
+    // The editor loads the policy's page (again, or for the first time), which says what happened.
+    crate::flash::server::for_next_page(crate::components::feedback::ToastKind::Success, saved.message()).await;
+    Ok(saved)
 }
 
 #[server(endpoint = "policies/delete")]
@@ -168,6 +182,11 @@ pub async fn delete_policy(id: String, version: i64, tenant_slug: Option<String>
     use crate::auth::server::{access, core, target};
     let access = access()?;
     core()?.delete_policy(&access, target(&access, tenant_slug.as_deref()), &id.into(), Some(version)).await?;
+    // The editor posts a plain form: the browser goes on to the policy list, which says what happened.
+    crate::flash::server::for_next_page(crate::components::feedback::ToastKind::Success, "Policy deleted.".to_owned()).await;
+    if crate::flash::server::is_plain_form_post() {
+        leptos_axum::redirect("/policies");
+    }
     Ok(())
 }
 

@@ -1,12 +1,14 @@
 //! A policy's history beside the editor: every saved version with who saved it and when, the
 //! difference between any version and the current one (rule by rule in words, and the documents
 //! line by line), and restoring a version after a confirmation, which saves it as the next one.
+//! All of it is rendered by the server and works without script.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use serde::{Deserialize, Serialize};
 
-use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{format_time, Card, ErrorPanel, BUTTON_SECONDARY};
+use crate::components::feedback::ConfirmPost;
+use crate::components::ui::{format_time, ActionError, Card, BUTTON_SECONDARY};
 use crate::AppError;
 
 /// One saved version as the history lists it.
@@ -54,83 +56,68 @@ pub async fn restore_version(id: String, tenant_slug: Option<String>, version: i
     use crate::auth::server::{access, core, target};
     let access = access()?;
     let saved = core()?.restore_policy_version(&access, target(&access, tenant_slug.as_deref()), &id.into(), version, expected).await?;
+    // The history card posts a plain form; the page it goes back to says what happened.
+    let message = format!("Restored as version {}.", saved.policy.version);
+    crate::flash::server::after_redirect(crate::components::feedback::ToastKind::Success, message).await;
     Ok(saved.policy.version)
 }
 
-/// The history card. `current` is the version the editor holds; `reload` is bumped after a
-/// restore so the page loads the policy again.
+/// The history card, rendered by the server: each version with who saved it and when; "Compare"
+/// loads the page again with that version's difference from the current one (`compare`), and
+/// "Restore" asks in the browser's own popover, then posts a plain form. Both work without script.
 #[component]
-pub(super) fn HistoryCard(id: String, tenant_slug: Option<String>, current: RwSignal<i64>, read_only: bool, reload: RwSignal<u64>) -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
-    let id = StoredValue::new(id);
-    let tenant_slug = StoredValue::new(tenant_slug);
-    let versions = Resource::new(move || current.get(), move |_| policy_history(id.get_value(), tenant_slug.get_value()));
-    let diff = ServerAction::<DiffVersions>::new();
-    let restore = ServerAction::<RestoreVersion>::new();
-    let restoring = RwSignal::new(None::<i64>);
-    let confirm = RwSignal::new(false);
-    Effect::new(move |_| match restore.value().get() {
-        Some(Ok(version)) => {
-            toasts.success(format!("Restored as version {version}."));
-            reload.update(|n| *n += 1);
-        }
-        Some(Err(error)) => toasts.error(format!("Not restored: {error}")),
-        None => {}
-    });
-    let compare = move |version: i64| {
-        diff.dispatch(DiffVersions { id: id.get_value(), tenant_slug: tenant_slug.get_value(), from: version, to: current.get_untracked() });
-    };
+pub(super) fn HistoryCard(
+    id: String,
+    tenant_slug: Option<String>,
+    current: i64,
+    read_only: bool,
+    versions: Vec<VersionRow>,
+    compare: Option<Result<VersionDiff, AppError>>,
+) -> impl IntoView {
     view! {
         <Card title="History">
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading the versions…"</p> }>
-                {move || Suspend::new(async move {
-                    match versions.await {
-                        Ok(rows) => view! {
-                            <ul class="divide-y divide-slate-100 text-sm" data-testid="policy-history">
-                                {rows.into_iter().map(|row| {
-                                    let version = row.version;
-                                    let latest = version == current.get_untracked();
-                                    view! {
-                                        <li class="py-2 flex flex-wrap items-center gap-2" data-testid="history-version" data-version=version.to_string()>
-                                            <span class="font-medium">{format!("v{version}")}</span>
-                                            <span class="text-xs text-slate-500">{format!("{} · {}", row.saved_by, format_time(row.saved_at))}</span>
-                                            {if latest {
-                                                view! { <span class="ml-auto text-xs text-emerald-700">"current"</span> }.into_any()
-                                            } else {
-                                                view! {
-                                                    <span class="ml-auto flex gap-1">
-                                                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| compare(version)>"Compare"</button>
-                                                        {(!read_only).then(|| view! {
-                                                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { restoring.set(Some(version)); confirm.set(true); }>"Restore"</button>
-                                                        })}
-                                                    </span>
-                                                }.into_any()
-                                            }}
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+            <ul class="divide-y divide-slate-100 text-sm" data-testid="policy-history">
+                {versions.into_iter().map(|row| {
+                    let version = row.version;
+                    let latest = version == current;
+                    let mut fields = vec![("id", id.clone()), ("version", version.to_string()), ("expected", current.to_string())];
+                    if let Some(slug) = &tenant_slug {
+                        fields.push(("tenant_slug", slug.clone()));
                     }
-                })}
-            </Transition>
-            {move || diff.value().get().map(|result| match result {
+                    view! {
+                        <li class="py-2 flex flex-wrap items-center gap-2" data-testid="history-version" data-version=version.to_string()>
+                            <span class="font-medium">{format!("v{version}")}</span>
+                            <span class="text-xs text-slate-500">{format!("{} · {}", row.saved_by, format_time(row.saved_at))}</span>
+                            {if latest {
+                                view! { <span class="ml-auto text-xs text-emerald-700">"current"</span> }.into_any()
+                            } else {
+                                view! {
+                                    <span class="ml-auto flex gap-1">
+                                        <a href=format!("?compare={version}#version-diff") class=BUTTON_SECONDARY>"Compare"</a>
+                                        {(!read_only).then(|| view! {
+                                            <ConfirmPost
+                                                id=format!("restore-{version}")
+                                                button="Restore"
+                                                button_class=BUTTON_SECONDARY
+                                                title=format!("Restore version {version}?")
+                                                message="Its document is saved as the next version and applies from the next decision. The current version stays in the history; unsaved edits in the editor are replaced."
+                                                confirm_label="Restore"
+                                                action=RestoreVersion::url()
+                                                fields
+                                            />
+                                        })}
+                                    </span>
+                                }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {compare.map(|result| match result {
                 Ok(diff) => view! { <DiffPanel diff/> }.into_any(),
-                Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                Err(error) => view! { <div class="mt-3"><ActionError error/></div> }.into_any(),
             })}
         </Card>
-        {move || restoring.get().map(|version| view! {
-            <ConfirmDialog
-                open=confirm
-                title=format!("Restore version {version}?")
-                message="Its document is saved as the next version and applies from the next decision. The current version stays in the history; unsaved edits in the editor are replaced."
-                confirm_label="Restore"
-                on_confirm=Callback::new(move |_| {
-                    restore.dispatch(RestoreVersion { id: id.get_value(), tenant_slug: tenant_slug.get_value(), version, expected: current.get_untracked() });
-                })
-            />
-        })}
     }
 }
 
@@ -138,7 +125,7 @@ pub(super) fn HistoryCard(id: String, tenant_slug: Option<String>, current: RwSi
 fn DiffPanel(diff: VersionDiff) -> impl IntoView {
     let VersionDiff { from, to, changes, lines } = diff;
     view! {
-        <div class="mt-3 border-t border-slate-200 pt-3" data-testid="version-diff">
+        <div id="version-diff" class="mt-3 border-t border-slate-200 pt-3" data-testid="version-diff">
             <h3 class="text-xs uppercase text-slate-500">{format!("From v{from} to v{to}")}</h3>
             {if changes.is_empty() {
                 view! { <p class="text-sm text-slate-600 mt-1">"No change."</p> }.into_any()

@@ -14,13 +14,15 @@ mod unsaved;
 use charter_store::PolicyLabel;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::feedback::{ConfirmDialog, Toasts};
-use crate::components::ui::{Card, ErrorPanel, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, INPUT};
+use crate::components::feedback::{go_to, reload_page, ConfirmDialog, ConfirmPost, LiveToasts, Toasts};
+use crate::components::ui::{Card, ErrorPanel, FormRefusal, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::templates::{BLANK, TEMPLATES};
+use crate::AppError;
 pub use data::*;
-use history::HistoryCard;
+use history::{HistoryCard, RestoreVersion, VersionDiff, VersionRow};
+use leptos::server_fn::ServerFn;
 use name_field::NameField;
 use rule_builder::RuleBuilder;
 use unsaved::UnsavedGuard;
@@ -53,7 +55,14 @@ pub fn NewPolicyPage() -> impl IntoView {
                             text: if context.platform_view { BLANK.replace("scope: tenant", "scope: platform") } else { BLANK.to_owned() },
                             read_only: false,
                         };
-                        view! { <Editor policy context/> }.into_any()
+                        view! {
+                            <PolicyEditor policy context>
+                                <Card title="History">
+                                    <p class="text-sm text-slate-500">"Each save becomes a version that you can compare and restore here."</p>
+                                </Card>
+                            </PolicyEditor>
+                        }
+                        .into_any()
                     }
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
@@ -65,36 +74,81 @@ pub fn NewPolicyPage() -> impl IntoView {
 #[component]
 pub fn EditPolicyPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    // Bumped after a version is restored, so the page loads the policy again.
-    let reload = RwSignal::new(0_u64);
-    provide_context(Reload(reload));
-    let policy = Resource::new(move || (id(), reload.get()), |(id, _)| load_policy(id));
+    // `?compare=N` shows how version N differs from the current one.
+    let compare = move || query.read().get("compare").and_then(|n| n.parse::<i64>().ok());
+    let page = Resource::new(move || (id(), compare()), |(id, compare)| load_edit_page(id, compare));
     let context = Resource::new(|| (), |_| load_editor_context());
+    // A restore or a deletion posted without success comes back in the address.
+    let refused = ServerAction::<RestoreVersion>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err)
+        .map(|error| format!("Not restored: {error}"))
+        .or_else(|| ServerAction::<DeletePolicy>::new().value().get_untracked().and_then(Result::err).map(|error| format!("Not deleted: {error}")));
     view! {
         <Transition fallback=|| view! { <LoadingPanel/> }>
-            {move || Suspend::new(async move {
-                match (policy.await, context.await) {
-                    (Ok(policy), Ok(context)) => view! { <Title text=policy.name.clone()/><Editor policy context/> }.into_any(),
-                    (Err(error), _) | (_, Err(error)) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
+            {move || {
+                let refused = refused.clone();
+                Suspend::new(async move {
+                    match (page.await, context.await) {
+                        (Ok(EditPage { policy, versions, compare }), Ok(context)) => {
+                            let (history_id, tenant_slug, current, read_only) =
+                                (policy.id.clone().unwrap_or_default(), policy.tenant_slug.clone(), policy.version, policy.read_only);
+                            view! {
+                                <Title text=policy.name.clone()/>
+                                {refused.map(|message| view! { <div class="mb-4"><FormRefusal message/></div> })}
+                                <PolicyEditor policy context>
+                                    <HistoryCard id=history_id tenant_slug current read_only versions compare/>
+                                </PolicyEditor>
+                            }
+                            .into_any()
+                        }
+                        (Err(error), _) | (_, Err(error)) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }}
         </Transition>
     }
 }
 
-/// Asks the edit page to load its policy again (after a restore).
-#[derive(Clone, Copy)]
-struct Reload(RwSignal<u64>);
+/// What the edit page shows besides the editor's context: the policy, its versions, and the
+/// difference asked for.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EditPage {
+    pub policy: EditorPolicy,
+    pub versions: Vec<VersionRow>,
+    pub compare: Option<Result<VersionDiff, AppError>>,
+}
 
-#[component]
-fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
-    let navigate = use_navigate();
+/// Loads the edit page's policy, its history and, when asked, a version's difference from the
+/// current one.
+#[server(endpoint = "policies/edit_page")]
+pub async fn load_edit_page(id: String, compare: Option<i64>) -> Result<EditPage, AppError> {
+    use history::{diff_versions, policy_history};
+    let policy = load_policy(id.clone()).await?;
+    let versions = policy_history(id.clone(), policy.tenant_slug.clone()).await?;
+    let compare = match compare {
+        Some(from) => Some(diff_versions(id, policy.tenant_slug.clone(), from, policy.version).await),
+        None => None,
+    };
+    Ok(EditPage { policy, versions, compare })
+}
+
+/// The editor with everything beside it. It is an island: the only part of its page that runs in
+/// the browser, given the policy and the editor's context by the page; `children` (the history)
+/// are rendered by the server and sit beside it. A save loads the policy's page again, or its new
+/// page, and the server keeps the message for it; deleting is a plain form. Other outcomes show as
+/// a toast of the editor's own.
+#[island(lazy)]
+fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children) -> impl IntoView {
+    let toasts = Toasts::provide();
     let is_new = policy.id.is_none();
     let id = StoredValue::new(policy.id.clone());
-    let version = RwSignal::new(policy.version);
+    let version = policy.version;
     let text = RwSignal::new(policy.text.clone());
+    let initial_text = policy.text.clone();
     // What the server has (or, for a new policy, the blank start): anything else is unsaved work.
     let saved_text = RwSignal::new(policy.text.clone());
     let dirty = Signal::derive(move || text.with(|now| saved_text.with(|saved| now != saved)));
@@ -145,35 +199,20 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
     };
 
     let save = ServerAction::<SavePolicy>::new();
-    let navigate_after_save = navigate.clone();
     Effect::new(move |_| match save.value().get() {
         Some(Ok(saved)) => {
+            // Saved: nothing to ask about when the page loads again, with the new version and
+            // its history; the server keeps the message for it.
             saved_text.set(saving.get_value());
-            version.set(saved.version);
-            let mut message = format!("Saved version {}.", saved.version);
-            if !saved.warnings.is_empty() {
-                message.push_str(&format!(" Warnings: {}", saved.warnings.iter().map(|w| crate::readable::sentence(w)).collect::<Vec<_>>().join("; ")));
-            }
-            toasts.success(message);
             if id.get_value().is_none() {
-                id.set_value(Some(saved.id.clone()));
-                navigate_after_save(&format!("/policies/{}", saved.id), Default::default());
+                go_to(&format!("/policies/{}", saved.id));
+            } else {
+                reload_page();
             }
         }
         Some(Err(error)) => toasts.error(format!("Not saved: {error}")),
         None => {}
     });
-    let delete = ServerAction::<DeletePolicy>::new();
-    let navigate_after_delete = navigate.clone();
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
-            toasts.success("Policy deleted.");
-            navigate_after_delete("/policies", Default::default());
-        }
-        Some(Err(error)) => toasts.error(format!("Not deleted: {error}")),
-        None => {}
-    });
-    let confirm_delete = RwSignal::new(false);
     let convert = ServerAction::<ConvertPolicy>::new();
     Effect::new(move |_| match convert.value().get() {
         Some(Ok(converted)) => on_input(converted),
@@ -193,11 +232,10 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
     };
     let tenants = context.tenants.clone();
     let show_target = is_new && context.platform_view && !read_only;
-    let tenant_slug_for_delete = policy.tenant_slug.clone();
-    let history = match (policy.id.clone(), use_context::<Reload>()) {
-        (Some(id), Some(Reload(reload))) => Some((id, policy.tenant_slug.clone(), reload)),
-        _ => None,
-    };
+    let mut delete_fields = policy.id.clone().map(|id| vec![("id", id), ("version", version.to_string())]);
+    if let (Some(fields), Some(slug)) = (delete_fields.as_mut(), policy.tenant_slug.clone()) {
+        fields.push(("tenant_slug", slug));
+    }
     let enabled_tools = context.enabled_tools.clone();
     let governed = context.governed;
     let enabled_for_form = enabled_tools.clone();
@@ -209,7 +247,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
             </div>
             <div class="flex items-center gap-2">
                 <LabelBadge label=policy.label/>
-                {(!is_new).then(|| view! { <span class="text-xs text-slate-500" data-testid="policy-version">{move || format!("version {}", version.get())}</span> })}
+                {(!is_new).then(|| view! { <span class="text-xs text-slate-500" data-testid="policy-version">{format!("version {version}")}</span> })}
             </div>
         </div>
         <Show when=move || read_only>
@@ -283,7 +321,10 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                             aria-describedby="policy-problems"
                             prop:value=move || text.get()
                             on:input=move |ev| on_input(event_target_value(&ev))
-                        ></textarea>
+                        >
+                            // The document is in the server's HTML too, readable before the editor is live.
+                            {initial_text}
+                        </textarea>
                     </div>
                     <div id="policy-problems" class="border-t border-slate-200 px-4 py-3 text-sm space-y-1" aria-live="polite">
                         {move || {
@@ -296,7 +337,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                         }}
                         {move || validation.get().warnings.iter().map(|p| view! { <p class="text-amber-700" data-testid="editor-warning">{format!("Warning: {}", p.text())}</p> }).collect_view()}
                     </div>
-                    <Show when=move || !read_only>
+                    {(!read_only).then(|| view! {
                         <div class="flex flex-wrap items-center justify-between gap-2 px-4 py-3 border-t border-slate-200 bg-slate-50 rounded-b-xl">
                             <button
                                 type="button"
@@ -304,23 +345,29 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                                 disabled=move || has_errors() || save.pending().get()
                                 on:click=move |_| {
                                     saving.set_value(text.get_untracked());
-                                    save.dispatch(SavePolicy { id: id.get_value(), version: version.get_untracked(), tenant_slug: target_slug(), text: text.get_untracked() });
+                                    save.dispatch(SavePolicy { id: id.get_value(), version, tenant_slug: target_slug(), text: text.get_untracked() });
                                 }
                             >
                                 {move || if save.pending().get() { "Saving…" } else { "Save policy" }}
                             </button>
-                            {(!is_new).then(|| view! {
-                                <button type="button" class=BUTTON_DANGER on:click=move |_| confirm_delete.set(true)>"Delete"</button>
+                            {delete_fields.map(|fields| view! {
+                                <ConfirmPost
+                                    id="delete-policy"
+                                    button="Delete"
+                                    title="Delete this policy?"
+                                    message="The policy stops applying to the very next decision. The audit log keeps its last version."
+                                    confirm_label="Delete policy"
+                                    action=DeletePolicy::url()
+                                    fields
+                                />
                             })}
                         </div>
-                    </Show>
+                    })}
                 </section>
             </div>
             <div class="space-y-4">
-                <Show when=move || !read_only>
-                    <RuleBuilder text on_input=Callback::new(on_input) tools=enabled_for_form.clone()/>
-                </Show>
-                {history.map(|(id, tenant_slug, reload)| view! { <HistoryCard id tenant_slug current=version read_only reload/> })}
+                {(!read_only).then(|| view! { <RuleBuilder text on_input=Callback::new(on_input) tools=enabled_for_form/> })}
+                {children()}
                 <Card title="Enabled tools">
                     {if !governed {
                         view! { <p class="text-sm text-slate-500">"No catalog yet: every tool is enabled."</p> }.into_any()
@@ -337,6 +384,7 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
             </div>
         </div>
         <UnsavedGuard dirty discard=Callback::new(move |_| saved_text.set(text.get_untracked()))/>
+        <LiveToasts toasts/>
         {move || confirm_template.get().then(|| view! {
             <ConfirmDialog
                 open=confirm_template
@@ -350,16 +398,5 @@ fn Editor(policy: EditorPolicy, context: EditorContext) -> impl IntoView {
                 })
             />
         })}
-        <ConfirmDialog
-            open=confirm_delete
-            title="Delete this policy?"
-            message="The policy stops applying to the very next decision. The audit log keeps its last version."
-            confirm_label="Delete policy"
-            on_confirm=Callback::new(move |_| {
-                if let Some(policy_id) = id.get_value() {
-                    delete.dispatch(DeletePolicy { id: policy_id, version: version.get_untracked(), tenant_slug: tenant_slug_for_delete.clone() });
-                }
-            })
-        />
     }
 }

@@ -5,7 +5,7 @@ use leptos::server_fn::ServerFn;
 
 use super::{ImpactOf, ToggleTool, ToolImpact};
 use crate::components::feedback::ConfirmPopover;
-use crate::components::ui::{counted, format_count, format_time, switch_look, ErrorPanel};
+use crate::components::ui::{counted, format_count, format_time, switch_look, ActionError};
 
 /// The switch of a tool that is on, for a platform admin. Switching it off stops it for every
 /// tenant, so it asks first, in the browser's own popover, listing the tenants that called it in
@@ -35,7 +35,7 @@ pub(super) fn SwitchOffPost(id: String, name: String) -> impl IntoView {
 /// Who called `tool` in the last week, looked up whenever the popover it sits in opens, so the
 /// numbers are those of the moment the admin asks. Without script it says nothing, and the
 /// question stands on its own.
-#[component]
+#[island(lazy)]
 fn ImpactLookup(tool: String) -> impl IntoView {
     let usage = ServerAction::<ImpactOf>::new();
     let marker = NodeRef::<leptos::html::Div>::new();
@@ -67,7 +67,7 @@ fn ImpactLookup(tool: String) -> impl IntoView {
             view! { <p data-testid="tool-impact-none">{format!("No tenant called it in the last {} days.", impact.days)}</p> }.into_any()
         }
         Some(Ok(impact)) => view! { <ImpactTable impact/> }.into_any(),
-        Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
+        Some(Err(error)) => view! { <ActionError error/> }.into_any(),
         None => ().into_any(),
     };
     view! { <div node_ref=marker class="mt-3 text-sm">{details}</div> }

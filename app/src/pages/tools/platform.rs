@@ -36,7 +36,7 @@ pub(super) fn PlatformCatalog(catalog: CatalogView) -> impl IntoView {
 /// Imports a source from a document pasted or uploaded. It needs nothing from the page around it:
 /// once the source is added, the page loads again with it in the catalog and says so. A refused
 /// document stays in the form, with the reason beside it.
-#[component]
+#[island(lazy)]
 fn AddSourceForm() -> impl IntoView {
     let add = ServerAction::<AddSource>::new();
     reload_when_done(add);
@@ -225,8 +225,7 @@ where
 {
     Effect::new(move |_| {
         if action.value().with(|value| matches!(value, Some(Ok(_)))) {
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().reload();
+            crate::components::feedback::reload_page();
         }
     });
 }

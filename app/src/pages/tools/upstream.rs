@@ -11,7 +11,7 @@ use crate::components::ui::{Card, FormRefusal, BUTTON, BUTTON_SECONDARY, INPUT};
 
 /// Connects an upstream MCP server. It needs nothing from the page around it: once connected, the
 /// page loads again with the new source and says so.
-#[component]
+#[island(lazy)]
 pub(super) fn ConnectUpstreamForm() -> impl IntoView {
     let connect = ServerAction::<ConnectUpstream>::new();
     super::platform::reload_when_done(connect);
