@@ -152,7 +152,6 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
     // What the server has (or, for a new policy, the blank start): anything else is unsaved work.
     let saved_text = RwSignal::new(policy.text.clone());
     let dirty = Signal::derive(move || text.with(|now| saved_text.with(|saved| now != saved)));
-    let saving = StoredValue::new(String::new());
     let pending_template = RwSignal::new(None::<&'static str>);
     let confirm_template = RwSignal::new(false);
     Effect::new(move |_| {
@@ -164,23 +163,27 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
     let read_only = policy.read_only;
     // Where a new policy goes: the tenant admin's tenant, or the platform admin's choice.
     let target = RwSignal::new(policy.tenant_slug.clone().unwrap_or_default());
-    let target_slug = move || Some(target.get()).filter(|s| !s.is_empty());
     let validation = RwSignal::new(Validation::default());
     let edits = StoredValue::new(0_u64);
 
-    let validate = ServerAction::<ValidatePolicy>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(result)) = validate.value().get() {
-            validation.set(result);
-        }
-    });
+    // The editor calls its server functions directly rather than through actions: it has one
+    // outcome to show for each, and the browser bundle stays smaller.
+    // Each check answers for the text it was sent; only the answer for the latest edit is shown.
     // Timers may fire after the editor is gone (the user moved on): then there is nothing to check.
     let run_validation = move || {
-        let (Some(text), Some(target), Some(replacing)) = (text.try_get_untracked(), target.try_get_untracked(), id.try_get_value()) else {
+        let (Some(text), Some(target), Some(replacing), Some(edit)) =
+            (text.try_get_untracked(), target.try_get_untracked(), id.try_get_value(), edits.try_get_value())
+        else {
             return;
         };
         let tenant_slug = Some(target).filter(|s| !s.is_empty());
-        validate.dispatch(ValidatePolicy { text, tenant_slug, replacing });
+        leptos::task::spawn_local(async move {
+            if let Ok(result) = validate_policy(text, tenant_slug, replacing).await {
+                if edits.try_get_value() == Some(edit) {
+                    validation.try_set(result);
+                }
+            }
+        });
     };
     // Validate once on load, then 400 ms after the last keystroke.
     Effect::new(move |_| run_validation());
@@ -198,27 +201,38 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
         );
     };
 
-    let save = ServerAction::<SavePolicy>::new();
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(saved)) => {
-            // Saved: nothing to ask about when the page loads again, with the new version and
-            // its history; the server keeps the message for it.
-            saved_text.set(saving.get_value());
-            if id.get_value().is_none() {
-                go_to(&format!("/policies/{}", saved.id));
-            } else {
-                reload_page();
+    let saving = RwSignal::new(false);
+    let save = move |_| {
+        let sent = text.get_untracked();
+        let request = SavePolicy { id: id.get_value(), version, tenant_slug: Some(target.get_untracked()).filter(|s| !s.is_empty()), text: sent.clone() };
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            match save_policy(request.id, request.version, request.tenant_slug, request.text).await {
+                // Saved: nothing to ask about when the page loads again, with the new version and
+                // its history; the server keeps the message for it.
+                Ok(saved) => {
+                    saved_text.set(sent);
+                    match id.get_value() {
+                        None => go_to(&format!("/policies/{}", saved.id)),
+                        Some(_) => reload_page(),
+                    }
+                }
+                Err(error) => {
+                    saving.set(false);
+                    toasts.error(format!("Not saved: {error}"));
+                }
             }
-        }
-        Some(Err(error)) => toasts.error(format!("Not saved: {error}")),
-        None => {}
-    });
-    let convert = ServerAction::<ConvertPolicy>::new();
-    Effect::new(move |_| match convert.value().get() {
-        Some(Ok(converted)) => on_input(converted),
-        Some(Err(error)) => toasts.error(format!("Cannot convert: {error}")),
-        None => {}
-    });
+        });
+    };
+    let convert = move |to_json: bool| {
+        let sent = text.get_untracked();
+        leptos::task::spawn_local(async move {
+            match convert_policy(sent, to_json).await {
+                Ok(converted) => on_input(converted),
+                Err(error) => toasts.error(format!("Cannot convert: {error}")),
+            }
+        });
+    };
 
     let has_errors = move || !validation.get().errors.is_empty();
     let error_lines = move || validation.get().errors.iter().filter_map(|p| p.line).collect::<Vec<_>>();
@@ -291,8 +305,8 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
                     <div class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 border-b border-slate-200">
                         <label for="policy-document" class="text-sm font-semibold text-slate-700">"Policy document"</label>
                         <div class="flex gap-2">
-                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { convert.dispatch(ConvertPolicy { text: text.get_untracked(), to_json: false }); }>"YAML"</button>
-                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| { convert.dispatch(ConvertPolicy { text: text.get_untracked(), to_json: true }); }>"JSON"</button>
+                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| convert(false)>"YAML"</button>
+                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| convert(true)>"JSON"</button>
                         </div>
                     </div>
                     <div class="flex font-mono text-sm leading-6">
@@ -342,13 +356,10 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
                             <button
                                 type="button"
                                 class=BUTTON
-                                disabled=move || has_errors() || save.pending().get()
-                                on:click=move |_| {
-                                    saving.set_value(text.get_untracked());
-                                    save.dispatch(SavePolicy { id: id.get_value(), version, tenant_slug: target_slug(), text: text.get_untracked() });
-                                }
+                                disabled=move || has_errors() || saving.get()
+                                on:click=save
                             >
-                                {move || if save.pending().get() { "Saving…" } else { "Save policy" }}
+                                {move || if saving.get() { "Saving…" } else { "Save policy" }}
                             </button>
                             {delete_fields.map(|fields| view! {
                                 <ConfirmPost

@@ -118,12 +118,11 @@ pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> 
 }
 
 /// The structured form: common rules without writing YAML. The rule is appended to the document
-/// by the server, which validates it with the engine.
+/// by the server, which validates it with the engine. The form's fields are the browser's own
+/// (`form[…]`, read when it is sent), and the document being edited travels with them.
 #[component]
 pub(super) fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, tools: Vec<String>) -> impl IntoView {
     let toasts = expect_context::<Toasts>();
-    let form =
-        RwSignal::new(RuleForm { effect: "allow".into(), condition_op: "gt".into(), rate_per: "1m".into(), rate_key: "agent".into(), ..RuleForm::default() });
     let add = ServerAction::<AddRule>::new();
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| match add.value().get() {
@@ -135,59 +134,61 @@ pub(super) fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, to
         Some(Err(err)) => error.set(Some(err.to_string())),
         None => {}
     });
-    let field = move |label: &'static str, id: &'static str, get: fn(&RuleForm) -> String, set: fn(&mut RuleForm, String), placeholder: &'static str| {
+    let field = |label: &'static str, id: &'static str, name: &'static str, placeholder: &'static str| {
         view! {
             <label for=id class="block text-sm">
                 <span class="block text-slate-600 mb-1">{label}</span>
-                <input id=id class=INPUT placeholder=placeholder list=(id == "rule-tool").then_some("tool-options")
-                    prop:value=move || form.with(get)
-                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
+                <input id=id name=name class=INPUT placeholder=placeholder list=(id == "rule-tool").then_some("tool-options")/>
             </label>
         }
     };
+    let choices = |values: &[&'static str], chosen: &'static str, label: fn(&'static str) -> String| {
+        values.iter().map(|value| view! { <option value=*value selected=*value == chosen>{label(value)}</option> }).collect_view()
+    };
     view! {
         <Card title="Add a rule">
-            <form class="space-y-3" on:submit=move |ev| { ev.prevent_default(); add.dispatch(AddRule { text: text.get_untracked(), form: form.get_untracked() }); }>
-                {field("Tool", "rule-tool", |f| f.tool.clone(), |f, v| f.tool = v, "expense.submit or payments.*")}
+            <ActionForm action=add attr:class="space-y-3">
+                <input type="hidden" name="text" prop:value=move || text.get()/>
+                {field("Tool", "rule-tool", "form[tool]", "expense.submit or payments.*")}
                 <datalist id="tool-options">{tools.into_iter().map(|t| view! { <option value=t/> }).collect_view()}</datalist>
                 <label for="rule-effect" class="block text-sm">
                     <span class="block text-slate-600 mb-1">"Effect"</span>
-                    <select id="rule-effect" class=INPUT prop:value=move || form.with(|f| f.effect.clone()) on:change=move |ev| form.update(|f| f.effect = event_target_value(&ev))>
-                        <option value="allow">"Allow"</option>
+                    <select id="rule-effect" name="form[effect]" class=INPUT>
+                        <option value="allow" selected>"Allow"</option>
                         <option value="deny">"Deny"</option>
                         <option value="require_approval">"Require approval"</option>
                         <option value="">"None (limits or masks only)"</option>
                     </select>
                 </label>
-                {field("Approver roles", "rule-approvers", |f| f.approvers.clone(), |f, v| f.approvers = v, "manager, cfo")}
+                {field("Approver roles", "rule-approvers", "form[approvers]", "manager, cfo")}
                 <fieldset class="grid grid-cols-3 gap-2">
                     <legend class="text-sm text-slate-600 mb-1">"Condition"</legend>
-                    <input aria-label="Condition field" class=INPUT placeholder="args.amount" prop:value=move || form.with(|f| f.condition_field.clone()) on:input=move |ev| form.update(|f| f.condition_field = event_target_value(&ev))/>
-                    <select aria-label="Condition operator" class=INPUT prop:value=move || form.with(|f| f.condition_op.clone()) on:change=move |ev| form.update(|f| f.condition_op = event_target_value(&ev))>
-                        {["eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "starts_with", "ends_with", "matches"].into_iter().map(|op| view! { <option value=op>{op}</option> }).collect_view()}
+                    <input aria-label="Condition field" name="form[condition_field]" class=INPUT placeholder="args.amount"/>
+                    <select aria-label="Condition operator" name="form[condition_op]" class=INPUT>
+                        {choices(&["eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "starts_with", "ends_with", "matches"], "gt", str::to_owned)}
                     </select>
-                    <input aria-label="Condition value" class=INPUT placeholder="5000" prop:value=move || form.with(|f| f.condition_value.clone()) on:input=move |ev| form.update(|f| f.condition_value = event_target_value(&ev))/>
+                    <input aria-label="Condition value" name="form[condition_value]" class=INPUT placeholder="5000"/>
                 </fieldset>
                 <fieldset class="grid grid-cols-2 gap-2">
                     <legend class="text-sm text-slate-600 mb-1">"Cap"</legend>
-                    <input aria-label="Cap field" class=INPUT placeholder="args.amount" prop:value=move || form.with(|f| f.cap_field.clone()) on:input=move |ev| form.update(|f| f.cap_field = event_target_value(&ev))/>
-                    <input aria-label="Cap maximum" class=INPUT placeholder="10000" prop:value=move || form.with(|f| f.cap_max.clone()) on:input=move |ev| form.update(|f| f.cap_max = event_target_value(&ev))/>
+                    <input aria-label="Cap field" name="form[cap_field]" class=INPUT placeholder="args.amount"/>
+                    <input aria-label="Cap maximum" name="form[cap_max]" class=INPUT placeholder="10000"/>
                 </fieldset>
                 <fieldset class="grid grid-cols-3 gap-2">
                     <legend class="text-sm text-slate-600 mb-1">"Rate limit"</legend>
-                    <input aria-label="Rate limit calls" class=INPUT placeholder="100" prop:value=move || form.with(|f| f.rate_calls.clone()) on:input=move |ev| form.update(|f| f.rate_calls = event_target_value(&ev))/>
-                    <select aria-label="Rate limit window" class=INPUT prop:value=move || form.with(|f| f.rate_per.clone()) on:change=move |ev| form.update(|f| f.rate_per = event_target_value(&ev))>
-                        {["1s", "1m", "1h", "1d"].into_iter().map(|w| view! { <option value=w>{format!("per {w}")}</option> }).collect_view()}
+                    <input aria-label="Rate limit calls" name="form[rate_calls]" class=INPUT placeholder="100"/>
+                    <select aria-label="Rate limit window" name="form[rate_per]" class=INPUT>
+                        {choices(&["1s", "1m", "1h", "1d"], "1m", |w| format!("per {w}"))}
                     </select>
-                    <select aria-label="Rate limit key" class=INPUT prop:value=move || form.with(|f| f.rate_key.clone()) on:change=move |ev| form.update(|f| f.rate_key = event_target_value(&ev))>
-                        {["agent", "tenant", "user"].into_iter().map(|k| view! { <option value=k>{format!("per {k}")}</option> }).collect_view()}
+                    <select aria-label="Rate limit key" name="form[rate_key]" class=INPUT>
+                        {choices(&["agent", "tenant", "user"], "agent", |k| format!("per {k}"))}
                     </select>
                 </fieldset>
-                {field("Mask fields", "rule-mask", |f| f.mask.clone(), |f, v| f.mask = v, "result.ssn, args.card")}
-                {field("Reason", "rule-reason", |f| f.reason.clone(), |f, v| f.reason = v, "shown with the decision")}
+                {field("Mask fields", "rule-mask", "form[mask]", "result.ssn, args.card")}
+                {field("Reason", "rule-reason", "form[reason]", "shown with the decision")}
                 {move || error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700" data-testid="rule-error">{e}</p> })}
                 <button type="submit" class=BUTTON disabled=move || add.pending().get()>"Add rule"</button>
-            </form>
+            </ActionForm>
         </Card>
     }
 }
