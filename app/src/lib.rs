@@ -11,6 +11,7 @@ pub mod auth;
 mod components;
 pub mod error;
 pub mod flash;
+mod island_code;
 pub mod pages;
 pub mod readable;
 mod session;
@@ -50,7 +51,10 @@ use pages::versions::VersionsPage;
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    page_script_policy();
+    {
+        page_script_policy();
+        provide_context(island_code::IslandFiles::of_site(&options));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

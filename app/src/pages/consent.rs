@@ -11,6 +11,7 @@ use leptos_router::hooks::use_location;
 use serde::{Deserialize, Serialize};
 
 use crate::components::ui::{LoadingPanel, BUTTON, BUTTON_SECONDARY};
+use crate::island_code::PreloadIslands;
 use crate::{AppError, SessionContext};
 
 /// What the page shows for a request.
@@ -80,7 +81,7 @@ pub fn ConsentPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <LoadingPanel/> }>
                     {move || Suspend::new(async move {
                         match request.await {
-                            Ok(Consent::Ask(details)) => view! { <ConsentForm details query=query()/> }.into_any(),
+                            Ok(Consent::Ask(details)) => view! { <PreloadIslands islands=&["consent_form"]/><ConsentForm details query=query()/> }.into_any(),
                             Ok(Consent::Refused(why)) => view! { <Refusal message=why/> }.into_any(),
                             Err(error) => view! { <Refusal message=error.to_string()/> }.into_any(),
                         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::SessionUser;
 use crate::components::ui::{format_count, Card, ErrorPanel, LoadingPanel, PageHeader, Stat};
+use crate::island_code::PreloadIslands;
 use crate::pages::insight::InsightSection;
 use crate::pages::tenant::{tenant_overview, TenantFacts};
 use crate::pages::tenants::TenantTable;
@@ -80,6 +81,7 @@ fn PlatformDashboard(user: SessionUser) -> impl IntoView {
                             <Stat label="Your access" value=access testid="stat-access"/>
                         </div>
                         <h2 class="text-sm font-semibold text-slate-700 mb-3">"Tenants"</h2>
+                        <PreloadIslands islands=&["tenant_table"]/>
                         <TenantTable tenants/>
                     }
                     .into_any(),

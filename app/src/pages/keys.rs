@@ -16,6 +16,7 @@ use crate::components::feedback::ConfirmPost;
 use crate::components::ui::{
     format_date, format_time, Card, Choice, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT,
 };
+use crate::island_code::PreloadIslands;
 use crate::AppError;
 
 /// A tenant as the picker offers it.
@@ -132,7 +133,7 @@ fn KeysPanel(view_model: KeysView) -> impl IntoView {
         {picker}
         <div class="space-y-6">
             {refused.map(|error| view! { <FormRefusal message=format!("Not revoked: {error}")/> })}
-            {can_write.then(|| view! { <CreateKeyPanel tenant=tenant.clone() bound_keys_required/> })}
+            {can_write.then(|| view! { <PreloadIslands islands=&["create_key_panel"]/><CreateKeyPanel tenant=tenant.clone() bound_keys_required/> })}
             <Card title=format!("Keys of {}", tenant.name)>
                 {if keys.is_empty() {
                     view! { <EmptyState message="No keys yet. Create one for each agent or deployment, so each can be revoked alone."/> }.into_any()

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::components::ui::{ActionError, Card, ErrorPanel, FileText, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::island_code::PreloadIslands;
 use crate::pages::audit::DiffLine;
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
@@ -55,7 +56,7 @@ pub fn ImportPage() -> impl IntoView {
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
                 match context.await {
-                    Ok(context) => view! { <Importer tenants=context.tenants platform_view=context.platform_view/> }.into_any(),
+                    Ok(context) => view! { <PreloadIslands islands=&["importer"]/><Importer tenants=context.tenants platform_view=context.platform_view/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}

@@ -14,6 +14,7 @@ use crate::components::address::FilterForm;
 use crate::components::ui::{
     format_count, ActionError, Card, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT,
 };
+use crate::island_code::PreloadIslands;
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -463,7 +464,7 @@ pub fn PreviewPage() -> impl IntoView {
                         let Shown { agent, release, .. } = query.with(Shown::read);
                         // The tenant actually shown, so the answer matches the rules on screen.
                         let tenant = effective.await.map(|view_model| view_model.tenant_slug).unwrap_or_default();
-                        view! { <WhatIfPanel tenant agent release/> }
+                        view! { <PreloadIslands islands=&["what_if_panel"]/><WhatIfPanel tenant agent release/> }
                     })}
                 </Transition>
             </div>

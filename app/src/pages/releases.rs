@@ -13,6 +13,7 @@ use crate::components::feedback::ConfirmPost;
 use crate::components::ui::{
     counted, format_time, ActionError, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT,
 };
+use crate::island_code::PreloadIslands;
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,7 +311,7 @@ fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool) -> impl IntoView
                     </ul>
                 }.into_any()
             }}
-            {(!empty).then(|| view! { <ReplayForm/> })}
+            {(!empty).then(|| view! { <PreloadIslands islands=&["replay_form"]/><ReplayForm/> })}
             {(can_manage && !empty).then(|| view! {
                 <form method="post" action=PublishRelease::url() class="mt-4 flex flex-wrap items-end gap-2">
                     <label class="text-sm grow"><span class="block text-slate-600 mb-1">"Release note"</span>

@@ -18,6 +18,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::feedback::{go_to, reload_page, ConfirmDialog, ConfirmPost, LiveToasts, Toasts};
 use crate::components::ui::{Card, ErrorPanel, FormRefusal, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::island_code::PreloadIslands;
 use crate::templates::{BLANK, TEMPLATES};
 use crate::AppError;
 pub use data::*;
@@ -56,6 +57,7 @@ pub fn NewPolicyPage() -> impl IntoView {
                             read_only: false,
                         };
                         view! {
+                            <PreloadIslands islands=&["policy_editor"]/>
                             <PolicyEditor policy context>
                                 <Card title="History">
                                     <p class="text-sm text-slate-500">"Each save becomes a version that you can compare and restore here."</p>
@@ -99,6 +101,7 @@ pub fn EditPolicyPage() -> impl IntoView {
                             view! {
                                 <Title text=policy.name.clone()/>
                                 {refused.map(|message| view! { <div class="mb-4"><FormRefusal message/></div> })}
+                                <PreloadIslands islands=&["policy_editor"]/>
                                 <PolicyEditor policy context>
                                     <HistoryCard id=history_id tenant_slug current read_only versions compare/>
                                 </PolicyEditor>

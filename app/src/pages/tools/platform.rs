@@ -8,6 +8,7 @@ use super::impact::SwitchOffPost;
 use super::{AddSource, CatalogView, DeleteSource, ExposeTool, ToggleTool};
 use crate::components::feedback::ConfirmPost;
 use crate::components::ui::{Card, EmptyState, FileText, FormRefusal, PageHeader, SwitchPost, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::island_code::PreloadIslands;
 use crate::pages::policies::TenantOption;
 
 #[component]
@@ -23,7 +24,11 @@ pub(super) fn PlatformCatalog(catalog: CatalogView) -> impl IntoView {
     view! {
         <PageHeader title="Tools & Sources" subtitle=format!("{enabled} of {total} tools enabled across {imported} sources. A disabled tool is denied on the next call.")/>
         <div class="space-y-6">
-            {can_write.then(|| view! { <AddSourceForm/> <super::upstream::ConnectUpstreamForm/> })}
+            {can_write.then(|| view! {
+                <PreloadIslands islands=&["add_source_form", "connect_upstream_form", "impact_lookup"]/>
+                <AddSourceForm/>
+                <super::upstream::ConnectUpstreamForm/>
+            })}
             {(imported == 0).then(|| view! { <Card><EmptyState message="No sources of agents' tools yet: every tool is enabled until a catalog exists."/></Card> })}
             {catalog.sources.into_iter().map(|source| {
                 let source_tools = tools.with_value(|all| all.iter().filter(|t| t.source_id == source.id).cloned().collect::<Vec<_>>());
