@@ -7,6 +7,8 @@
 // to leaves the empty fields out. A select changed with the keyboard applies when it is left, not
 // on every arrow key, and focus comes back to where it was once the list has loaded.
 //
+// A table with a filter box narrows as you type.
+//
 // A form that posts is sent once: a second click while the first is on its way does nothing. An
 // interactive part's own form waits for the page to be live.
 (() => {
@@ -72,6 +74,32 @@
   window.addEventListener('pageshow', () => {
     for (const form of document.querySelectorAll('form[data-sending]')) delete form.dataset.sending;
     for (const form of document.querySelectorAll('form[data-filters]')) form.reset();
+  });
+  // A table narrowed as you type: an input marked `data-filter-rows` names the table, whose rows
+  // carry what it searches (`data-filter-text`, lowercase); the count (`data-count-for`) and the
+  // empty message (`data-empty-for`) follow. The server renders the same for the address's filter.
+  const narrow = (input) => {
+    const id = input.dataset.filterRows;
+    const table = document.getElementById(id);
+    if (!table) return;
+    const needle = input.value.trim().toLowerCase();
+    const rows = table.querySelectorAll('[data-filter-text]');
+    let shown = 0;
+    for (const row of rows) {
+      row.hidden = needle !== '' && !row.dataset.filterText.includes(needle);
+      if (!row.hidden) shown++;
+    }
+    table.hidden = shown === 0;
+    const count = document.querySelector(`[data-count-for="${id}"]`);
+    if (count) count.textContent = `${shown} of ${rows.length} ${count.dataset.noun}`;
+    const empty = document.querySelector(`[data-empty-for="${id}"]`);
+    if (empty) empty.hidden = shown > 0;
+  };
+  document.addEventListener('input', (event) => {
+    if (event.target.dataset && event.target.dataset.filterRows) narrow(event.target);
+  });
+  window.addEventListener('pageshow', () => {
+    for (const input of document.querySelectorAll('[data-filter-rows]')) narrow(input);
   });
   document.addEventListener('DOMContentLoaded', () => {
     const name = sessionStorage.getItem(FOCUS);

@@ -1,5 +1,5 @@
 import { expect, expectConsoleError, test } from './fixtures';
-import { DEMO, hydrated, navLabels, signIn, stamp } from './helpers';
+import { DEMO, hydrated, navLabels, signIn, signInWithoutScript, stamp } from './helpers';
 
 test.describe('signing in', () => {
   test('a platform admin lands on the platform dashboard with full navigation', async ({ page }) => {
@@ -125,16 +125,33 @@ test.describe('signing out and access', () => {
   });
 });
 
-test('the page hydrates: the tenant filter narrows the list as you type', async ({ page }) => {
+test('the tenant filter narrows the list as you type, and works as a search without script', async ({ page, browser }) => {
   await signIn(page, DEMO.owner);
   await page.getByTestId('main-nav').getByRole('link', { name: 'Tenants' }).click();
   await expect(page).toHaveURL(/\/tenants$/);
-  await hydrated(page);
+  const shown = page.getByTestId('tenant-row').filter({ visible: true });
   await expect(page.getByTestId('tenant-count')).toHaveText('3 of 3 tenants');
   await page.getByLabel('Filter tenants').fill('health');
-  await expect(page.getByTestId('tenant-row')).toHaveCount(1);
+  await expect(shown).toHaveCount(1);
   await expect(page.getByTestId('tenant-count')).toHaveText('1 of 3 tenants');
   await expect(page.getByRole('link', { name: 'St. Aurelia Health' })).toBeVisible();
   await page.getByLabel('Filter tenants').fill('no such tenant');
   await expect(page.getByText('No tenant matches the filter.')).toBeVisible();
+  await expect(shown).toHaveCount(0);
+  await page.getByLabel('Filter tenants').fill('');
+  await expect(shown).toHaveCount(3);
+
+  // Without script, Enter searches: the server renders the same narrowed table.
+  const { context, page: plain } = await signInWithoutScript(browser, DEMO.owner);
+  try {
+    await plain.goto('/tenants');
+    await plain.getByLabel('Filter tenants').fill('bank');
+    await plain.getByLabel('Filter tenants').press('Enter');
+    await expect(plain).toHaveURL(/\/tenants\?filter=bank$/);
+    await expect(plain.getByTestId('tenant-row').filter({ visible: true })).toHaveCount(1);
+    await expect(plain.getByTestId('tenant-count')).toHaveText('1 of 3 tenants');
+    await expect(plain.getByRole('link', { name: 'First Meridian Bank' })).toBeVisible();
+  } finally {
+    await context.close();
+  }
 });

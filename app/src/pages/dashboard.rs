@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::SessionUser;
 use crate::components::ui::{format_count, Card, ErrorPanel, LoadingPanel, PageHeader, Stat};
-use crate::island_code::PreloadIslands;
 use crate::pages::insight::InsightSection;
 use crate::pages::tenant::{tenant_overview, TenantFacts};
 use crate::pages::tenants::TenantTable;
@@ -67,6 +66,7 @@ pub fn DashboardPage() -> impl IntoView {
 fn PlatformDashboard(user: SessionUser) -> impl IntoView {
     let overview = Resource::new(|| (), |_| platform_overview());
     let access = if user.is_read_only() { "Read-only" } else { "Full" };
+    let filter = StoredValue::new(leptos_router::hooks::use_query_map().get_untracked().get("filter").unwrap_or_default());
     view! {
         <Title text="Dashboard"/>
         <PageHeader title="Platform dashboard" subtitle=format!("Signed in as {} ({})", user.display_name, user.role.label())/>
@@ -81,8 +81,7 @@ fn PlatformDashboard(user: SessionUser) -> impl IntoView {
                             <Stat label="Your access" value=access testid="stat-access"/>
                         </div>
                         <h2 class="text-sm font-semibold text-slate-700 mb-3">"Tenants"</h2>
-                        <PreloadIslands islands=&["tenant_table"]/>
-                        <TenantTable tenants/>
+                        <TenantTable tenants filter=filter.get_value()/>
                     }
                     .into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),

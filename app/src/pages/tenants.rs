@@ -3,6 +3,7 @@
 use charter_store::TenantSummary;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::components::ui::{format_date, Card, EmptyState, ErrorPanel, LoadingPanel, PageHeader};
 use crate::AppError;
@@ -16,16 +17,20 @@ pub async fn list_tenants() -> Result<Vec<TenantSummary>, AppError> {
 #[component]
 pub fn TenantsPage() -> impl IntoView {
     let tenants = Resource::new(|| (), |_| list_tenants());
+    let filter = use_query_map().get_untracked().get("filter").unwrap_or_default();
     view! {
         <Title text="Tenants"/>
         <PageHeader title="Tenants" subtitle="Every customer on the platform, with its plan and policy quota."/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let filter = filter.clone();
+                Suspend::new(async move {
                 match tenants.await {
-                    Ok(tenants) => view! { <TenantTable tenants/> }.into_any(),
+                    Ok(tenants) => view! { <TenantTable tenants filter/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
-            })}
+            })
+            }}
         </Transition>
     }
 }
@@ -36,57 +41,58 @@ pub fn matches_filter(summary: &TenantSummary, filter: &str) -> bool {
     needle.is_empty() || [&summary.tenant.name, &summary.tenant.slug, &summary.tenant.plan].iter().any(|field| field.to_lowercase().contains(&needle))
 }
 
-/// The tenant table with a filter box. Filtering happens in the browser, as the user types; the
-/// table needs nothing from the page around it.
-#[island(lazy)]
-pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
-    let filter = RwSignal::new(String::new());
+/// The tenant table with a filter box, rendered by the server. Typing narrows the rows at once
+/// (`forms.js`: `data-filter-rows`); without script the box is a search form, and the server hides
+/// the rows that do not match `filter`.
+#[component]
+pub fn TenantTable(tenants: Vec<TenantSummary>, filter: String) -> impl IntoView {
     let total = tenants.len();
-    let tenants = StoredValue::new(tenants);
-    let visible = move || {
-        let filter = filter.get();
-        tenants.with_value(|all| all.iter().filter(|t| matches_filter(t, &filter)).cloned().collect::<Vec<_>>())
-    };
+    let shown = tenants.iter().filter(|t| matches_filter(t, &filter)).count();
+    let empty = if total == 0 { "No tenants yet." } else { "No tenant matches the filter." };
     view! {
         <Card>
             <div class="flex flex-wrap items-center justify-between gap-3 mb-4">
-                <label class="flex items-center gap-2 text-sm">
-                    <span class="text-slate-600">"Filter"</span>
+                <form method="get" role="search" class="flex items-center gap-2 text-sm">
+                    <label for="tenant-filter" class="text-slate-600">"Filter"</label>
                     <input
+                        id="tenant-filter"
+                        name="filter"
                         type="search"
+                        value=filter.clone()
                         placeholder="Name, slug or plan"
                         aria-label="Filter tenants"
+                        aria-controls="tenant-table"
+                        data-filter-rows="tenant-table"
                         class="rounded-md border border-slate-300 px-3 py-1.5 text-sm w-64 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| filter.set(event_target_value(&ev))
                     />
-                </label>
-                <span class="text-sm text-slate-500" data-testid="tenant-count">
-                    {move || format!("{} of {} tenants", visible().len(), total)}
+                </form>
+                <span class="text-sm text-slate-500" data-testid="tenant-count" data-count-for="tenant-table" data-noun="tenants" aria-live="polite">
+                    {format!("{shown} of {total} tenants")}
                 </span>
             </div>
-            <Show
-                when=move || !visible().is_empty()
-                fallback=move || view! { <EmptyState message=if total == 0 { "No tenants yet." } else { "No tenant matches the filter." }/> }
-            >
-                <div class="overflow-x-auto">
-                    <table class="min-w-full text-sm" data-testid="tenant-table">
-                        <thead class="text-left text-xs uppercase tracking-wide text-slate-500">
-                            <tr>
-                                <th class="py-2 pr-4">"Tenant"</th>
-                                <th class="py-2 pr-4">"Plan"</th>
-                                <th class="py-2 pr-4">"Policy quota"</th>
-                                <th class="py-2 pr-4">"Admins"</th>
-                                <th class="py-2 pr-4">"Members"</th>
-                                <th class="py-2">"Since"</th>
-                            </tr>
-                        </thead>
-                        <tbody class="divide-y divide-slate-100">
-                            {move || visible().into_iter().map(|summary| view! {
-                                <tr data-testid="tenant-row">
+            <div data-empty-for="tenant-table" hidden=shown > 0>
+                <EmptyState message=empty/>
+            </div>
+            <div class="overflow-x-auto">
+                <table id="tenant-table" class="min-w-full text-sm" data-testid="tenant-table" hidden=shown == 0>
+                    <thead class="text-left text-xs uppercase tracking-wide text-slate-500">
+                        <tr>
+                            <th class="py-2 pr-4">"Tenant"</th>
+                            <th class="py-2 pr-4">"Plan"</th>
+                            <th class="py-2 pr-4">"Policy quota"</th>
+                            <th class="py-2 pr-4">"Admins"</th>
+                            <th class="py-2 pr-4">"Members"</th>
+                            <th class="py-2">"Since"</th>
+                        </tr>
+                    </thead>
+                    <tbody class="divide-y divide-slate-100">
+                        {tenants.into_iter().map(|summary| {
+                            let hidden = !matches_filter(&summary, &filter);
+                            // What the filter searches, as `matches_filter` does.
+                            let text = [&summary.tenant.name, &summary.tenant.slug, &summary.tenant.plan].map(|field| field.to_lowercase()).join(" ");
+                            view! {
+                                <tr data-testid="tenant-row" data-filter-text=text hidden=hidden>
                                     <td class="py-2 pr-4">
-                                        // A plain link: the router's own needs the router, which a part
-                                        // hydrated on its own does not have.
                                         <a href=format!("/tenants/{}", summary.tenant.slug) class="font-medium text-indigo-700 hover:underline">
                                             {summary.tenant.name.clone()}
                                         </a>
@@ -98,11 +104,11 @@ pub fn TenantTable(tenants: Vec<TenantSummary>) -> impl IntoView {
                                     <td class="py-2 pr-4">{summary.members}</td>
                                     <td class="py-2 text-slate-500">{format_date(summary.tenant.created_at)}</td>
                                 </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            </Show>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
         </Card>
     }
 }
