@@ -14,7 +14,6 @@ use crate::components::address::FilterForm;
 use crate::components::ui::{
     format_count, ActionError, Card, Choice, EmptyState, ErrorPanel, LoadingPanel, PageHeader, ScopeBadge, VerdictBadge, BUTTON, INPUT,
 };
-use crate::island_code::PreloadIslands;
 use crate::pages::policy_editor::load_editor_context;
 use crate::AppError;
 
@@ -461,10 +460,18 @@ pub fn PreviewPage() -> impl IntoView {
             <div class="lg:col-start-3 lg:row-start-1 lg:row-span-2">
                 <Transition fallback=|| view! { <Card title="What if…"><LoadingPanel/></Card> }>
                     {move || Suspend::new(async move {
-                        let Shown { agent, release, .. } = query.with(Shown::read);
-                        // The tenant actually shown, so the answer matches the rules on screen.
+                        let shown = query.with(Shown::read);
+                        let asked = query.with(Asked::read);
+                        // Asked of the tenant actually shown, so the answer matches the rules on screen.
                         let tenant = effective.await.map(|view_model| view_model.tenant_slug).unwrap_or_default();
-                        view! { <PreloadIslands islands=&["what_if_panel"]/><WhatIfPanel tenant agent release/> }
+                        let answer = match &asked {
+                            Some(asked) => Some(
+                                what_if(tenant, shown.agent.clone(), asked.tool.clone(), asked.args.clone(), asked.user.clone(), asked.roles.clone(), shown.release.clone())
+                                    .await,
+                            ),
+                            None => None,
+                        };
+                        view! { <WhatIfPanel shown asked=asked.unwrap_or_default() answer/> }
                     })}
                 </Transition>
             </div>
@@ -522,38 +529,56 @@ fn PreviewChoice(tenants: Vec<crate::pages::policies::TenantOption>, releases: V
     }
 }
 
-/// A dry run of one call against the rules shown: `tenant`, `agent` and `release` are the
-/// preview's.
-#[island(lazy)]
-fn WhatIfPanel(tenant: String, agent: String, release: String) -> impl IntoView {
-    let tool = RwSignal::new(String::new());
-    let args = RwSignal::new("{}".to_owned());
-    let user = RwSignal::new(String::new());
-    let roles = RwSignal::new(String::new());
-    let run = ServerAction::<WhatIf>::new();
-    let shown = StoredValue::new((tenant, agent, release));
+/// A what-if question, as the address asks it (`tool`, `args`, `user`, `roles`); none without a tool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Asked {
+    tool: String,
+    args: String,
+    user: String,
+    roles: String,
+}
+
+impl Default for Asked {
+    fn default() -> Asked {
+        Asked { tool: String::new(), args: "{}".to_owned(), user: String::new(), roles: String::new() }
+    }
+}
+
+impl Asked {
+    fn read(query: &leptos_router::params::ParamsMap) -> Option<Asked> {
+        let get = |key: &str| query.get(key).unwrap_or_default();
+        query.get("tool").map(|tool| Asked { tool, args: get("args"), user: get("user"), roles: get("roles") })
+    }
+}
+
+/// A dry run of one call against the rules shown. A GET form beside the preview: its question and
+/// the preview it is asked of are the address, so a link or a reload asks again, and it works
+/// without script; the server renders the answer under it.
+#[component]
+fn WhatIfPanel(shown: Shown, asked: Asked, answer: Option<Result<WhatIfAnswer, AppError>>) -> impl IntoView {
+    // The preview's own choices travel with the question, so the page shows the same rules.
+    let kept = [("tenant", shown.tenant), ("agent", shown.agent), ("release", shown.release)];
     view! {
         <Card title="What if…">
-            <form class="space-y-3" on:submit=move |ev| {
-                ev.prevent_default();
-                let (tenant_slug, agent, release) = shown.get_value();
-                run.dispatch(WhatIf { tenant_slug, agent, tool: tool.get_untracked(), args: args.get_untracked(), user: user.get_untracked(), roles: roles.get_untracked(), release });
-            }>
+            <form method="get" action="/preview" class="space-y-3">
+                {kept.into_iter().filter(|(_, value)| !value.is_empty()).map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
                 <label class="block text-sm"><span class="block text-slate-600 mb-1">"Tool"</span>
-                    <input id="whatif-tool" class=INPUT placeholder="expense.submit" prop:value=move || tool.get() on:input=move |ev| tool.set(event_target_value(&ev))/></label>
+                    <input id="whatif-tool" name="tool" required class=INPUT placeholder="expense.submit" value=asked.tool/></label>
                 <label class="block text-sm"><span class="block text-slate-600 mb-1">"Arguments (JSON)"</span>
-                    <textarea id="whatif-args" rows="4" class=format!("{INPUT} font-mono") prop:value=move || args.get() on:input=move |ev| args.set(event_target_value(&ev))></textarea></label>
+                    <textarea id="whatif-args" name="args" rows="4" class=format!("{INPUT} font-mono")>{asked.args}</textarea></label>
                 <label class="block text-sm"><span class="block text-slate-600 mb-1">"Principal user"</span>
-                    <input id="whatif-user" class=INPUT placeholder="alice@example.com" prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev))/></label>
+                    <input id="whatif-user" name="user" class=INPUT placeholder="alice@example.com" value=asked.user/></label>
                 <label class="block text-sm"><span class="block text-slate-600 mb-1">"Principal roles"</span>
-                    <input id="whatif-roles" class=INPUT placeholder="finance, manager" prop:value=move || roles.get() on:input=move |ev| roles.set(event_target_value(&ev))/></label>
-                <button type="submit" class=BUTTON disabled=move || run.pending().get()>"Evaluate"</button>
+                    <input id="whatif-roles" name="roles" class=INPUT placeholder="finance, manager" value=asked.roles/></label>
+                <button type="submit" class=BUTTON>"Evaluate"</button>
                 <p class="text-xs text-slate-500">"A dry run: nothing is recorded and rate counters do not move."</p>
             </form>
-            {move || run.value().get().map(|result| match result {
-                Ok(result) => view! { <WhatIfResult result/> }.into_any(),
-                Err(error) => view! { <div class="mt-3"><ActionError error/></div> }.into_any(),
-            })}
+            <div id="whatif-answer">
+                {answer.map(|result| match result {
+                    Ok(result) => view! { <WhatIfResult result/> }.into_any(),
+                    Err(error) => view! { <div class="mt-3"><ActionError error/></div> }.into_any(),
+                })}
+            </div>
         </Card>
     }
 }
