@@ -38,6 +38,7 @@ test('a platform admin drafts a change, sees its replay, publishes, promotes it 
   await expect(page.getByTestId('draft-changes')).toContainText(`adds policy “${name}”`);
   await page.getByLabel('Days of receipts').fill('1');
   await page.getByRole('button', { name: 'Replay the draft' }).click();
+  await arrived(page, /\/releases\?replay=1$/);
   await expect(page.getByTestId('replay-summary')).toContainText('the draft against');
   for (const tenant of ['meridian-bank', 'rocketlane']) {
     const group = page.locator(`[data-testid="replay-group"][data-tenant="${tenant}"]`).filter({ hasText: name });

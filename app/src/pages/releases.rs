@@ -13,7 +13,6 @@ use crate::components::feedback::ConfirmPost;
 use crate::components::ui::{
     counted, format_time, ActionError, Card, EmptyState, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT,
 };
-use crate::island_code::PreloadIslands;
 use crate::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,15 +234,26 @@ pub async fn shadow_release(tenant: String, release: String) -> Result<Option<St
 #[component]
 pub fn ReleasesPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| releases_overview());
+    // `?replay=N` replays the draft against the last N days of receipts.
+    let query = leptos_router::hooks::use_query_map();
+    let asked = move || query.with(|query| query.get("replay"));
+    let replay = Resource::new(asked, |days| async move {
+        match days {
+            // A number the server refuses (0, or not a number) is answered with why.
+            Some(days) => Some(replay_release("draft".to_owned(), days.trim().parse().unwrap_or(0)).await),
+            None => None,
+        }
+    });
     view! {
         <Title text="Releases"/>
         <PageHeader title="Platform releases" subtitle="Platform policy edits are a draft until published; a release reaches tenants when you promote it, to a canary first, then to all."/>
         <Refusal/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(overview) => view! { <Overview overview/> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                let days = asked().unwrap_or_else(|| "7".to_owned());
+                match (overview.await, replay.await) {
+                    (Ok(overview), replay) => view! { <Overview overview replay days/> }.into_any(),
+                    (Err(error), _) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
         </Transition>
@@ -266,13 +276,13 @@ fn Refusal() -> impl IntoView {
 }
 
 #[component]
-fn Overview(overview: ReleasesView) -> impl IntoView {
+fn Overview(overview: ReleasesView, replay: Option<Result<ReplayShown, AppError>>, days: String) -> impl IntoView {
     let ReleasesView { general, latest, releases, draft, tenants, can_manage } = overview;
     let tenant_choices = StoredValue::new(tenants.iter().map(|t| (t.slug.clone(), t.name.clone())).collect::<Vec<_>>());
     let release_numbers = StoredValue::new(releases.iter().map(|r| r.number).collect::<Vec<_>>());
     view! {
         <div class="space-y-6">
-            <DraftCard draft latest can_manage/>
+            <DraftCard draft latest can_manage replay days/>
             <Card title="Releases">
                 <ul class="divide-y divide-slate-100" data-testid="releases">
                     {releases.into_iter().map(|release| view! {
@@ -297,7 +307,7 @@ fn Overview(overview: ReleasesView) -> impl IntoView {
 }
 
 #[component]
-fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool) -> impl IntoView {
+fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool, replay: Option<Result<ReplayShown, AppError>>, days: String) -> impl IntoView {
     let empty = draft.is_empty();
     view! {
         <Card title="Draft">
@@ -311,7 +321,7 @@ fn DraftCard(draft: Vec<String>, latest: i64, can_manage: bool) -> impl IntoView
                     </ul>
                 }.into_any()
             }}
-            {(!empty).then(|| view! { <PreloadIslands islands=&["replay_form"]/><ReplayForm/> })}
+            {(!empty).then(|| view! { <ReplayForm days replay/> })}
             {(can_manage && !empty).then(|| view! {
                 <form method="post" action=PublishRelease::url() class="mt-4 flex flex-wrap items-end gap-2">
                     <label class="text-sm grow"><span class="block text-slate-600 mb-1">"Release note"</span>
@@ -430,23 +440,19 @@ fn TenantItem(tenant: TenantRow, can_manage: bool, releases: Vec<i64>) -> impl I
     }
 }
 
-/// Replays the draft against recent receipts and shows which decisions would change.
-#[island(lazy)]
-fn ReplayForm() -> impl IntoView {
-    let days = RwSignal::new("7".to_owned());
-    let replay = ServerAction::<ReplayRelease>::new();
+/// Replays the draft against recent receipts and shows which decisions would change. A GET form:
+/// the replay asked is the address (`?replay=N`), answered by the server, so a reload or a link
+/// shows it again and it works without script.
+#[component]
+fn ReplayForm(days: String, replay: Option<Result<ReplayShown, AppError>>) -> impl IntoView {
     view! {
-        <form class="mt-4 flex flex-wrap items-end gap-2" on:submit=move |ev| {
-            ev.prevent_default();
-            let days = days.get_untracked().trim().parse::<u32>().unwrap_or(0);
-            replay.dispatch(ReplayRelease { release: "draft".to_owned(), days });
-        }>
+        <form method="get" action="/releases" class="mt-4 flex flex-wrap items-end gap-2">
             <label class="text-sm"><span class="block text-slate-600 mb-1">"Days of receipts"</span>
-                <input id="replay-days" type="number" min="1" max="90" class=format!("{INPUT} w-24") prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev))/>
+                <input id="replay-days" name="replay" type="number" min="1" max="90" required value=days class=format!("{INPUT} w-24")/>
             </label>
-            <button type="submit" class=BUTTON_SECONDARY disabled=move || replay.pending().get()>"Replay the draft"</button>
+            <button type="submit" class=BUTTON_SECONDARY>"Replay the draft"</button>
         </form>
-        {move || replay.value().get().map(|result| match result {
+        {replay.map(|result| match result {
             Ok(shown) => view! { <ReplayResult shown/> }.into_any(),
             Err(error) => view! { <div class="mt-3"><ActionError error/></div> }.into_any(),
         })}
