@@ -1,12 +1,12 @@
 import { Page } from '@playwright/test';
 import { expect, test } from '../tests/fixtures';
-import { DEMO, hydrated, signIn } from '../tests/helpers';
+import { DEMO, arrived, hydrated, loadsPage, signIn } from '../tests/helpers';
 
 const OUT = '../docs/screenshots';
 
+/** Opens a page through the main navigation and waits until it is live (a whole page load). */
 async function open(page: Page, label: string): Promise<void> {
-  await page.getByTestId('main-nav').getByRole('link', { name: label, exact: true }).click();
-  await hydrated(page);
+  await loadsPage(page, () => page.getByTestId('main-nav').getByRole('link', { name: label, exact: true }).click());
 }
 
 test('platform dashboard', async ({ page }) => {
@@ -29,25 +29,26 @@ test('platform view', async ({ page }) => {
 test('tenant editor with a validation error', async ({ page }) => {
   await signIn(page, DEMO.bankAdmin);
   await open(page, 'Policies');
-  await page.getByRole('link', { name: 'New policy' }).click();
-  await hydrated(page);
+  await loadsPage(page, () => page.getByRole('link', { name: 'New policy' }).click());
   await page.getByRole('button', { name: /Finance approvals/ }).click();
   const editor = page.getByLabel('Policy document');
+  await expect(editor).toHaveValue(/effect: allow/);
   await editor.fill((await editor.inputValue()).replace('effect: allow', 'effect: permit'));
-  await expect(page.getByTestId('editor-error')).toBeVisible();
+  await expect(page.getByTestId('editor-error')).toContainText('permit');
   await page.screenshot({ path: `${OUT}/tenant-editor-error.png`, fullPage: true });
 });
 
 test('previewer', async ({ page }) => {
   await signIn(page, DEMO.owner);
   await open(page, 'Previewer');
-  await page.locator('#preview-tenant').selectOption({ label: 'First Meridian Bank' });
+  await loadsPage(page, () => page.locator('#preview-tenant').selectOption({ label: 'First Meridian Bank' }));
   await page.locator('#preview-agent').fill('support-bot');
   await page.locator('#preview-agent').press('Tab');
+  await arrived(page, /agent=support-bot/);
   await expect(page.getByTestId('effective-rule').filter({ hasText: 'Support bot' })).toBeVisible();
   await page.locator('#whatif-tool').fill('expense.submit');
   await page.locator('#whatif-args').fill('{"amount": 7200}');
-  await page.getByRole('button', { name: 'Evaluate' }).click();
+  await loadsPage(page, () => page.getByRole('button', { name: 'Evaluate' }).click());
   await expect(page.getByTestId('whatif-result')).toBeVisible();
   await page.screenshot({ path: `${OUT}/previewer.png`, fullPage: true });
 });
@@ -62,8 +63,7 @@ test('tools and sources', async ({ page }) => {
 test('tenant editor with warnings beside their lines', async ({ page }) => {
   await signIn(page, DEMO.bankAdmin);
   await open(page, 'Policies');
-  await page.getByRole('link', { name: 'New policy' }).click();
-  await hydrated(page);
+  await loadsPage(page, () => page.getByRole('link', { name: 'New policy' }).click());
   const editor = page.getByLabel('Policy document');
   await editor.fill(
     [
