@@ -678,6 +678,41 @@ async fn a_policys_history_restore_and_delete_work_as_plain_forms_and_refuse_ano
 }
 
 #[tokio::test]
+async fn the_what_if_and_the_replay_answer_in_the_page_and_refuse_bad_input_and_another_tenant() {
+    let console = console().await;
+    let owner = console.signed_in(OWNER).await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+
+    // The what-if's question is the address; the server renders the answer beside the preview.
+    let asked = console.page("/preview?tool=get_balance&args=%7B%7D&user=&roles=", Some(&bank_admin)).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.body.contains(r#"data-testid="whatif-result""#), "the answer is in the page");
+    assert!(asked.body.contains(r#"value="get_balance""#), "the question stays in the form");
+    // Arguments that are not JSON: the page says so, with the field, and answers nothing.
+    let bad = console.page("/preview?tool=get_balance&args=%7Bamount&user=&roles=", Some(&bank_admin)).await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.body.contains("not valid JSON") && !bad.body.contains(r#"data-testid="whatif-result""#), "refused, named");
+    // Another tenant named in the address: no answer about its rules.
+    let other = console.page("/preview?tenant=rocketlane&tool=get_balance&args=%7B%7D&user=&roles=", Some(&bank_admin)).await;
+    assert!(!other.body.contains(r#"data-testid="whatif-result""#), "no answer for another tenant");
+
+    // The replay of a draft: out of range or not a number is refused with its field; in range it
+    // reports; a tenant admin has none.
+    let draft = "name: Replay draft\nscope: platform\nrules:\n  - tool: nothing.here\n    effect: deny\n";
+    let saved = console.server_fn("policies/save", &[("version", "0"), ("text", draft)], Some(&owner)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(console.page("/releases?replay=7", Some(&owner)).await.body.contains(r#"data-testid="replay-report""#));
+    for days in ["0", "many", "91"] {
+        let refused = console.page(&format!("/releases?replay={days}"), Some(&owner)).await;
+        assert_eq!(refused.status, StatusCode::OK, "{days}");
+        let alert = refused.body.split(r#"role="alert""#).nth(1).unwrap_or_default().chars().take(160).collect::<String>();
+        assert!(alert.contains("days must be 1 to") && !refused.body.contains(r#"data-testid="replay-report""#), "{days}: {alert}");
+    }
+    let tenant = console.page("/releases?replay=7", Some(&bank_admin)).await;
+    assert!(!tenant.body.contains(r#"data-testid="replay-report""#), "a tenant admin replays nothing of the platform's");
+}
+
+#[tokio::test]
 async fn support_is_refused_every_write_and_nothing_changes() {
     let console = console().await;
     let support = console.signed_in(SUPPORT).await;

@@ -463,13 +463,14 @@ pub fn PreviewPage() -> impl IntoView {
                         let shown = query.with(Shown::read);
                         let asked = query.with(Asked::read);
                         // Asked of the tenant actually shown, so the answer matches the rules on screen.
-                        let tenant = effective.await.map(|view_model| view_model.tenant_slug).unwrap_or_default();
-                        let answer = match &asked {
-                            Some(asked) => Some(
+                        let tenant = effective.await.map(|view_model| view_model.tenant_slug);
+                        let answer = match (&asked, tenant) {
+                            // A preview the caller may not see (another tenant's) gets no answer either.
+                            (None, _) | (_, Err(_)) => None,
+                            (Some(asked), Ok(tenant)) => Some(
                                 what_if(tenant, shown.agent.clone(), asked.tool.clone(), asked.args.clone(), asked.user.clone(), asked.roles.clone(), shown.release.clone())
                                     .await,
                             ),
-                            None => None,
                         };
                         view! { <WhatIfPanel shown asked=asked.unwrap_or_default() answer/> }
                     })}
