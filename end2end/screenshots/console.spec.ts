@@ -30,7 +30,7 @@ test('tenant editor with a validation error', async ({ page }) => {
   await signIn(page, DEMO.bankAdmin);
   await open(page, 'Policies');
   await loadsPage(page, () => page.getByRole('link', { name: 'New policy' }).click());
-  await page.getByRole('button', { name: /Finance approvals/ }).click();
+  await loadsPage(page, () => page.getByRole('link', { name: /Finance approvals/ }).click());
   const editor = page.getByLabel('Policy document');
   await expect(editor).toHaveValue(/effect: allow/);
   await editor.fill((await editor.inputValue()).replace('effect: allow', 'effect: permit'));

@@ -25,8 +25,10 @@ test('a tenant admin writes a policy from a template, sees its errors, saves, ed
   await arrived(page, /\/policies\/new$/);
   await expect(page.getByRole('heading', { name: 'New policy' })).toBeVisible();
 
-  // A template fills the document, which the engine validates.
-  await page.getByRole('button', { name: /^Finance approvals/ }).click();
+  // A template is a link: the page loads again with its document, which the engine validates.
+  await loadsPage(page, () => page.getByRole('link', { name: /^Finance approvals/ }).click());
+  await arrived(page, /\/policies\/new\?template=finance-approvals$/);
+  await expect(page.getByRole('link', { name: /^Finance approvals/ })).toHaveAttribute('aria-current', 'true');
   await expect(editor(page)).toHaveValue(/^name: Finance approvals\n/);
   await expect(page.getByTestId('editor-ok')).toHaveText('Valid: tenant policy with 4 rules.');
 
@@ -281,16 +283,15 @@ test('a new policy starts with a name to give and no rules, and unsaved work is 
   expect(mine).not.toContain('expense.submit');
 
   // A template over unsaved work asks first; Cancel keeps the work.
-  await page.getByRole('button', { name: /^Finance approvals/ }).click();
-  const replace = page.getByRole('dialog', { name: 'Replace the document with this template?' });
-  await expect(replace).toBeVisible();
-  await replace.getByRole('button', { name: 'Cancel' }).click();
-  await expect(replace).toHaveCount(0);
+  const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
+  await page.getByRole('link', { name: /^Finance approvals/ }).click();
+  await expect(leave).toBeVisible();
+  await leave.getByRole('button', { name: 'Cancel' }).click();
+  await expect(leave).toHaveCount(0);
   await expect(editor(page)).toHaveValue(mine);
 
-  // Leaving asks first; Cancel stays with the work.
+  // Leaving asks first too; Cancel stays with the work.
   await page.getByTestId('main-nav').getByRole('link', { name: 'Receipts', exact: true }).click();
-  const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
   await expect(leave).toBeVisible();
   await leave.getByRole('button', { name: 'Cancel' }).click();
   await expect(leave).toHaveCount(0);
@@ -298,12 +299,15 @@ test('a new policy starts with a name to give and no rules, and unsaved work is 
   await expect(editor(page)).toHaveValue(mine);
 
   // Confirmed, the template replaces the document and names it.
-  await page.getByRole('button', { name: /^Finance approvals/ }).click();
-  await page.getByRole('dialog', { name: 'Replace the document with this template?' }).getByRole('button', { name: 'Use the template' }).click();
+  await page.getByRole('link', { name: /^Finance approvals/ }).click();
+  await loadsPage(page, () => leave.getByRole('button', { name: 'Discard changes' }).click());
+  await arrived(page, /\/policies\/new\?template=finance-approvals$/);
   await expect(editor(page)).toHaveValue(/^name: Finance approvals\n/);
   await expect(page.getByLabel('Policy name')).toHaveValue('Finance approvals');
 
-  // Confirmed, leaving discards the work and goes where the link pointed.
+  // With unsaved work again (a new name), leaving after the confirmation discards it and goes
+  // where the link pointed.
+  await page.getByLabel('Policy name').fill(`${name} from a template`);
   await page.getByTestId('main-nav').getByRole('link', { name: 'Receipts', exact: true }).click();
   await page.getByRole('dialog', { name: 'Leave without saving?' }).getByRole('button', { name: 'Discard changes' }).click();
   await arrived(page, /\/receipts$/);

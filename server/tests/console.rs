@@ -933,3 +933,30 @@ async fn every_response_carries_the_security_headers() {
         check("a cross-site refusal", &forged, https, false);
     }
 }
+
+#[tokio::test]
+async fn a_new_policy_starts_from_the_template_its_address_names() {
+    let console = console().await;
+    let bank_admin = console.signed_in(BANK_ADMIN).await;
+    let chosen = console.page("/policies/new?template=hipaa-phi", Some(&bank_admin)).await;
+    assert_eq!(chosen.status, StatusCode::OK);
+    assert!(chosen.body.contains("name: HIPAA PHI masking"), "the document is the template's");
+    assert!(chosen.body.contains(r#"href="/policies/new?template=hipaa-phi" aria-current="true""#), "the template shows as chosen");
+    assert!(!chosen.body.contains("There is no template"));
+
+    // A key that names no template: the message names it, escaped, and the document is blank.
+    for (key, shown) in [("nope", "“nope”"), ("%3Cscript%3Ex", "“&lt;script&gt;x”")] {
+        let unknown = console.page(&format!("/policies/new?template={key}"), Some(&bank_admin)).await;
+        assert_eq!(unknown.status, StatusCode::OK);
+        assert!(unknown.body.contains(&format!("There is no template {shown}")), "{key}: {}", unknown.body);
+        assert!(!unknown.body.contains("<script>x"));
+        assert!(!unknown.body.contains("aria-current"), "{key}: no template is chosen");
+        assert!(unknown.body.contains("name: &quot;&quot;") || unknown.body.contains("name: \"\""), "{key}: the document is blank");
+    }
+
+    // Support may not create policies: no editor and no templates, whatever the address says.
+    let support = console.signed_in(SUPPORT).await;
+    let read_only = console.page("/policies/new?template=hipaa-phi", Some(&support)).await;
+    assert!(read_only.body.contains(r#"data-testid="read-only-notice""#));
+    assert!(!read_only.body.contains("HIPAA PHI masking"));
+}

@@ -69,7 +69,7 @@ pub fn ToastRegion() -> impl IntoView {
             {pending.into_iter().map(|flash| {
                 let (colours, role) = toast_look(flash.kind);
                 view! {
-                    <div role=role data-testid="toast" class=format!("flash-message rounded-lg shadow-lg px-4 py-3 text-sm {colours}")>{flash.message}</div>
+                    <div role=role data-testid="toast" class=format!("flash-message pointer-events-auto rounded-lg shadow-lg px-4 py-3 text-sm {colours}")>{flash.message}</div>
                 }
             }).collect_view()}
         </div>
@@ -86,7 +86,7 @@ pub fn LiveToasts(toasts: Toasts) -> impl IntoView {
                 let (colours, role) = toast_look(toast.kind);
                 let id = toast.id;
                 view! {
-                    <div role=role data-testid="toast" class=format!("rounded-lg shadow-lg px-4 py-3 text-sm flex items-start gap-3 {colours}")>
+                    <div role=role data-testid="toast" class=format!("pointer-events-auto rounded-lg shadow-lg px-4 py-3 text-sm flex items-start gap-3 {colours}")>
                         <span class="flex-1">{toast.message}</span>
                         <button type="button" aria-label="Close" class="opacity-80 hover:opacity-100" on:click=move |_| toasts.dismiss(id)>"×"</button>
                     </div>
@@ -96,7 +96,9 @@ pub fn LiveToasts(toasts: Toasts) -> impl IntoView {
     }
 }
 
-const TOAST_STACK: &str = "fixed top-4 right-4 z-50 flex flex-col gap-2 w-80 max-w-[calc(100vw-2rem)]";
+/// The stack lets clicks through to the page beneath it; only its toasts take them (a faded flash
+/// keeps its place in the stack but is hidden, so it takes none).
+const TOAST_STACK: &str = "pointer-events-none fixed top-4 right-4 z-50 flex flex-col gap-2 w-80 max-w-[calc(100vw-2rem)]";
 
 /// Loads `path` as a whole page. The browser has no router of the console's: every page comes
 /// from the server, which renders it for the session as it is now.
@@ -132,55 +134,46 @@ fn toast_look(kind: ToastKind) -> (&'static str, &'static str) {
     }
 }
 
-/// A modal that asks before a destructive action. `open` shows it; confirming calls `on_confirm`.
+/// A question an interactive part asks before it discards work, in the browser's own popover
+/// (opened with [`ask`]): the title, what confirming does, "Cancel" (focused first, so Enter never
+/// confirms by accident; Escape or a click outside also close it) and the confirming button, which
+/// runs `on_confirm`.
 #[component]
-pub fn ConfirmDialog(
-    open: RwSignal<bool>,
-    #[prop(into)] title: String,
-    #[prop(into)] message: String,
-    #[prop(into)] confirm_label: String,
-    on_confirm: Callback<()>,
-    /// What the action would affect, shown under the message.
-    #[prop(optional, into)]
-    details: Option<ViewFn>,
-) -> impl IntoView {
-    // Focus goes to "Cancel" when the dialog opens, so Enter never deletes by accident and Escape
-    // (handled on the dialog) closes it.
-    let cancel = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if open.get() {
-            if let Some(button) = cancel.get() {
-                let _ = button.focus();
-            }
-        }
-    });
+pub fn QuestionPopover(id: &'static str, title: &'static str, message: &'static str, confirm_label: &'static str, on_confirm: Callback<()>) -> impl IntoView {
+    // The view's attributes are evaluated in no promised order: each gets its own copy.
+    let title_id = format!("{id}-title");
+    let labelled_by = title_id.clone();
     view! {
-        <Show when=move || open.get()>
-            <div class="fixed inset-0 z-40 bg-slate-900/50 grid place-items-center p-4" on:keydown=move |ev| if ev.key() == "Escape" { open.set(false) }>
-                <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" class="bg-white rounded-xl shadow-xl max-w-md w-full p-6">
-                    <h2 id="confirm-title" class="text-lg font-semibold">{title.clone()}</h2>
-                    <p class="mt-2 text-sm text-slate-600">{message.clone()}</p>
-                    {details.clone().map(|details| view! { <div class="mt-3 text-sm">{details.run()}</div> })}
-                    <div class="mt-6 flex justify-end gap-2">
-                        <button type="button" node_ref=cancel class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500" on:click=move |_| open.set(false)>
-                            "Cancel"
-                        </button>
-                        <button
-                            type="button"
-                            class="rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500"
-                            on:click=move |_| {
-                                open.set(false);
-                                on_confirm.run(());
-                            }
-                        >
-                            {confirm_label.clone()}
-                        </button>
-                    </div>
-                </div>
+        <div id=id popover="auto" role="dialog" aria-labelledby=labelled_by class=POPOVER>
+            <h2 id=title_id class="text-lg font-semibold">{title}</h2>
+            <p class="mt-2 text-sm font-normal text-slate-600 whitespace-normal">{message}</p>
+            <div class="mt-6 flex justify-end gap-2">
+                <button type="button" autofocus popovertarget=id popovertargetaction="hide" class=POPOVER_CANCEL>"Cancel"</button>
+                <button type="button" popovertarget=id popovertargetaction="hide" class=POPOVER_CONFIRM on:click=move |_| on_confirm.run(())>
+                    {confirm_label}
+                </button>
             </div>
-        </Show>
+        </div>
     }
 }
+
+/// Opens the [`QuestionPopover`] named `id`.
+pub fn ask(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(popover) = document().get_element_by_id(id).and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = popover.show_popover();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+const POPOVER: &str = "m-auto w-[calc(100vw-2rem)] max-w-md rounded-xl bg-white p-6 text-left shadow-xl backdrop:bg-slate-900/50";
+const POPOVER_CANCEL: &str = "rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500";
+const POPOVER_CONFIRM: &str =
+    "rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500";
 
 /// A button that asks before a destructive plain form post. It opens the browser's own popover
 /// (no script, so it works without the browser bundle) with what the action does and a form that
@@ -235,7 +228,7 @@ pub fn ConfirmPopover(
             popover="auto"
             role="dialog"
             aria-labelledby=labelled_by
-            class="m-auto w-[calc(100vw-2rem)] max-w-md rounded-xl bg-white p-6 text-left shadow-xl backdrop:bg-slate-900/50"
+            class=POPOVER
         >
             <h2 id=title_id class="text-lg font-semibold">{title}</h2>
             <p class="mt-2 text-sm font-normal text-slate-600 whitespace-normal">{message}</p>
@@ -247,11 +240,11 @@ pub fn ConfirmPopover(
                     autofocus
                     popovertarget=closer
                     popovertargetaction="hide"
-                    class="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500"
+                    class=POPOVER_CANCEL
                 >
                     "Cancel"
                 </button>
-                <button type="submit" class="rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500">
+                <button type="submit" class=POPOVER_CONFIRM>
                     {confirm_label}
                 </button>
             </form>

@@ -237,23 +237,25 @@ pub fn ReleasesPage() -> impl IntoView {
     // `?replay=N` replays the draft against the last N days of receipts.
     let query = leptos_router::hooks::use_query_map();
     let asked = move || query.with(|query| query.get("replay"));
-    let replay = Resource::new(asked, |days| async move {
-        match days {
-            // A number the server refuses (0, or not a number) is answered with why.
-            Some(days) => Some(replay_release("draft".to_owned(), days.trim().parse().unwrap_or(0)).await),
-            None => None,
-        }
-    });
     view! {
         <Title text="Releases"/>
         <PageHeader title="Platform releases" subtitle="Platform policy edits are a draft until published; a release reaches tenants when you promote it, to a canary first, then to all."/>
         <Refusal/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
             {move || Suspend::new(async move {
-                let days = asked().unwrap_or_else(|| "7".to_owned());
-                match (overview.await, replay.await) {
-                    (Ok(overview), replay) => view! { <Overview overview replay days/> }.into_any(),
-                    (Err(error), _) => view! { <ErrorPanel error/> }.into_any(),
+                let asked = asked();
+                match overview.await {
+                    Ok(overview) => {
+                        // An empty draft has nothing to replay, and its card shows no replay.
+                        let replay = match asked.as_deref() {
+                            // A number the server refuses (0, or not a number) is answered with why.
+                            Some(days) if !overview.draft.is_empty() => Some(replay_release("draft".to_owned(), days.trim().parse().unwrap_or(0)).await),
+                            _ => None,
+                        };
+                        let days = asked.unwrap_or_else(|| "7".to_owned());
+                        view! { <Overview overview replay days/> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
         </Transition>

@@ -33,30 +33,31 @@ pub struct EditorContext {
     pub governed: bool,
 }
 
-/// One problem found by the engine, located as precisely as it can be.
+/// One problem found by the engine, as the editor shows it: the line it marks, and the sentence
+/// the server wrote (the browser has nothing to format).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub path: Option<String>,
-    pub message: String,
+    pub text: String,
 }
 
+#[cfg(feature = "ssr")]
 impl Problem {
-    pub fn text(&self) -> String {
+    /// The problem located as precisely as the engine could: "Line 3, column 7: rule 1, effect: …".
+    fn new(line: Option<usize>, column: Option<usize>, path: Option<&str>, message: &str) -> Problem {
         let mut text = String::new();
-        if let Some(line) = self.line {
+        if let Some(line) = line {
             text.push_str(&format!("Line {line}"));
-            if let Some(column) = self.column {
+            if let Some(column) = column {
                 text.push_str(&format!(", column {column}"));
             }
             text.push_str(": ");
         }
-        if let Some(path) = self.path.as_deref().filter(|p| !p.is_empty()) {
+        if let Some(path) = path.filter(|p| !p.is_empty()) {
             text.push_str(&format!("{}: ", crate::readable::path_in_words(path)));
         }
-        text.push_str(&crate::readable::sentence(&self.message));
-        text
+        text.push_str(&crate::readable::sentence(message));
+        Problem { line, text }
     }
 }
 
@@ -126,7 +127,7 @@ pub async fn load_policy(id: String) -> Result<EditorPolicy, AppError> {
 
 #[cfg(feature = "ssr")]
 fn parse_problem(err: charter_policy::ParseError) -> Problem {
-    Problem { line: err.line, column: err.column, path: err.path.filter(|p| !p.is_empty()), message: err.message }
+    Problem::new(err.line, err.column, err.path.as_deref(), &err.message)
 }
 
 #[server(endpoint = "policies/validate")]
@@ -138,17 +139,12 @@ pub async fn validate_policy(text: String, tenant_slug: Option<String>, replacin
     let (policy, report) = match checked {
         charter_core::Validation::Unreadable(err) => return Ok(Validation { errors: vec![parse_problem(err)], ..Validation::default() }),
         charter_core::Validation::Misplaced { field, message } => {
-            return Ok(Validation { errors: vec![Problem { line: None, column: None, path: Some(field), message }], ..Validation::default() });
+            return Ok(Validation { errors: vec![Problem::new(None, None, Some(&field), &message)], ..Validation::default() });
         }
         charter_core::Validation::Checked { policy, report } => (policy, report),
     };
     // Each issue is shown beside the line of the field it names.
-    let issue = |issue: &charter_policy::DelegationIssue| Problem {
-        line: charter_policy::locate(&text, &issue.path),
-        column: None,
-        path: Some(issue.path.clone()),
-        message: issue.message.clone(),
-    };
+    let issue = |issue: &charter_policy::DelegationIssue| Problem::new(charter_policy::locate(&text, &issue.path), None, Some(&issue.path), &issue.message);
     let count = policy.rules.len();
     Ok(Validation {
         errors: report.errors.iter().map(issue).collect(),

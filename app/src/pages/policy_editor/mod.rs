@@ -5,6 +5,7 @@
 //! unsaved work is never replaced or left behind without asking. Support sees the same page
 //! read-only; the server refuses its writes regardless.
 
+mod around;
 mod data;
 mod history;
 mod name_field;
@@ -16,14 +17,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::feedback::{go_to, reload_page, ConfirmDialog, ConfirmPost, LiveToasts, Toasts};
-use crate::components::ui::{Card, ErrorPanel, FormRefusal, LabelBadge, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::feedback::{go_to, reload_page, LiveToasts, Toasts};
+use crate::components::ui::{Card, ErrorPanel, FormRefusal, LoadingPanel, PageHeader, BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::island_code::PreloadIslands;
+use crate::pages::policies::TenantOption;
 use crate::templates::{BLANK, TEMPLATES};
 use crate::AppError;
+use around::{editor_header, DeleteCard, EnabledTools, EnabledToolsCard, TemplatesCard};
 pub use data::*;
 use history::{HistoryCard, RestoreVersion, VersionDiff, VersionRow};
-use leptos::server_fn::ServerFn;
 use name_field::NameField;
 use rule_builder::RuleBuilder;
 use unsaved::UnsavedGuard;
@@ -31,10 +33,14 @@ use unsaved::UnsavedGuard;
 #[component]
 pub fn NewPolicyPage() -> impl IntoView {
     let context = Resource::new(|| (), |_| load_editor_context());
+    // `?template=key` starts from a template: each is a link, and loads the page with its document.
+    let template = use_query_map().with_untracked(|query| query.get("template"));
     view! {
         <Title text="New policy"/>
         <Transition fallback=|| view! { <LoadingPanel/> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let template = template.clone();
+                Suspend::new(async move {
                 match context.await {
                     // Support and other read-only accounts get no empty editor they could not save.
                     Ok(context) if !context.can_write => view! {
@@ -46,6 +52,17 @@ pub fn NewPolicyPage() -> impl IntoView {
                     }
                     .into_any(),
                     Ok(context) => {
+                        let chosen = template.as_deref().map(|key| TEMPLATES.iter().find(|t| t.key == key).ok_or(key));
+                        let blank = if context.platform_view { BLANK.replace("scope: tenant", "scope: platform") } else { BLANK.to_owned() };
+                        let text = match chosen {
+                            Some(Ok(template)) => template.yaml.to_owned(),
+                            _ => blank,
+                        };
+                        let unknown = match chosen {
+                            Some(Err(key)) => Some(format!("There is no template “{key}”: start from one of these, or from nothing.")),
+                            _ => None,
+                        };
+                        let chosen = chosen.and_then(Result::ok).map(|template| template.key);
                         let policy = EditorPolicy {
                             id: None,
                             name: String::new(),
@@ -53,22 +70,30 @@ pub fn NewPolicyPage() -> impl IntoView {
                             tenant_slug: context.own_slug.clone(),
                             tenant_name: None,
                             label: if context.platform_view { PolicyLabel::PlatformDefault } else { PolicyLabel::CustomerDefined },
-                            text: if context.platform_view { BLANK.replace("scope: tenant", "scope: platform") } else { BLANK.to_owned() },
+                            text,
                             read_only: false,
                         };
+                        let document = EditedDocument::of(&policy);
+                        let owners = if context.platform_view { context.tenants } else { Vec::new() };
+                        let tools = context.enabled_tools;
+                        let enabled = EnabledTools { governed: context.governed, tools: tools.clone() };
                         view! {
                             <PreloadIslands islands=&["policy_editor"]/>
-                            <PolicyEditor policy context>
+                            {editor_header(&policy)}
+                            <TemplatesCard chosen unknown/>
+                            <PolicyEditor policy=document owners tools>
                                 <Card title="History">
                                     <p class="text-sm text-slate-500">"Each save becomes a version that you can compare and restore here."</p>
                                 </Card>
+                                <EnabledToolsCard tools=enabled/>
                             </PolicyEditor>
                         }
                         .into_any()
                     }
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
-            })}
+            })
+            }}
         </Transition>
     }
 }
@@ -98,12 +123,18 @@ pub fn EditPolicyPage() -> impl IntoView {
                         (Ok(EditPage { policy, versions, compare }), Ok(context)) => {
                             let (history_id, tenant_slug, current, read_only) =
                                 (policy.id.clone().unwrap_or_default(), policy.tenant_slug.clone(), policy.version, policy.read_only);
+                            let (document, deleted) = (EditedDocument::of(&policy), policy.clone());
+                            let tools = context.enabled_tools;
+                            let enabled = EnabledTools { governed: context.governed, tools: tools.clone() };
                             view! {
                                 <Title text=policy.name.clone()/>
                                 {refused.map(|message| view! { <div class="mb-4"><FormRefusal message/></div> })}
                                 <PreloadIslands islands=&["policy_editor"]/>
-                                <PolicyEditor policy context>
+                                {editor_header(&policy)}
+                                <PolicyEditor policy=document owners=Vec::new() tools>
                                     <HistoryCard id=history_id tenant_slug current read_only versions compare/>
+                                    <EnabledToolsCard tools=enabled/>
+                                    <DeleteCard policy=deleted/>
                                 </PolicyEditor>
                             }
                             .into_any()
@@ -139,13 +170,33 @@ pub async fn load_edit_page(id: String, compare: Option<i64>) -> Result<EditPage
     Ok(EditPage { policy, versions, compare })
 }
 
+/// The document being edited, as the editor island gets it: what it sends back when it saves.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EditedDocument {
+    /// None for a new policy.
+    pub id: Option<String>,
+    pub version: i64,
+    pub tenant_slug: Option<String>,
+    pub text: String,
+    pub read_only: bool,
+}
+
+impl EditedDocument {
+    fn of(policy: &EditorPolicy) -> EditedDocument {
+        let EditorPolicy { id, version, tenant_slug, text, read_only, .. } = policy.clone();
+        EditedDocument { id, version, tenant_slug, text, read_only }
+    }
+}
+
 /// The editor with everything beside it. It is an island: the only part of its page that runs in
-/// the browser, given the policy and the editor's context by the page; `children` (the history)
-/// are rendered by the server and sit beside it. A save loads the policy's page again, or its new
-/// page, and the server keeps the message for it; deleting is a plain form. Other outcomes show as
-/// a toast of the editor's own.
+/// the browser, given by the page only what it works with (its props cross to the browser, and
+/// each field costs code there): the document, the tenants a new platform policy may go to
+/// (`owners`, empty unless the choice is offered) and the tools the rule form suggests.
+/// `children` (the history, the enabled tools) are rendered by the server and sit beside it. A
+/// save loads the policy's page again, or its new page, and the server keeps the message for it;
+/// deleting is a plain form. Other outcomes show as a toast of the editor's own.
 #[island(lazy)]
-fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children) -> impl IntoView {
+fn PolicyEditor(policy: EditedDocument, owners: Vec<TenantOption>, tools: Vec<String>, children: Children) -> impl IntoView {
     let toasts = Toasts::provide();
     let is_new = policy.id.is_none();
     let id = StoredValue::new(policy.id.clone());
@@ -155,14 +206,6 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
     // What the server has (or, for a new policy, the blank start): anything else is unsaved work.
     let saved_text = RwSignal::new(policy.text.clone());
     let dirty = Signal::derive(move || text.with(|now| saved_text.with(|saved| now != saved)));
-    let pending_template = RwSignal::new(None::<&'static str>);
-    let confirm_template = RwSignal::new(false);
-    Effect::new(move |_| {
-        let asked = pending_template.with(Option::is_some);
-        if confirm_template.get_untracked() != asked {
-            confirm_template.set(asked);
-        }
-    });
     let read_only = policy.read_only;
     // Where a new policy goes: the tenant admin's tenant, or the platform admin's choice.
     let target = RwSignal::new(policy.tenant_slug.clone().unwrap_or_default());
@@ -241,37 +284,9 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
     let error_lines = move || validation.get().errors.iter().filter_map(|p| p.line).collect::<Vec<_>>();
     let warning_lines = move || validation.get().warnings.iter().filter_map(|p| p.line).collect::<Vec<_>>();
     let line_count = move || text.get().lines().count().max(1) + 1;
-    let title = if is_new { "New policy".to_owned() } else { policy.name.clone() };
-    let owner = match (&policy.tenant_name, is_new) {
-        (Some(name), _) => format!("Owned by {name}"),
-        (None, false) => "Owned by the platform".to_owned(),
-        (None, true) => String::new(),
-    };
-    let tenants = context.tenants.clone();
-    let show_target = is_new && context.platform_view && !read_only;
-    let mut delete_fields = policy.id.clone().map(|id| vec![("id", id), ("version", version.to_string())]);
-    if let (Some(fields), Some(slug)) = (delete_fields.as_mut(), policy.tenant_slug.clone()) {
-        fields.push(("tenant_slug", slug));
-    }
-    let enabled_tools = context.enabled_tools.clone();
-    let governed = context.governed;
-    let enabled_for_form = enabled_tools.clone();
+    let show_target = !owners.is_empty();
 
     view! {
-        <div class="flex flex-wrap items-start justify-between gap-3">
-            <div>
-                <PageHeader title=title subtitle=owner/>
-            </div>
-            <div class="flex items-center gap-2">
-                <LabelBadge label=policy.label/>
-                {(!is_new).then(|| view! { <span class="text-xs text-slate-500" data-testid="policy-version">{format!("version {version}")}</span> })}
-            </div>
-        </div>
-        <Show when=move || read_only>
-            <p class="mb-4 rounded-md bg-amber-50 border border-amber-200 px-3 py-2 text-sm text-amber-800" data-testid="read-only-notice">
-                "You can read this policy; your account cannot change it."
-            </p>
-        </Show>
         <div class="grid grid-cols-1 lg:grid-cols-3 gap-6">
             <div class="lg:col-span-2 space-y-4">
                 {show_target.then(|| view! {
@@ -280,29 +295,13 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
                             <span class="block text-slate-600 mb-1">"Owner"</span>
                             <select class=INPUT prop:value=move || target.get() on:change=move |ev| { target.set(event_target_value(&ev)); run_validation(); }>
                                 <option value="">"Platform (Platform Default)"</option>
-                                {tenants.into_iter().map(|t| view! { <option value=t.slug.clone()>{format!("{} (Customer Defined)", t.name)}</option> }).collect_view()}
+                                {owners.into_iter().map(|t| view! { <option value=t.slug.clone()>{format!("{} (Customer Defined)", t.name)}</option> }).collect_view()}
                             </select>
                         </label>
                     </Card>
                 })}
                 {(is_new && !read_only).then(|| view! {
                     <Card><NameField text on_input=Callback::new(on_input)/></Card>
-                })}
-                {(is_new && !read_only).then(|| view! {
-                    <Card title="Start from a template">
-                        <div class="grid grid-cols-1 sm:grid-cols-3 gap-3">
-                            {TEMPLATES.iter().map(|template| {
-                                let yaml = template.yaml;
-                                view! {
-                                    <button type="button" class="text-left rounded-lg border border-slate-200 p-3 hover:border-indigo-400 hover:bg-indigo-50 focus:outline-none focus:ring-2 focus:ring-indigo-500"
-                                        on:click=move |_| if dirty.get_untracked() { pending_template.set(Some(yaml)) } else { on_input(yaml.to_owned()) }>
-                                        <span class="block font-medium text-sm">{template.name}</span>
-                                        <span class="block text-xs text-slate-500 mt-1">{template.description}</span>
-                                    </button>
-                                }
-                            }).collect_view()}
-                        </div>
-                    </Card>
                 })}
                 <section class="bg-white rounded-xl border border-slate-200 shadow-sm">
                     <div class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 border-b border-slate-200">
@@ -349,10 +348,10 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
                             if v.errors.is_empty() {
                                 v.summary.map(|s| view! { <p class="text-emerald-700" data-testid="editor-ok">{format!("Valid: {s}.")}</p> }.into_any()).unwrap_or_else(|| ().into_any())
                             } else {
-                                v.errors.iter().map(|p| view! { <p class="text-red-700" role="alert" data-testid="editor-error">{p.text()}</p> }).collect_view().into_any()
+                                v.errors.iter().map(|p| view! { <p class="text-red-700" role="alert" data-testid="editor-error">{p.text.clone()}</p> }).collect_view().into_any()
                             }
                         }}
-                        {move || validation.get().warnings.iter().map(|p| view! { <p class="text-amber-700" data-testid="editor-warning">{format!("Warning: {}", p.text())}</p> }).collect_view()}
+                        {move || validation.get().warnings.iter().map(|p| view! { <p class="text-amber-700" data-testid="editor-warning">{format!("Warning: {}", p.text)}</p> }).collect_view()}
                     </div>
                     {(!read_only).then(|| view! {
                         <div class="flex flex-wrap items-center justify-between gap-2 px-4 py-3 border-t border-slate-200 bg-slate-50 rounded-b-xl">
@@ -364,53 +363,17 @@ fn PolicyEditor(policy: EditorPolicy, context: EditorContext, children: Children
                             >
                                 {move || if saving.get() { "Saving…" } else { "Save policy" }}
                             </button>
-                            {delete_fields.map(|fields| view! {
-                                <ConfirmPost
-                                    id="delete-policy"
-                                    button="Delete"
-                                    title="Delete this policy?"
-                                    message="The policy stops applying to the very next decision. The audit log keeps its last version."
-                                    confirm_label="Delete policy"
-                                    action=DeletePolicy::url()
-                                    fields
-                                />
-                            })}
                         </div>
                     })}
                 </section>
             </div>
-            <div class="space-y-4">
-                {(!read_only).then(|| view! { <RuleBuilder text on_input=Callback::new(on_input) tools=enabled_for_form/> })}
+            // A flex column: the gap reaches the server-rendered cards too, though their wrapper is no box.
+            <div class="flex flex-col gap-4">
+                {(!read_only).then(|| view! { <RuleBuilder text on_input=Callback::new(on_input) tools/> })}
                 {children()}
-                <Card title="Enabled tools">
-                    {if !governed {
-                        view! { <p class="text-sm text-slate-500">"No catalog yet: every tool is enabled."</p> }.into_any()
-                    } else if enabled_tools.is_empty() {
-                        view! { <p class="text-sm text-slate-500">"No tool is available: every call is denied, whatever the rules say."</p> }.into_any()
-                    } else {
-                        view! {
-                            <ul class="flex flex-wrap gap-1" data-testid="enabled-tools">
-                                {enabled_tools.iter().map(|t| view! { <li class="font-mono text-xs bg-slate-100 rounded px-1.5 py-0.5">{t.clone()}</li> }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    }}
-                </Card>
             </div>
         </div>
         <UnsavedGuard dirty discard=Callback::new(move |_| saved_text.set(text.get_untracked()))/>
         <LiveToasts toasts/>
-        {move || confirm_template.get().then(|| view! {
-            <ConfirmDialog
-                open=confirm_template
-                title="Replace the document with this template?"
-                message="Your changes in the editor are not saved; the template replaces all of them."
-                confirm_label="Use the template"
-                on_confirm=Callback::new(move |_| {
-                    if let Some(yaml) = pending_template.get_untracked() {
-                        on_input(yaml.to_owned());
-                    }
-                })
-            />
-        })}
     }
 }

@@ -8,8 +8,12 @@ use crate::components::ui::INPUT;
 /// The document's top-level `name`, as the field shows it; empty when there is none yet.
 pub(super) fn document_name(text: &str) -> String {
     if text.trim_start().starts_with('{') {
-        let parsed: Option<serde_json::Value> = serde_json::from_str(text).ok();
-        return parsed.and_then(|doc| doc.get("name").and_then(|name| name.as_str()).map(str::to_owned)).unwrap_or_default();
+        // Only the name is read: the browser bundle then needs no code for JSON values of every kind.
+        #[derive(serde::Deserialize)]
+        struct Named {
+            name: Option<String>,
+        }
+        return serde_json::from_str::<Named>(text).ok().and_then(|doc| doc.name).unwrap_or_default();
     }
     let Some(value) = text.lines().find_map(|line| line.strip_prefix("name:")) else { return String::new() };
     let value = value.trim();
@@ -52,14 +56,15 @@ pub(super) fn with_name(text: &str, name: &str) -> String {
     written
 }
 
-/// `name` as a YAML scalar: bare when it reads back the same, double-quoted otherwise.
+/// `name` as a YAML scalar: bare when it surely reads back the same, double-quoted otherwise.
+/// Quoting is never wrong, so the test is simple and ASCII-only: it runs in the browser, where
+/// Unicode tables and number parsing would weigh more than the rest of the field.
 fn yaml_scalar(name: &str) -> String {
-    let mut chars = name.chars();
-    let plain = chars.next().is_some_and(|first| first.is_alphanumeric())
-        && name.chars().all(|c| c.is_alphanumeric() || " -_.,()&/+".contains(c))
+    // A name that starts with a digit may read as a number; quoted, it is text.
+    let plain = name.bytes().next().is_some_and(|first| first.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || " -_.,()&/+".contains(c))
         && !name.ends_with(' ')
-        && !matches!(name.to_ascii_lowercase().as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off")
-        && name.parse::<f64>().is_err();
+        && !matches!(name.to_ascii_lowercase().as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n");
     if plain {
         name.to_owned()
     } else {
@@ -113,6 +118,18 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_reads_the_name_the_field_wrote() {
+        // Bare or quoted, a name means the same to the engine, which saves the document.
+        for name in
+            ["Finance approvals", "Spend: over $5,000", "yes", "No", "2026", "1e3", "0x1F", "3M approvals", "Überweisungen", "a # b", "Tab\there", "\"quoted\""]
+        {
+            let written = with_name("name: \"\"\nscope: tenant\nrules: []\n", name);
+            let read = charter_policy::Policy::parse_auto(&written).map(|policy| policy.name);
+            assert_eq!(read.as_deref(), Ok(name), "the engine reading {written:?}");
+        }
+    }
+
+    #[test]
     fn the_name_line_is_written_and_read_back() {
         let blank = "name: \"\"\ndescription: \"\"\nscope: tenant\nrules: []\n";
         assert_eq!(document_name(blank), "");
@@ -120,6 +137,8 @@ mod tests {
         check(blank, "Spend: over $5,000", "name: \"Spend: over $5,000\"\ndescription: \"\"\nscope: tenant\nrules: []\n");
         check(blank, "yes", "name: \"yes\"\ndescription: \"\"\nscope: tenant\nrules: []\n");
         check(blank, "2026", "name: \"2026\"\ndescription: \"\"\nscope: tenant\nrules: []\n");
+        check(blank, "3M approvals", "name: \"3M approvals\"\ndescription: \"\"\nscope: tenant\nrules: []\n");
+        check(blank, "Überweisungen", "name: \"Überweisungen\"\ndescription: \"\"\nscope: tenant\nrules: []\n");
         check(blank, "", "name: \"\"\ndescription: \"\"\nscope: tenant\nrules: []\n");
         check("scope: tenant\nrules: []", "A", "name: A\nscope: tenant\nrules: []\n");
         // Only the top-level line: a rule's nested `name:` is not the policy's.

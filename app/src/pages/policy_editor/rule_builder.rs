@@ -87,6 +87,38 @@ fn form_field(path: &str) -> &'static str {
     }
 }
 
+/// The rule form's fields as the browser has them when it is sent.
+fn sent_form(ev: &leptos::ev::SubmitEvent) -> Option<RuleForm> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let form = ev.target()?.dyn_into::<web_sys::HtmlFormElement>().ok()?;
+        let data = web_sys::FormData::new_with_form(&form).ok()?;
+        let field = |name: &str| data.get(&format!("form[{name}]")).as_string().unwrap_or_default();
+        Some(RuleForm {
+            tool: field("tool"),
+            effect: field("effect"),
+            approvers: field("approvers"),
+            condition_field: field("condition_field"),
+            condition_op: field("condition_op"),
+            condition_value: field("condition_value"),
+            cap_field: field("cap_field"),
+            cap_max: field("cap_max"),
+            rate_calls: field("rate_calls"),
+            rate_per: field("rate_per"),
+            rate_key: field("rate_key"),
+            mask: field("mask"),
+            reason: field("reason"),
+        })
+    }
+    // The server renders the form and never sends it.
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
+    }
+}
+
 #[server(endpoint = "policies/add_rule")]
 pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> {
     use crate::auth::server::{access, core};
@@ -119,21 +151,33 @@ pub async fn add_rule(text: String, form: RuleForm) -> Result<String, AppError> 
 
 /// The structured form: common rules without writing YAML. The rule is appended to the document
 /// by the server, which validates it with the engine. The form's fields are the browser's own
-/// (`form[…]`, read when it is sent), and the document being edited travels with them.
+/// (`form[…]`, read when it is sent) and go with the document being edited.
 #[component]
 pub(super) fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, tools: Vec<String>) -> impl IntoView {
     let toasts = expect_context::<Toasts>();
-    let add = ServerAction::<AddRule>::new();
     let error = RwSignal::new(None::<String>);
-    Effect::new(move |_| match add.value().get() {
-        Some(Ok(updated)) => {
-            error.set(None);
-            on_input.run(updated);
-            toasts.success("Rule added to the document. Review it, then save.");
-        }
-        Some(Err(err)) => error.set(Some(err.to_string())),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
+    // The form is sent by a direct call of the server function, not an `ActionForm`: the browser
+    // bundle then needs no code to read a form into the function's arguments.
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(form) = sent_form(&ev) else { return };
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let added = add_rule(text.get_untracked(), form).await;
+            let _ = pending.try_set(false);
+            match added {
+                Ok(updated) => {
+                    error.set(None);
+                    on_input.run(updated);
+                    toasts.success("Rule added to the document. Review it, then save.");
+                }
+                Err(err) => {
+                    let _ = error.try_set(Some(err.to_string()));
+                }
+            }
+        });
+    };
     let field = |label: &'static str, id: &'static str, name: &'static str, placeholder: &'static str| {
         view! {
             <label for=id class="block text-sm">
@@ -147,8 +191,7 @@ pub(super) fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, to
     };
     view! {
         <Card title="Add a rule">
-            <ActionForm action=add attr:class="space-y-3">
-                <input type="hidden" name="text" prop:value=move || text.get()/>
+            <form class="space-y-3" on:submit=add>
                 {field("Tool", "rule-tool", "form[tool]", "expense.submit or payments.*")}
                 <datalist id="tool-options">{tools.into_iter().map(|t| view! { <option value=t/> }).collect_view()}</datalist>
                 <label for="rule-effect" class="block text-sm">
@@ -187,8 +230,8 @@ pub(super) fn RuleBuilder(text: RwSignal<String>, on_input: Callback<String>, to
                 {field("Mask fields", "rule-mask", "form[mask]", "result.ssn, args.card")}
                 {field("Reason", "rule-reason", "form[reason]", "shown with the decision")}
                 {move || error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700" data-testid="rule-error">{e}</p> })}
-                <button type="submit" class=BUTTON disabled=move || add.pending().get()>"Add rule"</button>
-            </ActionForm>
+                <button type="submit" class=BUTTON disabled=move || pending.get()>"Add rule"</button>
+            </form>
         </Card>
     }
 }

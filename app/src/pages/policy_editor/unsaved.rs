@@ -1,53 +1,44 @@
 //! Work is never lost silently: while the editor holds unsaved changes, following a link inside the
 //! console asks first, and closing or reloading the tab gets the browser's own "leave site?" prompt.
 
-use crate::components::feedback::{go_to, ConfirmDialog};
+use crate::components::feedback::{ask, go_to, QuestionPopover};
 use leptos::prelude::*;
 
 /// Guards the page while `dirty` holds. Leaving after the confirmation calls `discard` first, so the
 /// guard lets the navigation through.
 #[component]
 pub(super) fn UnsavedGuard(dirty: Signal<bool>, discard: Callback<()>) -> impl IntoView {
-    // Where a click was going when the guard stopped it.
-    let leaving = RwSignal::new(None::<String>);
-    let open = RwSignal::new(false);
-    // Each side changes the other only when it differs: a signal set notifies even with the same
-    // value, and two effects that always set each other would never stop.
-    Effect::new(move |_| {
-        let asked = leaving.with(Option::is_some);
-        if open.get_untracked() != asked {
-            open.set(asked);
-        }
-    });
-    Effect::new(move |_| {
-        if !open.get() && leaving.with_untracked(Option::is_some) {
-            leaving.set(None);
-        }
-    });
+    // Where a click was going when the guard stopped it: the question asks about this one.
+    let leaving = StoredValue::new(None::<String>);
     #[cfg(feature = "hydrate")]
-    browser::guard(dirty, leaving);
+    browser::guard(
+        dirty,
+        Callback::new(move |href| {
+            leaving.set_value(Some(href));
+            ask(LEAVE);
+        }),
+    );
     // The server renders no listeners: there is nothing to leave before the page hydrates.
     #[cfg(not(feature = "hydrate"))]
-    let _ = dirty;
+    let _ = (dirty, ask);
     view! {
-        {move || open.get().then(|| {
-            view! {
-                <ConfirmDialog
-                    open
-                    title="Leave without saving?"
-                    message="The changes you made to this policy are not saved. Leaving discards them."
-                    confirm_label="Discard changes"
-                    on_confirm=Callback::new(move |_| {
-                        if let Some(href) = leaving.get_untracked() {
-                            discard.run(());
-                            go_to(&href);
-                        }
-                    })
-                />
-            }
-        })}
+        <QuestionPopover
+            id=LEAVE
+            title="Leave without saving?"
+            message="The changes you made to this policy are not saved. Leaving discards them."
+            confirm_label="Discard changes"
+            on_confirm=Callback::new(move |_| {
+                if let Some(href) = leaving.get_value() {
+                    discard.run(());
+                    go_to(&href);
+                }
+            })
+        />
     }
 }
+
+/// The question asked before unsaved work is left behind.
+const LEAVE: &str = "leave-unsaved";
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -60,7 +51,7 @@ mod browser {
     /// is held until the user confirms; and asks the browser to prompt before the tab unloads,
     /// unless the page is left by a form the user already confirmed in a popover (restoring a
     /// version, deleting the policy), which says what it does to unsaved edits.
-    pub(super) fn guard(dirty: Signal<bool>, leaving: RwSignal<Option<String>>) {
+    pub(super) fn guard(dirty: Signal<bool>, leaving: Callback<String>) {
         let confirmed = StoredValue::new(false);
         let is_dirty = move || dirty.try_get_untracked().unwrap_or(false) && !confirmed.try_get_value().unwrap_or(false);
         let on_submit = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
@@ -84,7 +75,7 @@ mod browser {
             let Some(href) = anchor.get_attribute("href") else { return };
             ev.prevent_default();
             ev.stop_propagation();
-            let _ = leaving.try_set(Some(href));
+            leaving.run(href);
         });
         let on_click: Function = on_click.into_js_value().unchecked_into();
         let _ = document().add_event_listener_with_callback_and_bool("click", &on_click, true);
