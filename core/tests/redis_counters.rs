@@ -11,9 +11,12 @@ use charter_policy::{RateCounter, RateKey, RateKeyKind, SessionKey, Spend, ToolM
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// The secret the replicas share (`Store::server_secret` in the server).
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
 fn replicas() -> Option<(RedisCounters, RedisCounters)> {
     let (url, prefix) = charter_testkit::redis()?;
-    Some((RedisCounters::new(&url, &prefix).unwrap(), RedisCounters::new(&url, &prefix).unwrap()))
+    Some((RedisCounters::new(&url, &prefix, SECRET).unwrap(), RedisCounters::new(&url, &prefix, SECRET).unwrap()))
 }
 
 fn key(tool: &str) -> RateKey {
@@ -95,7 +98,7 @@ fn a_session_remembers_calls_made_through_any_replica() {
 
 #[tokio::test]
 async fn an_unreachable_redis_says_so_at_once_and_is_not_ready() {
-    let counters = RedisCounters::new("redis://127.0.0.1:1/", "charter-test-down").unwrap();
+    let counters = RedisCounters::new("redis://127.0.0.1:1/", "charter-test-down", SECRET).unwrap();
     let key = key("email.*");
     let first = counters.hit(&key, MINUTE, 5, 1_000).unwrap_err();
     assert!(first.to_string().contains("Redis refused the connection"), "{first}");
@@ -132,9 +135,35 @@ fn the_sign_in_throttle_counts_failures_made_on_any_replica() {
 }
 
 #[test]
+fn sign_in_records_name_no_username_or_address_that_a_reader_of_redis_could_test() {
+    use charter_core::{LoginAttempt, LoginThrottle, Refusal};
+    use sha2::Digest;
+    let Some((url, prefix)) = charter_testkit::redis() else { return };
+    let throttle = LoginThrottle::new(std::sync::Arc::new(RedisCounters::new(&url, &prefix, SECRET).unwrap()));
+    let now = u64::try_from(charter_store::now_ms()).unwrap();
+    let guess = LoginAttempt::new("carol@x", "10.0.0.77");
+    for _ in 0..5 {
+        throttle.record_failure(&guess, now);
+    }
+    assert!(matches!(throttle.check(&guess, now), Err(Refusal::Wait(_))));
+
+    let mut connection = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:signin-*")).query(&mut connection).unwrap();
+    assert_eq!(keys.len(), 3, "the pair, the address and the username: {keys:?}");
+    // Neither the text nor its plain SHA-256, which anyone could compute for a guessed address.
+    for counted in ["pair:carol@x\u{0}10.0.0.77", "address:10.0.0.77", "user:carol@x"] {
+        let plain = hex::encode(sha2::Sha256::digest(counted.as_bytes()));
+        assert!(keys.iter().all(|key| !key.contains("carol") && !key.contains("10.0.0.77") && !key.contains(&plain)), "{counted}: {keys:?}");
+    }
+    // A replica keyed by another secret finds none of them.
+    let other = LoginThrottle::new(std::sync::Arc::new(RedisCounters::new(&url, &prefix, b"another secret").unwrap()));
+    assert_eq!(other.check(&guess, now), Ok(()));
+}
+
+#[test]
 fn sign_ins_are_refused_while_redis_is_unreachable() {
     use charter_core::{LoginAttempt, LoginThrottle, Refusal};
-    let down = LoginThrottle::new(std::sync::Arc::new(RedisCounters::new("redis://127.0.0.1:1/", "down").unwrap()));
+    let down = LoginThrottle::new(std::sync::Arc::new(RedisCounters::new("redis://127.0.0.1:1/", "down", SECRET).unwrap()));
     let attempt = LoginAttempt::new("bob", "10.0.0.1");
     assert!(matches!(down.check(&attempt, 1_000), Err(Refusal::Unavailable(_))), "fail closed");
     down.record_failure(&attempt, 1_000);

@@ -106,7 +106,7 @@ async fn main() {
 
     // The platform, one tenant with its admin, a key and a policy that allows the echo tools.
     let config = charter_server::Config::from_lookup(|_| None).unwrap();
-    let services = charter_server::Services::new(store.clone(), &config).unwrap();
+    let services = charter_server::Services::new(store.clone(), &config).await.unwrap();
     let core = services.core.clone();
     let owner = Access::for_user(&core.create_owner("owner@bench", "Owner", "bench-password").await.unwrap()).unwrap();
     let acme = store.create_tenant(NewTenant { slug: "acme".into(), name: "Acme".into(), plan: "enterprise".into(), policy_quota: None }).await.unwrap();

@@ -18,4 +18,4 @@ pub mod oauth;
 pub mod router;
 
 pub use config::Config;
-pub use router::{app, Services};
+pub use router::{app, Services, StartError};

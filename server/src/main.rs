@@ -87,7 +87,7 @@ async fn serve() -> Result<(), String> {
         false => None,
     };
 
-    let services = Services::new(store.clone(), &config).map_err(|err| err.to_string())?;
+    let services = Services::new(store.clone(), &config).await.map_err(|err| err.to_string())?;
     if let Some(logins) = fresh_demo {
         println!("{}", login_banner(&logins, &config.demo_password, &url));
         // A fresh demo comes with a recorded week of its agents' calls, decided as they came. The

@@ -41,12 +41,25 @@ pub struct Services {
     pub public_url: PublicUrl,
 }
 
+/// Why the services could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Redis(#[from] charter_core::RedisError),
+    #[error("cannot read the secret the replicas share: {0}")]
+    SharedSecret(#[from] charter_store::StoreError),
+}
+
 impl Services {
-    /// Must run inside a tokio runtime: the core starts the receipt writer. Fails only for a Redis
-    /// address that cannot be read.
-    pub fn new(store: Store, config: &Config) -> Result<Services, charter_core::RedisError> {
+    /// Must run inside a tokio runtime: the core starts the receipt writer. Fails for a Redis
+    /// address that cannot be read, or a database that cannot give the replicas' shared secret.
+    pub async fn new(store: Store, config: &Config) -> Result<Services, StartError> {
         let counters = match &config.redis_url {
-            Some(url) => Counters::Shared(std::sync::Arc::new(RedisCounters::new(url, &config.redis_prefix)?)),
+            Some(url) => {
+                // Every replica names sign-in records in Redis with the same keyed hash.
+                let secret = store.server_secret("sign_in_keys").await?;
+                Counters::Shared(std::sync::Arc::new(RedisCounters::new(url, &config.redis_prefix, secret.as_bytes())?))
+            }
             None => Counters::default(),
         };
         let throttle = counters.login_throttle();

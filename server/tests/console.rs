@@ -68,15 +68,8 @@ async fn console_configured(secure_cookies: bool, settings: impl Fn(&str) -> Opt
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
     let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
-    Console {
-        router: app(
-            options,
-            Services::new(store.clone(), &charter_server::Config::from_lookup(settings).expect("a valid configuration")).expect("services start"),
-            secure_cookies,
-        ),
-        store,
-        _dir: TempDir(dir),
-    }
+    let services = Services::new(store.clone(), &charter_server::Config::from_lookup(settings).expect("a valid configuration")).await.expect("services start");
+    Console { router: app(options, services, secure_cookies), store, _dir: TempDir(dir) }
 }
 
 fn rand_suffix() -> u64 {

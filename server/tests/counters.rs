@@ -43,7 +43,10 @@ async fn limits_budgets_and_sessions_hold_across_three_replicas() {
             let key = api.tenant_key(BANK_ADMIN).await;
             api.create_policy(&key, POLICY).await;
             let settings = [("CHARTER_REDIS_URL", url.as_str()), ("CHARTER_REDIS_PREFIX", prefix.as_str())];
-            let replicas = [(); 3].map(|()| Api::with_settings(api.store.clone(), &settings));
+            let mut replicas = Vec::new();
+            for _ in 0..3 {
+                replicas.push(Api::with_settings(api.store.clone(), &settings).await);
+            }
 
             let mut emails = Vec::new();
             for n in 0..13 {
@@ -81,7 +84,7 @@ async fn an_unreachable_redis_refuses_only_the_calls_that_need_it() {
     each_database(|api| async move {
         let key = api.tenant_key(BANK_ADMIN).await;
         api.create_policy(&key, POLICY).await;
-        let down = Api::with_settings(api.store.clone(), &[("CHARTER_REDIS_URL", "redis://127.0.0.1:1/")]);
+        let down = Api::with_settings(api.store.clone(), &[("CHARTER_REDIS_URL", "redis://127.0.0.1:1/")]).await;
 
         let email = down.decide(&key, json!({ "tool": "email.send" })).await;
         assert_eq!(email["decision"], "deny", "{email}");

@@ -33,7 +33,7 @@ async fn demo(name: &str) -> Demo {
     let dir = std::env::temp_dir().join(format!("charter-demo-test-{name}-{}-{}", std::process::id(), now_ms()));
     let store = Store::connect(&format!("sqlite://{}/charter.db", dir.display())).await.unwrap();
     seed_if_empty(&store, PASSWORD).await.unwrap().expect("an empty database gets the demo");
-    let services = Services::new(store.clone(), &Config::from_lookup(|_| None).unwrap()).unwrap();
+    let services = Services::new(store.clone(), &Config::from_lookup(|_| None).unwrap()).await.unwrap();
     Demo { store, services, dir }
 }
 

@@ -152,7 +152,7 @@ async fn the_gateway_forwards_what_is_allowed_masks_answers_and_holds_for_approv
 #[tokio::test]
 async fn an_upstream_that_does_not_answer_in_time_is_an_error_not_a_hang() {
     each_database(|api| async move {
-        let api = Api::with_settings(api.store.clone(), &[("CHARTER_UPSTREAM_TIMEOUT_MS", "500")]);
+        let api = Api::with_settings(api.store.clone(), &[("CHARTER_UPSTREAM_TIMEOUT_MS", "500")]).await;
         let upstream = start_upstream().await;
         let owner = api.sign_in(OWNER).await;
         connect(&api, &owner, &upstream, "Test CRM").await.expect(StatusCode::OK);

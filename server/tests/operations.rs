@@ -37,7 +37,7 @@ async fn metrics_count_decisions_by_tenant_and_verdict_for_a_scraper_with_the_to
     each_database(|api| async move {
         let key = api.tenant_key(BANK_ADMIN).await;
         api.create_policy(&key, &allow_policy("Docs", &["docs.read"])).await;
-        let scraped = Api::with_settings(api.store.clone(), &[("CHARTER_METRICS_TOKEN", "scrape-me")]);
+        let scraped = Api::with_settings(api.store.clone(), &[("CHARTER_METRICS_TOKEN", "scrape-me")]).await;
         let read = |auth: Auth| {
             let scraped = &scraped;
             async move { scraped.send(Call::new(Method::GET, "/metrics", &auth)).await }

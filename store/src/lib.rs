@@ -55,6 +55,8 @@ mod retention;
 #[cfg(feature = "db")]
 mod revisions;
 #[cfg(feature = "db")]
+mod secrets;
+#[cfg(feature = "db")]
 mod sessions;
 #[cfg(feature = "db")]
 mod shadow;

@@ -151,3 +151,16 @@ async fn migrations_are_idempotent() {
 async fn pool_of(store: &Store) -> sqlx::AnyPool {
     store.pool().clone()
 }
+
+#[tokio::test]
+async fn a_shared_secret_is_made_once_and_read_by_every_replica() {
+    each_database("store", |store: Store| async move {
+        let (first, second) = tokio::join!(store.server_secret("sign_in_keys"), store.server_secret("sign_in_keys"));
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(first, second, "two replicas asking at once read the one stored");
+        assert_eq!(first.len(), 64, "32 random bytes, hex-encoded: {first}");
+        assert_eq!(store.server_secret("sign_in_keys").await.unwrap(), first, "and it stays");
+        assert_ne!(store.server_secret("another").await.unwrap(), first, "each name has its own");
+    })
+    .await;
+}

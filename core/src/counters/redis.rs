@@ -128,6 +128,9 @@ pub struct RedisCounters {
     client: redis::Client,
     /// Every key starts with it (`charter` in production; a fresh one per test).
     prefix: String,
+    /// Keys the hash that names the sign-in throttle's records (usernames, client addresses), so
+    /// that whoever reads Redis cannot test a guess against them. Every replica has the same one.
+    sign_in_mac: hmac::Hmac<sha2::Sha256>,
     idle: Mutex<Vec<Connection>>,
     /// Until when (ms since the epoch) operations fail without trying, after a failure.
     paused_until_ms: AtomicU64,
@@ -141,11 +144,23 @@ impl std::fmt::Debug for RedisCounters {
 }
 
 impl RedisCounters {
-    /// Counters at `url` (`redis://host:port/db`). Nothing is connected yet: a server that is down
-    /// now is tried again on each use, and `/readyz` says whether it answers.
-    pub fn new(url: &str, prefix: &str) -> Result<RedisCounters, RedisError> {
+    /// Counters at `url` (`redis://host:port/db`), naming sign-in records with a hash keyed by
+    /// `sign_in_secret` (the same on every replica: `Store::server_secret`). Nothing is connected
+    /// yet: a server that is down now is tried again on each use, and `/readyz` says whether it
+    /// answers.
+    pub fn new(url: &str, prefix: &str, sign_in_secret: &[u8]) -> Result<RedisCounters, RedisError> {
+        use hmac::Mac;
         let client = redis::Client::open(url).map_err(|err| RedisError(err.to_string()))?;
-        Ok(RedisCounters { client, prefix: prefix.to_owned(), idle: Mutex::new(Vec::new()), paused_until_ms: AtomicU64::new(0), errors: AtomicU64::new(0) })
+        // HMAC takes a key of any length: this refuses nothing.
+        let sign_in_mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(sign_in_secret).map_err(|err| RedisError(err.to_string()))?;
+        Ok(RedisCounters {
+            client,
+            prefix: prefix.to_owned(),
+            sign_in_mac,
+            idle: Mutex::new(Vec::new()),
+            paused_until_ms: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        })
     }
 
     /// How many operations have failed since the start.
@@ -348,8 +363,12 @@ impl SignInRecords for RedisCounters {
 }
 
 impl RedisCounters {
+    /// A sign-in record's key: HMAC-SHA256 of what it counts (a username, an address, or both),
+    /// keyed by the replicas' shared secret, never the plain text or its plain hash.
     fn sign_in_key(&self, kind: &str, key: &str) -> String {
-        use sha2::Digest;
-        self.key(kind, &hex::encode(sha2::Sha256::digest(key.as_bytes())))
+        use hmac::Mac;
+        let mut mac = self.sign_in_mac.clone();
+        mac.update(key.as_bytes());
+        self.key(kind, &hex::encode(mac.finalize().into_bytes()))
     }
 }

@@ -82,7 +82,7 @@ pub async fn demo_api(store: &Store) -> Api {
     let no_catalog = PlatformSettings { default: DefaultBehaviour::Deny, enabled_tools: None };
     store.set_platform_settings(&Actor::system(), &no_catalog).await.expect("every tool is enabled without a catalog");
     sqlx::query("DELETE FROM audit_log").execute(store.pool()).await.expect("clearing the demo's audit entries");
-    Api::new(store.clone())
+    Api::new(store.clone()).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,16 +218,16 @@ impl Call {
 
 impl Api {
     /// Must run inside a tokio runtime (the receipt writer starts).
-    pub fn new(store: Store) -> Api {
-        Api::with_settings(store, &[])
+    pub async fn new(store: Store) -> Api {
+        Api::with_settings(store, &[]).await
     }
 
     /// An API configured as `CHARTER_*` settings would (a Redis for the counters, say).
-    pub fn with_settings(store: Store, settings: &[(&str, &str)]) -> Api {
+    pub async fn with_settings(store: Store, settings: &[(&str, &str)]) -> Api {
         let options = LeptosOptions::builder().output_name("charter").site_root("target/site").build();
         let lookup = |name: &str| settings.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned());
         let config = charter_server::Config::from_lookup(lookup).expect("a valid configuration");
-        Api { router: app(options, Services::new(store.clone(), &config).expect("services start"), false), store }
+        Api { router: app(options, Services::new(store.clone(), &config).await.expect("services start"), false), store }
     }
 
     pub async fn send(&self, call: Call) -> Reply {
