@@ -76,7 +76,7 @@ pub(super) fn DeleteCard(policy: EditorPolicy) -> impl IntoView {
     fields.map(|fields| {
         view! {
             <Card title="Delete">
-                <p class="text-sm text-slate-500 mb-3">"Deleting stops the policy from applying; its versions stay in the audit log."</p>
+                <p class="text-sm text-slate-500 mb-3">"Deleting stops the policy from applying to the very next decision; the audit log keeps its last version."</p>
                 <ConfirmPost
                     id="delete-policy"
                     button="Delete"
