@@ -935,14 +935,15 @@ async fn a_new_policy_starts_from_the_template_its_address_names() {
     assert_eq!(chosen.status, StatusCode::OK);
     assert!(chosen.body.contains("name: HIPAA PHI masking"), "the document is the template's");
     assert!(chosen.body.contains(r#"href="/policies/new?template=hipaa-phi" aria-current="true""#), "the template shows as chosen");
-    assert!(!chosen.body.contains("There is no template"));
+    assert!(!chosen.body.contains("does not exist"));
 
-    // A key that names no template: the message names it, escaped, and the document is blank.
-    for (key, shown) in [("nope", "“nope”"), ("%3Cscript%3Ex", "“&lt;script&gt;x”")] {
+    // A key that names no template: the page says so without repeating it (an address anyone can
+    // send puts no words of theirs on the page), and the document is blank.
+    for (key, sent) in [("nope", "nope"), ("%3Cscript%3Eevil", "evil"), ("", "")] {
         let unknown = console.page(&format!("/policies/new?template={key}"), Some(&bank_admin)).await;
         assert_eq!(unknown.status, StatusCode::OK);
-        assert!(unknown.body.contains(&format!("There is no template {shown}")), "{key}: {}", unknown.body);
-        assert!(!unknown.body.contains("<script>x"));
+        assert!(unknown.body.contains("The template in the address does not exist"), "{key}: {}", unknown.body);
+        assert!(sent.is_empty() || !unknown.body.contains(sent), "{key} is not repeated");
         assert!(!unknown.body.contains("aria-current"), "{key}: no template is chosen");
         assert!(unknown.body.contains("name: &quot;&quot;") || unknown.body.contains("name: \"\""), "{key}: the document is blank");
     }
@@ -952,4 +953,22 @@ async fn a_new_policy_starts_from_the_template_its_address_names() {
     let read_only = console.page("/policies/new?template=hipaa-phi", Some(&support)).await;
     assert!(read_only.body.contains(r#"data-testid="read-only-notice""#));
     assert!(!read_only.body.contains("HIPAA PHI masking"));
+}
+
+#[tokio::test]
+async fn deleting_says_what_it_does_to_whose_policy() {
+    let console = console().await;
+    let save = |text: &'static str, who: String| {
+        let console = &console;
+        async move {
+            let saved = console.server_fn("policies/save", &[("version", "0"), ("text", text)], Some(&who)).await;
+            assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+            let id = serde_json::from_str::<serde_json::Value>(&saved.body).unwrap()["id"].as_str().unwrap().to_owned();
+            console.page(&format!("/policies/{id}"), Some(&who)).await.body
+        }
+    };
+    let tenant = save("name: Deleting a tenant policy\nscope: tenant\nrules: []\n", console.signed_in(BANK_ADMIN).await).await;
+    assert!(tenant.contains("stops applying to the very next decision") && !tenant.contains("out of the draft"), "{tenant}");
+    let platform = save("name: Deleting a platform policy\nscope: platform\nrules: []\n", console.signed_in(OWNER).await).await;
+    assert!(platform.contains("takes the policy out of the draft") && !platform.contains("very next decision"), "{platform}");
 }

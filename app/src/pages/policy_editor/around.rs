@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
+use charter_store::PolicyLabel;
+
 use super::{DeletePolicy, EditorPolicy};
 use crate::components::feedback::ConfirmPost;
 use crate::components::ui::{Card, FormRefusal, LabelBadge, PageHeader};
@@ -65,10 +67,18 @@ pub(super) fn EnabledToolsCard(tools: EnabledTools) -> impl IntoView {
 }
 
 /// Deleting the policy, last beside the editor: a plain form post, confirmed in a popover. Readers
-/// get none (the server refuses them regardless), nor does a policy not saved yet.
+/// get none (the server refuses them regardless), nor does a policy not saved yet. What deleting
+/// does depends on whose policy it is: a tenant's stops applying at once, a platform policy leaves
+/// the draft and applies until a release without it reaches each tenant.
 #[component]
 pub(super) fn DeleteCard(policy: EditorPolicy) -> impl IntoView {
-    let EditorPolicy { id, version, tenant_slug, read_only, .. } = policy;
+    let EditorPolicy { id, version, tenant_slug, read_only, label, .. } = policy;
+    let effect = match label {
+        PolicyLabel::PlatformDefault => {
+            "Deleting takes the policy out of the draft: tenants keep it until a release without it is published and promoted to them. The audit log keeps its last version."
+        }
+        PolicyLabel::CustomerDefined => "The policy stops applying to the very next decision. The audit log keeps its last version.",
+    };
     let mut fields = id.filter(|_| !read_only).map(|id| vec![("id", id), ("version", version.to_string())]);
     if let (Some(fields), Some(slug)) = (fields.as_mut(), tenant_slug) {
         fields.push(("tenant_slug", slug));
@@ -76,12 +86,12 @@ pub(super) fn DeleteCard(policy: EditorPolicy) -> impl IntoView {
     fields.map(|fields| {
         view! {
             <Card title="Delete">
-                <p class="text-sm text-slate-500 mb-3">"Deleting stops the policy from applying to the very next decision; the audit log keeps its last version."</p>
+                <p class="text-sm text-slate-500 mb-3" data-testid="delete-effect">{effect}</p>
                 <ConfirmPost
                     id="delete-policy"
                     button="Delete"
                     title="Delete this policy?"
-                    message="The policy stops applying to the very next decision. The audit log keeps its last version."
+                    message=effect
                     confirm_label="Delete policy"
                     action=DeletePolicy::url()
                     fields

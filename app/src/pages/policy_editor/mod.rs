@@ -59,7 +59,8 @@ pub fn NewPolicyPage() -> impl IntoView {
                             _ => blank,
                         };
                         let unknown = match chosen {
-                            Some(Err(key)) => Some(format!("There is no template “{key}”: start from one of these, or from nothing.")),
+                            // The key is not repeated: an address anyone can send must not put their words on the page.
+                            Some(Err(_)) => Some("The template in the address does not exist: start from one of these, or from nothing.".to_owned()),
                             _ => None,
                         };
                         let chosen = chosen.and_then(Result::ok).map(|template| template.key);
@@ -124,8 +125,9 @@ pub fn EditPolicyPage() -> impl IntoView {
                             let (history_id, tenant_slug, current, read_only) =
                                 (policy.id.clone().unwrap_or_default(), policy.tenant_slug.clone(), policy.version, policy.read_only);
                             let (document, deleted) = (EditedDocument::of(&policy), policy.clone());
-                            let tools = context.enabled_tools;
-                            let enabled = EnabledTools { governed: context.governed, tools: tools.clone() };
+                            let enabled = EnabledTools { governed: context.governed, tools: context.enabled_tools.clone() };
+                            // The rule form's suggestions: a reader gets no form.
+                            let tools = if read_only { Vec::new() } else { context.enabled_tools };
                             view! {
                                 <Title text=policy.name.clone()/>
                                 {refused.map(|message| view! { <div class="mb-4"><FormRefusal message/></div> })}
@@ -192,7 +194,7 @@ impl EditedDocument {
 /// the browser, given by the page only what it works with (its props cross to the browser, and
 /// each field costs code there): the document, the tenants a new platform policy may go to
 /// (`owners`, empty unless the choice is offered) and the tools the rule form suggests.
-/// `children` (the history, the enabled tools) are rendered by the server and sit beside it. A
+/// `children` (the history, the enabled tools, deleting) are rendered by the server and sit beside it. A
 /// save loads the policy's page again, or its new page, and the server keeps the message for it;
 /// deleting is a plain form. Other outcomes show as a toast of the editor's own.
 #[island(lazy)]
